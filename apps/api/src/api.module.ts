@@ -1,0 +1,18 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AccountsModule } from '@leasehold/accounts';
+import { ConfigModule, LeaseholdConfig } from '@leasehold/config';
+import { EventStoreModule } from '@leasehold/event-store';
+import { FilesystemModule } from '@leasehold/filesystem';
+import { LeasesModule } from '@leasehold/leases';
+import { WireModule } from '@leasehold/wire';
+
+/** The HTTP service: the Azure Files wire layer in front of one module per capability. */
+@Module({})
+export class ApiModule {
+  static forRoot(config: LeaseholdConfig): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [ConfigModule.forRoot(config), EventStoreModule, AccountsModule, WireModule, FilesystemModule, LeasesModule],
+    };
+  }
+}

@@ -1,0 +1,16 @@
+import '../../register-paths';
+import { ConfigError, loadConfig, preflight } from '@leasehold/config';
+import { startApi } from './bootstrap';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const problem = await preflight(config);
+  if (problem) throw new ConfigError(problem);
+  const { url } = await startApi(config);
+  console.log(`leasehold api listening on ${url}`);
+}
+
+main().catch((error) => {
+  console.error(`leasehold api: ${error instanceof ConfigError ? error.message : (error?.stack ?? error)}`);
+  process.exit(1);
+});

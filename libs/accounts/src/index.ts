@@ -1,0 +1,2 @@
+export * from './accounts.service';
+export * from './accounts.module';

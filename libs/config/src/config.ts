@@ -1,0 +1,62 @@
+/**
+ * Configuration from the environment, validated once at start-up. A bad value stops the process
+ * with one line naming the variable, instead of failing later on the first request.
+ */
+export interface LeaseholdConfig {
+  databaseUrl: string;
+  redisUrl: string;
+  port: number;
+  host: string;
+  production: boolean;
+  /** Open-handle limits (Azure: 2,000 per file or directory, 10,000 on the share root). */
+  handleLimitPerNode: number;
+  handleLimitShareRoot: number;
+  /** Handles closed by one Force Close Handles call or one job chunk. */
+  forceCloseChunkSize: number;
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function url(env: Env, name: string, fallback: string, protocols: string[]): string {
+  const value = env[name] ?? fallback;
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(`${name} is not a URL: ${JSON.stringify(value)}`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${name} must use ${protocols.join(' or ')}, got ${parsed.protocol}`);
+  }
+  return value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return Number(raw);
+}
+
+export function loadConfig(env: Env = process.env): LeaseholdConfig {
+  const nodeEnv = env.NODE_ENV ?? 'development';
+  if (!['development', 'production', 'test'].includes(nodeEnv)) {
+    throw new ConfigError(`NODE_ENV must be development, production or test, got ${JSON.stringify(nodeEnv)}`);
+  }
+  return {
+    databaseUrl: url(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/leasehold', ['postgres:', 'postgresql:']),
+    redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    port: integer(env, 'PORT', 10004, 0, 65535),
+    host: env.HOST || '127.0.0.1',
+    production: nodeEnv === 'production',
+    handleLimitPerNode: integer(env, 'HANDLE_LIMIT_PER_NODE', 2000, 1, 1_000_000),
+    handleLimitShareRoot: integer(env, 'HANDLE_LIMIT_SHARE_ROOT', 10000, 1, 1_000_000),
+    forceCloseChunkSize: integer(env, 'FORCE_CLOSE_CHUNK_SIZE', 1000, 1, 100_000),
+  };
+}
+
+export const LEASEHOLD_CONFIG = Symbol('LEASEHOLD_CONFIG');

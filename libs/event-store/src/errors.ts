@@ -1,0 +1,22 @@
+/**
+ * The stream moved on since the caller read it (another writer appended first, or the inline
+ * projection's version guard did not match). Callers re-read and decide again.
+ */
+export class ConcurrencyError extends Error {
+  constructor(
+    readonly tenant: string,
+    readonly streamId: string,
+    readonly expectedVersion: number,
+  ) {
+    super(`stream ${streamId} of ${tenant} is no longer at version ${expectedVersion}`);
+  }
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  const e = error as { code?: string; constraint?: string; driverError?: { code?: string; constraint?: string } };
+  const code = e?.code ?? e?.driverError?.code;
+  const name = e?.constraint ?? e?.driverError?.constraint;
+  return code === UNIQUE_VIOLATION && (constraint === undefined || name === constraint);
+}

@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import type { Pool, PoolClient } from 'pg';
+import { DataSource } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { ConcurrencyError, isUniqueViolation } from './errors';
+import { AppendRequest, Checkpoint, RecordedEvent, SqlExecutor } from './event-store.types';
+
+const COLUMNS = `position, transaction_id, tenant, stream_id, stream_version, event_id, type,
+  schema_version, data, metadata, recorded_at`;
+
+function toRecorded(row: any): RecordedEvent {
+  return {
+    position: String(row.position),
+    transactionId: String(row.transaction_id),
+    tenant: row.tenant,
+    streamId: row.stream_id,
+    streamVersion: row.stream_version,
+    eventId: row.event_id,
+    type: row.type,
+    schemaVersion: row.schema_version,
+    data: row.data,
+    metadata: row.metadata,
+    recordedAt: row.recorded_at,
+  };
+}
+
+/**
+ * The append-only event log on PostgreSQL. Optimistic concurrency comes from the unique
+ * (tenant, stream_id, stream_version) constraint and from the inline projection's version guard;
+ * every append is one statement, so a command costs one round trip once its state is read.
+ */
+export class EventStore {
+  /** TypeORM owns the pool and the migrations; statements go straight to its pg pool. */
+  private readonly pool: Pool;
+  readonly db: SqlExecutor;
+
+  constructor(dataSource: DataSource) {
+    this.pool = (dataSource.driver as PostgresDriver).master as Pool;
+    this.db = { query: async (sql, params) => (await this.pool.query(sql, params as unknown[])).rows };
+  }
+
+  /** Runs `work` in one transaction; the executor it gets must be used for every statement. */
+  async transaction<T>(work: (sql: SqlExecutor) => Promise<T>): Promise<T> {
+    const client: PoolClient = await this.pool.connect();
+    const sql: SqlExecutor = { query: async (s, p) => (await client.query(s, p as unknown[])).rows };
+    try {
+      await client.query('BEGIN');
+      const result = await work(sql);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * Appends the events at expectedVersion+1… together with their inline projection, in one
+   * statement. Returns the new stream version.
+   */
+  async append(request: AppendRequest, sql: SqlExecutor = this.db): Promise<number> {
+    const { tenant, streamId, expectedVersion, events, metadata, projection } = request;
+    if (events.length === 0) return expectedVersion;
+    const lead = projection ? projection.params.length : 0;
+    const p = (n: number) => `$${lead + n}`;
+    const insert = `
+      INSERT INTO events (tenant, stream_id, stream_version, event_id, type, schema_version, data, metadata)
+      SELECT ${p(1)}, ${p(2)}, ${p(3)}::int + e.ord::int, e.id, e.type, e.schema_version, e.data, ${p(8)}::jsonb
+      FROM unnest(${p(4)}::uuid[], ${p(5)}::text[], ${p(6)}::smallint[], ${p(7)}::jsonb[])
+        WITH ORDINALITY AS e(id, type, schema_version, data, ord)`;
+    const statement = projection
+      ? `WITH projection AS (${projection.sql}) ${insert} WHERE EXISTS (SELECT 1 FROM projection) RETURNING stream_version`
+      : `${insert} RETURNING stream_version`;
+    const params = [
+      ...(projection?.params ?? []),
+      tenant,
+      streamId,
+      expectedVersion,
+      events.map(() => randomUUID()),
+      events.map((e) => e.type),
+      events.map((e) => e.schemaVersion ?? 1),
+      events.map((e) => JSON.stringify(e.data)),
+      JSON.stringify(metadata),
+    ];
+    let rows: unknown[];
+    try {
+      rows = await sql.query(statement, params);
+    } catch (error) {
+      if (isUniqueViolation(error, 'events_stream_version_unique')) {
+        throw new ConcurrencyError(tenant, streamId, expectedVersion);
+      }
+      throw error;
+    }
+    if (rows.length !== events.length) throw new ConcurrencyError(tenant, streamId, expectedVersion);
+    return expectedVersion + events.length;
+  }
+
+  async readStream(tenant: string, streamId: string, sql: SqlExecutor = this.db): Promise<RecordedEvent[]> {
+    const rows = await sql.query(
+      `SELECT ${COLUMNS} FROM events WHERE tenant = $1 AND stream_id = $2 ORDER BY stream_version`,
+      [tenant, streamId],
+    );
+    return rows.map(toRecorded);
+  }
+
+  /**
+   * The next events after `after` in an order a checkpointed reader can follow without ever
+   * skipping a transaction that commits late: only transactions older than every transaction
+   * still in progress (below the snapshot's xmin) are visible, ordered by (transaction id,
+   * position). A position taken from a sequence is assigned at insert but becomes visible at
+   * commit, so ordering by position alone would skip events.
+   */
+  async readAll(after: Checkpoint | undefined, limit: number, sql: SqlExecutor = this.db): Promise<RecordedEvent[]> {
+    const rows = await sql.query(
+      `SELECT ${COLUMNS} FROM events
+       WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+         AND (transaction_id, position) > ($1::xid8, $2::bigint)
+       ORDER BY transaction_id, position
+       LIMIT $3`,
+      [after?.transactionId ?? '0', after?.position ?? '0', limit],
+    );
+    return rows.map(toRecorded);
+  }
+}

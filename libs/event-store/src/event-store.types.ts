@@ -1,0 +1,62 @@
+/** Who caused an event and through which request: recorded on every event for the audit trail. */
+export interface EventMetadata {
+  requestId: string;
+  clientRequestId?: string;
+  /** The authenticated principal: the account name for Shared Key, `sas:<account>` for a SAS, `system` for the service itself. */
+  principal: string;
+  authentication: 'SharedKey' | 'SAS' | 'Admin' | 'System';
+  /** Set when a queued job caused the event. */
+  jobId?: string;
+}
+
+export interface NewEvent {
+  type: string;
+  data: object;
+  schemaVersion?: number;
+}
+
+export interface RecordedEvent {
+  position: string;
+  transactionId: string;
+  tenant: string;
+  streamId: string;
+  streamVersion: number;
+  eventId: string;
+  type: string;
+  schemaVersion: number;
+  data: any;
+  metadata: EventMetadata;
+  recordedAt: Date;
+}
+
+/** A parameterised SQL statement with its own $1..$n placeholders. */
+export interface Statement {
+  sql: string;
+  params: unknown[];
+}
+
+export interface AppendRequest {
+  tenant: string;
+  streamId: string;
+  /** The stream's version before these events (0 for a new stream). */
+  expectedVersion: number;
+  events: NewEvent[];
+  metadata: EventMetadata;
+  /**
+   * The inline projection of these events, run in the same SQL statement as the insert. It must
+   * return a row when it applied (e.g. `UPDATE … WHERE version = expected RETURNING 1`); when it
+   * returns none, nothing is appended and the append fails with a ConcurrencyError.
+   */
+  projection?: Statement;
+}
+
+/** Anything that runs SQL and gives back the rows: the pool, or one transaction's connection. */
+export interface SqlExecutor {
+  query(sql: string, params?: unknown[]): Promise<any[]>;
+}
+
+/** Where a checkpointed reader has got to: the last (transaction id, position) it processed. */
+export interface Checkpoint {
+  transactionId: string;
+  position: string;
+}

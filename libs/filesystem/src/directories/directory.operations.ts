@@ -1,0 +1,109 @@
+import { Injectable } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { pathKey } from '@leasehold/domain';
+import { EventStore } from '@leasehold/event-store';
+import { AzureOperation, element, escapeXml, invalidQuery, rfc1123, WireRequest, WireResponse, XML_DECLARATION } from '@leasehold/wire';
+import { NodeRepository } from '../nodes/node.repository';
+import { metadataResponseHeaders, nodeResponseHeaders, readMetadata } from '../wire-format';
+import { CreateDirectoryCommand, DeleteDirectoryCommand, SetDirectoryMetadataCommand } from './directory.commands';
+
+const MAX_LIST_RESULTS = 5000;
+
+/** Opaque listing markers: the key of the last entry returned, so pages never skip or repeat a name. */
+const encodeMarker = (key: string) => Buffer.from(key, 'utf8').toString('base64url');
+function decodeMarker(marker: string): string {
+  const key = Buffer.from(marker, 'base64url').toString('utf8');
+  if (encodeMarker(key) !== marker) throw invalidQuery('marker', marker);
+  return key;
+}
+
+export function maxResults(query: Record<string, string>): number {
+  const raw = query['maxresults'];
+  if (raw === undefined) return MAX_LIST_RESULTS;
+  if (!/^-?\d{1,10}$/.test(raw) || Number(raw) <= 0) throw invalidQuery('maxresults', raw);
+  return Math.min(Number(raw), MAX_LIST_RESULTS);
+}
+
+/** Create, Get Properties, Set Metadata, Set Properties, Delete Directory, and List Directories and Files. */
+@Injectable()
+export class DirectoryOperations {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly nodes: NodeRepository,
+    private readonly store: EventStore,
+  ) {}
+
+  @AzureOperation({ name: 'Create Directory', method: 'PUT', restype: 'directory', resource: 'directory' })
+  async create(req: WireRequest): Promise<WireResponse> {
+    const node = await this.commands.execute(new CreateDirectoryCommand(req.context, req.share!, req.path, readMetadata(req.rawHeaders)));
+    return { status: 201, headers: nodeResponseHeaders(node) };
+  }
+
+  @AzureOperation({ name: 'Get Directory Properties', method: 'GET', restype: 'directory', resource: 'directory' })
+  async getProperties(req: WireRequest): Promise<WireResponse> {
+    if (req.path.length === 0) {
+      const located = await this.nodes.locate(req.context.account, req.share!, []);
+      const share = located.share;
+      return { status: 200, headers: { etag: share.etag, 'last-modified': rfc1123(share.lastModified), 'x-ms-file-id': '0', 'x-ms-file-attributes': 'Directory' } };
+    }
+    const { node } = await this.nodes.require(req.context.account, req.share!, req.path, 'directory');
+    return { status: 200, headers: { ...nodeResponseHeaders(node), ...metadataResponseHeaders(node.metadata) } };
+  }
+
+  @AzureOperation({ name: 'Set Directory Metadata', method: 'PUT', restype: 'directory', comp: 'metadata', resource: 'directory' })
+  async setMetadata(req: WireRequest): Promise<WireResponse> {
+    const node = await this.commands.execute(new SetDirectoryMetadataCommand(req.context, req.share!, req.path, readMetadata(req.rawHeaders)));
+    return { status: 200, headers: { etag: node.etag, 'last-modified': rfc1123(new Date(node.lastModified)) } };
+  }
+
+  @AzureOperation({ name: 'Set Directory Properties', method: 'PUT', restype: 'directory', comp: 'properties', resource: 'directory' })
+  async setProperties(req: WireRequest): Promise<WireResponse> {
+    const node = await this.commands.execute(new SetDirectoryMetadataCommand(req.context, req.share!, req.path, undefined));
+    return { status: 200, headers: nodeResponseHeaders(node) };
+  }
+
+  @AzureOperation({ name: 'Delete Directory', method: 'DELETE', restype: 'directory', resource: 'directory' })
+  async delete(req: WireRequest): Promise<WireResponse> {
+    await this.commands.execute(new DeleteDirectoryCommand(req.context, req.share!, req.path));
+    return { status: 202 };
+  }
+
+  @AzureOperation({ name: 'List Directories and Files', method: 'GET', restype: 'directory', comp: 'list', resource: 'directory' })
+  async list(req: WireRequest): Promise<WireResponse> {
+    const limit = maxResults(req.query);
+    const prefix = req.query['prefix'] ?? '';
+    const marker = req.query['marker'];
+    const after = marker ? decodeMarker(marker) : '';
+    const located = req.path.length
+      ? await this.nodes.require(req.context.account, req.share!, req.path, 'directory')
+      : await this.nodes.locate(req.context.account, req.share!, []);
+    const base = located.key === '' ? '' : `${located.key}/`;
+    const rows = await this.store.db.query(
+      `SELECT kind, name, file_id, content_length, path_key, etag, last_modified, created_at FROM nodes
+       WHERE share_id = $1 AND parent_key = $2 AND path_key > $3 AND starts_with(path_key, $4)
+       ORDER BY path_key LIMIT $5`,
+      [located.share.shareId, located.key, after, base + pathKey([prefix]), limit + 1],
+    );
+    const page = rows.slice(0, limit);
+    const next = rows.length > limit ? encodeMarker(page[page.length - 1].path_key) : '';
+    const entries = page
+      .map((r) => {
+        const tag = r.kind === 'directory' ? 'Directory' : 'File';
+        const properties =
+          r.kind === 'file'
+            ? `<Properties>${element('Content-Length', r.content_length)}${element('Etag', r.etag)}${element('Last-Modified', rfc1123(r.last_modified))}</Properties>`
+            : `<Properties>${element('Etag', r.etag)}${element('Last-Modified', rfc1123(r.last_modified))}</Properties>`;
+        return `<${tag}>${element('Name', r.name)}${element('FileId', r.file_id)}${properties}</${tag}>`;
+      })
+      .join('');
+    const endpoint = `${req.headers['host'] ? `http://${req.headers['host']}` : ''}/${req.context.account}/`;
+    const body =
+      `${XML_DECLARATION}<EnumerationResults ServiceEndpoint="${escapeXml(endpoint)}" ShareName="${escapeXml(req.share!)}" DirectoryPath="${escapeXml(req.path.join('/'))}">` +
+      (prefix ? element('Prefix', prefix) : '') +
+      (marker ? element('Marker', marker) : '') +
+      (req.query['maxresults'] ? element('MaxResults', limit) : '') +
+      element('DirectoryId', located.node?.fileId ?? '0') +
+      `<Entries>${entries}</Entries>${element('NextMarker', next)}</EnumerationResults>`;
+    return { status: 200, headers: { 'content-type': 'application/xml' }, body };
+  }
+}

@@ -1,0 +1,73 @@
+import { SqlExecutor } from '@leasehold/event-store';
+
+/** File bytes live in fixed-size chunks; a missing chunk reads as zeros, so sparse files cost nothing. */
+export const CHUNK_BYTES = 1024 * 1024;
+
+function chunkRange(start: number, endExclusive: number): number[] {
+  const chunks: number[] = [];
+  for (let c = Math.floor(start / CHUNK_BYTES); c * CHUNK_BYTES < endExclusive; c++) chunks.push(c);
+  return chunks;
+}
+
+/** Reads bytes [start, endExclusive) of a file. */
+export async function readContent(sql: SqlExecutor, fileId: string, start: number, endExclusive: number): Promise<Buffer> {
+  const out = Buffer.alloc(endExclusive - start);
+  if (out.length === 0) return out;
+  const chunks = chunkRange(start, endExclusive);
+  const rows = await sql.query(`SELECT chunk_no, data FROM file_chunks WHERE file_id = $1 AND chunk_no = ANY($2::int[])`, [fileId, chunks]);
+  for (const { chunk_no, data } of rows) {
+    const chunkStart = chunk_no * CHUNK_BYTES;
+    const from = Math.max(start, chunkStart);
+    const to = Math.min(endExclusive, chunkStart + (data as Buffer).length);
+    if (to > from) (data as Buffer).copy(out, from - start, from - chunkStart, to - chunkStart);
+  }
+  return out;
+}
+
+/**
+ * Writes `data` at `start` (or zeros, to clear), in the caller's transaction. Chunks that end up
+ * all zeros are dropped.
+ */
+export async function writeContent(sql: SqlExecutor, fileId: string, start: number, data: Buffer): Promise<void> {
+  const endExclusive = start + data.length;
+  const chunks = chunkRange(start, endExclusive);
+  if (chunks.length === 0) return;
+  const rows = await sql.query(`SELECT chunk_no, data FROM file_chunks WHERE file_id = $1 AND chunk_no = ANY($2::int[])`, [fileId, chunks]);
+  const existing = new Map<number, Buffer>(rows.map((r: any) => [r.chunk_no, r.data]));
+  const keep: number[] = [];
+  const payload: Buffer[] = [];
+  const drop: number[] = [];
+  for (const c of chunks) {
+    const chunkStart = c * CHUNK_BYTES;
+    const old = existing.get(c) ?? Buffer.alloc(0);
+    const needed = Math.max(old.length, Math.min(CHUNK_BYTES, endExclusive - chunkStart));
+    const next = Buffer.alloc(needed);
+    old.copy(next);
+    const from = Math.max(start, chunkStart);
+    data.copy(next, from - chunkStart, from - start, Math.min(endExclusive, chunkStart + CHUNK_BYTES) - start);
+    if (next.every((b) => b === 0)) drop.push(c);
+    else {
+      keep.push(c);
+      payload.push(next);
+    }
+  }
+  if (drop.length) await sql.query(`DELETE FROM file_chunks WHERE file_id = $1 AND chunk_no = ANY($2::int[])`, [fileId, drop]);
+  if (keep.length) {
+    await sql.query(
+      `INSERT INTO file_chunks (file_id, chunk_no, data) SELECT $1, c, d FROM unnest($2::int[], $3::bytea[]) AS u(c, d)
+       ON CONFLICT (file_id, chunk_no) DO UPDATE SET data = EXCLUDED.data`,
+      [fileId, keep, payload],
+    );
+  }
+}
+
+/** Drops every byte at or beyond `length` (resize down, re-create). */
+export async function truncateContent(sql: SqlExecutor, fileId: string, length: number): Promise<void> {
+  const lastChunk = Math.floor(length / CHUNK_BYTES);
+  await sql.query(`DELETE FROM file_chunks WHERE file_id = $1 AND chunk_no > $2`, [fileId, lastChunk]);
+  await sql.query(`UPDATE file_chunks SET data = substring(data FROM 1 FOR $3) WHERE file_id = $1 AND chunk_no = $2`, [
+    fileId,
+    lastChunk,
+    length - lastChunk * CHUNK_BYTES,
+  ]);
+}

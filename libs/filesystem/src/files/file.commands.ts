@@ -1,0 +1,113 @@
+import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { FileProperties, NodeEvent, NodeState } from '@leasehold/domain';
+import { EventStore, retryOnConcurrency, SqlExecutor } from '@leasehold/event-store';
+import { AzureError, parentNotFound, RequestContext, resourceNotFound } from '@leasehold/wire';
+import { createHash } from 'node:crypto';
+import { typeMismatch } from '../directories/directory.commands';
+import { gateAccess } from '../lease-gate';
+import { Located, NodeRepository } from '../nodes/node.repository';
+import { NodeWriter } from '../nodes/node.writer';
+import { newEtag } from '../wire-format';
+import { truncateContent, writeContent } from './file-content';
+
+/** A write to a file: every one of them is gated by the file's lease (the seed's first table). */
+export type FileWrite =
+  | { kind: 'create'; contentLength: number; properties: FileProperties; metadata: Record<string, string> }
+  | { kind: 'putRange'; start: number; data: Buffer }
+  | { kind: 'clearRange'; start: number; end: number }
+  | { kind: 'setMetadata'; metadata: Record<string, string> }
+  | { kind: 'setProperties'; properties: FileProperties; contentLength?: number }
+  | { kind: 'delete' };
+
+export class WriteFileCommand {
+  constructor(
+    readonly context: RequestContext,
+    readonly share: string,
+    readonly path: string[],
+    readonly leaseId: string | undefined,
+    readonly write: FileWrite,
+  ) {}
+}
+
+const invalidRange = () => new AzureError(416, 'InvalidRange', 'The range specified is invalid for the current size of the resource.');
+
+/**
+ * Create File, Put Range, Set File Metadata, Set File Properties and Delete File: read the file,
+ * check the lease, write the bytes and append the events with the projected row, all in one
+ * transaction whose version guard makes a concurrent lease change or write force a retry.
+ */
+@CommandHandler(WriteFileCommand)
+export class WriteFileHandler implements ICommandHandler<WriteFileCommand, NodeState | undefined> {
+  constructor(
+    private readonly store: EventStore,
+    private readonly nodes: NodeRepository,
+    private readonly writer: NodeWriter,
+  ) {}
+
+  async execute({ context, share, path, leaseId, write }: WriteFileCommand): Promise<NodeState | undefined> {
+    const newFileId = write.kind === 'create' ? await this.nodes.nextId() : undefined;
+    return retryOnConcurrency(() =>
+      this.store.transaction(async (sql) => {
+        const located = await this.nodes.locate(context.account, share, path, sql);
+        const { node } = located;
+        if (node && node.kind !== 'file') throw write.kind === 'create' ? typeMismatch() : resourceNotFound();
+        if (!located.parentExists) throw parentNotFound();
+        if (!node && write.kind !== 'create') throw resourceNotFound();
+        const leaseEvents = gateAccess(node?.lease ?? { status: 'available', epoch: 0 }, { kind: 'write', leaseId });
+        const stamp = { etag: newEtag(), at: context.now.toISOString() };
+        const events: NodeEvent[] = [...leaseEvents, await this.apply(sql, located, newFileId ?? '', path.join('/'), write, stamp)];
+        return this.writer.commit(context, located, events, sql);
+      }),
+    );
+  }
+
+  /** Writes the bytes (in the transaction) and returns the event that records the write. */
+  private async apply(
+    sql: SqlExecutor,
+    located: Located,
+    newFileId: string,
+    displayPath: string,
+    write: FileWrite,
+    stamp: { etag: string; at: string },
+  ): Promise<NodeEvent> {
+    const node = located.node;
+    switch (write.kind) {
+      case 'create':
+        if (node) await truncateContent(sql, node.fileId, 0);
+        return {
+          type: 'FileCreated',
+          data: {
+            ...stamp,
+            fileId: node?.fileId ?? newFileId,
+            parentId: located.parentId,
+            path: node?.path ?? displayPath,
+            contentLength: write.contentLength,
+            properties: write.properties,
+            metadata: write.metadata,
+            replaced: node !== undefined,
+          },
+        };
+      case 'putRange': {
+        const end = write.start + write.data.length - 1;
+        if (end >= node!.contentLength) throw invalidRange();
+        await writeContent(sql, node!.fileId, write.start, write.data);
+        const contentMD5 = createHash('md5').update(write.data).digest('base64');
+        return { type: 'FileRangeWritten', data: { ...stamp, start: write.start, end, length: write.data.length, contentMD5 } };
+      }
+      case 'clearRange':
+        if (write.end >= node!.contentLength) throw invalidRange();
+        await writeContent(sql, node!.fileId, write.start, Buffer.alloc(write.end - write.start + 1));
+        return { type: 'FileRangeCleared', data: { ...stamp, start: write.start, end: write.end } };
+      case 'setMetadata':
+        return { type: 'FileMetadataSet', data: { ...stamp, metadata: write.metadata } };
+      case 'setProperties': {
+        const contentLength = write.contentLength ?? node!.contentLength;
+        if (contentLength < node!.contentLength) await truncateContent(sql, node!.fileId, contentLength);
+        return { type: 'FilePropertiesSet', data: { ...stamp, properties: write.properties, contentLength } };
+      }
+      case 'delete':
+        await truncateContent(sql, node!.fileId, 0);
+        return { type: 'FileDeleted', data: { path: node!.path } };
+    }
+  }
+}

@@ -1,0 +1,178 @@
+import { Injectable } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { FileProperties, NodeState } from '@leasehold/domain';
+import { EventStore } from '@leasehold/event-store';
+import {
+  AzureError,
+  AzureOperation,
+  header,
+  integerHeader,
+  invalidHeader,
+  missingHeader,
+  requiredHeader,
+  rfc1123,
+  WireRequest,
+  WireResponse,
+} from '@leasehold/wire';
+import { createHash } from 'node:crypto';
+import { gateAccess, guidHeader } from '../lease-gate';
+import { NodeRepository } from '../nodes/node.repository';
+import { leaseResponseHeaders, metadataResponseHeaders, nodeResponseHeaders, readMetadata } from '../wire-format';
+import { readContent } from './file-content';
+import { FileWrite, WriteFileCommand } from './file.commands';
+
+const MAX_FILE_BYTES = 4 * 1024 ** 4;
+const MAX_RANGE_BYTES = 4 * 1024 * 1024;
+
+/** `bytes=S-E` or `bytes=S-`; E undefined means to the end. */
+function parseRange(value: string, name: string): { start: number; end?: number } {
+  const match = /^bytes=(\d{1,15})-(\d{0,15})$/.exec(value.trim());
+  if (!match) throw invalidHeader(name, value);
+  const start = Number(match[1]);
+  const end = match[2] === '' ? undefined : Number(match[2]);
+  if (end !== undefined && end < start) throw invalidHeader(name, value);
+  return { start, end };
+}
+
+function fileProperties(req: WireRequest): FileProperties {
+  const properties: FileProperties = {
+    contentType: header(req, 'x-ms-content-type'),
+    contentEncoding: header(req, 'x-ms-content-encoding'),
+    contentLanguage: header(req, 'x-ms-content-language'),
+    cacheControl: header(req, 'x-ms-cache-control'),
+    contentDisposition: header(req, 'x-ms-content-disposition'),
+    contentMD5: header(req, 'x-ms-content-md5'),
+  };
+  if (properties.contentMD5 !== undefined && Buffer.from(properties.contentMD5, 'base64').length !== 16) {
+    throw invalidHeader('x-ms-content-md5', properties.contentMD5);
+  }
+  return Object.fromEntries(Object.entries(properties).filter(([, v]) => v !== undefined));
+}
+
+function propertyHeaders(node: NodeState): Record<string, string | undefined> {
+  const p = node.properties;
+  return {
+    'content-type': p.contentType ?? 'application/octet-stream',
+    'content-encoding': p.contentEncoding,
+    'content-language': p.contentLanguage,
+    'cache-control': p.cacheControl,
+    'content-disposition': p.contentDisposition,
+  };
+}
+
+/** Create File, Put Range, Get File, Get File Properties, Set File Metadata, Set File Properties, Delete File. */
+@Injectable()
+export class FileOperations {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly nodes: NodeRepository,
+    private readonly store: EventStore,
+  ) {}
+
+  private write(req: WireRequest, write: FileWrite): Promise<NodeState | undefined> {
+    return this.commands.execute(new WriteFileCommand(req.context, req.share!, req.path, guidHeader(req, 'x-ms-lease-id'), write));
+  }
+
+  @AzureOperation({ name: 'Create File', method: 'PUT', resource: 'file' })
+  async create(req: WireRequest): Promise<WireResponse> {
+    const type = requiredHeader(req, 'x-ms-type');
+    if (type.toLowerCase() !== 'file') throw invalidHeader('x-ms-type', type);
+    const contentLength = integerHeader(req, 'x-ms-content-length', MAX_FILE_BYTES);
+    if (contentLength === undefined) throw missingHeader('x-ms-content-length');
+    const node = await this.write(req, { kind: 'create', contentLength, properties: fileProperties(req), metadata: readMetadata(req.rawHeaders) });
+    return { status: 201, headers: nodeResponseHeaders(node!) };
+  }
+
+  @AzureOperation({ name: 'Put Range', method: 'PUT', comp: 'range', resource: 'file' })
+  async putRange(req: WireRequest): Promise<WireResponse> {
+    const range = parseRange(requiredHeader(req, 'x-ms-range'), 'x-ms-range');
+    if (range.end === undefined) throw invalidHeader('x-ms-range', header(req, 'x-ms-range')!);
+    const mode = requiredHeader(req, 'x-ms-write').toLowerCase();
+    const length = range.end - range.start + 1;
+    if (mode === 'clear') {
+      if (req.body.length !== 0) throw invalidHeader('Content-Length', String(req.body.length));
+      const node = await this.write(req, { kind: 'clearRange', start: range.start, end: range.end });
+      return { status: 201, headers: { etag: node!.etag, 'last-modified': rfc1123(new Date(node!.lastModified)) } };
+    }
+    if (mode !== 'update') throw invalidHeader('x-ms-write', mode);
+    if (length > MAX_RANGE_BYTES) throw new AzureError(413, 'RequestBodyTooLarge', 'The request body is too large and exceeds the maximum permissible limit.');
+    if (req.body.length !== length) throw invalidHeader('Content-Length', String(req.body.length), 'The Content-Length does not match the length of x-ms-range.');
+    const md5 = createHash('md5').update(req.body).digest('base64');
+    const sent = header(req, 'content-md5');
+    if (sent !== undefined && sent !== md5) throw new AzureError(400, 'Md5Mismatch', 'The MD5 value specified in the request did not match with the MD5 value calculated by the server.');
+    const node = await this.write(req, { kind: 'putRange', start: range.start, data: req.body });
+    return { status: 201, headers: { etag: node!.etag, 'last-modified': rfc1123(new Date(node!.lastModified)), 'content-md5': md5 } };
+  }
+
+  @AzureOperation({ name: 'Set File Metadata', method: 'PUT', comp: 'metadata', resource: 'file' })
+  async setMetadata(req: WireRequest): Promise<WireResponse> {
+    const node = await this.write(req, { kind: 'setMetadata', metadata: readMetadata(req.rawHeaders) });
+    return { status: 200, headers: { etag: node!.etag, 'last-modified': rfc1123(new Date(node!.lastModified)) } };
+  }
+
+  @AzureOperation({ name: 'Set File Properties', method: 'PUT', comp: 'properties', resource: 'file' })
+  async setProperties(req: WireRequest): Promise<WireResponse> {
+    const contentLength = integerHeader(req, 'x-ms-content-length', MAX_FILE_BYTES);
+    const node = await this.write(req, { kind: 'setProperties', properties: fileProperties(req), contentLength });
+    return { status: 200, headers: nodeResponseHeaders(node!) };
+  }
+
+  @AzureOperation({ name: 'Delete File', method: 'DELETE', resource: 'file' })
+  async delete(req: WireRequest): Promise<WireResponse> {
+    await this.write(req, { kind: 'delete' });
+    return { status: 202 };
+  }
+
+  /** Reads succeed without a lease id; with one, they follow the seed's table. */
+  private async readable(req: WireRequest): Promise<NodeState> {
+    const { node } = await this.nodes.require(req.context.account, req.share!, req.path, 'file');
+    gateAccess(node.lease, { kind: 'read', leaseId: guidHeader(req, 'x-ms-lease-id') });
+    return node;
+  }
+
+  private describe(node: NodeState): Record<string, string | undefined> {
+    return {
+      ...nodeResponseHeaders(node),
+      ...propertyHeaders(node),
+      ...metadataResponseHeaders(node.metadata),
+      ...leaseResponseHeaders(node.lease),
+      'x-ms-type': 'File',
+      'accept-ranges': 'bytes',
+    };
+  }
+
+  @AzureOperation({ name: 'Get File Properties', method: 'HEAD', resource: 'file' })
+  async getProperties(req: WireRequest): Promise<WireResponse> {
+    const node = await this.readable(req);
+    return { status: 200, headers: { ...this.describe(node), 'content-length': node.contentLength, 'content-md5': node.properties.contentMD5 } };
+  }
+
+  @AzureOperation({ name: 'Get File', method: 'GET', resource: 'file' })
+  async get(req: WireRequest): Promise<WireResponse> {
+    const rangeHeader = header(req, 'x-ms-range') !== undefined ? 'x-ms-range' : header(req, 'range') !== undefined ? 'range' : undefined;
+    const node = await this.readable(req);
+    const size = node.contentLength;
+    if (!rangeHeader) {
+      const body = await readContent(this.store.db, node.fileId, 0, size);
+      return { status: 200, headers: { ...this.describe(node), 'content-length': size, 'content-md5': node.properties.contentMD5 }, body };
+    }
+    const range = parseRange(header(req, rangeHeader)!, rangeHeader);
+    if (range.start >= size) throw new AzureError(416, 'InvalidRange', 'The range specified is invalid for the current size of the resource.', {}, { 'content-range': `bytes */${size}` });
+    const end = Math.min(range.end ?? size - 1, size - 1);
+    const wantMd5 = header(req, 'x-ms-range-get-content-md5')?.toLowerCase() === 'true';
+    if (wantMd5 && end - range.start + 1 > MAX_RANGE_BYTES) {
+      throw new AzureError(400, 'OutOfRangeInput', 'One of the request inputs is out of range.');
+    }
+    const body = await readContent(this.store.db, node.fileId, range.start, end + 1);
+    return {
+      status: 206,
+      headers: {
+        ...this.describe(node),
+        'content-length': body.length,
+        'content-range': `bytes ${range.start}-${end}/${size}`,
+        'content-md5': wantMd5 ? createHash('md5').update(body).digest('base64') : undefined,
+      },
+      body,
+    };
+  }
+}

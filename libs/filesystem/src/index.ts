@@ -1,0 +1,5 @@
+export * from './filesystem.module';
+export * from './nodes/node.repository';
+export * from './nodes/node.writer';
+export * from './lease-gate';
+export * from './wire-format';

@@ -1,0 +1,162 @@
+import { Injectable } from '@nestjs/common';
+import { NodeState, pathKey } from '@leasehold/domain';
+import { EventStore, SqlExecutor, Statement } from '@leasehold/event-store';
+import { parentNotFound, resourceNotFound, shareNotFound } from '@leasehold/wire';
+
+export interface ShareRow {
+  shareId: string;
+  name: string;
+  quota: number;
+  metadata: Record<string, string>;
+  etag: string;
+  lastModified: Date;
+  version: number;
+}
+
+/** Where a path points: its share, the node there (if any), and whether its parent directory exists. */
+export interface Located {
+  share: ShareRow;
+  node?: NodeState;
+  parentExists: boolean;
+  /** The parent's FileId: '0' for the share root. */
+  parentId: string;
+  key: string;
+  parentKey: string;
+}
+
+const nodeStream = (fileId: string) => `node-${fileId}`;
+export const shareStream = (shareId: string) => `share-${shareId}`;
+export { nodeStream };
+
+function toNode(row: any): NodeState {
+  return {
+    kind: row.kind,
+    fileId: String(row.file_id),
+    parentId: String(row.parent_id),
+    path: row.path,
+    metadata: row.metadata,
+    properties: row.properties,
+    contentLength: Number(row.content_length),
+    etag: row.etag,
+    createdAt: new Date(row.created_at).toISOString(),
+    lastModified: new Date(row.last_modified).toISOString(),
+    lease:
+      row.lease_state === 'available'
+        ? { status: 'available', epoch: Number(row.lease_epoch) }
+        : { status: row.lease_state, leaseId: row.lease_id, epoch: Number(row.lease_epoch) },
+    version: row.version,
+  };
+}
+
+const NODE_COLUMNS = `n.file_id, n.parent_id, n.kind, n.path, n.metadata, n.properties, n.content_length, n.etag,
+  n.created_at, n.last_modified, n.lease_state, n.lease_id, n.lease_epoch, n.version`;
+
+/** Reads of the shares and nodes projections, and the inline-projection statements that keep them current. */
+@Injectable()
+export class NodeRepository {
+  constructor(private readonly store: EventStore) {}
+
+  async findShare(tenant: string, name: string, sql: SqlExecutor = this.store.db): Promise<ShareRow | undefined> {
+    const rows = await sql.query(`SELECT * FROM shares WHERE tenant = $1 AND name = $2`, [tenant, name]);
+    if (!rows.length) return undefined;
+    const r = rows[0];
+    return { shareId: String(r.share_id), name: r.name, quota: r.quota, metadata: r.metadata, etag: r.etag, lastModified: r.last_modified, version: r.version };
+  }
+
+  /** The share, the node at `path` and its parent's existence, in one round trip. */
+  async locate(tenant: string, shareName: string, path: string[], sql: SqlExecutor = this.store.db): Promise<Located> {
+    const key = pathKey(path);
+    const parentKey = pathKey(path.slice(0, -1));
+    const rows = await sql.query(
+      `SELECT s.share_id, s.name AS share_name, s.quota, s.metadata AS share_metadata, s.etag AS share_etag,
+              s.last_modified AS share_last_modified, s.version AS share_version,
+              p.file_id AS parent_file_id, p.kind AS parent_kind, ${NODE_COLUMNS}
+       FROM shares s
+       LEFT JOIN nodes n ON n.share_id = s.share_id AND n.path_key = $3
+       LEFT JOIN nodes p ON p.share_id = s.share_id AND p.path_key = $4
+       WHERE s.tenant = $1 AND s.name = $2`,
+      [tenant, shareName, key, parentKey],
+    );
+    if (!rows.length) throw shareNotFound();
+    const r = rows[0];
+    const atRoot = path.length <= 1;
+    return {
+      share: {
+        shareId: String(r.share_id),
+        name: r.share_name,
+        quota: r.quota,
+        metadata: r.share_metadata,
+        etag: r.share_etag,
+        lastModified: r.share_last_modified,
+        version: r.share_version,
+      },
+      node: r.file_id === null ? undefined : toNode(r),
+      parentExists: atRoot || r.parent_kind === 'directory',
+      parentId: atRoot ? '0' : String(r.parent_file_id ?? '0'),
+      key,
+      parentKey,
+    };
+  }
+
+  /** The node at `path`, which must exist and be of `kind` (the share root counts as a directory with no node). */
+  async require(tenant: string, shareName: string, path: string[], kind: 'file' | 'directory'): Promise<Located & { node: NodeState }> {
+    const located = await this.locate(tenant, shareName, path);
+    if (!located.node) throw located.parentExists ? resourceNotFound() : parentNotFound();
+    if (located.node.kind !== kind) throw resourceNotFound();
+    return located as Located & { node: NodeState };
+  }
+
+  async childCount(shareId: string, key: string, sql: SqlExecutor = this.store.db): Promise<number> {
+    const rows = await sql.query(`SELECT count(*)::int AS n FROM (SELECT 1 FROM nodes WHERE share_id = $1 AND parent_key = $2 LIMIT 1) c`, [shareId, key]);
+    return rows[0].n;
+  }
+
+  async nextId(): Promise<string> {
+    const rows = await this.store.db.query(`SELECT nextval('node_ids')::text AS id`);
+    return rows[0].id;
+  }
+
+  /**
+   * The inline projection of a node's new state, guarded so that it applies only where the stream
+   * still is at `expectedVersion`: insert (a new node, whose parent directory must still exist),
+   * update, or delete.
+   */
+  projectNode(tenant: string, located: Located, state: NodeState | undefined, expectedVersion: number): Statement {
+    const { share, key, parentKey } = located;
+    if (state === undefined) {
+      return {
+        sql: `DELETE FROM nodes WHERE share_id = $1 AND path_key = $2 AND version = $3 RETURNING 1`,
+        params: [share.shareId, key, expectedVersion],
+      };
+    }
+    const lease = state.lease;
+    const leaseId = lease.status === 'available' ? null : lease.leaseId;
+    if (expectedVersion > 0) {
+      return {
+        sql: `UPDATE nodes SET metadata = $3, properties = $4, content_length = $5, etag = $6, last_modified = $7,
+                lease_state = $8, lease_id = $9, lease_epoch = $10, version = $11
+              WHERE share_id = $1 AND path_key = $2 AND version = $12 RETURNING 1`,
+        params: [
+          share.shareId, key, JSON.stringify(state.metadata), JSON.stringify(state.properties), state.contentLength,
+          state.etag, state.lastModified, lease.status, leaseId, lease.epoch, state.version, expectedVersion,
+        ],
+      };
+    }
+    // The parent row is share-locked, so a concurrent Delete Directory cannot slip between check and insert.
+    return {
+      sql: `WITH parent AS (
+              SELECT 1 FROM nodes WHERE share_id = $1 AND path_key = $3 AND kind = 'directory' FOR KEY SHARE
+            )
+            INSERT INTO nodes (share_id, path_key, parent_key, tenant, file_id, parent_id, kind, path, name, metadata,
+              properties, content_length, etag, created_at, last_modified, lease_state, lease_id, lease_epoch, version)
+            SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19
+            WHERE $3 = '' OR EXISTS (SELECT 1 FROM parent)
+            ON CONFLICT DO NOTHING RETURNING 1`,
+      params: [
+        share.shareId, key, parentKey, tenant, state.fileId, state.parentId, state.kind, state.path,
+        state.path.split('/').pop(), JSON.stringify(state.metadata), JSON.stringify(state.properties), state.contentLength,
+        state.etag, state.createdAt, state.lastModified, lease.status, leaseId, lease.epoch, state.version,
+      ],
+    };
+  }
+}

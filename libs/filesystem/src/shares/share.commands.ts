@@ -1,0 +1,86 @@
+import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { ConcurrencyError, EventStore, retryOnConcurrency } from '@leasehold/event-store';
+import { AzureError, RequestContext, eventMetadata, shareNotFound } from '@leasehold/wire';
+import { NodeRepository, shareStream } from '../nodes/node.repository';
+import { newEtag } from '../wire-format';
+
+export class CreateShareCommand {
+  constructor(
+    readonly context: RequestContext,
+    readonly name: string,
+    readonly quota: number,
+    readonly metadata: Record<string, string>,
+  ) {}
+}
+
+export class DeleteShareCommand {
+  constructor(
+    readonly context: RequestContext,
+    readonly name: string,
+  ) {}
+}
+
+@CommandHandler(CreateShareCommand)
+export class CreateShareHandler implements ICommandHandler<CreateShareCommand, { etag: string; lastModified: Date }> {
+  constructor(
+    private readonly store: EventStore,
+    private readonly nodes: NodeRepository,
+  ) {}
+
+  async execute({ context, name, quota, metadata }: CreateShareCommand) {
+    const shareId = await this.nodes.nextId();
+    const etag = newEtag();
+    const at = context.now;
+    // The share row is the guard: of two concurrent creates, one inserts it and appends; the other appends nothing.
+    const appended = await this.store
+      .append({
+        tenant: context.account,
+        streamId: shareStream(shareId),
+        expectedVersion: 0,
+        events: [{ type: 'ShareCreated', data: { shareId, name, quota, metadata, etag, at } }],
+        metadata: eventMetadata(context),
+        projection: {
+          sql: `INSERT INTO shares (tenant, name, share_id, quota, metadata, etag, last_modified, version)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, 1) ON CONFLICT DO NOTHING RETURNING 1`,
+          params: [context.account, name, shareId, quota, JSON.stringify(metadata), etag, at],
+        },
+      })
+      .then(() => true)
+      .catch((error) => {
+        if (error instanceof ConcurrencyError) return false;
+        throw error;
+      });
+    if (!appended) throw new AzureError(409, 'ShareAlreadyExists', 'The specified share already exists.');
+    return { etag, lastModified: at };
+  }
+}
+
+@CommandHandler(DeleteShareCommand)
+export class DeleteShareHandler implements ICommandHandler<DeleteShareCommand, void> {
+  constructor(
+    private readonly store: EventStore,
+    private readonly nodes: NodeRepository,
+  ) {}
+
+  /** Deletes the share and everything in it, leased files included (Azure allows it). */
+  async execute({ context, name }: DeleteShareCommand) {
+    await retryOnConcurrency(async () => {
+      const share = await this.nodes.findShare(context.account, name);
+      if (!share) throw shareNotFound();
+      await this.store.transaction(async (sql) => {
+        await sql.query(`DELETE FROM file_chunks WHERE file_id IN (SELECT file_id FROM nodes WHERE share_id = $1)`, [share.shareId]);
+        await this.store.append(
+          {
+            tenant: context.account,
+            streamId: shareStream(share.shareId),
+            expectedVersion: share.version,
+            events: [{ type: 'ShareDeleted', data: { shareId: share.shareId, name } }],
+            metadata: eventMetadata(context),
+            projection: { sql: `DELETE FROM shares WHERE share_id = $1 AND version = $2 RETURNING 1`, params: [share.shareId, share.version] },
+          },
+          sql,
+        );
+      });
+    });
+  }
+}

@@ -1,0 +1,2 @@
+export * from './leases.module';
+export * from './lease-file.command';

@@ -1,0 +1,43 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { authenticationFailed } from '../errors';
+import { checkRequestDate, parseSharedKeyAuthorization, SignableRequest, verifySharedKeySignature } from './shared-key';
+
+/** The accounts capability answers this: the decoded keys of an account, or undefined when there is no such (enabled) account. */
+export interface AccountKeyLookup {
+  keysOf(account: string): Promise<Buffer[] | undefined>;
+}
+export const ACCOUNT_KEY_LOOKUP = Symbol('ACCOUNT_KEY_LOOKUP');
+
+export interface Principal {
+  principal: string;
+  authentication: 'SharedKey' | 'SAS';
+}
+
+/** Proves that a request was signed with a key of the account its URL names. */
+@Injectable()
+export class Authenticator {
+  constructor(@Inject(ACCOUNT_KEY_LOOKUP) private readonly accounts: AccountKeyLookup) {}
+
+  async authenticate(account: string, req: SignableRequest, now: Date): Promise<Principal> {
+    const authorization = req.headers['authorization'];
+    const credentials = parseSharedKeyAuthorization(Array.isArray(authorization) ? authorization[0] : authorization);
+    if (credentials === undefined) {
+      throw authenticationFailed('No credentials: the request carries neither a Shared Key Authorization header nor a shared access signature.');
+    }
+    if ('error' in credentials) throw authenticationFailed(credentials.error);
+    const dateProblem = checkRequestDate(req.headers, now);
+    if (dateProblem) throw authenticationFailed(dateProblem);
+    // The signing account must be the account the URL addresses: one tenant's key never opens another's data.
+    if (credentials.account !== account) {
+      throw authenticationFailed(`The credentials are for account '${credentials.account}', not for '${account}'.`);
+    }
+    const keys = await this.accounts.keysOf(account);
+    if (!keys) throw authenticationFailed(`The account '${account}' does not exist or is disabled.`);
+    if (!verifySharedKeySignature(req, credentials, keys)) {
+      throw authenticationFailed(
+        'The MAC signature found in the HTTP request is not the same as any computed signature. Server used the Shared Key string-to-sign rules of the Azure Storage SDK.',
+      );
+    }
+    return { principal: account, authentication: 'SharedKey' };
+  }
+}

@@ -1,0 +1,175 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { compareCanonicalHeaderNames } from './header-collation';
+
+/**
+ * What the verifier needs of an incoming HTTP request.
+ * Header names are lowercase (as Node gives them).
+ */
+export interface SignableRequest {
+  /** 'GET', 'PUT', ... */
+  method: string;
+  /** The URL path exactly as sent, still percent-encoded, no query. */
+  rawPath: string;
+  /** What follows '?', '' when none. */
+  rawQuery: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** Parsed from the Authorization header. */
+export interface SharedKeyCredentials {
+  account: string;
+  signature: string;
+}
+
+const AUTHORIZATION = /^(\S+)\s+(.*)$/;
+const CREDENTIALS = /^([^\s:]+):([A-Za-z0-9+/]+={0,2})$/;
+
+/**
+ * Parses `SharedKey account:signature`; returns undefined when the header is absent; throws nothing.
+ * Returns {error} for a malformed header.
+ */
+export function parseSharedKeyAuthorization(
+  header: string | undefined,
+): SharedKeyCredentials | { error: string } | undefined {
+  if (header === undefined) return undefined;
+  const parts = AUTHORIZATION.exec(header.trim());
+  if (!parts) return { error: 'The Authorization header is not of the form "SharedKey account:signature".' };
+  // Auth schemes are case-insensitive (RFC 9110); SharedKeyLite is a different scheme we do not accept.
+  if (parts[1].toLowerCase() !== 'sharedkey') {
+    return { error: `Authorization scheme '${parts[1]}' is not supported; use SharedKey.` };
+  }
+  const credentials = CREDENTIALS.exec(parts[2].trim());
+  if (!credentials) {
+    return { error: 'The SharedKey credentials are not of the form "account:base64-signature".' };
+  }
+  return { account: credentials[1], signature: credentials[2] };
+}
+
+function headerValue(headers: SignableRequest['headers'], name: string): string {
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(', ') : (value ?? '');
+}
+
+function canonicalizedHeaders(headers: SignableRequest['headers']): string {
+  return Object.keys(headers)
+    .filter((name) => name.startsWith('x-ms-') && headers[name] !== undefined)
+    .sort(compareCanonicalHeaderNames)
+    .map((name) => {
+      // The docs ask for folded whitespace; only a line break (obsolete header folding) is folded,
+      // because the SDK signs runs of spaces inside a value as they are.
+      const value = headerValue(headers, name).replace(/[ \t]*\r?\n[ \t]*/g, ' ').trimStart();
+      return `${name}:${value}\n`;
+    })
+    .join('');
+}
+
+/** Throws URIError when a query value is not valid percent-encoding. */
+function canonicalizedResource(req: SignableRequest, signingAccount: string): string {
+  // Same selection as the SDK: exactly one '=', non-empty name and value; a repeated name keeps
+  // its last value, and names differing only in case end up under one lowercase name.
+  const byName = new Map<string, string>();
+  for (const pair of req.rawQuery.split('&')) {
+    const eq = pair.indexOf('=');
+    if (eq > 0 && eq === pair.lastIndexOf('=') && eq < pair.length - 1) {
+      byName.set(pair.slice(0, eq), pair.slice(eq + 1));
+    }
+  }
+  const byLowerName = new Map<string, string>();
+  const lowerNames: string[] = [];
+  for (const [name, value] of byName) {
+    byLowerName.set(name.toLowerCase(), value);
+    lowerNames.push(name.toLowerCase());
+  }
+  // The SDK emits one line per distinct original spelling, so `a=1&A=2` gives two `a:` lines.
+  const query = lowerNames
+    .sort()
+    .map((name) => `\n${name}:${decodeURIComponent(byLowerName.get(name)!)}`)
+    .join('');
+  return `/${signingAccount}${req.rawPath || '/'}${query}`;
+}
+
+/**
+ * The strings-to-sign the service accepts for this request: the SDK's order (Content-Language before
+ * Content-Encoding) and the documented order; one string when both orders give the same text.
+ * Empty when the query cannot be decoded, so nothing verifies.
+ */
+export function sharedKeyStringsToSign(req: SignableRequest, signingAccount: string): string[] {
+  let resource: string;
+  try {
+    resource = canonicalizedResource(req, signingAccount);
+  } catch {
+    // A malformed percent-encoding in the query: no string-to-sign can match it.
+    return [];
+  }
+  const h = (name: string) => headerValue(req.headers, name);
+  const contentLength = h('content-length') === '0' ? '' : h('content-length');
+  const date = req.headers['x-ms-date'] === undefined ? h('date') : '';
+  const tail = [
+    contentLength,
+    h('content-md5'),
+    h('content-type'),
+    date,
+    h('if-modified-since'),
+    h('if-match'),
+    h('if-none-match'),
+    h('if-unmodified-since'),
+    h('range'),
+  ];
+  const suffix = canonicalizedHeaders(req.headers) + resource;
+  const build = (first: string, second: string) =>
+    [req.method.toUpperCase(), first, second, ...tail].map((line) => line + '\n').join('') + suffix;
+
+  const sdkOrder = build(h('content-language'), h('content-encoding'));
+  const documentedOrder = build(h('content-encoding'), h('content-language'));
+  return sdkOrder === documentedOrder ? [sdkOrder] : [sdkOrder, documentedOrder];
+}
+
+/**
+ * True when `signature` (base64) equals HMAC-SHA256(key, stringToSign) for any key and any accepted
+ * string-to-sign; constant-time comparison. `keys` are the decoded account keys. Never throws.
+ */
+export function verifySharedKeySignature(
+  req: SignableRequest,
+  credentials: SharedKeyCredentials,
+  keys: Buffer[],
+): boolean {
+  // Compare the base64 text, not decoded bytes: Node's base64 decoder skips invalid characters,
+  // which would let altered signatures match.
+  const given = Buffer.from(credentials.signature, 'utf8');
+  let matched = false;
+  for (const stringToSign of sharedKeyStringsToSign(req, credentials.account)) {
+    for (const key of keys) {
+      const digest = createHmac('sha256', key).update(stringToSign, 'utf8').digest('base64');
+      const expected = Buffer.from(digest, 'utf8');
+      // No early exit, so the time taken does not reveal which key or order matched.
+      matched = (expected.length === given.length && timingSafeEqual(expected, given)) || matched;
+    }
+  }
+  return matched;
+}
+
+const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
+// RFC 1123 / IMF-fixdate, what every SDK sends, e.g. `Fri, 20 Nov 2026 21:39:22 GMT`.
+const HTTP_DATE =
+  /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+
+/**
+ * Checks x-ms-date (or Date when x-ms-date is absent): returns undefined when within ±15 minutes of
+ * now, else a human-readable AuthenticationErrorDetail string (also for missing/unparseable dates).
+ */
+export function checkRequestDate(headers: SignableRequest['headers'], now: Date): string | undefined {
+  const name = headers['x-ms-date'] !== undefined ? 'x-ms-date' : 'date';
+  if (headers[name] === undefined) {
+    return 'Request date header not specified: send x-ms-date or Date.';
+  }
+  const value = headerValue(headers, name);
+  const time = HTTP_DATE.test(value) ? Date.parse(value) : NaN;
+  if (Number.isNaN(time)) {
+    return `The ${name} header value '${value}' is not a valid RFC 1123 date like 'Fri, 20 Nov 2026 21:39:22 GMT'.`;
+  }
+  if (time < now.getTime() - MAX_CLOCK_SKEW_MS) return `Request date header too old: '${value}'.`;
+  if (time > now.getTime() + MAX_CLOCK_SKEW_MS) {
+    return `Request date header too far in the future: '${value}'.`;
+  }
+  return undefined;
+}

@@ -1,0 +1,124 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { checkPathComponents, isValidShareName } from '@leasehold/domain';
+import { ConcurrencyError } from '@leasehold/event-store';
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Authenticator } from './auth/authenticator';
+import { AzureError, invalidHeader, invalidQuery, missingHeader } from './errors';
+import { header, parseUrl, WireResponse } from './request';
+import { OperationRouter } from './routing';
+import { errorBody } from './xml';
+
+export const DEFAULT_SERVICE_VERSION = '2026-04-06';
+
+export interface RawRequest {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  rawHeaders: string[];
+  body: Buffer;
+}
+
+export interface FinalResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer | string;
+}
+
+/** x-ms-client-request-id is echoed only when it is at most 1,024 visible ASCII characters. */
+const ECHOABLE = /^[\x20-\x7e]{1,1024}$/;
+const SERVICE_VERSION = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * Everything every request goes through, in Azure's order: URL, credentials, version, operation,
+ * names; then the operation; then the headers every response carries. No input reaches the
+ * client as anything but an Azure-style answer.
+ */
+@Injectable()
+export class WireGateway {
+  private readonly logger = new Logger('WireGateway');
+
+  constructor(
+    private readonly router: OperationRouter,
+    private readonly authenticator: Authenticator,
+  ) {}
+
+  async handle(raw: RawRequest): Promise<FinalResponse> {
+    const requestId = randomUUID();
+    const now = new Date();
+    const clientRequestId = header(raw, 'x-ms-client-request-id');
+    const version = header(raw, 'x-ms-version');
+    let response: WireResponse;
+    try {
+      response = await this.dispatch(raw, requestId, now, clientRequestId, version);
+    } catch (error) {
+      response = this.errorResponse(error, requestId, now, raw);
+    }
+    const headers: Record<string, string> = {
+      'x-ms-request-id': requestId,
+      'x-ms-version': version && SERVICE_VERSION.test(version) ? version : DEFAULT_SERVICE_VERSION,
+      date: now.toUTCString(),
+      server: 'Leasehold',
+    };
+    if (clientRequestId !== undefined && ECHOABLE.test(clientRequestId)) headers['x-ms-client-request-id'] = clientRequestId;
+    for (const [name, value] of Object.entries(response.headers ?? {})) {
+      if (value !== undefined) headers[name] = String(value);
+    }
+    const body = raw.method === 'HEAD' ? '' : (response.body ?? '');
+    return { status: response.status, headers, body };
+  }
+
+  private async dispatch(raw: RawRequest, requestId: string, now: Date, clientRequestId: string | undefined, version: string | undefined): Promise<WireResponse> {
+    const url = parseUrl(raw.url);
+    const principal = await this.authenticator.authenticate(
+      url.account,
+      { method: raw.method, rawPath: url.rawPath, rawQuery: url.rawQuery, headers: raw.headers },
+      now,
+    );
+    if (version === undefined) throw missingHeader('x-ms-version');
+    if (!SERVICE_VERSION.test(version)) throw invalidHeader('x-ms-version', version);
+    const timeout = url.query['timeout'];
+    if (timeout !== undefined && !/^\d{1,9}$/.test(timeout)) throw invalidQuery('timeout', timeout);
+
+    const route = this.router.resolve(raw.method, url.query, url.share, url.path);
+    if (url.share !== undefined && !isValidShareName(url.share)) {
+      throw new AzureError(400, 'InvalidResourceName', 'The specifed resource name contains invalid characters.');
+    }
+    const path = header(raw, 'x-ms-allow-trailing-dot')?.toLowerCase() === 'true' ? url.path : url.path.map((c) => c.replace(/\.+$/, ''));
+    const problem = checkPathComponents(path);
+    if (problem === 'InvalidFileOrDirectoryPathName') {
+      throw new AzureError(400, problem, 'The specified path is too long or has too many directory levels.');
+    }
+    if (problem) throw new AzureError(400, problem, 'The specifed resource name contains invalid characters.');
+
+    return route.handle({
+      method: raw.method,
+      share: url.share,
+      path,
+      query: url.query,
+      headers: raw.headers,
+      rawHeaders: raw.rawHeaders,
+      body: raw.body,
+      context: { requestId, clientRequestId, account: url.account, now, ...principal },
+    });
+  }
+
+  private errorResponse(error: unknown, requestId: string, now: Date, raw: RawRequest): WireResponse {
+    let azure: AzureError;
+    if (error instanceof AzureError) {
+      azure = error;
+    } else if (error instanceof ConcurrencyError) {
+      // Still contended after every retry: the client's retry policy retries a 503.
+      azure = new AzureError(503, 'ServerBusy', 'The server is currently unable to receive requests. Please retry your request.', {}, { 'retry-after': '1' });
+    } else {
+      // A bug, not bad input: log it with the request id, and still answer the way Azure does.
+      this.logger.error(`${raw.method} ${raw.url} failed (request ${requestId}): ${(error as Error)?.stack ?? error}`);
+      azure = new AzureError(500, 'InternalError', 'The server encountered an internal error. Please retry the request.');
+    }
+    return {
+      status: azure.status,
+      headers: { ...azure.headers, 'x-ms-error-code': azure.code, 'content-type': 'application/xml' },
+      body: errorBody(azure.code, azure.message, azure.details, requestId, now),
+    };
+  }
+}

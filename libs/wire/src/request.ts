@@ -1,0 +1,132 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { EventMetadata } from '@leasehold/event-store';
+import { AzureError, invalidHeader, invalidQuery, invalidUri } from './errors';
+
+/** Who is asking, and through which request: becomes the metadata of every event the request causes. */
+export interface RequestContext {
+  requestId: string;
+  clientRequestId?: string;
+  /** The tenant: the storage account named in the path and proven by the credentials. */
+  account: string;
+  principal: string;
+  authentication: 'SharedKey' | 'SAS';
+  now: Date;
+}
+
+/** A request after URL parsing and authentication, as operations see it. */
+export interface WireRequest {
+  method: string;
+  share?: string;
+  /** Decoded path components below the share; [] is the share root. */
+  path: string[];
+  /** Decoded query parameters, names lowercased. */
+  query: Record<string, string>;
+  headers: IncomingHttpHeaders;
+  /** Header names and values as sent (metadata names are case-preserving). */
+  rawHeaders: string[];
+  body: Buffer;
+  context: RequestContext;
+}
+
+export interface WireResponse {
+  status: number;
+  headers?: Record<string, string | number | undefined>;
+  body?: Buffer | string;
+}
+
+export interface ParsedUrl {
+  rawPath: string;
+  rawQuery: string;
+  account: string;
+  share?: string;
+  /** Path components below the share, percent-decoded but otherwise as sent. */
+  path: string[];
+  query: Record<string, string>;
+}
+
+function decode(component: string, onError: () => AzureError): string {
+  try {
+    return decodeURIComponent(component);
+  } catch {
+    throw onError();
+  }
+}
+
+/** Splits a path-style URL: /{account}/{share}/{directories…}/{file}?query. */
+export function parseUrl(url: string): ParsedUrl {
+  const q = url.indexOf('?');
+  const rawPath = q === -1 ? url : url.slice(0, q);
+  const rawQuery = q === -1 ? '' : url.slice(q + 1);
+  const segments = rawPath.split('/').slice(1);
+  // A trailing slash names the same directory (Azure strips it).
+  if (segments.length > 1 && segments[segments.length - 1] === '') segments.pop();
+  if (segments.some((s, i) => s === '' && i > 0)) throw invalidUri();
+  const decoded = segments.map((s) => decode(s, invalidUri));
+  const query: Record<string, string> = {};
+  for (const pair of rawQuery.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const rawName = eq === -1 ? pair : pair.slice(0, eq);
+    const rawValue = eq === -1 ? '' : pair.slice(eq + 1);
+    const name = decode(rawName, invalidUri).toLowerCase();
+    query[name] = decode(rawValue, () => invalidQuery(name, rawValue));
+  }
+  const [account = '', share, ...path] = decoded;
+  return { rawPath, rawQuery, account, share: share === '' ? undefined : share, path, query };
+}
+
+/** One header's value; a repeated header arrives joined by Node. */
+export function header(req: { headers: IncomingHttpHeaders }, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+export function requiredHeader(req: { headers: IncomingHttpHeaders }, name: string): string {
+  const value = header(req, name);
+  if (value === undefined || value === '') {
+    throw new AzureError(400, 'MissingRequiredHeader', "An HTTP header that's mandatory for this request is not specified.", { HeaderName: name });
+  }
+  return value;
+}
+
+/** `true`/`false` (case-insensitive); absent → undefined. */
+export function booleanHeader(req: { headers: IncomingHttpHeaders }, name: string): boolean | undefined {
+  const value = header(req, name);
+  if (value === undefined) return undefined;
+  if (/^true$/i.test(value)) return true;
+  if (/^false$/i.test(value)) return false;
+  throw invalidHeader(name, value);
+}
+
+/** A non-negative integer header within [0, max]; absent → undefined. */
+export function integerHeader(req: { headers: IncomingHttpHeaders }, name: string, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  const value = header(req, name);
+  if (value === undefined) return undefined;
+  if (!/^\d{1,16}$/.test(value) || Number(value) > max) throw invalidHeader(name, value);
+  return Number(value);
+}
+
+/** `x-ms-meta-*` headers as a dictionary, names as sent (case-preserving). */
+export function metadataHeaders({ rawHeaders }: { rawHeaders: string[] }): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i];
+    if (name.length > 9 && name.slice(0, 9).toLowerCase() === 'x-ms-meta') {
+      metadata[name.slice(10)] = rawHeaders[i + 1];
+    }
+  }
+  return metadata;
+}
+
+/** RFC 1123, as Azure writes dates in headers and listings. */
+export const rfc1123 = (date: Date): string => date.toUTCString();
+
+/** The request's identity as recorded on every event it causes. */
+export function eventMetadata(context: RequestContext): EventMetadata {
+  return {
+    requestId: context.requestId,
+    ...(context.clientRequestId !== undefined ? { clientRequestId: context.clientRequestId } : {}),
+    principal: context.principal,
+    authentication: context.authentication,
+  };
+}

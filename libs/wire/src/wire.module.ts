@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { Authenticator } from './auth/authenticator';
+import { WireGateway } from './gateway';
+import { OperationRouter } from './routing';
+
+/** The Azure Files dialect: routing, authentication, errors. Capabilities plug in with @AzureOperation. */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [OperationRouter, Authenticator, WireGateway],
+  exports: [WireGateway, OperationRouter],
+})
+export class WireModule {}

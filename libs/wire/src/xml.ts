@@ -1,0 +1,25 @@
+const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+
+/** Escapes text for XML content and attributes; characters XML 1.0 cannot carry become U+FFFD. */
+export function escapeXml(text: string): string {
+  return text
+    .replace(/[&<>"']/g, (c) => XML_ESCAPES[c])
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '\uFFFD');
+}
+
+export const XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>';
+
+/** `<Name>text</Name>`, or `<Name />` when the text is empty. */
+export function element(name: string, text: string | number | undefined): string {
+  if (text === undefined || text === '') return `<${name} />`;
+  return `<${name}>${escapeXml(String(text))}</${name}>`;
+}
+
+export function errorBody(code: string, message: string, details: Record<string, string>, requestId: string, now: Date): string {
+  // Azure appends the request id and time to every message; support staff look for them.
+  const fullMessage = `${message}\nRequestId:${requestId}\nTime:${now.toISOString().replace('Z', '0000Z')}`;
+  const extra = Object.entries(details)
+    .map(([name, value]) => element(name, value))
+    .join('');
+  return `${XML_DECLARATION}<Error>${element('Code', code)}${element('Message', fullMessage)}${extra}</Error>`;
+}

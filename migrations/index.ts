@@ -1,0 +1,4 @@
+import { InitialSchema1763600000000 } from './1763600000000-InitialSchema';
+
+/** Every migration, in order. Listed as classes so they run the same from sources and from dist. */
+export const migrations = [InitialSchema1763600000000];
