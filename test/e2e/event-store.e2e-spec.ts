@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { ConcurrencyError, createDataSource, EventMetadata, EventStore, RecordedEvent } from '../../libs/event-store/src';
+import { testDatabaseUrl } from '../support/service';
+
+const metadata: EventMetadata = { requestId: 'test', principal: 'tester', authentication: 'System' };
+
+describe('event store on PostgreSQL', () => {
+  let db: DataSource;
+  let store: EventStore;
+  const tenant = `tenant${randomUUID().slice(0, 8)}`;
+
+  beforeAll(async () => {
+    db = await createDataSource(testDatabaseUrl(), 4).initialize();
+    store = new EventStore(db);
+  });
+  afterAll(() => db.destroy());
+
+  it('appends several events in one statement and reads the stream back in order, with metadata', async () => {
+    const stream = `s-${randomUUID()}`;
+    const version = await store.append({
+      tenant,
+      streamId: stream,
+      expectedVersion: 0,
+      events: [
+        { type: 'A', data: { n: 1 } },
+        { type: 'B', data: { n: 2 }, schemaVersion: 2 },
+      ],
+      metadata: { ...metadata, clientRequestId: 'c-1' },
+    });
+    expect(version).toBe(2);
+    const events = await store.readStream(tenant, stream);
+    expect(events.map((e) => [e.type, e.streamVersion, e.schemaVersion, e.data.n])).toEqual([
+      ['A', 1, 1, 1],
+      ['B', 2, 2, 2],
+    ]);
+    expect(events[0].metadata).toEqual({ ...metadata, clientRequestId: 'c-1' });
+    expect(events[0].transactionId).toBe(events[1].transactionId);
+  });
+
+  it('turns a second append at the same version into a ConcurrencyError and keeps one event', async () => {
+    const stream = `s-${randomUUID()}`;
+    const append = () => store.append({ tenant, streamId: stream, expectedVersion: 0, events: [{ type: 'Created', data: {} }], metadata });
+    const results = await Promise.allSettled([append(), append(), append()]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(ConcurrencyError);
+    expect(await store.readStream(tenant, stream)).toHaveLength(1);
+  });
+
+  it('appends nothing when the inline projection guard does not apply', async () => {
+    const stream = `s-${randomUUID()}`;
+    const attempt = store.append({
+      tenant,
+      streamId: stream,
+      expectedVersion: 0,
+      events: [{ type: 'Guarded', data: {} }],
+      metadata,
+      projection: { sql: `SELECT 1 WHERE $1::int = 2`, params: [1] },
+    });
+    await expect(attempt).rejects.toBeInstanceOf(ConcurrencyError);
+    expect(await store.readStream(tenant, stream)).toHaveLength(0);
+  });
+
+  it('refuses to update or delete an event', async () => {
+    const stream = `s-${randomUUID()}`;
+    await store.append({ tenant, streamId: stream, expectedVersion: 0, events: [{ type: 'Kept', data: {} }], metadata });
+    await expect(db.query(`UPDATE events SET type = 'Changed' WHERE stream_id = $1`, [stream])).rejects.toThrow(/append-only/);
+    await expect(db.query(`DELETE FROM events WHERE stream_id = $1`, [stream])).rejects.toThrow(/append-only/);
+    expect((await store.readStream(tenant, stream))[0].type).toBe('Kept');
+  });
+
+  it('never lets a checkpointed reader skip a transaction that commits after a later position', async () => {
+    // Catch up first, so the reader starts from the end of the log.
+    let checkpoint: RecordedEvent | undefined;
+    for (let page = await store.readAll(undefined, 1000); page.length; page = await store.readAll(checkpoint, 1000)) {
+      checkpoint = page[page.length - 1];
+    }
+    const early = `early-${randomUUID()}`;
+    const late = `late-${randomUUID()}`;
+    let releaseEarly!: () => void;
+    const earlyMayCommit = new Promise<void>((resolve) => (releaseEarly = resolve));
+    let earlyAppended!: () => void;
+    const earlyHasAppended = new Promise<void>((resolve) => (earlyAppended = resolve));
+
+    // Transaction 1 takes the lower position, then waits; transaction 2 appends and commits first.
+    const slow = store.transaction(async (sql) => {
+      await store.append({ tenant, streamId: early, expectedVersion: 0, events: [{ type: 'Early', data: {} }], metadata }, sql);
+      earlyAppended();
+      await earlyMayCommit;
+    });
+    await earlyHasAppended;
+    await store.append({ tenant, streamId: late, expectedVersion: 0, events: [{ type: 'Late', data: {} }], metadata });
+
+    const positions = await db.query(`SELECT stream_id, position FROM events WHERE stream_id IN ($1, $2)`, [early, late]);
+    expect(positions).toHaveLength(1); // only the committed one is visible to a plain reader
+    const naive = await db.query(`SELECT position FROM events WHERE position > $1 ORDER BY position`, [checkpoint?.position ?? '0']);
+    expect(naive.length).toBeGreaterThan(0); // a position-ordered reader would now move past the open transaction's position
+
+    // The xid8 rule holds back even the committed later event while the earlier transaction is open.
+    const whileOpen = await store.readAll(checkpoint, 1000);
+    expect(whileOpen.map((e) => e.streamId)).not.toContain(late);
+    expect(whileOpen.map((e) => e.streamId)).not.toContain(early);
+
+    releaseEarly();
+    await slow;
+    const after = await store.readAll(checkpoint, 1000);
+    const seen = after.map((e) => e.streamId).filter((s) => s === early || s === late);
+    expect(seen).toEqual([early, late]);
+    const [earlyEvent, lateEvent] = [after.find((e) => e.streamId === early)!, after.find((e) => e.streamId === late)!];
+    expect(BigInt(earlyEvent.position)).toBeLessThan(BigInt(lateEvent.position));
+  });
+});
