@@ -3,6 +3,7 @@ import { AccountsModule } from '@leasehold/accounts';
 import { ConfigModule, LeaseholdConfig } from '@leasehold/config';
 import { EventStoreModule } from '@leasehold/event-store';
 import { FilesystemModule } from '@leasehold/filesystem';
+import { HandlesModule } from '@leasehold/handles';
 import { LeasesModule } from '@leasehold/leases';
 import { WireModule } from '@leasehold/wire';
 
@@ -12,7 +13,7 @@ export class ApiModule {
   static forRoot(config: LeaseholdConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ConfigModule.forRoot(config), EventStoreModule, AccountsModule, WireModule, FilesystemModule, LeasesModule],
+      imports: [ConfigModule.forRoot(config), EventStoreModule, AccountsModule, WireModule, FilesystemModule, LeasesModule, HandlesModule],
     };
   }
 }

@@ -25,7 +25,9 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 
-  it('knows production mode', () => {
-    expect(loadConfig({ NODE_ENV: 'production' }).production).toBe(true);
+  it('knows production mode, where a secret key of its own is required', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/SECRET_KEY/);
+    expect(() => loadConfig({ NODE_ENV: 'production', SECRET_KEY: 'short' })).toThrow(/SECRET_KEY/);
+    expect(loadConfig({ NODE_ENV: 'production', SECRET_KEY: 'x'.repeat(32) }).production).toBe(true);
   });
 });

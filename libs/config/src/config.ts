@@ -13,6 +13,8 @@ export interface LeaseholdConfig {
   handleLimitShareRoot: number;
   /** Handles closed by one Force Close Handles call or one job chunk. */
   forceCloseChunkSize: number;
+  /** Signs continuation markers so that they cannot be forged or reused for another account, path or query. */
+  secretKey: string;
 }
 
 export class ConfigError extends Error {}
@@ -47,15 +49,21 @@ export function loadConfig(env: Env = process.env): LeaseholdConfig {
   if (!['development', 'production', 'test'].includes(nodeEnv)) {
     throw new ConfigError(`NODE_ENV must be development, production or test, got ${JSON.stringify(nodeEnv)}`);
   }
+  const production = nodeEnv === 'production';
+  const secretKey = env.SECRET_KEY ?? (production ? undefined : 'leasehold-development-secret-not-for-production');
+  if (!secretKey || secretKey.length < 32) {
+    throw new ConfigError('SECRET_KEY must be set to at least 32 characters in production (it signs continuation markers)');
+  }
   return {
     databaseUrl: url(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/leasehold', ['postgres:', 'postgresql:']),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     port: integer(env, 'PORT', 10004, 0, 65535),
     host: env.HOST || '127.0.0.1',
-    production: nodeEnv === 'production',
+    production,
     handleLimitPerNode: integer(env, 'HANDLE_LIMIT_PER_NODE', 2000, 1, 1_000_000),
     handleLimitShareRoot: integer(env, 'HANDLE_LIMIT_SHARE_ROOT', 10000, 1, 1_000_000),
     forceCloseChunkSize: integer(env, 'FORCE_CLOSE_CHUNK_SIZE', 1000, 1, 100_000),
+    secretKey,
   };
 }
 

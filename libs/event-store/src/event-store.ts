@@ -3,7 +3,7 @@ import type { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { ConcurrencyError, isUniqueViolation } from './errors';
-import { AppendRequest, Checkpoint, RecordedEvent, SqlExecutor } from './event-store.types';
+import { AppendRequest, Checkpoint, EventMetadata, RecordedEvent, SqlExecutor, Statement } from './event-store.types';
 
 const COLUMNS = `position, transaction_id, tenant, stream_id, stream_version, event_id, type,
   schema_version, data, metadata, recorded_at`;
@@ -95,6 +95,26 @@ export class EventStore {
     }
     if (rows.length !== events.length) throw new ConcurrencyError(tenant, streamId, expectedVersion);
     return expectedVersion + events.length;
+  }
+
+  /**
+   * Appends one event per row the projection statement returns (columns stream_id, stream_version,
+   * type, data), in the same statement: for one change that touches many streams, such as closing
+   * a chunk of handles. Returns the data of the appended events.
+   */
+  async appendPerRow(tenant: string, metadata: EventMetadata, projection: Statement, sql: SqlExecutor = this.db): Promise<any[]> {
+    const n = projection.params.length;
+    const statement = `WITH projection AS (${projection.sql})
+      INSERT INTO events (tenant, stream_id, stream_version, event_id, type, schema_version, data, metadata)
+      SELECT $${n + 1}, p.stream_id, p.stream_version, gen_random_uuid(), p.type, 1, p.data, $${n + 2}::jsonb FROM projection p
+      RETURNING data`;
+    try {
+      const rows = await sql.query(statement, [...projection.params, tenant, JSON.stringify(metadata)]);
+      return rows.map((r: { data: unknown }) => r.data);
+    } catch (error) {
+      if (isUniqueViolation(error, 'events_stream_version_unique')) throw new ConcurrencyError(tenant, '(several streams)', -1);
+      throw error;
+    }
   }
 
   async readStream(tenant: string, streamId: string, sql: SqlExecutor = this.db): Promise<RecordedEvent[]> {

@@ -90,7 +90,8 @@ export class DeleteDirectoryHandler implements ICommandHandler<DeleteDirectoryCo
         if (!located.node || located.node.kind !== 'directory') throw located.parentExists ? resourceNotFound() : parentNotFound();
         // Lock the directory first, then count children on a fresh snapshot: a concurrent create
         // either committed before (and is counted) or waits and then finds no parent.
-        await sql.query(`SELECT 1 FROM nodes WHERE share_id = $1 AND path_key = $2 FOR UPDATE`, [located.share.shareId, located.key]);
+        await this.nodes.lockNode(located.share.shareId, located.key, sql);
+        await this.nodes.refuseIfHandlesOpen(located.share.shareId, located.key, sql);
         if ((await this.nodes.childCount(located.share.shareId, located.key, sql)) > 0) {
           throw new AzureError(409, 'DirectoryNotEmpty', 'The specified directory is not empty.');
         }

@@ -53,6 +53,10 @@ export class WriteFileHandler implements ICommandHandler<WriteFileCommand, NodeS
         if (node && node.kind !== 'file') throw write.kind === 'create' ? typeMismatch() : resourceNotFound();
         if (!located.parentExists) throw parentNotFound();
         if (!node && write.kind !== 'create') throw resourceNotFound();
+        if (write.kind === 'delete') {
+          await this.nodes.lockNode(located.share.shareId, located.key, sql);
+          await this.nodes.refuseIfHandlesOpen(located.share.shareId, located.key, sql);
+        }
         const leaseEvents = gateAccess(node?.lease ?? { status: 'available', epoch: 0 }, { kind: 'write', leaseId });
         const stamp = { etag: newEtag(), at: context.now.toISOString() };
         const events: NodeEvent[] = [...leaseEvents, await this.apply(sql, located, newFileId ?? '', path.join('/'), write, stamp)];

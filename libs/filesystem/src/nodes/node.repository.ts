@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { NodeState, pathKey } from '@leasehold/domain';
 import { EventStore, SqlExecutor, Statement } from '@leasehold/event-store';
-import { parentNotFound, resourceNotFound, shareNotFound } from '@leasehold/wire';
+import { AzureError, parentNotFound, resourceNotFound, shareNotFound } from '@leasehold/wire';
 
 export interface ShareRow {
   shareId: string;
@@ -109,6 +109,23 @@ export class NodeRepository {
   async childCount(shareId: string, key: string, sql: SqlExecutor = this.store.db): Promise<number> {
     const rows = await sql.query(`SELECT count(*)::int AS n FROM (SELECT 1 FROM nodes WHERE share_id = $1 AND parent_key = $2 LIMIT 1) c`, [shareId, key]);
     return rows[0].n;
+  }
+
+  /**
+   * Locks the node's row (or, for the share root, the share's) until the transaction ends: opening
+   * a handle and deleting the node take this lock, so a delete never slips past a handle being opened.
+   */
+  async lockNode(shareId: string, key: string, sql: SqlExecutor): Promise<void> {
+    if (key === '') await sql.query(`SELECT 1 FROM shares WHERE share_id = $1 FOR UPDATE`, [shareId]);
+    else await sql.query(`SELECT 1 FROM nodes WHERE share_id = $1 AND path_key = $2 FOR UPDATE`, [shareId, key]);
+  }
+
+  /** Open handles block Delete File and Delete Directory (Force Close Handles unblocks them). */
+  async refuseIfHandlesOpen(shareId: string, key: string, sql: SqlExecutor): Promise<void> {
+    const open = await sql.query(`SELECT 1 FROM handles WHERE share_id = $1 AND node_key = $2 LIMIT 1`, [shareId, key]);
+    if (open.length) {
+      throw new AzureError(409, 'SharingViolation', 'The specified resource is open by an SMB client; close its handles (Force Close Handles) first.');
+    }
   }
 
   async nextId(): Promise<string> {

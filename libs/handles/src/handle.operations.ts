@@ -1,0 +1,154 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
+import { guidHeader, NodeRepository } from '@leasehold/filesystem';
+import {
+  AzureError,
+  AzureOperation,
+  booleanHeader,
+  element,
+  escapeXml,
+  header,
+  invalidHeader,
+  invalidQuery,
+  requiredHeader,
+  rfc1123,
+  WireRequest,
+  WireResponse,
+  XML_DECLARATION,
+} from '@leasehold/wire';
+import { CloseHandleCommand, ForceCloseHandlesCommand, OpenHandleCommand, OpenedHandle } from './handle.commands';
+import { AccessRight, ClosedChunk, HandleRepository, HandleRow, HandleScope } from './handle.repository';
+import { HandlePosition, markerBinding, MarkerCodec } from './markers';
+
+const MAX_LIST_RESULTS = 5000;
+const ACCESS_RIGHTS: AccessRight[] = ['Read', 'Write', 'Delete'];
+/** Ids are uint64 on the wire and bigint (signed 64-bit) in PostgreSQL; larger ones cannot name anything here. */
+const isId = (value: string) => /^\d{1,19}$/.test(value) && BigInt(value) <= 2n ** 63n - 1n;
+
+/** Extension headers of the handle registry (the project prefix, never x-ms-). */
+export const HANDLE_HEADERS = {
+  handleId: 'x-leasehold-handle-id',
+  fileId: 'x-leasehold-file-id',
+  sessionId: 'x-leasehold-session-id',
+  clientName: 'x-leasehold-client-name',
+  clientIp: 'x-leasehold-client-ip',
+  access: 'x-leasehold-access',
+} as const;
+
+/** List Handles and Force Close Handles are for the account owner only (Shared Key), as in Azure. */
+function requireAccountOwner(req: WireRequest): void {
+  if (req.context.authentication !== 'SharedKey') {
+    throw new AzureError(403, 'AuthorizationFailure', 'This request is not authorized to perform this operation: only the account owner may.');
+  }
+}
+
+function handleXml(h: HandleRow): string {
+  // Names with U+FFFE/U+FFFF cannot travel in XML: Azure percent-encodes them and says so.
+  const path = /[\uFFFE\uFFFF]/.test(h.path) ? `<Path Encoded="true">${encodeURIComponent(h.path)}</Path>` : `<Path>${escapeXml(h.path)}</Path>`;
+  return (
+    `<Handle>${element('HandleId', h.handleId)}${path}${element('FileId', h.fileId)}${element('ParentId', h.parentId)}` +
+    `${element('SessionId', h.sessionId)}${element('ClientIp', h.clientIp)}${element('ClientName', h.clientName)}` +
+    `${element('OpenTime', rfc1123(h.openTime))}${h.lastReconnectTime ? element('LastReconnectTime', rfc1123(h.lastReconnectTime)) : ''}` +
+    `<AccessRightList>${h.access.map((a) => element('AccessRight', a)).join('')}</AccessRightList></Handle>`
+  );
+}
+
+/** List Handles, Force Close Handles, and the registry's own open and close. */
+@Injectable()
+export class HandleOperations {
+  private readonly markers: MarkerCodec;
+
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly nodes: NodeRepository,
+    private readonly handles: HandleRepository,
+    @Inject(LEASEHOLD_CONFIG) config: LeaseholdConfig,
+  ) {
+    this.markers = new MarkerCodec(config.secretKey);
+  }
+
+  /** The handles the request is about, and where its marker says to continue. */
+  private async scope(req: WireRequest, handleId: string | undefined, operation: string): Promise<{ scope: HandleScope; after?: HandlePosition; binding: string }> {
+    const recursive = booleanHeader(req, 'x-ms-recursive') ?? false;
+    const located = await this.nodes.locate(req.context.account, req.share!, req.path);
+    if (req.path.length > 0 && !located.node) {
+      throw located.parentExists ? new AzureError(404, 'ResourceNotFound', 'The specified resource does not exist.') : new AzureError(404, 'ParentNotFound', 'The specified parent path does not exist.');
+    }
+    // x-ms-recursive is for directories only; on a file it is a bad request (Force Close Handles documents 400).
+    if (recursive && located.node?.kind === 'file') throw invalidHeader('x-ms-recursive', 'true', 'x-ms-recursive is valid only for directories.');
+    const scope: HandleScope = { shareId: located.share.shareId, nodeKey: located.key, recursive, handleId };
+    const binding = markerBinding(operation, req.context.account, scope.shareId, scope.nodeKey, recursive, handleId ?? '*');
+    const marker = req.query['marker'];
+    if (marker === undefined || marker === '') return { scope, binding };
+    const after = this.markers.decode(binding, marker);
+    if (!after) throw invalidQuery('marker', marker, 'The marker is not one this service issued for this account, path and query.');
+    return { scope, after, binding };
+  }
+
+  @AzureOperation({ name: 'List Handles', method: 'GET', comp: 'listhandles', resource: 'file-or-directory' })
+  async list(req: WireRequest): Promise<WireResponse> {
+    requireAccountOwner(req);
+    const raw = req.query['maxresults'];
+    if (raw !== undefined && (!/^-?\d{1,10}$/.test(raw) || Number(raw) <= 0)) throw invalidQuery('maxresults', raw);
+    const limit = Math.min(raw === undefined ? MAX_LIST_RESULTS : Number(raw), MAX_LIST_RESULTS);
+    const { scope, after, binding } = await this.scope(req, undefined, 'list');
+    const { handles, more } = await this.handles.list(scope, after, limit);
+    const last = handles[handles.length - 1];
+    const next = more && last ? this.markers.encode(binding, { nodeKey: last.nodeKey, handleId: last.handleId }) : '';
+    const body = `${XML_DECLARATION}<EnumerationResults>${raw !== undefined ? element('MaxResults', limit) : ''}<Entries>${handles.map(handleXml).join('')}</Entries>${element('NextMarker', next)}</EnumerationResults>`;
+    return { status: 200, headers: { 'content-type': 'application/xml' }, body };
+  }
+
+  @AzureOperation({ name: 'Force Close Handles', method: 'PUT', comp: 'forceclosehandles', resource: 'file-or-directory' })
+  async forceClose(req: WireRequest): Promise<WireResponse> {
+    requireAccountOwner(req);
+    const id = requiredHeader(req, 'x-ms-handle-id');
+    if (id !== '*' && !/^\d{1,20}$/.test(id)) throw invalidHeader('x-ms-handle-id', id);
+    // An id no handle can have (beyond bigint) is simply an unknown handle: 200 with nothing closed.
+    if (id !== '*' && !isId(id)) return { status: 200, headers: { 'x-ms-number-of-handles-closed': 0, 'x-ms-number-of-handles-failed': 0 } };
+    const { scope, after } = await this.scope(req, id === '*' ? undefined : id, 'close');
+    const chunk: ClosedChunk = await this.commands.execute(new ForceCloseHandlesCommand(req.context, scope, after));
+    const binding = markerBinding('close', req.context.account, scope.shareId, scope.nodeKey, scope.recursive, id);
+    return {
+      status: 200,
+      headers: {
+        'x-ms-marker': chunk.next ? this.markers.encode(binding, chunk.next) : undefined,
+        'x-ms-number-of-handles-closed': chunk.closed,
+        'x-ms-number-of-handles-failed': 0,
+      },
+    };
+  }
+
+  /** Extension: a client registers a handle it holds open on a file, a directory or the share root. */
+  @AzureOperation({ name: 'Open Handle (extension)', method: 'PUT', comp: 'openhandle', resource: 'file-or-directory' })
+  async open(req: WireRequest): Promise<WireResponse> {
+    const access = (header(req, HANDLE_HEADERS.access) ?? 'Read').split(',').map((a) => a.trim());
+    const rights = ACCESS_RIGHTS.filter((r) => access.some((a) => a.toLowerCase() === r.toLowerCase()));
+    if (rights.length !== access.length || rights.length === 0) throw invalidHeader(HANDLE_HEADERS.access, access.join(','));
+    const clientIp = requiredHeader(req, HANDLE_HEADERS.clientIp);
+    if (clientIp.length > 64 || !/^[0-9A-Fa-f:.[\]]+$/.test(clientIp)) throw invalidHeader(HANDLE_HEADERS.clientIp, clientIp);
+    const clientName = header(req, HANDLE_HEADERS.clientName) ?? '';
+    if (clientName.length > 256) throw invalidHeader(HANDLE_HEADERS.clientName, clientName.slice(0, 64));
+    const sessionId = header(req, HANDLE_HEADERS.sessionId);
+    if (sessionId !== undefined && !isId(sessionId)) throw invalidHeader(HANDLE_HEADERS.sessionId, sessionId);
+    const opened: OpenedHandle = await this.commands.execute(
+      new OpenHandleCommand(req.context, req.share!, req.path, rights, guidHeader(req, 'x-ms-lease-id'), clientName, clientIp, sessionId),
+    );
+    return {
+      status: 201,
+      headers: { [HANDLE_HEADERS.handleId]: opened.handleId, [HANDLE_HEADERS.fileId]: opened.fileId, [HANDLE_HEADERS.sessionId]: opened.sessionId },
+    };
+  }
+
+  /** Extension: the holder closes its own handle (handle id + session id). */
+  @AzureOperation({ name: 'Close Handle (extension)', method: 'PUT', comp: 'closehandle', resource: 'file-or-directory' })
+  async close(req: WireRequest): Promise<WireResponse> {
+    const handleId = requiredHeader(req, HANDLE_HEADERS.handleId);
+    const sessionId = requiredHeader(req, HANDLE_HEADERS.sessionId);
+    if (!isId(handleId)) throw invalidHeader(HANDLE_HEADERS.handleId, handleId);
+    if (!isId(sessionId)) throw invalidHeader(HANDLE_HEADERS.sessionId, sessionId);
+    await this.commands.execute(new CloseHandleCommand(req.context, req.share!, req.path, handleId, sessionId));
+    return { status: 200 };
+  }
+}
