@@ -4,6 +4,7 @@ import { ConfigModule, LeaseholdConfig } from '@leasehold/config';
 import { EventStoreModule } from '@leasehold/event-store';
 import { FilesystemModule } from '@leasehold/filesystem';
 import { HandlesModule } from '@leasehold/handles';
+import { JobsModule } from '@leasehold/jobs';
 import { LeasesModule } from '@leasehold/leases';
 import { WireModule } from '@leasehold/wire';
 
@@ -13,7 +14,7 @@ export class ApiModule {
   static forRoot(config: LeaseholdConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ConfigModule.forRoot(config), EventStoreModule, AccountsModule, WireModule, FilesystemModule, LeasesModule, HandlesModule],
+      imports: [ConfigModule.forRoot(config), EventStoreModule, AccountsModule, WireModule, FilesystemModule, LeasesModule, HandlesModule, JobsModule],
     };
   }
 }

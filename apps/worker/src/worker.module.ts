@@ -1,14 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, LeaseholdConfig } from '@leasehold/config';
 import { EventStoreModule } from '@leasehold/event-store';
+import { JobsWorkerModule } from '@leasehold/jobs';
 
-/**
- * The background process: it holds the connections the queued force-close jobs and the
- * asynchronous projections run on. Their processors are registered here as they are built.
- */
+/** The background process: runs queued force-close jobs chunk by chunk. */
 @Module({})
 export class WorkerModule {
   static forRoot(config: LeaseholdConfig): DynamicModule {
-    return { module: WorkerModule, imports: [ConfigModule.forRoot(config), EventStoreModule] };
+    return { module: WorkerModule, imports: [ConfigModule.forRoot(config), EventStoreModule, JobsWorkerModule] };
   }
 }

@@ -13,6 +13,12 @@ export interface LeaseholdConfig {
   handleLimitShareRoot: number;
   /** Handles closed by one Force Close Handles call or one job chunk. */
   forceCloseChunkSize: number;
+  /** Force-close chunks one worker process runs at once. */
+  workerConcurrency: number;
+  /** How long a worker holds a job's lock; a crashed worker's chunk is picked up again after about this long. */
+  jobLockMs: number;
+  /** How long finished queue entries stay in Redis (their record stays in PostgreSQL). */
+  jobRetentionSeconds: number;
   /** Signs continuation markers so that they cannot be forged or reused for another account, path or query. */
   secretKey: string;
 }
@@ -63,6 +69,9 @@ export function loadConfig(env: Env = process.env): LeaseholdConfig {
     handleLimitPerNode: integer(env, 'HANDLE_LIMIT_PER_NODE', 2000, 1, 1_000_000),
     handleLimitShareRoot: integer(env, 'HANDLE_LIMIT_SHARE_ROOT', 10000, 1, 1_000_000),
     forceCloseChunkSize: integer(env, 'FORCE_CLOSE_CHUNK_SIZE', 1000, 1, 100_000),
+    workerConcurrency: integer(env, 'WORKER_CONCURRENCY', 2, 1, 64),
+    jobLockMs: integer(env, 'JOB_LOCK_MS', 30_000, 1_000, 600_000),
+    jobRetentionSeconds: integer(env, 'JOB_RETENTION_SECONDS', 3600, 0, 30 * 24 * 3600),
     secretKey,
   };
 }

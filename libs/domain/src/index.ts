@@ -2,3 +2,4 @@ export * from './guid';
 export * from './names';
 export * from './lease';
 export * from './filesystem/node';
+export * from './jobs/force-close-job';

@@ -11,6 +11,8 @@ import {
   header,
   invalidHeader,
   invalidQuery,
+  markerBinding,
+  MarkerCodec,
   requiredHeader,
   rfc1123,
   WireRequest,
@@ -19,7 +21,7 @@ import {
 } from '@leasehold/wire';
 import { CloseHandleCommand, ForceCloseHandlesCommand, OpenHandleCommand, OpenedHandle } from './handle.commands';
 import { AccessRight, ClosedChunk, HandleRepository, HandleRow, HandleScope } from './handle.repository';
-import { HandlePosition, markerBinding, MarkerCodec } from './markers';
+import { HandlePosition, isHandlePosition } from './markers';
 
 const MAX_LIST_RESULTS = 5000;
 const ACCESS_RIGHTS: AccessRight[] = ['Read', 'Write', 'Delete'];
@@ -37,7 +39,7 @@ export const HANDLE_HEADERS = {
 } as const;
 
 /** List Handles and Force Close Handles are for the account owner only (Shared Key), as in Azure. */
-function requireAccountOwner(req: WireRequest): void {
+export function requireAccountOwner(req: WireRequest): void {
   if (req.context.authentication !== 'SharedKey') {
     throw new AzureError(403, 'AuthorizationFailure', 'This request is not authorized to perform this operation: only the account owner may.');
   }
@@ -81,7 +83,7 @@ export class HandleOperations {
     const binding = markerBinding(operation, req.context.account, scope.shareId, scope.nodeKey, recursive, handleId ?? '*');
     const marker = req.query['marker'];
     if (marker === undefined || marker === '') return { scope, binding };
-    const after = this.markers.decode(binding, marker);
+    const after = this.markers.decode(binding, marker, isHandlePosition);
     if (!after) throw invalidQuery('marker', marker, 'The marker is not one this service issued for this account, path and query.');
     return { scope, after, binding };
   }

@@ -6,3 +6,4 @@ export * from './gateway';
 export * from './http';
 export * from './auth/authenticator';
 export * from './wire.module';
+export * from './markers';

@@ -1,0 +1,105 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
+import { ForceCloseJob } from '@leasehold/domain';
+import { requireAccountOwner } from '@leasehold/handles';
+import {
+  AzureOperation,
+  booleanHeader,
+  element,
+  header,
+  invalidHeader,
+  invalidQuery,
+  markerBinding,
+  MarkerCodec,
+  requiredHeader,
+  WireRequest,
+  WireResponse,
+  XML_DECLARATION,
+} from '@leasehold/wire';
+import { CancelForceCloseJobCommand, jobNotFound, SubmitForceCloseJobCommand } from './job.commands';
+import { JobRepository } from './job.repository';
+
+export const JOB_ID_HEADER = 'x-leasehold-job-id';
+export const IDEMPOTENCY_KEY_HEADER = 'x-leasehold-idempotency-key';
+const MAX_JOBS_PAGE = 1000;
+
+type JobPosition = { createdAt: string; jobId: string };
+const isJobPosition = (v: unknown): v is JobPosition => typeof (v as JobPosition)?.createdAt === 'string' && typeof (v as JobPosition)?.jobId === 'string';
+
+function jobXml(job: ForceCloseJob): string {
+  return (
+    `<ForceCloseJob>${element('JobId', job.jobId)}${element('State', job.state)}${element('Share', job.shareName)}${element('Path', job.path)}` +
+    `${element('Recursive', String(job.recursive))}${element('HandleId', job.handleId)}${element('ChunksDone', job.chunksDone)}` +
+    `${element('HandlesClosed', job.closed)}${element('HandlesFailed', job.failed)}${element('CancelRequested', String(job.cancelRequested))}` +
+    `${element('RequestedBy', job.requestedBy)}${element('CreatedTime', job.createdAt)}${element('StartedTime', job.startedAt)}` +
+    `${element('EndedTime', job.endedAt)}${job.error ? element('Error', job.error) : ''}</ForceCloseJob>`
+  );
+}
+
+/** Extension operations for queued force-close jobs; account owner only, like Force Close Handles. */
+@Injectable()
+export class JobOperations {
+  private readonly markers: MarkerCodec;
+
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly jobs: JobRepository,
+    @Inject(LEASEHOLD_CONFIG) config: LeaseholdConfig,
+  ) {
+    this.markers = new MarkerCodec(config.secretKey);
+  }
+
+  @AzureOperation({ name: 'Submit Force Close Job (extension)', method: 'PUT', comp: 'forceclosejob', resource: 'file-or-directory' })
+  async submit(req: WireRequest): Promise<WireResponse> {
+    requireAccountOwner(req);
+    const handleId = requiredHeader(req, 'x-ms-handle-id');
+    if (handleId !== '*' && !/^\d{1,19}$/.test(handleId)) throw invalidHeader('x-ms-handle-id', handleId);
+    const key = header(req, IDEMPOTENCY_KEY_HEADER);
+    if (key !== undefined && (key.length === 0 || key.length > 256)) throw invalidHeader(IDEMPOTENCY_KEY_HEADER, key.slice(0, 64));
+    const job: ForceCloseJob = await this.commands.execute(
+      new SubmitForceCloseJobCommand(req.context, req.share!, req.path, handleId, booleanHeader(req, 'x-ms-recursive') ?? false, key),
+    );
+    return { status: 202, headers: { [JOB_ID_HEADER]: job.jobId, 'content-type': 'application/xml' }, body: `${XML_DECLARATION}${jobXml(job)}` };
+  }
+
+  @AzureOperation({ name: 'Get Force Close Job (extension)', method: 'GET', comp: 'forceclosejob', resource: 'account' })
+  async get(req: WireRequest): Promise<WireResponse> {
+    requireAccountOwner(req);
+    const job = await this.jobs.find(req.context.account, req.query['jobid'] ?? '');
+    if (!job) throw jobNotFound();
+    return { status: 200, headers: { 'content-type': 'application/xml' }, body: `${XML_DECLARATION}${jobXml(job)}` };
+  }
+
+  @AzureOperation({ name: 'Cancel Force Close Job (extension)', method: 'DELETE', comp: 'forceclosejob', resource: 'account' })
+  async cancel(req: WireRequest): Promise<WireResponse> {
+    requireAccountOwner(req);
+    const job: ForceCloseJob = await this.commands.execute(new CancelForceCloseJobCommand(req.context, req.query['jobid'] ?? ''));
+    return { status: 202, headers: { 'content-type': 'application/xml' }, body: `${XML_DECLARATION}${jobXml(job)}` };
+  }
+
+  @AzureOperation({ name: 'List Force Close Jobs (extension)', method: 'GET', comp: 'forceclosejobs', resource: 'account' })
+  async list(req: WireRequest): Promise<WireResponse> {
+    requireAccountOwner(req);
+    const raw = req.query['maxresults'];
+    if (raw !== undefined && (!/^\d{1,10}$/.test(raw) || Number(raw) <= 0)) throw invalidQuery('maxresults', raw);
+    const limit = Math.min(Number(raw ?? MAX_JOBS_PAGE), MAX_JOBS_PAGE);
+    const marker = req.query['marker'];
+    const after = marker ? this.decodeMarker(req.context.account, marker) : undefined;
+    const { jobs, more } = await this.jobs.list(req.context.account, after, limit);
+    const last = jobs[jobs.length - 1];
+    const next = more && last ? this.encodeMarker(req.context.account, { createdAt: last.createdAt, jobId: last.jobId }) : '';
+    const body = `${XML_DECLARATION}<EnumerationResults><Jobs>${jobs.map(jobXml).join('')}</Jobs>${element('NextMarker', next)}</EnumerationResults>`;
+    return { status: 200, headers: { 'content-type': 'application/xml' }, body };
+  }
+
+  private encodeMarker(account: string, position: JobPosition): string {
+    return this.markers.encode(markerBinding('jobs', account), position);
+  }
+
+  private decodeMarker(account: string, marker: string): JobPosition {
+    const position = this.markers.decode(markerBinding('jobs', account), marker, isJobPosition);
+    if (!position) throw invalidQuery('marker', marker);
+    return position;
+  }
+}

@@ -1,0 +1,95 @@
+import { Injectable } from '@nestjs/common';
+import { evolveJob, ForceCloseJob, JobEvent } from '@leasehold/domain';
+import { EventMetadata, EventStore, SqlExecutor, Statement } from '@leasehold/event-store';
+
+export const jobStream = (jobId: string) => `job-${jobId}`;
+
+const toJob = (r: any): ForceCloseJob => ({
+  jobId: r.job_id,
+  idempotencyKey: r.idempotency_key,
+  shareId: String(r.share_id),
+  shareName: r.share_name,
+  nodeKey: r.node_key,
+  path: r.path,
+  recursive: r.recursive,
+  handleId: r.handle_id,
+  state: r.state,
+  cancelRequested: r.cancel_requested,
+  chunksDone: r.chunks_done,
+  closed: Number(r.closed),
+  failed: Number(r.failed),
+  marker: r.marker ?? undefined,
+  requestedBy: r.requested_by,
+  createdAt: new Date(r.created_at).toISOString(),
+  startedAt: r.started_at ? new Date(r.started_at).toISOString() : undefined,
+  endedAt: r.ended_at ? new Date(r.ended_at).toISOString() : undefined,
+  error: r.error ?? undefined,
+  version: r.version,
+});
+
+/** The jobs projection, and the job stream's appends with it (one statement each). */
+@Injectable()
+export class JobRepository {
+  constructor(private readonly store: EventStore) {}
+
+  async find(tenant: string, jobId: string, sql: SqlExecutor = this.store.db): Promise<ForceCloseJob | undefined> {
+    if (!/^[0-9a-f-]{36}$/.test(jobId)) return undefined;
+    const rows = await sql.query(`SELECT * FROM jobs WHERE tenant = $1 AND job_id = $2`, [tenant, jobId]);
+    return rows.length ? toJob(rows[0]) : undefined;
+  }
+
+  async findByIdempotencyKey(tenant: string, key: string): Promise<ForceCloseJob | undefined> {
+    const rows = await this.store.db.query(`SELECT * FROM jobs WHERE tenant = $1 AND idempotency_key = $2`, [tenant, key]);
+    return rows.length ? toJob(rows[0]) : undefined;
+  }
+
+  /** A page of a tenant's jobs, newest first, after the (created_at, job_id) position `after`. */
+  async list(tenant: string, after: { createdAt: string; jobId: string } | undefined, limit: number): Promise<{ jobs: ForceCloseJob[]; more: boolean }> {
+    const rows = await this.store.db.query(
+      `SELECT * FROM jobs WHERE tenant = $1 AND ($2::timestamptz IS NULL OR (created_at, job_id) < ($2::timestamptz, $3::uuid))
+       ORDER BY created_at DESC, job_id DESC LIMIT $4`,
+      [tenant, after?.createdAt ?? null, after?.jobId ?? '00000000-0000-0000-0000-000000000000', limit + 1],
+    );
+    return { jobs: rows.slice(0, limit).map(toJob), more: rows.length > limit };
+  }
+
+  /** Jobs not yet ended, for the worker to make sure each has its next chunk queued. */
+  async unfinished(): Promise<{ tenant: string; jobId: string; chunksDone: number }[]> {
+    const rows = await this.store.db.query(`SELECT tenant, job_id, chunks_done FROM jobs WHERE state IN ('queued', 'running')`);
+    return rows.map((r: any) => ({ tenant: r.tenant, jobId: r.job_id, chunksDone: r.chunks_done }));
+  }
+
+  private project(tenant: string, job: ForceCloseJob, expectedVersion: number): Statement {
+    if (expectedVersion === 0) {
+      return {
+        sql: `INSERT INTO jobs (job_id, tenant, idempotency_key, share_id, share_name, node_key, path, recursive, handle_id, state,
+                requested_by, created_at, version)
+              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING RETURNING 1`,
+        params: [job.jobId, tenant, job.idempotencyKey, job.shareId, job.shareName, job.nodeKey, job.path, job.recursive, job.handleId, job.state, job.requestedBy, job.createdAt, job.version],
+      };
+    }
+    return {
+      sql: `UPDATE jobs SET state = $3, cancel_requested = $4, chunks_done = $5, closed = $6, failed = $7, marker = $8, started_at = $9,
+              ended_at = $10, error = $11, version = $12
+            WHERE tenant = $1 AND job_id = $2 AND version = $13 RETURNING 1`,
+      params: [
+        tenant, job.jobId, job.state, job.cancelRequested, job.chunksDone, job.closed, job.failed, job.marker ? JSON.stringify(job.marker) : null,
+        job.startedAt ?? null, job.endedAt ?? null, job.error ?? null, job.version, expectedVersion,
+      ],
+    };
+  }
+
+  /**
+   * Appends to the job's stream at the version it was read at, with its projected row: a second
+   * runner of the same chunk (BullMQ delivers at least once) fails here with a ConcurrencyError.
+   */
+  async commit(tenant: string, job: ForceCloseJob | undefined, events: JobEvent[], metadata: EventMetadata, sql?: SqlExecutor): Promise<ForceCloseJob> {
+    const after = events.reduce<ForceCloseJob | undefined>(evolveJob, job)!;
+    const expectedVersion = job?.version ?? 0;
+    await this.store.append(
+      { tenant, streamId: jobStream(after.jobId), expectedVersion, events, metadata, projection: this.project(tenant, after, expectedVersion) },
+      sql,
+    );
+    return after;
+  }
+}

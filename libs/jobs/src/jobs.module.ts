@@ -1,0 +1,41 @@
+import { Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { CqrsModule } from '@nestjs/cqrs';
+import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
+import { FilesystemModule } from '@leasehold/filesystem';
+import { HandleRepository } from '@leasehold/handles';
+import { Queue } from 'bullmq';
+import { ForceCloseRunner } from './force-close-runner';
+import { ForceCloseWorker } from './force-close.worker';
+import { CancelForceCloseJobHandler, FORCE_CLOSE_QUEUE_TOKEN, SubmitForceCloseJobHandler } from './job.commands';
+import { JobOperations } from './job.operations';
+import { JobRepository } from './job.repository';
+import { FORCE_CLOSE_QUEUE, redisConnection } from './queue';
+
+/** The API side of queued force-close: submit, read, list and cancel jobs. */
+@Module({
+  imports: [CqrsModule, FilesystemModule],
+  providers: [
+    JobRepository,
+    JobOperations,
+    SubmitForceCloseJobHandler,
+    CancelForceCloseJobHandler,
+    {
+      provide: FORCE_CLOSE_QUEUE_TOKEN,
+      inject: [LEASEHOLD_CONFIG],
+      useFactory: (config: LeaseholdConfig) => new Queue(FORCE_CLOSE_QUEUE, { connection: redisConnection(config.redisUrl) }),
+    },
+  ],
+})
+export class JobsModule implements OnApplicationShutdown {
+  constructor(@Inject(FORCE_CLOSE_QUEUE_TOKEN) private readonly queue: Queue) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.queue.close();
+  }
+}
+
+/** The worker side: runs queued chunks. */
+@Module({
+  providers: [JobRepository, HandleRepository, ForceCloseRunner, ForceCloseWorker],
+})
+export class JobsWorkerModule {}
