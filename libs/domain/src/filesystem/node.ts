@@ -33,14 +33,15 @@ interface Stamp {
   at: string;
 }
 
+/** Creation events carry the share, so the nodes projection can be rebuilt from the log alone. */
 export type NodeEvent =
-  | { type: 'DirectoryCreated'; data: Stamp & { fileId: string; parentId: string; path: string; metadata: Record<string, string> } }
+  | { type: 'DirectoryCreated'; data: Stamp & { shareId: string; fileId: string; parentId: string; path: string; metadata: Record<string, string> } }
   | { type: 'DirectoryMetadataSet'; data: Stamp & { metadata: Record<string, string> } }
   | { type: 'DirectoryPropertiesSet'; data: Stamp }
   | { type: 'DirectoryDeleted'; data: { path: string } }
   | {
       type: 'FileCreated';
-      data: Stamp & { fileId: string; parentId: string; path: string; contentLength: number; properties: FileProperties; metadata: Record<string, string>; replaced: boolean };
+      data: Stamp & { shareId: string; fileId: string; parentId: string; path: string; contentLength: number; properties: FileProperties; metadata: Record<string, string>; replaced: boolean };
     }
   | { type: 'FileRangeWritten'; data: Stamp & { start: number; end: number; length: number; contentMD5: string } }
   | { type: 'FileRangeCleared'; data: Stamp & { start: number; end: number } }

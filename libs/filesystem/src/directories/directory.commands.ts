@@ -50,7 +50,7 @@ export class CreateDirectoryHandler implements ICommandHandler<CreateDirectoryCo
       if (located.node) throw located.node.kind === 'directory' ? alreadyExists() : typeMismatch();
       if (!located.parentExists) throw parentNotFound();
       const at = context.now.toISOString();
-      const data = { fileId, parentId: located.parentId, path: path.join('/'), metadata, etag: newEtag(), at };
+      const data = { shareId: located.share.shareId, fileId, parentId: located.parentId, path: path.join('/'), metadata, etag: newEtag(), at };
       return (await this.writer.commit(context, located, [{ type: 'DirectoryCreated', data }]))!;
     });
   }

@@ -82,6 +82,7 @@ export class WriteFileHandler implements ICommandHandler<WriteFileCommand, NodeS
           type: 'FileCreated',
           data: {
             ...stamp,
+            shareId: located.share.shareId,
             fileId: node?.fileId ?? newFileId,
             parentId: located.parentId,
             path: node?.path ?? displayPath,
