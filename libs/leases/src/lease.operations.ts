@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { LeaseCommand } from '@leasehold/domain';
 import { guidHeader, LEASE_EPOCH_HEADER } from '@leasehold/filesystem';
-import { AzureOperation, header, invalidHeader, missingHeader, requiredHeader, rfc1123, WireRequest, WireResponse } from '@leasehold/wire';
+import { AzureError, AzureOperation, header, invalidHeader, missingHeader, requiredHeader, rfc1123, WireRequest, WireResponse } from '@leasehold/wire';
 import { randomUUID } from 'node:crypto';
 import { LeaseFileCommand, LeaseFileResult } from './lease-file.command';
 
@@ -47,6 +47,11 @@ export class LeaseOperations {
 
   @AzureOperation({ name: 'Lease File', method: 'PUT', comp: 'lease', resource: 'file' })
   async lease(req: WireRequest): Promise<WireResponse> {
+    // The seed: snapshots are read-only, so a file in one cannot be leased (400). Without this check
+    // the parameter was ignored and the live file got leased.
+    if (req.query['sharesnapshot'] !== undefined) {
+      throw new AzureError(400, 'ShareSnapshotOperationNotSupported', 'The operation is not supported on a share snapshot: a file in a share snapshot cannot be leased.');
+    }
     const command = leaseCommand(req);
     const { leaseId, node }: LeaseFileResult = await this.commands.execute(new LeaseFileCommand(req.context, req.share!, req.path, command));
     return {

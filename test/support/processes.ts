@@ -1,0 +1,183 @@
+// Running the API as separate OS processes: what production runs, the compiled main.js.
+import { ShareServiceClient, StorageSharedKeyCredential } from '@azure/storage-file-share';
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { AccountsService, DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '../../libs/accounts/src';
+import { createDataSource, EventStore } from '../../libs/event-store/src';
+
+const ROOT = resolve(__dirname, '../..');
+
+function run(command: string, args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, output }));
+  });
+}
+
+export interface ApiBuild {
+  /** The compiled entry point, as `npm run build` lays it out (…/apps/api/src/main.js). */
+  main: string;
+  /** tsc's complaints, if any: shown when a process then fails to start. */
+  diagnostics: string;
+  /** Preloaded into every API process: exits when the test process that started it goes away. */
+  preload: string;
+  remove(): void;
+}
+
+/**
+ * Compiles the API with the project's own build (tsc, tsconfig.build.json) into a private
+ * directory. Why not `dist/`: on a clean clone it does not exist, when it exists it may be stale
+ * (and tsc's incremental build info can survive a deleted output), and other people run
+ * `npm run build` and the benchmark from it concurrently. A fresh build per run costs a few seconds
+ * and always tests the sources as they are. Type errors do not stop the run (tsc emits anyway, and
+ * `npm run build`/`npm run lint` are where they fail): a half-finished module elsewhere in the tree
+ * must not hide a race in Lease File. They are reported if the API then fails to start.
+ */
+export async function buildApi(): Promise<ApiBuild> {
+  const out = mkdtempSync(join(tmpdir(), 'leasehold-api-'));
+  const remove = () => rmSync(out, { recursive: true, force: true });
+  const tsc = require.resolve('typescript/bin/tsc');
+  const { code, output } = await run(process.execPath, [
+    tsc,
+    '-p',
+    join(ROOT, 'tsconfig.build.json'),
+    '--outDir',
+    out,
+    '--tsBuildInfoFile',
+    join(out, '.tsbuildinfo'),
+  ]);
+  const main = join(out, 'apps/api/src/main.js');
+  if (!existsSync(main)) {
+    remove();
+    throw new Error(`building the API failed (tsc exit ${code}):\n${output}`);
+  }
+  // The IPC channel closes when the parent dies, however it dies (even SIGKILL): no orphans.
+  const preload = join(out, 'exit-with-parent.js');
+  writeFileSync(preload, `process.on('disconnect', () => process.exit(0));\n`);
+  return { main, preload, remove, diagnostics: code === 0 ? '' : output };
+}
+
+export interface ApiProcess {
+  url: string;
+  pid: number;
+  /** What the process printed, for failure messages. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+const LISTENING = /leasehold api listening on (http:\/\/\S+)/;
+
+/** Starts `node main.js` on a free port against `databaseUrl` and waits until it listens. */
+export function startApiProcess(build: ApiBuild, databaseUrl: string): Promise<ApiProcess> {
+  const child: ChildProcess = spawn(process.execPath, ['-r', build.preload, build.main], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      NODE_ENV: 'test',
+      // The build lives outside the repository: resolve packages from the repository's node_modules.
+      NODE_PATH: join(ROOT, 'node_modules'),
+    },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  let output = '';
+  const stop = () =>
+    new Promise<void>((done) => {
+      if (child.exitCode !== null || child.signalCode !== null) return done();
+      const force = setTimeout(() => child.kill('SIGKILL'), 5000);
+      child.once('exit', () => {
+        clearTimeout(force);
+        done();
+      });
+      child.kill('SIGTERM');
+    });
+  return new Promise((ready, fail) => {
+    const failed = (why: string) => {
+      void stop();
+      const tsc = build.diagnostics ? `\n(tsc reported errors when building it:\n${build.diagnostics})` : '';
+      fail(new Error(`API process ${child.pid} ${why}:\n${output}${tsc}`));
+    };
+    child.stdout!.on('data', (chunk) => {
+      output += chunk;
+      const match = LISTENING.exec(output);
+      if (match) ready({ url: match[1], pid: child.pid!, output: () => output, stop });
+    });
+    child.stderr!.on('data', (chunk) => (output += chunk));
+    child.on('error', (error) => failed(`could not start: ${error.message}`));
+    child.on('exit', (code, signal) => failed(`exited (${signal ?? code}) before listening`));
+  });
+}
+
+/** The development account, created the way the API's own start-up code does it. */
+export async function ensureDevelopmentAccount(databaseUrl: string): Promise<void> {
+  const dataSource = await createDataSource(databaseUrl, 1).initialize();
+  try {
+    await new AccountsService(new EventStore(dataSource)).ensureDevelopmentAccount();
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+/** An SDK client for an API at `url` (path style), first answers only. */
+export function serviceClientAt(url: string): ShareServiceClient {
+  return new ShareServiceClient(`${url}/${DEVELOPMENT_ACCOUNT}`, new StorageSharedKeyCredential(DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY), {
+    retryOptions: { maxTries: 1 },
+  });
+}
+
+export interface WorkerProcess {
+  pid: number;
+  /** What the process printed, for failure messages. */
+  output(): string;
+  /** SIGTERM (graceful: finishes the chunk in hand), SIGKILL after 10 s. */
+  stop(): Promise<void>;
+  /** kill -9, and wait until it is gone. */
+  kill(): Promise<void>;
+}
+
+/** The worker's entry point in a build: beside the API's, as `npm run build` lays them out. */
+export const workerMain = (build: ApiBuild): string => join(build.main, '../../../worker/src/main.js');
+
+/**
+ * Starts `node main.js` of the worker against `databaseUrl` with extra environment (QUEUE_PREFIX,
+ * FORCE_CLOSE_CHUNK_SIZE, …) and waits until it has bootstrapped, i.e. is consuming the queue.
+ */
+export function startWorkerProcess(build: ApiBuild, databaseUrl: string, env: Record<string, string> = {}): Promise<WorkerProcess> {
+  const child: ChildProcess = spawn(process.execPath, ['-r', build.preload, workerMain(build)], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: databaseUrl, NODE_ENV: 'test', NODE_PATH: join(ROOT, 'node_modules'), ...env },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  let output = '';
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const gone = () => child.exitCode !== null || child.signalCode !== null;
+  const signal = async (name: NodeJS.Signals, forceAfterMs: number) => {
+    if (gone()) return;
+    const force = setTimeout(() => child.kill('SIGKILL'), forceAfterMs);
+    child.kill(name);
+    await exited;
+    clearTimeout(force);
+  };
+  const stop = () => signal('SIGTERM', 10_000);
+  const kill = () => signal('SIGKILL', 0);
+  return new Promise((ready, fail) => {
+    child.stdout!.on('data', (chunk) => {
+      output += chunk;
+      if (output.includes('leasehold worker started')) ready({ pid: child.pid!, output: () => output, stop, kill });
+    });
+    child.stderr!.on('data', (chunk) => (output += chunk));
+    child.on('error', (error) => fail(new Error(`worker process could not start: ${error.message}`)));
+    child.on('exit', (code, sig) => {
+      const tsc = build.diagnostics ? `\n(tsc reported errors when building it:\n${build.diagnostics})` : '';
+      fail(new Error(`worker process ${child.pid} exited (${sig ?? code}) before it started:\n${output}${tsc}`));
+    });
+  });
+}
