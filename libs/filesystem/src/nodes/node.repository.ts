@@ -25,6 +25,33 @@ export interface Located {
 }
 
 const nodeStream = (fileId: string) => `node-${fileId}`;
+
+/** A node's row in the nodes projection: the one mapping both the inline projection and rebuilds use. */
+export function nodeRow(tenant: string, shareId: string, state: NodeState) {
+  const segments = state.path.split('/');
+  const lease = state.lease;
+  return {
+    share_id: shareId,
+    path_key: pathKey(segments),
+    parent_key: pathKey(segments.slice(0, -1)),
+    tenant,
+    file_id: state.fileId,
+    parent_id: state.parentId,
+    kind: state.kind,
+    path: state.path,
+    name: segments[segments.length - 1],
+    metadata: state.metadata,
+    properties: state.properties,
+    content_length: state.contentLength,
+    etag: state.etag,
+    created_at: state.createdAt,
+    last_modified: state.lastModified,
+    lease_state: lease.status,
+    lease_id: lease.status === 'available' ? null : lease.leaseId,
+    lease_epoch: lease.epoch,
+    version: state.version,
+  };
+}
 export const shareStream = (shareId: string) => `share-${shareId}`;
 export { nodeStream };
 
@@ -146,34 +173,26 @@ export class NodeRepository {
         params: [share.shareId, key, expectedVersion],
       };
     }
-    const lease = state.lease;
-    const leaseId = lease.status === 'available' ? null : lease.leaseId;
+    const row = JSON.stringify(nodeRow(tenant, share.shareId, state));
     if (expectedVersion > 0) {
       return {
-        sql: `UPDATE nodes SET metadata = $3, properties = $4, content_length = $5, etag = $6, last_modified = $7,
-                lease_state = $8, lease_id = $9, lease_epoch = $10, version = $11
-              WHERE share_id = $1 AND path_key = $2 AND version = $12 RETURNING 1`,
-        params: [
-          share.shareId, key, JSON.stringify(state.metadata), JSON.stringify(state.properties), state.contentLength,
-          state.etag, state.lastModified, lease.status, leaseId, lease.epoch, state.version, expectedVersion,
-        ],
+        sql: `UPDATE nodes SET (metadata, properties, content_length, etag, last_modified, lease_state, lease_id, lease_epoch, version) =
+                (SELECT metadata, properties, content_length, etag, last_modified, lease_state, lease_id, lease_epoch, version
+                 FROM jsonb_populate_record(NULL::nodes, $3::jsonb))
+              WHERE share_id = $1 AND path_key = $2 AND version = $4 RETURNING 1`,
+        params: [share.shareId, key, row, expectedVersion],
       };
     }
     // The parent row is share-locked, so a concurrent Delete Directory cannot slip between check and insert.
     return {
       sql: `WITH parent AS (
-              SELECT 1 FROM nodes WHERE share_id = $1 AND path_key = $3 AND kind = 'directory' FOR KEY SHARE
+              SELECT 1 FROM nodes WHERE share_id = $1 AND path_key = $2 AND kind = 'directory' FOR KEY SHARE
             )
-            INSERT INTO nodes (share_id, path_key, parent_key, tenant, file_id, parent_id, kind, path, name, metadata,
-              properties, content_length, etag, created_at, last_modified, lease_state, lease_id, lease_epoch, version)
-            SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19
-            WHERE $3 = '' OR EXISTS (SELECT 1 FROM parent)
+            INSERT INTO nodes SELECT * FROM jsonb_populate_record(NULL::nodes, $3::jsonb)
+            WHERE $2 = '' OR EXISTS (SELECT 1 FROM parent)
             ON CONFLICT DO NOTHING RETURNING 1`,
-      params: [
-        share.shareId, key, parentKey, tenant, state.fileId, state.parentId, state.kind, state.path,
-        state.path.split('/').pop(), JSON.stringify(state.metadata), JSON.stringify(state.properties), state.contentLength,
-        state.etag, state.createdAt, state.lastModified, lease.status, leaseId, lease.epoch, state.version,
-      ],
+      params: [share.shareId, parentKey, row],
     };
   }
+
 }

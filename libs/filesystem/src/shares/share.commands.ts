@@ -69,6 +69,8 @@ export class DeleteShareHandler implements ICommandHandler<DeleteShareCommand, v
       if (!share) throw shareNotFound();
       await this.store.transaction(async (sql) => {
         await sql.query(`DELETE FROM file_chunks WHERE file_id IN (SELECT file_id FROM nodes WHERE share_id = $1)`, [share.shareId]);
+        await sql.query(`DELETE FROM nodes WHERE share_id = $1`, [share.shareId]);
+        await sql.query(`DELETE FROM handles WHERE share_id = $1`, [share.shareId]);
         await this.store.append(
           {
             tenant: context.account,
