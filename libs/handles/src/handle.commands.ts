@@ -4,7 +4,7 @@ import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
 import { EventStore } from '@leasehold/event-store';
 import { gateAccess, NodeRepository } from '@leasehold/filesystem';
 import { AzureError, eventMetadata, parentNotFound, RequestContext, resourceNotFound } from '@leasehold/wire';
-import { AccessRight, ClosedChunk, HandleRepository, HandleScope } from './handle.repository';
+import { AccessRight, ClosedChunk, HandleOpened, handleRow, HandleRepository, HandleScope } from './handle.repository';
 import { HandlePosition } from './markers';
 
 export class OpenHandleCommand {
@@ -76,7 +76,8 @@ export class OpenHandleHandler implements ICommandHandler<OpenHandleCommand, Ope
         throw new AzureError(400, 'HandleLimitExceeded', `The total handles opened on this file or directory reach the limit of ${limit}.`);
       }
       const [ids] = await sql.query(`SELECT nextval('handle_ids')::text AS handle_id, nextval('session_ids')::text AS session_id`);
-      const handle = {
+      const opened: HandleOpened = {
+        shareId: located.share.shareId,
         handleId: ids.handle_id as string,
         fileId: node?.fileId ?? '0',
         parentId: node?.parentId ?? '0',
@@ -91,23 +92,18 @@ export class OpenHandleHandler implements ICommandHandler<OpenHandleCommand, Ope
       await this.store.append(
         {
           tenant: c.context.account,
-          streamId: `handle-${handle.handleId}`,
+          streamId: `handle-${opened.handleId}`,
           expectedVersion: 0,
-          events: [{ type: 'HandleOpened', data: { ...handle, shareId: located.share.shareId } }],
+          events: [{ type: 'HandleOpened', data: opened }],
           metadata: eventMetadata(c.context),
           projection: {
-            sql: `INSERT INTO handles (handle_id, tenant, share_id, node_key, path, file_id, parent_id, session_id, client_ip,
-                    client_name, access, open_time)
-                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING 1`,
-            params: [
-              handle.handleId, c.context.account, located.share.shareId, handle.nodeKey, handle.path, handle.fileId, handle.parentId,
-              handle.sessionId, handle.clientIp, handle.clientName, handle.access, handle.openTime,
-            ],
+            sql: `INSERT INTO handles SELECT * FROM jsonb_populate_record(NULL::handles, $1::jsonb) RETURNING 1`,
+            params: [JSON.stringify(handleRow(c.context.account, opened))],
           },
         },
         sql,
       );
-      return { handleId: handle.handleId, fileId: handle.fileId, sessionId: handle.sessionId };
+      return { handleId: opened.handleId, fileId: opened.fileId, sessionId: opened.sessionId };
     });
   }
 }

@@ -4,6 +4,38 @@ import { HandlePosition } from './markers';
 
 export type AccessRight = 'Read' | 'Write' | 'Delete';
 
+/** The data of a HandleOpened event. */
+export interface HandleOpened {
+  shareId: string;
+  handleId: string;
+  fileId: string;
+  parentId: string;
+  sessionId: string;
+  path: string;
+  nodeKey: string;
+  clientName: string;
+  clientIp: string;
+  access: AccessRight[];
+  openTime: string;
+}
+
+/** An open handle's row in the handles projection: the one mapping both the inline projection and rebuilds use. */
+export const handleRow = (tenant: string, h: HandleOpened) => ({
+  handle_id: h.handleId,
+  tenant,
+  share_id: h.shareId,
+  node_key: h.nodeKey,
+  path: h.path,
+  file_id: h.fileId,
+  parent_id: h.parentId,
+  session_id: h.sessionId,
+  client_ip: h.clientIp,
+  client_name: h.clientName,
+  access: h.access,
+  open_time: h.openTime,
+  last_reconnect_time: null,
+});
+
 export interface HandleRow {
   handleId: string;
   path: string;

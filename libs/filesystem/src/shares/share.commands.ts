@@ -4,6 +4,27 @@ import { AzureError, RequestContext, eventMetadata, shareNotFound } from '@lease
 import { NodeRepository, shareStream } from '../nodes/node.repository';
 import { newEtag } from '../wire-format';
 
+export interface ShareCreated {
+  shareId: string;
+  name: string;
+  quota: number;
+  metadata: Record<string, string>;
+  etag: string;
+  at: Date | string;
+}
+
+/** A share's row in the shares projection: the one mapping both the inline projection and rebuilds use. */
+export const shareRow = (tenant: string, share: ShareCreated) => ({
+  tenant,
+  name: share.name,
+  share_id: share.shareId,
+  quota: share.quota,
+  metadata: share.metadata,
+  etag: share.etag,
+  last_modified: share.at,
+  version: 1,
+});
+
 export class CreateShareCommand {
   constructor(
     readonly context: RequestContext,
@@ -40,9 +61,8 @@ export class CreateShareHandler implements ICommandHandler<CreateShareCommand, {
         events: [{ type: 'ShareCreated', data: { shareId, name, quota, metadata, etag, at } }],
         metadata: eventMetadata(context),
         projection: {
-          sql: `INSERT INTO shares (tenant, name, share_id, quota, metadata, etag, last_modified, version)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, 1) ON CONFLICT DO NOTHING RETURNING 1`,
-          params: [context.account, name, shareId, quota, JSON.stringify(metadata), etag, at],
+          sql: `INSERT INTO shares SELECT * FROM jsonb_populate_record(NULL::shares, $1::jsonb) ON CONFLICT DO NOTHING RETURNING 1`,
+          params: [JSON.stringify(shareRow(context.account, { shareId, name, quota, metadata, etag, at }))],
         },
       })
       .then(() => true)
