@@ -3,3 +3,4 @@ export * from './nodes/node.repository';
 export * from './nodes/node.writer';
 export * from './lease-gate';
 export * from './wire-format';
+export { shareRow } from './shares/share.commands';

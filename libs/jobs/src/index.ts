@@ -3,3 +3,4 @@ export * from './job.repository';
 export * from './job.operations';
 export * from './force-close-runner';
 export * from './queue';
+export * from './job-row';

@@ -1,0 +1,2 @@
+export * from './projection-specs';
+export * from './rebuild';

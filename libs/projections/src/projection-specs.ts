@@ -1,0 +1,68 @@
+import { evolveJob, evolveNode, ForceCloseJob, NodeState } from '@leasehold/domain';
+import { nodeRow, shareRow } from '@leasehold/filesystem';
+import { handleRow } from '@leasehold/handles';
+import { jobRow } from '@leasehold/jobs';
+
+/** One event of a stream, as the rebuild reads them (in stream-version order). */
+export interface StreamEvent {
+  type: string;
+  data: any;
+}
+
+/**
+ * How one current-state table is derived from the log: every row comes from exactly one stream,
+ * and is what that stream's events leave (or nothing). The row mappings are the ones the inline
+ * projections write through, so a rebuild and the live path cannot drift apart unnoticed.
+ */
+export interface ProjectionSpec {
+  table: string;
+  streamPrefix: string;
+  keyColumn: string;
+  row(tenant: string, streamId: string, events: StreamEvent[]): object | undefined;
+}
+
+export const PROJECTIONS: ProjectionSpec[] = [
+  {
+    table: 'accounts',
+    streamPrefix: 'account-',
+    keyColumn: 'name',
+    row: (_tenant, _stream, events) => {
+      const created = events.find((e) => e.type === 'AccountCreated');
+      return created && { name: created.data.name, disabled: false, created_at: created.data.createdAt, version: events.length };
+    },
+  },
+  {
+    table: 'shares',
+    streamPrefix: 'share-',
+    keyColumn: 'share_id',
+    row: (tenant, _stream, events) => {
+      if (events.some((e) => e.type === 'ShareDeleted')) return undefined;
+      const created = events.find((e) => e.type === 'ShareCreated');
+      return created && { ...shareRow(tenant, created.data), version: events.length };
+    },
+  },
+  {
+    table: 'nodes',
+    streamPrefix: 'node-',
+    keyColumn: 'file_id',
+    row: (tenant, _stream, events) => {
+      const state = events.reduce<NodeState | undefined>((s, e) => evolveNode(s, e as never), undefined);
+      return state && nodeRow(tenant, events[0].data.shareId, state);
+    },
+  },
+  {
+    table: 'handles',
+    streamPrefix: 'handle-',
+    keyColumn: 'handle_id',
+    row: (tenant, _stream, events) => (events.length === 1 && events[0].type === 'HandleOpened' ? handleRow(tenant, events[0].data) : undefined),
+  },
+  {
+    table: 'jobs',
+    streamPrefix: 'job-',
+    keyColumn: 'job_id',
+    row: (tenant, _stream, events) => jobRow(tenant, events.reduce<ForceCloseJob | undefined>((j, e) => evolveJob(j, e as never), undefined)!),
+  },
+];
+
+export const specFor = (streamId: string) => PROJECTIONS.find((p) => streamId.startsWith(p.streamPrefix));
+export const keyOf = (spec: ProjectionSpec, streamId: string) => streamId.slice(spec.streamPrefix.length);
