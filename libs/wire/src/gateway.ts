@@ -3,6 +3,7 @@ import { checkPathComponents, isValidShareName } from '@leasehold/domain';
 import { ConcurrencyError } from '@leasehold/event-store';
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 import { Authenticator } from './auth/authenticator';
 import { AzureError, invalidHeader, invalidQuery, missingHeader } from './errors';
 import { header, parseUrl, WireResponse } from './request';
@@ -22,12 +23,26 @@ export interface RawRequest {
 export interface FinalResponse {
   status: number;
   headers: Record<string, string>;
-  body: Buffer | string;
+  body: Buffer | string | Readable;
 }
 
 /** x-ms-client-request-id is echoed only when it is at most 1,024 visible ASCII characters. */
 const ECHOABLE = /^[\x20-\x7e]{1,1024}$/;
 const SERVICE_VERSION = /^\d{4}-\d{2}-\d{2}$/;
+
+/** The headers every response carries, errors included. */
+export function commonResponseHeaders(requestHeaders: IncomingHttpHeaders, requestId: string, now: Date): Record<string, string> {
+  const version = header({ headers: requestHeaders }, 'x-ms-version');
+  const clientRequestId = header({ headers: requestHeaders }, 'x-ms-client-request-id');
+  const headers: Record<string, string> = {
+    'x-ms-request-id': requestId,
+    'x-ms-version': version && SERVICE_VERSION.test(version) ? version : DEFAULT_SERVICE_VERSION,
+    date: now.toUTCString(),
+    server: 'Leasehold',
+  };
+  if (clientRequestId !== undefined && ECHOABLE.test(clientRequestId)) headers['x-ms-client-request-id'] = clientRequestId;
+  return headers;
+}
 
 /**
  * Everything every request goes through, in Azure's order: URL, credentials, version, operation,
@@ -54,13 +69,7 @@ export class WireGateway {
     } catch (error) {
       response = this.errorResponse(error, requestId, now, raw);
     }
-    const headers: Record<string, string> = {
-      'x-ms-request-id': requestId,
-      'x-ms-version': version && SERVICE_VERSION.test(version) ? version : DEFAULT_SERVICE_VERSION,
-      date: now.toUTCString(),
-      server: 'Leasehold',
-    };
-    if (clientRequestId !== undefined && ECHOABLE.test(clientRequestId)) headers['x-ms-client-request-id'] = clientRequestId;
+    const headers = commonResponseHeaders(raw.headers, requestId, now);
     for (const [name, value] of Object.entries(response.headers ?? {})) {
       if (value !== undefined) headers[name] = String(value);
     }

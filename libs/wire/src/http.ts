@@ -1,20 +1,25 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { FinalResponse, WireGateway } from './gateway';
+import { METHODS } from 'node:http';
+import { commonResponseHeaders, FinalResponse, WireGateway } from './gateway';
 import { errorBody } from './xml';
 
 /** Put Range carries at most 4 MiB; a little more lets us answer a too-large body ourselves. */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
-/** Framework-level failures (unparseable URL, body too large, bad Content-Length) still get Azure-style answers. */
-function frameworkError(reply: FastifyReply, status: number, code: string, message: string): void {
+/**
+ * Framework-level failures (unparseable URL, body too large, bad Content-Length) still get Azure-style
+ * answers, with the headers every response carries (as the gateway adds them).
+ */
+function frameworkError(req: FastifyRequest, reply: FastifyReply, status: number, code: string, message: string): void {
   const requestId = randomUUID();
+  const now = new Date();
   void reply
     .code(status)
-    .header('x-ms-request-id', requestId)
+    .headers(commonResponseHeaders(req.headers, requestId, now))
     .header('x-ms-error-code', code)
     .header('content-type', 'application/xml')
-    .send(errorBody(code, message, {}, requestId, new Date()));
+    .send(Buffer.from(errorBody(code, message, {}, requestId, now)));
 }
 
 function classify(error: { code?: string; statusCode?: number }): [number, string, string] {
@@ -36,14 +41,18 @@ export const wireFastifyOptions: FastifyServerOptions = {
   keepAliveTimeout: 65_000,
   // Slow clients cannot hold a connection for ever.
   requestTimeout: 120_000,
-  frameworkErrors: (error, _req, reply) => {
+  frameworkErrors: (error, req, reply) => {
     const [status, code, message] = classify(error as { code?: string });
-    frameworkError(reply, status, code, message);
+    frameworkError(req, reply, status, code, message);
   },
 };
 
 function send(reply: FastifyReply, response: FinalResponse): void {
-  void reply.code(response.status).headers(response.headers).send(response.body);
+  // Fastify rewrites the Content-Type of a string body (it appends a charset to JSON types) and
+  // invents one for an empty body; a file's stored Content-Type (also on HEAD, whose body is
+  // empty) must go out unchanged, so send bytes, or nothing.
+  const body = typeof response.body === 'string' ? Buffer.from(response.body, 'utf8') : response.body;
+  void reply.code(response.status).headers(response.headers).send(!Buffer.isBuffer(body) || body.length > 0 ? body : undefined);
 }
 
 /**
@@ -51,12 +60,17 @@ function send(reply: FastifyReply, response: FinalResponse): void {
  * routes live in their own plugin scope, with raw-body parsing and Azure-style framework errors.
  */
 export function mountWireGateway(fastify: FastifyInstance, gateway: WireGateway): void {
+  // Every method Node's parser accepts (PROPFIND, MKCOL, …) reaches the gateway, which answers it
+  // the Azure way, instead of Nest's JSON 404. CONNECT never reaches a route.
+  for (const name of METHODS) {
+    if (name !== 'CONNECT' && !fastify.supportedMethods.includes(name)) fastify.addHttpMethod(name, { hasBody: true });
+  }
   void fastify.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-    scope.setErrorHandler((error, _req, reply) => {
+    scope.setErrorHandler((error, req, reply) => {
       const [status, code, message] = classify(error as { code?: string });
-      frameworkError(reply, status, code, message);
+      frameworkError(req, reply, status, code, message);
     });
     const handler = async (req: FastifyRequest, reply: FastifyReply) => {
       const response = await gateway.handle({
@@ -67,8 +81,11 @@ export function mountWireGateway(fastify: FastifyInstance, gateway: WireGateway)
         body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
       });
       send(reply, response);
+      // Tells Fastify the reply is under way: otherwise, when sending takes a tick (a stream), it
+      // answers the resolved handler with an empty reply of its own.
+      return reply;
     };
-    const method = ['GET', 'HEAD', 'PUT', 'DELETE', 'POST', 'PATCH', 'OPTIONS'];
+    const method = [...fastify.supportedMethods];
     scope.route({ method, url: '/', handler });
     scope.route({ method, url: '/*', handler });
   });

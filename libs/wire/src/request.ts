@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { EventMetadata } from '@leasehold/event-store';
 import { AzureError, invalidHeader, invalidQuery, invalidUri } from './errors';
 
@@ -31,7 +32,8 @@ export interface WireRequest {
 export interface WireResponse {
   status: number;
   headers?: Record<string, string | number | undefined>;
-  body?: Buffer | string;
+  /** A stream for bodies too large to hold in memory (Get File); it must yield exactly Content-Length bytes. */
+  body?: Buffer | string | Readable;
 }
 
 export interface ParsedUrl {

@@ -15,6 +15,17 @@ export function element(name: string, text: string | number | undefined): string
   return `<${name}>${escapeXml(String(text))}</${name}>`;
 }
 
+const NOT_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+
+/** True when the text has characters XML 1.0 cannot carry (U+FFFE and U+FFFF are legal in file names). */
+export const needsEncoding = (text: string): boolean => NOT_XML.test(text);
+
+/** A name in a listing: as text, or percent-encoded and marked `Encoded="true"` when XML cannot carry it (the SDK decodes it). */
+export function encodedElement(name: string, text: string): string {
+  if (!needsEncoding(text)) return element(name, text);
+  return `<${name} Encoded="true">${escapeXml(encodeURIComponent(text))}</${name}>`;
+}
+
 export function errorBody(code: string, message: string, details: Record<string, string>, requestId: string, now: Date): string {
   // Azure appends the request id and time to every message; support staff look for them.
   const fullMessage = `${message}\nRequestId:${requestId}\nTime:${now.toISOString().replace('Z', '0000Z')}`;

@@ -2,7 +2,19 @@ import { Injectable } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { pathKey } from '@leasehold/domain';
 import { EventStore } from '@leasehold/event-store';
-import { AzureOperation, element, escapeXml, invalidQuery, rfc1123, WireRequest, WireResponse, XML_DECLARATION } from '@leasehold/wire';
+import {
+  AzureError,
+  AzureOperation,
+  element,
+  encodedElement,
+  escapeXml,
+  invalidQuery,
+  needsEncoding,
+  rfc1123,
+  WireRequest,
+  WireResponse,
+  XML_DECLARATION,
+} from '@leasehold/wire';
 import { NodeRepository } from '../nodes/node.repository';
 import { metadataResponseHeaders, nodeResponseHeaders, readMetadata } from '../wire-format';
 import { CreateDirectoryCommand, DeleteDirectoryCommand, SetDirectoryMetadataCommand } from './directory.commands';
@@ -13,7 +25,8 @@ const MAX_LIST_RESULTS = 5000;
 const encodeMarker = (key: string) => Buffer.from(key, 'utf8').toString('base64url');
 function decodeMarker(marker: string): string {
   const key = Buffer.from(marker, 'base64url').toString('utf8');
-  if (encodeMarker(key) !== marker) throw invalidQuery('marker', marker);
+  // Azure Files' own code for a marker it did not issue (File service error codes).
+  if (encodeMarker(key) !== marker) throw new AzureError(400, 'InvalidContinuationToken', 'The specified continuation token is invalid.');
   return key;
 }
 
@@ -93,13 +106,17 @@ export class DirectoryOperations {
           r.kind === 'file'
             ? `<Properties>${element('Content-Length', r.content_length)}${element('Etag', r.etag)}${element('Last-Modified', rfc1123(r.last_modified))}</Properties>`
             : `<Properties>${element('Etag', r.etag)}${element('Last-Modified', rfc1123(r.last_modified))}</Properties>`;
-        return `<${tag}>${element('Name', r.name)}${element('FileId', r.file_id)}${properties}</${tag}>`;
+        return `<${tag}>${encodedElement('Name', r.name)}${element('FileId', r.file_id)}${properties}</${tag}>`;
       })
       .join('');
     const endpoint = `${req.headers['host'] ? `http://${req.headers['host']}` : ''}/${req.context.account}/`;
+    const directoryPath = req.path.join('/');
+    const directoryPathAttributes = needsEncoding(directoryPath)
+      ? `DirectoryPath="${escapeXml(encodeURIComponent(directoryPath))}" Encoded="true"`
+      : `DirectoryPath="${escapeXml(directoryPath)}"`;
     const body =
-      `${XML_DECLARATION}<EnumerationResults ServiceEndpoint="${escapeXml(endpoint)}" ShareName="${escapeXml(req.share!)}" DirectoryPath="${escapeXml(req.path.join('/'))}">` +
-      (prefix ? element('Prefix', prefix) : '') +
+      `${XML_DECLARATION}<EnumerationResults ServiceEndpoint="${escapeXml(endpoint)}" ShareName="${escapeXml(req.share!)}" ${directoryPathAttributes}>` +
+      (prefix ? encodedElement('Prefix', prefix) : '') +
       (marker ? element('Marker', marker) : '') +
       (req.query['maxresults'] ? element('MaxResults', limit) : '') +
       element('DirectoryId', located.node?.fileId ?? '0') +

@@ -1,4 +1,5 @@
 import { SqlExecutor } from '@leasehold/event-store';
+import { Readable } from 'node:stream';
 
 /** File bytes live in fixed-size chunks; a missing chunk reads as zeros, so sparse files cost nothing. */
 export const CHUNK_BYTES = 1024 * 1024;
@@ -22,6 +23,22 @@ export async function readContent(sql: SqlExecutor, fileId: string, start: numbe
     if (to > from) (data as Buffer).copy(out, from - start, from - chunkStart, to - chunkStart);
   }
   return out;
+}
+
+/** Bytes read per query when a download is streamed. */
+export const STREAM_SEGMENT_BYTES = 4 * CHUNK_BYTES;
+
+/**
+ * Bytes [start, endExclusive) as a stream that reads one segment at a time, so that a large (even
+ * sparse, terabyte-sized) download never has to fit in memory, and stops reading when the client goes.
+ */
+export function contentStream(sql: SqlExecutor, fileId: string, start: number, endExclusive: number): Readable {
+  async function* segments() {
+    for (let from = start; from < endExclusive; from += STREAM_SEGMENT_BYTES) {
+      yield await readContent(sql, fileId, from, Math.min(endExclusive, from + STREAM_SEGMENT_BYTES));
+    }
+  }
+  return Readable.from(segments(), { objectMode: false });
 }
 
 /**
@@ -63,11 +80,13 @@ export async function writeContent(sql: SqlExecutor, fileId: string, start: numb
 
 /** Drops every byte at or beyond `length` (resize down, re-create). */
 export async function truncateContent(sql: SqlExecutor, fileId: string, length: number): Promise<void> {
-  const lastChunk = Math.floor(length / CHUNK_BYTES);
-  await sql.query(`DELETE FROM file_chunks WHERE file_id = $1 AND chunk_no > $2`, [fileId, lastChunk]);
+  // Chunks [0, kept) hold bytes below `length`; the rest go whole (no empty rows left behind by a delete).
+  const kept = Math.ceil(length / CHUNK_BYTES);
+  await sql.query(`DELETE FROM file_chunks WHERE file_id = $1 AND chunk_no >= $2`, [fileId, kept]);
+  if (length % CHUNK_BYTES === 0) return;
   await sql.query(`UPDATE file_chunks SET data = substring(data FROM 1 FOR $3) WHERE file_id = $1 AND chunk_no = $2`, [
     fileId,
-    lastChunk,
-    length - lastChunk * CHUNK_BYTES,
+    kept - 1,
+    length - (kept - 1) * CHUNK_BYTES,
   ]);
 }

@@ -15,10 +15,11 @@ import {
   WireResponse,
 } from '@leasehold/wire';
 import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { gateAccess, guidHeader } from '../lease-gate';
 import { NodeRepository } from '../nodes/node.repository';
 import { leaseResponseHeaders, metadataResponseHeaders, nodeResponseHeaders, readMetadata } from '../wire-format';
-import { readContent } from './file-content';
+import { contentStream, readContent, STREAM_SEGMENT_BYTES } from './file-content';
 import { FileWrite, WriteFileCommand } from './file.commands';
 
 const MAX_FILE_BYTES = 4 * 1024 ** 4;
@@ -153,7 +154,7 @@ export class FileOperations {
     const node = await this.readable(req);
     const size = node.contentLength;
     if (!rangeHeader) {
-      const body = await readContent(this.store.db, node.fileId, 0, size);
+      const body = await this.content(node.fileId, 0, size);
       return { status: 200, headers: { ...this.describe(node), 'content-length': size, 'content-md5': node.properties.contentMD5 }, body };
     }
     const range = parseRange(header(req, rangeHeader)!, rangeHeader);
@@ -163,16 +164,23 @@ export class FileOperations {
     if (wantMd5 && end - range.start + 1 > MAX_RANGE_BYTES) {
       throw new AzureError(400, 'OutOfRangeInput', 'One of the request inputs is out of range.');
     }
-    const body = await readContent(this.store.db, node.fileId, range.start, end + 1);
+    const body = await this.content(node.fileId, range.start, end + 1);
     return {
       status: 206,
       headers: {
         ...this.describe(node),
-        'content-length': body.length,
+        'content-length': end - range.start + 1,
         'content-range': `bytes ${range.start}-${end}/${size}`,
-        'content-md5': wantMd5 ? createHash('md5').update(body).digest('base64') : undefined,
+        // Only asked for ranges of at most 4 MiB (checked above), which are read whole.
+        'content-md5': wantMd5 ? createHash('md5').update(body as Buffer).digest('base64') : undefined,
       },
       body,
     };
+  }
+
+  /** Up to one segment is read at once (a read failure is still an error answer); more is streamed. */
+  private async content(fileId: string, start: number, endExclusive: number): Promise<Buffer | Readable> {
+    if (endExclusive - start <= STREAM_SEGMENT_BYTES) return readContent(this.store.db, fileId, start, endExclusive);
+    return contentStream(this.store.db, fileId, start, endExclusive);
   }
 }

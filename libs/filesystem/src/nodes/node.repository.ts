@@ -183,13 +183,16 @@ export class NodeRepository {
         params: [share.shareId, key, row, expectedVersion],
       };
     }
-    // The parent row is share-locked, so a concurrent Delete Directory cannot slip between check and insert.
+    // The parent row and the share row are share-locked, so a concurrent Delete Directory or Delete
+    // Share cannot slip between check and insert (no foreign key does it for us).
     return {
-      sql: `WITH parent AS (
+      sql: `WITH share AS (
+              SELECT 1 FROM shares WHERE share_id = $1 FOR KEY SHARE
+            ), parent AS (
               SELECT 1 FROM nodes WHERE share_id = $1 AND path_key = $2 AND kind = 'directory' FOR KEY SHARE
             )
             INSERT INTO nodes SELECT * FROM jsonb_populate_record(NULL::nodes, $3::jsonb)
-            WHERE $2 = '' OR EXISTS (SELECT 1 FROM parent)
+            WHERE EXISTS (SELECT 1 FROM share) AND ($2 = '' OR EXISTS (SELECT 1 FROM parent))
             ON CONFLICT DO NOTHING RETURNING 1`,
       params: [share.shareId, parentKey, row],
     };

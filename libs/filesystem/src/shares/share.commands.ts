@@ -88,8 +88,13 @@ export class DeleteShareHandler implements ICommandHandler<DeleteShareCommand, v
       const share = await this.nodes.findShare(context.account, name);
       if (!share) throw shareNotFound();
       await this.store.transaction(async (sql) => {
-        await sql.query(`DELETE FROM file_chunks WHERE file_id IN (SELECT file_id FROM nodes WHERE share_id = $1)`, [share.shareId]);
-        await sql.query(`DELETE FROM nodes WHERE share_id = $1`, [share.shareId]);
+        // Lock the share first: a node insert in flight (it share-locks the share row) commits
+        // before the nodes are deleted, and later ones wait and then find no share.
+        const locked = await sql.query(`SELECT 1 FROM shares WHERE share_id = $1 FOR UPDATE`, [share.shareId]);
+        if (!locked.length) throw new ConcurrencyError(context.account, shareStream(share.shareId), share.version);
+        // Nodes first, then their bytes in a later statement, which sees any write that held a node until now.
+        const gone = await sql.query(`DELETE FROM nodes WHERE share_id = $1 RETURNING file_id`, [share.shareId]);
+        await sql.query(`DELETE FROM file_chunks WHERE file_id = ANY($1::bigint[])`, [gone.map((r: { file_id: string }) => r.file_id)]);
         await sql.query(`DELETE FROM handles WHERE share_id = $1`, [share.shareId]);
         await this.store.append(
           {
