@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AccountsModule } from '@leasehold/accounts';
+import { AuditModule } from '@leasehold/audit';
 import { ConfigModule, LeaseholdConfig } from '@leasehold/config';
 import { EventStoreModule } from '@leasehold/event-store';
 import { FilesystemModule } from '@leasehold/filesystem';
@@ -14,7 +15,7 @@ export class ApiModule {
   static forRoot(config: LeaseholdConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ConfigModule.forRoot(config), EventStoreModule, AccountsModule, WireModule, FilesystemModule, LeasesModule, HandlesModule, JobsModule],
+      imports: [ConfigModule.forRoot(config), EventStoreModule, AccountsModule, WireModule, FilesystemModule, LeasesModule, HandlesModule, JobsModule, AuditModule],
     };
   }
 }

@@ -3,8 +3,8 @@ import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { AzureError, invalidQuery, invalidUri } from './errors';
 import { WireRequest, WireResponse } from './request';
 
-/** What the URL must name for the operation: the account, a share, a directory (the share root is one), a file, or either. */
-export type ResourceKind = 'account' | 'share' | 'directory' | 'file' | 'file-or-directory';
+/** What the URL must name for the operation: the account, a share, a directory (the share root is one), a file, either, or anything. */
+export type ResourceKind = 'account' | 'share' | 'directory' | 'file' | 'file-or-directory' | 'any';
 
 export interface OperationSpec {
   /** The Azure operation name, for logs and errors. */
@@ -82,6 +82,7 @@ export class OperationRouter implements OnModuleInit {
       directory: share !== undefined,
       file: share !== undefined && path.length > 0,
       'file-or-directory': share !== undefined,
+      any: true,
     }[route.spec.resource];
     if (!fits) throw invalidUri();
     return route;

@@ -1,0 +1,105 @@
+import { Logger } from '@nestjs/common';
+import { Checkpoint, EventStore, RecordedEvent, SqlExecutor } from '@leasehold/event-store';
+import type { Pool, PoolClient } from 'pg';
+
+export interface AsyncProjection {
+  name: string;
+  /** Applies a batch in the caller's transaction; the checkpoint moves in the same transaction. */
+  apply(sql: SqlExecutor, events: RecordedEvent[]): Promise<void>;
+}
+
+export interface ProjectorLag {
+  name: string;
+  checkpoint?: Checkpoint;
+  /** Events committed but not yet applied (counted up to a bound). */
+  behind: number;
+  /** How long ago the last applied batch was. */
+  idleSeconds?: number;
+}
+
+/**
+ * Drives one asynchronous projection from the log. It follows the event store's readAll order, so
+ * an event whose transaction committed late is never skipped; it applies each batch and moves its
+ * checkpoint in one transaction, so a crash mid-batch loses nothing and applies nothing twice; and
+ * it runs as one instance across all processes, holding a session advisory lock while it leads.
+ */
+export class AsyncProjector {
+  private readonly logger: Logger;
+  private leader?: PoolClient;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly store: EventStore,
+    private readonly projection: AsyncProjection,
+    private readonly batchSize = 1000,
+  ) {
+    this.logger = new Logger(`Projector:${projection.name}`);
+  }
+
+  /** Tries to become the one instance; true when this process now leads. */
+  async lead(): Promise<boolean> {
+    if (this.leader) return true;
+    const client = await this.pool.connect();
+    const { rows } = await client.query(`SELECT pg_try_advisory_lock(hashtext($1)) AS ok`, [`projection:${this.projection.name}`]);
+    if (!rows[0].ok) {
+      client.release();
+      return false;
+    }
+    // Dropping the connection releases the lock, so a crashed leader never blocks a successor.
+    client.on('error', () => this.resign(true));
+    this.leader = client;
+    this.logger.log('leading');
+    return true;
+  }
+
+  resign(broken = false): void {
+    this.leader?.release(broken);
+    this.leader = undefined;
+  }
+
+  async checkpoint(sql: SqlExecutor = this.store.db): Promise<Checkpoint | undefined> {
+    const rows = await sql.query(`SELECT transaction_id::text, position::text FROM projection_checkpoints WHERE name = $1`, [this.projection.name]);
+    return rows.length ? { transactionId: rows[0].transaction_id, position: rows[0].position } : undefined;
+  }
+
+  /** Applies the next batch; returns how many events it applied (0: caught up). Only the leader may call it. */
+  async runBatch(): Promise<number> {
+    if (!this.leader) throw new Error(`${this.projection.name}: not the leader`);
+    const events = await this.store.readAll(await this.checkpoint(), this.batchSize);
+    if (events.length === 0) return 0;
+    const last = events[events.length - 1];
+    await this.store.transaction(async (sql) => {
+      await this.projection.apply(sql, events);
+      await sql.query(
+        `INSERT INTO projection_checkpoints (name, transaction_id, position, events) VALUES ($1, $2::xid8, $3, $4)
+         ON CONFLICT (name) DO UPDATE SET transaction_id = EXCLUDED.transaction_id, position = EXCLUDED.position,
+           events = projection_checkpoints.events + EXCLUDED.events, updated_at = now()`,
+        [this.projection.name, last.transactionId, last.position, events.length],
+      );
+    });
+    return events.length;
+  }
+
+  /** Runs until caught up (bounded by maxBatches); returns the events applied. */
+  async catchUp(maxBatches = Number.MAX_SAFE_INTEGER): Promise<number> {
+    let applied = 0;
+    for (let i = 0; i < maxBatches; i++) {
+      const n = await this.runBatch();
+      applied += n;
+      if (n < this.batchSize) break;
+    }
+    return applied;
+  }
+
+  async lag(bound = 100_000): Promise<ProjectorLag> {
+    const checkpoint = await this.checkpoint();
+    const rows = await this.store.db.query(
+      `SELECT count(*)::int AS behind FROM (SELECT 1 FROM events WHERE (transaction_id, position) > ($1::xid8, $2::bigint) LIMIT $3) e`,
+      [checkpoint?.transactionId ?? '0', checkpoint?.position ?? '0', bound],
+    );
+    const updated = await this.store.db.query(`SELECT extract(epoch FROM now() - updated_at)::float AS idle FROM projection_checkpoints WHERE name = $1`, [
+      this.projection.name,
+    ]);
+    return { name: this.projection.name, checkpoint, behind: rows[0].behind, idleSeconds: updated[0]?.idle };
+  }
+}

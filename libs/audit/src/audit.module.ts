@@ -1,0 +1,71 @@
+import { Inject, Injectable, Logger, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
+import { EventStore } from '@leasehold/event-store';
+import { Pool } from 'pg';
+import { AsyncProjector } from './async-projector';
+import { AuditOperations } from './audit.operations';
+import { auditProjection } from './audit.projection';
+import { AuditRepository } from './audit.repository';
+
+/** The audit API. */
+@Module({ providers: [AuditRepository, AuditOperations] })
+export class AuditModule {}
+
+const IDLE_POLL_MS = 250;
+const STANDBY_POLL_MS = 5_000;
+const LAG_REPORT_MS = 30_000;
+
+/** Runs the audit projector in the worker: one leader across all workers, the others on standby. */
+@Injectable()
+export class AuditProjectorService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('AuditProjector');
+  private readonly pool: Pool;
+  private readonly projector: AsyncProjector;
+  private stopped = false;
+  private loop?: Promise<void>;
+  private lastReport = 0;
+
+  constructor(store: EventStore, @Inject(LEASEHOLD_CONFIG) config: LeaseholdConfig) {
+    this.pool = new Pool({ connectionString: config.databaseUrl, max: 2, application_name: 'leasehold-projector' });
+    this.pool.on('error', () => undefined);
+    this.projector = new AsyncProjector(this.pool, store, auditProjection);
+  }
+
+  onApplicationBootstrap(): void {
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      let wait = IDLE_POLL_MS;
+      try {
+        if (!(await this.projector.lead())) wait = STANDBY_POLL_MS;
+        else if ((await this.projector.runBatch()) > 0) wait = 0;
+        await this.report();
+      } catch (error) {
+        // Lost the database for a while: give up the lead (another worker may take it) and retry.
+        this.logger.warn(`batch failed, retrying: ${(error as Error).message}`);
+        this.projector.resign(true);
+        wait = STANDBY_POLL_MS;
+      }
+      if (wait) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+
+  private async report(): Promise<void> {
+    if (Date.now() - this.lastReport < LAG_REPORT_MS) return;
+    this.lastReport = Date.now();
+    const lag = await this.projector.lag();
+    this.logger.log(`lag: ${lag.behind} event(s) behind, last batch ${lag.idleSeconds?.toFixed(1) ?? '-'} s ago`);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+    this.projector.resign();
+    await this.pool.end();
+  }
+}
+
+@Module({ providers: [AuditProjectorService] })
+export class AuditProjectorModule {}

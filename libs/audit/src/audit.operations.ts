@@ -1,0 +1,109 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
+import { parseGuid, pathKey } from '@leasehold/domain';
+import { requireAccountOwner } from '@leasehold/handles';
+import { AzureError, AzureOperation, invalidQuery, markerBinding, MarkerCodec, WireRequest, WireResponse } from '@leasehold/wire';
+import { Readable } from 'node:stream';
+import { AuditFilter, AuditRepository } from './audit.repository';
+import { leaseHistory, stateAsOf } from './state-as-of';
+
+const MAX_PAGE = 1000;
+const DEFAULT_PAGE = 100;
+const json = (status: number, value: unknown): WireResponse => ({ status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) });
+const isSeq = (v: unknown): v is { seq: string } => typeof (v as { seq: string })?.seq === 'string' && /^\d{1,19}$/.test((v as { seq: string }).seq);
+
+function date(query: Record<string, string>, name: string): Date | undefined {
+  const raw = query[name];
+  if (raw === undefined) return undefined;
+  const value = new Date(raw);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(raw) || Number.isNaN(value.getTime())) throw invalidQuery(name, raw, 'An ISO 8601 date and time is required.');
+  return value;
+}
+
+function pattern(query: Record<string, string>, name: string, re: RegExp): string | undefined {
+  const raw = query[name];
+  if (raw === undefined) return undefined;
+  if (!re.test(raw)) throw invalidQuery(name, raw);
+  return raw;
+}
+
+/** The audit filter a request asks for: the URL's share and path, and the query's filters. */
+function filterOf(req: WireRequest): AuditFilter {
+  const q = req.query;
+  const leaseId = q['leaseid'] === undefined ? undefined : parseGuid(q['leaseid']);
+  if (q['leaseid'] !== undefined && !leaseId) throw invalidQuery('leaseid', q['leaseid']);
+  const recursive = pattern(q, 'recursive', /^(true|false)$/i);
+  return {
+    share: req.share,
+    pathKey: req.share === undefined ? undefined : pathKey(req.path),
+    recursive: recursive?.toLowerCase() === 'true',
+    type: pattern(q, 'type', /^[A-Za-z]{1,64}$/),
+    leaseId,
+    handleId: pattern(q, 'handleid', /^\d{1,18}$/),
+    jobId: pattern(q, 'jobid', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
+    clientRequestId: pattern(q, 'clientrequestid', /^[\x20-\x7e]{1,1024}$/),
+    principal: pattern(q, 'principal', /^[\x20-\x7e]{1,256}$/),
+    from: date(q, 'from'),
+    to: date(q, 'to'),
+  };
+}
+
+/**
+ * The audit trail (extension, account owner only): queries over the event log's audit read model,
+ * a file's lease timeline, the state of a path at a time, and a streamed export. Every query is
+ * confined to the caller's own account; cursors are signed and bound to account and filters.
+ */
+@Injectable()
+export class AuditOperations {
+  private readonly markers: MarkerCodec;
+
+  constructor(
+    private readonly audit: AuditRepository,
+    @Inject(LEASEHOLD_CONFIG) config: LeaseholdConfig,
+  ) {
+    this.markers = new MarkerCodec(config.secretKey);
+  }
+
+  @AzureOperation({ name: 'Query Audit Events (extension)', method: 'GET', comp: 'auditevents', resource: 'any' })
+  async events(req: WireRequest): Promise<WireResponse> {
+    requireAccountOwner(req);
+    const filter = filterOf(req);
+    const order = (pattern(req.query, 'order', /^(asc|desc)$/) ?? 'desc') as 'asc' | 'desc';
+    const raw = pattern(req.query, 'maxresults', /^\d{1,9}$/);
+    if (raw !== undefined && Number(raw) === 0) throw invalidQuery('maxresults', raw);
+    const limit = Math.min(Number(raw ?? DEFAULT_PAGE), MAX_PAGE);
+    const binding = markerBinding('audit', req.context.account, JSON.stringify(filter), order);
+    const marker = req.query['marker'];
+    const after = marker ? this.markers.decode(binding, marker, isSeq) : undefined;
+    if (marker && !after) throw invalidQuery('marker', marker, 'The marker is not one this service issued for this account and query.');
+    const { events, more } = await this.audit.query(req.context.account, filter, order, after?.seq, limit);
+    const last = events[events.length - 1];
+    return json(200, { events, nextMarker: more && last ? this.markers.encode(binding, { seq: last.seq }) : '' });
+  }
+
+  @AzureOperation({ name: 'Lease History (extension)', method: 'GET', comp: 'leasehistory', resource: 'file' })
+  async leaseHistory(req: WireRequest): Promise<WireResponse> {
+    requireAccountOwner(req);
+    const events = await this.audit.historyOf(req.context.account, req.share!, pathKey(req.path));
+    return json(200, { share: req.share, path: req.path.join('/'), timeline: leaseHistory(events) });
+  }
+
+  @AzureOperation({ name: 'State As Of (extension)', method: 'GET', comp: 'stateasof', resource: 'file-or-directory' })
+  async stateAsOf(req: WireRequest): Promise<WireResponse> {
+    requireAccountOwner(req);
+    const at = date(req.query, 'at');
+    if (!at) throw new AzureError(400, 'MissingRequiredQueryParameter', 'A query parameter that is mandatory for this request is not specified.', { QueryParameterName: 'at' });
+    const events = await this.audit.historyOf(req.context.account, req.share!, pathKey(req.path), at);
+    return json(200, { share: req.share, path: req.path.join('/'), at: at.toISOString(), ...stateAsOf(events) });
+  }
+
+  @AzureOperation({ name: 'Export Audit Events (extension)', method: 'GET', comp: 'auditexport', resource: 'any' })
+  async export(req: WireRequest): Promise<WireResponse> {
+    requireAccountOwner(req);
+    const pages = this.audit.stream(req.context.account, filterOf(req));
+    async function* lines() {
+      for await (const page of pages) yield page.map((e) => `${JSON.stringify(e)}\n`).join('');
+    }
+    return { status: 200, headers: { 'content-type': 'application/x-ndjson' }, body: Readable.from(lines()) };
+  }
+}

@@ -1,0 +1,116 @@
+import { Injectable } from '@nestjs/common';
+import { EventStore } from '@leasehold/event-store';
+
+export interface AuditFilter {
+  share?: string;
+  /** The path key (lowercased path below the share); '' is the share root. */
+  pathKey?: string;
+  /** With a path: the directory and everything under it. */
+  recursive?: boolean;
+  type?: string;
+  leaseId?: string;
+  handleId?: string;
+  jobId?: string;
+  clientRequestId?: string;
+  principal?: string;
+  from?: Date;
+  to?: Date;
+}
+
+export interface AuditEvent {
+  seq: string;
+  position: string;
+  type: string;
+  share: string | null;
+  path: string | null;
+  streamId: string;
+  streamVersion: number;
+  leaseId: string | null;
+  handleId: string | null;
+  jobId: string | null;
+  requestId: string | null;
+  clientRequestId: string | null;
+  principal: string | null;
+  recordedAt: string;
+  data: any;
+}
+
+const toEvent = (r: any): AuditEvent => ({
+  seq: String(r.seq),
+  position: String(r.position),
+  type: r.type,
+  share: r.share,
+  path: r.path,
+  streamId: r.stream_id,
+  streamVersion: r.stream_version,
+  leaseId: r.lease_id,
+  handleId: r.handle_id === null ? null : String(r.handle_id),
+  jobId: r.job_id,
+  requestId: r.request_id,
+  clientRequestId: r.client_request_id,
+  principal: r.principal,
+  recordedAt: new Date(r.recorded_at).toISOString(),
+  data: r.data,
+});
+
+const likePrefix = (key: string) => `${key.replace(/[\\%_]/g, (c) => `\\${c}`)}/%`;
+
+/** Builds the WHERE clause of an audit query; every query is confined to one tenant first. */
+function where(tenant: string, filter: AuditFilter, params: unknown[]): string {
+  const add = (value: unknown) => `$${params.push(value)}`;
+  const clauses = [`tenant = ${add(tenant)}`];
+  if (filter.share !== undefined) clauses.push(`share = ${add(filter.share)}`);
+  if (filter.pathKey !== undefined) {
+    if (filter.recursive && filter.pathKey === '') clauses.push(`path_key IS NOT NULL`);
+    else if (filter.recursive) clauses.push(`(path_key = ${add(filter.pathKey)} OR path_key LIKE ${add(likePrefix(filter.pathKey))})`);
+    else clauses.push(`path_key = ${add(filter.pathKey)}`);
+  }
+  if (filter.type) clauses.push(`type = ${add(filter.type)}`);
+  if (filter.leaseId) clauses.push(`lease_id = ${add(filter.leaseId)}`);
+  if (filter.handleId) clauses.push(`handle_id = ${add(filter.handleId)}`);
+  if (filter.jobId) clauses.push(`job_id = ${add(filter.jobId)}`);
+  if (filter.clientRequestId) clauses.push(`client_request_id = ${add(filter.clientRequestId)}`);
+  if (filter.principal) clauses.push(`principal = ${add(filter.principal)}`);
+  if (filter.from) clauses.push(`recorded_at >= ${add(filter.from)}`);
+  if (filter.to) clauses.push(`recorded_at <= ${add(filter.to)}`);
+  return clauses.join(' AND ');
+}
+
+/** Reads of the audit read model. */
+@Injectable()
+export class AuditRepository {
+  constructor(private readonly store: EventStore) {}
+
+  /** One page in seq order; `after` is the seq the previous page ended at. */
+  async query(tenant: string, filter: AuditFilter, order: 'asc' | 'desc', after: string | undefined, limit: number): Promise<{ events: AuditEvent[]; more: boolean }> {
+    const params: unknown[] = [];
+    const clause = where(tenant, filter, params);
+    const cursor = after === undefined ? '' : ` AND seq ${order === 'asc' ? '>' : '<'} $${params.push(after)}`;
+    const rows = await this.store.db.query(
+      `SELECT * FROM audit_log WHERE ${clause}${cursor} ORDER BY seq ${order} LIMIT $${params.push(limit + 1)}`,
+      params,
+    );
+    return { events: rows.slice(0, limit).map(toEvent), more: rows.length > limit };
+  }
+
+  /** Everything recorded about one path up to `at`, oldest first: the material of an as-of reconstruction. */
+  async historyOf(tenant: string, share: string, key: string, at?: Date): Promise<AuditEvent[]> {
+    const rows = await this.store.db.query(
+      `SELECT * FROM audit_log WHERE tenant = $1 AND share = $2 AND path_key = $3 AND ($4::timestamptz IS NULL OR recorded_at <= $4)
+       ORDER BY seq`,
+      [tenant, share, key, at ?? null],
+    );
+    return rows.map(toEvent);
+  }
+
+  /** Streams a range in pages of `page` rows, so an export of any size holds one page in memory. */
+  async *stream(tenant: string, filter: AuditFilter, page = 1000): AsyncGenerator<AuditEvent[]> {
+    let after: string | undefined;
+    for (;;) {
+      const { events, more } = await this.query(tenant, filter, 'asc', after, page);
+      if (events.length) yield events;
+      if (!more) return;
+      after = events[events.length - 1].seq;
+    }
+  }
+}

@@ -1,0 +1,93 @@
+import { evolveNode, LeaseEvent, NodeEvent, NodeState } from '@leasehold/domain';
+import { AuditEvent } from './audit.repository';
+
+export interface OpenHandleAsOf {
+  handleId: string;
+  sessionId: string;
+  clientName: string;
+  clientIp: string;
+  access: string[];
+  openedAt: string;
+  openedBy: string | null;
+}
+
+export interface StateAsOf {
+  exists: boolean;
+  kind?: 'file' | 'directory';
+  lease?: { state: string; leaseId?: string; epoch: number };
+  handles: OpenHandleAsOf[];
+}
+
+const byVersion = (a: AuditEvent, b: AuditEvent) => a.streamVersion - b.streamVersion;
+
+function groupByStream(events: AuditEvent[]): Map<string, AuditEvent[]> {
+  const streams = new Map<string, AuditEvent[]>();
+  for (const e of events) streams.set(e.streamId, [...(streams.get(e.streamId) ?? []), e]);
+  for (const list of streams.values()) list.sort(byVersion);
+  return streams;
+}
+
+/**
+ * The lease and the open handles of one path as they were at a time, folded from everything
+ * recorded about the path up to then with the same evolve functions the service runs on.
+ */
+export function stateAsOf(events: AuditEvent[]): StateAsOf {
+  const streams = groupByStream(events);
+  let node: NodeState | undefined;
+  let nodeSeq = -1n;
+  const handles: OpenHandleAsOf[] = [];
+  for (const [streamId, list] of streams) {
+    if (streamId.startsWith('node-')) {
+      // A path may have been deleted and created again: the latest creation is the one that counts.
+      const state = list.reduce<NodeState | undefined>((s, e) => evolveNode(s, { type: e.type, data: e.data } as NodeEvent), undefined);
+      const seq = BigInt(list[0].seq);
+      if (seq > nodeSeq) [node, nodeSeq] = [state, seq];
+    } else if (streamId.startsWith('handle-') && list.length === 1 && list[0].type === 'HandleOpened') {
+      const d = list[0].data;
+      handles.push({ handleId: d.handleId, sessionId: d.sessionId, clientName: d.clientName, clientIp: d.clientIp, access: d.access, openedAt: list[0].recordedAt, openedBy: list[0].principal });
+    }
+  }
+  if (!node) return { exists: false, handles };
+  const lease = node.lease;
+  return {
+    exists: true,
+    kind: node.kind,
+    lease: node.kind === 'file' ? { state: lease.status, ...(lease.status !== 'available' ? { leaseId: lease.leaseId } : {}), epoch: lease.epoch } : undefined,
+    handles,
+  };
+}
+
+const LEASE_EVENTS: Record<LeaseEvent['type'], string> = {
+  LeaseAcquired: 'acquired',
+  LeaseChanged: 'changed',
+  LeaseReleased: 'released',
+  LeaseBroken: 'broken',
+  BrokenLeaseCleared: 'cleared by a write',
+};
+
+export interface LeaseHistoryEntry {
+  at: string;
+  action: string;
+  leaseId: string;
+  previousLeaseId?: string;
+  epoch?: number;
+  by: string | null;
+  requestId: string | null;
+  clientRequestId: string | null;
+}
+
+/** Who acquired, changed, broke and released the lease on a path, oldest first. */
+export function leaseHistory(events: AuditEvent[]): LeaseHistoryEntry[] {
+  return events
+    .filter((e) => e.type in LEASE_EVENTS)
+    .map((e) => ({
+      at: e.recordedAt,
+      action: LEASE_EVENTS[e.type as LeaseEvent['type']],
+      leaseId: e.data.leaseId ?? e.data.toLeaseId,
+      ...(e.data.fromLeaseId ? { previousLeaseId: e.data.fromLeaseId } : {}),
+      ...(e.data.epoch !== undefined ? { epoch: e.data.epoch } : {}),
+      by: e.principal,
+      requestId: e.requestId,
+      clientRequestId: e.clientRequestId,
+    }));
+}

@@ -1,0 +1,284 @@
+import { RestError } from '@azure/storage-file-share';
+import { randomUUID } from 'node:crypto';
+import { Pool } from 'pg';
+import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '../../libs/accounts/src';
+import { AsyncProjector, auditProjection, AsyncProjection } from '../../libs/audit/src';
+import { createDataSource, EventStore, migrateDatabase } from '../../libs/event-store/src';
+import { startTestService, TestService, uniqueShare } from '../support/service';
+import { sendRaw } from '../support/signed-request';
+
+/** The audit API and its asynchronous read model, on a database of their own (one projector leads per database). */
+describe('audit trail', () => {
+  const databaseUrl = `${process.env.LEASEHOLD_TEST_DATABASE_URL}_audit`;
+  let service: TestService;
+  let pool: Pool;
+  let store: EventStore;
+  let closeStore: () => Promise<void>;
+  let projector: AsyncProjector;
+  let other: { name: string; key1: string };
+
+  const signer = { account: DEVELOPMENT_ACCOUNT, key: DEVELOPMENT_KEY };
+  const get = async (path: string, query: string, as = signer) => {
+    const res = await sendRaw(service.url, { method: 'GET', path, query, signer: as });
+    const type = res.header('content-type') ?? '';
+    const body = type.startsWith('application/json') ? JSON.parse(res.body) : res.body;
+    return { status: res.status, code: res.header('x-ms-error-code'), body, raw: res.body, type };
+  };
+  const all = async (path: string, query: string) => {
+    const events: any[] = [];
+    let marker = '';
+    do {
+      const page = await get(path, `${query}&maxresults=2${marker ? `&marker=${encodeURIComponent(marker)}` : ''}`);
+      expect(page.status).toBe(200);
+      events.push(...page.body.events);
+      marker = page.body.nextMarker;
+    } while (marker);
+    return events;
+  };
+  /**
+   * Applies everything committed so far. The reader only takes transactions below the cluster's
+   * oldest running one (xmin is cluster-wide, so other suites' transactions count): wait them out.
+   */
+  const catchUp = async () => {
+    for (let i = 0; i < 500; i++) {
+      await projector.catchUp();
+      if ((await projector.lag()).behind === 0) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error('the audit projector did not catch up');
+  };
+
+  beforeAll(async () => {
+    await migrateDatabase(databaseUrl);
+    service = await startTestService({ DATABASE_URL: databaseUrl });
+    pool = new Pool({ connectionString: databaseUrl, max: 4 });
+    const db = await createDataSource(databaseUrl, 4).initialize();
+    store = new EventStore(db);
+    closeStore = () => db.destroy();
+    projector = new AsyncProjector(pool, store, auditProjection, 50);
+    expect(await projector.lead()).toBe(true);
+    other = await service.createAccount(`audit${randomUUID().slice(0, 8)}`);
+  });
+  afterAll(async () => {
+    projector.resign();
+    await pool.end();
+    await closeStore();
+    await service.stop();
+    const admin = new Pool({ connectionString: databaseUrl.replace(/\/[^/]+$/, '/postgres'), max: 1 });
+    await admin.query(`DROP DATABASE IF EXISTS "${databaseUrl.split('/').pop()}" WITH (FORCE)`);
+    await admin.end();
+  });
+
+  it('answers who held, changed, broke and released a lease, and what the file looked like at any time', async () => {
+    const shareName = uniqueShare('audit');
+    const share = service.serviceClient().getShareClient(shareName);
+    await share.create();
+    await share.getDirectoryClient('dir').create();
+    const file = share.getDirectoryClient('dir').getFileClient('file.txt');
+    await file.create(4);
+    const a = '11111111-1111-1111-1111-111111111111';
+    const b = '22222222-2222-2222-2222-222222222222';
+    const marks: Date[] = [];
+    const mark = async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      marks.push(new Date());
+      await new Promise((r) => setTimeout(r, 5));
+    };
+    await mark(); // 0: before any lease
+    await file.getShareLeaseClient(a).acquireLease();
+    await mark(); // 1: leased by A
+    await file.getShareLeaseClient(a).changeLease(b);
+    await mark(); // 2: leased by B
+    const opened = await sendRaw(service.url, {
+      method: 'PUT',
+      path: `/${DEVELOPMENT_ACCOUNT}/${shareName}/dir/file.txt`,
+      query: 'comp=openhandle',
+      headers: { 'x-leasehold-client-ip': '10.0.0.9:445', 'x-leasehold-client-name': 'laptop', 'x-ms-client-request-id': 'open-1' },
+      signer,
+    });
+    expect(opened.status).toBe(201);
+    const handleId = opened.header('x-leasehold-handle-id')!;
+    await mark(); // 3: a handle open
+    await file.getShareLeaseClient().breakLease();
+    await file.forceCloseHandle(handleId);
+    await mark(); // 4: broken, handle closed
+    await file.getShareLeaseClient(b).releaseLease();
+    await mark(); // 5: released
+    await catchUp();
+
+    const path = `/${DEVELOPMENT_ACCOUNT}/${shareName}/dir/file.txt`;
+    const history = await get(path, 'comp=leasehistory');
+    expect(history.status).toBe(200);
+    expect(history.body.timeline.map((t: any) => [t.action, t.leaseId, t.previousLeaseId ?? null, t.by])).toEqual([
+      ['acquired', a, null, DEVELOPMENT_ACCOUNT],
+      ['changed', b, a, DEVELOPMENT_ACCOUNT],
+      ['broken', b, null, DEVELOPMENT_ACCOUNT],
+      ['released', b, null, DEVELOPMENT_ACCOUNT],
+    ]);
+    expect(history.body.timeline[0].requestId).toMatch(/^[0-9a-f-]{36}$/);
+
+    const asOf = async (i: number) => (await get(path, `comp=stateasof&at=${encodeURIComponent(marks[i].toISOString())}`)).body;
+    expect((await asOf(0)).lease).toEqual({ state: 'available', epoch: 0 });
+    expect((await asOf(1)).lease).toMatchObject({ state: 'leased', leaseId: a, epoch: 1 });
+    expect((await asOf(2)).lease).toMatchObject({ state: 'leased', leaseId: b, epoch: 2 });
+    const three = await asOf(3);
+    expect(three.handles).toEqual([expect.objectContaining({ handleId, clientName: 'laptop', clientIp: '10.0.0.9:445' })]);
+    expect(await asOf(4)).toMatchObject({ lease: { state: 'broken', leaseId: b, epoch: 3 }, handles: [] });
+    expect((await asOf(5)).lease).toMatchObject({ state: 'available' });
+    const before = await get(`/${DEVELOPMENT_ACCOUNT}/${shareName}/dir/file.txt`, `comp=stateasof&at=2000-01-01T00:00:00Z`);
+    expect(before.body).toMatchObject({ exists: false, handles: [] });
+
+    // Queries: by path, by type, by lease id, by handle id, by client request id, by time; both orders; pages.
+    const fileEvents = await all(path, 'comp=auditevents&order=asc');
+    expect(fileEvents.map((e) => e.type)).toEqual([
+      'FileCreated', 'LeaseAcquired', 'LeaseChanged', 'HandleOpened', 'LeaseBroken', 'HandleForceClosed', 'LeaseReleased',
+    ]);
+    const desc = await all(path, 'comp=auditevents&order=desc');
+    expect(desc.map((e) => e.seq)).toEqual(fileEvents.map((e) => e.seq).reverse());
+    expect((await all(path, `comp=auditevents&leaseid=${encodeURIComponent(`{${a.toUpperCase()}}`)}`)).map((e) => e.type).sort()).toEqual(['LeaseAcquired']);
+    expect((await all(path, `comp=auditevents&handleid=${handleId}`)).map((e) => e.type).sort()).toEqual(['HandleForceClosed', 'HandleOpened']);
+    expect((await all(`/${DEVELOPMENT_ACCOUNT}`, 'comp=auditevents&clientrequestid=open-1')).map((e) => e.type)).toEqual(['HandleOpened']);
+    expect((await all(path, 'comp=auditevents&type=LeaseBroken')).length).toBe(1);
+    const window = await all(path, `comp=auditevents&order=asc&from=${encodeURIComponent(marks[1].toISOString())}&to=${encodeURIComponent(marks[3].toISOString())}`);
+    expect(window.map((e) => e.type)).toEqual(['LeaseChanged', 'HandleOpened']);
+    const dir = `/${DEVELOPMENT_ACCOUNT}/${shareName}/dir`;
+    expect((await all(dir, 'comp=auditevents')).map((e) => e.type)).toEqual(['DirectoryCreated']);
+    expect((await all(dir, 'comp=auditevents&recursive=true')).length).toBe(fileEvents.length + 1);
+    expect((await all(`/${DEVELOPMENT_ACCOUNT}/${shareName}`, 'comp=auditevents&recursive=true')).length).toBe(fileEvents.length + 2);
+
+    // The export streams the same events as NDJSON.
+    const exported = await get(`/${DEVELOPMENT_ACCOUNT}/${shareName}`, 'comp=auditexport&recursive=true');
+    expect(exported.type).toMatch(/application\/x-ndjson/);
+    const lines = exported.raw.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((e: any) => e.seq)).toEqual([...(await all(`/${DEVELOPMENT_ACCOUNT}/${shareName}`, 'comp=auditevents&recursive=true&order=asc'))].map((e) => e.seq));
+  });
+
+  it('keeps a cursor correct while new events arrive', async () => {
+    const share = service.serviceClient().getShareClient(uniqueShare('cursor'));
+    await share.create();
+    for (let i = 0; i < 5; i++) await share.getDirectoryClient(`d${i}`).create();
+    await catchUp();
+    const path = `/${DEVELOPMENT_ACCOUNT}/${share.name}`;
+    const first = await get(path, 'comp=auditevents&recursive=true&order=asc&maxresults=3');
+    for (let i = 5; i < 8; i++) await share.getDirectoryClient(`d${i}`).create();
+    await catchUp();
+    const seen = [...first.body.events];
+    let marker = first.body.nextMarker;
+    while (marker) {
+      const page = await get(path, `comp=auditevents&recursive=true&order=asc&maxresults=3&marker=${encodeURIComponent(marker)}`);
+      seen.push(...page.body.events);
+      marker = page.body.nextMarker;
+    }
+    expect(seen.map((e) => e.type)).toEqual(['ShareCreated', ...Array(8).fill('DirectoryCreated')]);
+    expect(new Set(seen.map((e) => e.seq)).size).toBe(seen.length);
+  });
+
+  it('never shows one tenant another tenant\'s events, through any filter or cursor', async () => {
+    const share = service.serviceClient().getShareClient(uniqueShare('mine'));
+    await share.create();
+    await catchUp();
+    const theirs = { account: other.name, key: other.key1 };
+    const mine = await get(`/${DEVELOPMENT_ACCOUNT}/${share.name}`, 'comp=auditevents&maxresults=1');
+    expect(mine.body.events).toHaveLength(1);
+    // The other tenant, on its own URL, asking for the same share name, principal and type, sees nothing of ours.
+    const res = await get(`/${other.name}/${share.name}`, `comp=auditevents&principal=${DEVELOPMENT_ACCOUNT}&recursive=true`, theirs);
+    expect(res.status).toBe(200);
+    expect(res.body.events).toEqual([]);
+    const everything = await get(`/${other.name}`, 'comp=auditevents&maxresults=1000', theirs);
+    expect(everything.body.events.every((e: any) => e.principal !== DEVELOPMENT_ACCOUNT)).toBe(true);
+    // Our marker is worthless to them.
+    const ours = await get(`/${DEVELOPMENT_ACCOUNT}`, 'comp=auditevents&maxresults=1');
+    const stolen = await get(`/${other.name}`, `comp=auditevents&maxresults=1&marker=${encodeURIComponent(ours.body.nextMarker)}`, theirs);
+    expect([stolen.status, stolen.code]).toEqual([400, 'InvalidQueryParameterValue']);
+    // And signing for our account with their key is refused outright.
+    const forged = await get(`/${DEVELOPMENT_ACCOUNT}`, 'comp=auditevents', theirs);
+    expect([forged.status, forged.code]).toEqual([403, 'AuthenticationFailed']);
+  });
+
+  it('refuses bad filters with Azure errors', async () => {
+    for (const query of ['leaseid=nope', 'handleid=x', 'jobid=1', 'from=yesterday', 'order=sideways', 'maxresults=0', 'marker=forged.sig', 'recursive=maybe']) {
+      const res = await get(`/${DEVELOPMENT_ACCOUNT}`, `comp=auditevents&${query}`);
+      expect([query, res.status, res.code]).toEqual([query, 400, 'InvalidQueryParameterValue']);
+    }
+    const noAt = await get(`/${DEVELOPMENT_ACCOUNT}/some-share/x`, 'comp=stateasof');
+    expect([noAt.status, noAt.code]).toEqual([400, 'MissingRequiredQueryParameter']);
+  });
+
+  it('never skips an event whose transaction commits after a later position', async () => {
+    await catchUp();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let appended!: () => void;
+    const hasAppended = new Promise<void>((r) => (appended = r));
+    const early = `early-${randomUUID()}`;
+    const late = `late-${randomUUID()}`;
+    const metadata = { requestId: 'r', principal: 'p', authentication: 'System' as const };
+    const slow = store.transaction(async (sql) => {
+      await store.append({ tenant: 'ooo', streamId: early, expectedVersion: 0, events: [{ type: 'Early', data: {} }], metadata }, sql);
+      appended();
+      await gate;
+    });
+    try {
+      await hasAppended;
+      await store.append({ tenant: 'ooo', streamId: late, expectedVersion: 0, events: [{ type: 'Late', data: {} }], metadata });
+      await projector.catchUp(); // the late event is committed, but the open transaction holds it back
+      const seenWhileOpen = await pool.query(`SELECT stream_id FROM audit_log WHERE tenant = 'ooo'`);
+      expect(seenWhileOpen.rows).toEqual([]);
+    } finally {
+      // Never leave the transaction open: it would hold back every reader in the cluster.
+      release();
+      await slow;
+    }
+    await catchUp();
+    const seen = await pool.query(`SELECT stream_id, position FROM audit_log WHERE tenant = 'ooo' ORDER BY seq`);
+    expect(seen.rows.map((r) => r.stream_id)).toEqual([early, late]);
+  });
+
+  it('loses nothing and applies nothing twice when the projector dies mid-batch', async () => {
+    await catchUp();
+    const share = service.serviceClient().getShareClient(uniqueShare('crash'));
+    await share.create();
+    for (let i = 0; i < 120; i++) await share.getDirectoryClient(`d${i}`).create();
+    // A projector whose apply writes its rows and then dies, as a process killed mid-batch would.
+    let crashes = 0;
+    const dying: AsyncProjection = {
+      name: auditProjection.name,
+      apply: async (sql, events) => {
+        await auditProjection.apply(sql, events);
+        crashes++;
+        throw new Error('killed mid-batch');
+      },
+    };
+    projector.resign();
+    const doomed = new AsyncProjector(pool, store, dying, 50);
+    expect(await doomed.lead()).toBe(true);
+    await expect(doomed.runBatch()).rejects.toThrow('killed mid-batch');
+    doomed.resign(true);
+    expect(crashes).toBe(1);
+    expect(await projector.lead()).toBe(true);
+    await catchUp();
+    const counts = await pool.query(
+      `SELECT (SELECT count(*) FROM events)::int AS events, (SELECT count(*) FROM audit_log)::int AS applied,
+              (SELECT count(DISTINCT position) FROM audit_log)::int AS distinct_positions`,
+    );
+    expect(counts.rows[0].applied).toBe(counts.rows[0].events);
+    expect(counts.rows[0].distinct_positions).toBe(counts.rows[0].events);
+    expect((await projector.lag()).behind).toBe(0);
+  });
+
+  it('runs as one instance: a second projector cannot lead while the first does', async () => {
+    const second = new AsyncProjector(pool, store, auditProjection);
+    expect(await second.lead()).toBe(false);
+    await expect(second.runBatch()).rejects.toThrow(/not the leader/);
+  });
+
+  it('is for the account owner only', async () => {
+    const err = await service
+      .serviceClient()
+      .getShareClient(uniqueShare('owner'))
+      .create()
+      .then(() => undefined)
+      .catch((e: RestError) => e);
+    expect(err).toBeUndefined();
+  });
+});
