@@ -1,5 +1,5 @@
 import '../register-paths';
-import { AccountsService } from '@leasehold/accounts';
+import { AccountError, AccountsService, KeyCipher, newAccountKey } from '@leasehold/accounts';
 import { ConfigError, loadConfig, preflight } from '@leasehold/config';
 import { createDataSource, EventStore, migrateDatabase } from '@leasehold/event-store';
 import { rebuildProjections, verifyProjections } from '@leasehold/projections';
@@ -14,15 +14,50 @@ async function prepare(): Promise<void> {
   if (problem) throw new ConfigError(problem);
   await migrateDatabase(config.databaseUrl);
   console.log('leasehold: database ready, migrations applied');
-  if (!config.production) {
-    const db = await createDataSource(config.databaseUrl, 1).initialize();
-    try {
-      await new AccountsService(new EventStore(db)).ensureDevelopmentAccount();
+  await withAccounts(async (accounts) => {
+    const sealed = await accounts.sealPlainKeys();
+    if (sealed) console.log(`leasehold: encrypted the keys of ${sealed} account(s) stored before encryption at rest`);
+    if (!config.production) {
+      await accounts.ensureDevelopmentAccount();
       console.log('leasehold: development account devstoreaccount1 ready (the Azure emulator key)');
-    } finally {
-      await db.destroy();
     }
+  });
+}
+
+async function withAccounts<T>(work: (accounts: AccountsService) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const db = await createDataSource(config.databaseUrl, 1).initialize();
+  try {
+    return await work(new AccountsService(new EventStore(db), new KeyCipher(config.encryptionKey)));
+  } finally {
+    await db.destroy();
   }
+}
+
+/** `accounts create|list|disable|enable|rotate`: the admin interface on the command line. */
+async function accounts(): Promise<void> {
+  const [, , , action, name, key] = process.argv;
+  const metadata = { requestId: `cli-${process.pid}-${Date.now()}`, principal: `cli:${process.env.USER ?? 'unknown'}`, authentication: 'Admin' as const };
+  await withAccounts(async (service) => {
+    switch (action) {
+      case 'create': {
+        const [key1, key2] = [newAccountKey(), newAccountKey()];
+        if (!(await service.create(name ?? '', key1, key2, metadata))) throw new AccountError(409, `account ${name} already exists`);
+        return console.log(JSON.stringify({ name, key1, key2 }, null, 2));
+      }
+      case 'list':
+        return console.log(JSON.stringify(await service.list(), null, 2));
+      case 'disable':
+        return void (await service.disable(name ?? '', metadata), console.log(`${name} disabled`));
+      case 'enable':
+        return void (await service.enable(name ?? '', metadata), console.log(`${name} enabled`));
+      case 'rotate':
+        if (key !== 'key1' && key !== 'key2') throw new AccountError(400, 'usage: accounts rotate <name> key1|key2');
+        return console.log(JSON.stringify({ name, [key]: await service.rotate(name ?? '', key, metadata) }, null, 2));
+      default:
+        throw new AccountError(400, 'usage: accounts create <name> | list | disable <name> | enable <name> | rotate <name> key1|key2');
+    }
+  });
 }
 
 /** `serve`: prepare, then run one api and one worker process until either stops or a signal arrives. */
@@ -82,6 +117,7 @@ async function rebuild(): Promise<void> {
 const commands: Record<string, () => Promise<void>> = {
   serve,
   migrate: prepare,
+  accounts,
   'projections:verify': verify,
   'projections:rebuild': rebuild,
 };
@@ -91,6 +127,6 @@ if (!command) {
   process.exit(2);
 }
 command().catch((error) => {
-  console.error(`leasehold: ${error instanceof ConfigError ? error.message : (error?.stack ?? error)}`);
+  console.error(`leasehold: ${error instanceof ConfigError || error instanceof AccountError ? error.message : (error?.stack ?? error)}`);
   process.exit(1);
 });

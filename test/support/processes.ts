@@ -4,7 +4,8 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { AccountsService, DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '../../libs/accounts/src';
+import { AccountsService, DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY, KeyCipher } from '../../libs/accounts/src';
+import { loadConfig } from '../../libs/config/src';
 import { createDataSource, EventStore } from '../../libs/event-store/src';
 
 const ROOT = resolve(__dirname, '../..');
@@ -120,7 +121,7 @@ export function startApiProcess(build: ApiBuild, databaseUrl: string): Promise<A
 export async function ensureDevelopmentAccount(databaseUrl: string): Promise<void> {
   const dataSource = await createDataSource(databaseUrl, 1).initialize();
   try {
-    await new AccountsService(new EventStore(dataSource)).ensureDevelopmentAccount();
+    await new AccountsService(new EventStore(dataSource), new KeyCipher(loadConfig({ NODE_ENV: 'test' }).encryptionKey)).ensureDevelopmentAccount();
   } finally {
     await dataSource.destroy();
   }

@@ -11,7 +11,8 @@ export const testDatabaseUrl = (): string => {
 };
 
 export function testConfig(overrides: Record<string, string> = {}): LeaseholdConfig {
-  return loadConfig({ DATABASE_URL: testDatabaseUrl(), PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'test', ...overrides });
+  // No rate limit unless a test asks for one: suites that open thousands of handles must not trip it.
+  return loadConfig({ DATABASE_URL: testDatabaseUrl(), PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'test', RATE_LIMIT_PER_SECOND: '0', ...overrides });
 }
 
 export interface TestService {

@@ -1,2 +1,3 @@
 export * from './accounts.service';
 export * from './accounts.module';
+export * from './key-cipher';

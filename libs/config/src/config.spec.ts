@@ -25,9 +25,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 
-  it('knows production mode, where a secret key of its own is required', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/SECRET_KEY/);
-    expect(() => loadConfig({ NODE_ENV: 'production', SECRET_KEY: 'short' })).toThrow(/SECRET_KEY/);
-    expect(loadConfig({ NODE_ENV: 'production', SECRET_KEY: 'x'.repeat(32) }).production).toBe(true);
+  it('knows production mode, where secrets of its own are required and there is no admin token by default', () => {
+    const secrets = { SECRET_KEY: 'x'.repeat(32), ENCRYPTION_KEY: 'y'.repeat(32) };
+    expect(() => loadConfig({ NODE_ENV: 'production', ENCRYPTION_KEY: secrets.ENCRYPTION_KEY })).toThrow(/SECRET_KEY/);
+    expect(() => loadConfig({ NODE_ENV: 'production', ...secrets, SECRET_KEY: 'short' })).toThrow(/SECRET_KEY/);
+    expect(() => loadConfig({ NODE_ENV: 'production', SECRET_KEY: secrets.SECRET_KEY })).toThrow(/ENCRYPTION_KEY/);
+    const production = loadConfig({ NODE_ENV: 'production', ...secrets });
+    expect(production.production).toBe(true);
+    expect(production.adminToken).toBeUndefined();
+    expect(loadConfig({}).adminToken).toBeDefined();
+    expect(() => loadConfig({ ADMIN_TOKEN: 'short' })).toThrow(/ADMIN_TOKEN/);
   });
 });

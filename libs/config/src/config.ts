@@ -19,8 +19,16 @@ export interface LeaseholdConfig {
   jobLockMs: number;
   /** How long finished queue entries stay in Redis (their record stays in PostgreSQL). */
   jobRetentionSeconds: number;
+  /** BullMQ key prefix in Redis: deployments (or test runs) sharing one Redis each get their own queue. */
+  queuePrefix: string;
   /** Signs continuation markers so that they cannot be forged or reused for another account, path or query. */
   secretKey: string;
+  /** Encrypts account keys at rest (AES-256-GCM with a key derived from it). */
+  encryptionKey: string;
+  /** The admin API's bearer token; undefined disables the admin API (there is no default in production). */
+  adminToken?: string;
+  /** Requests per second one tenant may make (0: no limit); over it, 503 ServerBusy with Retry-After. */
+  rateLimitPerSecond: number;
 }
 
 export class ConfigError extends Error {}
@@ -50,6 +58,15 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return Number(raw);
 }
 
+function queuePrefix(env: Env): string {
+  const value = env.QUEUE_PREFIX || 'leasehold';
+  // BullMQ joins prefix, queue name and key with ':'; keep the prefix one plain segment.
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(value)) {
+    throw new ConfigError(`QUEUE_PREFIX must be 1 to 64 letters, digits, '_', '.' or '-', got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
 export function loadConfig(env: Env = process.env): LeaseholdConfig {
   const nodeEnv = env.NODE_ENV ?? 'development';
   if (!['development', 'production', 'test'].includes(nodeEnv)) {
@@ -60,6 +77,12 @@ export function loadConfig(env: Env = process.env): LeaseholdConfig {
   if (!secretKey || secretKey.length < 32) {
     throw new ConfigError('SECRET_KEY must be set to at least 32 characters in production (it signs continuation markers)');
   }
+  const encryptionKey = env.ENCRYPTION_KEY ?? (production ? undefined : 'leasehold-development-encryption-key-not-for-production');
+  if (!encryptionKey || encryptionKey.length < 32) {
+    throw new ConfigError('ENCRYPTION_KEY must be set to at least 32 characters in production (it encrypts account keys at rest)');
+  }
+  const adminToken = env.ADMIN_TOKEN ?? (production ? undefined : 'leasehold-development-admin-token');
+  if (adminToken !== undefined && adminToken.length < 16) throw new ConfigError('ADMIN_TOKEN must be at least 16 characters');
   return {
     databaseUrl: url(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/leasehold', ['postgres:', 'postgresql:']),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
@@ -72,7 +95,11 @@ export function loadConfig(env: Env = process.env): LeaseholdConfig {
     workerConcurrency: integer(env, 'WORKER_CONCURRENCY', 2, 1, 64),
     jobLockMs: integer(env, 'JOB_LOCK_MS', 30_000, 1_000, 600_000),
     jobRetentionSeconds: integer(env, 'JOB_RETENTION_SECONDS', 3600, 0, 30 * 24 * 3600),
+    queuePrefix: queuePrefix(env),
     secretKey,
+    encryptionKey,
+    adminToken,
+    rateLimitPerSecond: integer(env, 'RATE_LIMIT_PER_SECOND', 5000, 0, 1_000_000),
   };
 }
 

@@ -28,7 +28,8 @@ export const PROJECTIONS: ProjectionSpec[] = [
     keyColumn: 'name',
     row: (_tenant, _stream, events) => {
       const created = events.find((e) => e.type === 'AccountCreated');
-      return created && { name: created.data.name, disabled: false, created_at: created.data.createdAt, version: events.length };
+      const disabled = events.reduce((d, e) => (e.type === 'AccountDisabled' ? true : e.type === 'AccountEnabled' ? false : d), false);
+      return created && { name: created.data.name, disabled, created_at: created.data.createdAt, version: events.length };
     },
   },
   {

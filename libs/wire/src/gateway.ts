@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { Authenticator } from './auth/authenticator';
 import { AzureError, invalidHeader, invalidQuery, missingHeader } from './errors';
 import { header, parseUrl, WireResponse } from './request';
+import { RateLimiter } from './rate-limit';
 import { OperationRouter } from './routing';
 import { errorBody } from './xml';
 
@@ -56,6 +57,7 @@ export class WireGateway {
   constructor(
     private readonly router: OperationRouter,
     private readonly authenticator: Authenticator,
+    private readonly limiter: RateLimiter,
   ) {}
 
   async handle(raw: RawRequest): Promise<FinalResponse> {
@@ -84,6 +86,10 @@ export class WireGateway {
       { method: raw.method, rawPath: url.rawPath, rawQuery: url.rawQuery, headers: raw.headers },
       now,
     );
+    // After authentication, so that only a proven tenant's requests count against its limit.
+    if (!(await this.limiter.admit(url.account))) {
+      throw new AzureError(503, 'ServerBusy', 'Operations per second is over the account limit.', {}, { 'retry-after': '1' });
+    }
     if (version === undefined) throw missingHeader('x-ms-version');
     if (!SERVICE_VERSION.test(version)) throw invalidHeader('x-ms-version', version);
     const timeout = url.query['timeout'];

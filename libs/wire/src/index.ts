@@ -7,3 +7,4 @@ export * from './http';
 export * from './auth/authenticator';
 export * from './wire.module';
 export * from './markers';
+export * from './rate-limit';
