@@ -36,7 +36,7 @@ describe('tenants: accounts, keys and their administration', () => {
     const name = `t${randomUUID().replace(/-/g, '').slice(0, 12)}`;
     const created = await admin('POST', '/accounts', { name });
     expect(created.status).toBe(201);
-    const { key1, key2 } = await created.json();
+    const { key1, key2 } = (await created.json()) as { key1: string; key2: string };
     expect((await admin('POST', '/accounts', { name })).status).toBe(409);
     const listed = await (await admin('GET', '/accounts')).json();
     expect(listed).toContainEqual({ name, disabled: false, createdAt: expect.any(String) });
@@ -49,7 +49,7 @@ describe('tenants: accounts, keys and their administration', () => {
     // Rotation: the rotated key stops working at once; the other never stopped.
     const rotated = await admin('POST', `/accounts/${name}/keys/key1/rotate`);
     expect(rotated.status).toBe(200);
-    const { key1: fresh } = await rotated.json();
+    const { key1: fresh } = (await rotated.json()) as { key1: string };
     expect(fresh).not.toBe(key1);
     expect((await failure(client(service, name, key1).getShareClient(share).getProperties()))?.statusCode).toBe(403);
     expect(await status(client(service, name, key2).getShareClient(share).getProperties())).toBe(200);

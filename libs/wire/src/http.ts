@@ -45,6 +45,18 @@ export const wireFastifyOptions: FastifyServerOptions = {
     const [status, code, message] = classify(error as { code?: string });
     frameworkError(req, reply, status, code, message);
   },
+  // Malformed HTTP, or headers beyond Node's 16 KiB limit, fail before any request exists: answer
+  // on the socket itself, still in Azure's format.
+  clientErrorHandler: (error, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const tooLarge = (error as { code?: string }).code === 'HPE_HEADER_OVERFLOW';
+    const [status, code, text] = tooLarge ? [431, 'RequestHeaderFieldsTooLarge', 'The request headers are too large.'] : [400, 'InvalidInput', 'The request could not be parsed.'];
+    const body = errorBody(code, text, {}, randomUUID(), new Date());
+    socket.end(
+      `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nx-ms-error-code: ${code}\r\n` +
+        `content-type: application/xml\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  },
 };
 
 function send(reply: FastifyReply, response: FinalResponse): void {
@@ -79,6 +91,8 @@ export function mountWireGateway(fastify: FastifyInstance, gateway: WireGateway)
         headers: req.headers,
         rawHeaders: req.raw.rawHeaders,
         body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+        remoteAddress: req.raw.socket?.remoteAddress,
+        encrypted: Boolean((req.raw.socket as { encrypted?: boolean } | undefined)?.encrypted),
       });
       send(reply, response);
       // Tells Fastify the reply is under way: otherwise, when sending takes a tick (a stream), it
