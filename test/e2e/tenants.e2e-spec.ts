@@ -59,7 +59,7 @@ describe('tenants: accounts, keys and their administration', () => {
 
     expect((await admin('POST', `/accounts/${name}/disable`)).status).toBe(200);
     const refused = await failure(client(service, name, fresh).getShareClient(share).getProperties());
-    expect([refused?.statusCode, refused?.details?.errorCode]).toEqual([403, 'AuthenticationFailed']);
+    expect([refused?.statusCode, (refused?.details as { errorCode?: string } | undefined)?.errorCode]).toEqual([403, 'AuthenticationFailed']);
     expect((await admin('POST', `/accounts/${name}/enable`)).status).toBe(200);
     expect(await status(client(service, name, fresh).getShareClient(share).getProperties())).toBe(200);
 
@@ -144,7 +144,7 @@ describe('per-tenant rate limits', () => {
     const busy = results.filter((r): r is RestError => r instanceof RestError);
     expect(quietResults).toEqual([200, 200, 200, 200, 200]);
     expect(busy.length).toBeGreaterThan(0);
-    expect(busy.every((e) => e.statusCode === 503 && e.details?.errorCode === 'ServerBusy')).toBe(true);
+    expect(busy.every((e) => e.statusCode === 503 && (e.details as { errorCode?: string } | undefined)?.errorCode === 'ServerBusy')).toBe(true);
     expect(busy[0].response?.headers.get('retry-after')).toBe('1');
     // Never more than the limit in any one-second window the flood touched.
     expect(served).toBeLessThanOrEqual(20 * windows.size);
