@@ -134,9 +134,17 @@ export class HandleRepository {
       sql,
     );
     if (closed.length === 0) return { closed: 0 };
-    const last = closed.reduce((a, b) => (a.nodeKey > b.nodeKey || (a.nodeKey === b.nodeKey && BigInt(a.handleId) > BigInt(b.handleId)) ? a : b));
-    const next = { nodeKey: last.nodeKey, handleId: last.handleId };
-    const remaining = await sql.query(`SELECT 1 FROM handles WHERE ${SCOPE} LIMIT 1`, scopeParams(scope, next));
-    return { closed: closed.length, next: remaining.length ? next : undefined };
+    // The chunk's last position in PostgreSQL's own order (its collation, not JavaScript's), and whether any handle lies beyond it.
+    const [last] = await sql.query(
+      `WITH last AS (
+         SELECT node_key, handle_id FROM jsonb_to_recordset($6::jsonb) AS c(node_key text, handle_id bigint)
+         ORDER BY node_key DESC, handle_id DESC LIMIT 1
+       )
+       SELECT last.node_key, last.handle_id::text,
+         EXISTS (SELECT 1 FROM handles WHERE ${SCOPE.replace('($6::text, $7::bigint)', '(last.node_key, last.handle_id)')}) AS more
+       FROM last`,
+      [...scopeParams(scope, undefined).slice(0, 5), JSON.stringify(closed.map((c) => ({ node_key: c.nodeKey, handle_id: c.handleId })))],
+    );
+    return { closed: closed.length, next: last.more ? { nodeKey: last.node_key, handleId: last.handle_id } : undefined };
   }
 }

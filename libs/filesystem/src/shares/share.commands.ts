@@ -95,7 +95,19 @@ export class DeleteShareHandler implements ICommandHandler<DeleteShareCommand, v
         // Nodes first, then their bytes in a later statement, which sees any write that held a node until now.
         const gone = await sql.query(`DELETE FROM nodes WHERE share_id = $1 RETURNING file_id`, [share.shareId]);
         await sql.query(`DELETE FROM file_chunks WHERE file_id = ANY($1::bigint[])`, [gone.map((r: { file_id: string }) => r.file_id)]);
-        await sql.query(`DELETE FROM handles WHERE share_id = $1`, [share.shareId]);
+        // Handles open in the share close with it, each with its event, so the audit trail never shows them open afterwards.
+        await this.store.appendPerRow(
+          context.account,
+          eventMetadata(context),
+          {
+            sql: `DELETE FROM handles WHERE share_id = $1
+                  RETURNING 'handle-' || handle_id AS stream_id, 2 AS stream_version, 'HandleForceClosed' AS type,
+                    jsonb_build_object('handleId', handle_id::text, 'path', path, 'nodeKey', node_key, 'fileId', file_id::text,
+                      'sessionId', session_id::text, 'clientName', client_name, 'reason', 'ShareDeleted') AS data`,
+            params: [share.shareId],
+          },
+          sql,
+        );
         await this.store.append(
           {
             tenant: context.account,
