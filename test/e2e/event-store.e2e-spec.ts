@@ -106,11 +106,15 @@ describe('event store on PostgreSQL', () => {
       releaseEarly();
       await slow;
     }
-    // Other suites' transactions count towards xmin too (it is cluster-wide): wait them out.
+    // Other suites' transactions count towards xmin too (it is cluster-wide): page through
+    // everything after the checkpoint until both events show, waiting those transactions out.
     let after: RecordedEvent[] = [];
-    for (let i = 0; i < 400 && !(after.some((e) => e.streamId === early) && after.some((e) => e.streamId === late)); i++) {
-      after = await store.readAll(checkpoint, 10_000);
-      if (!after.some((e) => e.streamId === late)) await new Promise((r) => setTimeout(r, 25));
+    for (let i = 0; i < 600 && !(after.some((e) => e.streamId === early) && after.some((e) => e.streamId === late)); i++) {
+      after = [];
+      for (let page = await store.readAll(checkpoint, 5000); page.length; page = await store.readAll(page[page.length - 1], 5000)) {
+        after.push(...page.filter((e) => e.streamId === early || e.streamId === late));
+      }
+      if (after.length < 2) await new Promise((r) => setTimeout(r, 100));
     }
     const seen = after.map((e) => e.streamId).filter((s) => s === early || s === late);
     expect(seen).toEqual([early, late]);
