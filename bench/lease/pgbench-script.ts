@@ -1,0 +1,258 @@
+import { decideLease, LeaseCommand, NodeState } from '@leasehold/domain';
+import { EventStore, SqlExecutor } from '@leasehold/event-store';
+import { Located, NodeRepository, NodeWriter } from '@leasehold/filesystem';
+import { RequestContext } from '@leasehold/wire';
+
+/**
+ * Baseline (a): the SQL one lease operation costs, for pgbench. The statements are not copied by
+ * hand: they are captured from the service's own code (NodeRepository.locate, the lease decider,
+ * NodeWriter.commit → EventStore.append) run against a recording executor, so the baseline follows
+ * the service when its SQL changes. State values are sentinels; each captured parameter is mapped
+ * back, by value, to the pgbench variable it must carry, and an unmapped one stops the run.
+ *
+ * pgbench cannot build strings per transaction, so a parameter that is a per-operation string
+ * becomes an SQL expression of the same type (the stream id, the client-generated event id, a
+ * NULL, a JSON row of state values); `substitutions` lists the ones used. Event payloads are
+ * constants of the same size.
+ */
+
+// node-pg's own text encoding of parameters, so constants reach PostgreSQL exactly as the service sends them.
+const { prepareValue } = require('pg/lib/utils') as { prepareValue(value: unknown): string | null };
+
+export const TENANT = 'devstoreaccount1';
+/** pgbench's lease id: one for all its clients; holding is tracked per client by the script. */
+export const PGBENCH_LEASE_ID = '0b0b0b0b-0000-4000-8000-000000000001';
+
+const SENTINEL = {
+  shareId: '990001',
+  fileId: '660001',
+  parentId: '550001',
+  createdAt: '2000-01-02T03:04:05.006Z',
+  file: 'SentinelFile',
+  metadata: { sentinel: 'metadata' },
+  properties: { contentType: 'sentinel/properties' },
+  contentLength: 880001,
+  etag: '"0x8SENTINELETAG"',
+  lastModified: '2001-02-03T04:05:06.007Z',
+  epoch: 7001,
+  version: 5001,
+};
+
+interface Captured {
+  sql: string;
+  params: unknown[];
+}
+
+function recorder(): { sql: SqlExecutor; calls: Captured[] } {
+  const calls: Captured[] = [];
+  return {
+    calls,
+    sql: {
+      async query(sql: string, params: unknown[] = []) {
+        calls.push({ sql, params });
+        // Enough of a row for locate() to return, and one row per event for append().
+        return [{ share_id: SENTINEL.shareId, file_id: null, stream_version: 1 }];
+      },
+    },
+  };
+}
+
+function sentinelNode(lease: NodeState['lease'], version: number): NodeState {
+  return {
+    kind: 'file',
+    fileId: SENTINEL.fileId,
+    parentId: SENTINEL.parentId,
+    path: SENTINEL.file,
+    metadata: SENTINEL.metadata,
+    properties: SENTINEL.properties,
+    contentLength: SENTINEL.contentLength,
+    etag: SENTINEL.etag,
+    createdAt: SENTINEL.createdAt,
+    lastModified: SENTINEL.lastModified,
+    lease,
+    version,
+  };
+}
+
+export interface PgbenchStatements {
+  locate: string;
+  acquire: string;
+  release: string;
+  /** -D NAME=VALUE constants the statements use. */
+  constants: Record<string, string>;
+  /** Where the pgbench statements differ from the service's, for the report. */
+  substitutions: string[];
+}
+
+/** Captures the service's statements and rewrites their $n placeholders into pgbench terms. */
+export async function captureLeaseStatements(shareName: string): Promise<PgbenchStatements> {
+  const rec = recorder();
+  const store = Object.assign(Object.create(EventStore.prototype) as EventStore, { db: rec.sql });
+  const nodes = new NodeRepository(store);
+  const writer = new NodeWriter(store, nodes);
+  const context: RequestContext = {
+    requestId: '00000000-0000-4000-8000-000000000000', // a request id is a UUID: same size as the real ones
+    account: TENANT,
+    principal: TENANT,
+    authentication: 'SharedKey',
+    now: new Date(SENTINEL.lastModified),
+  };
+
+  const located = (await nodes.locate(TENANT, shareName, [SENTINEL.file], rec.sql)) as Located;
+  if (rec.calls.length !== 1) throw new Error(`pgbench: locate() ran ${rec.calls.length} statements, expected 1`);
+  const locateCall = rec.calls[0];
+
+  const commitFor = async (state: NodeState, command: LeaseCommand): Promise<Captured> => {
+    const decision = decideLease(command, state.lease);
+    if ('error' in decision) throw new Error(`pgbench: sentinel ${command.action} was refused: ${decision.error}`);
+    rec.calls.length = 0;
+    await writer.commit(context, { ...located, node: state }, decision.events, rec.sql);
+    if (rec.calls.length !== 1) throw new Error(`pgbench: ${command.action} ran ${rec.calls.length} statements, expected 1`);
+    if (decision.events.length !== 1) throw new Error(`pgbench: ${command.action} appended ${decision.events.length} events, expected 1`);
+    return rec.calls[0];
+  };
+  const available = sentinelNode({ status: 'available', epoch: SENTINEL.epoch }, SENTINEL.version);
+  const leased = sentinelNode({ status: 'leased', leaseId: PGBENCH_LEASE_ID, epoch: SENTINEL.epoch + 1 }, SENTINEL.version + 1);
+  const acquireCall = await commitFor(available, { action: 'acquire', proposedLeaseId: PGBENCH_LEASE_ID, generatedLeaseId: PGBENCH_LEASE_ID });
+  const releaseCall = await commitFor(leased, { action: 'release', leaseId: PGBENCH_LEASE_ID });
+
+  const constants: Record<string, string> = {};
+  const substitutions = new Set<string>();
+  // Values every statement may carry; the variables set by \gset from locate() are its column names.
+  const common = new Map<string, string>([
+    [SENTINEL.shareId, ':share_id'],
+    [SENTINEL.file.toLowerCase(), ':f'],
+    [JSON.stringify(SENTINEL.metadata), ':metadata'],
+    [JSON.stringify(SENTINEL.properties), ':properties'],
+    [String(SENTINEL.contentLength), ':content_length'],
+    [SENTINEL.etag, ':etag'],
+    [SENTINEL.lastModified, ':last_modified'],
+    [`node-${SENTINEL.fileId}`, `('node-' || :file_id)`], // the stream id
+    // Whole-row values (a projection may take the node's row as one JSON parameter).
+    [SENTINEL.fileId, ':file_id'],
+    [SENTINEL.parentId, ':parent_id'],
+    [SENTINEL.createdAt, ':created_at'],
+    [SENTINEL.file, ':path'],
+    ['file', ':kind'],
+    ['', ':c_parent_key'],
+  ]);
+  const constant = (name: string) => (value: string) => {
+    constants[name] = value;
+    return `:${name}`;
+  };
+
+  const rewrite = (call: Captured, label: string, specific: Map<string, string>, named: string[]): string => {
+    const lookup = (text: string) => specific.get(text) ?? common.get(text);
+    // A JSON object parameter of state values (e.g. a whole node row) is rebuilt field by field
+    // with jsonb_build_object from the pgbench variables; each field is cast to its JSON type.
+    const jsonObject = (value: Record<string, unknown>, where: string): string => {
+      const fields = Object.entries(value).map(([key, v]) => {
+        if (v === null || v === undefined) return `'${key}', NULL`;
+        const isObject = typeof v === 'object';
+        const expression = lookup(isObject ? JSON.stringify(v) : String(v));
+        if (!expression) throw new Error(`pgbench: ${where} field ${key} (${JSON.stringify(v)}) has no mapping`);
+        const cast = isObject ? 'jsonb' : typeof v === 'number' ? 'bigint' : typeof v === 'boolean' ? 'boolean' : 'text';
+        return `'${key}', (${expression})::${cast}`;
+      });
+      return `jsonb_build_object(${fields.join(', ')})`;
+    };
+    let nextConstant = 0;
+    const expressions = call.params.map((param, i) => {
+      const text = prepareValue(param) as string | null;
+      if (text === null) {
+        substitutions.add('a NULL parameter (the released lease id) is a NULL literal');
+        return 'NULL';
+      }
+      const mapped = lookup(text);
+      if (mapped) {
+        if (mapped.startsWith(`('node-'`)) substitutions.add("the stream id parameter is `('node-' || :file_id)`");
+        return mapped;
+      }
+      if (typeof param === 'string' && param.startsWith('{"share_id"')) {
+        substitutions.add('the node-row JSON parameter is rebuilt by `jsonb_build_object(...)` from pgbench variables');
+        return jsonObject(JSON.parse(param) as Record<string, unknown>, `${label} parameter $${i + 1}`);
+      }
+      if (Array.isArray(param) && param.length === 1 && /^[0-9a-f-]{36}$/.test(String(param[0])) && param[0] !== PGBENCH_LEASE_ID) {
+        substitutions.add('the client-generated event id parameter is `ARRAY[gen_random_uuid()]`');
+        return 'ARRAY[gen_random_uuid()]::uuid[]';
+      }
+      // The remaining parameters must be the per-operation constants, in order: tenant, event
+      // types, schema versions, payloads, metadata.
+      const name = named[nextConstant++];
+      if (!name) throw new Error(`pgbench: ${label} parameter $${i + 1} (${text}) has no mapping`);
+      return constant(name)(text);
+    });
+    if (nextConstant !== named.length) throw new Error(`pgbench: ${label} used ${nextConstant} constants, expected ${named.length}`);
+    return call.sql.replace(/\$(\d+)/g, (_, n: string) => expressions[Number(n) - 1]);
+  };
+
+  const locate = rewrite(
+    locateCall,
+    'locate',
+    new Map([
+      [TENANT, constant('c_tenant')(TENANT)],
+      [shareName, constant('c_share')(shareName)],
+      ['', ':c_parent_key'],
+    ]),
+    [],
+  );
+  const acquire = rewrite(
+    acquireCall,
+    'acquire',
+    new Map([
+      ['leased', constant('c_leased')('leased')],
+      [PGBENCH_LEASE_ID, constant('c_lease_id')(PGBENCH_LEASE_ID)],
+      [String(SENTINEL.epoch + 1), ':epoch_next'],
+      [String(SENTINEL.version + 1), ':version_next'],
+      [String(SENTINEL.version), ':version'],
+      [TENANT, ':c_tenant'],
+    ]),
+    ['c_acquire_types', 'c_acquire_schema', 'c_acquire_data', 'c_metadata'],
+  );
+  const release = rewrite(
+    releaseCall,
+    'release',
+    new Map([
+      ['available', constant('c_available')('available')],
+      [String(SENTINEL.epoch + 1), ':lease_epoch'],
+      [String(SENTINEL.version + 2), ':version_next'],
+      [String(SENTINEL.version + 1), ':version'],
+      [TENANT, ':c_tenant'],
+    ]),
+    ['c_release_types', 'c_release_schema', 'c_release_data', 'c_metadata'],
+  );
+  substitutions.add('lease-event payloads and event metadata are constants of the same size (the epoch inside the payload does not advance)');
+  return { locate, acquire, release, constants, substitutions: [...substitutions] };
+}
+
+/**
+ * One pgbench transaction = one lease operation, as one HTTP request is one for Leasehold. A
+ * client that holds its file's lease releases it; otherwise it acquires when the file is available.
+ * pgbench cannot compare strings, so "available" is read from the version locate() returned: a
+ * file is created at version 1 and each acquire and release adds one, so odd = available (the
+ * runner checks this holds before every pgbench run). A refused acquire costs the locate only,
+ * as in the service; an acquire that loses a race appends nothing (the service would re-read once
+ * more and answer 409).
+ */
+export function pgbenchScript(statements: PgbenchStatements, hotFile: string | undefined): string {
+  return [
+    // pgbench -D refuses an empty value, so the share root's parent key ('') is set once per client.
+    '\\if :ready = 0',
+    "SELECT '' AS c_parent_key \\gset",
+    '\\set ready 1',
+    '\\endif',
+    hotFile === undefined ? '\\set f :client_id + 1' : `\\set f ${Number(hotFile)}`,
+    `${statements.locate.trim()} \\gset`,
+    '\\set version_next :version + 1',
+    '\\if :holding',
+    `${statements.release.trim()};`,
+    '\\set holding 0',
+    '\\elif :version % 2 = 1',
+    '\\set epoch_next :lease_epoch + 1',
+    '\\set stream_version 0',
+    `${statements.acquire.trim()} \\aset`,
+    '\\set holding :stream_version > 0',
+    '\\endif',
+    '',
+  ].join('\n');
+}
