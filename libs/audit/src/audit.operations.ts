@@ -64,7 +64,7 @@ export class AuditOperations {
     this.markers = new MarkerCodec(config.secretKey);
   }
 
-  @AzureOperation({ name: 'Query Audit Events (extension)', method: 'GET', comp: 'auditevents', resource: 'any' })
+  @AzureOperation({ name: 'Query Audit Events (extension)', method: 'GET', comp: 'auditevents', resource: 'any', sas: 'owner' })
   async events(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const filter = filterOf(req);
@@ -81,14 +81,14 @@ export class AuditOperations {
     return json(200, { events, nextMarker: more && last ? this.markers.encode(binding, { seq: last.seq }) : '' });
   }
 
-  @AzureOperation({ name: 'Lease History (extension)', method: 'GET', comp: 'leasehistory', resource: 'file' })
+  @AzureOperation({ name: 'Lease History (extension)', method: 'GET', comp: 'leasehistory', resource: 'file', sas: 'owner' })
   async leaseHistory(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const events = await this.audit.historyOf(req.context.account, req.share!, pathKey(req.path));
     return json(200, { share: req.share, path: req.path.join('/'), timeline: leaseHistory(events) });
   }
 
-  @AzureOperation({ name: 'State As Of (extension)', method: 'GET', comp: 'stateasof', resource: 'file-or-directory' })
+  @AzureOperation({ name: 'State As Of (extension)', method: 'GET', comp: 'stateasof', resource: 'file-or-directory', sas: 'owner' })
   async stateAsOf(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const at = date(req.query, 'at');
@@ -97,7 +97,7 @@ export class AuditOperations {
     return json(200, { share: req.share, path: req.path.join('/'), at: at.toISOString(), ...stateAsOf(events) });
   }
 
-  @AzureOperation({ name: 'Export Audit Events (extension)', method: 'GET', comp: 'auditexport', resource: 'any' })
+  @AzureOperation({ name: 'Export Audit Events (extension)', method: 'GET', comp: 'auditexport', resource: 'any', sas: 'owner' })
   async export(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const pages = this.audit.stream(req.context.account, filterOf(req));

@@ -88,7 +88,7 @@ export class HandleOperations {
     return { scope, after, binding };
   }
 
-  @AzureOperation({ name: 'List Handles', method: 'GET', comp: 'listhandles', resource: 'file-or-directory' })
+  @AzureOperation({ name: 'List Handles', method: 'GET', comp: 'listhandles', resource: 'file-or-directory', sas: 'owner' })
   async list(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const raw = req.query['maxresults'];
@@ -102,7 +102,7 @@ export class HandleOperations {
     return { status: 200, headers: { 'content-type': 'application/xml' }, body };
   }
 
-  @AzureOperation({ name: 'Force Close Handles', method: 'PUT', comp: 'forceclosehandles', resource: 'file-or-directory' })
+  @AzureOperation({ name: 'Force Close Handles', method: 'PUT', comp: 'forceclosehandles', resource: 'file-or-directory', sas: 'owner' })
   async forceClose(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const id = requiredHeader(req, 'x-ms-handle-id');
@@ -123,7 +123,7 @@ export class HandleOperations {
   }
 
   /** Extension: a client registers a handle it holds open on a file, a directory or the share root. */
-  @AzureOperation({ name: 'Open Handle (extension)', method: 'PUT', comp: 'openhandle', resource: 'file-or-directory' })
+  @AzureOperation({ name: 'Open Handle (extension)', method: 'PUT', comp: 'openhandle', resource: 'file-or-directory', sas: 'w' })
   async open(req: WireRequest): Promise<WireResponse> {
     const access = (header(req, HANDLE_HEADERS.access) ?? 'Read').split(',').map((a) => a.trim());
     const rights = ACCESS_RIGHTS.filter((r) => access.some((a) => a.toLowerCase() === r.toLowerCase()));
@@ -144,7 +144,7 @@ export class HandleOperations {
   }
 
   /** Extension: the holder closes its own handle (handle id + session id). */
-  @AzureOperation({ name: 'Close Handle (extension)', method: 'PUT', comp: 'closehandle', resource: 'file-or-directory' })
+  @AzureOperation({ name: 'Close Handle (extension)', method: 'PUT', comp: 'closehandle', resource: 'file-or-directory', sas: 'w' })
   async close(req: WireRequest): Promise<WireResponse> {
     const handleId = requiredHeader(req, HANDLE_HEADERS.handleId);
     const sessionId = requiredHeader(req, HANDLE_HEADERS.sessionId);

@@ -50,7 +50,7 @@ export class JobOperations {
     this.markers = new MarkerCodec(config.secretKey);
   }
 
-  @AzureOperation({ name: 'Submit Force Close Job (extension)', method: 'PUT', comp: 'forceclosejob', resource: 'file-or-directory' })
+  @AzureOperation({ name: 'Submit Force Close Job (extension)', method: 'PUT', comp: 'forceclosejob', resource: 'file-or-directory', sas: 'owner' })
   async submit(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const handleId = requiredHeader(req, 'x-ms-handle-id');
@@ -63,7 +63,7 @@ export class JobOperations {
     return { status: 202, headers: { [JOB_ID_HEADER]: job.jobId, 'content-type': 'application/xml' }, body: `${XML_DECLARATION}${jobXml(job)}` };
   }
 
-  @AzureOperation({ name: 'Get Force Close Job (extension)', method: 'GET', comp: 'forceclosejob', resource: 'account' })
+  @AzureOperation({ name: 'Get Force Close Job (extension)', method: 'GET', comp: 'forceclosejob', resource: 'account', sas: 'owner' })
   async get(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const job = await this.jobs.find(req.context.account, req.query['jobid'] ?? '');
@@ -71,14 +71,14 @@ export class JobOperations {
     return { status: 200, headers: { 'content-type': 'application/xml' }, body: `${XML_DECLARATION}${jobXml(job)}` };
   }
 
-  @AzureOperation({ name: 'Cancel Force Close Job (extension)', method: 'DELETE', comp: 'forceclosejob', resource: 'account' })
+  @AzureOperation({ name: 'Cancel Force Close Job (extension)', method: 'DELETE', comp: 'forceclosejob', resource: 'account', sas: 'owner' })
   async cancel(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const job: ForceCloseJob = await this.commands.execute(new CancelForceCloseJobCommand(req.context, req.query['jobid'] ?? ''));
     return { status: 202, headers: { 'content-type': 'application/xml' }, body: `${XML_DECLARATION}${jobXml(job)}` };
   }
 
-  @AzureOperation({ name: 'List Force Close Jobs (extension)', method: 'GET', comp: 'forceclosejobs', resource: 'account' })
+  @AzureOperation({ name: 'List Force Close Jobs (extension)', method: 'GET', comp: 'forceclosejobs', resource: 'account', sas: 'owner' })
   async list(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const raw = req.query['maxresults'];

@@ -45,7 +45,7 @@ function leaseCommand(req: WireRequest): LeaseCommand {
 export class LeaseOperations {
   constructor(private readonly commands: CommandBus) {}
 
-  @AzureOperation({ name: 'Lease File', method: 'PUT', comp: 'lease', resource: 'file' })
+  @AzureOperation({ name: 'Lease File', method: 'PUT', comp: 'lease', resource: 'file', sas: 'w' })
   async lease(req: WireRequest): Promise<WireResponse> {
     // The seed: snapshots are read-only, so a file in one cannot be leased (400). Without this check
     // the parameter was ignored and the live file got leased.

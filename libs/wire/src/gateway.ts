@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Authenticator } from './auth/authenticator';
+import { applySasResponseOverrides, authorizeSas } from './auth/sas';
 import { AzureError, invalidHeader, invalidQuery, missingHeader } from './errors';
 import { header, parseUrl, WireResponse } from './request';
 import { RateLimiter } from './rate-limit';
@@ -19,6 +20,10 @@ export interface RawRequest {
   headers: IncomingHttpHeaders;
   rawHeaders: string[];
   body: Buffer;
+  /** The socket's remote address: a SAS may restrict it (`sip`). */
+  remoteAddress?: string;
+  /** True over TLS: a SAS may require it (`spr=https`). */
+  encrypted?: boolean;
 }
 
 export interface FinalResponse {
@@ -81,10 +86,11 @@ export class WireGateway {
 
   private async dispatch(raw: RawRequest, requestId: string, now: Date, clientRequestId: string | undefined, version: string | undefined): Promise<WireResponse> {
     const url = parseUrl(raw.url);
-    const principal = await this.authenticator.authenticate(
-      url.account,
+    const { sas, ...principal } = await this.authenticator.authenticate(
+      url,
       { method: raw.method, rawPath: url.rawPath, rawQuery: url.rawQuery, headers: raw.headers },
       now,
+      { remoteAddress: raw.remoteAddress, encrypted: raw.encrypted },
     );
     // After authentication, so that only a proven tenant's requests count against its limit.
     if (!(await this.limiter.admit(url.account))) {
@@ -96,6 +102,8 @@ export class WireGateway {
     if (timeout !== undefined && !/^\d{1,9}$/.test(timeout)) throw invalidQuery('timeout', timeout);
 
     const route = this.router.resolve(raw.method, url.query, url.share, url.path);
+    // A SAS authorizes only what it grants, which depends on the operation.
+    if (sas) authorizeSas(sas, route.spec, url.path);
     if (url.share !== undefined && !isValidShareName(url.share)) {
       throw new AzureError(400, 'InvalidResourceName', 'The specifed resource name contains invalid characters.');
     }
@@ -106,7 +114,7 @@ export class WireGateway {
     }
     if (problem) throw new AzureError(400, problem, 'The specifed resource name contains invalid characters.');
 
-    return route.handle({
+    const response = await route.handle({
       method: raw.method,
       share: url.share,
       path,
@@ -116,6 +124,7 @@ export class WireGateway {
       body: raw.body,
       context: { requestId, clientRequestId, account: url.account, now, ...principal },
     });
+    return sas ? applySasResponseOverrides(sas, route.spec, response) : response;
   }
 
   private errorResponse(error: unknown, requestId: string, now: Date, raw: RawRequest): WireResponse {

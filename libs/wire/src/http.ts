@@ -51,9 +51,13 @@ export const wireFastifyOptions: FastifyServerOptions = {
     if (!socket.writable) return socket.destroy();
     const tooLarge = (error as { code?: string }).code === 'HPE_HEADER_OVERFLOW';
     const [status, code, text] = tooLarge ? [431, 'RequestHeaderFieldsTooLarge', 'The request headers are too large.'] : [400, 'InvalidInput', 'The request could not be parsed.'];
-    const body = errorBody(code, text, {}, randomUUID(), new Date());
+    const requestId = randomUUID();
+    const now = new Date();
+    const body = errorBody(code, text, {}, requestId, now);
+    // No request was parsed, so no headers of its own to echo; the ones every answer carries still go out.
+    const common = Object.entries(commonResponseHeaders({}, requestId, now)).map(([name, value]) => `${name}: ${value}\r\n`).join('');
     socket.end(
-      `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nx-ms-error-code: ${code}\r\n` +
+      `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n${common}x-ms-error-code: ${code}\r\n` +
         `content-type: application/xml\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
     );
   },

@@ -1,6 +1,7 @@
 import { Injectable, OnModuleInit, SetMetadata } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { AzureError, invalidQuery, invalidUri } from './errors';
+import type { SasPermission } from './auth/sas';
 import { WireRequest, WireResponse } from './request';
 
 /** What the URL must name for the operation: the account, a share, a directory (the share root is one), a file, either, or anything. */
@@ -13,6 +14,13 @@ export interface OperationSpec {
   restype?: string;
   comp?: string;
   resource: ResourceKind;
+  /**
+   * What a shared access signature must grant: `r`, `c` (create: `c` or `w`), `w`, `d`, `l`, or
+   * `owner` (account key only). Absent means `owner`, so an operation is closed to SAS until it says otherwise.
+   */
+  sas?: SasPermission;
+  /** Get File and its HEAD: a service SAS's rscc…rsct replace the Cache-Control and Content-* response headers. */
+  sasResponseOverrides?: boolean;
 }
 
 export type OperationHandler = (req: WireRequest) => Promise<WireResponse>;
@@ -63,6 +71,11 @@ export class OperationRouter implements OnModuleInit {
     this.routes.set(key, { spec, handle });
     if (spec.comp) this.knownComps.add(spec.comp);
     if (spec.restype) this.knownRestypes.add(spec.restype);
+  }
+
+  /** Every registered operation: the isolation tests check that they cover each one. */
+  operations(): OperationSpec[] {
+    return [...this.routes.values()].map((r) => r.spec);
   }
 
   /** The route for a request, or the Azure error for a query or method that names no operation. */

@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
+import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
 import { pathKey } from '@leasehold/domain';
 import { EventStore } from '@leasehold/event-store';
 import {
@@ -9,6 +10,8 @@ import {
   encodedElement,
   escapeXml,
   invalidQuery,
+  markerBinding,
+  MarkerCodec,
   needsEncoding,
   rfc1123,
   WireRequest,
@@ -21,14 +24,8 @@ import { CreateDirectoryCommand, DeleteDirectoryCommand, SetDirectoryMetadataCom
 
 const MAX_LIST_RESULTS = 5000;
 
-/** Opaque listing markers: the key of the last entry returned, so pages never skip or repeat a name. */
-const encodeMarker = (key: string) => Buffer.from(key, 'utf8').toString('base64url');
-function decodeMarker(marker: string): string {
-  const key = Buffer.from(marker, 'base64url').toString('utf8');
-  // Azure Files' own code for a marker it did not issue (File service error codes).
-  if (encodeMarker(key) !== marker) throw new AzureError(400, 'InvalidContinuationToken', 'The specified continuation token is invalid.');
-  return key;
-}
+type ListPosition = { key: string };
+const isListPosition = (v: unknown): v is ListPosition => typeof (v as ListPosition)?.key === 'string';
 
 export function maxResults(query: Record<string, string>): number {
   const raw = query['maxresults'];
@@ -40,19 +37,28 @@ export function maxResults(query: Record<string, string>): number {
 /** Create, Get Properties, Set Metadata, Set Properties, Delete Directory, and List Directories and Files. */
 @Injectable()
 export class DirectoryOperations {
+  /**
+   * Listing markers are the key of the last entry returned (pages never skip or repeat a name),
+   * signed and bound to the account, share and directory: a marker is useless to another tenant.
+   */
+  private readonly markers: MarkerCodec;
+
   constructor(
     private readonly commands: CommandBus,
     private readonly nodes: NodeRepository,
     private readonly store: EventStore,
-  ) {}
+    @Inject(LEASEHOLD_CONFIG) config: LeaseholdConfig,
+  ) {
+    this.markers = new MarkerCodec(config.secretKey);
+  }
 
-  @AzureOperation({ name: 'Create Directory', method: 'PUT', restype: 'directory', resource: 'directory' })
+  @AzureOperation({ name: 'Create Directory', method: 'PUT', restype: 'directory', resource: 'directory', sas: 'c' })
   async create(req: WireRequest): Promise<WireResponse> {
     const node = await this.commands.execute(new CreateDirectoryCommand(req.context, req.share!, req.path, readMetadata(req.rawHeaders)));
     return { status: 201, headers: nodeResponseHeaders(node) };
   }
 
-  @AzureOperation({ name: 'Get Directory Properties', method: 'GET', restype: 'directory', resource: 'directory' })
+  @AzureOperation({ name: 'Get Directory Properties', method: 'GET', restype: 'directory', resource: 'directory', sas: 'r' })
   async getProperties(req: WireRequest): Promise<WireResponse> {
     if (req.path.length === 0) {
       const located = await this.nodes.locate(req.context.account, req.share!, []);
@@ -63,33 +69,37 @@ export class DirectoryOperations {
     return { status: 200, headers: { ...nodeResponseHeaders(node), ...metadataResponseHeaders(node.metadata) } };
   }
 
-  @AzureOperation({ name: 'Set Directory Metadata', method: 'PUT', restype: 'directory', comp: 'metadata', resource: 'directory' })
+  @AzureOperation({ name: 'Set Directory Metadata', method: 'PUT', restype: 'directory', comp: 'metadata', resource: 'directory', sas: 'w' })
   async setMetadata(req: WireRequest): Promise<WireResponse> {
     const node = await this.commands.execute(new SetDirectoryMetadataCommand(req.context, req.share!, req.path, readMetadata(req.rawHeaders)));
     return { status: 200, headers: { etag: node.etag, 'last-modified': rfc1123(new Date(node.lastModified)) } };
   }
 
-  @AzureOperation({ name: 'Set Directory Properties', method: 'PUT', restype: 'directory', comp: 'properties', resource: 'directory' })
+  @AzureOperation({ name: 'Set Directory Properties', method: 'PUT', restype: 'directory', comp: 'properties', resource: 'directory', sas: 'w' })
   async setProperties(req: WireRequest): Promise<WireResponse> {
     const node = await this.commands.execute(new SetDirectoryMetadataCommand(req.context, req.share!, req.path, undefined));
     return { status: 200, headers: nodeResponseHeaders(node) };
   }
 
-  @AzureOperation({ name: 'Delete Directory', method: 'DELETE', restype: 'directory', resource: 'directory' })
+  @AzureOperation({ name: 'Delete Directory', method: 'DELETE', restype: 'directory', resource: 'directory', sas: 'd' })
   async delete(req: WireRequest): Promise<WireResponse> {
     await this.commands.execute(new DeleteDirectoryCommand(req.context, req.share!, req.path));
     return { status: 202 };
   }
 
-  @AzureOperation({ name: 'List Directories and Files', method: 'GET', restype: 'directory', comp: 'list', resource: 'directory' })
+  @AzureOperation({ name: 'List Directories and Files', method: 'GET', restype: 'directory', comp: 'list', resource: 'directory', sas: 'l' })
   async list(req: WireRequest): Promise<WireResponse> {
     const limit = maxResults(req.query);
     const prefix = req.query['prefix'] ?? '';
     const marker = req.query['marker'];
-    const after = marker ? decodeMarker(marker) : '';
     const located = req.path.length
       ? await this.nodes.require(req.context.account, req.share!, req.path, 'directory')
       : await this.nodes.locate(req.context.account, req.share!, []);
+    const binding = markerBinding('list', req.context.account, located.share.shareId, located.key);
+    const position = marker ? this.markers.decode(binding, marker, isListPosition) : { key: '' };
+    // Azure Files' own code for a marker it did not issue (File service error codes).
+    if (!position) throw new AzureError(400, 'InvalidContinuationToken', 'The specified continuation token is invalid.');
+    const after = position.key;
     const base = located.key === '' ? '' : `${located.key}/`;
     const rows = await this.store.db.query(
       `SELECT kind, name, file_id, content_length, path_key, etag, last_modified, created_at FROM nodes
@@ -98,7 +108,7 @@ export class DirectoryOperations {
       [located.share.shareId, located.key, after, base + pathKey([prefix]), limit + 1],
     );
     const page = rows.slice(0, limit);
-    const next = rows.length > limit ? encodeMarker(page[page.length - 1].path_key) : '';
+    const next = rows.length > limit ? this.markers.encode(binding, { key: page[page.length - 1].path_key }) : '';
     const entries = page
       .map((r) => {
         const tag = r.kind === 'directory' ? 'Directory' : 'File';

@@ -74,7 +74,7 @@ export class FileOperations {
     return this.commands.execute(new WriteFileCommand(req.context, req.share!, req.path, guidHeader(req, 'x-ms-lease-id'), write));
   }
 
-  @AzureOperation({ name: 'Create File', method: 'PUT', resource: 'file' })
+  @AzureOperation({ name: 'Create File', method: 'PUT', resource: 'file', sas: 'c' })
   async create(req: WireRequest): Promise<WireResponse> {
     const type = requiredHeader(req, 'x-ms-type');
     if (type.toLowerCase() !== 'file') throw invalidHeader('x-ms-type', type);
@@ -84,7 +84,7 @@ export class FileOperations {
     return { status: 201, headers: nodeResponseHeaders(node!) };
   }
 
-  @AzureOperation({ name: 'Put Range', method: 'PUT', comp: 'range', resource: 'file' })
+  @AzureOperation({ name: 'Put Range', method: 'PUT', comp: 'range', resource: 'file', sas: 'w' })
   async putRange(req: WireRequest): Promise<WireResponse> {
     const range = parseRange(requiredHeader(req, 'x-ms-range'), 'x-ms-range');
     if (range.end === undefined) throw invalidHeader('x-ms-range', header(req, 'x-ms-range')!);
@@ -105,20 +105,20 @@ export class FileOperations {
     return { status: 201, headers: { etag: node!.etag, 'last-modified': rfc1123(new Date(node!.lastModified)), 'content-md5': md5 } };
   }
 
-  @AzureOperation({ name: 'Set File Metadata', method: 'PUT', comp: 'metadata', resource: 'file' })
+  @AzureOperation({ name: 'Set File Metadata', method: 'PUT', comp: 'metadata', resource: 'file', sas: 'w' })
   async setMetadata(req: WireRequest): Promise<WireResponse> {
     const node = await this.write(req, { kind: 'setMetadata', metadata: readMetadata(req.rawHeaders) });
     return { status: 200, headers: { etag: node!.etag, 'last-modified': rfc1123(new Date(node!.lastModified)) } };
   }
 
-  @AzureOperation({ name: 'Set File Properties', method: 'PUT', comp: 'properties', resource: 'file' })
+  @AzureOperation({ name: 'Set File Properties', method: 'PUT', comp: 'properties', resource: 'file', sas: 'w' })
   async setProperties(req: WireRequest): Promise<WireResponse> {
     const contentLength = integerHeader(req, 'x-ms-content-length', MAX_FILE_BYTES);
     const node = await this.write(req, { kind: 'setProperties', properties: fileProperties(req), contentLength });
     return { status: 200, headers: nodeResponseHeaders(node!) };
   }
 
-  @AzureOperation({ name: 'Delete File', method: 'DELETE', resource: 'file' })
+  @AzureOperation({ name: 'Delete File', method: 'DELETE', resource: 'file', sas: 'd' })
   async delete(req: WireRequest): Promise<WireResponse> {
     await this.write(req, { kind: 'delete' });
     return { status: 202 };
@@ -142,13 +142,13 @@ export class FileOperations {
     };
   }
 
-  @AzureOperation({ name: 'Get File Properties', method: 'HEAD', resource: 'file' })
+  @AzureOperation({ name: 'Get File Properties', method: 'HEAD', resource: 'file', sas: 'r', sasResponseOverrides: true })
   async getProperties(req: WireRequest): Promise<WireResponse> {
     const node = await this.readable(req);
     return { status: 200, headers: { ...this.describe(node), 'content-length': node.contentLength, 'content-md5': node.properties.contentMD5 } };
   }
 
-  @AzureOperation({ name: 'Get File', method: 'GET', resource: 'file' })
+  @AzureOperation({ name: 'Get File', method: 'GET', resource: 'file', sas: 'r', sasResponseOverrides: true })
   async get(req: WireRequest): Promise<WireResponse> {
     const rangeHeader = header(req, 'x-ms-range') !== undefined ? 'x-ms-range' : header(req, 'range') !== undefined ? 'range' : undefined;
     const node = await this.readable(req);

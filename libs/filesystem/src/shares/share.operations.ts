@@ -15,7 +15,7 @@ export class ShareOperations {
     private readonly nodes: NodeRepository,
   ) {}
 
-  @AzureOperation({ name: 'Create Share', method: 'PUT', restype: 'share', resource: 'share' })
+  @AzureOperation({ name: 'Create Share', method: 'PUT', restype: 'share', resource: 'share', sas: 'c' })
   async create(req: WireRequest): Promise<WireResponse> {
     const quota = integerHeader(req, 'x-ms-share-quota', MAX_QUOTA_GIB) ?? MAX_QUOTA_GIB;
     if (quota < 1) throw new AzureError(400, 'InvalidHeaderValue', 'The share quota must be at least 1 GiB.', { HeaderName: 'x-ms-share-quota', HeaderValue: '0' });
@@ -23,7 +23,7 @@ export class ShareOperations {
     return { status: 201, headers: { etag: result.etag, 'last-modified': rfc1123(result.lastModified) } };
   }
 
-  @AzureOperation({ name: 'Get Share Properties', method: 'GET', restype: 'share', resource: 'share' })
+  @AzureOperation({ name: 'Get Share Properties', method: 'GET', restype: 'share', resource: 'share', sas: 'r' })
   async getProperties(req: WireRequest): Promise<WireResponse> {
     const share = await this.nodes.findShare(req.context.account, req.share!);
     if (!share) throw shareNotFound();
@@ -38,7 +38,7 @@ export class ShareOperations {
     };
   }
 
-  @AzureOperation({ name: 'Delete Share', method: 'DELETE', restype: 'share', resource: 'share' })
+  @AzureOperation({ name: 'Delete Share', method: 'DELETE', restype: 'share', resource: 'share', sas: 'd' })
   async delete(req: WireRequest): Promise<WireResponse> {
     await this.commands.execute(new DeleteShareCommand(req.context, req.share!));
     return { status: 202 };

@@ -1,5 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { authenticationFailed } from '../errors';
+import type { ParsedUrl } from '../request';
+import { checkSasConditions, ClientConnection, hasSas, parseSas, sasSignatureMatches, sasStringToSign, SasToken } from './sas';
 import { checkRequestDate, parseSharedKeyAuthorization, SignableRequest, verifySharedKeySignature } from './shared-key';
 
 /** The accounts capability answers this: the decoded keys of an account, or undefined when there is no such (enabled) account. */
@@ -11,15 +13,20 @@ export const ACCOUNT_KEY_LOOKUP = Symbol('ACCOUNT_KEY_LOOKUP');
 export interface Principal {
   principal: string;
   authentication: 'SharedKey' | 'SAS';
+  /** The verified SAS: what it grants is checked once the operation is known. */
+  sas?: SasToken;
 }
 
-/** Proves that a request was signed with a key of the account its URL names. */
+/** Proves that a request was signed with a key of the account its URL names, by Shared Key or by a SAS. */
 @Injectable()
 export class Authenticator {
   constructor(@Inject(ACCOUNT_KEY_LOOKUP) private readonly accounts: AccountKeyLookup) {}
 
-  async authenticate(account: string, req: SignableRequest, now: Date): Promise<Principal> {
+  async authenticate(url: ParsedUrl, req: SignableRequest, now: Date, connection: ClientConnection = {}): Promise<Principal> {
+    const account = url.account;
     const authorization = req.headers['authorization'];
+    // An Authorization header decides: its signature covers the whole query, SAS fields included.
+    if (authorization === undefined && hasSas(url.query)) return this.authenticateSas(url, now, connection);
     const credentials = parseSharedKeyAuthorization(Array.isArray(authorization) ? authorization[0] : authorization);
     if (credentials === undefined) {
       throw authenticationFailed('No credentials: the request carries neither a Shared Key Authorization header nor a shared access signature.');
@@ -39,5 +46,17 @@ export class Authenticator {
       );
     }
     return { principal: account, authentication: 'SharedKey' };
+  }
+
+  /** Azure's order: well formed, known account, signature; then time, source address, protocol. No x-ms-date: SAS requests carry none. */
+  private async authenticateSas(url: ParsedUrl, now: Date, connection: ClientConnection): Promise<Principal> {
+    const sas = parseSas(url.query);
+    const keys = await this.accounts.keysOf(url.account);
+    if (!keys) throw authenticationFailed(`The account '${url.account}' does not exist or is disabled.`);
+    const stringToSign = sasStringToSign(sas, url);
+    // As Azure does, the detail shows the string-to-sign: it is made only of what the request sent.
+    if (!sasSignatureMatches(stringToSign, sas.signature, keys)) throw authenticationFailed(`Signature did not match. String to sign used was ${stringToSign}`);
+    checkSasConditions(sas, now, connection);
+    return { principal: `sas:${url.account}`, authentication: 'SAS', sas };
   }
 }
