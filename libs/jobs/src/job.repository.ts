@@ -33,7 +33,8 @@ export class JobRepository {
   constructor(private readonly store: EventStore) {}
 
   async find(tenant: string, jobId: string, sql: SqlExecutor = this.store.db): Promise<ForceCloseJob | undefined> {
-    if (!/^[0-9a-f-]{36}$/.test(jobId)) return undefined;
+    // The exact shape of a uuid: anything else would reach PostgreSQL's uuid parser and fail there (a 500).
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(jobId)) return undefined;
     const rows = await sql.query(`SELECT * FROM jobs WHERE tenant = $1 AND job_id = $2`, [tenant, jobId]);
     return rows.length ? toJob(rows[0]) : undefined;
   }

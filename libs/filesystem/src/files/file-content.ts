@@ -78,6 +78,21 @@ export async function writeContent(sql: SqlExecutor, fileId: string, start: numb
   }
 }
 
+/**
+ * Zeros bytes [start, endExclusive) without materialising them (Clear Range has no size limit, a
+ * range may span terabytes): whole chunks inside the range are dropped, the partial ones at its
+ * edges rewritten, so the work is two chunks and one DELETE whatever the range.
+ */
+export async function clearContent(sql: SqlExecutor, fileId: string, start: number, endExclusive: number): Promise<void> {
+  const firstWhole = Math.ceil(start / CHUNK_BYTES);
+  const pastWhole = Math.floor(endExclusive / CHUNK_BYTES);
+  // No whole chunk inside: the range lies within at most two chunks.
+  if (firstWhole >= pastWhole) return writeContent(sql, fileId, start, Buffer.alloc(endExclusive - start));
+  await sql.query(`DELETE FROM file_chunks WHERE file_id = $1 AND chunk_no >= $2 AND chunk_no < $3`, [fileId, firstWhole, pastWhole]);
+  if (start < firstWhole * CHUNK_BYTES) await writeContent(sql, fileId, start, Buffer.alloc(firstWhole * CHUNK_BYTES - start));
+  if (endExclusive > pastWhole * CHUNK_BYTES) await writeContent(sql, fileId, pastWhole * CHUNK_BYTES, Buffer.alloc(endExclusive - pastWhole * CHUNK_BYTES));
+}
+
 /** Drops every byte at or beyond `length` (resize down, re-create). */
 export async function truncateContent(sql: SqlExecutor, fileId: string, length: number): Promise<void> {
   // Chunks [0, kept) hold bytes below `length`; the rest go whole (no empty rows left behind by a delete).

@@ -8,7 +8,7 @@ import { gateAccess } from '../lease-gate';
 import { Located, NodeRepository } from '../nodes/node.repository';
 import { NodeWriter } from '../nodes/node.writer';
 import { newEtag } from '../wire-format';
-import { truncateContent, writeContent } from './file-content';
+import { clearContent, truncateContent, writeContent } from './file-content';
 
 /** A write to a file: every one of them is gated by the file's lease (the seed's first table). */
 export type FileWrite =
@@ -101,7 +101,7 @@ export class WriteFileHandler implements ICommandHandler<WriteFileCommand, NodeS
       }
       case 'clearRange':
         if (write.end >= node!.contentLength) throw invalidRange();
-        await writeContent(sql, node!.fileId, write.start, Buffer.alloc(write.end - write.start + 1));
+        await clearContent(sql, node!.fileId, write.start, write.end + 1);
         return { type: 'FileRangeCleared', data: { ...stamp, start: write.start, end: write.end } };
       case 'setMetadata':
         return { type: 'FileMetadataSet', data: { ...stamp, metadata: write.metadata } };
