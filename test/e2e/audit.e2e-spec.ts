@@ -40,10 +40,10 @@ describe('audit trail', () => {
    * oldest running one (xmin is cluster-wide, so other suites' transactions count): wait them out.
    */
   const catchUp = async () => {
-    for (let i = 0; i < 500; i++) {
+    for (let i = 0; i < 1500; i++) {
       await projector.catchUp();
       if ((await projector.lag()).behind === 0) return;
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error('the audit projector did not catch up');
   };
