@@ -14,7 +14,15 @@ export const jobMetadata = (job: ForceCloseJob, chunk: number): EventMetadata =>
   jobId: job.jobId,
 });
 
-export type ChunkOutcome = { next?: ChunkJobData; job?: ForceCloseJob };
+export type ChunkOutcome = {
+  next?: ChunkJobData;
+  job?: ForceCloseJob;
+  /** Whether this call wrote the job's stream (recorded chunk n, or ended the job). */
+  recorded: boolean;
+};
+
+/** Conflicts in a row before this delivery gives up (BullMQ then retries it with backoff). */
+const MAX_CONFLICTS = 5;
 
 /**
  * Runs chunk n of a force-close job: closes the next chunk of handles with the same code the
@@ -30,19 +38,36 @@ export class ForceCloseRunner {
     @Inject(LEASEHOLD_CONFIG) private readonly config: LeaseholdConfig,
   ) {}
 
+  /**
+   * A conflict means another writer got to the job's stream first: a second runner of this chunk,
+   * or a cancel request. Its transaction rolled back, so this reads the job again and decides
+   * again. Stopping there instead would strand the job after a cancel request: nothing would queue
+   * its next chunk, and the reconciler cannot re-add a queue id that BullMQ still retains.
+   */
   async runChunk(data: ChunkJobData): Promise<ChunkOutcome> {
+    for (let attempt = 0; attempt < MAX_CONFLICTS; attempt++) {
+      const outcome = await this.attempt(data);
+      if (outcome) return outcome;
+    }
+    throw new Error(`job ${data.jobId} chunk ${data.chunk}: ${MAX_CONFLICTS} concurrency conflicts in a row`);
+  }
+
+  /** One read-decide-write of chunk n; undefined when the write lost a concurrency conflict. */
+  private async attempt(data: ChunkJobData): Promise<ChunkOutcome | undefined> {
     const job = await this.jobs.find(data.tenant, data.jobId);
-    if (!job) return {};
+    if (!job) return { recorded: false };
     const at = new Date().toISOString();
     const step = decideChunk(job, data.chunk, at);
     const next = { ...data, chunk: data.chunk + 1 };
     switch (step.kind) {
       case 'nothing':
-        return { job };
+        return { job, recorded: false };
       case 'continue':
-        return { job, next };
-      case 'cancel':
-        return { job: await this.commitOrYield(() => this.jobs.commit(data.tenant, job, step.events, jobMetadata(job, data.chunk))) };
+        return { job, next, recorded: false };
+      case 'cancel': {
+        const cancelled = await this.commitOrYield(() => this.jobs.commit(data.tenant, job, step.events, jobMetadata(job, data.chunk)));
+        return cancelled && { job: cancelled, recorded: true };
+      }
     }
     const after = await this.commitOrYield(() =>
       this.store.transaction(async (sql) => {
@@ -52,10 +77,10 @@ export class ForceCloseRunner {
         return this.jobs.commit(data.tenant, job, chunkEvents(job, data.chunk, closed.closed, closed.next, at), metadata, sql);
       }),
     );
-    return { job: after, next: after && after.state === 'running' ? next : undefined };
+    return after && { job: after, next: after.state === 'running' ? next : undefined, recorded: true };
   }
 
-  /** A concurrency conflict means another runner recorded this step first: this one stops, having changed nothing. */
+  /** A concurrency conflict: another writer recorded first, and this transaction changed nothing. */
   private async commitOrYield(commit: () => Promise<ForceCloseJob>): Promise<ForceCloseJob | undefined> {
     try {
       return await commit();

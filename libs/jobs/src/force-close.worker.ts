@@ -1,9 +1,11 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
+import { isTerminal } from '@leasehold/domain';
 import { Job, Queue, Worker } from 'bullmq';
+import { hostname } from 'node:os';
 import { ForceCloseRunner } from './force-close-runner';
 import { JobRepository } from './job.repository';
-import { ChunkJobData, enqueueChunk, FORCE_CLOSE_QUEUE, redisConnection } from './queue';
+import { ChunkJobData, chunkJobId, closeQueue, enqueueChunk, FORCE_CLOSE_QUEUE, queueOptions } from './queue';
 
 /** How often the worker makes sure every unfinished job in PostgreSQL has its next chunk queued. */
 const RECONCILE_MS = 15_000;
@@ -27,9 +29,11 @@ export class ForceCloseWorker implements OnApplicationBootstrap, OnApplicationSh
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    this.queue = new Queue<ChunkJobData>(FORCE_CLOSE_QUEUE, { connection: redisConnection(this.config.redisUrl) });
+    this.queue = new Queue<ChunkJobData>(FORCE_CLOSE_QUEUE, queueOptions(this.config));
     this.worker = new Worker<ChunkJobData>(FORCE_CLOSE_QUEUE, (job) => this.process(job), {
-      connection: redisConnection(this.config.redisUrl),
+      ...queueOptions(this.config),
+      // Recorded on every queue entry it runs (processedBy): which process ran which chunk.
+      name: `${hostname()}/${process.pid}`,
       concurrency: this.config.workerConcurrency,
       lockDuration: this.config.jobLockMs,
       stalledInterval: this.config.jobLockMs,
@@ -56,7 +60,18 @@ export class ForceCloseWorker implements OnApplicationBootstrap, OnApplicationSh
   private async reconcile(): Promise<void> {
     try {
       for (const { tenant, jobId, chunksDone } of await this.jobs.unfinished()) {
-        await enqueueChunk(this.queue!, { tenant, jobId, chunk: chunksDone + 1 }, this.config.jobRetentionSeconds);
+        const data = { tenant, jobId, chunk: chunksDone + 1 };
+        // An entry that ended without its chunk recorded would block re-adding its id until
+        // retention removes it: remove it first. An entry ends after its chunk commits, so reading
+        // the job again tells an entry that ended empty-handed from one that committed after the
+        // list above was read (that one has queued its successor; leave it).
+        const ended = await this.queue!.getJob(chunkJobId(data));
+        if (ended && ((await ended.isCompleted()) || (await ended.isFailed()))) {
+          const now = await this.jobs.find(tenant, jobId);
+          if (!now || isTerminal(now.state) || now.chunksDone >= data.chunk) continue;
+          await ended.remove();
+        }
+        await enqueueChunk(this.queue!, data, this.config.jobRetentionSeconds);
       }
     } catch (error) {
       this.logger.warn(`reconcile: ${(error as Error).message}`);
@@ -66,7 +81,7 @@ export class ForceCloseWorker implements OnApplicationBootstrap, OnApplicationSh
   /** Graceful shutdown: stop taking chunks, finish the one in hand, then close. */
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.reconciler);
-    await this.worker?.close();
-    await this.queue?.close();
+    if (this.worker) await closeQueue(this.worker);
+    if (this.queue) await closeQueue(this.queue);
   }
 }

@@ -9,7 +9,7 @@ import { ForceCloseWorker } from './force-close.worker';
 import { CancelForceCloseJobHandler, FORCE_CLOSE_QUEUE_TOKEN, SubmitForceCloseJobHandler } from './job.commands';
 import { JobOperations } from './job.operations';
 import { JobRepository } from './job.repository';
-import { FORCE_CLOSE_QUEUE, redisConnection } from './queue';
+import { closeQueue, FORCE_CLOSE_QUEUE, queueOptions } from './queue';
 
 /** The API side of queued force-close: submit, read, list and cancel jobs. */
 @Module({
@@ -22,7 +22,7 @@ import { FORCE_CLOSE_QUEUE, redisConnection } from './queue';
     {
       provide: FORCE_CLOSE_QUEUE_TOKEN,
       inject: [LEASEHOLD_CONFIG],
-      useFactory: (config: LeaseholdConfig) => new Queue(FORCE_CLOSE_QUEUE, { connection: redisConnection(config.redisUrl) }),
+      useFactory: (config: LeaseholdConfig) => new Queue(FORCE_CLOSE_QUEUE, queueOptions(config)),
     },
   ],
 })
@@ -30,7 +30,7 @@ export class JobsModule implements OnApplicationShutdown {
   constructor(@Inject(FORCE_CLOSE_QUEUE_TOKEN) private readonly queue: Queue) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.queue.close();
+    await closeQueue(this.queue);
   }
 }
 

@@ -1,4 +1,4 @@
-import { JobsOptions, Queue } from 'bullmq';
+import { JobsOptions, Queue, Worker } from 'bullmq';
 import Redis from 'ioredis';
 
 export const FORCE_CLOSE_QUEUE = 'force-close';
@@ -15,6 +15,19 @@ export const chunkJobId = ({ jobId, chunk }: ChunkJobData) => `${jobId}-${chunk}
 
 /** BullMQ needs `maxRetriesPerRequest: null` so a Redis outage waits instead of failing commands. */
 export const redisConnection = (url: string) => new Redis(url, { maxRetriesPerRequest: null });
+
+/** The API's Queue and the worker must agree on the connection and the prefix (QUEUE_PREFIX). */
+export const queueOptions = (config: { redisUrl: string; queuePrefix: string }) => ({ connection: redisConnection(config.redisUrl), prefix: config.queuePrefix });
+
+/**
+ * BullMQ treats a connection it was given as shared and leaves it open on close(); it is ours, so
+ * end it too, or the process (an API in a test, say) still holds a socket to Redis after shutdown.
+ */
+export async function closeQueue(queue: Queue | Worker): Promise<void> {
+  await queue.close();
+  const connection = queue.opts.connection;
+  if (connection instanceof Redis) await connection.quit().catch(() => connection.disconnect());
+}
 
 export function chunkJobOptions(retentionSeconds: number): JobsOptions {
   return {
