@@ -2,7 +2,16 @@ import { Inject, Injectable } from '@nestjs/common';
 import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
 import { parseGuid, pathKey } from '@leasehold/domain';
 import { requireAccountOwner } from '@leasehold/handles';
-import { AzureError, AzureOperation, invalidQuery, markerBinding, MarkerCodec, WireRequest, WireResponse } from '@leasehold/wire';
+import {
+  AzureError,
+  AzureOperation,
+  invalidQuery,
+  markerBinding,
+  MarkerCodec,
+  pageSize,
+  WireRequest,
+  WireResponse,
+} from '@leasehold/wire';
 import { Readable } from 'node:stream';
 import { AuditFilter, AuditRepository } from './audit.repository';
 import { leaseHistory, stateAsOf } from './state-as-of';
@@ -69,9 +78,7 @@ export class AuditOperations {
     requireAccountOwner(req);
     const filter = filterOf(req);
     const order = (pattern(req.query, 'order', /^(asc|desc)$/) ?? 'desc') as 'asc' | 'desc';
-    const raw = pattern(req.query, 'maxresults', /^\d{1,9}$/);
-    if (raw !== undefined && Number(raw) === 0) throw invalidQuery('maxresults', raw);
-    const limit = Math.min(Number(raw ?? DEFAULT_PAGE), MAX_PAGE);
+    const limit = pageSize(req.query, MAX_PAGE, DEFAULT_PAGE);
     const binding = markerBinding('audit', req.context.account, JSON.stringify(filter), order);
     const marker = req.query['marker'];
     const after = marker ? this.markers.decode(binding, marker, isSeq) : undefined;

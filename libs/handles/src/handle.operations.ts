@@ -13,6 +13,7 @@ import {
   invalidQuery,
   markerBinding,
   MarkerCodec,
+  pageSize,
   requiredHeader,
   rfc1123,
   WireRequest,
@@ -91,14 +92,12 @@ export class HandleOperations {
   @AzureOperation({ name: 'List Handles', method: 'GET', comp: 'listhandles', resource: 'file-or-directory', sas: 'owner' })
   async list(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
-    const raw = req.query['maxresults'];
-    if (raw !== undefined && (!/^-?\d{1,10}$/.test(raw) || Number(raw) <= 0)) throw invalidQuery('maxresults', raw);
-    const limit = Math.min(raw === undefined ? MAX_LIST_RESULTS : Number(raw), MAX_LIST_RESULTS);
+    const limit = pageSize(req.query, MAX_LIST_RESULTS);
     const { scope, after, binding } = await this.scope(req, undefined, 'list');
     const { handles, more } = await this.handles.list(scope, after, limit);
     const last = handles[handles.length - 1];
     const next = more && last ? this.markers.encode(binding, { nodeKey: last.nodeKey, handleId: last.handleId }) : '';
-    const body = `${XML_DECLARATION}<EnumerationResults>${raw !== undefined ? element('MaxResults', limit) : ''}<Entries>${handles.map(handleXml).join('')}</Entries>${element('NextMarker', next)}</EnumerationResults>`;
+    const body = `${XML_DECLARATION}<EnumerationResults>${req.query['maxresults'] !== undefined ? element('MaxResults', req.query['maxresults']) : ''}<Entries>${handles.map(handleXml).join('')}</Entries>${element('NextMarker', next)}</EnumerationResults>`;
     return { status: 200, headers: { 'content-type': 'application/xml' }, body };
   }
 

@@ -12,6 +12,7 @@ import {
   invalidQuery,
   markerBinding,
   MarkerCodec,
+  pageSize,
   requiredHeader,
   WireRequest,
   WireResponse,
@@ -81,9 +82,7 @@ export class JobOperations {
   @AzureOperation({ name: 'List Force Close Jobs (extension)', method: 'GET', comp: 'forceclosejobs', resource: 'account', sas: 'owner' })
   async list(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
-    const raw = req.query['maxresults'];
-    if (raw !== undefined && (!/^\d{1,10}$/.test(raw) || Number(raw) <= 0)) throw invalidQuery('maxresults', raw);
-    const limit = Math.min(Number(raw ?? MAX_JOBS_PAGE), MAX_JOBS_PAGE);
+    const limit = pageSize(req.query, MAX_JOBS_PAGE);
     const marker = req.query['marker'];
     const after = marker ? this.decodeMarker(req.context.account, marker) : undefined;
     const { jobs, more } = await this.jobs.list(req.context.account, after, limit);

@@ -132,3 +132,14 @@ export function eventMetadata(context: RequestContext): EventMetadata {
     authentication: context.authentication,
   };
 }
+
+/**
+ * A listing's page size from `maxresults`: absent → `fallback`; above `max` → `max` (Azure
+ * returns at most its maximum rather than failing); zero, negative or not a number → 400.
+ */
+export function pageSize(query: Record<string, string>, max: number, fallback = max): number {
+  const raw = query['maxresults'];
+  if (raw === undefined) return fallback;
+  if (!/^-?\d{1,10}$/.test(raw) || Number(raw) <= 0) throw invalidQuery('maxresults', raw);
+  return Math.min(Number(raw), max);
+}

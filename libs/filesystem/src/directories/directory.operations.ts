@@ -9,10 +9,10 @@ import {
   element,
   encodedElement,
   escapeXml,
-  invalidQuery,
   markerBinding,
   MarkerCodec,
   needsEncoding,
+  pageSize,
   rfc1123,
   WireRequest,
   WireResponse,
@@ -26,13 +26,6 @@ const MAX_LIST_RESULTS = 5000;
 
 type ListPosition = { key: string };
 const isListPosition = (v: unknown): v is ListPosition => typeof (v as ListPosition)?.key === 'string';
-
-export function maxResults(query: Record<string, string>): number {
-  const raw = query['maxresults'];
-  if (raw === undefined) return MAX_LIST_RESULTS;
-  if (!/^-?\d{1,10}$/.test(raw) || Number(raw) <= 0) throw invalidQuery('maxresults', raw);
-  return Math.min(Number(raw), MAX_LIST_RESULTS);
-}
 
 /** Create, Get Properties, Set Metadata, Set Properties, Delete Directory, and List Directories and Files. */
 @Injectable()
@@ -89,7 +82,7 @@ export class DirectoryOperations {
 
   @AzureOperation({ name: 'List Directories and Files', method: 'GET', restype: 'directory', comp: 'list', resource: 'directory', sas: 'l' })
   async list(req: WireRequest): Promise<WireResponse> {
-    const limit = maxResults(req.query);
+    const limit = pageSize(req.query, MAX_LIST_RESULTS);
     const prefix = req.query['prefix'] ?? '';
     const marker = req.query['marker'];
     const located = req.path.length
