@@ -2,14 +2,14 @@
 // the signed job and handle extension requests, and seeding handles.
 import { ShareClient } from '@azure/storage-file-share';
 import { Queue } from 'bullmq';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { Agent, request as httpRequest } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { Agent } from 'node:http';
 import { Client, Pool } from 'pg';
 import { migrateDatabase } from '../../libs/event-store/src/database';
 import { closeQueue, FORCE_CLOSE_QUEUE, redisConnection } from '../../libs/jobs/src/queue';
 export { closeQueue };
 import { seedOpenHandles } from '../../bench/force-close-seed';
-import { RawResponse, sharedKeySignature } from './signed-request';
+import { RawResponse, sendRaw } from './signed-request';
 import { testDatabaseUrl } from './service';
 
 export type Signer = { account: string; key: string };
@@ -59,45 +59,12 @@ export const openQueue = (prefix: string) =>
 const keepAlive = new Agent({ keepAlive: true, maxSockets: 64 });
 export const closeAgent = () => keepAlive.destroy();
 
-/** A Shared Key signed request over keep-alive connections (the signing is signed-request.ts's). */
-export function sendSigned(
+/** A Shared Key signed request over keep-alive connections. */
+export const sendSigned = (
   baseUrl: string,
   signer: Signer,
   o: { method: string; path: string; query: string; headers?: Record<string, string | undefined> },
-): Promise<RawResponse> {
-  const headers: Record<string, string> = {};
-  const given: Record<string, string | undefined> = {
-    'x-ms-date': new Date().toUTCString(),
-    'x-ms-version': '2026-04-06',
-    'x-ms-client-request-id': randomUUID(),
-    ...(o.method === 'PUT' ? { 'content-length': '0' } : {}),
-    ...o.headers,
-  };
-  for (const [name, value] of Object.entries(given)) if (value !== undefined) headers[name] = value;
-  const signature = sharedKeySignature({ method: o.method, rawPath: o.path, rawQuery: o.query, headers }, signer.account, signer.key);
-  headers['authorization'] = `SharedKey ${signer.account}:${signature}`;
-  const url = new URL(baseUrl);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, method: o.method, path: `${o.path}?${o.query}`, headers, agent: keepAlive }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('error', reject);
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          header: (name) => {
-            const value = res.headers[name.toLowerCase()];
-            return Array.isArray(value) ? value.join(',') : value;
-          },
-          body: Buffer.concat(chunks).toString('utf8'),
-        }),
-      );
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+): Promise<RawResponse> => sendRaw(baseUrl, { ...o, signer, agent: keepAlive });
 
 /** The wire path of a share-relative path ('' is the share root). */
 export const wirePath = (account: string, share: string, path = '') =>

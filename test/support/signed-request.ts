@@ -1,5 +1,5 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import { sharedKeyStringsToSign } from '../../libs/wire/src/auth/shared-key';
 
 export interface RawRequestOptions {
@@ -15,6 +15,8 @@ export interface RawRequestOptions {
   signer?: { account: string; key: string };
   /** Runs after signing: the place to break one thing in an otherwise valid request. */
   afterSigning?: (headers: Record<string, string>) => void;
+  /** A keep-alive agent for many requests; by default each request has a connection of its own. */
+  agent?: Agent;
 }
 
 export interface RawResponse {
@@ -71,7 +73,7 @@ export function sendRaw(baseUrl: string, options: RawRequestOptions): Promise<Ra
         method: options.method,
         path: query ? `${options.path}?${query}` : options.path,
         headers,
-        agent: false,
+        agent: options.agent ?? false,
       },
       (res) => {
         const chunks: Buffer[] = [];
