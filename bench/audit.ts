@@ -1,13 +1,14 @@
 import '../apps/register-paths';
+import { children, DIST, output, ROOT, runToEnd, sql, start, stop } from './common';
 import { Logger } from '@nestjs/common';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
 import { AsyncProjector, AuditRepository, auditProjection } from '@leasehold/audit';
 import { createDataSource, EventStore } from '@leasehold/event-store';
 import { pathKey } from '@leasehold/domain';
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Client, Pool } from 'pg';
 import type { LoadSpec, Scenario, ScenarioResult, Target } from './audit-load';
 import { seedAuditEvents, SeedResult, validateSeed } from './audit-seed';
@@ -20,8 +21,6 @@ import { seedAuditEvents, SeedResult, validateSeed } from './audit-seed';
  * statements straight through pg). Loopback only. See bench/README.md.
  */
 
-const DIST = resolve(__dirname, '..'); // dist/bench → dist
-const ROOT = resolve(DIST, '..');
 const env = process.env;
 const int = (name: string, fallback: number, min: number, max: number) => {
   const value = Number(env[name] ?? fallback);
@@ -73,51 +72,6 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toLocaleString('en', { maximumFractionDigits: 0 })} MiB`;
-
-// ---- processes: every child is ended by its own pid when the run ends, however it ends ----
-
-const children = new Set<ChildProcess>();
-function start(command: string, args: string[], extraEnv: Record<string, string> = {}): ChildProcess {
-  const child = spawn(command, args, { cwd: ROOT, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  return child;
-}
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((done) => {
-    const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(force);
-      done();
-    });
-    child.kill('SIGTERM');
-  });
-}
-function output(child: ChildProcess, pattern: RegExp, what: string): Promise<RegExpMatchArray> {
-  return new Promise((resolveMatch, reject) => {
-    let text = '';
-    const onData = (d: Buffer) => {
-      text += d;
-      const match = text.match(pattern);
-      if (match) resolveMatch(match);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code, signal) => reject(new Error(`${what} exited (${signal ?? code}):\n${text.slice(-3000)}`)));
-  });
-}
-function runToEnd(command: string, args: string[], extraEnv: Record<string, string> = {}, onStart?: (child: ChildProcess) => void): Promise<string> {
-  return new Promise((done, fail) => {
-    const child = start(command, args, extraEnv);
-    onStart?.(child);
-    let text = '';
-    child.stdout!.on('data', (d) => (text += d));
-    child.stderr!.on('data', (d) => (text += d));
-    child.on('error', fail);
-    child.on('exit', (code, signal) => (code === 0 ? done(text) : fail(new Error(`${command} ${args.join(' ')} exited (${signal ?? code}):\n${text.slice(-3000)}`))));
-  });
-}
 
 const serviceEnv = () => ({ DATABASE_URL: databaseUrl, REDIS_URL: CONFIG.redisUrl, NODE_ENV: 'development', HOST: '127.0.0.1', PORT: '0' });
 
@@ -213,15 +167,6 @@ class CpuMeter {
 
 // ---- database ----
 
-async function sql<T = any>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(text, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 async function connect(): Promise<Client> {
   const client = new Client({ connectionString: databaseUrl });

@@ -1,15 +1,16 @@
 import '../apps/register-paths';
+import { children, DIST, output, ROOT, runToEnd, sql, start, stop } from './common';
 import { ShareServiceClient, StorageSharedKeyCredential } from '@azure/storage-file-share';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
 import { closeQueue, FORCE_CLOSE_QUEUE, redisConnection } from '@leasehold/jobs';
 import { sharedKeyStringsToSign } from '../libs/wire/src/auth/shared-key';
 import { Queue } from 'bullmq';
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { seedOpenHandles } from './force-close-seed';
 
@@ -20,8 +21,6 @@ import { seedOpenHandles } from './force-close-seed';
  * raw SQL through pgbench, for the ratio. Loopback only. See bench/README.md.
  */
 
-const DIST = resolve(__dirname, '..'); // dist/bench → dist
-const ROOT = resolve(DIST, '..');
 const env = process.env;
 const int = (name: string, fallback: number, min: number, max: number) => {
   const value = Number(env[name] ?? fallback);
@@ -63,50 +62,6 @@ const report = (line = '') => {
 };
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
-// ---- processes: every child is ended by its own pid when the run ends, however it ends ----
-
-const children = new Set<ChildProcess>();
-function start(command: string, args: string[], extraEnv: Record<string, string> = {}): ChildProcess {
-  const child = spawn(command, args, { cwd: ROOT, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  return child;
-}
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((done) => {
-    const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(force);
-      done();
-    });
-    child.kill('SIGTERM');
-  });
-}
-function output(child: ChildProcess, pattern: RegExp, what: string): Promise<RegExpMatchArray> {
-  return new Promise((resolveMatch, reject) => {
-    let text = '';
-    const onData = (d: Buffer) => {
-      text += d;
-      const match = text.match(pattern);
-      if (match) resolveMatch(match);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code, signal) => reject(new Error(`${what} exited (${signal ?? code}):\n${text.slice(-3000)}`)));
-  });
-}
-function runToEnd(command: string, args: string[], extraEnv: Record<string, string> = {}): Promise<string> {
-  return new Promise((done, fail) => {
-    const child = start(command, args, extraEnv);
-    let text = '';
-    child.stdout!.on('data', (d) => (text += d));
-    child.stderr!.on('data', (d) => (text += d));
-    child.on('error', fail);
-    child.on('exit', (code, signal) => (code === 0 ? done(text) : fail(new Error(`${command} ${args.join(' ')} exited (${signal ?? code}):\n${text.slice(-3000)}`))));
-  });
-}
-
 const serviceEnv = () => ({
   DATABASE_URL: databaseUrl,
   REDIS_URL: CONFIG.redisUrl,
@@ -132,15 +87,6 @@ async function startWorker(): Promise<ChildProcess> {
 
 // ---- database ----
 
-async function sql<T = any>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(text, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 async function freshDatabase(): Promise<void> {
   await sql(adminUrl, `DROP DATABASE IF EXISTS ${CONFIG.database} WITH (FORCE)`);

@@ -1,0 +1,68 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { Client } from 'pg';
+
+/** Shared by the force-close and audit benches: paths, child processes, one-off SQL. */
+export const DIST = resolve(__dirname, '..'); // dist/bench → dist
+export const ROOT = resolve(DIST, '..');
+
+/** Every child is ended by its own pid when the run ends, however it ends. */
+export const children = new Set<ChildProcess>();
+
+export function start(command: string, args: string[], extraEnv: Record<string, string> = {}): ChildProcess {
+  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
+}
+
+export function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((done) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      done();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** Resolves with the first match of `pattern` in the child's output; rejects if it exits first. */
+export function output(child: ChildProcess, pattern: RegExp, what: string): Promise<RegExpMatchArray> {
+  return new Promise((resolveMatch, reject) => {
+    let text = '';
+    const onData = (d: Buffer) => {
+      text += d;
+      const match = text.match(pattern);
+      if (match) resolveMatch(match);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code, signal) => reject(new Error(`${what} exited (${signal ?? code}):\n${text.slice(-3000)}`)));
+  });
+}
+
+/** Runs a command to its end; resolves with its output, rejects on a non-zero exit. */
+export function runToEnd(command: string, args: string[], extraEnv: Record<string, string> = {}, onStart?: (child: ChildProcess) => void): Promise<string> {
+  return new Promise((done, fail) => {
+    const child = start(command, args, extraEnv);
+    onStart?.(child);
+    let text = '';
+    child.stdout!.on('data', (d) => (text += d));
+    child.stderr!.on('data', (d) => (text += d));
+    child.on('error', fail);
+    child.on('exit', (code, signal) => (code === 0 ? done(text) : fail(new Error(`${command} ${args.join(' ')} exited (${signal ?? code}):\n${text.slice(-3000)}`))));
+  });
+}
+
+/** One statement on its own connection. */
+export async function sql<T = any>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(text, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
