@@ -304,6 +304,38 @@ describe('Lease File races across two API processes', () => {
     }
   });
 
+  it('a process answers from the file as it is now, not from the state it remembers writing', async () => {
+    const file = await newFile();
+    const [p0, p1] = file.via;
+    // p0 acquires with A, and so remembers the file leased by A; p1 then releases A and B acquires.
+    expect(await answer(p0.getShareLeaseClient(A).acquireLease())).toMatchObject({ status: 201, leaseId: A });
+    expect(await answer(p1.getShareLeaseClient(A).releaseLease())).toMatchObject({ status: 200 });
+    expect(await answer(p1.getShareLeaseClient(B).acquireLease())).toMatchObject({ status: 201, leaseId: B });
+    // On p0's memory, acquiring with A again is an idempotent success with nothing to write; it must be refused.
+    expect(await answer(p0.getShareLeaseClient(A).acquireLease())).toMatchObject({ status: 409, code: 'LeaseAlreadyPresent' });
+    // p1 releases B; p0 last saw B holding it: its refusal on memory is decided again, and C gets the lease.
+    expect(await answer(p1.getShareLeaseClient(B).releaseLease())).toMatchObject({ status: 200 });
+    expect(await answer(p0.getShareLeaseClient(C).acquireLease())).toMatchObject({ status: 201, leaseId: C });
+    // p1 remembers the file available; changing C's lease there is decided on the file as it is.
+    expect(await answer(p1.getShareLeaseClient(C).changeLease(A))).toMatchObject({ status: 200, leaseId: A });
+    // On p0's memory (C holds it), releasing with C would write; the version guard stops it, and the current state refuses it.
+    expect(await answer(p0.getShareLeaseClient(C).releaseLease())).toMatchObject({ status: 409, code: 'LeaseIdMismatchWithLeaseOperation' });
+    // A break on p0's memory is guarded the same way, and breaks A's lease, not C's.
+    expect(await answer(p0.getShareLeaseClient().breakLease())).toMatchObject({ status: 202 });
+
+    const events = bare(await leaseEvents(file.stream));
+    expect(events).toEqual([
+      { type: 'LeaseAcquired', data: { leaseId: A, epoch: 1, previousState: 'available' } },
+      { type: 'LeaseReleased', data: { leaseId: A, fromState: 'leased' } },
+      { type: 'LeaseAcquired', data: { leaseId: B, epoch: 2, previousState: 'available' } },
+      { type: 'LeaseReleased', data: { leaseId: B, fromState: 'leased' } },
+      { type: 'LeaseAcquired', data: { leaseId: C, epoch: 3, previousState: 'available' } },
+      { type: 'LeaseChanged', data: { fromLeaseId: C, toLeaseId: A, epoch: 4 } },
+      { type: 'LeaseBroken', data: { leaseId: A, epoch: 5 } },
+    ]);
+    await expectServiceAgrees(file, replay(events));
+  });
+
   it('the epoch never goes backwards and the row never disagrees with the stream under a long mixed run on one file', async () => {
     const file = await newFile();
     const ids = [A, B, C];

@@ -6,6 +6,7 @@ import { WriteFileHandler } from './files/file.commands';
 import { FileOperations } from './files/file.operations';
 import { NodeRepository } from './nodes/node.repository';
 import { NodeWriter } from './nodes/node.writer';
+import { RecentNodes } from './nodes/recent-nodes';
 import { CreateShareHandler, DeleteShareHandler } from './shares/share.commands';
 import { ShareOperations } from './shares/share.operations';
 
@@ -15,6 +16,7 @@ import { ShareOperations } from './shares/share.operations';
   providers: [
     NodeRepository,
     NodeWriter,
+    RecentNodes,
     ShareOperations,
     CreateShareHandler,
     DeleteShareHandler,
@@ -25,6 +27,6 @@ import { ShareOperations } from './shares/share.operations';
     FileOperations,
     WriteFileHandler,
   ],
-  exports: [NodeRepository, NodeWriter],
+  exports: [NodeRepository, NodeWriter, RecentNodes],
 })
 export class FilesystemModule {}

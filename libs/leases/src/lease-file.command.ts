@@ -1,7 +1,7 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { decideLease, LeaseCommand, NodeState } from '@leasehold/domain';
+import { decideLease, isLeaseError, LeaseCommand, LeaseDecision, NodeState } from '@leasehold/domain';
 import { retryOnConcurrency } from '@leasehold/event-store';
-import { NodeRepository, NodeWriter, orThrow } from '@leasehold/filesystem';
+import { Located, NodeRepository, NodeWriter, orThrow, RecentNodes } from '@leasehold/filesystem';
 import { AzureError, parentNotFound, RequestContext, resourceNotFound } from '@leasehold/wire';
 
 export class LeaseFileCommand {
@@ -19,29 +19,46 @@ export interface LeaseFileResult {
 }
 
 /**
- * Lease File. The decision itself is the pure decider in libs/domain/src/lease; this handler reads
+ * Lease File. The decision itself is the pure decider in libs/domain/src/lease; this handler finds
  * the file's state, asks the decider, and appends its events with the projected row in one
- * statement guarded by the version it read: of two racing requests one appends, the other
+ * statement guarded by the version it decided on: of two racing requests one appends, the other
  * re-reads and decides again against the winner's state.
+ *
+ * The state comes from RecentNodes when this process read or wrote the file last, saving the read: a write
+ * decided on it is still guarded by its version. An answer that writes nothing (a refusal, or an
+ * acquire the holder repeats) proves nothing about a remembered state, so it is decided again on a
+ * fresh read.
  */
 @CommandHandler(LeaseFileCommand)
 export class LeaseFileHandler implements ICommandHandler<LeaseFileCommand, LeaseFileResult> {
   constructor(
     private readonly nodes: NodeRepository,
     private readonly writer: NodeWriter,
+    private readonly recent: RecentNodes,
   ) {}
 
   execute({ context, share, path, command }: LeaseFileCommand): Promise<LeaseFileResult> {
+    let remembered = this.recent.get(context.account, share, path);
     return retryOnConcurrency(async () => {
-      const located = await this.nodes.locate(context.account, share, path);
-      const node = located.node;
-      if (!node) throw located.parentExists ? resourceNotFound() : parentNotFound();
-      if (node.kind !== 'file') {
-        throw new AzureError(409, 'ResourceTypeMismatch', 'The specified resource is a directory; only files can be leased.');
+      let located = remembered;
+      let decision = located?.node?.kind === 'file' ? decideLease(command, located.node.lease) : undefined;
+      remembered = undefined; // a retry after a conflict reads afresh
+      if (!located || !decision || isLeaseError(decision) || decision.events.length === 0) {
+        located = await this.recent.read(context.account, share, path, () => this.nodes.locate(context.account, share, path));
+        decision = decide(located, command);
       }
-      const decision = orThrow(decideLease(command, node.lease));
-      const after = await this.writer.commit(context, located, decision.events);
-      return { leaseId: decision.leaseId, node: after! };
+      const { events, leaseId } = orThrow(decision);
+      const after = await this.writer.commit(context, located, events);
+      return { leaseId, node: after! };
     });
   }
+}
+
+function decide(located: Located, command: LeaseCommand): LeaseDecision {
+  const node = located.node;
+  if (!node) throw located.parentExists ? resourceNotFound() : parentNotFound();
+  if (node.kind !== 'file') {
+    throw new AzureError(409, 'ResourceTypeMismatch', 'The specified resource is a directory; only files can be leased.');
+  }
+  return decideLease(command, node.lease);
 }

@@ -161,16 +161,16 @@ export class NodeRepository {
   }
 
   /**
-   * The inline projection of a node's new state, guarded so that it applies only where the stream
-   * still is at `expectedVersion`: insert (a new node, whose parent directory must still exist),
-   * update, or delete.
+   * The inline projection of a node's new state, guarded so that it applies only where the same
+   * node's stream still is at `expectedVersion`: insert (a new node, whose parent directory must
+   * still exist), update, or delete.
    */
   projectNode(tenant: string, located: Located, state: NodeState | undefined, expectedVersion: number): Statement {
     const { share, key, parentKey } = located;
     if (state === undefined) {
       return {
-        sql: `DELETE FROM nodes WHERE share_id = $1 AND path_key = $2 AND version = $3 RETURNING 1`,
-        params: [share.shareId, key, expectedVersion],
+        sql: `DELETE FROM nodes WHERE share_id = $1 AND path_key = $2 AND file_id = $4 AND version = $3 RETURNING 1`,
+        params: [share.shareId, key, expectedVersion, located.node?.fileId],
       };
     }
     const row = JSON.stringify(nodeRow(tenant, share.shareId, state));
@@ -179,8 +179,8 @@ export class NodeRepository {
         sql: `UPDATE nodes SET (metadata, properties, content_length, etag, last_modified, lease_state, lease_id, lease_epoch, version) =
                 (SELECT metadata, properties, content_length, etag, last_modified, lease_state, lease_id, lease_epoch, version
                  FROM jsonb_populate_record(NULL::nodes, $3::jsonb))
-              WHERE share_id = $1 AND path_key = $2 AND version = $4 RETURNING 1`,
-        params: [share.shareId, key, row, expectedVersion],
+              WHERE share_id = $1 AND path_key = $2 AND file_id = $5 AND version = $4 RETURNING 1`,
+        params: [share.shareId, key, row, expectedVersion, state.fileId],
       };
     }
     // The parent row and the share row are share-locked, so a concurrent Delete Directory or Delete

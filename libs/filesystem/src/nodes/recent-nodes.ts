@@ -1,0 +1,93 @@
+import { Injectable } from '@nestjs/common';
+import { pathKey } from '@leasehold/domain';
+import type { Located } from './node.repository';
+
+/** Enough for every file a busy process touches in a while; about 1 KiB each. */
+const CAPACITY = 10_000;
+
+const entryKey = (tenant: string, share: string, key: string) => `${tenant}/${share}/${key}`;
+
+/** The read of a node in flight, and the one queued to start when it ends. */
+interface Reads {
+  running?: Promise<Located>;
+  queued?: Promise<Located>;
+}
+
+/**
+ * What this process last knew of each recently used node, so that the next write decided on it
+ * skips the read: one round trip instead of two. It is a guess, never an answer: other processes
+ * write too, so a write decided on it is guarded by the version it carries (a stale guess fails the
+ * guard and the command reads afresh), and a command must not answer from it alone (a refusal, or a
+ * success with nothing to write, is decided again on a fresh read).
+ *
+ * Fresh reads of one node are shared: a caller joins the read queued to start after the one in
+ * flight, so every answer still comes from a read that began after its request arrived, and a hot
+ * file costs one read per round of waiting requests instead of one per request.
+ */
+@Injectable()
+export class RecentNodes {
+  // A Map iterates in insertion order: re-inserting on use makes the first key the least recently used.
+  private readonly entries = new Map<string, Located>();
+  private readonly reads = new Map<string, Reads>();
+
+  get(tenant: string, share: string, path: string[]): Located | undefined {
+    const key = entryKey(tenant, share, pathKey(path));
+    const located = this.entries.get(key);
+    if (located) {
+      this.entries.delete(key);
+      this.entries.set(key, located);
+    }
+    return located;
+  }
+
+  /** Reads the node with `read`, sharing the read with concurrent callers as described above, and remembers it. */
+  read(tenant: string, share: string, path: string[], read: () => Promise<Located>): Promise<Located> {
+    const key = entryKey(tenant, share, pathKey(path));
+    let reads = this.reads.get(key);
+    if (!reads) this.reads.set(key, (reads = {}));
+    if (reads.queued) return reads.queued;
+    const lane = reads;
+    const start = (): Promise<Located> => {
+      const running = read().then((located) => {
+        this.remember(tenant, located);
+        return located;
+      });
+      lane.running = running;
+      const settle = () => {
+        if (lane.running === running) lane.running = undefined;
+        if (!lane.running && !lane.queued && this.reads.get(key) === lane) this.reads.delete(key);
+      };
+      running.then(settle, settle);
+      return running;
+    };
+    if (!lane.running) return start();
+    const queued = lane.running.then(
+      () => undefined,
+      () => undefined,
+    ).then(() => {
+      lane.queued = undefined;
+      return start();
+    });
+    lane.queued = queued;
+    return queued;
+  }
+
+  /**
+   * Records a committed state; `located.node` undefined (deleted) forgets the path. A state older
+   * than the one remembered for the same node (a read that was overtaken by a write) is ignored.
+   */
+  remember(tenant: string, located: Located): void {
+    const key = entryKey(tenant, located.share.name, located.key);
+    const known = this.entries.get(key)?.node;
+    const node = located.node;
+    if (node && known && known.fileId === node.fileId && known.version > node.version) return;
+    this.entries.delete(key);
+    if (!node) return;
+    this.entries.set(key, located);
+    if (this.entries.size > CAPACITY) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  forget(tenant: string, located: Located): void {
+    this.entries.delete(entryKey(tenant, located.share.name, located.key));
+  }
+}
