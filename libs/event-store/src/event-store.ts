@@ -34,9 +34,15 @@ function toRecorded(row: any): RecordedEvent {
  * connection rather than on every call (measured 1.45-2.1x on the lease hot path). Names come from
  * the text, so one name never stands for two statements; only plannable statements qualify.
  */
+const statementNames = new Map<string, string | undefined>();
 function prepared(sql: string, values: unknown[] | undefined) {
-  if (!/^\s*(select|with|insert|update|delete)\b/i.test(sql)) return { text: sql, values };
-  return { name: `lh_${createHash('sha1').update(sql).digest('base64url').slice(0, 24)}`, text: sql, values };
+  let name = statementNames.get(sql);
+  if (name === undefined && !statementNames.has(sql)) {
+    name = /^\s*(select|with|insert|update|delete)\b/i.test(sql) ? `lh_${createHash('sha1').update(sql).digest('base64url').slice(0, 24)}` : undefined;
+    // The service's statements are a fixed set; ad-hoc ones (tests, tools) are not remembered past a bound.
+    if (statementNames.size < 10_000) statementNames.set(sql, name);
+  }
+  return { name, text: sql, values };
 }
 
 export class EventStore {
