@@ -1,6 +1,6 @@
 import { decideLease, LeaseCommand, NodeState } from '@leasehold/domain';
 import { EventStore, SqlExecutor } from '@leasehold/event-store';
-import { Located, NodeRepository, NodeWriter } from '@leasehold/filesystem';
+import { Located, NodeRepository, NodeWriter, RecentNodes } from '@leasehold/filesystem';
 import { RequestContext } from '@leasehold/wire';
 
 /**
@@ -89,7 +89,7 @@ export async function captureLeaseStatements(shareName: string): Promise<Pgbench
   const rec = recorder();
   const store = Object.assign(Object.create(EventStore.prototype) as EventStore, { db: rec.sql });
   const nodes = new NodeRepository(store);
-  const writer = new NodeWriter(store, nodes);
+  const writer = new NodeWriter(store, nodes, new RecentNodes());
   const context: RequestContext = {
     requestId: '00000000-0000-4000-8000-000000000000', // a request id is a UUID: same size as the real ones
     account: TENANT,
@@ -226,32 +226,59 @@ export async function captureLeaseStatements(shareName: string): Promise<Pgbench
 }
 
 /**
- * One pgbench transaction = one lease operation, as one HTTP request is one for Leasehold. A
- * client that holds its file's lease releases it; otherwise it acquires when the file is available.
- * pgbench cannot compare strings, so "available" is read from the version locate() returned: a
- * file is created at version 1 and each acquire and release adds one, so odd = available (the
- * runner checks this holds before every pgbench run). A refused acquire costs the locate only,
- * as in the service; an acquire that loses a race appends nothing (the service would re-read once
- * more and answer 409).
+ * One pgbench transaction = one lease operation, as one HTTP request is one for Leasehold, with the
+ * statements the service runs for it. Like the service's RecentNodes, each client remembers the
+ * state it last read or wrote (pgbench variables live on from one transaction to the next; the
+ * service's memory is shared by all its clients, pgbench's is per client), and:
+ * - a holder releases on its remembered state: the write alone;
+ * - a client that remembers its file available tries the acquire write alone; when the version
+ *   guard refuses it, it reads the file (locate) and decides again, as the service's retry does;
+ * - otherwise it reads the file, and acquires only when the file is available, so a refused
+ *   acquire costs the read alone, as in the service.
+ * pgbench cannot compare strings, so "available" is read from the version: a file is created at
+ * version 1 and each acquire and release adds one, so odd = available (the runner checks this
+ * holds before every pgbench run).
  */
 export function pgbenchScript(statements: PgbenchStatements, hotFile: string | undefined): string {
+  const attemptAcquire = [
+    '\\set version_next :version + 1',
+    '\\set epoch_next :lease_epoch + 1',
+    '\\set stream_version 0',
+    `${statements.acquire.trim()} \\aset`,
+  ];
+  const afterAcquire = ['\\if :stream_version > 0', '\\set holding 1', '\\set version :version + 1', '\\set lease_epoch :lease_epoch + 1', '\\endif'];
+  const locate = [`${statements.locate.trim()} \\gset`, '\\set known 1'];
   return [
     // pgbench -D refuses an empty value, so the share root's parent key ('') is set once per client.
     '\\if :ready = 0',
     "SELECT '' AS c_parent_key \\gset",
+    '\\set known 0',
     '\\set ready 1',
     '\\endif',
     hotFile === undefined ? '\\set f :client_id + 1' : `\\set f ${Number(hotFile)}`,
-    `${statements.locate.trim()} \\gset`,
-    '\\set version_next :version + 1',
     '\\if :holding',
+    '\\set version_next :version + 1',
     `${statements.release.trim()};`,
     '\\set holding 0',
-    '\\elif :version % 2 = 1',
-    '\\set epoch_next :lease_epoch + 1',
-    '\\set stream_version 0',
-    `${statements.acquire.trim()} \\aset`,
-    '\\set holding :stream_version > 0',
+    '\\set version :version + 1',
+    '\\elif :known = 1 AND :version % 2 = 1',
+    ...attemptAcquire,
+    '\\if :stream_version = 0',
+    // The guard refused the remembered state: read, and acquire if the file is available after all.
+    ...locate,
+    '\\if :version % 2 = 1',
+    ...attemptAcquire,
+    ...afterAcquire,
+    '\\endif',
+    '\\else',
+    ...afterAcquire,
+    '\\endif',
+    '\\else',
+    ...locate,
+    '\\if :version % 2 = 1',
+    ...attemptAcquire,
+    ...afterAcquire,
+    '\\endif',
     '\\endif',
     '',
   ].join('\n');
