@@ -50,8 +50,10 @@ function recorder(): { sql: SqlExecutor; calls: Captured[] } {
     sql: {
       async query(sql: string, params: unknown[] = []) {
         calls.push({ sql, params });
-        // Enough of a row for locate() to return, and one row per event for append().
-        return [{ share_id: SENTINEL.shareId, file_id: null, stream_version: 1 }];
+        // Enough of a row for locate() to return; for an append, every event applied (the ids it
+        // returns are among the parameters).
+        const ids = params.flatMap((p) => (Array.isArray(p) ? p : [])).filter((v) => typeof v === 'string');
+        return [{ share_id: SENTINEL.shareId, file_id: null, stream_version: 1 }, ...ids.map((id) => ({ event_id: id }))];
       },
     },
   };
@@ -106,7 +108,8 @@ export async function captureLeaseStatements(shareName: string): Promise<Pgbench
     const decision = decideLease(command, state.lease);
     if ('error' in decision) throw new Error(`pgbench: sentinel ${command.action} was refused: ${decision.error}`);
     rec.calls.length = 0;
-    await writer.commit(context, { ...located, node: state }, decision.events, rec.sql);
+    // Outside a transaction, as the lease handler commits: the batched update, here a batch of one.
+    await writer.commit(context, { ...located, node: state }, decision.events);
     if (rec.calls.length !== 1) throw new Error(`pgbench: ${command.action} ran ${rec.calls.length} statements, expected 1`);
     if (decision.events.length !== 1) throw new Error(`pgbench: ${command.action} appended ${decision.events.length} events, expected 1`);
     return rec.calls[0];
@@ -157,7 +160,13 @@ export async function captureLeaseStatements(shareName: string): Promise<Pgbench
       return `jsonb_build_object(${fields.join(', ')})`;
     };
     let nextConstant = 0;
-    const expressions = call.params.map((param, i) => {
+    const expression = (param: unknown, i: number): string => {
+      // A batch of one: each array parameter holds one value, rebuilt as ARRAY[expression].
+      if (Array.isArray(param)) {
+        if (param.length !== 1) throw new Error(`pgbench: ${label} parameter $${i + 1} is an array of ${param.length}, expected 1`);
+        substitutions.add('each one-element array parameter of the batched statement is `ARRAY[...]` of its value');
+        return `ARRAY[${expression(param[0], i)}]`;
+      }
       const text = prepareValue(param) as string | null;
       if (text === null) {
         substitutions.add('a NULL parameter (the released lease id) is a NULL literal');
@@ -172,16 +181,17 @@ export async function captureLeaseStatements(shareName: string): Promise<Pgbench
         substitutions.add('the node-row JSON parameter is rebuilt by `jsonb_build_object(...)` from pgbench variables');
         return jsonObject(JSON.parse(param) as Record<string, unknown>, `${label} parameter $${i + 1}`);
       }
-      if (Array.isArray(param) && param.length === 1 && /^[0-9a-f-]{36}$/.test(String(param[0])) && param[0] !== PGBENCH_LEASE_ID) {
-        substitutions.add('the client-generated event id parameter is `ARRAY[gen_random_uuid()]`');
-        return 'ARRAY[gen_random_uuid()]::uuid[]';
+      if (typeof param === 'string' && /^[0-9a-f-]{36}$/.test(param) && param !== PGBENCH_LEASE_ID) {
+        substitutions.add('the client-generated event id is `gen_random_uuid()`');
+        return 'gen_random_uuid()';
       }
-      // The remaining parameters must be the per-operation constants, in order: tenant, event
-      // types, schema versions, payloads, metadata.
+      // The remaining parameters must be the per-operation constants, in order: the request's
+      // place in the batch, event type, schema version, payload, metadata.
       const name = named[nextConstant++];
       if (!name) throw new Error(`pgbench: ${label} parameter $${i + 1} (${text}) has no mapping`);
       return constant(name)(text);
-    });
+    };
+    const expressions = call.params.map(expression);
     if (nextConstant !== named.length) throw new Error(`pgbench: ${label} used ${nextConstant} constants, expected ${named.length}`);
     return call.sql.replace(/\$(\d+)/g, (_, n: string) => expressions[Number(n) - 1]);
   };
@@ -207,7 +217,7 @@ export async function captureLeaseStatements(shareName: string): Promise<Pgbench
       [String(SENTINEL.version), ':version'],
       [TENANT, ':c_tenant'],
     ]),
-    ['c_acquire_types', 'c_acquire_schema', 'c_acquire_data', 'c_metadata'],
+    ['c_ord', 'c_acquire_type', 'c_acquire_schema', 'c_acquire_data', 'c_metadata'],
   );
   const release = rewrite(
     releaseCall,
@@ -219,10 +229,16 @@ export async function captureLeaseStatements(shareName: string): Promise<Pgbench
       [String(SENTINEL.version + 1), ':version'],
       [TENANT, ':c_tenant'],
     ]),
-    ['c_release_types', 'c_release_schema', 'c_release_data', 'c_metadata'],
+    ['c_ord', 'c_release_type', 'c_release_schema', 'c_release_data', 'c_metadata'],
   );
   substitutions.add('lease-event payloads and event metadata are constants of the same size (the epoch inside the payload does not advance)');
-  return { locate, acquire, release, constants, substitutions: [...substitutions] };
+  // The script learns whether an append applied from \aset: its RETURNING also names the version.
+  const returningVersion = (statement: string) => {
+    if (!/RETURNING event_id\s*$/.test(statement)) throw new Error('pgbench: the append no longer ends in RETURNING event_id');
+    substitutions.add('the append also returns `stream_version`, which the script reads with `\\aset`');
+    return statement.replace(/RETURNING event_id\s*$/, 'RETURNING event_id, stream_version');
+  };
+  return { locate, acquire: returningVersion(acquire), release: returningVersion(release), constants, substitutions: [...substitutions] };
 }
 
 /**

@@ -45,6 +45,33 @@ function prepared(sql: string, values: unknown[] | undefined) {
   return { name, text: sql, values };
 }
 
+/**
+ * The INSERT … SELECT of requests' events from parameter arrays (numbered after `lead` others),
+ * each row tagged with its request's ordinal `e.ord` (from 1) for the caller's WHERE clause.
+ */
+function eventRows(requests: Array<Omit<AppendRequest, 'projection'>>, lead: number) {
+  const columns: unknown[][] = [[], [], [], [], [], [], [], [], []];
+  const firstEventIds: string[] = [];
+  requests.forEach((request, i) => {
+    const metadata = JSON.stringify(request.metadata);
+    request.events.forEach((event, k) => {
+      const id = randomUUID();
+      if (k === 0) firstEventIds.push(id);
+      const row = [i + 1, request.tenant, request.streamId, request.expectedVersion + k + 1, id, event.type, event.schemaVersion ?? 1, JSON.stringify(event.data), metadata];
+      row.forEach((value, c) => columns[c].push(value));
+    });
+  });
+  const p = (n: number) => `$${lead + n}`;
+  return {
+    insert: `INSERT INTO events (tenant, stream_id, stream_version, event_id, type, schema_version, data, metadata)
+      SELECT e.tenant, e.stream_id, e.stream_version, e.id, e.type, e.schema_version, e.data, e.metadata
+      FROM unnest(${p(1)}::int[], ${p(2)}::text[], ${p(3)}::text[], ${p(4)}::int[], ${p(5)}::uuid[], ${p(6)}::text[], ${p(7)}::smallint[], ${p(8)}::jsonb[], ${p(9)}::jsonb[])
+        AS e(ord, tenant, stream_id, stream_version, id, type, schema_version, data, metadata)`,
+    params: columns,
+    firstEventIds,
+  };
+}
+
 export class EventStore {
   /** TypeORM owns the pool and the migrations; statements go straight to its pg pool. */
   private readonly pool: Pool;
@@ -77,40 +104,43 @@ export class EventStore {
    * statement. Returns the new stream version.
    */
   async append(request: AppendRequest, sql: SqlExecutor = this.db): Promise<number> {
-    const { tenant, streamId, expectedVersion, events, metadata, projection } = request;
+    const { tenant, streamId, expectedVersion, events, projection } = request;
     if (events.length === 0) return expectedVersion;
-    const lead = projection ? projection.params.length : 0;
-    const p = (n: number) => `$${lead + n}`;
-    const insert = `
-      INSERT INTO events (tenant, stream_id, stream_version, event_id, type, schema_version, data, metadata)
-      SELECT ${p(1)}, ${p(2)}, ${p(3)}::int + e.ord::int, e.id, e.type, e.schema_version, e.data, ${p(8)}::jsonb
-      FROM unnest(${p(4)}::uuid[], ${p(5)}::text[], ${p(6)}::smallint[], ${p(7)}::jsonb[])
-        WITH ORDINALITY AS e(id, type, schema_version, data, ord)`;
+    const rows = eventRows([request], projection?.params.length ?? 0);
     const statement = projection
-      ? `WITH projection AS (${projection.sql}) ${insert} WHERE EXISTS (SELECT 1 FROM projection) RETURNING stream_version`
-      : `${insert} RETURNING stream_version`;
-    const params = [
-      ...(projection?.params ?? []),
-      tenant,
-      streamId,
-      expectedVersion,
-      events.map(() => randomUUID()),
-      events.map((e) => e.type),
-      events.map((e) => e.schemaVersion ?? 1),
-      events.map((e) => JSON.stringify(e.data)),
-      JSON.stringify(metadata),
-    ];
-    let rows: unknown[];
+      ? `WITH projection AS (${projection.sql}) ${rows.insert} WHERE EXISTS (SELECT 1 FROM projection) RETURNING stream_version`
+      : `${rows.insert} RETURNING stream_version`;
+    let appended: unknown[];
     try {
-      rows = await sql.query(statement, params);
+      appended = await sql.query(statement, [...(projection?.params ?? []), ...rows.params]);
     } catch (error) {
-      if (isUniqueViolation(error, 'events_stream_version_unique')) {
-        throw new ConcurrencyError(tenant, streamId, expectedVersion);
-      }
+      if (isUniqueViolation(error, 'events_stream_version_unique')) throw new ConcurrencyError(tenant, streamId, expectedVersion);
       throw error;
     }
-    if (rows.length !== events.length) throw new ConcurrencyError(tenant, streamId, expectedVersion);
+    if (appended.length !== events.length) throw new ConcurrencyError(tenant, streamId, expectedVersion);
     return expectedVersion + events.length;
+  }
+
+  /**
+   * Appends several requests in one statement, each together with its part of one projection
+   * statement for all of them: request i (from 1) is appended only when the projection returns a
+   * row with `ord` = i. Returns, per request, whether it was appended. One round trip and one
+   * commit for many writes.
+   */
+  async appendEach(requests: Array<Omit<AppendRequest, 'projection'>>, projection: Statement, sql: SqlExecutor = this.db): Promise<boolean[]> {
+    const rows = eventRows(requests, projection.params.length);
+    let appended: Array<{ event_id: string }>;
+    try {
+      appended = await sql.query(
+        `WITH projection AS (${projection.sql}) ${rows.insert} WHERE e.ord IN (SELECT ord FROM projection) RETURNING event_id`,
+        [...projection.params, ...rows.params],
+      );
+    } catch (error) {
+      if (isUniqueViolation(error, 'events_stream_version_unique')) throw new ConcurrencyError(requests[0].tenant, '(several streams)', -1);
+      throw error;
+    }
+    const ids = new Set(appended.map((r) => r.event_id));
+    return rows.firstEventIds.map((id) => ids.has(id));
   }
 
   /**

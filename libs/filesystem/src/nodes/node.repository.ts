@@ -173,16 +173,8 @@ export class NodeRepository {
         params: [share.shareId, key, expectedVersion, located.node?.fileId],
       };
     }
+    if (expectedVersion > 0) return this.projectNodeUpdates([{ tenant, located, state, expectedVersion }]);
     const row = JSON.stringify(nodeRow(tenant, share.shareId, state));
-    if (expectedVersion > 0) {
-      return {
-        sql: `UPDATE nodes SET (metadata, properties, content_length, etag, last_modified, lease_state, lease_id, lease_epoch, version) =
-                (SELECT metadata, properties, content_length, etag, last_modified, lease_state, lease_id, lease_epoch, version
-                 FROM jsonb_populate_record(NULL::nodes, $3::jsonb))
-              WHERE share_id = $1 AND path_key = $2 AND file_id = $5 AND version = $4 RETURNING 1`,
-        params: [share.shareId, key, row, expectedVersion, state.fileId],
-      };
-    }
     // The parent row and the share row are share-locked, so a concurrent Delete Directory or Delete
     // Share cannot slip between check and insert (no foreign key does it for us).
     return {
@@ -195,6 +187,29 @@ export class NodeRepository {
             WHERE EXISTS (SELECT 1 FROM share) AND ($2 = '' OR EXISTS (SELECT 1 FROM parent))
             ON CONFLICT DO NOTHING RETURNING 1`,
       params: [share.shareId, parentKey, row],
+    };
+  }
+
+  /**
+   * The inline projection of existing nodes' new states, in one statement: each row is written only
+   * where the same node is still at its expected version, and the statement returns the ordinal
+   * (from 1) of each update that applied.
+   */
+  projectNodeUpdates(updates: Array<{ tenant: string; located: Located; state: NodeState; expectedVersion: number }>): Statement {
+    return {
+      sql: `UPDATE nodes n SET (metadata, properties, content_length, etag, last_modified, lease_state, lease_id, lease_epoch, version) =
+              (SELECT metadata, properties, content_length, etag, last_modified, lease_state, lease_id, lease_epoch, version
+               FROM jsonb_populate_record(NULL::nodes, u.row))
+            FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::int[], $5::jsonb[]) WITH ORDINALITY AS u(share_id, path_key, file_id, expected, row, ord)
+            WHERE n.share_id = u.share_id AND n.path_key = u.path_key AND n.file_id = u.file_id AND n.version = u.expected
+            RETURNING u.ord`,
+      params: [
+        updates.map((u) => u.located.share.shareId),
+        updates.map((u) => u.located.key),
+        updates.map((u) => u.state.fileId),
+        updates.map((u) => u.expectedVersion),
+        updates.map((u) => JSON.stringify(nodeRow(u.tenant, u.located.share.shareId, u.state))),
+      ],
     };
   }
 
