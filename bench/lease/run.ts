@@ -660,6 +660,7 @@ async function main(): Promise<void> {
   if (CONFIG.roundTrips) {
     say('statements per op (PostgreSQL counters)');
     roundTrips.push(await countRoundTrips('distinct', 1));
+    if (maxClients > 1) roundTrips.push(await countRoundTrips('distinct', maxClients));
     roundTrips.push(await countRoundTrips('hot', maxClients));
   }
 
