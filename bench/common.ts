@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { Client } from 'pg';
 
-/** Shared by the force-close and audit benches: paths, child processes, one-off SQL. */
+/** Shared by the benches: paths, child processes, one-off SQL (the lease bench, which has its own process helpers, uses the SQL). */
 export const DIST = resolve(__dirname, '..'); // dist/bench → dist
 export const ROOT = resolve(DIST, '..');
 

@@ -5,7 +5,7 @@ import { Agent, get } from 'node:http';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
-import { Client } from 'pg';
+import { sql } from '../common';
 import { azureRequest, Signer } from './azure';
 import { LoadResult, LoadSpec, summarize } from './load';
 import { captureLeaseStatements, PGBENCH_LEASE_ID, pgbenchScript } from './pgbench-script';
@@ -63,16 +63,6 @@ const adminUrl = (() => {
 })();
 
 const say = (line: string) => process.stdout.write(`bench: ${line}\n`);
-
-async function sql<T = any>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(text, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 // ---- database and API ----
 
