@@ -6,7 +6,7 @@ import { RequestContext } from '@leasehold/wire';
 /**
  * Baseline (a): the SQL one lease operation costs, for pgbench. The statements are not copied by
  * hand: they are captured from the service's own code (NodeRepository.locate, the lease decider,
- * NodeWriter.commit → EventStore.append) run against a recording executor, so the baseline follows
+ * NodeWriter.commit → EventStore.appendEach, a batch of one) run against a recording executor, so the baseline follows
  * the service when its SQL changes. State values are sentinels; each captured parameter is mapped
  * back, by value, to the pgbench variable it must carry, and an unmapped one stops the run.
  *

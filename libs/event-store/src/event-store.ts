@@ -25,11 +25,6 @@ function toRecorded(row: any): RecordedEvent {
 }
 
 /**
- * The append-only event log on PostgreSQL. Optimistic concurrency comes from the unique
- * (tenant, stream_id, stream_version) constraint and from the inline projection's version guard;
- * every append is one statement, so a command costs one round trip once its state is read.
- */
-/**
  * Statements run as named prepared statements, so PostgreSQL parses and plans each one once per
  * connection rather than on every call (measured 1.45-2.1x on the lease hot path). Names come from
  * the text, so one name never stands for two statements; only plannable statements qualify.
@@ -72,6 +67,11 @@ function eventRows(requests: Array<Omit<AppendRequest, 'projection'>>, lead: num
   };
 }
 
+/**
+ * The append-only event log on PostgreSQL. Optimistic concurrency comes from the unique
+ * (tenant, stream_id, stream_version) constraint and from the inline projection's version guard;
+ * every append is one statement, so a command costs one round trip once its state is read.
+ */
 export class EventStore {
   /** TypeORM owns the pool and the migrations; statements go straight to its pg pool. */
   private readonly pool: Pool;
