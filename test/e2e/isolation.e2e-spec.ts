@@ -21,6 +21,7 @@ import { OperationRouter } from '../../libs/wire/src';
 import { createIsolatedDatabase, removeQueue, uniqueQueuePrefix } from '../support/jobs';
 import { startTestService, TestService } from '../support/service';
 import { RawResponse, sendRaw } from '../support/signed-request';
+import { tenantDigest } from '../support/tenant-digest';
 
 type Signer = { account: string; key: string };
 
@@ -93,26 +94,7 @@ function expectAzureError(res: RawResponse, method: string, status: number, code
   expect(res.body).toMatch(new RegExp(`^<\\?xml version="1.0" encoding="utf-8"\\?><Error><Code>${code}</Code><Message>[^<]+</Message>.*</Error>$`, 's'));
 }
 
-/**
- * Everything a tenant has: its events (count, last position) and a digest of each of its
- * projection rows (shares, nodes, handles, jobs, its account row) and of its files' bytes.
- */
-async function snapshot(tenant: string): Promise<Record<string, string>> {
-  const { rows } = await db.query(
-    `SELECT
-       (SELECT count(*) FROM events WHERE tenant = $1)::text AS events,
-       (SELECT coalesce(max(position), 0) FROM events WHERE tenant = $1)::text AS last_position,
-       (SELECT md5(coalesce(string_agg(s::text, '|' ORDER BY s.share_id), '')) FROM shares s WHERE s.tenant = $1) AS shares,
-       (SELECT md5(coalesce(string_agg(n::text, '|' ORDER BY n.share_id, n.path_key), '')) FROM nodes n WHERE n.tenant = $1) AS nodes,
-       (SELECT md5(coalesce(string_agg(h::text, '|' ORDER BY h.handle_id), '')) FROM handles h WHERE h.tenant = $1) AS handles,
-       (SELECT md5(coalesce(string_agg(j::text, '|' ORDER BY j.job_id), '')) FROM jobs j WHERE j.tenant = $1) AS jobs,
-       (SELECT md5(coalesce(string_agg(a::text, '|'), '')) FROM accounts a WHERE a.name = $1) AS account,
-       (SELECT md5(coalesce(string_agg(c.file_id || ':' || c.chunk_no || ':' || md5(c.data), '|' ORDER BY c.file_id, c.chunk_no), ''))
-          FROM file_chunks c JOIN nodes n ON n.file_id = c.file_id WHERE n.tenant = $1) AS bytes`,
-    [tenant],
-  );
-  return rows[0];
-}
+const snapshot = (tenant: string) => tenantDigest(db, tenant);
 
 /**
  * The audit projector applies everything committed so far. Its reader stops below the cluster's
