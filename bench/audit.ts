@@ -1,5 +1,5 @@
 import '../apps/register-paths';
-import { children, DIST, output, ROOT, runToEnd, sql, start, stop } from './common';
+import { children, DIST, envInteger, output, ROOT, runToEnd, sql, start, stop } from './common';
 import { Logger } from '@nestjs/common';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
 import { AsyncProjector, AuditRepository, auditProjection } from '@leasehold/audit';
@@ -22,20 +22,15 @@ import { seedAuditEvents, SeedResult, validateSeed } from './audit-seed';
  */
 
 const env = process.env;
-const int = (name: string, fallback: number, min: number, max: number) => {
-  const value = Number(env[name] ?? fallback);
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer from ${min} to ${max}`);
-  return value;
-};
 const CONFIG = {
-  events: int('BENCH_AUDIT_EVENTS', 5_000_000, 50_000, 100_000_000),
-  tenants: int('BENCH_AUDIT_TENANTS', 50, 1, 99),
-  shares: int('BENCH_AUDIT_SHARES', 2, 1, 20),
-  requests: int('BENCH_AUDIT_REQUESTS', 1000, 10, 1_000_000),
-  warmup: int('BENCH_AUDIT_WARMUP', 100, 0, 100_000),
-  concurrency: int('BENCH_AUDIT_CONCURRENCY', 8, 2, 64),
-  validate: int('BENCH_AUDIT_VALIDATE', 500, 0, 100_000),
-  rounds: int('BENCH_AUDIT_ROUNDS', 2, 1, 10),
+  events: envInteger('BENCH_AUDIT_EVENTS', 5_000_000, 50_000, 100_000_000),
+  tenants: envInteger('BENCH_AUDIT_TENANTS', 50, 1, 99),
+  shares: envInteger('BENCH_AUDIT_SHARES', 2, 1, 20),
+  requests: envInteger('BENCH_AUDIT_REQUESTS', 1000, 10, 1_000_000),
+  warmup: envInteger('BENCH_AUDIT_WARMUP', 100, 0, 100_000),
+  concurrency: envInteger('BENCH_AUDIT_CONCURRENCY', 8, 2, 64),
+  validate: envInteger('BENCH_AUDIT_VALIDATE', 500, 0, 100_000),
+  rounds: envInteger('BENCH_AUDIT_ROUNDS', 2, 1, 10),
   pgUrl: env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432',
   database: env.BENCH_AUDIT_DB ?? 'leasehold_bench_audit',
   redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',

@@ -66,3 +66,10 @@ export async function sql<T = any>(url: string, text: string, params: unknown[] 
     await client.end();
   }
 }
+
+/** An integer setting from the environment, within [min, max]; a bad value stops the run. */
+export function envInteger(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer from ${min} to ${max}`);
+  return value;
+}

@@ -1,5 +1,5 @@
 import '../apps/register-paths';
-import { children, DIST, output, ROOT, runToEnd, sql, start, stop } from './common';
+import { children, DIST, envInteger, output, ROOT, runToEnd, sql, start, stop } from './common';
 import { ShareServiceClient, StorageSharedKeyCredential } from '@azure/storage-file-share';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
 import { closeQueue, FORCE_CLOSE_QUEUE, redisConnection } from '@leasehold/jobs';
@@ -22,16 +22,11 @@ import { seedOpenHandles } from './force-close-seed';
  */
 
 const env = process.env;
-const int = (name: string, fallback: number, min: number, max: number) => {
-  const value = Number(env[name] ?? fallback);
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer from ${min} to ${max}`);
-  return value;
-};
 const CONFIG = {
-  files: int('BENCH_FC_FILES', 500, 50, 100_000),
-  perFile: int('BENCH_FC_HANDLES_PER_FILE', 2000, 1, 2000),
-  chunk: int('FORCE_CLOSE_CHUNK_SIZE', 1000, 1, 100_000),
-  concurrency: int('WORKER_CONCURRENCY', 2, 1, 64),
+  files: envInteger('BENCH_FC_FILES', 500, 50, 100_000),
+  perFile: envInteger('BENCH_FC_HANDLES_PER_FILE', 2000, 1, 2000),
+  chunk: envInteger('FORCE_CLOSE_CHUNK_SIZE', 1000, 1, 100_000),
+  concurrency: envInteger('WORKER_CONCURRENCY', 2, 1, 64),
   pgUrl: env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432',
   database: env.BENCH_FC_DB ?? 'leasehold_bench_force_close',
   redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',

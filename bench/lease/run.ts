@@ -5,7 +5,7 @@ import { Agent, get } from 'node:http';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
-import { sql } from '../common';
+import { envInteger, sql } from '../common';
 import { azureRequest, Signer } from './azure';
 import { LoadResult, LoadSpec, summarize } from './load';
 import { captureLeaseStatements, PGBENCH_LEASE_ID, pgbenchScript } from './pgbench-script';
@@ -22,15 +22,10 @@ const ROOT = resolve(__dirname, '..', '..', '..'); // dist/bench/lease → repos
 const DIST = resolve(__dirname, '..', '..');
 
 const env = process.env;
-const int = (name: string, fallback: number, min: number) => {
-  const value = Number(env[name] ?? fallback);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer of at least ${min}`);
-  return value;
-};
 const flag = (name: string) => env[name] !== '0';
 const CONFIG = {
-  durationMs: int('BENCH_DURATION_S', 10, 1) * 1000,
-  warmupMs: int('BENCH_WARMUP_S', 2, 0) * 1000,
+  durationMs: envInteger('BENCH_DURATION_S', 10, 1) * 1000,
+  warmupMs: envInteger('BENCH_WARMUP_S', 2, 0) * 1000,
   clients: (env.BENCH_CLIENTS ?? '1,64').split(',').map(Number),
   modes: (env.BENCH_MODES ?? 'distinct,hot').split(',') as Array<'distinct' | 'hot'>,
   pgUrl: env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432',
