@@ -1,11 +1,17 @@
 import '../register-paths';
 import { AccountError, AccountsService, KeyCipher, newAccountKey } from '@leasehold/accounts';
 import { ConfigError, loadConfig, preflight } from '@leasehold/config';
+import { cliCaller } from '@leasehold/domain';
 import { createDataSource, EventStore, migrateDatabase } from '@leasehold/event-store';
 import { rebuildProjections, verifyProjections } from '@leasehold/projections';
 import { Pool, PoolClient } from 'pg';
 import { ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
+
+/** A mistake on the command line: its message is the usage. */
+class UsageError extends Error {}
 
 /** Migrations first, then (outside production) the development account. */
 async function prepare(): Promise<void> {
@@ -37,25 +43,25 @@ async function withAccounts<T>(work: (accounts: AccountsService) => Promise<T>):
 /** `accounts create|list|disable|enable|rotate`: the admin interface on the command line. */
 async function accounts(): Promise<void> {
   const [, , , action, name, key] = process.argv;
-  const metadata = { requestId: `cli-${process.pid}-${Date.now()}`, principal: `cli:${process.env.USER ?? 'unknown'}`, authentication: 'Admin' as const };
+  const by = cliCaller(userInfo().username, randomUUID());
   await withAccounts(async (service) => {
     switch (action) {
       case 'create': {
         const [key1, key2] = [newAccountKey(), newAccountKey()];
-        if (!(await service.create(name ?? '', key1, key2, metadata))) throw new AccountError(409, `account ${name} already exists`);
+        if (!(await service.create(name ?? '', key1, key2, by))) throw new AccountError('AlreadyExists', `account ${name} already exists`);
         return console.log(JSON.stringify({ name, key1, key2 }, null, 2));
       }
       case 'list':
         return console.log(JSON.stringify(await service.list(), null, 2));
       case 'disable':
-        return void (await service.disable(name ?? '', metadata), console.log(`${name} disabled`));
+        return void (await service.disable(name ?? '', by), console.log(`${name} disabled`));
       case 'enable':
-        return void (await service.enable(name ?? '', metadata), console.log(`${name} enabled`));
+        return void (await service.enable(name ?? '', by), console.log(`${name} enabled`));
       case 'rotate':
-        if (key !== 'key1' && key !== 'key2') throw new AccountError(400, 'usage: accounts rotate <name> key1|key2');
-        return console.log(JSON.stringify({ name, [key]: await service.rotate(name ?? '', key, metadata) }, null, 2));
+        if (key !== 'key1' && key !== 'key2') throw new UsageError('usage: accounts rotate <name> key1|key2');
+        return console.log(JSON.stringify({ name, [key]: await service.rotate(name ?? '', key, by) }, null, 2));
       default:
-        throw new AccountError(400, 'usage: accounts create <name> | list | disable <name> | enable <name> | rotate <name> key1|key2');
+        throw new UsageError('usage: accounts create <name> | list | disable <name> | enable <name> | rotate <name> key1|key2');
     }
   });
 }
@@ -127,6 +133,6 @@ if (!command) {
   process.exit(2);
 }
 command().catch((error) => {
-  console.error(`leasehold: ${error instanceof ConfigError || error instanceof AccountError ? error.message : (error?.stack ?? error)}`);
+  console.error(`leasehold: ${error instanceof ConfigError || error instanceof AccountError || error instanceof UsageError ? error.message : (error?.stack ?? error)}`);
   process.exit(1);
 });

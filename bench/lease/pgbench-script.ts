@@ -1,7 +1,6 @@
-import { decideLease, LeaseCommand, NodeState } from '@leasehold/domain';
+import { CommandContext, decideLease, LeaseCommand, NodeState } from '@leasehold/domain';
 import { EventStore, SqlExecutor } from '@leasehold/event-store';
 import { Located, NodeRepository, NodeWriter, RecentNodes } from '@leasehold/filesystem';
-import { RequestContext } from '@leasehold/wire';
 
 /**
  * Baseline (a): the SQL one lease operation costs, for pgbench. The statements are not copied by
@@ -92,9 +91,9 @@ export async function captureLeaseStatements(shareName: string): Promise<Pgbench
   const store = Object.assign(Object.create(EventStore.prototype) as EventStore, { db: rec.sql });
   const nodes = new NodeRepository(store);
   const writer = new NodeWriter(store, nodes, new RecentNodes());
-  const context: RequestContext = {
+  const context: CommandContext = {
     requestId: '00000000-0000-4000-8000-000000000000', // a request id is a UUID: same size as the real ones
-    account: TENANT,
+    tenant: TENANT,
     principal: TENANT,
     authentication: 'SharedKey',
     now: new Date(SENTINEL.lastModified),

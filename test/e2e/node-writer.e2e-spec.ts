@@ -1,10 +1,9 @@
 // NodeWriter's batched updates on the real PostgreSQL: updates of existing nodes made outside a
 // transaction while earlier ones are in flight share one statement and one transaction, and each
 // is still guarded by its own node's version.
-import { decideLease, LeaseCommand, NodeEvent } from '../../libs/domain/src';
+import { CommandContext, decideLease, LeaseCommand, NodeEvent } from '../../libs/domain/src';
 import { ConcurrencyError } from '../../libs/event-store/src';
 import { Located, NodeRepository, NodeWriter } from '../../libs/filesystem/src';
-import { RequestContext } from '../../libs/wire/src';
 import { startTestService, TestService, uniqueShare } from '../support/service';
 
 const ACCOUNT = 'devstoreaccount1';
@@ -27,7 +26,7 @@ describe('NodeWriter: batched node updates', () => {
 
   afterAll(() => service?.stop());
 
-  const context = (i: number): RequestContext => ({ requestId: id(0xb000 + i), account: ACCOUNT, principal: ACCOUNT, authentication: 'SharedKey', now: new Date() });
+  const context = (i: number): CommandContext => ({ requestId: id(0xb000 + i), tenant: ACCOUNT, principal: ACCOUNT, authentication: 'SharedKey', now: new Date() });
 
   function acquireEvents(located: Located, leaseId: string): NodeEvent[] {
     const command: LeaseCommand = { action: 'acquire', proposedLeaseId: leaseId, generatedLeaseId: leaseId };

@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { CqrsModule } from '@nestjs/cqrs';
 import { AuditProjectorModule } from '@leasehold/audit';
 import { ConfigModule, LeaseholdConfig } from '@leasehold/config';
 import { EventStoreModule } from '@leasehold/event-store';
@@ -8,6 +9,6 @@ import { JobsWorkerModule } from '@leasehold/jobs';
 @Module({})
 export class WorkerModule {
   static forRoot(config: LeaseholdConfig): DynamicModule {
-    return { module: WorkerModule, imports: [ConfigModule.forRoot(config), EventStoreModule, JobsWorkerModule, AuditProjectorModule] };
+    return { module: WorkerModule, imports: [ConfigModule.forRoot(config), CqrsModule.forRoot(), EventStoreModule, JobsWorkerModule, AuditProjectorModule] };
   }
 }

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { EventMetadata, EventStore, isUniqueViolation, retryOnConcurrency, SqlExecutor } from '@leasehold/event-store';
-import { AccountKeyLookup } from '@leasehold/wire';
+import { Caller, SYSTEM_CALLER } from '@leasehold/domain';
+import { EventStore, eventMetadata, isUniqueViolation, retryOnConcurrency, SqlExecutor } from '@leasehold/event-store';
 import { randomBytes } from 'node:crypto';
+import { AccountEvent, accountRow, accountStream } from './account.events';
 import { KeyCipher } from './key-cipher';
 
 /** The public development account of the Azure storage emulators: SDK samples work against it unchanged. */
@@ -11,8 +12,6 @@ export const DEVELOPMENT_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsu
 export const ACCOUNT_NAME = /^[a-z0-9]{3,24}$/;
 /** Keys are looked up on every request; a short cache keeps that off the database, and bounds how long a disabled account or a rotated key lingers. */
 const KEY_CACHE_MS = 5_000;
-
-const SYSTEM: EventMetadata = { requestId: 'system', principal: 'system', authentication: 'System' };
 
 export const newAccountKey = () => randomBytes(64).toString('base64');
 
@@ -24,9 +23,10 @@ export interface AccountSummary {
 
 export type KeyName = 'key1' | 'key2';
 
+/** Why an account change was refused; the message says it to an operator. */
 export class AccountError extends Error {
   constructor(
-    readonly status: 400 | 404 | 409,
+    readonly reason: 'InvalidName' | 'NotFound' | 'AlreadyExists',
     message: string,
   ) {
     super(message);
@@ -39,7 +39,7 @@ export class AccountError extends Error {
  * keys live encrypted in account_keys, outside the immutable log.
  */
 @Injectable()
-export class AccountsService implements AccountKeyLookup {
+export class AccountsService {
   private readonly cache = new Map<string, { keys: Buffer[] | undefined; until: number }>();
 
   constructor(
@@ -47,6 +47,7 @@ export class AccountsService implements AccountKeyLookup {
     private readonly cipher: KeyCipher,
   ) {}
 
+  /** The decoded keys of an enabled account, or undefined when there is no such (enabled) account. */
   async keysOf(account: string): Promise<Buffer[] | undefined> {
     const cached = this.cache.get(account);
     if (cached && cached.until > Date.now()) return cached.keys;
@@ -60,19 +61,19 @@ export class AccountsService implements AccountKeyLookup {
   }
 
   /** Creates an account with the given keys; false when it exists already. */
-  async create(name: string, key1: string, key2: string, metadata: EventMetadata = SYSTEM): Promise<boolean> {
-    if (!ACCOUNT_NAME.test(name)) throw new AccountError(400, 'account names are 3 to 24 lowercase letters and digits');
+  async create(name: string, key1: string, key2: string, by: Caller = SYSTEM_CALLER): Promise<boolean> {
+    if (!ACCOUNT_NAME.test(name)) throw new AccountError('InvalidName', 'account names are 3 to 24 lowercase letters and digits');
     const createdAt = new Date();
+    const created: AccountEvent = { type: 'AccountCreated', data: { name, createdAt } };
     try {
       return await this.store.transaction(async (sql) => {
-        const inserted = await sql.query(
-          `INSERT INTO accounts (name, created_at, version) VALUES ($1, $2, 1) ON CONFLICT DO NOTHING RETURNING 1`,
-          [name, createdAt],
-        );
+        const inserted = await sql.query(`INSERT INTO accounts SELECT * FROM jsonb_populate_record(NULL::accounts, $1::jsonb) ON CONFLICT DO NOTHING RETURNING 1`, [
+          JSON.stringify(accountRow({ name, createdAt }, false, 1)),
+        ]);
         if (inserted.length === 0) return false;
         await sql.query(`INSERT INTO account_keys (account, key1, key2) VALUES ($1, $2, $3)`, [name, this.cipher.encrypt(key1), this.cipher.encrypt(key2)]);
         await this.store.append(
-          { tenant: name, streamId: `account-${name}`, expectedVersion: 0, events: [{ type: 'AccountCreated', data: { name, createdAt } }], metadata },
+          { tenant: name, streamId: accountStream(name), expectedVersion: 0, events: [created], metadata: eventMetadata(by) },
           sql,
         );
         this.cache.delete(name);
@@ -90,21 +91,21 @@ export class AccountsService implements AccountKeyLookup {
   }
 
   /** Appends one event to the account's stream with its projection, guarded by the version read. */
-  private async change(name: string, type: string, data: object, metadata: EventMetadata, alsoInTransaction?: (sql: SqlExecutor) => Promise<void>): Promise<void> {
+  private async change(name: string, event: Exclude<AccountEvent, { type: 'AccountCreated' }>, by: Caller, alsoInTransaction?: (sql: SqlExecutor) => Promise<void>): Promise<void> {
     await retryOnConcurrency(() =>
       this.store.transaction(async (sql) => {
         const rows = await sql.query(`SELECT version, disabled FROM accounts WHERE name = $1`, [name]);
-        if (!rows.length) throw new AccountError(404, `no account named ${name}`);
+        if (!rows.length) throw new AccountError('NotFound', `no account named ${name}`);
         const { version } = rows[0];
-        const disabled = type === 'AccountDisabled' ? true : type === 'AccountEnabled' ? false : rows[0].disabled;
+        const disabled = event.type === 'AccountDisabled' ? true : event.type === 'AccountEnabled' ? false : rows[0].disabled;
         await alsoInTransaction?.(sql);
         await this.store.append(
           {
             tenant: name,
-            streamId: `account-${name}`,
+            streamId: accountStream(name),
             expectedVersion: version,
-            events: [{ type, data }],
-            metadata,
+            events: [event],
+            metadata: eventMetadata(by),
             projection: { sql: `UPDATE accounts SET disabled = $2, version = $3 WHERE name = $1 AND version = $4 RETURNING 1`, params: [name, disabled, version + 1, version] },
           },
           sql,
@@ -114,18 +115,18 @@ export class AccountsService implements AccountKeyLookup {
     this.cache.delete(name);
   }
 
-  disable(name: string, metadata: EventMetadata = SYSTEM): Promise<void> {
-    return this.change(name, 'AccountDisabled', { name }, metadata);
+  disable(name: string, by: Caller = SYSTEM_CALLER): Promise<void> {
+    return this.change(name, { type: 'AccountDisabled', data: { name } }, by);
   }
 
-  enable(name: string, metadata: EventMetadata = SYSTEM): Promise<void> {
-    return this.change(name, 'AccountEnabled', { name }, metadata);
+  enable(name: string, by: Caller = SYSTEM_CALLER): Promise<void> {
+    return this.change(name, { type: 'AccountEnabled', data: { name } }, by);
   }
 
   /** Replaces one key; the other stays valid, so clients move over without downtime. Returns the new key. */
-  async rotate(name: string, which: KeyName, metadata: EventMetadata = SYSTEM): Promise<string> {
+  async rotate(name: string, which: KeyName, by: Caller = SYSTEM_CALLER): Promise<string> {
     const key = newAccountKey();
-    await this.change(name, 'AccountKeyRotated', { name, key: which }, metadata, async (sql) => {
+    await this.change(name, { type: 'AccountKeyRotated', data: { name, key: which } }, by, async (sql) => {
       await sql.query(`UPDATE account_keys SET ${which} = $2 WHERE account = $1`, [name, this.cipher.encrypt(key)]);
     });
     return key;

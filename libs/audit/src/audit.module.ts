@@ -3,12 +3,12 @@ import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
 import { EventStore } from '@leasehold/event-store';
 import { Pool } from 'pg';
 import { AsyncProjector } from './async-projector';
-import { AuditOperations } from './audit.operations';
 import { auditProjection } from './audit.projection';
+import { AuditEventsHandler, ExportAuditHandler, LeaseHistoryHandler, StateAsOfHandler } from './audit.queries';
 import { AuditRepository } from './audit.repository';
 
-/** The audit API. */
-@Module({ providers: [AuditRepository, AuditOperations] })
+/** The audit queries. */
+@Module({ providers: [AuditRepository, AuditEventsHandler, LeaseHistoryHandler, StateAsOfHandler, ExportAuditHandler] })
 export class AuditModule {}
 
 const IDLE_POLL_MS = 250;

@@ -1,5 +1,7 @@
 import { pathKey } from '@leasehold/domain';
 import { RecordedEvent, SqlExecutor } from '@leasehold/event-store';
+import { shareStream } from '@leasehold/filesystem';
+import { JOB_STREAM_PREFIX } from '@leasehold/jobs';
 import { AsyncProjection } from './async-projector';
 
 interface Place {
@@ -28,7 +30,7 @@ export const auditProjection: AsyncProjection = {
     for (const e of events) {
       wanted.add(key(e.tenant, e.streamId));
       const shareId = shareIdOf(e);
-      if (shareId) wanted.add(key(e.tenant, `share-${shareId}`));
+      if (shareId) wanted.add(key(e.tenant, shareStream(shareId)));
     }
     const places = new Map<string, Place>();
     const known = await sql.query(
@@ -48,11 +50,11 @@ export const auditProjection: AsyncProjection = {
       if (e.type === 'ShareCreated') learn(e.tenant, e.streamId, { share: d.name, path: '' });
       else if (e.type === 'ForceCloseJobSubmitted') learn(e.tenant, e.streamId, { share: d.shareName, path: d.path });
       else if (shareIdOf(e) && !places.has(key(e.tenant, e.streamId))) {
-        learn(e.tenant, e.streamId, { share: places.get(key(e.tenant, `share-${shareIdOf(e)}`))?.share ?? null, path: d.path });
+        learn(e.tenant, e.streamId, { share: places.get(key(e.tenant, shareStream(shareIdOf(e)!)))?.share ?? null, path: d.path });
       }
       const place = places.get(key(e.tenant, e.streamId)) ?? { share: null, path: null };
       const leaseId = d.leaseId ?? d.toLeaseId;
-      const jobId = e.metadata?.jobId ?? (e.streamId.startsWith('job-') ? e.streamId.slice(4) : undefined);
+      const jobId = e.metadata?.jobId ?? (e.streamId.startsWith(JOB_STREAM_PREFIX) ? e.streamId.slice(JOB_STREAM_PREFIX.length) : undefined);
       return {
         position: e.position,
         tenant: e.tenant,

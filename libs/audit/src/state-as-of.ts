@@ -1,4 +1,6 @@
 import { evolveNode, LeaseEvent, NodeEvent, NodeState } from '@leasehold/domain';
+import { NODE_STREAM_PREFIX } from '@leasehold/filesystem';
+import { HANDLE_STREAM_PREFIX, HandleOpened } from '@leasehold/handles';
 import { AuditEvent } from './audit.repository';
 
 export interface OpenHandleAsOf {
@@ -37,13 +39,13 @@ export function stateAsOf(events: AuditEvent[]): StateAsOf {
   let nodeSeq = -1n;
   const handles: OpenHandleAsOf[] = [];
   for (const [streamId, list] of streams) {
-    if (streamId.startsWith('node-')) {
+    if (streamId.startsWith(NODE_STREAM_PREFIX)) {
       // A path may have been deleted and created again: the latest creation is the one that counts.
       const state = list.reduce<NodeState | undefined>((s, e) => evolveNode(s, { type: e.type, data: e.data } as NodeEvent), undefined);
       const seq = BigInt(list[0].seq);
       if (seq > nodeSeq) [node, nodeSeq] = [state, seq];
-    } else if (streamId.startsWith('handle-') && list.length === 1 && list[0].type === 'HandleOpened') {
-      const d = list[0].data;
+    } else if (streamId.startsWith(HANDLE_STREAM_PREFIX) && list.length === 1 && list[0].type === 'HandleOpened') {
+      const d: HandleOpened = list[0].data;
       handles.push({ handleId: d.handleId, sessionId: d.sessionId, clientName: d.clientName, clientIp: d.clientIp, access: d.access, openedAt: list[0].recordedAt, openedBy: list[0].principal });
     }
   }

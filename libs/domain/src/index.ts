@@ -3,3 +3,5 @@ export * from './names';
 export * from './lease';
 export * from './filesystem/node';
 export * from './jobs/force-close-job';
+export * from './errors';
+export * from './command-context';

@@ -1,12 +1,19 @@
+import type { Caller } from '@leasehold/domain';
+
 /** Who caused an event and through which request: recorded on every event for the audit trail. */
-export interface EventMetadata {
-  requestId: string;
-  clientRequestId?: string;
-  /** The authenticated principal: the account name for Shared Key, `sas:<account>` for a SAS, `system` for the service itself. */
-  principal: string;
-  authentication: 'SharedKey' | 'SAS' | 'Admin' | 'System';
-  /** Set when a queued job caused the event. */
-  jobId?: string;
+export type EventMetadata = Caller;
+
+/** The caller as recorded on an event: only the fields it has (no undefined keys in the JSON). */
+export function eventMetadata(caller: Caller): EventMetadata {
+  const { principal, authentication, requestId, clientRequestId, actor, jobId } = caller;
+  return {
+    requestId,
+    ...(clientRequestId !== undefined ? { clientRequestId } : {}),
+    principal,
+    authentication,
+    ...(actor !== undefined ? { actor } : {}),
+    ...(jobId !== undefined ? { jobId } : {}),
+  };
 }
 
 export interface NewEvent {

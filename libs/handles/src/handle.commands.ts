@@ -1,15 +1,22 @@
 import { Inject } from '@nestjs/common';
-import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
+import { CommandContext, DomainError } from '@leasehold/domain';
 import { EventStore } from '@leasehold/event-store';
 import { gateAccess, NodeRepository } from '@leasehold/filesystem';
-import { AzureError, eventMetadata, parentNotFound, RequestContext, resourceNotFound } from '@leasehold/wire';
-import { AccessRight, ClosedChunk, HandleOpened, handleRow, HandleRepository, HandleScope } from './handle.repository';
+import { AccessRight, HandleOpened } from './handle.events';
+import { ClosedChunk, HandleRepository, HandleScope } from './handle.repository';
 import { HandlePosition } from './markers';
 
-export class OpenHandleCommand {
+export interface OpenedHandle {
+  handleId: string;
+  fileId: string;
+  sessionId: string;
+}
+
+export class OpenHandleCommand extends Command<OpenedHandle> {
   constructor(
-    readonly context: RequestContext,
+    readonly context: CommandContext,
     readonly share: string,
     readonly path: string[],
     readonly access: AccessRight[],
@@ -17,31 +24,31 @@ export class OpenHandleCommand {
     readonly clientName: string,
     readonly clientIp: string,
     readonly sessionId: string | undefined,
-  ) {}
+  ) {
+    super();
+  }
 }
 
-export class CloseHandleCommand {
+export class CloseHandleCommand extends Command<void> {
   constructor(
-    readonly context: RequestContext,
+    readonly context: CommandContext,
     readonly share: string,
     readonly path: string[],
     readonly handleId: string,
     readonly sessionId: string,
-  ) {}
+  ) {
+    super();
+  }
 }
 
-export class ForceCloseHandlesCommand {
+export class ForceCloseHandlesCommand extends Command<ClosedChunk> {
   constructor(
-    readonly context: RequestContext,
+    readonly context: CommandContext,
     readonly scope: HandleScope,
     readonly after: HandlePosition | undefined,
-  ) {}
-}
-
-export interface OpenedHandle {
-  handleId: string;
-  fileId: string;
-  sessionId: string;
+  ) {
+    super();
+  }
 }
 
 /**
@@ -50,7 +57,7 @@ export interface OpenedHandle {
  * change underneath it, and a delete cannot slip past it.
  */
 @CommandHandler(OpenHandleCommand)
-export class OpenHandleHandler implements ICommandHandler<OpenHandleCommand, OpenedHandle> {
+export class OpenHandleHandler implements ICommandHandler<OpenHandleCommand> {
   constructor(
     private readonly store: EventStore,
     private readonly nodes: NodeRepository,
@@ -60,11 +67,11 @@ export class OpenHandleHandler implements ICommandHandler<OpenHandleCommand, Ope
 
   execute(c: OpenHandleCommand): Promise<OpenedHandle> {
     return this.store.transaction(async (sql) => {
-      const first = await this.nodes.locate(c.context.account, c.share, c.path, sql);
+      const first = await this.nodes.locate(c.context.tenant, c.share, c.path, sql);
       await this.nodes.lockNode(first.share.shareId, first.key, sql);
-      const located = await this.nodes.locate(c.context.account, c.share, c.path, sql);
+      const located = await this.nodes.locate(c.context.tenant, c.share, c.path, sql);
       const node = located.node;
-      if (c.path.length > 0 && !node) throw located.parentExists ? resourceNotFound() : parentNotFound();
+      if (c.path.length > 0 && !node) throw new DomainError(located.parentExists ? 'ResourceNotFound' : 'ParentNotFound');
       if (node?.kind === 'file') {
         // A lease gives exclusive write and delete access: opening for either needs the lease id.
         const writes = c.access.includes('Write') || c.access.includes('Delete');
@@ -72,16 +79,14 @@ export class OpenHandleHandler implements ICommandHandler<OpenHandleCommand, Ope
         else gateAccess(node.lease, { kind: 'read', leaseId: c.leaseId });
       }
       const limit = c.path.length === 0 ? this.config.handleLimitShareRoot : this.config.handleLimitPerNode;
-      if ((await this.handles.countOn(located.share.shareId, located.key, sql)) >= limit) {
-        throw new AzureError(400, 'HandleLimitExceeded', `The total handles opened on this file or directory reach the limit of ${limit}.`);
-      }
-      const [ids] = await sql.query(`SELECT nextval('handle_ids')::text AS handle_id, nextval('session_ids')::text AS session_id`);
+      if ((await this.handles.countOn(located.share.shareId, located.key, sql)) >= limit) throw new DomainError('HandleLimitExceeded', { limit });
+      const ids = await this.handles.nextIds(sql);
       const opened: HandleOpened = {
         shareId: located.share.shareId,
-        handleId: ids.handle_id as string,
+        handleId: ids.handleId,
         fileId: node?.fileId ?? '0',
         parentId: node?.parentId ?? '0',
-        sessionId: c.sessionId ?? (ids.session_id as string),
+        sessionId: c.sessionId ?? ids.sessionId,
         path: node?.path ?? '',
         nodeKey: located.key,
         clientName: c.clientName,
@@ -89,20 +94,7 @@ export class OpenHandleHandler implements ICommandHandler<OpenHandleCommand, Ope
         access: c.access,
         openTime: c.context.now.toISOString(),
       };
-      await this.store.append(
-        {
-          tenant: c.context.account,
-          streamId: `handle-${opened.handleId}`,
-          expectedVersion: 0,
-          events: [{ type: 'HandleOpened', data: opened }],
-          metadata: eventMetadata(c.context),
-          projection: {
-            sql: `INSERT INTO handles SELECT * FROM jsonb_populate_record(NULL::handles, $1::jsonb) RETURNING 1`,
-            params: [JSON.stringify(handleRow(c.context.account, opened))],
-          },
-        },
-        sql,
-      );
+      await this.handles.recordOpened(c.context, opened, sql);
       return { handleId: opened.handleId, fileId: opened.fileId, sessionId: opened.sessionId };
     });
   }
@@ -110,33 +102,27 @@ export class OpenHandleHandler implements ICommandHandler<OpenHandleCommand, Ope
 
 /** Closes a handle by its holder: the handle id and the session it was opened in prove who holds it. */
 @CommandHandler(CloseHandleCommand)
-export class CloseHandleHandler implements ICommandHandler<CloseHandleCommand, void> {
+export class CloseHandleHandler implements ICommandHandler<CloseHandleCommand> {
   constructor(
-    private readonly store: EventStore,
     private readonly nodes: NodeRepository,
+    private readonly handles: HandleRepository,
   ) {}
 
   async execute(c: CloseHandleCommand): Promise<void> {
-    const located = await this.nodes.locate(c.context.account, c.share, c.path);
-    const closed = await this.store.appendPerRow(c.context.account, eventMetadata(c.context), {
-      sql: `DELETE FROM handles WHERE handle_id = $1 AND share_id = $2 AND node_key = $3 AND session_id = $4
-            RETURNING 'handle-' || handle_id AS stream_id, 2 AS stream_version, 'HandleClosed' AS type,
-              jsonb_build_object('handleId', handle_id::text, 'path', path, 'fileId', file_id::text, 'sessionId', session_id::text) AS data`,
-      params: [c.handleId, located.share.shareId, located.key, c.sessionId],
-    });
-    if (closed.length === 0) throw new AzureError(404, 'ResourceNotFound', 'The specified handle is not open on this path in this session.');
+    const located = await this.nodes.locate(c.context.tenant, c.share, c.path);
+    if (!(await this.handles.closeByHolder(c.context, located.share.shareId, located.key, c.handleId, c.sessionId))) throw new DomainError('HandleNotOpen');
   }
 }
 
 /** One chunk of Force Close Handles, in one transaction. */
 @CommandHandler(ForceCloseHandlesCommand)
-export class ForceCloseHandlesHandler implements ICommandHandler<ForceCloseHandlesCommand, ClosedChunk> {
+export class ForceCloseHandlesHandler implements ICommandHandler<ForceCloseHandlesCommand> {
   constructor(
     private readonly handles: HandleRepository,
     @Inject(LEASEHOLD_CONFIG) private readonly config: LeaseholdConfig,
   ) {}
 
   execute({ context, scope, after }: ForceCloseHandlesCommand): Promise<ClosedChunk> {
-    return this.handles.forceCloseChunk(context.account, scope, after, this.config.forceCloseChunkSize, eventMetadata(context));
+    return this.handles.forceCloseChunk(context, scope, after, this.config.forceCloseChunkSize);
   }
 }

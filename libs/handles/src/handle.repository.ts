@@ -1,40 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { EventMetadata, EventStore, SqlExecutor } from '@leasehold/event-store';
+import type { CommandContext } from '@leasehold/domain';
+import { eventMetadata, EventStore, SqlExecutor } from '@leasehold/event-store';
+import type { OpenHandles } from '@leasehold/filesystem';
+import { AccessRight, HANDLE_STREAM_PREFIX, HandleEvent, HandleForceClosed, HandleOpened, handleRow, handleStream } from './handle.events';
 import { HandlePosition } from './markers';
-
-export type AccessRight = 'Read' | 'Write' | 'Delete';
-
-/** The data of a HandleOpened event. */
-export interface HandleOpened {
-  shareId: string;
-  handleId: string;
-  fileId: string;
-  parentId: string;
-  sessionId: string;
-  path: string;
-  nodeKey: string;
-  clientName: string;
-  clientIp: string;
-  access: AccessRight[];
-  openTime: string;
-}
-
-/** An open handle's row in the handles projection: the one mapping both the inline projection and rebuilds use. */
-export const handleRow = (tenant: string, h: HandleOpened) => ({
-  handle_id: h.handleId,
-  tenant,
-  share_id: h.shareId,
-  node_key: h.nodeKey,
-  path: h.path,
-  file_id: h.fileId,
-  parent_id: h.parentId,
-  session_id: h.sessionId,
-  client_ip: h.clientIp,
-  client_name: h.clientName,
-  access: h.access,
-  open_time: h.openTime,
-  last_reconnect_time: null,
-});
 
 export interface HandleRow {
   handleId: string;
@@ -46,7 +15,6 @@ export interface HandleRow {
   clientName: string;
   access: AccessRight[];
   openTime: Date;
-  lastReconnectTime?: Date;
   nodeKey: string;
 }
 
@@ -75,7 +43,6 @@ const toHandle = (r: any): HandleRow => ({
   clientName: r.client_name,
   access: r.access,
   openTime: r.open_time,
-  lastReconnectTime: r.last_reconnect_time ?? undefined,
   nodeKey: r.node_key,
 });
 
@@ -94,8 +61,17 @@ function scopeParams(scope: HandleScope, after?: HandlePosition): unknown[] {
   return [scope.shareId, scope.nodeKey, scope.recursive, prefix, scope.handleId ?? null, after?.nodeKey ?? '', after?.handleId ?? '-1'];
 }
 
+/**
+ * The RETURNING clause of a statement that deletes handles rows: one HandleForceClosed event per row,
+ * its data built here only. `$reason` is the parameter holding the reason (text, or null for none).
+ */
+const forceClosedEvents = (prefix: string, reason: string) => `RETURNING ${prefix}::text || handle_id AS stream_id, 2 AS stream_version, 'HandleForceClosed' AS type,
+  jsonb_build_object('handleId', handle_id::text, 'path', path, 'nodeKey', node_key, 'fileId', file_id::text,
+    'sessionId', session_id::text, 'clientName', client_name) || jsonb_strip_nulls(jsonb_build_object('reason', ${reason}::text)) AS data`;
+
+/** The handles table and the handle streams: the only code that writes either. */
 @Injectable()
-export class HandleRepository {
+export class HandleRepository implements OpenHandles {
   constructor(private readonly store: EventStore) {}
 
   /** One page of handles in scope after `after`; `more` tells whether another page follows. */
@@ -112,24 +88,72 @@ export class HandleRepository {
     return rows[0].n;
   }
 
+  async anyOpenOn(shareId: string, nodeKey: string, sql: SqlExecutor): Promise<boolean> {
+    return (await sql.query(`SELECT 1 FROM handles WHERE share_id = $1 AND node_key = $2 LIMIT 1`, [shareId, nodeKey])).length > 0;
+  }
+
+  /** A new handle id and a new session id (used when the client names no session). */
+  async nextIds(sql: SqlExecutor): Promise<{ handleId: string; sessionId: string }> {
+    const [ids] = await sql.query(`SELECT nextval('handle_ids')::text AS handle_id, nextval('session_ids')::text AS session_id`);
+    return { handleId: ids.handle_id, sessionId: ids.session_id };
+  }
+
+  /** Appends HandleOpened with the handle's row, in the caller's transaction. */
+  async recordOpened(context: CommandContext, opened: HandleOpened, sql: SqlExecutor): Promise<void> {
+    const event: HandleEvent = { type: 'HandleOpened', data: opened };
+    await this.store.append(
+      {
+        tenant: context.tenant,
+        streamId: handleStream(opened.handleId),
+        expectedVersion: 0,
+        events: [event],
+        metadata: eventMetadata(context),
+        projection: {
+          sql: `INSERT INTO handles SELECT * FROM jsonb_populate_record(NULL::handles, $1::jsonb) RETURNING 1`,
+          params: [JSON.stringify(handleRow(context.tenant, opened))],
+        },
+      },
+      sql,
+    );
+  }
+
+  /** Closes a handle for its holder (the handle id and the session prove who holds it); false when no such handle is open there. */
+  async closeByHolder(context: CommandContext, shareId: string, nodeKey: string, handleId: string, sessionId: string): Promise<boolean> {
+    const closed = await this.store.appendPerRow(context.tenant, eventMetadata(context), {
+      sql: `DELETE FROM handles WHERE handle_id = $1 AND share_id = $2 AND node_key = $3 AND session_id = $4
+            RETURNING $5::text || handle_id AS stream_id, 2 AS stream_version, 'HandleClosed' AS type,
+              jsonb_build_object('handleId', handle_id::text, 'path', path, 'fileId', file_id::text, 'sessionId', session_id::text) AS data`,
+      params: [handleId, shareId, nodeKey, sessionId, HANDLE_STREAM_PREFIX],
+    });
+    return closed.length > 0;
+  }
+
+  async closeAllInShare(context: CommandContext, shareId: string, sql: SqlExecutor): Promise<void> {
+    await this.store.appendPerRow(
+      context.tenant,
+      eventMetadata(context),
+      { sql: `DELETE FROM handles WHERE share_id = $1 ${forceClosedEvents('$2', '$3')}`, params: [shareId, HANDLE_STREAM_PREFIX, 'ShareDeleted'] },
+      sql,
+    );
+  }
+
   /**
    * Force-closes the next chunk of handles in scope after `after`, in one statement: the rows are
    * locked, deleted and each gets a HandleForceClosed event at version 2 of its own stream, so a
    * handle closed concurrently (by its holder, or by another closer) is closed exactly once. The
    * synchronous Force Close Handles operation and the queued job both close through this.
    */
-  async forceCloseChunk(tenant: string, scope: HandleScope, after: HandlePosition | undefined, limit: number, metadata: EventMetadata, sql: SqlExecutor = this.store.db): Promise<ClosedChunk> {
-    const closed = await this.store.appendPerRow(
+  async forceCloseChunk(context: CommandContext, scope: HandleScope, after: HandlePosition | undefined, limit: number, sql: SqlExecutor = this.store.db): Promise<ClosedChunk> {
+    const tenant = context.tenant;
+    const closed: HandleForceClosed[] = await this.store.appendPerRow(
       tenant,
-      metadata,
+      eventMetadata(context),
       {
         sql: `DELETE FROM handles WHERE handle_id IN (
                 SELECT handle_id FROM handles WHERE ${SCOPE} ORDER BY node_key, handle_id LIMIT $8 FOR UPDATE
               )
-              RETURNING 'handle-' || handle_id AS stream_id, 2 AS stream_version, 'HandleForceClosed' AS type,
-                jsonb_build_object('handleId', handle_id::text, 'path', path, 'nodeKey', node_key, 'fileId', file_id::text,
-                  'sessionId', session_id::text, 'clientName', client_name) AS data`,
-        params: [...scopeParams(scope, after), limit],
+              ${forceClosedEvents('$9', '$10')}`,
+        params: [...scopeParams(scope, after), limit, HANDLE_STREAM_PREFIX, null],
       },
       sql,
     );

@@ -1,14 +1,13 @@
 import { Module } from '@nestjs/common';
-import { CqrsModule } from '@nestjs/cqrs';
 import { FilesystemModule } from '@leasehold/filesystem';
 import { CloseHandleHandler, ForceCloseHandlesHandler, OpenHandleHandler } from './handle.commands';
-import { HandleOperations } from './handle.operations';
+import { HandleScopeHandler, ListHandlesHandler } from './handle.queries';
 import { HandleRepository } from './handle.repository';
 
-/** The handle registry, List Handles and Force Close Handles. */
+/** The handle registry, List Handles and Force Close Handles. HandleRepository implements the namespace's OPEN_HANDLES port. */
 @Module({
-  imports: [CqrsModule, FilesystemModule],
-  providers: [HandleRepository, HandleOperations, OpenHandleHandler, CloseHandleHandler, ForceCloseHandlesHandler],
+  imports: [FilesystemModule],
+  providers: [HandleRepository, OpenHandleHandler, CloseHandleHandler, ForceCloseHandlesHandler, HandleScopeHandler, ListHandlesHandler],
   exports: [HandleRepository],
 })
 export class HandlesModule {}

@@ -1,5 +1,6 @@
 export * from './handles.module';
+export * from './handle.events';
 export * from './handle.repository';
-export * from './handle.commands';
-export * from './handle.operations';
+export { CloseHandleCommand, ForceCloseHandlesCommand, OpenedHandle, OpenHandleCommand } from './handle.commands';
+export * from './handle.queries';
 export * from './markers';

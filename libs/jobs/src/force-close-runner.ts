@@ -1,18 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
-import { chunkEvents, decideChunk, ForceCloseJob } from '@leasehold/domain';
-import { ConcurrencyError, EventMetadata, EventStore } from '@leasehold/event-store';
+import { chunkEvents, CommandContext, decideChunk, ForceCloseJob, workerContext } from '@leasehold/domain';
+import { ConcurrencyError, eventMetadata, EventStore } from '@leasehold/event-store';
 import { HandleRepository } from '@leasehold/handles';
+import { hostname } from 'node:os';
 import { JobRepository } from './job.repository';
 import { ChunkJobData } from './queue';
 
-/** Job events and the handles a job closes record the job, and who asked for it. */
-export const jobMetadata = (job: ForceCloseJob, chunk: number): EventMetadata => ({
-  requestId: `job-${job.jobId}-chunk-${chunk}`,
-  principal: job.requestedBy,
-  authentication: 'System',
-  jobId: job.jobId,
-});
+/** Job events and the handles a job closes record the job, who asked for it, and this worker. */
+const chunkContext = (data: ChunkJobData, job: ForceCloseJob): CommandContext => workerContext(hostname(), { ...job, tenant: data.tenant }, data.chunk, new Date());
 
 export type ChunkOutcome = {
   next?: ChunkJobData;
@@ -56,7 +52,8 @@ export class ForceCloseRunner {
   private async attempt(data: ChunkJobData): Promise<ChunkOutcome | undefined> {
     const job = await this.jobs.find(data.tenant, data.jobId);
     if (!job) return { recorded: false };
-    const at = new Date().toISOString();
+    const context = chunkContext(data, job);
+    const at = context.now.toISOString();
     const step = decideChunk(job, data.chunk, at);
     const next = { ...data, chunk: data.chunk + 1 };
     switch (step.kind) {
@@ -65,16 +62,15 @@ export class ForceCloseRunner {
       case 'continue':
         return { job, next, recorded: false };
       case 'cancel': {
-        const cancelled = await this.commitOrYield(() => this.jobs.commit(data.tenant, job, step.events, jobMetadata(job, data.chunk)));
+        const cancelled = await this.commitOrYield(() => this.jobs.commit(data.tenant, job, step.events, eventMetadata(context)));
         return cancelled && { job: cancelled, recorded: true };
       }
     }
     const after = await this.commitOrYield(() =>
       this.store.transaction(async (sql) => {
         const scope = { shareId: job.shareId, nodeKey: job.nodeKey, recursive: job.recursive, handleId: job.handleId === '*' ? undefined : job.handleId };
-        const metadata = jobMetadata(job, data.chunk);
-        const closed = await this.handles.forceCloseChunk(data.tenant, scope, job.marker, this.config.forceCloseChunkSize, metadata, sql);
-        return this.jobs.commit(data.tenant, job, chunkEvents(job, data.chunk, closed.closed, closed.next, at), metadata, sql);
+        const closed = await this.handles.forceCloseChunk(context, scope, job.marker, this.config.forceCloseChunkSize, sql);
+        return this.jobs.commit(data.tenant, job, chunkEvents(job, data.chunk, closed.closed, closed.next, at), eventMetadata(context), sql);
       }),
     );
     return after && { job: after, next: after.state === 'running' ? next : undefined, recorded: true };
@@ -93,6 +89,7 @@ export class ForceCloseRunner {
   async fail(data: ChunkJobData, error: string): Promise<void> {
     const job = await this.jobs.find(data.tenant, data.jobId);
     if (!job || job.state === 'completed' || job.state === 'cancelled' || job.state === 'failed') return;
-    await this.commitOrYield(() => this.jobs.commit(data.tenant, job, [{ type: 'ForceCloseJobFailed', data: { error, at: new Date().toISOString() } }], jobMetadata(job, data.chunk)));
+    const context = chunkContext(data, job);
+    await this.commitOrYield(() => this.jobs.commit(data.tenant, job, [{ type: 'ForceCloseJobFailed', data: { error, at: context.now.toISOString() } }], eventMetadata(context)));
   }
 }

@@ -47,7 +47,7 @@ export class ForceCloseWorker implements OnApplicationBootstrap, OnApplicationSh
 
   private async process(job: Job<ChunkJobData>): Promise<void> {
     const { next, job: state } = await this.runner.runChunk(job.data);
-    if (state) await job.updateProgress({ chunksDone: state.chunksDone, closed: state.closed, failed: state.failed, state: state.state });
+    if (state) await job.updateProgress({ chunksDone: state.chunksDone, closed: state.closed, state: state.state });
     if (next) await enqueueChunk(this.queue!, next, this.config.jobRetentionSeconds);
   }
 

@@ -1,6 +1,7 @@
 export * from './jobs.module';
 export * from './job.repository';
-export * from './job.operations';
+export { CancelForceCloseJobCommand, SubmitForceCloseJobCommand } from './job.commands';
+export * from './job.queries';
 export * from './force-close-runner';
 export * from './queue';
 export * from './job-row';

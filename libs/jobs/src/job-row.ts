@@ -15,7 +15,6 @@ export const jobRow = (tenant: string, job: ForceCloseJob) => ({
   cancel_requested: job.cancelRequested,
   chunks_done: job.chunksDone,
   closed: job.closed,
-  failed: job.failed,
   marker: job.marker ?? null,
   requested_by: job.requestedBy,
   created_at: job.createdAt,

@@ -1,10 +1,9 @@
 import { Inject, Logger } from '@nestjs/common';
-import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
-import { ForceCloseJob, isTerminal } from '@leasehold/domain';
-import { ConcurrencyError, retryOnConcurrency } from '@leasehold/event-store';
+import { CommandContext, DomainError, ForceCloseJob, isTerminal } from '@leasehold/domain';
+import { ConcurrencyError, eventMetadata, retryOnConcurrency } from '@leasehold/event-store';
 import { NodeRepository } from '@leasehold/filesystem';
-import { AzureError, eventMetadata, invalidHeader, parentNotFound, RequestContext, resourceNotFound } from '@leasehold/wire';
 import { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { JobRepository } from './job.repository';
@@ -12,29 +11,31 @@ import { ChunkJobData, enqueueChunk } from './queue';
 
 export const FORCE_CLOSE_QUEUE_TOKEN = Symbol('FORCE_CLOSE_QUEUE');
 
-export class SubmitForceCloseJobCommand {
+export class SubmitForceCloseJobCommand extends Command<ForceCloseJob> {
   constructor(
-    readonly context: RequestContext,
+    readonly context: CommandContext,
     readonly share: string,
     readonly path: string[],
     readonly handleId: string,
     readonly recursive: boolean,
     readonly idempotencyKey: string | undefined,
-  ) {}
+  ) {
+    super();
+  }
 }
 
-export class CancelForceCloseJobCommand {
+export class CancelForceCloseJobCommand extends Command<ForceCloseJob> {
   constructor(
-    readonly context: RequestContext,
+    readonly context: CommandContext,
     readonly jobId: string,
-  ) {}
+  ) {
+    super();
+  }
 }
-
-export const jobNotFound = () => new AzureError(404, 'JobNotFound', 'The specified job does not exist.');
 
 /** Records the job, then queues its first chunk; the same idempotency key always gives the same job. */
 @CommandHandler(SubmitForceCloseJobCommand)
-export class SubmitForceCloseJobHandler implements ICommandHandler<SubmitForceCloseJobCommand, ForceCloseJob> {
+export class SubmitForceCloseJobHandler implements ICommandHandler<SubmitForceCloseJobCommand> {
   private readonly logger = new Logger('SubmitForceCloseJob');
 
   constructor(
@@ -46,11 +47,11 @@ export class SubmitForceCloseJobHandler implements ICommandHandler<SubmitForceCl
 
   async execute({ context, share, path, handleId, recursive, idempotencyKey }: SubmitForceCloseJobCommand): Promise<ForceCloseJob> {
     const key = idempotencyKey ?? context.clientRequestId ?? randomUUID();
-    const existing = await this.jobs.findByIdempotencyKey(context.account, key);
+    const existing = await this.jobs.findByIdempotencyKey(context.tenant, key);
     if (existing) return existing;
-    const located = await this.nodes.locate(context.account, share, path);
-    if (path.length > 0 && !located.node) throw located.parentExists ? resourceNotFound() : parentNotFound();
-    if (recursive && located.node?.kind === 'file') throw invalidHeader('x-ms-recursive', 'true', 'x-ms-recursive is valid only for directories.');
+    const located = await this.nodes.locate(context.tenant, share, path);
+    if (path.length > 0 && !located.node) throw new DomainError(located.parentExists ? 'ResourceNotFound' : 'ParentNotFound');
+    if (recursive && located.node?.kind === 'file') throw new DomainError('RecursiveOnFile');
     const submitted = {
       jobId: randomUUID(),
       idempotencyKey: key,
@@ -65,15 +66,15 @@ export class SubmitForceCloseJobHandler implements ICommandHandler<SubmitForceCl
     };
     let job: ForceCloseJob;
     try {
-      job = await this.jobs.commit(context.account, undefined, [{ type: 'ForceCloseJobSubmitted', data: submitted }], eventMetadata(context));
+      job = await this.jobs.commit(context.tenant, undefined, [{ type: 'ForceCloseJobSubmitted', data: submitted }], eventMetadata(context));
     } catch (error) {
       // The same key submitted concurrently: the other request recorded the job.
-      const winner = error instanceof ConcurrencyError ? await this.jobs.findByIdempotencyKey(context.account, key) : undefined;
+      const winner = error instanceof ConcurrencyError ? await this.jobs.findByIdempotencyKey(context.tenant, key) : undefined;
       if (!winner) throw error;
       return winner;
     }
     // The job is recorded; if Redis is away, the worker's reconciler queues it later.
-    await enqueueChunk(this.queue, { tenant: context.account, jobId: job.jobId, chunk: 1 }, this.config.jobRetentionSeconds).catch((e) =>
+    await enqueueChunk(this.queue, { tenant: context.tenant, jobId: job.jobId, chunk: 1 }, this.config.jobRetentionSeconds).catch((e) =>
       this.logger.warn(`job ${job.jobId} recorded but not queued yet: ${e.message}`),
     );
     return job;
@@ -82,16 +83,16 @@ export class SubmitForceCloseJobHandler implements ICommandHandler<SubmitForceCl
 
 /** Asks a job to stop: the worker ends it after the chunk in hand. */
 @CommandHandler(CancelForceCloseJobCommand)
-export class CancelForceCloseJobHandler implements ICommandHandler<CancelForceCloseJobCommand, ForceCloseJob> {
+export class CancelForceCloseJobHandler implements ICommandHandler<CancelForceCloseJobCommand> {
   constructor(private readonly jobs: JobRepository) {}
 
   execute({ context, jobId }: CancelForceCloseJobCommand): Promise<ForceCloseJob> {
     return retryOnConcurrency(async () => {
-      const job = await this.jobs.find(context.account, jobId);
-      if (!job) throw jobNotFound();
+      const job = await this.jobs.find(context.tenant, jobId);
+      if (!job) throw new DomainError('JobNotFound');
       if (job.cancelRequested || job.state === 'cancelled') return job;
-      if (isTerminal(job.state)) throw new AzureError(409, 'JobAlreadyEnded', `The job has already ${job.state === 'completed' ? 'completed' : 'failed'}.`);
-      return this.jobs.commit(context.account, job, [{ type: 'ForceCloseJobCancelRequested', data: { by: context.principal, at: context.now.toISOString() } }], eventMetadata(context));
+      if (isTerminal(job.state)) throw new DomainError('JobAlreadyEnded', { state: job.state });
+      return this.jobs.commit(context.tenant, job, [{ type: 'ForceCloseJobCancelRequested', data: { by: context.principal, at: context.now.toISOString() } }], eventMetadata(context));
     });
   }
 }

@@ -1,8 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { evolveJob, ForceCloseJob, JobEvent } from '@leasehold/domain';
 import { EventMetadata, EventStore, SqlExecutor, Statement } from '@leasehold/event-store';
+import { jobRow } from './job-row';
 
-export const jobStream = (jobId: string) => `job-${jobId}`;
+/** A job's stream, job-<id>: its events are the domain's JobEvent. */
+export const JOB_STREAM_PREFIX = 'job-';
+export const jobStream = (jobId: string) => `${JOB_STREAM_PREFIX}${jobId}`;
 
 const toJob = (r: any): ForceCloseJob => ({
   jobId: r.job_id,
@@ -17,7 +20,6 @@ const toJob = (r: any): ForceCloseJob => ({
   cancelRequested: r.cancel_requested,
   chunksDone: r.chunks_done,
   closed: Number(r.closed),
-  failed: Number(r.failed),
   marker: r.marker ?? undefined,
   requestedBy: r.requested_by,
   createdAt: new Date(r.created_at).toISOString(),
@@ -60,23 +62,17 @@ export class JobRepository {
     return rows.map((r: any) => ({ tenant: r.tenant, jobId: r.job_id, chunksDone: r.chunks_done }));
   }
 
+  /** The inline projection of the job's new state, through jobRow: a new job's row, or the update guarded by the version it was read at. */
   private project(tenant: string, job: ForceCloseJob, expectedVersion: number): Statement {
+    const row = JSON.stringify(jobRow(tenant, job));
     if (expectedVersion === 0) {
-      return {
-        sql: `INSERT INTO jobs (job_id, tenant, idempotency_key, share_id, share_name, node_key, path, recursive, handle_id, state,
-                requested_by, created_at, version)
-              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING RETURNING 1`,
-        params: [job.jobId, tenant, job.idempotencyKey, job.shareId, job.shareName, job.nodeKey, job.path, job.recursive, job.handleId, job.state, job.requestedBy, job.createdAt, job.version],
-      };
+      return { sql: `INSERT INTO jobs SELECT * FROM jsonb_populate_record(NULL::jobs, $1::jsonb) ON CONFLICT DO NOTHING RETURNING 1`, params: [row] };
     }
     return {
-      sql: `UPDATE jobs SET state = $3, cancel_requested = $4, chunks_done = $5, closed = $6, failed = $7, marker = $8, started_at = $9,
-              ended_at = $10, error = $11, version = $12
-            WHERE tenant = $1 AND job_id = $2 AND version = $13 RETURNING 1`,
-      params: [
-        tenant, job.jobId, job.state, job.cancelRequested, job.chunksDone, job.closed, job.failed, job.marker ? JSON.stringify(job.marker) : null,
-        job.startedAt ?? null, job.endedAt ?? null, job.error ?? null, job.version, expectedVersion,
-      ],
+      sql: `UPDATE jobs j SET (state, cancel_requested, chunks_done, closed, marker, started_at, ended_at, error, version) =
+              (SELECT state, cancel_requested, chunks_done, closed, marker, started_at, ended_at, error, version FROM jsonb_populate_record(NULL::jobs, $3::jsonb))
+            WHERE j.tenant = $1 AND j.job_id = $2 AND j.version = $4 RETURNING 1`,
+      params: [tenant, job.jobId, row, expectedVersion],
     };
   }
 

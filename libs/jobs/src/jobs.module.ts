@@ -1,5 +1,4 @@
 import { Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import { CqrsModule } from '@nestjs/cqrs';
 import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
 import { FilesystemModule } from '@leasehold/filesystem';
 import { HandleRepository } from '@leasehold/handles';
@@ -7,18 +6,19 @@ import { Queue } from 'bullmq';
 import { ForceCloseRunner } from './force-close-runner';
 import { ForceCloseWorker } from './force-close.worker';
 import { CancelForceCloseJobHandler, FORCE_CLOSE_QUEUE_TOKEN, SubmitForceCloseJobHandler } from './job.commands';
-import { JobOperations } from './job.operations';
+import { GetForceCloseJobHandler, ListForceCloseJobsHandler } from './job.queries';
 import { JobRepository } from './job.repository';
 import { closeQueue, FORCE_CLOSE_QUEUE, queueOptions } from './queue';
 
 /** The API side of queued force-close: submit, read, list and cancel jobs. */
 @Module({
-  imports: [CqrsModule, FilesystemModule],
+  imports: [FilesystemModule],
   providers: [
     JobRepository,
-    JobOperations,
     SubmitForceCloseJobHandler,
     CancelForceCloseJobHandler,
+    GetForceCloseJobHandler,
+    ListForceCloseJobsHandler,
     {
       provide: FORCE_CLOSE_QUEUE_TOKEN,
       inject: [LEASEHOLD_CONFIG],
@@ -34,7 +34,7 @@ export class JobsModule implements OnApplicationShutdown {
   }
 }
 
-/** The worker side: runs queued chunks. */
+/** The worker side: runs queued chunks, closing handles through the handle registry's repository (it needs only the event store). */
 @Module({
   providers: [JobRepository, HandleRepository, ForceCloseRunner, ForceCloseWorker],
 })

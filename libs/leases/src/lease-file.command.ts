@@ -1,21 +1,22 @@
-import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { decideLease, isLeaseError, LeaseCommand, LeaseDecision, NodeState } from '@leasehold/domain';
+import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { CommandContext, decideLease, DomainError, isLeaseError, LeaseCommand, LeaseDecision, NodeState } from '@leasehold/domain';
 import { retryOnConcurrency } from '@leasehold/event-store';
 import { Located, NodeRepository, NodeWriter, orThrow, RecentNodes } from '@leasehold/filesystem';
-import { AzureError, parentNotFound, RequestContext, resourceNotFound } from '@leasehold/wire';
-
-export class LeaseFileCommand {
-  constructor(
-    readonly context: RequestContext,
-    readonly share: string,
-    readonly path: string[],
-    readonly command: LeaseCommand,
-  ) {}
-}
 
 export interface LeaseFileResult {
   leaseId?: string;
   node: NodeState;
+}
+
+export class LeaseFileCommand extends Command<LeaseFileResult> {
+  constructor(
+    readonly context: CommandContext,
+    readonly share: string,
+    readonly path: string[],
+    readonly command: LeaseCommand,
+  ) {
+    super();
+  }
 }
 
 /**
@@ -30,7 +31,7 @@ export interface LeaseFileResult {
  * fresh read.
  */
 @CommandHandler(LeaseFileCommand)
-export class LeaseFileHandler implements ICommandHandler<LeaseFileCommand, LeaseFileResult> {
+export class LeaseFileHandler implements ICommandHandler<LeaseFileCommand> {
   constructor(
     private readonly nodes: NodeRepository,
     private readonly writer: NodeWriter,
@@ -38,13 +39,13 @@ export class LeaseFileHandler implements ICommandHandler<LeaseFileCommand, Lease
   ) {}
 
   execute({ context, share, path, command }: LeaseFileCommand): Promise<LeaseFileResult> {
-    let remembered = this.recent.get(context.account, share, path);
+    let remembered = this.recent.get(context.tenant, share, path);
     return retryOnConcurrency(async () => {
       let located = remembered;
       let decision = located?.node?.kind === 'file' ? decideLease(command, located.node.lease) : undefined;
       remembered = undefined; // a retry after a conflict reads afresh
       if (!located || !decision || isLeaseError(decision) || decision.events.length === 0) {
-        located = await this.recent.read(context.account, share, path, () => this.nodes.locate(context.account, share, path));
+        located = await this.recent.read(context.tenant, share, path, () => this.nodes.locate(context.tenant, share, path));
         decision = decide(located, command);
       }
       const { events, leaseId } = orThrow(decision);
@@ -56,9 +57,7 @@ export class LeaseFileHandler implements ICommandHandler<LeaseFileCommand, Lease
 
 function decide(located: Located, command: LeaseCommand): LeaseDecision {
   const node = located.node;
-  if (!node) throw located.parentExists ? resourceNotFound() : parentNotFound();
-  if (node.kind !== 'file') {
-    throw new AzureError(409, 'ResourceTypeMismatch', 'The specified resource is a directory; only files can be leased.');
-  }
+  if (!node) throw new DomainError(located.parentExists ? 'ResourceNotFound' : 'ParentNotFound');
+  if (node.kind !== 'file') throw new DomainError('DirectoryNotLeasable');
   return decideLease(command, node.lease);
 }

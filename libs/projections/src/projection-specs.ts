@@ -1,7 +1,8 @@
+import { ACCOUNT_STREAM_PREFIX, AccountEvent, accountRowOf } from '@leasehold/accounts';
 import { evolveJob, evolveNode, ForceCloseJob, NodeState } from '@leasehold/domain';
-import { nodeRow, shareRow } from '@leasehold/filesystem';
-import { handleRow } from '@leasehold/handles';
-import { jobRow } from '@leasehold/jobs';
+import { NODE_STREAM_PREFIX, nodeRow, SHARE_STREAM_PREFIX, shareRow } from '@leasehold/filesystem';
+import { HANDLE_STREAM_PREFIX, handleRow } from '@leasehold/handles';
+import { JOB_STREAM_PREFIX, jobRow } from '@leasehold/jobs';
 
 /** One event of a stream, as the rebuild reads them (in stream-version order). */
 export interface StreamEvent {
@@ -24,17 +25,13 @@ export interface ProjectionSpec {
 export const PROJECTIONS: ProjectionSpec[] = [
   {
     table: 'accounts',
-    streamPrefix: 'account-',
+    streamPrefix: ACCOUNT_STREAM_PREFIX,
     keyColumn: 'name',
-    row: (_tenant, _stream, events) => {
-      const created = events.find((e) => e.type === 'AccountCreated');
-      const disabled = events.reduce((d, e) => (e.type === 'AccountDisabled' ? true : e.type === 'AccountEnabled' ? false : d), false);
-      return created && { name: created.data.name, disabled, created_at: created.data.createdAt, version: events.length };
-    },
+    row: (_tenant, _stream, events) => accountRowOf(events as AccountEvent[]),
   },
   {
     table: 'shares',
-    streamPrefix: 'share-',
+    streamPrefix: SHARE_STREAM_PREFIX,
     keyColumn: 'share_id',
     row: (tenant, _stream, events) => {
       if (events.some((e) => e.type === 'ShareDeleted')) return undefined;
@@ -44,7 +41,7 @@ export const PROJECTIONS: ProjectionSpec[] = [
   },
   {
     table: 'nodes',
-    streamPrefix: 'node-',
+    streamPrefix: NODE_STREAM_PREFIX,
     keyColumn: 'file_id',
     row: (tenant, _stream, events) => {
       const state = events.reduce<NodeState | undefined>((s, e) => evolveNode(s, e as never), undefined);
@@ -53,13 +50,13 @@ export const PROJECTIONS: ProjectionSpec[] = [
   },
   {
     table: 'handles',
-    streamPrefix: 'handle-',
+    streamPrefix: HANDLE_STREAM_PREFIX,
     keyColumn: 'handle_id',
     row: (tenant, _stream, events) => (events.length === 1 && events[0].type === 'HandleOpened' ? handleRow(tenant, events[0].data) : undefined),
   },
   {
     table: 'jobs',
-    streamPrefix: 'job-',
+    streamPrefix: JOB_STREAM_PREFIX,
     keyColumn: 'job_id',
     row: (tenant, _stream, events) => jobRow(tenant, events.reduce<ForceCloseJob | undefined>((j, e) => evolveJob(j, e as never), undefined)!),
   },

@@ -1,11 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { checkPathComponents, isValidShareName } from '@leasehold/domain';
+import { checkPathComponents, DomainError, isValidShareName } from '@leasehold/domain';
 import { ConcurrencyError } from '@leasehold/event-store';
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Authenticator } from './auth/authenticator';
 import { applySasResponseOverrides, authorizeSas } from './auth/sas';
+import { azureErrorOf } from './domain-errors';
 import { AzureError, invalidHeader, invalidQuery, missingHeader } from './errors';
 import { header, parseUrl, WireResponse } from './request';
 import { RateLimiter } from './rate-limit';
@@ -122,7 +123,7 @@ export class WireGateway {
       headers: raw.headers,
       rawHeaders: raw.rawHeaders,
       body: raw.body,
-      context: { requestId, clientRequestId, account: url.account, now, ...principal },
+      context: { tenant: url.account, requestId, clientRequestId, now, ...principal },
     });
     return sas ? applySasResponseOverrides(sas, route.spec, response) : response;
   }
@@ -131,6 +132,8 @@ export class WireGateway {
     let azure: AzureError;
     if (error instanceof AzureError) {
       azure = error;
+    } else if (error instanceof DomainError) {
+      azure = azureErrorOf(error);
     } else if (error instanceof ConcurrencyError) {
       // Still contended after every retry: the client's retry policy retries a 503.
       azure = new AzureError(503, 'ServerBusy', 'The server is currently unable to receive requests. Please retry your request.', {}, { 'retry-after': '1' });

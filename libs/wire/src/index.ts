@@ -8,3 +8,4 @@ export * from './auth/authenticator';
 export * from './wire.module';
 export * from './markers';
 export * from './rate-limit';
+export * from './domain-errors';

@@ -1,18 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { EventMetadata } from '@leasehold/event-store';
+import { CommandContext, parseGuid } from '@leasehold/domain';
 import { AzureError, invalidHeader, invalidQuery, invalidUri } from './errors';
-
-/** Who is asking, and through which request: becomes the metadata of every event the request causes. */
-export interface RequestContext {
-  requestId: string;
-  clientRequestId?: string;
-  /** The tenant: the storage account named in the path and proven by the credentials. */
-  account: string;
-  principal: string;
-  authentication: 'SharedKey' | 'SAS';
-  now: Date;
-}
 
 /** A request after URL parsing and authentication, as operations see it. */
 export interface WireRequest {
@@ -26,7 +15,8 @@ export interface WireRequest {
   /** Header names and values as sent (metadata names are case-preserving). */
   rawHeaders: string[];
   body: Buffer;
-  context: RequestContext;
+  /** Who is asking and through which request; the tenant is the account named in the path and proven by the credentials. */
+  context: CommandContext;
 }
 
 export interface WireResponse {
@@ -108,30 +98,17 @@ export function integerHeader(req: { headers: IncomingHttpHeaders }, name: strin
   return Number(value);
 }
 
-/** `x-ms-meta-*` headers as a dictionary, names as sent (case-preserving). */
-export function metadataHeaders({ rawHeaders }: { rawHeaders: string[] }): Record<string, string> {
-  const metadata: Record<string, string> = {};
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i];
-    if (name.length > 9 && name.slice(0, 9).toLowerCase() === 'x-ms-meta') {
-      metadata[name.slice(10)] = rawHeaders[i + 1];
-    }
-  }
-  return metadata;
+/** A GUID header in any format .NET accepts, canonicalised; absent → undefined; malformed → 400. */
+export function guidHeader(req: { headers: IncomingHttpHeaders }, name: string): string | undefined {
+  const raw = header(req, name);
+  if (raw === undefined) return undefined;
+  const guid = parseGuid(raw);
+  if (!guid) throw invalidHeader(name, raw);
+  return guid;
 }
 
 /** RFC 1123, as Azure writes dates in headers and listings. */
 export const rfc1123 = (date: Date): string => date.toUTCString();
-
-/** The request's identity as recorded on every event it causes. */
-export function eventMetadata(context: RequestContext): EventMetadata {
-  return {
-    requestId: context.requestId,
-    ...(context.clientRequestId !== undefined ? { clientRequestId: context.clientRequestId } : {}),
-    principal: context.principal,
-    authentication: context.authentication,
-  };
-}
 
 /**
  * A listing's page size from `maxresults`: absent → `fallback`; above `max` → `max` (Azure

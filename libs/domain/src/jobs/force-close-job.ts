@@ -21,7 +21,6 @@ export interface ForceCloseJob {
   cancelRequested: boolean;
   chunksDone: number;
   closed: number;
-  failed: number;
   marker?: HandleMarker;
   requestedBy: string;
   createdAt: string;
@@ -36,8 +35,9 @@ export type JobEvent =
       type: 'ForceCloseJobSubmitted';
       data: Pick<ForceCloseJob, 'jobId' | 'idempotencyKey' | 'shareId' | 'shareName' | 'nodeKey' | 'path' | 'recursive' | 'handleId' | 'requestedBy'> & { at: string };
     }
-  | { type: 'ForceCloseChunkCompleted'; data: { chunk: number; closed: number; failed: number; next?: HandleMarker; at: string } }
-  | { type: 'ForceCloseJobCompleted'; data: { chunks: number; closed: number; failed: number; at: string } }
+  // Older events also carry `failed: 0`, a count that could not be other than 0: a handle closed meanwhile is simply gone.
+  | { type: 'ForceCloseChunkCompleted'; data: { chunk: number; closed: number; next?: HandleMarker; at: string } }
+  | { type: 'ForceCloseJobCompleted'; data: { chunks: number; closed: number; at: string } }
   | { type: 'ForceCloseJobCancelRequested'; data: { by: string; at: string } }
   | { type: 'ForceCloseJobCancelled'; data: { chunks: number; closed: number; at: string } }
   | { type: 'ForceCloseJobFailed'; data: { error: string; at: string } };
@@ -47,7 +47,7 @@ export const isTerminal = (state: JobState) => state === 'completed' || state ==
 export function evolveJob(job: ForceCloseJob | undefined, event: JobEvent): ForceCloseJob {
   if (event.type === 'ForceCloseJobSubmitted') {
     const { at, ...fields } = event.data;
-    return { ...fields, state: 'queued', cancelRequested: false, chunksDone: 0, closed: 0, failed: 0, createdAt: at, version: 1 };
+    return { ...fields, state: 'queued', cancelRequested: false, chunksDone: 0, closed: 0, createdAt: at, version: 1 };
   }
   if (!job) throw new Error(`${event.type} before the job was submitted`);
   const next = { ...job, version: job.version + 1 };
@@ -59,7 +59,6 @@ export function evolveJob(job: ForceCloseJob | undefined, event: JobEvent): Forc
         startedAt: job.startedAt ?? event.data.at,
         chunksDone: event.data.chunk,
         closed: job.closed + event.data.closed,
-        failed: job.failed + event.data.failed,
         marker: event.data.next,
       };
     case 'ForceCloseJobCompleted':
@@ -95,7 +94,7 @@ export function decideChunk(job: ForceCloseJob, n: number, at: string): ChunkSte
 
 /** The events that record chunk n closing `closed` handles and ending at `next` (undefined: nothing left). */
 export function chunkEvents(job: ForceCloseJob, n: number, closed: number, next: HandleMarker | undefined, at: string): JobEvent[] {
-  const events: JobEvent[] = [{ type: 'ForceCloseChunkCompleted', data: { chunk: n, closed, failed: 0, next, at } }];
-  if (!next) events.push({ type: 'ForceCloseJobCompleted', data: { chunks: n, closed: job.closed + closed, failed: job.failed, at } });
+  const events: JobEvent[] = [{ type: 'ForceCloseChunkCompleted', data: { chunk: n, closed, next, at } }];
+  if (!next) events.push({ type: 'ForceCloseJobCompleted', data: { chunks: n, closed: job.closed + closed, at } });
   return events;
 }

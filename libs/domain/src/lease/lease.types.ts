@@ -26,18 +26,17 @@ export type LeaseEvent =
   // A write without a lease id on a broken lease makes the file Available.
   | { type: 'BrokenLeaseCleared'; data: { leaseId: string; by: 'write' } };
 
+/** Why a lease action, or a read or write under a lease, is refused: a cell of the outcome tables. */
 export type LeaseErrorCode =
-  | 'LeaseAlreadyPresent' // 409
-  | 'LeaseNotPresentWithLeaseOperation' // 409
-  | 'LeaseIdMismatchWithLeaseOperation' // 409
-  | 'LeaseIdMissing' // 412
-  | 'LeaseNotPresentWithFileOperation' // 412
-  | 'LeaseIdMismatchWithFileOperation'; // 409: the seed's table wins over the 412 recorded on the wire
+  | 'LeaseAlreadyPresent'
+  | 'LeaseNotPresentWithLeaseOperation'
+  | 'LeaseIdMismatchWithLeaseOperation'
+  | 'LeaseIdMissing'
+  | 'LeaseNotPresentWithFileOperation'
+  | 'LeaseIdMismatchWithFileOperation';
 
 export interface LeaseError {
   error: LeaseErrorCode;
-  status: 409 | 412;
-  message: string;
 }
 
 /**

@@ -1,43 +1,48 @@
-import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { NodeState } from '@leasehold/domain';
+import { Inject } from '@nestjs/common';
+import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { CommandContext, DomainError, NodeState } from '@leasehold/domain';
 import { EventStore, retryOnConcurrency } from '@leasehold/event-store';
-import { AzureError, parentNotFound, RequestContext, resourceNotFound } from '@leasehold/wire';
+import { newEtag } from '../etag';
 import { NodeRepository } from '../nodes/node.repository';
 import { NodeWriter } from '../nodes/node.writer';
-import { newEtag } from '../wire-format';
+import { OPEN_HANDLES, OpenHandles } from '../ports';
 
-export class CreateDirectoryCommand {
+export class CreateDirectoryCommand extends Command<NodeState> {
   constructor(
-    readonly context: RequestContext,
+    readonly context: CommandContext,
     readonly share: string,
     readonly path: string[],
     readonly metadata: Record<string, string>,
-  ) {}
+  ) {
+    super();
+  }
 }
 
-export class SetDirectoryMetadataCommand {
+export class SetDirectoryMetadataCommand extends Command<NodeState> {
   constructor(
-    readonly context: RequestContext,
+    readonly context: CommandContext,
     readonly share: string,
     readonly path: string[],
     /** undefined: Set Directory Properties, which only stamps the directory. */
     readonly metadata: Record<string, string> | undefined,
-  ) {}
+  ) {
+    super();
+  }
 }
 
-export class DeleteDirectoryCommand {
+export class DeleteDirectoryCommand extends Command<void> {
   constructor(
-    readonly context: RequestContext,
+    readonly context: CommandContext,
     readonly share: string,
     readonly path: string[],
-  ) {}
+  ) {
+    super();
+  }
 }
 
-const alreadyExists = () => new AzureError(409, 'ResourceAlreadyExists', 'The specified resource already exists.');
-export const typeMismatch = () => new AzureError(409, 'ResourceTypeMismatch', 'The specified resource type does not match the type of the resource.');
 
 @CommandHandler(CreateDirectoryCommand)
-export class CreateDirectoryHandler implements ICommandHandler<CreateDirectoryCommand, NodeState> {
+export class CreateDirectoryHandler implements ICommandHandler<CreateDirectoryCommand> {
   constructor(
     private readonly nodes: NodeRepository,
     private readonly writer: NodeWriter,
@@ -46,9 +51,9 @@ export class CreateDirectoryHandler implements ICommandHandler<CreateDirectoryCo
   async execute({ context, share, path, metadata }: CreateDirectoryCommand): Promise<NodeState> {
     const fileId = await this.nodes.nextId();
     return retryOnConcurrency(async () => {
-      const located = await this.nodes.locate(context.account, share, path);
-      if (located.node) throw located.node.kind === 'directory' ? alreadyExists() : typeMismatch();
-      if (!located.parentExists) throw parentNotFound();
+      const located = await this.nodes.locate(context.tenant, share, path);
+      if (located.node) throw new DomainError(located.node.kind === 'directory' ? 'ResourceAlreadyExists' : 'ResourceTypeMismatch');
+      if (!located.parentExists) throw new DomainError('ParentNotFound');
       const at = context.now.toISOString();
       const data = { shareId: located.share.shareId, fileId, parentId: located.parentId, path: path.join('/'), metadata, etag: newEtag(), at };
       return (await this.writer.commit(context, located, [{ type: 'DirectoryCreated', data }]))!;
@@ -57,7 +62,7 @@ export class CreateDirectoryHandler implements ICommandHandler<CreateDirectoryCo
 }
 
 @CommandHandler(SetDirectoryMetadataCommand)
-export class SetDirectoryMetadataHandler implements ICommandHandler<SetDirectoryMetadataCommand, NodeState> {
+export class SetDirectoryMetadataHandler implements ICommandHandler<SetDirectoryMetadataCommand> {
   constructor(
     private readonly nodes: NodeRepository,
     private readonly writer: NodeWriter,
@@ -65,7 +70,7 @@ export class SetDirectoryMetadataHandler implements ICommandHandler<SetDirectory
 
   async execute({ context, share, path, metadata }: SetDirectoryMetadataCommand): Promise<NodeState> {
     return retryOnConcurrency(async () => {
-      const located = await this.nodes.require(context.account, share, path, 'directory');
+      const located = await this.nodes.require(context.tenant, share, path, 'directory');
       const stamp = { etag: newEtag(), at: context.now.toISOString() };
       const event = metadata
         ? ({ type: 'DirectoryMetadataSet', data: { ...stamp, metadata } } as const)
@@ -76,25 +81,24 @@ export class SetDirectoryMetadataHandler implements ICommandHandler<SetDirectory
 }
 
 @CommandHandler(DeleteDirectoryCommand)
-export class DeleteDirectoryHandler implements ICommandHandler<DeleteDirectoryCommand, void> {
+export class DeleteDirectoryHandler implements ICommandHandler<DeleteDirectoryCommand> {
   constructor(
     private readonly store: EventStore,
     private readonly nodes: NodeRepository,
     private readonly writer: NodeWriter,
+    @Inject(OPEN_HANDLES) private readonly handles: OpenHandles,
   ) {}
 
   async execute({ context, share, path }: DeleteDirectoryCommand): Promise<void> {
     await retryOnConcurrency(() =>
       this.store.transaction(async (sql) => {
-        const located = await this.nodes.locate(context.account, share, path, sql);
-        if (!located.node || located.node.kind !== 'directory') throw located.parentExists ? resourceNotFound() : parentNotFound();
+        const located = await this.nodes.locate(context.tenant, share, path, sql);
+        if (!located.node || located.node.kind !== 'directory') throw new DomainError(located.parentExists ? 'ResourceNotFound' : 'ParentNotFound');
         // Lock the directory first, then count children on a fresh snapshot: a concurrent create
         // either committed before (and is counted) or waits and then finds no parent.
         await this.nodes.lockNode(located.share.shareId, located.key, sql);
-        await this.nodes.refuseIfHandlesOpen(located.share.shareId, located.key, sql);
-        if ((await this.nodes.childCount(located.share.shareId, located.key, sql)) > 0) {
-          throw new AzureError(409, 'DirectoryNotEmpty', 'The specified directory is not empty.');
-        }
+        if (await this.handles.anyOpenOn(located.share.shareId, located.key, sql)) throw new DomainError('SharingViolation');
+        if ((await this.nodes.childCount(located.share.shareId, located.key, sql)) > 0) throw new DomainError('DirectoryNotEmpty');
         await this.writer.commit(context, located, [{ type: 'DirectoryDeleted', data: { path: located.node.path } }], sql);
       }),
     );

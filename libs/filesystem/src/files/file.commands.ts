@@ -1,13 +1,13 @@
-import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { FileProperties, NodeEvent, NodeState } from '@leasehold/domain';
+import { Inject } from '@nestjs/common';
+import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { CommandContext, DomainError, FileProperties, NodeEvent, NodeState } from '@leasehold/domain';
 import { EventStore, retryOnConcurrency, SqlExecutor } from '@leasehold/event-store';
-import { AzureError, parentNotFound, RequestContext, resourceNotFound } from '@leasehold/wire';
 import { createHash } from 'node:crypto';
-import { typeMismatch } from '../directories/directory.commands';
+import { newEtag } from '../etag';
 import { gateAccess } from '../lease-gate';
 import { Located, NodeRepository } from '../nodes/node.repository';
 import { NodeWriter } from '../nodes/node.writer';
-import { newEtag } from '../wire-format';
+import { OPEN_HANDLES, OpenHandles } from '../ports';
 import { clearContent, truncateContent, writeContent } from './file-content';
 
 /** A write to a file: every one of them is gated by the file's lease (the seed's first table). */
@@ -19,17 +19,19 @@ export type FileWrite =
   | { kind: 'setProperties'; properties: FileProperties; contentLength?: number }
   | { kind: 'delete' };
 
-export class WriteFileCommand {
+export class WriteFileCommand extends Command<NodeState | undefined> {
   constructor(
-    readonly context: RequestContext,
+    readonly context: CommandContext,
     readonly share: string,
     readonly path: string[],
     readonly leaseId: string | undefined,
     readonly write: FileWrite,
-  ) {}
+  ) {
+    super();
+  }
 }
 
-const invalidRange = () => new AzureError(416, 'InvalidRange', 'The range specified is invalid for the current size of the resource.');
+const invalidRange = () => new DomainError('InvalidRange');
 
 /**
  * Create File, Put Range, Set File Metadata, Set File Properties and Delete File: read the file,
@@ -37,25 +39,26 @@ const invalidRange = () => new AzureError(416, 'InvalidRange', 'The range specif
  * transaction whose version guard makes a concurrent lease change or write force a retry.
  */
 @CommandHandler(WriteFileCommand)
-export class WriteFileHandler implements ICommandHandler<WriteFileCommand, NodeState | undefined> {
+export class WriteFileHandler implements ICommandHandler<WriteFileCommand> {
   constructor(
     private readonly store: EventStore,
     private readonly nodes: NodeRepository,
     private readonly writer: NodeWriter,
+    @Inject(OPEN_HANDLES) private readonly handles: OpenHandles,
   ) {}
 
   async execute({ context, share, path, leaseId, write }: WriteFileCommand): Promise<NodeState | undefined> {
     const newFileId = write.kind === 'create' ? await this.nodes.nextId() : undefined;
     return retryOnConcurrency(() =>
       this.store.transaction(async (sql) => {
-        const located = await this.nodes.locate(context.account, share, path, sql);
+        const located = await this.nodes.locate(context.tenant, share, path, sql);
         const { node } = located;
-        if (node && node.kind !== 'file') throw write.kind === 'create' ? typeMismatch() : resourceNotFound();
-        if (!located.parentExists) throw parentNotFound();
-        if (!node && write.kind !== 'create') throw resourceNotFound();
+        if (node && node.kind !== 'file') throw new DomainError(write.kind === 'create' ? 'ResourceTypeMismatch' : 'ResourceNotFound');
+        if (!located.parentExists) throw new DomainError('ParentNotFound');
+        if (!node && write.kind !== 'create') throw new DomainError('ResourceNotFound');
         if (write.kind === 'delete') {
           await this.nodes.lockNode(located.share.shareId, located.key, sql);
-          await this.nodes.refuseIfHandlesOpen(located.share.shareId, located.key, sql);
+          if (await this.handles.anyOpenOn(located.share.shareId, located.key, sql)) throw new DomainError('SharingViolation');
         }
         const leaseEvents = gateAccess(node?.lease ?? { status: 'available', epoch: 0 }, { kind: 'write', leaseId });
         const stamp = { etag: newEtag(), at: context.now.toISOString() };

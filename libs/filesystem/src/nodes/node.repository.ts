@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { NodeState, pathKey } from '@leasehold/domain';
+import { DomainError, NodeState, pathKey } from '@leasehold/domain';
 import { EventStore, SqlExecutor, Statement } from '@leasehold/event-store';
-import { AzureError, parentNotFound, resourceNotFound, shareNotFound } from '@leasehold/wire';
+import type { Readable } from 'node:stream';
+import { contentStream, readContent, STREAM_SEGMENT_BYTES } from '../files/file-content';
+import { ShareCreated, shareRow } from '../shares/share.events';
 
 export interface ShareRow {
   shareId: string;
@@ -24,7 +26,21 @@ export interface Located {
   parentKey: string;
 }
 
-const nodeStream = (fileId: string) => `node-${fileId}`;
+/** A node's stream, node-<file id>: its events are the domain's NodeEvent. */
+export const NODE_STREAM_PREFIX = 'node-';
+export const nodeStream = (fileId: string) => `${NODE_STREAM_PREFIX}${fileId}`;
+
+/** One entry of List Directories and Files. */
+export interface ListedNode {
+  kind: 'directory' | 'file';
+  name: string;
+  fileId: string;
+  contentLength: number;
+  /** The key a listing continues after. */
+  pathKey: string;
+  etag: string;
+  lastModified: Date;
+}
 
 /** A node's row in the nodes projection: the one mapping both the inline projection and rebuilds use. */
 export function nodeRow(tenant: string, shareId: string, state: NodeState) {
@@ -52,8 +68,6 @@ export function nodeRow(tenant: string, shareId: string, state: NodeState) {
     version: state.version,
   };
 }
-export const shareStream = (shareId: string) => `share-${shareId}`;
-export { nodeStream };
 
 function toNode(row: any): NodeState {
   return {
@@ -104,7 +118,7 @@ export class NodeRepository {
        WHERE s.tenant = $1 AND s.name = $2`,
       [tenant, shareName, key, parentKey],
     );
-    if (!rows.length) throw shareNotFound();
+    if (!rows.length) throw new DomainError('ShareNotFound');
     const r = rows[0];
     const atRoot = path.length <= 1;
     return {
@@ -128,14 +142,67 @@ export class NodeRepository {
   /** The node at `path`, which must exist and be of `kind` (the share root counts as a directory with no node). */
   async require(tenant: string, shareName: string, path: string[], kind: 'file' | 'directory'): Promise<Located & { node: NodeState }> {
     const located = await this.locate(tenant, shareName, path);
-    if (!located.node) throw located.parentExists ? resourceNotFound() : parentNotFound();
-    if (located.node.kind !== kind) throw resourceNotFound();
+    if (!located.node) throw new DomainError(located.parentExists ? 'ResourceNotFound' : 'ParentNotFound');
+    if (located.node.kind !== kind) throw new DomainError('ResourceNotFound');
     return located as Located & { node: NodeState };
+  }
+
+  /** One page of a directory's entries whose keys start with `prefix`, after `after`, in key order; `more` tells whether another follows. */
+  async listChildren(shareId: string, key: string, prefix: string, after: string, limit: number): Promise<{ entries: ListedNode[]; more: boolean }> {
+    const rows = await this.store.db.query(
+      `SELECT kind, name, file_id, content_length, path_key, etag, last_modified FROM nodes
+       WHERE share_id = $1 AND parent_key = $2 AND path_key > $3 AND starts_with(path_key, $4)
+       ORDER BY path_key LIMIT $5`,
+      [shareId, key, after, prefix, limit + 1],
+    );
+    const entries = rows.slice(0, limit).map((r) => ({
+      kind: r.kind,
+      name: r.name,
+      fileId: String(r.file_id),
+      contentLength: Number(r.content_length),
+      pathKey: r.path_key,
+      etag: r.etag,
+      lastModified: r.last_modified,
+    }));
+    return { entries, more: rows.length > limit };
+  }
+
+  /** Bytes [start, endExclusive) of a file: read at once up to one segment (a failure is still an answer), streamed beyond. */
+  async content(fileId: string, start: number, endExclusive: number): Promise<Buffer | Readable> {
+    if (endExclusive - start <= STREAM_SEGMENT_BYTES) return readContent(this.store.db, fileId, start, endExclusive);
+    return contentStream(this.store.db, fileId, start, endExclusive);
   }
 
   async childCount(shareId: string, key: string, sql: SqlExecutor = this.store.db): Promise<number> {
     const rows = await sql.query(`SELECT count(*)::int AS n FROM (SELECT 1 FROM nodes WHERE share_id = $1 AND parent_key = $2 LIMIT 1) c`, [shareId, key]);
     return rows[0].n;
+  }
+
+  /**
+   * Locks the share's row until the transaction ends: a node insert in flight (it share-locks the
+   * share row) commits first, later ones wait and then find no share. False when the share is gone.
+   */
+  async lockShare(shareId: string, sql: SqlExecutor): Promise<boolean> {
+    return (await sql.query(`SELECT 1 FROM shares WHERE share_id = $1 FOR UPDATE`, [shareId])).length > 0;
+  }
+
+  /** Deletes the share's nodes, then their bytes in a later statement, which sees any write that held a node until now. */
+  async deleteShareNodes(shareId: string, sql: SqlExecutor): Promise<void> {
+    const gone = await sql.query(`DELETE FROM nodes WHERE share_id = $1 RETURNING file_id`, [shareId]);
+    await sql.query(`DELETE FROM file_chunks WHERE file_id = ANY($1::bigint[])`, [gone.map((r: { file_id: string }) => r.file_id)]);
+  }
+
+  /** The inline projection of ShareCreated: the share row is the guard, so of two concurrent creates one applies. */
+  projectShareCreated(tenant: string, share: ShareCreated): Statement {
+    return {
+      sql: `INSERT INTO shares SELECT * FROM jsonb_populate_record(NULL::shares, $1::jsonb) ON CONFLICT DO NOTHING RETURNING 1`,
+      params: [JSON.stringify(shareRow(tenant, share))],
+    };
+  }
+
+  /** The inline projection of ShareDeleted, guarded by the share's version. */
+  projectShareDeleted(shareId: string, expectedVersion: number): Statement {
+    return { sql: `DELETE FROM shares WHERE share_id = $1 AND version = $2 RETURNING 1`, params: [shareId, expectedVersion] };
   }
 
   /**
@@ -145,14 +212,6 @@ export class NodeRepository {
   async lockNode(shareId: string, key: string, sql: SqlExecutor): Promise<void> {
     if (key === '') await sql.query(`SELECT 1 FROM shares WHERE share_id = $1 FOR UPDATE`, [shareId]);
     else await sql.query(`SELECT 1 FROM nodes WHERE share_id = $1 AND path_key = $2 FOR UPDATE`, [shareId, key]);
-  }
-
-  /** Open handles block Delete File and Delete Directory (Force Close Handles unblocks them). */
-  async refuseIfHandlesOpen(shareId: string, key: string, sql: SqlExecutor): Promise<void> {
-    const open = await sql.query(`SELECT 1 FROM handles WHERE share_id = $1 AND node_key = $2 LIMIT 1`, [shareId, key]);
-    if (open.length) {
-      throw new AzureError(409, 'SharingViolation', 'The specified resource is open by an SMB client; close its handles (Force Close Handles) first.');
-    }
   }
 
   async nextId(): Promise<string> {

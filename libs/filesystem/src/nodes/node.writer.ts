@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { evolveNode, NodeEvent, NodeState } from '@leasehold/domain';
-import { AppendRequest, ConcurrencyError, EventStore, SqlExecutor } from '@leasehold/event-store';
-import { eventMetadata, RequestContext } from '@leasehold/wire';
+import { CommandContext, evolveNode, NodeEvent, NodeState } from '@leasehold/domain';
+import { AppendRequest, ConcurrencyError, EventStore, eventMetadata, SqlExecutor } from '@leasehold/event-store';
 import { Located, nodeStream, NodeRepository } from './node.repository';
 import { RecentNodes } from './recent-nodes';
 
@@ -43,12 +42,12 @@ export class NodeWriter {
     private readonly recent: RecentNodes,
   ) {}
 
-  async commit(context: RequestContext, located: Located, events: NodeEvent[], sql?: SqlExecutor): Promise<NodeState | undefined> {
+  async commit(context: CommandContext, located: Located, events: NodeEvent[], sql?: SqlExecutor): Promise<NodeState | undefined> {
     const before = located.node;
     const after = events.reduce<NodeState | undefined>(evolveNode, before);
     if (events.length === 0) return after;
     const expectedVersion = before?.version ?? 0;
-    const request = { tenant: context.account, streamId: nodeStream((after ?? before)!.fileId), expectedVersion, events, metadata: eventMetadata(context) };
+    const request = { tenant: context.tenant, streamId: nodeStream((after ?? before)!.fileId), expectedVersion, events, metadata: eventMetadata(context) };
     try {
       if (!sql && before && after) {
         await new Promise<void>((resolve, reject) => {
@@ -56,15 +55,15 @@ export class NodeWriter {
           this.pump();
         });
       } else {
-        await this.store.append({ ...request, projection: this.nodes.projectNode(context.account, located, after, expectedVersion) }, sql);
+        await this.store.append({ ...request, projection: this.nodes.projectNode(context.tenant, located, after, expectedVersion) }, sql);
       }
     } catch (error) {
-      if (error instanceof ConcurrencyError) this.recent.forget(context.account, located);
+      if (error instanceof ConcurrencyError) this.recent.forget(context.tenant, located);
       throw error;
     }
     // Inside a caller's transaction the write may yet roll back: nothing to remember until it commits.
-    if (sql) this.recent.forget(context.account, located);
-    else this.recent.remember(context.account, { ...located, node: after });
+    if (sql) this.recent.forget(context.tenant, located);
+    else this.recent.remember(context.tenant, { ...located, node: after });
     return after;
   }
 

@@ -1,6 +1,5 @@
 import { isValidMetadataName, LeaseState, NodeState } from '@leasehold/domain';
 import { AzureError, rfc1123 } from '@leasehold/wire';
-import { randomBytes } from 'node:crypto';
 
 /** The project's prefix for headers that go beyond Azure (never x-ms-). */
 export const EXTENSION_HEADER_PREFIX = 'x-leasehold-';
@@ -8,9 +7,6 @@ export const EXTENSION_HEADER_PREFIX = 'x-leasehold-';
 export const LEASE_EPOCH_HEADER = `${EXTENSION_HEADER_PREFIX}lease-epoch`;
 
 const MAX_METADATA_BYTES = 8 * 1024;
-
-/** A fresh ETag in Azure's shape: a quoted hex number that changes on every write. */
-export const newEtag = () => `"0x8${randomBytes(7).toString('hex').toUpperCase().slice(0, 13)}"`;
 
 /** Azure writes SMB times with seven fractional digits. */
 const smbTime = (iso: string) => iso.replace(/\.(\d{3})Z$/, '.$10000Z');

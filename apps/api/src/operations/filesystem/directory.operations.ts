@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
 import { pathKey } from '@leasehold/domain';
-import { EventStore } from '@leasehold/event-store';
+import { CreateDirectoryCommand, DeleteDirectoryCommand, NodeRepository, SetDirectoryMetadataCommand } from '@leasehold/filesystem';
 import {
   AzureError,
   AzureOperation,
@@ -18,9 +18,7 @@ import {
   WireResponse,
   XML_DECLARATION,
 } from '@leasehold/wire';
-import { NodeRepository } from '../nodes/node.repository';
-import { metadataResponseHeaders, nodeResponseHeaders, readMetadata } from '../wire-format';
-import { CreateDirectoryCommand, DeleteDirectoryCommand, SetDirectoryMetadataCommand } from './directory.commands';
+import { metadataResponseHeaders, nodeResponseHeaders, readMetadata } from './wire-format';
 
 const MAX_LIST_RESULTS = 5000;
 
@@ -39,7 +37,6 @@ export class DirectoryOperations {
   constructor(
     private readonly commands: CommandBus,
     private readonly nodes: NodeRepository,
-    private readonly store: EventStore,
     @Inject(LEASEHOLD_CONFIG) config: LeaseholdConfig,
   ) {
     this.markers = new MarkerCodec(config.secretKey);
@@ -54,11 +51,11 @@ export class DirectoryOperations {
   @AzureOperation({ name: 'Get Directory Properties', method: 'GET', restype: 'directory', resource: 'directory', sas: 'r' })
   async getProperties(req: WireRequest): Promise<WireResponse> {
     if (req.path.length === 0) {
-      const located = await this.nodes.locate(req.context.account, req.share!, []);
+      const located = await this.nodes.locate(req.context.tenant, req.share!, []);
       const share = located.share;
       return { status: 200, headers: { etag: share.etag, 'last-modified': rfc1123(share.lastModified), 'x-ms-file-id': '0', 'x-ms-file-attributes': 'Directory' } };
     }
-    const { node } = await this.nodes.require(req.context.account, req.share!, req.path, 'directory');
+    const { node } = await this.nodes.require(req.context.tenant, req.share!, req.path, 'directory');
     return { status: 200, headers: { ...nodeResponseHeaders(node), ...metadataResponseHeaders(node.metadata) } };
   }
 
@@ -86,33 +83,27 @@ export class DirectoryOperations {
     const prefix = req.query['prefix'] ?? '';
     const marker = req.query['marker'];
     const located = req.path.length
-      ? await this.nodes.require(req.context.account, req.share!, req.path, 'directory')
-      : await this.nodes.locate(req.context.account, req.share!, []);
-    const binding = markerBinding('list', req.context.account, located.share.shareId, located.key);
+      ? await this.nodes.require(req.context.tenant, req.share!, req.path, 'directory')
+      : await this.nodes.locate(req.context.tenant, req.share!, []);
+    const binding = markerBinding('list', req.context.tenant, located.share.shareId, located.key);
     const position = marker ? this.markers.decode(binding, marker, isListPosition) : { key: '' };
     // Azure Files' own code for a marker it did not issue (File service error codes).
     if (!position) throw new AzureError(400, 'InvalidContinuationToken', 'The specified continuation token is invalid.');
     const after = position.key;
     const base = located.key === '' ? '' : `${located.key}/`;
-    const rows = await this.store.db.query(
-      `SELECT kind, name, file_id, content_length, path_key, etag, last_modified, created_at FROM nodes
-       WHERE share_id = $1 AND parent_key = $2 AND path_key > $3 AND starts_with(path_key, $4)
-       ORDER BY path_key LIMIT $5`,
-      [located.share.shareId, located.key, after, base + pathKey([prefix]), limit + 1],
-    );
-    const page = rows.slice(0, limit);
-    const next = rows.length > limit ? this.markers.encode(binding, { key: page[page.length - 1].path_key }) : '';
+    const { entries: page, more } = await this.nodes.listChildren(located.share.shareId, located.key, base + pathKey([prefix]), after, limit);
+    const next = more ? this.markers.encode(binding, { key: page[page.length - 1].pathKey }) : '';
     const entries = page
       .map((r) => {
         const tag = r.kind === 'directory' ? 'Directory' : 'File';
         const properties =
           r.kind === 'file'
-            ? `<Properties>${element('Content-Length', r.content_length)}${element('Etag', r.etag)}${element('Last-Modified', rfc1123(r.last_modified))}</Properties>`
-            : `<Properties>${element('Etag', r.etag)}${element('Last-Modified', rfc1123(r.last_modified))}</Properties>`;
-        return `<${tag}>${encodedElement('Name', r.name)}${element('FileId', r.file_id)}${properties}</${tag}>`;
+            ? `<Properties>${element('Content-Length', r.contentLength)}${element('Etag', r.etag)}${element('Last-Modified', rfc1123(r.lastModified))}</Properties>`
+            : `<Properties>${element('Etag', r.etag)}${element('Last-Modified', rfc1123(r.lastModified))}</Properties>`;
+        return `<${tag}>${encodedElement('Name', r.name)}${element('FileId', r.fileId)}${properties}</${tag}>`;
       })
       .join('');
-    const endpoint = `${req.headers['host'] ? `http://${req.headers['host']}` : ''}/${req.context.account}/`;
+    const endpoint = `${req.headers['host'] ? `http://${req.headers['host']}` : ''}/${req.context.tenant}/`;
     const directoryPath = req.path.join('/');
     const directoryPathAttributes = needsEncoding(directoryPath)
       ? `DirectoryPath="${escapeXml(encodeURIComponent(directoryPath))}" Encoded="true"`

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { AzureError, AzureOperation, integerHeader, rfc1123, shareNotFound, WireRequest, WireResponse } from '@leasehold/wire';
-import { NodeRepository } from '../nodes/node.repository';
-import { metadataResponseHeaders, readMetadata } from '../wire-format';
-import { CreateShareCommand, DeleteShareCommand } from './share.commands';
+import { DomainError } from '@leasehold/domain';
+import { CreateShareCommand, DeleteShareCommand, NodeRepository } from '@leasehold/filesystem';
+import { AzureError, AzureOperation, integerHeader, rfc1123, WireRequest, WireResponse } from '@leasehold/wire';
+import { metadataResponseHeaders, readMetadata } from './wire-format';
 
 const MAX_QUOTA_GIB = 102400;
 
@@ -25,8 +25,8 @@ export class ShareOperations {
 
   @AzureOperation({ name: 'Get Share Properties', method: 'GET', restype: 'share', resource: 'share', sas: 'r' })
   async getProperties(req: WireRequest): Promise<WireResponse> {
-    const share = await this.nodes.findShare(req.context.account, req.share!);
-    if (!share) throw shareNotFound();
+    const share = await this.nodes.findShare(req.context.tenant, req.share!);
+    if (!share) throw new DomainError('ShareNotFound');
     return {
       status: 200,
       headers: {

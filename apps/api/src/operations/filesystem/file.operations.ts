@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { FileProperties, NodeState } from '@leasehold/domain';
-import { EventStore } from '@leasehold/event-store';
+import { FileWrite, gateAccess, NodeRepository, WriteFileCommand } from '@leasehold/filesystem';
 import {
   AzureError,
   AzureOperation,
+  guidHeader,
   header,
   integerHeader,
   invalidHeader,
@@ -15,12 +16,7 @@ import {
   WireResponse,
 } from '@leasehold/wire';
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
-import { gateAccess, guidHeader } from '../lease-gate';
-import { NodeRepository } from '../nodes/node.repository';
-import { leaseResponseHeaders, metadataResponseHeaders, nodeResponseHeaders, readMetadata } from '../wire-format';
-import { contentStream, readContent, STREAM_SEGMENT_BYTES } from './file-content';
-import { FileWrite, WriteFileCommand } from './file.commands';
+import { leaseResponseHeaders, metadataResponseHeaders, nodeResponseHeaders, readMetadata } from './wire-format';
 
 const MAX_FILE_BYTES = 4 * 1024 ** 4;
 const MAX_RANGE_BYTES = 4 * 1024 * 1024;
@@ -67,7 +63,6 @@ export class FileOperations {
   constructor(
     private readonly commands: CommandBus,
     private readonly nodes: NodeRepository,
-    private readonly store: EventStore,
   ) {}
 
   private write(req: WireRequest, write: FileWrite): Promise<NodeState | undefined> {
@@ -126,7 +121,7 @@ export class FileOperations {
 
   /** Reads succeed without a lease id; with one, they follow the seed's table. */
   private async readable(req: WireRequest): Promise<NodeState> {
-    const { node } = await this.nodes.require(req.context.account, req.share!, req.path, 'file');
+    const { node } = await this.nodes.require(req.context.tenant, req.share!, req.path, 'file');
     gateAccess(node.lease, { kind: 'read', leaseId: guidHeader(req, 'x-ms-lease-id') });
     return node;
   }
@@ -154,7 +149,7 @@ export class FileOperations {
     const node = await this.readable(req);
     const size = node.contentLength;
     if (!rangeHeader) {
-      const body = await this.content(node.fileId, 0, size);
+      const body = await this.nodes.content(node.fileId, 0, size);
       return { status: 200, headers: { ...this.describe(node), 'content-length': size, 'content-md5': node.properties.contentMD5 }, body };
     }
     const range = parseRange(header(req, rangeHeader)!, rangeHeader);
@@ -164,7 +159,7 @@ export class FileOperations {
     if (wantMd5 && end - range.start + 1 > MAX_RANGE_BYTES) {
       throw new AzureError(400, 'OutOfRangeInput', 'One of the request inputs is out of range.');
     }
-    const body = await this.content(node.fileId, range.start, end + 1);
+    const body = await this.nodes.content(node.fileId, range.start, end + 1);
     return {
       status: 206,
       headers: {
@@ -176,11 +171,5 @@ export class FileOperations {
       },
       body,
     };
-  }
-
-  /** Up to one segment is read at once (a read failure is still an error answer); more is streamed. */
-  private async content(fileId: string, start: number, endExclusive: number): Promise<Buffer | Readable> {
-    if (endExclusive - start <= STREAM_SEGMENT_BYTES) return readContent(this.store.db, fileId, start, endExclusive);
-    return contentStream(this.store.db, fileId, start, endExclusive);
   }
 }

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
+import { AuditEventsQuery, AuditFilter, ExportAuditQuery, LeaseHistoryQuery, StateAsOfQuery } from '@leasehold/audit';
 import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
 import { parseGuid, pathKey } from '@leasehold/domain';
-import { requireAccountOwner } from '@leasehold/handles';
 import {
   AzureError,
   AzureOperation,
@@ -13,8 +14,7 @@ import {
   WireResponse,
 } from '@leasehold/wire';
 import { Readable } from 'node:stream';
-import { AuditFilter, AuditRepository } from './audit.repository';
-import { leaseHistory, stateAsOf } from './state-as-of';
+import { requireAccountOwner } from '../handles/handle.operations';
 
 const MAX_PAGE = 1000;
 const DEFAULT_PAGE = 100;
@@ -67,7 +67,7 @@ export class AuditOperations {
   private readonly markers: MarkerCodec;
 
   constructor(
-    private readonly audit: AuditRepository,
+    private readonly queries: QueryBus,
     @Inject(LEASEHOLD_CONFIG) config: LeaseholdConfig,
   ) {
     this.markers = new MarkerCodec(config.secretKey);
@@ -79,11 +79,11 @@ export class AuditOperations {
     const filter = filterOf(req);
     const order = (pattern(req.query, 'order', /^(asc|desc)$/) ?? 'desc') as 'asc' | 'desc';
     const limit = pageSize(req.query, MAX_PAGE, DEFAULT_PAGE);
-    const binding = markerBinding('audit', req.context.account, JSON.stringify(filter), order);
+    const binding = markerBinding('audit', req.context.tenant, JSON.stringify(filter), order);
     const marker = req.query['marker'];
     const after = marker ? this.markers.decode(binding, marker, isSeq) : undefined;
     if (marker && !after) throw invalidQuery('marker', marker, 'The marker is not one this service issued for this account and query.');
-    const { events, more } = await this.audit.query(req.context.account, filter, order, after?.seq, limit);
+    const { events, more } = await this.queries.execute(new AuditEventsQuery(req.context, filter, order, after?.seq, limit));
     const last = events[events.length - 1];
     return json(200, { events, nextMarker: more && last ? this.markers.encode(binding, { seq: last.seq }) : '' });
   }
@@ -91,8 +91,8 @@ export class AuditOperations {
   @AzureOperation({ name: 'Lease History (extension)', method: 'GET', comp: 'leasehistory', resource: 'file', sas: 'owner' })
   async leaseHistory(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
-    const events = await this.audit.historyOf(req.context.account, req.share!, pathKey(req.path));
-    return json(200, { share: req.share, path: req.path.join('/'), timeline: leaseHistory(events) });
+    const timeline = await this.queries.execute(new LeaseHistoryQuery(req.context, req.share!, pathKey(req.path)));
+    return json(200, { share: req.share, path: req.path.join('/'), timeline });
   }
 
   @AzureOperation({ name: 'State As Of (extension)', method: 'GET', comp: 'stateasof', resource: 'file-or-directory', sas: 'owner' })
@@ -100,14 +100,14 @@ export class AuditOperations {
     requireAccountOwner(req);
     const at = date(req.query, 'at');
     if (!at) throw new AzureError(400, 'MissingRequiredQueryParameter', 'A query parameter that is mandatory for this request is not specified.', { QueryParameterName: 'at' });
-    const events = await this.audit.historyOf(req.context.account, req.share!, pathKey(req.path), at);
-    return json(200, { share: req.share, path: req.path.join('/'), at: at.toISOString(), ...stateAsOf(events) });
+    const state = await this.queries.execute(new StateAsOfQuery(req.context, req.share!, pathKey(req.path), at));
+    return json(200, { share: req.share, path: req.path.join('/'), at: at.toISOString(), ...state });
   }
 
   @AzureOperation({ name: 'Export Audit Events (extension)', method: 'GET', comp: 'auditexport', resource: 'any', sas: 'owner' })
   async export(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
-    const pages = this.audit.stream(req.context.account, filterOf(req));
+    const pages = await this.queries.execute(new ExportAuditQuery(req.context, filterOf(req)));
     async function* lines() {
       for await (const page of pages) yield page.map((e) => `${JSON.stringify(e)}\n`).join('');
     }

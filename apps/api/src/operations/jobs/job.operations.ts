@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
 import { ForceCloseJob } from '@leasehold/domain';
-import { requireAccountOwner } from '@leasehold/handles';
+import { CancelForceCloseJobCommand, GetForceCloseJobQuery, JobPosition, ListForceCloseJobsQuery, SubmitForceCloseJobCommand } from '@leasehold/jobs';
 import {
   AzureOperation,
   booleanHeader,
@@ -18,21 +18,19 @@ import {
   WireResponse,
   XML_DECLARATION,
 } from '@leasehold/wire';
-import { CancelForceCloseJobCommand, jobNotFound, SubmitForceCloseJobCommand } from './job.commands';
-import { JobRepository } from './job.repository';
+import { requireAccountOwner } from '../handles/handle.operations';
 
 export const JOB_ID_HEADER = 'x-leasehold-job-id';
 export const IDEMPOTENCY_KEY_HEADER = 'x-leasehold-idempotency-key';
 const MAX_JOBS_PAGE = 1000;
 
-type JobPosition = { createdAt: string; jobId: string };
 const isJobPosition = (v: unknown): v is JobPosition => typeof (v as JobPosition)?.createdAt === 'string' && typeof (v as JobPosition)?.jobId === 'string';
 
 function jobXml(job: ForceCloseJob): string {
   return (
     `<ForceCloseJob>${element('JobId', job.jobId)}${element('State', job.state)}${element('Share', job.shareName)}${element('Path', job.path)}` +
     `${element('Recursive', String(job.recursive))}${element('HandleId', job.handleId)}${element('ChunksDone', job.chunksDone)}` +
-    `${element('HandlesClosed', job.closed)}${element('HandlesFailed', job.failed)}${element('CancelRequested', String(job.cancelRequested))}` +
+    `${element('HandlesClosed', job.closed)}${element('CancelRequested', String(job.cancelRequested))}` +
     `${element('RequestedBy', job.requestedBy)}${element('CreatedTime', job.createdAt)}${element('StartedTime', job.startedAt)}` +
     `${element('EndedTime', job.endedAt)}${job.error ? element('Error', job.error) : ''}</ForceCloseJob>`
   );
@@ -45,7 +43,7 @@ export class JobOperations {
 
   constructor(
     private readonly commands: CommandBus,
-    private readonly jobs: JobRepository,
+    private readonly queries: QueryBus,
     @Inject(LEASEHOLD_CONFIG) config: LeaseholdConfig,
   ) {
     this.markers = new MarkerCodec(config.secretKey);
@@ -58,7 +56,7 @@ export class JobOperations {
     if (handleId !== '*' && !/^\d{1,19}$/.test(handleId)) throw invalidHeader('x-ms-handle-id', handleId);
     const key = header(req, IDEMPOTENCY_KEY_HEADER);
     if (key !== undefined && (key.length === 0 || key.length > 256)) throw invalidHeader(IDEMPOTENCY_KEY_HEADER, key.slice(0, 64));
-    const job: ForceCloseJob = await this.commands.execute(
+    const job = await this.commands.execute(
       new SubmitForceCloseJobCommand(req.context, req.share!, req.path, handleId, booleanHeader(req, 'x-ms-recursive') ?? false, key),
     );
     return { status: 202, headers: { [JOB_ID_HEADER]: job.jobId, 'content-type': 'application/xml' }, body: `${XML_DECLARATION}${jobXml(job)}` };
@@ -67,15 +65,14 @@ export class JobOperations {
   @AzureOperation({ name: 'Get Force Close Job (extension)', method: 'GET', comp: 'forceclosejob', resource: 'account', sas: 'owner' })
   async get(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
-    const job = await this.jobs.find(req.context.account, req.query['jobid'] ?? '');
-    if (!job) throw jobNotFound();
+    const job = await this.queries.execute(new GetForceCloseJobQuery(req.context, req.query['jobid'] ?? ''));
     return { status: 200, headers: { 'content-type': 'application/xml' }, body: `${XML_DECLARATION}${jobXml(job)}` };
   }
 
   @AzureOperation({ name: 'Cancel Force Close Job (extension)', method: 'DELETE', comp: 'forceclosejob', resource: 'account', sas: 'owner' })
   async cancel(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
-    const job: ForceCloseJob = await this.commands.execute(new CancelForceCloseJobCommand(req.context, req.query['jobid'] ?? ''));
+    const job = await this.commands.execute(new CancelForceCloseJobCommand(req.context, req.query['jobid'] ?? ''));
     return { status: 202, headers: { 'content-type': 'application/xml' }, body: `${XML_DECLARATION}${jobXml(job)}` };
   }
 
@@ -84,10 +81,10 @@ export class JobOperations {
     requireAccountOwner(req);
     const limit = pageSize(req.query, MAX_JOBS_PAGE);
     const marker = req.query['marker'];
-    const after = marker ? this.decodeMarker(req.context.account, marker) : undefined;
-    const { jobs, more } = await this.jobs.list(req.context.account, after, limit);
+    const after = marker ? this.decodeMarker(req.context.tenant, marker) : undefined;
+    const { jobs, more } = await this.queries.execute(new ListForceCloseJobsQuery(req.context, after, limit));
     const last = jobs[jobs.length - 1];
-    const next = more && last ? this.encodeMarker(req.context.account, { createdAt: last.createdAt, jobId: last.jobId }) : '';
+    const next = more && last ? this.encodeMarker(req.context.tenant, { createdAt: last.createdAt, jobId: last.jobId }) : '';
     const body = `${XML_DECLARATION}<EnumerationResults><Jobs>${jobs.map(jobXml).join('')}</Jobs>${element('NextMarker', next)}</EnumerationResults>`;
     return { status: 200, headers: { 'content-type': 'application/xml' }, body };
   }

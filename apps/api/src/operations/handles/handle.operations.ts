@@ -1,13 +1,25 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
-import { guidHeader, NodeRepository } from '@leasehold/filesystem';
+import {
+  AccessRight,
+  CloseHandleCommand,
+  ForceCloseHandlesCommand,
+  HandlePosition,
+  HandleRow,
+  HandleScope,
+  HandleScopeQuery,
+  isHandlePosition,
+  ListHandlesQuery,
+  OpenHandleCommand,
+} from '@leasehold/handles';
 import {
   AzureError,
   AzureOperation,
   booleanHeader,
   element,
   escapeXml,
+  guidHeader,
   header,
   invalidHeader,
   invalidQuery,
@@ -20,9 +32,6 @@ import {
   WireResponse,
   XML_DECLARATION,
 } from '@leasehold/wire';
-import { CloseHandleCommand, ForceCloseHandlesCommand, OpenHandleCommand, OpenedHandle } from './handle.commands';
-import { AccessRight, ClosedChunk, HandleRepository, HandleRow, HandleScope } from './handle.repository';
-import { HandlePosition, isHandlePosition } from './markers';
 
 const MAX_LIST_RESULTS = 5000;
 const ACCESS_RIGHTS: AccessRight[] = ['Read', 'Write', 'Delete'];
@@ -52,7 +61,7 @@ function handleXml(h: HandleRow): string {
   return (
     `<Handle>${element('HandleId', h.handleId)}${path}${element('FileId', h.fileId)}${element('ParentId', h.parentId)}` +
     `${element('SessionId', h.sessionId)}${element('ClientIp', h.clientIp)}${element('ClientName', h.clientName)}` +
-    `${element('OpenTime', rfc1123(h.openTime))}${h.lastReconnectTime ? element('LastReconnectTime', rfc1123(h.lastReconnectTime)) : ''}` +
+    `${element('OpenTime', rfc1123(h.openTime))}` +
     `<AccessRightList>${h.access.map((a) => element('AccessRight', a)).join('')}</AccessRightList></Handle>`
   );
 }
@@ -64,8 +73,7 @@ export class HandleOperations {
 
   constructor(
     private readonly commands: CommandBus,
-    private readonly nodes: NodeRepository,
-    private readonly handles: HandleRepository,
+    private readonly queries: QueryBus,
     @Inject(LEASEHOLD_CONFIG) config: LeaseholdConfig,
   ) {
     this.markers = new MarkerCodec(config.secretKey);
@@ -74,14 +82,8 @@ export class HandleOperations {
   /** The handles the request is about, and where its marker says to continue. */
   private async scope(req: WireRequest, handleId: string | undefined, operation: string): Promise<{ scope: HandleScope; after?: HandlePosition; binding: string }> {
     const recursive = booleanHeader(req, 'x-ms-recursive') ?? false;
-    const located = await this.nodes.locate(req.context.account, req.share!, req.path);
-    if (req.path.length > 0 && !located.node) {
-      throw located.parentExists ? new AzureError(404, 'ResourceNotFound', 'The specified resource does not exist.') : new AzureError(404, 'ParentNotFound', 'The specified parent path does not exist.');
-    }
-    // x-ms-recursive is for directories only; on a file it is a bad request (Force Close Handles documents 400).
-    if (recursive && located.node?.kind === 'file') throw invalidHeader('x-ms-recursive', 'true', 'x-ms-recursive is valid only for directories.');
-    const scope: HandleScope = { shareId: located.share.shareId, nodeKey: located.key, recursive, handleId };
-    const binding = markerBinding(operation, req.context.account, scope.shareId, scope.nodeKey, recursive, handleId ?? '*');
+    const scope = await this.queries.execute(new HandleScopeQuery(req.context, req.share!, req.path, recursive, handleId));
+    const binding = markerBinding(operation, req.context.tenant, scope.shareId, scope.nodeKey, recursive, handleId ?? '*');
     const marker = req.query['marker'];
     if (marker === undefined || marker === '') return { scope, binding };
     const after = this.markers.decode(binding, marker, isHandlePosition);
@@ -94,7 +96,7 @@ export class HandleOperations {
     requireAccountOwner(req);
     const limit = pageSize(req.query, MAX_LIST_RESULTS);
     const { scope, after, binding } = await this.scope(req, undefined, 'list');
-    const { handles, more } = await this.handles.list(scope, after, limit);
+    const { handles, more } = await this.queries.execute(new ListHandlesQuery(scope, after, limit));
     const last = handles[handles.length - 1];
     const next = more && last ? this.markers.encode(binding, { nodeKey: last.nodeKey, handleId: last.handleId }) : '';
     const body = `${XML_DECLARATION}<EnumerationResults>${req.query['maxresults'] !== undefined ? element('MaxResults', req.query['maxresults']) : ''}<Entries>${handles.map(handleXml).join('')}</Entries>${element('NextMarker', next)}</EnumerationResults>`;
@@ -109,8 +111,8 @@ export class HandleOperations {
     // An id no handle can have (beyond bigint) is simply an unknown handle: 200 with nothing closed.
     if (id !== '*' && !isId(id)) return { status: 200, headers: { 'x-ms-number-of-handles-closed': 0, 'x-ms-number-of-handles-failed': 0 } };
     const { scope, after } = await this.scope(req, id === '*' ? undefined : id, 'close');
-    const chunk: ClosedChunk = await this.commands.execute(new ForceCloseHandlesCommand(req.context, scope, after));
-    const binding = markerBinding('close', req.context.account, scope.shareId, scope.nodeKey, scope.recursive, id);
+    const chunk = await this.commands.execute(new ForceCloseHandlesCommand(req.context, scope, after));
+    const binding = markerBinding('close', req.context.tenant, scope.shareId, scope.nodeKey, scope.recursive, id);
     return {
       status: 200,
       headers: {
@@ -133,7 +135,7 @@ export class HandleOperations {
     if (clientName.length > 256) throw invalidHeader(HANDLE_HEADERS.clientName, clientName.slice(0, 64));
     const sessionId = header(req, HANDLE_HEADERS.sessionId);
     if (sessionId !== undefined && !isId(sessionId)) throw invalidHeader(HANDLE_HEADERS.sessionId, sessionId);
-    const opened: OpenedHandle = await this.commands.execute(
+    const opened = await this.commands.execute(
       new OpenHandleCommand(req.context, req.share!, req.path, rights, guidHeader(req, 'x-ms-lease-id'), clientName, clientIp, sessionId),
     );
     return {

@@ -1,8 +1,10 @@
 import { Body, Controller, Get, Headers, HttpCode, HttpException, Inject, NotFoundException, Param, Post, UnauthorizedException } from '@nestjs/common';
+import { AccountError, AccountsService, KeyName, newAccountKey } from '@leasehold/accounts';
 import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
-import { EventMetadata } from '@leasehold/event-store';
+import { Caller } from '@leasehold/domain';
 import { randomUUID, timingSafeEqual } from 'node:crypto';
-import { AccountError, AccountsService, KeyName, newAccountKey } from './accounts.service';
+
+const STATUS: Record<AccountError['reason'], number> = { InvalidName: 400, NotFound: 404, AlreadyExists: 409 };
 
 /**
  * The admin API: create, list, disable and enable accounts, rotate keys. It answers only to the
@@ -16,7 +18,7 @@ export class AdminController {
     @Inject(LEASEHOLD_CONFIG) private readonly config: LeaseholdConfig,
   ) {}
 
-  private authorize(authorization: string | undefined): EventMetadata {
+  private authorize(authorization: string | undefined): Caller {
     if (!this.config.adminToken) throw new NotFoundException();
     const expected = Buffer.from(`Bearer ${this.config.adminToken}`);
     const given = Buffer.from(authorization ?? '');
@@ -28,7 +30,7 @@ export class AdminController {
     try {
       return await work();
     } catch (error) {
-      if (error instanceof AccountError) throw new HttpException(error.message, error.status);
+      if (error instanceof AccountError) throw new HttpException(error.message, STATUS[error.reason]);
       throw error;
     }
   }
@@ -41,7 +43,7 @@ export class AdminController {
     if (typeof name !== 'string') throw new HttpException('body must be {"name": "<account>"}', 400);
     return this.run(async () => {
       const [key1, key2] = [newAccountKey(), newAccountKey()];
-      if (!(await this.accounts.create(name, key1, key2, metadata))) throw new AccountError(409, `account ${name} already exists`);
+      if (!(await this.accounts.create(name, key1, key2, metadata))) throw new AccountError('AlreadyExists', `account ${name} already exists`);
       return { name, key1, key2 };
     });
   }

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { LeaseCommand } from '@leasehold/domain';
-import { guidHeader, LEASE_EPOCH_HEADER } from '@leasehold/filesystem';
-import { AzureError, AzureOperation, header, invalidHeader, missingHeader, requiredHeader, rfc1123, WireRequest, WireResponse } from '@leasehold/wire';
+import { LeaseFileCommand } from '@leasehold/leases';
+import { AzureError, AzureOperation, guidHeader, header, invalidHeader, missingHeader, requiredHeader, rfc1123, WireRequest, WireResponse } from '@leasehold/wire';
 import { randomUUID } from 'node:crypto';
-import { LeaseFileCommand, LeaseFileResult } from './lease-file.command';
+import { LEASE_EPOCH_HEADER } from '../filesystem/wire-format';
 
 const SUCCESS_STATUS = { acquire: 201, change: 200, release: 200, break: 202 } as const;
 
@@ -53,7 +53,7 @@ export class LeaseOperations {
       throw new AzureError(400, 'ShareSnapshotOperationNotSupported', 'The operation is not supported on a share snapshot: a file in a share snapshot cannot be leased.');
     }
     const command = leaseCommand(req);
-    const { leaseId, node }: LeaseFileResult = await this.commands.execute(new LeaseFileCommand(req.context, req.share!, req.path, command));
+    const { leaseId, node } = await this.commands.execute(new LeaseFileCommand(req.context, req.share!, req.path, command));
     return {
       status: SUCCESS_STATUS[command.action],
       headers: {

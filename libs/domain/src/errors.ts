@@ -1,0 +1,40 @@
+import type { LeaseErrorCode } from './lease/lease.types';
+
+/**
+ * Why the application refused a command. A reason, not an answer: each interface says it its own
+ * way (the Azure wire maps every reason to a status, an error code and a message in one table).
+ */
+export type DomainReason =
+  | LeaseErrorCode
+  | 'ShareNotFound'
+  | 'ShareAlreadyExists'
+  | 'ParentNotFound'
+  | 'ResourceNotFound'
+  | 'ResourceAlreadyExists'
+  /** A file where a directory is meant, or the other way round. */
+  | 'ResourceTypeMismatch'
+  /** Lease File on a directory. */
+  | 'DirectoryNotLeasable'
+  | 'DirectoryNotEmpty'
+  /** Delete File or Delete Directory while handles are open on it. */
+  | 'SharingViolation'
+  /** A write beyond the end of the file. */
+  | 'InvalidRange'
+  /** Close Handle: no such open handle on this path in this session. */
+  | 'HandleNotOpen'
+  /** facts.limit: the handles allowed on the node. */
+  | 'HandleLimitExceeded'
+  /** A recursive handle operation on a file. */
+  | 'RecursiveOnFile'
+  | 'JobNotFound'
+  /** facts.state: how the job ended. */
+  | 'JobAlreadyEnded';
+
+export class DomainError extends Error {
+  constructor(
+    readonly reason: DomainReason,
+    readonly facts: Record<string, string | number> = {},
+  ) {
+    super(reason);
+  }
+}

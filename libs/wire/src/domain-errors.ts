@@ -1,0 +1,45 @@
+import { DomainError, DomainReason } from '@leasehold/domain';
+import { AzureError } from './errors';
+
+type Answer = { status: number; code?: string; message: string | ((facts: Record<string, string | number>) => string); details?: Record<string, string> };
+
+/**
+ * How the Azure dialect says each reason the application refuses a command: status, x-ms-error-code
+ * (the reason itself unless given) and message, as the File service returns them, except
+ * LeaseIdMismatchWithFileOperation, which the Lease File outcome table makes a 409.
+ */
+const ANSWERS: Record<DomainReason, Answer> = {
+  LeaseAlreadyPresent: { status: 409, message: 'There is already a lease present.' },
+  LeaseNotPresentWithLeaseOperation: { status: 409, message: 'There is currently no lease on the file.' },
+  LeaseIdMismatchWithLeaseOperation: { status: 409, message: 'The lease ID specified did not match the lease ID for the file.' },
+  LeaseIdMissing: { status: 412, message: 'There is currently a lease on the file and no lease ID was specified in the request.' },
+  LeaseNotPresentWithFileOperation: { status: 412, message: 'There is currently no lease on the file.' },
+  LeaseIdMismatchWithFileOperation: { status: 409, message: 'The lease ID specified did not match the lease ID for the file.' },
+  ShareNotFound: { status: 404, message: 'The specified share does not exist.' },
+  ShareAlreadyExists: { status: 409, message: 'The specified share already exists.' },
+  ParentNotFound: { status: 404, message: 'The specified parent path does not exist.' },
+  ResourceNotFound: { status: 404, message: 'The specified resource does not exist.' },
+  ResourceAlreadyExists: { status: 409, message: 'The specified resource already exists.' },
+  ResourceTypeMismatch: { status: 409, message: 'The specified resource type does not match the type of the resource.' },
+  DirectoryNotLeasable: { status: 409, code: 'ResourceTypeMismatch', message: 'The specified resource is a directory; only files can be leased.' },
+  DirectoryNotEmpty: { status: 409, message: 'The specified directory is not empty.' },
+  SharingViolation: { status: 409, message: 'The specified resource is open by an SMB client; close its handles (Force Close Handles) first.' },
+  InvalidRange: { status: 416, message: 'The range specified is invalid for the current size of the resource.' },
+  HandleNotOpen: { status: 404, code: 'ResourceNotFound', message: 'The specified handle is not open on this path in this session.' },
+  HandleLimitExceeded: { status: 400, message: (f) => `The total handles opened on this file or directory reach the limit of ${f.limit}.` },
+  RecursiveOnFile: {
+    status: 400,
+    code: 'InvalidHeaderValue',
+    message: 'x-ms-recursive is valid only for directories.',
+    details: { HeaderName: 'x-ms-recursive', HeaderValue: 'true' },
+  },
+  JobNotFound: { status: 404, message: 'The specified job does not exist.' },
+  JobAlreadyEnded: { status: 409, message: (f) => `The job has already ${f.state === 'completed' ? 'completed' : 'failed'}.` },
+};
+
+/** The Azure error that says a domain refusal. */
+export function azureErrorOf({ reason, facts }: DomainError): AzureError {
+  const answer = ANSWERS[reason];
+  const message = typeof answer.message === 'function' ? answer.message(facts) : answer.message;
+  return new AzureError(answer.status, answer.code ?? reason, message, answer.details);
+}
