@@ -124,7 +124,6 @@ export interface JobView {
   handleId: string;
   chunksDone: number;
   closed: number;
-  failed: number;
   cancelRequested: boolean;
   requestedBy: string;
   createdTime: string;
@@ -144,7 +143,6 @@ export function parseJob(xml: string): JobView {
     handleId: text(xml, 'HandleId'),
     chunksDone: Number(text(xml, 'ChunksDone')),
     closed: Number(text(xml, 'HandlesClosed')),
-    failed: Number(text(xml, 'HandlesFailed')),
     cancelRequested: text(xml, 'CancelRequested') === 'true',
     requestedBy: text(xml, 'RequestedBy'),
     createdTime: text(xml, 'CreatedTime'),

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { CreateDirectoryHandler, DeleteDirectoryHandler, SetDirectoryMetadataHandler } from './directories/directory.commands';
 import { WriteFileHandler } from './files/file.commands';
+import { DirectoryHandler, FileContentHandler, ListDirectoryHandler, NodeHandler, ShareHandler } from './filesystem.queries';
 import { NodeRepository } from './nodes/node.repository';
 import { NodeWriter } from './nodes/node.writer';
 import { RecentNodes } from './nodes/recent-nodes';
@@ -21,6 +22,11 @@ import { CreateShareHandler, DeleteShareHandler } from './shares/share.commands'
     SetDirectoryMetadataHandler,
     DeleteDirectoryHandler,
     WriteFileHandler,
+    ShareHandler,
+    NodeHandler,
+    DirectoryHandler,
+    ListDirectoryHandler,
+    FileContentHandler,
   ],
   exports: [NodeRepository, NodeWriter, RecentNodes],
 })

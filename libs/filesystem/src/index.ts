@@ -8,3 +8,4 @@ export * from './shares/share.events';
 export { CreateShareCommand, DeleteShareCommand } from './shares/share.commands';
 export { CreateDirectoryCommand, DeleteDirectoryCommand, SetDirectoryMetadataCommand } from './directories/directory.commands';
 export { FileWrite, WriteFileCommand } from './files/file.commands';
+export * from './filesystem.queries';

@@ -37,7 +37,3 @@ export const authenticationFailed = (detail: string) =>
     'Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.',
     { AuthenticationErrorDetail: detail },
   );
-
-export const shareNotFound = () => new AzureError(404, 'ShareNotFound', 'The specified share does not exist.');
-export const parentNotFound = () => new AzureError(404, 'ParentNotFound', 'The specified parent path does not exist.');
-export const resourceNotFound = () => new AzureError(404, 'ResourceNotFound', 'The specified resource does not exist.');

@@ -14,7 +14,7 @@ import {
   WireResponse,
 } from '@leasehold/wire';
 import { Readable } from 'node:stream';
-import { requireAccountOwner } from '../handles/handle.operations';
+import { requireAccountOwner } from '../account-owner';
 
 const MAX_PAGE = 1000;
 const DEFAULT_PAGE = 100;

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
 import { pathKey } from '@leasehold/domain';
-import { CreateDirectoryCommand, DeleteDirectoryCommand, NodeRepository, SetDirectoryMetadataCommand } from '@leasehold/filesystem';
+import { CreateDirectoryCommand, DeleteDirectoryCommand, DirectoryQuery, ListDirectoryQuery, NodeQuery, SetDirectoryMetadataCommand } from '@leasehold/filesystem';
 import {
   AzureError,
   AzureOperation,
@@ -36,7 +36,7 @@ export class DirectoryOperations {
 
   constructor(
     private readonly commands: CommandBus,
-    private readonly nodes: NodeRepository,
+    private readonly queries: QueryBus,
     @Inject(LEASEHOLD_CONFIG) config: LeaseholdConfig,
   ) {
     this.markers = new MarkerCodec(config.secretKey);
@@ -51,11 +51,10 @@ export class DirectoryOperations {
   @AzureOperation({ name: 'Get Directory Properties', method: 'GET', restype: 'directory', resource: 'directory', sas: 'r' })
   async getProperties(req: WireRequest): Promise<WireResponse> {
     if (req.path.length === 0) {
-      const located = await this.nodes.locate(req.context.tenant, req.share!, []);
-      const share = located.share;
+      const { share } = await this.queries.execute(new DirectoryQuery(req.context, req.share!, []));
       return { status: 200, headers: { etag: share.etag, 'last-modified': rfc1123(share.lastModified), 'x-ms-file-id': '0', 'x-ms-file-attributes': 'Directory' } };
     }
-    const { node } = await this.nodes.require(req.context.tenant, req.share!, req.path, 'directory');
+    const { node } = await this.queries.execute(new NodeQuery(req.context, req.share!, req.path, 'directory'));
     return { status: 200, headers: { ...nodeResponseHeaders(node), ...metadataResponseHeaders(node.metadata) } };
   }
 
@@ -82,16 +81,14 @@ export class DirectoryOperations {
     const limit = pageSize(req.query, MAX_LIST_RESULTS);
     const prefix = req.query['prefix'] ?? '';
     const marker = req.query['marker'];
-    const located = req.path.length
-      ? await this.nodes.require(req.context.tenant, req.share!, req.path, 'directory')
-      : await this.nodes.locate(req.context.tenant, req.share!, []);
+    const located = await this.queries.execute(new DirectoryQuery(req.context, req.share!, req.path));
     const binding = markerBinding('list', req.context.tenant, located.share.shareId, located.key);
     const position = marker ? this.markers.decode(binding, marker, isListPosition) : { key: '' };
     // Azure Files' own code for a marker it did not issue (File service error codes).
     if (!position) throw new AzureError(400, 'InvalidContinuationToken', 'The specified continuation token is invalid.');
     const after = position.key;
     const base = located.key === '' ? '' : `${located.key}/`;
-    const { entries: page, more } = await this.nodes.listChildren(located.share.shareId, located.key, base + pathKey([prefix]), after, limit);
+    const { entries: page, more } = await this.queries.execute(new ListDirectoryQuery(located, base + pathKey([prefix]), after, limit));
     const next = more ? this.markers.encode(binding, { key: page[page.length - 1].pathKey }) : '';
     const entries = page
       .map((r) => {

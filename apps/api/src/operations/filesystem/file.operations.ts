@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { FileProperties, NodeState } from '@leasehold/domain';
-import { FileWrite, gateAccess, NodeRepository, WriteFileCommand } from '@leasehold/filesystem';
+import { FileContentQuery, FileWrite, gateAccess, NodeQuery, WriteFileCommand } from '@leasehold/filesystem';
 import {
   AzureError,
   AzureOperation,
@@ -62,7 +62,7 @@ function propertyHeaders(node: NodeState): Record<string, string | undefined> {
 export class FileOperations {
   constructor(
     private readonly commands: CommandBus,
-    private readonly nodes: NodeRepository,
+    private readonly queries: QueryBus,
   ) {}
 
   private write(req: WireRequest, write: FileWrite): Promise<NodeState | undefined> {
@@ -121,7 +121,7 @@ export class FileOperations {
 
   /** Reads succeed without a lease id; with one, they follow the seed's table. */
   private async readable(req: WireRequest): Promise<NodeState> {
-    const { node } = await this.nodes.require(req.context.tenant, req.share!, req.path, 'file');
+    const { node } = await this.queries.execute(new NodeQuery(req.context, req.share!, req.path, 'file'));
     gateAccess(node.lease, { kind: 'read', leaseId: guidHeader(req, 'x-ms-lease-id') });
     return node;
   }
@@ -149,7 +149,7 @@ export class FileOperations {
     const node = await this.readable(req);
     const size = node.contentLength;
     if (!rangeHeader) {
-      const body = await this.nodes.content(node.fileId, 0, size);
+      const body = await this.queries.execute(new FileContentQuery(node.fileId, 0, size));
       return { status: 200, headers: { ...this.describe(node), 'content-length': size, 'content-md5': node.properties.contentMD5 }, body };
     }
     const range = parseRange(header(req, rangeHeader)!, rangeHeader);
@@ -159,7 +159,7 @@ export class FileOperations {
     if (wantMd5 && end - range.start + 1 > MAX_RANGE_BYTES) {
       throw new AzureError(400, 'OutOfRangeInput', 'One of the request inputs is out of range.');
     }
-    const body = await this.nodes.content(node.fileId, range.start, end + 1);
+    const body = await this.queries.execute(new FileContentQuery(node.fileId, range.start, end + 1));
     return {
       status: 206,
       headers: {

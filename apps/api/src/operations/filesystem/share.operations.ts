@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
-import { DomainError } from '@leasehold/domain';
-import { CreateShareCommand, DeleteShareCommand, NodeRepository } from '@leasehold/filesystem';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { CreateShareCommand, DeleteShareCommand, ShareQuery } from '@leasehold/filesystem';
 import { AzureError, AzureOperation, integerHeader, rfc1123, WireRequest, WireResponse } from '@leasehold/wire';
 import { metadataResponseHeaders, readMetadata } from './wire-format';
 
@@ -12,7 +11,7 @@ const MAX_QUOTA_GIB = 102400;
 export class ShareOperations {
   constructor(
     private readonly commands: CommandBus,
-    private readonly nodes: NodeRepository,
+    private readonly queries: QueryBus,
   ) {}
 
   @AzureOperation({ name: 'Create Share', method: 'PUT', restype: 'share', resource: 'share', sas: 'c' })
@@ -25,8 +24,7 @@ export class ShareOperations {
 
   @AzureOperation({ name: 'Get Share Properties', method: 'GET', restype: 'share', resource: 'share', sas: 'r' })
   async getProperties(req: WireRequest): Promise<WireResponse> {
-    const share = await this.nodes.findShare(req.context.tenant, req.share!);
-    if (!share) throw new DomainError('ShareNotFound');
+    const share = await this.queries.execute(new ShareQuery(req.context, req.share!));
     return {
       status: 200,
       headers: {

@@ -14,7 +14,6 @@ import {
   OpenHandleCommand,
 } from '@leasehold/handles';
 import {
-  AzureError,
   AzureOperation,
   booleanHeader,
   element,
@@ -32,6 +31,7 @@ import {
   WireResponse,
   XML_DECLARATION,
 } from '@leasehold/wire';
+import { requireAccountOwner } from '../account-owner';
 
 const MAX_LIST_RESULTS = 5000;
 const ACCESS_RIGHTS: AccessRight[] = ['Read', 'Write', 'Delete'];
@@ -47,13 +47,6 @@ export const HANDLE_HEADERS = {
   clientIp: 'x-leasehold-client-ip',
   access: 'x-leasehold-access',
 } as const;
-
-/** List Handles and Force Close Handles are for the account owner only (Shared Key), as in Azure. */
-export function requireAccountOwner(req: WireRequest): void {
-  if (req.context.authentication !== 'SharedKey') {
-    throw new AzureError(403, 'AuthorizationFailure', 'This request is not authorized to perform this operation: only the account owner may.');
-  }
-}
 
 function handleXml(h: HandleRow): string {
   // Names with U+FFFE/U+FFFF cannot travel in XML: Azure percent-encodes them and says so.

@@ -18,7 +18,7 @@ import {
   WireResponse,
   XML_DECLARATION,
 } from '@leasehold/wire';
-import { requireAccountOwner } from '../handles/handle.operations';
+import { requireAccountOwner } from '../account-owner';
 
 export const JOB_ID_HEADER = 'x-leasehold-job-id';
 export const IDEMPOTENCY_KEY_HEADER = 'x-leasehold-idempotency-key';
