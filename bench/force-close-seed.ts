@@ -30,8 +30,8 @@ export async function seedOpenHandles(db: Queryable, tenant: string, share: stri
               '10.8.' || (g / 256) || '.' || (g % 256) || ':445' AS client_ip, 'seed-' || g AS client_name
        FROM target t CROSS JOIN generate_series(1, $4::int) AS g
      ), inserted AS (
-       INSERT INTO handles (handle_id, tenant, share_id, node_key, path, file_id, parent_id, session_id, client_ip, client_name, access, open_time, last_reconnect_time)
-       SELECT handle_id, $1, share_id, node_key, path, file_id, parent_id, session_id, client_ip, client_name, ARRAY['Read'], $5::timestamptz, NULL FROM h
+       INSERT INTO handles (handle_id, tenant, share_id, node_key, path, file_id, parent_id, session_id, client_ip, client_name, access, open_time)
+       SELECT handle_id, $1, share_id, node_key, path, file_id, parent_id, session_id, client_ip, client_name, ARRAY['Read'], $5::timestamptz FROM h
        RETURNING *
      )
      INSERT INTO events (tenant, stream_id, stream_version, event_id, type, schema_version, data, metadata)

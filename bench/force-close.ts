@@ -343,7 +343,7 @@ async function runJob(apiUrl: string, worker: ChildProcess, projectorLive: boole
 async function verifyJob(jobId: string): Promise<string> {
   const [row] = await sql(
     databaseUrl,
-    `SELECT j.state, j.chunks_done, j.closed::int, j.failed::int,
+    `SELECT j.state, j.chunks_done, j.closed::int,
             (SELECT count(*)::int FROM handles) AS open,
             (SELECT count(*)::int FROM events WHERE type = 'ForceCloseChunkCompleted' AND stream_id = 'job-' || j.job_id) AS chunk_events,
             (SELECT count(*)::int FROM events WHERE type = 'HandleForceClosed' AND metadata->>'jobId' = $1::text) AS closed_events,
@@ -351,8 +351,8 @@ async function verifyJob(jobId: string): Promise<string> {
      FROM jobs j WHERE j.job_id = $1::uuid`,
     [jobId],
   );
-  const ok = row.state === 'completed' && row.closed === TOTAL && row.failed === 0 && row.open === 0 && row.chunks_done === CHUNKS && row.chunk_events === CHUNKS && row.closed_events === TOTAL && row.closed_streams === TOTAL;
-  const summary = `state ${row.state}, ${row.chunks_done} chunks (${row.chunk_events} ChunkCompleted events), closed ${row.closed}, failed ${row.failed}, handles left ${row.open}, HandleForceClosed events ${row.closed_events} on ${row.closed_streams} streams`;
+  const ok = row.state === 'completed' && row.closed === TOTAL && row.open === 0 && row.chunks_done === CHUNKS && row.chunk_events === CHUNKS && row.closed_events === TOTAL && row.closed_streams === TOTAL;
+  const summary = `state ${row.state}, ${row.chunks_done} chunks (${row.chunk_events} ChunkCompleted events), closed ${row.closed}, handles left ${row.open}, HandleForceClosed events ${row.closed_events} on ${row.closed_streams} streams`;
   if (!ok) throw new Error(`the job's totals are not exact: ${summary}`);
   return summary;
 }
@@ -388,14 +388,14 @@ SELECT (SELECT count(*) FROM appended)::int AS n, 'k' || (data->>'nodeKey') AS p
 FROM appended ORDER BY data->>'nodeKey' DESC, (data->>'handleId')::bigint DESC LIMIT 1 \\gset
 SELECT EXISTS (SELECT 1 FROM handles WHERE ${scope} AND (node_key, handle_id) > (substr(:pk::text, 2), :hid::bigint)) AS more \\gset
 WITH projection AS (
-  UPDATE jobs SET state = 'running', cancel_requested = false, chunks_done = :v::int, closed = closed + :n::int, failed = 0,
+  UPDATE jobs SET state = 'running', cancel_requested = false, chunks_done = :v::int, closed = closed + :n::int,
     marker = CASE WHEN :more::boolean THEN jsonb_build_object('nodeKey', substr(:pk::text, 2), 'handleId', :hid::text) END,
     started_at = coalesce(started_at, now()), ended_at = NULL, error = NULL, version = :v::int + 1
   WHERE tenant = :tenant::text AND job_id = :job::uuid AND version = :v::int RETURNING 1
 )
 INSERT INTO events (tenant, stream_id, stream_version, event_id, type, schema_version, data, metadata)
 SELECT :tenant::text, 'job-' || :job::text, :v::int + 1, gen_random_uuid(), 'ForceCloseChunkCompleted', 1,
-  jsonb_build_object('chunk', :v::int, 'closed', :n::int, 'failed', 0, 'next', CASE WHEN :more::boolean THEN jsonb_build_object('nodeKey', substr(:pk::text, 2), 'handleId', :hid::text) END, 'at', now()),
+  jsonb_build_object('chunk', :v::int, 'closed', :n::int, 'next', CASE WHEN :more::boolean THEN jsonb_build_object('nodeKey', substr(:pk::text, 2), 'handleId', :hid::text) END, 'at', now()),
   :metadata::jsonb
 WHERE EXISTS (SELECT 1 FROM projection)
 RETURNING stream_version AS v \\gset

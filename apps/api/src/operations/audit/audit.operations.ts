@@ -1,7 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { AuditEventsQuery, AuditFilter, ExportAuditQuery, LeaseHistoryQuery, StateAsOfQuery } from '@leasehold/audit';
-import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
 import { parseGuid, pathKey } from '@leasehold/domain';
 import {
   AzureError,
@@ -64,14 +63,11 @@ function filterOf(req: WireRequest): AuditFilter {
  */
 @Injectable()
 export class AuditOperations {
-  private readonly markers: MarkerCodec;
 
   constructor(
     private readonly queries: QueryBus,
-    @Inject(LEASEHOLD_CONFIG) config: LeaseholdConfig,
-  ) {
-    this.markers = new MarkerCodec(config.secretKey);
-  }
+    private readonly markers: MarkerCodec,
+  ) {}
 
   @AzureOperation({ name: 'Query Audit Events (extension)', method: 'GET', comp: 'auditevents', resource: 'any', sas: 'owner' })
   async events(req: WireRequest): Promise<WireResponse> {

@@ -1,6 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
 import { pathKey } from '@leasehold/domain';
 import { CreateDirectoryCommand, DeleteDirectoryCommand, DirectoryQuery, ListDirectoryQuery, NodeQuery, SetDirectoryMetadataCommand } from '@leasehold/filesystem';
 import {
@@ -28,19 +27,15 @@ const isListPosition = (v: unknown): v is ListPosition => typeof (v as ListPosit
 /** Create, Get Properties, Set Metadata, Set Properties, Delete Directory, and List Directories and Files. */
 @Injectable()
 export class DirectoryOperations {
-  /**
-   * Listing markers are the key of the last entry returned (pages never skip or repeat a name),
-   * signed and bound to the account, share and directory: a marker is useless to another tenant.
-   */
-  private readonly markers: MarkerCodec;
-
   constructor(
     private readonly commands: CommandBus,
     private readonly queries: QueryBus,
-    @Inject(LEASEHOLD_CONFIG) config: LeaseholdConfig,
-  ) {
-    this.markers = new MarkerCodec(config.secretKey);
-  }
+    /**
+     * Listing markers are the key of the last entry returned (pages never skip or repeat a name),
+     * signed and bound to the account, share and directory: a marker is useless to another tenant.
+     */
+    private readonly markers: MarkerCodec,
+  ) {}
 
   @AzureOperation({ name: 'Create Directory', method: 'PUT', restype: 'directory', resource: 'directory', sas: 'c' })
   async create(req: WireRequest): Promise<WireResponse> {

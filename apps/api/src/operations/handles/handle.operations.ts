@@ -1,6 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
 import {
   AccessRight,
   CloseHandleCommand,
@@ -62,15 +61,12 @@ function handleXml(h: HandleRow): string {
 /** List Handles, Force Close Handles, and the registry's own open and close. */
 @Injectable()
 export class HandleOperations {
-  private readonly markers: MarkerCodec;
 
   constructor(
     private readonly commands: CommandBus,
     private readonly queries: QueryBus,
-    @Inject(LEASEHOLD_CONFIG) config: LeaseholdConfig,
-  ) {
-    this.markers = new MarkerCodec(config.secretKey);
-  }
+    private readonly markers: MarkerCodec,
+  ) {}
 
   /** The handles the request is about, and where its marker says to continue. */
   private async scope(req: WireRequest, handleId: string | undefined, operation: string): Promise<{ scope: HandleScope; after?: HandlePosition; binding: string }> {

@@ -1,6 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
 import { ForceCloseJob } from '@leasehold/domain';
 import { CancelForceCloseJobCommand, GetForceCloseJobQuery, JobPosition, ListForceCloseJobsQuery, SubmitForceCloseJobCommand } from '@leasehold/jobs';
 import {
@@ -39,15 +38,12 @@ function jobXml(job: ForceCloseJob): string {
 /** Extension operations for queued force-close jobs; account owner only, like Force Close Handles. */
 @Injectable()
 export class JobOperations {
-  private readonly markers: MarkerCodec;
 
   constructor(
     private readonly commands: CommandBus,
     private readonly queries: QueryBus,
-    @Inject(LEASEHOLD_CONFIG) config: LeaseholdConfig,
-  ) {
-    this.markers = new MarkerCodec(config.secretKey);
-  }
+    private readonly markers: MarkerCodec,
+  ) {}
 
   @AzureOperation({ name: 'Submit Force Close Job (extension)', method: 'PUT', comp: 'forceclosejob', resource: 'file-or-directory', sas: 'owner' })
   async submit(req: WireRequest): Promise<WireResponse> {
