@@ -1,4 +1,3 @@
-import '../apps/register-paths';
 import { sharedKeyStringsToSign } from '../libs/wire/src/auth/shared-key';
 import { createHmac, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';

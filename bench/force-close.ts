@@ -1,4 +1,3 @@
-import '../apps/register-paths';
 import { children, DIST, envInteger, output, ROOT, runToEnd, sql, start, stop } from './common';
 import { ShareServiceClient, StorageSharedKeyCredential } from '@azure/storage-file-share';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';

@@ -1,4 +1,3 @@
-import '../register-paths';
 import { AccountError, AccountsService, KeyCipher, newAccountKey } from '@leasehold/accounts';
 import { ConfigError, loadConfig, preflight } from '@leasehold/config';
 import { cliCaller } from '@leasehold/domain';

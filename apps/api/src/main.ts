@@ -1,4 +1,3 @@
-import '../../register-paths';
 import { ConfigError, loadConfig, preflight } from '@leasehold/config';
 import { startApi } from './bootstrap';
 

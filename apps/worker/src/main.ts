@@ -1,4 +1,3 @@
-import '../../register-paths';
 import { ConfigError, loadConfig, preflight } from '@leasehold/config';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
