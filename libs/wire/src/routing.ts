@@ -1,8 +1,13 @@
 import { Injectable, OnModuleInit, SetMetadata } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { AzureError, invalidQuery, invalidUri } from './errors';
-import type { SasPermission } from './auth/sas';
 import { WireRequest, WireResponse } from './request';
+
+/**
+ * What a shared access signature must grant for an operation: a permission letter, or `owner` for
+ * operations only the account key may call. `c` is "create": a SAS with `c` or `w` grants it.
+ */
+export type SasPermission = 'r' | 'c' | 'w' | 'd' | 'l' | 'owner';
 
 /** What the URL must name for the operation: the account, a share, a directory (the share root is one), a file, either, or anything. */
 export type ResourceKind = 'account' | 'share' | 'directory' | 'file' | 'file-or-directory' | 'any';

@@ -3,12 +3,6 @@ import { AzureError, authenticationFailed, invalidQuery } from '../errors';
 import type { WireResponse } from '../request';
 import type { OperationSpec } from '../routing';
 
-/**
- * What a shared access signature must grant for an operation: a permission letter, or `owner` for
- * operations only the account key may call. `c` is "create": a SAS with `c` or `w` grants it.
- */
-export type SasPermission = 'r' | 'c' | 'w' | 'd' | 'l' | 'owner';
-
 /** The connection a request came on: a SAS may restrict the source address (`sip`) and protocol (`spr`). */
 export interface ClientConnection {
   /** The socket's remote address, as Node gives it (IPv4-mapped IPv6 included). */
