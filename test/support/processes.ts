@@ -4,6 +4,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { replaceTscAliasPaths } from 'tsc-alias';
 import { AccountsService, DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY, KeyCipher } from '../../libs/accounts/src';
 import { loadConfig } from '../../libs/config/src';
 import { createDataSource, EventStore } from '../../libs/event-store/src';
@@ -32,7 +33,7 @@ export interface ApiBuild {
 }
 
 /**
- * Compiles the API with the project's own build (tsc, tsconfig.build.json) into a private
+ * Compiles the API with the project's own build (tsc, tsconfig.build.json, then tsc-alias) into a private
  * directory. Why not `dist/`: on a clean clone it does not exist, when it exists it may be stale
  * (and tsc's incremental build info can survive a deleted output), and other people run
  * `npm run build` and the benchmark from it concurrently. A fresh build per run costs a few seconds
@@ -58,6 +59,7 @@ export async function buildApi(): Promise<ApiBuild> {
     remove();
     throw new Error(`building the API failed (tsc exit ${code}):\n${output}`);
   }
+  await replaceTscAliasPaths({ configFile: join(ROOT, 'tsconfig.build.json'), outDir: out });
   // The IPC channel closes when the parent dies, however it dies (even SIGKILL): no orphans.
   const preload = join(out, 'exit-with-parent.js');
   writeFileSync(preload, `process.on('disconnect', () => process.exit(0));\n`);
