@@ -101,7 +101,7 @@ describe('shares, directories and files through the SDK', () => {
       const event = await theEvent(created, 'ShareCreated');
       expect(event.data).toMatchObject({ name, quota: 10, metadata: { Owner: 'me' } });
 
-      // The SDK drops _response here; it raises on any status but 200 (wire-format §3).
+      // The SDK drops _response here; it raises on any status but 200 (docs/wire-format.md, Responses).
       const props = await share.getProperties();
       expect(props.etag).toBe(created.etag);
       expect(props.lastModified).toEqual(created.lastModified);

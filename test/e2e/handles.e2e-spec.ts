@@ -205,7 +205,7 @@ async function fileListing(file: ShareFileClient, maxResults: number): Promise<{
   const markers: string[] = [];
   let marker: string | undefined;
   do {
-    // Private in the SDK's types, public in its JavaScript: file byPage() drops maxPageSize (wire-format.md §4).
+    // Private in the SDK's types, public in its JavaScript: file byPage() drops maxPageSize (docs/wire-format.md, SDK behaviour).
     const page = await file['listHandlesSegment'](marker, { maxResults });
     pages.push(page.handleList ?? []);
     markers.push(page.continuationToken);

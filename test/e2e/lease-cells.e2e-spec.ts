@@ -1,4 +1,4 @@
-// Lease File end to end: every cell of both outcome tables of the seed (Lease File, 004), through the
+// Lease File end to end: every cell of both outcome tables of docs/lease-file.md, through the
 // official SDK against the real service and PostgreSQL, checking the answer, the resulting lease and
 // the events the action recorded. The decider's unit tests cover the same cells without HTTP.
 import { RestError, ShareClient, ShareFileClient } from '@azure/storage-file-share';
@@ -180,7 +180,7 @@ describe('Lease File, end to end', () => {
     const sdk = (call: (file: ShareFileClient) => Promise<SdkResponse>) => (file: ShareFileClient) => attempt(() => call(file));
     const SUCCESS = { acquire: 201, change: 200, release: 200, break: 202 };
 
-    // The seed's table, row by row; columns Available, Leased (A), Broken (A). Epochs start at 0, 1, 2.
+    // The table of docs/lease-file.md, row by row; columns Available, Leased (A), Broken (A). Epochs start at 0, 1, 2.
     const table: Array<[Action, [Cell, Cell, Cell]]> = [
       [
         // The SDK always proposes an id, so this row goes out hand-signed, without x-ms-proposed-lease-id.
@@ -301,7 +301,7 @@ describe('Lease File, end to end', () => {
 
     type Cell = 'ok' | { fail: 409 | 412; code: string };
     const NOT_PRESENT: Cell = { fail: 412, code: 'LeaseNotPresentWithFileOperation' };
-    // The seed's table says 409 where the real service answers 412: the seed wins.
+    // The table says 409 where the real service answers 412: the table wins (docs/lease-file.md).
     const MISMATCH: Cell = { fail: 409, code: 'LeaseIdMismatchWithFileOperation' };
     const MISSING: Cell = { fail: 412, code: 'LeaseIdMissing' };
 

@@ -1,4 +1,4 @@
-// The seed's "outcomes of use attempts" table: how a file's lease gates reads and writes.
+// The "outcomes of use attempts" table of docs/lease-file.md: how a file's lease gates reads and writes.
 import { leaseError } from './lease.errors';
 import { LeaseDecision, LeaseState } from './lease.types';
 

@@ -1,4 +1,4 @@
-// Decider for the lease of one file: the seed's "outcomes of lease operations" table, cell by cell.
+// Decider for the lease of one file: the "outcomes of lease operations" table of docs/lease-file.md, cell by cell.
 // Pure: ids (and time, if ever needed) come in through the command.
 import { leaseError } from './lease.errors';
 import { LeaseCommand, LeaseDecision, LeaseEvent, LeaseState } from './lease.types';

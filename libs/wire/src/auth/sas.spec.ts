@@ -85,7 +85,7 @@ describe('SAS string-to-sign against what the SDK signs', () => {
     expect(sasSignatureMatches(stringToSign, token.signature, [OTHER_KEY])).toBe(false);
   });
 
-  it('matches the example of wire-format.md §7 for a file SAS', () => {
+  it('matches the file SAS example of docs/wire-format.md', () => {
     const { stringToSign } = serverView(fileClient('d1/d 2/f.txt').generateSasUrl(fileOptions));
     expect(stringToSign).toBe(
       'rcwd\n2024-01-01T00:00:00Z\n2099-01-01T00:00:00Z\n/file/devstoreaccount1/acctshare/d1/d 2/f.txt\n\n0.0.0.0-255.255.255.255\nhttps,http\n2026-04-06\nno-cache\ninline\ngzip\nen\ntext/plain',

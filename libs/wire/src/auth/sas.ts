@@ -143,7 +143,7 @@ function canonicalResource(token: ServiceSas, target: SasTarget): string {
 }
 
 /**
- * The string-to-sign for the SAS on this request, as the SDK builds it (wire-format.md §7). The
+ * The string-to-sign for the SAS on this request, as the SDK builds it (docs/wire-format.md). The
  * resource is the URL's, so a SAS signed for one file, share or account does not verify on another.
  */
 export function sasStringToSign(token: SasToken, target: SasTarget): string {
