@@ -84,7 +84,7 @@ type Query = (scenario: Scenario, target: Target) => Promise<{ returned: number;
 
 const encodePath = (path: string) => path.split('/').map(encodeURIComponent).join('/');
 
-function httpQuery(spec: LoadSpec, concurrency: number): { run: Query; close: () => void } {
+function httpQuery(spec: LoadSpec, concurrency: number): { run: Query; close: () => Promise<void> } {
   const base = new URL(spec.url!);
   const key = Buffer.from(spec.keyBase64!, 'base64');
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
@@ -102,7 +102,7 @@ function httpQuery(spec: LoadSpec, concurrency: number): { run: Query; close: ()
         res.on('error', reject);
         res.on('end', () => {
           const body = Buffer.concat(chunks).toString('utf8');
-          if (res.statusCode !== 200) return reject(new Error(`${res.statusCode} ${res.headers['x-ms-error-code'] ?? body.slice(0, 100)}`));
+          if (res.statusCode !== 200) return reject(new Error(`${res.statusCode} ${String(res.headers['x-ms-error-code'] ?? body.slice(0, 100))}`));
           const parsed = JSON.parse(body);
           resolve({ returned: scenario.kind === 'history' ? parsed.timeline.length : parsed.events.length });
         });
@@ -111,7 +111,7 @@ function httpQuery(spec: LoadSpec, concurrency: number): { run: Query; close: ()
       req.end();
     });
   };
-  return { run, close: () => agent.destroy() };
+  return { run, close: async () => agent.destroy() };
 }
 
 async function sqlQuery(spec: LoadSpec): Promise<{ run: Query; close: () => Promise<void> }> {

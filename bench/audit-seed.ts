@@ -1,4 +1,4 @@
-import { decideFileAccess, decideLease, evolveNode, LeaseCommand, NodeEvent, NodeState } from '@leasehold/domain';
+import { decideFileAccess, decideLease, evolveNode, LeaseCommand, NodeState } from '@leasehold/domain';
 import { Client } from 'pg';
 
 /**
@@ -323,7 +323,7 @@ export async function validateSeed(db: Client, sample: number): Promise<string> 
       } else if (e.type !== 'FileCreated' || i !== 0) {
         throw fail(i, 'unexpected event');
       }
-      state = evolveNode(state, { type: e.type, data: e.data } as NodeEvent);
+      state = evolveNode(state, { type: e.type, data: e.data });
     }
     events += rows.length;
     paths.set(`${f.tenant}\n${f.file_id}`, state!.path);

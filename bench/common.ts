@@ -33,7 +33,7 @@ export function output(child: ChildProcess, pattern: RegExp, what: string): Prom
   return new Promise((resolveMatch, reject) => {
     let text = '';
     const onData = (d: Buffer) => {
-      text += d;
+      text += d.toString();
       const match = text.match(pattern);
       if (match) resolveMatch(match);
     };

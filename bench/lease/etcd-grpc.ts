@@ -1,4 +1,4 @@
-import { ClientHttp2Session, connect, constants } from 'node:http2';
+import { ClientHttp2Session, connect, constants, IncomingHttpHeaders } from 'node:http2';
 
 /**
  * The two etcd v3 transactions the benchmark needs, spoken as plain gRPC over node:http2 with
@@ -102,7 +102,7 @@ export class EtcdConnection {
       const chunks: Buffer[] = [];
       let status: string | undefined;
       let message: string | undefined;
-      const note = (headers: Record<string, unknown>) => {
+      const note = (headers: IncomingHttpHeaders) => {
         if (headers['grpc-status'] !== undefined) status = String(headers['grpc-status']);
         if (headers['grpc-message'] !== undefined) message = String(headers['grpc-message']);
       };
@@ -115,7 +115,7 @@ export class EtcdConnection {
         try {
           resolve(txnSucceeded(Buffer.concat(chunks)));
         } catch (error) {
-          reject(error);
+          reject(error instanceof Error ? error : new Error(String(error)));
         }
       });
       stream.end(request);

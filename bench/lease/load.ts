@@ -67,7 +67,8 @@ export function summarize(samples: number[]): LatencySummary {
 }
 
 type Known = 'acquired' | 'refused' | 'released';
-type Outcome = Known | string;
+/** A known outcome, or the error code of a refusal. */
+type Outcome = string;
 const isKnown = (outcome: Outcome): outcome is Known => outcome === 'acquired' || outcome === 'refused' || outcome === 'released';
 
 interface Target {

@@ -89,7 +89,7 @@ async function startApi(): Promise<Api> {
   child.stdout?.on('data', keep);
   child.stderr?.on('data', (d: Buffer) => {
     keep(d);
-    if (!stopping) process.stderr.write(`api: ${d}`);
+    if (!stopping) process.stderr.write(`api: ${d.toString()}`);
   });
   let stopped = false;
   let exit: string | undefined;
@@ -603,10 +603,10 @@ async function main(): Promise<void> {
         }
       };
       if (statements) {
-        scenario.pgbench = await baseline('pgbench -M prepared', () => runPgbench(api, scripts[mode], statements!.constants, clients, 'prepared'));
+        scenario.pgbench = await baseline('pgbench -M prepared', () => runPgbench(api, scripts[mode], statements.constants, clients, 'prepared'));
         if (scenario.pgbench) say(`  ${f0(scenario.pgbench.result.tps)} tps, p50 ${f2(scenario.pgbench.result.p50)} ms, p99 ${f2(scenario.pgbench.result.p99)} ms`);
         if (CONFIG.pgbenchExtended) {
-          scenario.pgbenchExtended = await baseline('pgbench -M extended', () => runPgbench(api, scripts[mode], statements!.constants, clients, 'extended'));
+          scenario.pgbenchExtended = await baseline('pgbench -M extended', () => runPgbench(api, scripts[mode], statements.constants, clients, 'extended'));
           if (scenario.pgbenchExtended) say(`  ${f0(scenario.pgbenchExtended.result.tps)} tps`);
         }
       }

@@ -49,7 +49,7 @@ async function attempt(call: () => Promise<SdkResponse>): Promise<Outcome> {
 
 function fromRaw(raw: RawResponse): Outcome {
   const code = /<Code>([^<]*)<\/Code>/.exec(raw.body)?.[1];
-  return { status: raw.status, leaseId: raw.header('x-ms-lease-id'), code, errorCode: raw.header('x-ms-error-code'), body: raw.body, header: raw.header };
+  return { status: raw.status, leaseId: raw.header('x-ms-lease-id'), code, errorCode: raw.header('x-ms-error-code'), body: raw.body, header: (n) => raw.header(n) };
 }
 
 /** Lease File with exactly these headers, hand-signed: for what the SDK never sends. */

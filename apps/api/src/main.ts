@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, preflight } from '@leasehold/config';
+import { ConfigError, describeStartupFailure, loadConfig, preflight } from '@leasehold/config';
 import { startApi } from './bootstrap';
 
 async function main(): Promise<void> {
@@ -9,7 +9,7 @@ async function main(): Promise<void> {
   console.log(`leasehold api listening on ${url}`);
 }
 
-main().catch((error) => {
-  console.error(`leasehold api: ${error instanceof ConfigError ? error.message : (error?.stack ?? error)}`);
+main().catch((error: unknown) => {
+  console.error(`leasehold api: ${describeStartupFailure(error)}`);
   process.exit(1);
 });

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, preflight } from '@leasehold/config';
+import { ConfigError, describeStartupFailure, loadConfig, preflight } from '@leasehold/config';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { WorkerModule } from './worker.module';
@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   new Logger('Worker').log('leasehold worker started');
 }
 
-main().catch((error) => {
-  console.error(`leasehold worker: ${error instanceof ConfigError ? error.message : (error?.stack ?? error)}`);
+main().catch((error: unknown) => {
+  console.error(`leasehold worker: ${describeStartupFailure(error)}`);
   process.exit(1);
 });

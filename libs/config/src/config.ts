@@ -33,6 +33,12 @@ export interface LeaseholdConfig {
 
 export class ConfigError extends Error {}
 
+/** What a process prints when it cannot start: a configuration problem in one line, anything else with its stack. */
+export function describeStartupFailure(error: unknown): string {
+  if (error instanceof ConfigError) return error.message;
+  return error instanceof Error ? (error.stack ?? String(error)) : String(error);
+}
+
 type Env = Record<string, string | undefined>;
 
 function url(env: Env, name: string, fallback: string, protocols: string[]): string {

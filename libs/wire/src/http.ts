@@ -42,7 +42,7 @@ export const wireFastifyOptions: FastifyServerOptions = {
   // Slow clients cannot hold a connection for ever.
   requestTimeout: 120_000,
   frameworkErrors: (error, req, reply) => {
-    const [status, code, message] = classify(error as { code?: string });
+    const [status, code, message] = classify(error);
     frameworkError(req, reply, status, code, message);
   },
   // Malformed HTTP, or headers beyond Node's 16 KiB limit, fail before any request exists: answer

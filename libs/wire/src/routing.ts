@@ -59,12 +59,14 @@ export class OperationRouter implements OnModuleInit {
 
   onModuleInit(): void {
     for (const wrapper of this.discovery.getProviders()) {
-      const instance = wrapper.instance;
+      const instance: unknown = wrapper.instance;
       if (!instance || typeof instance !== 'object') continue;
-      const prototype = Object.getPrototypeOf(instance);
+      const prototype = Object.getPrototypeOf(instance) as Record<string, unknown>;
       for (const methodName of this.scanner.getAllMethodNames(prototype)) {
-        const spec: OperationSpec | undefined = Reflect.getMetadata(AZURE_OPERATION, prototype[methodName]);
-        if (spec) this.add(spec, prototype[methodName].bind(instance));
+        const method = prototype[methodName];
+        if (typeof method !== 'function') continue;
+        const spec = Reflect.getMetadata(AZURE_OPERATION, method) as OperationSpec | undefined;
+        if (spec) this.add(spec, (method as OperationHandler).bind(instance));
       }
     }
   }
