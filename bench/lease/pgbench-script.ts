@@ -47,12 +47,12 @@ function recorder(): { sql: SqlExecutor; calls: Captured[] } {
   return {
     calls,
     sql: {
-      async query(sql: string, params: unknown[] = []) {
+      async query<R>(sql: string, params: unknown[] = []) {
         calls.push({ sql, params });
         // Enough of a row for locate() to return; for an append, every event applied (the ids it
         // returns are among the parameters).
         const ids = params.flatMap((p) => (Array.isArray(p) ? p : [])).filter((v) => typeof v === 'string');
-        return [{ share_id: SENTINEL.shareId, file_id: null, stream_version: 1 }, ...ids.map((id) => ({ event_id: id }))];
+        return [{ share_id: SENTINEL.shareId, file_id: null, stream_version: 1 }, ...ids.map((id) => ({ event_id: id }))] as R[];
       },
     },
   };

@@ -40,7 +40,7 @@ export class AsyncProjector {
   async lead(): Promise<boolean> {
     if (this.leader) return true;
     const client = await this.pool.connect();
-    const { rows } = await client.query(`SELECT pg_try_advisory_lock(hashtext($1)) AS ok`, [`projection:${this.projection.name}`]);
+    const { rows } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(hashtext($1)) AS ok`, [`projection:${this.projection.name}`]);
     if (!rows[0].ok) {
       client.release();
       return false;
@@ -58,7 +58,7 @@ export class AsyncProjector {
   }
 
   async checkpoint(sql: SqlExecutor = this.store.db): Promise<Checkpoint | undefined> {
-    const rows = await sql.query(`SELECT transaction_id::text, position::text FROM projection_checkpoints WHERE name = $1`, [this.projection.name]);
+    const rows = await sql.query<{ transaction_id: string; position: string }>(`SELECT transaction_id::text, position::text FROM projection_checkpoints WHERE name = $1`, [this.projection.name]);
     return rows.length ? { transactionId: rows[0].transaction_id, position: rows[0].position } : undefined;
   }
 
@@ -93,11 +93,11 @@ export class AsyncProjector {
 
   async lag(bound = 100_000): Promise<ProjectorLag> {
     const checkpoint = await this.checkpoint();
-    const rows = await this.store.db.query(
+    const rows = await this.store.db.query<{ behind: number }>(
       `SELECT count(*)::int AS behind FROM (SELECT 1 FROM events WHERE (transaction_id, position) > ($1::xid8, $2::bigint) LIMIT $3) e`,
       [checkpoint?.transactionId ?? '0', checkpoint?.position ?? '0', bound],
     );
-    const updated = await this.store.db.query(`SELECT extract(epoch FROM now() - updated_at)::float AS idle FROM projection_checkpoints WHERE name = $1`, [
+    const updated = await this.store.db.query<{ idle: number }>(`SELECT extract(epoch FROM now() - updated_at)::float AS idle FROM projection_checkpoints WHERE name = $1`, [
       this.projection.name,
     ]);
     return { name: this.projection.name, checkpoint, behind: rows[0].behind, idleSeconds: updated[0]?.idle };

@@ -35,7 +35,26 @@ export interface AuditEvent {
   data: any;
 }
 
-const toEvent = (r: any): AuditEvent => ({
+/** A row of audit_log as pg returns it (bigints as text). */
+interface AuditRow {
+  seq: string;
+  position: string;
+  type: string;
+  share: string | null;
+  path: string | null;
+  stream_id: string;
+  stream_version: number;
+  lease_id: string | null;
+  handle_id: string | null;
+  job_id: string | null;
+  request_id: string | null;
+  client_request_id: string | null;
+  principal: string | null;
+  recorded_at: Date;
+  data: AuditEvent['data'];
+}
+
+const toEvent = (r: AuditRow): AuditEvent => ({
   seq: String(r.seq),
   position: String(r.position),
   type: r.type,
@@ -86,7 +105,7 @@ export class AuditRepository {
     const params: unknown[] = [];
     const clause = where(tenant, filter, params);
     const cursor = after === undefined ? '' : ` AND seq ${order === 'asc' ? '>' : '<'} $${params.push(after)}`;
-    const rows = await this.store.db.query(
+    const rows = await this.store.db.query<AuditRow>(
       `SELECT * FROM audit_log WHERE ${clause}${cursor} ORDER BY seq ${order} LIMIT $${params.push(limit + 1)}`,
       params,
     );
@@ -95,7 +114,7 @@ export class AuditRepository {
 
   /** Everything recorded about one path up to `at`, oldest first: the material of an as-of reconstruction. */
   async historyOf(tenant: string, share: string, key: string, at?: Date): Promise<AuditEvent[]> {
-    const rows = await this.store.db.query(
+    const rows = await this.store.db.query<AuditRow>(
       `SELECT * FROM audit_log WHERE tenant = $1 AND share = $2 AND path_key = $3 AND ($4::timestamptz IS NULL OR recorded_at <= $4)
        ORDER BY seq`,
       [tenant, share, key, at ?? null],

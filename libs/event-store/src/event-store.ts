@@ -8,7 +8,21 @@ import { AppendRequest, Checkpoint, EventMetadata, RecordedEvent, SqlExecutor, S
 const COLUMNS = `position, transaction_id, tenant, stream_id, stream_version, event_id, type,
   schema_version, data, metadata, recorded_at`;
 
-function toRecorded(row: any): RecordedEvent {
+interface EventRow {
+  position: string;
+  transaction_id: string;
+  tenant: string;
+  stream_id: string;
+  stream_version: number;
+  event_id: string;
+  type: string;
+  schema_version: number;
+  data: unknown;
+  metadata: EventMetadata;
+  recorded_at: Date;
+}
+
+function toRecorded(row: EventRow): RecordedEvent {
   return {
     position: String(row.position),
     transactionId: String(row.transaction_id),
@@ -79,13 +93,13 @@ export class EventStore {
 
   constructor(dataSource: DataSource) {
     this.pool = (dataSource.driver as PostgresDriver).master as Pool;
-    this.db = { query: async (sql, params) => (await this.pool.query(prepared(sql, params))).rows };
+    this.db = { query: async <R>(sql: string, params?: unknown[]) => (await this.pool.query(prepared(sql, params))).rows as R[] };
   }
 
   /** Runs `work` in one transaction; the executor it gets must be used for every statement. */
   async transaction<T>(work: (sql: SqlExecutor) => Promise<T>): Promise<T> {
     const client: PoolClient = await this.pool.connect();
-    const sql: SqlExecutor = { query: async (s, p) => (await client.query(prepared(s, p))).rows };
+    const sql: SqlExecutor = { query: async <R>(s: string, p?: unknown[]) => (await client.query(prepared(s, p))).rows as R[] };
     try {
       await client.query('BEGIN');
       const result = await work(sql);
@@ -131,7 +145,7 @@ export class EventStore {
     const rows = eventRows(requests, projection.params.length);
     let appended: Array<{ event_id: string }>;
     try {
-      appended = await sql.query(
+      appended = await sql.query<{ event_id: string }>(
         `WITH projection AS (${projection.sql}) ${rows.insert} WHERE e.ord IN (SELECT ord FROM projection) RETURNING event_id`,
         [...projection.params, ...rows.params],
       );
@@ -148,15 +162,15 @@ export class EventStore {
    * type, data), in the same statement: for one change that touches many streams, such as closing
    * a chunk of handles. Returns the data of the appended events.
    */
-  async appendPerRow(tenant: string, metadata: EventMetadata, projection: Statement, sql: SqlExecutor = this.db): Promise<any[]> {
+  async appendPerRow<D = unknown>(tenant: string, metadata: EventMetadata, projection: Statement, sql: SqlExecutor = this.db): Promise<D[]> {
     const n = projection.params.length;
     const statement = `WITH projection AS (${projection.sql})
       INSERT INTO events (tenant, stream_id, stream_version, event_id, type, schema_version, data, metadata)
       SELECT $${n + 1}, p.stream_id, p.stream_version, gen_random_uuid(), p.type, 1, p.data, $${n + 2}::jsonb FROM projection p
       RETURNING data`;
     try {
-      const rows = await sql.query(statement, [...projection.params, tenant, JSON.stringify(metadata)]);
-      return rows.map((r: { data: unknown }) => r.data);
+      const rows = await sql.query<{ data: D }>(statement, [...projection.params, tenant, JSON.stringify(metadata)]);
+      return rows.map((r) => r.data);
     } catch (error) {
       if (isUniqueViolation(error, 'events_stream_version_unique')) throw new ConcurrencyError(tenant, '(several streams)', -1);
       throw error;
@@ -164,7 +178,7 @@ export class EventStore {
   }
 
   async readStream(tenant: string, streamId: string, sql: SqlExecutor = this.db): Promise<RecordedEvent[]> {
-    const rows = await sql.query(
+    const rows = await sql.query<EventRow>(
       `SELECT ${COLUMNS} FROM events WHERE tenant = $1 AND stream_id = $2 ORDER BY stream_version`,
       [tenant, streamId],
     );
@@ -179,7 +193,7 @@ export class EventStore {
    * commit, so ordering by position alone would skip events.
    */
   async readAll(after: Checkpoint | undefined, limit: number, sql: SqlExecutor = this.db): Promise<RecordedEvent[]> {
-    const rows = await sql.query(
+    const rows = await sql.query<EventRow>(
       `SELECT ${COLUMNS} FROM events
        WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
          AND (transaction_id, position) > ($1::xid8, $2::bigint)

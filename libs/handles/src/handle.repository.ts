@@ -145,7 +145,7 @@ export class HandleRepository implements OpenHandles {
    */
   async forceCloseChunk(context: CommandContext, scope: HandleScope, after: HandlePosition | undefined, limit: number, sql: SqlExecutor = this.store.db): Promise<ClosedChunk> {
     const tenant = context.tenant;
-    const closed: HandleForceClosed[] = await this.store.appendPerRow(
+    const closed = await this.store.appendPerRow<HandleForceClosed>(
       tenant,
       eventMetadata(context),
       {

@@ -53,7 +53,7 @@ async function foldLog(client: PoolClient, writer: RowWriter, streams?: { tenant
     if (spec && row) await writer.add(spec, row);
   };
   for (;;) {
-    const { rows } = await client.query(`FETCH ${FETCH} FROM log`);
+    const { rows } = await client.query<{ tenant: string; stream_id: string; type: string; data: unknown }>(`FETCH ${FETCH} FROM log`);
     if (rows.length === 0) break;
     for (const r of rows) {
       events++;
@@ -106,7 +106,7 @@ export async function verifyProjections(client: PoolClient, samples = 10): Promi
     await dropOrphans(client, scratch);
     const differences: TableDifference[] = [];
     for (const { table } of PROJECTIONS) {
-      const { rows } = await client.query(
+      const { rows } = await client.query<{ only_live: number; only_rebuilt: number; live_samples: unknown[]; rebuilt_samples: unknown[] }>(
         `WITH live AS (SELECT * FROM ${table} EXCEPT SELECT * FROM ${scratch(table)}),
               rebuilt AS (SELECT * FROM ${scratch(table)} EXCEPT SELECT * FROM ${table})
          SELECT (SELECT count(*) FROM live)::int AS only_live, (SELECT count(*) FROM rebuilt)::int AS only_rebuilt,
@@ -120,7 +120,7 @@ export async function verifyProjections(client: PoolClient, samples = 10): Promi
           table,
           onlyLive: r.only_live,
           onlyRebuilt: r.only_rebuilt,
-          samples: [...r.live_samples.map((row: unknown) => ({ side: 'live', row })), ...r.rebuilt_samples.map((row: unknown) => ({ side: 'rebuilt', row }))],
+          samples: [...r.live_samples.map((row) => ({ side: 'live' as const, row })), ...r.rebuilt_samples.map((row) => ({ side: 'rebuilt' as const, row }))],
         });
       }
     }
@@ -151,7 +151,7 @@ export async function rebuildProjections(client: PoolClient): Promise<RebuildRes
   let events: number;
   let writer: RowWriter;
   try {
-    snapshot = (await client.query(`SELECT pg_current_snapshot()::text AS s`)).rows[0].s;
+    snapshot = (await client.query<{ s: string }>(`SELECT pg_current_snapshot()::text AS s`)).rows[0].s;
     for (const table of PROJECTION_TABLES) {
       await client.query(`DROP TABLE IF EXISTS ${next(table)}`);
       await client.query(`CREATE TABLE ${next(table)} (LIKE ${table} INCLUDING ALL)`);
@@ -168,7 +168,7 @@ export async function rebuildProjections(client: PoolClient): Promise<RebuildRes
   try {
     await client.query(`SET LOCAL lock_timeout = '10s'`);
     await client.query(`LOCK TABLE events, ${PROJECTION_TABLES.join(', ')} IN ACCESS EXCLUSIVE MODE`);
-    const { rows: changed } = await client.query(
+    const { rows: changed } = await client.query<{ tenant: string; stream_id: string }>(
       `SELECT DISTINCT tenant, stream_id FROM events WHERE NOT pg_visible_in_snapshot(transaction_id, $1::pg_snapshot)`,
       [snapshot],
     );

@@ -49,8 +49,11 @@ export async function writeContent(sql: SqlExecutor, fileId: string, start: numb
   const endExclusive = start + data.length;
   const chunks = chunkRange(start, endExclusive);
   if (chunks.length === 0) return;
-  const rows = await sql.query(`SELECT chunk_no, data FROM file_chunks WHERE file_id = $1 AND chunk_no = ANY($2::int[])`, [fileId, chunks]);
-  const existing = new Map<number, Buffer>(rows.map((r: any) => [r.chunk_no, r.data]));
+  const rows = await sql.query<{ chunk_no: number; data: Buffer }>(
+    `SELECT chunk_no, data FROM file_chunks WHERE file_id = $1 AND chunk_no = ANY($2::int[])`,
+    [fileId, chunks],
+  );
+  const existing = new Map<number, Buffer>(rows.map((r) => [r.chunk_no, r.data]));
   const keep: number[] = [];
   const payload: Buffer[] = [];
   const drop: number[] = [];

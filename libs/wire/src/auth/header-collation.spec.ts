@@ -4,6 +4,7 @@ import { compareCanonicalHeaderNames } from './header-collation';
 
 // The SDK's comparator, the ordering the service has to agree with. The package's `exports` hide
 // the file, so it is loaded by path next to the package's CommonJS entry point.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a path outside the package's exports cannot be imported
 const { compareHeader } = require(
   join(require.resolve('@azure/storage-common'), '..', 'utils', 'SharedKeyComparator.js'),
 ) as { compareHeader: (lhs: string, rhs: string) => number };
