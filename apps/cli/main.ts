@@ -1,5 +1,5 @@
 import { AccountError, AccountsService, KeyCipher, newAccountKey } from '@leasehold/accounts';
-import { ConfigError, loadConfig, preflight } from '@leasehold/config';
+import { ConfigError, describeStartupFailure, loadConfig, preflight } from '@leasehold/config';
 import { cliCaller } from '@leasehold/domain';
 import { createDataSource, EventStore, migrateDatabase } from '@leasehold/event-store';
 import { rebuildProjections, verifyProjections } from '@leasehold/projections';
@@ -131,7 +131,7 @@ if (!command) {
   console.error(`usage: leasehold ${Object.keys(commands).join('|')}`);
   process.exit(2);
 }
-command().catch((error) => {
-  console.error(`leasehold: ${error instanceof ConfigError || error instanceof AccountError || error instanceof UsageError ? error.message : (error?.stack ?? error)}`);
+command().catch((error: unknown) => {
+  console.error(`leasehold: ${error instanceof AccountError || error instanceof UsageError ? error.message : describeStartupFailure(error)}`);
   process.exit(1);
 });

@@ -1,6 +1,6 @@
 import { CommandContext, decideLease, LeaseCommand, NodeState } from '@leasehold/domain';
 import { EventStore, SqlExecutor } from '@leasehold/event-store';
-import { Located, NodeRepository, NodeWriter, RecentNodes } from '@leasehold/filesystem';
+import { NodeRepository, NodeWriter, RecentNodes } from '@leasehold/filesystem';
 
 /**
  * Baseline (a): the SQL one lease operation costs, for pgbench. The statements are not copied by
@@ -16,7 +16,8 @@ import { Located, NodeRepository, NodeWriter, RecentNodes } from '@leasehold/fil
  */
 
 // node-pg's own text encoding of parameters, so constants reach PostgreSQL exactly as the service sends them.
-const { prepareValue } = require('pg/lib/utils') as { prepareValue(value: unknown): string | null };
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- pg/lib/utils has no type declarations to import
+const { prepareValue } = require('pg/lib/utils') as { prepareValue: (value: unknown) => string | null };
 
 export const TENANT = 'devstoreaccount1';
 /** pgbench's lease id: one for all its clients; holding is tracked per client by the script. */
@@ -99,7 +100,7 @@ export async function captureLeaseStatements(shareName: string): Promise<Pgbench
     now: new Date(SENTINEL.lastModified),
   };
 
-  const located = (await nodes.locate(TENANT, shareName, [SENTINEL.file], rec.sql)) as Located;
+  const located = await nodes.locate(TENANT, shareName, [SENTINEL.file], rec.sql);
   if (rec.calls.length !== 1) throw new Error(`pgbench: locate() ran ${rec.calls.length} statements, expected 1`);
   const locateCall = rec.calls[0];
 
@@ -151,7 +152,8 @@ export async function captureLeaseStatements(shareName: string): Promise<Pgbench
       const fields = Object.entries(value).map(([key, v]) => {
         if (v === null || v === undefined) return `'${key}', NULL`;
         const isObject = typeof v === 'object';
-        const expression = lookup(isObject ? JSON.stringify(v) : String(v));
+        // Numbers and booleans read the same as JSON as they do as text.
+        const expression = lookup(typeof v === 'string' ? v : JSON.stringify(v));
         if (!expression) throw new Error(`pgbench: ${where} field ${key} (${JSON.stringify(v)}) has no mapping`);
         const cast = isObject ? 'jsonb' : typeof v === 'number' ? 'bigint' : typeof v === 'boolean' ? 'boolean' : 'text';
         return `'${key}', (${expression})::${cast}`;
@@ -166,7 +168,7 @@ export async function captureLeaseStatements(shareName: string): Promise<Pgbench
         substitutions.add('each one-element array parameter of the batched statement is `ARRAY[...]` of its value');
         return `ARRAY[${expression(param[0], i)}]`;
       }
-      const text = prepareValue(param) as string | null;
+      const text = prepareValue(param);
       if (text === null) {
         substitutions.add('a NULL parameter (the released lease id) is a NULL literal');
         return 'NULL';

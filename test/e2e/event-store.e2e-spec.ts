@@ -30,7 +30,7 @@ describe('event store on PostgreSQL', () => {
     });
     expect(version).toBe(2);
     const events = await store.readStream(tenant, stream);
-    expect(events.map((e) => [e.type, e.streamVersion, e.schemaVersion, e.data.n])).toEqual([
+    expect(events.map((e) => [e.type, e.streamVersion, e.schemaVersion, (e.data as { n: number }).n])).toEqual([
       ['A', 1, 1, 1],
       ['B', 2, 2, 2],
     ]);

@@ -41,7 +41,7 @@ async function answer(call: Promise<{ _response: { status: number; headers: { ge
 /** A lease call as the test fires it and as the model (the pure decider) sees it. */
 interface Call {
   command: LeaseCommand;
-  run(file: ShareFileClient): Promise<Answer>;
+  run: (file: ShareFileClient) => Promise<Answer>;
 }
 const acquire = (leaseId: string): Call => ({
   // Every acquire here proposes its id, so the model never needs to generate one.

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Headers, HttpCode, HttpException, Inject, NotFoundException, Param, Post, UnauthorizedException } from '@nestjs/common';
-import { AccountError, AccountsService, KeyName, newAccountKey } from '@leasehold/accounts';
+import { AccountError, AccountsService, newAccountKey } from '@leasehold/accounts';
 import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
 import { Caller } from '@leasehold/domain';
 import { randomUUID, timingSafeEqual } from 'node:crypto';
@@ -73,6 +73,6 @@ export class AdminController {
   rotate(@Headers('authorization') authorization: string | undefined, @Param('name') name: string, @Param('key') key: string) {
     const metadata = this.authorize(authorization);
     if (key !== 'key1' && key !== 'key2') throw new HttpException('the key is key1 or key2', 400);
-    return this.run(async () => ({ name, [key]: await this.accounts.rotate(name, key as KeyName, metadata) }));
+    return this.run(async () => ({ name, [key]: await this.accounts.rotate(name, key, metadata) }));
   }
 }

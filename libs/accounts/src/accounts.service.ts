@@ -51,11 +51,11 @@ export class AccountsService {
   async keysOf(account: string): Promise<Buffer[] | undefined> {
     const cached = this.cache.get(account);
     if (cached && cached.until > Date.now()) return cached.keys;
-    const rows = await this.store.db.query(
+    const rows = await this.store.db.query<{ key1: string; key2: string }>(
       `SELECT k.key1, k.key2 FROM accounts a JOIN account_keys k ON k.account = a.name WHERE a.name = $1 AND NOT a.disabled`,
       [account],
     );
-    const keys = rows.length ? [rows[0].key1, rows[0].key2].map((k: string) => Buffer.from(this.cipher.decrypt(k), 'base64')) : undefined;
+    const keys = rows.length ? [rows[0].key1, rows[0].key2].map((k) => Buffer.from(this.cipher.decrypt(k), 'base64')) : undefined;
     this.cache.set(account, { keys, until: Date.now() + KEY_CACHE_MS });
     return keys;
   }
@@ -86,15 +86,17 @@ export class AccountsService {
   }
 
   async list(): Promise<AccountSummary[]> {
-    const rows = await this.store.db.query(`SELECT name, disabled, created_at FROM accounts ORDER BY name`);
-    return rows.map((r: any) => ({ name: r.name, disabled: r.disabled, createdAt: new Date(r.created_at).toISOString() }));
+    const rows = await this.store.db.query<{ name: string; disabled: boolean; created_at: Date }>(
+      `SELECT name, disabled, created_at FROM accounts ORDER BY name`,
+    );
+    return rows.map((r) => ({ name: r.name, disabled: r.disabled, createdAt: new Date(r.created_at).toISOString() }));
   }
 
   /** Appends one event to the account's stream with its projection, guarded by the version read. */
   private async change(name: string, event: Exclude<AccountEvent, { type: 'AccountCreated' }>, by: Caller, alsoInTransaction?: (sql: SqlExecutor) => Promise<void>): Promise<void> {
     await retryOnConcurrency(() =>
       this.store.transaction(async (sql) => {
-        const rows = await sql.query(`SELECT version, disabled FROM accounts WHERE name = $1`, [name]);
+        const rows = await sql.query<{ version: number; disabled: boolean }>(`SELECT version, disabled FROM accounts WHERE name = $1`, [name]);
         if (!rows.length) throw new AccountError('NotFound', `no account named ${name}`);
         const { version } = rows[0];
         const disabled = event.type === 'AccountDisabled' ? true : event.type === 'AccountEnabled' ? false : rows[0].disabled;
@@ -134,7 +136,7 @@ export class AccountsService {
 
   /** Seals keys stored before encryption at rest existed. */
   async sealPlainKeys(): Promise<number> {
-    const rows = await this.store.db.query(`SELECT account, key1, key2 FROM account_keys`);
+    const rows = await this.store.db.query<{ account: string; key1: string; key2: string }>(`SELECT account, key1, key2 FROM account_keys`);
     let sealed = 0;
     for (const r of rows) {
       if (KeyCipher.isSealed(r.key1) && KeyCipher.isSealed(r.key2)) continue;

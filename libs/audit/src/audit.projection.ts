@@ -12,9 +12,22 @@ interface Place {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ID = /^\d{1,19}$/;
 
+/** The fields the audit reads from an event's data, where the event type has them (every type's data is an object). */
+interface AuditFacts {
+  shareId?: string;
+  name?: string;
+  shareName?: string;
+  path?: string;
+  leaseId?: unknown;
+  toLeaseId?: unknown;
+  handleId?: unknown;
+}
+
+const factsOf = (event: RecordedEvent) => (event.data ?? {}) as AuditFacts;
+
 /** The share a new stream belongs to, when its first event names it by id. */
 function shareIdOf(event: RecordedEvent): string | undefined {
-  return ['DirectoryCreated', 'FileCreated', 'HandleOpened'].includes(event.type) ? event.data.shareId : undefined;
+  return ['DirectoryCreated', 'FileCreated', 'HandleOpened'].includes(event.type) ? factsOf(event).shareId : undefined;
 }
 
 /**
@@ -33,7 +46,7 @@ export const auditProjection: AsyncProjection = {
       if (shareId) wanted.add(key(e.tenant, shareStream(shareId)));
     }
     const places = new Map<string, Place>();
-    const known = await sql.query(
+    const known = await sql.query<Place & { tenant: string; stream_id: string }>(
       `SELECT tenant, stream_id, share, path FROM audit_streams
        WHERE (tenant, stream_id) IN (SELECT * FROM jsonb_to_recordset($1::jsonb) AS s(tenant text, stream_id text))`,
       [JSON.stringify([...wanted].map((k) => ({ tenant: k.split('\n')[0], stream_id: k.split('\n')[1] })))],
@@ -46,11 +59,11 @@ export const auditProjection: AsyncProjection = {
     };
 
     const rows = events.map((e) => {
-      const d = e.data ?? {};
-      if (e.type === 'ShareCreated') learn(e.tenant, e.streamId, { share: d.name, path: '' });
-      else if (e.type === 'ForceCloseJobSubmitted') learn(e.tenant, e.streamId, { share: d.shareName, path: d.path });
+      const d = factsOf(e);
+      if (e.type === 'ShareCreated') learn(e.tenant, e.streamId, { share: d.name ?? null, path: '' });
+      else if (e.type === 'ForceCloseJobSubmitted') learn(e.tenant, e.streamId, { share: d.shareName ?? null, path: d.path ?? null });
       else if (shareIdOf(e) && !places.has(key(e.tenant, e.streamId))) {
-        learn(e.tenant, e.streamId, { share: places.get(key(e.tenant, shareStream(shareIdOf(e)!)))?.share ?? null, path: d.path });
+        learn(e.tenant, e.streamId, { share: places.get(key(e.tenant, shareStream(shareIdOf(e)!)))?.share ?? null, path: d.path ?? null });
       }
       const place = places.get(key(e.tenant, e.streamId)) ?? { share: null, path: null };
       const leaseId = d.leaseId ?? d.toLeaseId;

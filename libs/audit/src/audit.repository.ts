@@ -32,7 +32,7 @@ export interface AuditEvent {
   clientRequestId: string | null;
   principal: string | null;
   recordedAt: string;
-  data: any;
+  data: unknown;
 }
 
 /** A row of audit_log as pg returns it (bigints as text). */

@@ -45,7 +45,7 @@ export function stateAsOf(events: AuditEvent[]): StateAsOf {
       const seq = BigInt(list[0].seq);
       if (seq > nodeSeq) [node, nodeSeq] = [state, seq];
     } else if (streamId.startsWith(HANDLE_STREAM_PREFIX) && list.length === 1 && list[0].type === 'HandleOpened') {
-      const d: HandleOpened = list[0].data;
+      const d = list[0].data as HandleOpened;
       handles.push({ handleId: d.handleId, sessionId: d.sessionId, clientName: d.clientName, clientIp: d.clientIp, access: d.access, openedAt: list[0].recordedAt, openedBy: list[0].principal });
     }
   }
@@ -82,14 +82,17 @@ export interface LeaseHistoryEntry {
 export function leaseHistory(events: AuditEvent[]): LeaseHistoryEntry[] {
   return events
     .filter((e) => e.type in LEASE_EVENTS)
-    .map((e) => ({
-      at: e.recordedAt,
-      action: LEASE_EVENTS[e.type as LeaseEvent['type']],
-      leaseId: e.data.leaseId ?? e.data.toLeaseId,
-      ...(e.data.fromLeaseId ? { previousLeaseId: e.data.fromLeaseId } : {}),
-      ...(e.data.epoch !== undefined ? { epoch: e.data.epoch } : {}),
-      by: e.principal,
-      requestId: e.requestId,
-      clientRequestId: e.clientRequestId,
-    }));
+    .map((e) => {
+      const { type, data } = { type: e.type, data: e.data } as LeaseEvent;
+      return {
+        at: e.recordedAt,
+        action: LEASE_EVENTS[type],
+        leaseId: 'toLeaseId' in data ? data.toLeaseId : data.leaseId,
+        ...('fromLeaseId' in data ? { previousLeaseId: data.fromLeaseId } : {}),
+        ...('epoch' in data ? { epoch: data.epoch } : {}),
+        by: e.principal,
+        requestId: e.requestId,
+        clientRequestId: e.clientRequestId,
+      };
+    });
 }

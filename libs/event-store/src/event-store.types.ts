@@ -31,7 +31,8 @@ export interface RecordedEvent {
   eventId: string;
   type: string;
   schemaVersion: number;
-  data: any;
+  /** The event's JSON as stored; the library that owns the event type knows its shape. */
+  data: unknown;
   metadata: EventMetadata;
   recordedAt: Date;
 }

@@ -33,7 +33,21 @@ export interface ClosedChunk {
   next?: HandlePosition;
 }
 
-const toHandle = (r: any): HandleRow => ({
+/** A row of the handles table as pg returns it (bigints as text). */
+interface HandleColumns {
+  handle_id: string;
+  path: string;
+  file_id: string;
+  parent_id: string;
+  session_id: string;
+  client_ip: string;
+  client_name: string;
+  access: AccessRight[];
+  open_time: Date;
+  node_key: string;
+}
+
+const toHandle = (r: HandleColumns): HandleRow => ({
   handleId: String(r.handle_id),
   path: r.path,
   fileId: String(r.file_id),
@@ -76,7 +90,7 @@ export class HandleRepository implements OpenHandles {
 
   /** One page of handles in scope after `after`; `more` tells whether another page follows. */
   async list(scope: HandleScope, after: HandlePosition | undefined, limit: number): Promise<{ handles: HandleRow[]; more: boolean }> {
-    const rows = await this.store.db.query(
+    const rows = await this.store.db.query<HandleColumns>(
       `SELECT * FROM handles WHERE ${SCOPE} ORDER BY node_key, handle_id LIMIT $8`,
       [...scopeParams(scope, after), limit + 1],
     );
@@ -84,7 +98,7 @@ export class HandleRepository implements OpenHandles {
   }
 
   async countOn(shareId: string, nodeKey: string, sql: SqlExecutor = this.store.db): Promise<number> {
-    const rows = await sql.query(`SELECT count(*)::int AS n FROM handles WHERE share_id = $1 AND node_key = $2`, [shareId, nodeKey]);
+    const rows = await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM handles WHERE share_id = $1 AND node_key = $2`, [shareId, nodeKey]);
     return rows[0].n;
   }
 
@@ -94,7 +108,7 @@ export class HandleRepository implements OpenHandles {
 
   /** A new handle id and a new session id (used when the client names no session). */
   async nextIds(sql: SqlExecutor): Promise<{ handleId: string; sessionId: string }> {
-    const [ids] = await sql.query(`SELECT nextval('handle_ids')::text AS handle_id, nextval('session_ids')::text AS session_id`);
+    const [ids] = await sql.query<{ handle_id: string; session_id: string }>(`SELECT nextval('handle_ids')::text AS handle_id, nextval('session_ids')::text AS session_id`);
     return { handleId: ids.handle_id, sessionId: ids.session_id };
   }
 
@@ -159,7 +173,7 @@ export class HandleRepository implements OpenHandles {
     );
     if (closed.length === 0) return { closed: 0 };
     // The chunk's last position in PostgreSQL's own order (its collation, not JavaScript's), and whether any handle lies beyond it.
-    const [last] = await sql.query(
+    const [last] = await sql.query<{ node_key: string; handle_id: string; more: boolean }>(
       `WITH last AS (
          SELECT node_key, handle_id FROM jsonb_to_recordset($6::jsonb) AS c(node_key text, handle_id bigint)
          ORDER BY node_key DESC, handle_id DESC LIMIT 1

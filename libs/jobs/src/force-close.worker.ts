@@ -54,7 +54,9 @@ export class ForceCloseWorker implements OnApplicationBootstrap, OnApplicationSh
   private async onFailed(job: Job<ChunkJobData> | undefined, error: Error): Promise<void> {
     if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
     this.logger.error(`job ${job.data.jobId} chunk ${job.data.chunk} failed for good: ${error.message}`);
-    await this.runner.fail(job.data, error.message).catch((e) => this.logger.error(`recording the failure: ${e.message}`));
+    await this.runner
+      .fail(job.data, error.message)
+      .catch((e: unknown) => this.logger.error(`recording the failure: ${e instanceof Error ? e.message : String(e)}`));
   }
 
   private async reconcile(): Promise<void> {

@@ -74,8 +74,8 @@ export class SubmitForceCloseJobHandler implements ICommandHandler<SubmitForceCl
       return winner;
     }
     // The job is recorded; if Redis is away, the worker's reconciler queues it later.
-    await enqueueChunk(this.queue, { tenant: context.tenant, jobId: job.jobId, chunk: 1 }, this.config.jobRetentionSeconds).catch((e) =>
-      this.logger.warn(`job ${job.jobId} recorded but not queued yet: ${e.message}`),
+    await enqueueChunk(this.queue, { tenant: context.tenant, jobId: job.jobId, chunk: 1 }, this.config.jobRetentionSeconds).catch((e: unknown) =>
+      this.logger.warn(`job ${job.jobId} recorded but not queued yet: ${e instanceof Error ? e.message : String(e)}`),
     );
     return job;
   }

@@ -7,7 +7,31 @@ import { jobRow } from './job-row';
 export const JOB_STREAM_PREFIX = 'job-';
 export const jobStream = (jobId: string) => `${JOB_STREAM_PREFIX}${jobId}`;
 
-const toJob = (r: any): ForceCloseJob => ({
+/** A row of the jobs table as pg returns it (bigints as text, timestamps as Date). */
+interface JobColumns {
+  job_id: string;
+  tenant: string;
+  idempotency_key: string;
+  share_id: string;
+  share_name: string;
+  node_key: string;
+  path: string;
+  recursive: boolean;
+  handle_id: string;
+  state: ForceCloseJob['state'];
+  cancel_requested: boolean;
+  chunks_done: number;
+  closed: string;
+  marker: ForceCloseJob['marker'] | null;
+  requested_by: string;
+  created_at: Date;
+  started_at: Date | null;
+  ended_at: Date | null;
+  error: string | null;
+  version: number;
+}
+
+const toJob = (r: JobColumns): ForceCloseJob => ({
   jobId: r.job_id,
   idempotencyKey: r.idempotency_key,
   shareId: String(r.share_id),
@@ -37,18 +61,18 @@ export class JobRepository {
   async find(tenant: string, jobId: string, sql: SqlExecutor = this.store.db): Promise<ForceCloseJob | undefined> {
     // The exact shape of a uuid: anything else would reach PostgreSQL's uuid parser and fail there (a 500).
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(jobId)) return undefined;
-    const rows = await sql.query(`SELECT * FROM jobs WHERE tenant = $1 AND job_id = $2`, [tenant, jobId]);
+    const rows = await sql.query<JobColumns>(`SELECT * FROM jobs WHERE tenant = $1 AND job_id = $2`, [tenant, jobId]);
     return rows.length ? toJob(rows[0]) : undefined;
   }
 
   async findByIdempotencyKey(tenant: string, key: string): Promise<ForceCloseJob | undefined> {
-    const rows = await this.store.db.query(`SELECT * FROM jobs WHERE tenant = $1 AND idempotency_key = $2`, [tenant, key]);
+    const rows = await this.store.db.query<JobColumns>(`SELECT * FROM jobs WHERE tenant = $1 AND idempotency_key = $2`, [tenant, key]);
     return rows.length ? toJob(rows[0]) : undefined;
   }
 
   /** A page of a tenant's jobs, newest first, after the (created_at, job_id) position `after`. */
   async list(tenant: string, after: { createdAt: string; jobId: string } | undefined, limit: number): Promise<{ jobs: ForceCloseJob[]; more: boolean }> {
-    const rows = await this.store.db.query(
+    const rows = await this.store.db.query<JobColumns>(
       `SELECT * FROM jobs WHERE tenant = $1 AND ($2::timestamptz IS NULL OR (created_at, job_id) < ($2::timestamptz, $3::uuid))
        ORDER BY created_at DESC, job_id DESC LIMIT $4`,
       [tenant, after?.createdAt ?? null, after?.jobId ?? '00000000-0000-0000-0000-000000000000', limit + 1],
@@ -58,8 +82,10 @@ export class JobRepository {
 
   /** Jobs not yet ended, for the worker to make sure each has its next chunk queued. */
   async unfinished(): Promise<{ tenant: string; jobId: string; chunksDone: number }[]> {
-    const rows = await this.store.db.query(`SELECT tenant, job_id, chunks_done FROM jobs WHERE state IN ('queued', 'running')`);
-    return rows.map((r: any) => ({ tenant: r.tenant, jobId: r.job_id, chunksDone: r.chunks_done }));
+    const rows = await this.store.db.query<Pick<JobColumns, 'tenant' | 'job_id' | 'chunks_done'>>(
+      `SELECT tenant, job_id, chunks_done FROM jobs WHERE state IN ('queued', 'running')`,
+    );
+    return rows.map((r) => ({ tenant: r.tenant, jobId: r.job_id, chunksDone: r.chunks_done }));
   }
 
   /** The inline projection of the job's new state, through jobRow: a new job's row, or the update guarded by the version it was read at. */

@@ -1,13 +1,14 @@
 import { ACCOUNT_STREAM_PREFIX, AccountEvent, accountRowOf } from '@leasehold/accounts';
 import { evolveJob, evolveNode, ForceCloseJob, NodeState } from '@leasehold/domain';
-import { NODE_STREAM_PREFIX, nodeRow, SHARE_STREAM_PREFIX, shareRow } from '@leasehold/filesystem';
-import { HANDLE_STREAM_PREFIX, handleRow } from '@leasehold/handles';
+import { NODE_STREAM_PREFIX, nodeRow, SHARE_STREAM_PREFIX, ShareCreated, shareRow } from '@leasehold/filesystem';
+import { HANDLE_STREAM_PREFIX, HandleOpened, handleRow } from '@leasehold/handles';
 import { JOB_STREAM_PREFIX, jobRow } from '@leasehold/jobs';
 
 /** One event of a stream, as the rebuild reads them (in stream-version order). */
 export interface StreamEvent {
   type: string;
-  data: any;
+  /** As stored; each spec reads it as its stream's event type. */
+  data: unknown;
 }
 
 /**
@@ -36,7 +37,7 @@ export const PROJECTIONS: ProjectionSpec[] = [
     row: (tenant, _stream, events) => {
       if (events.some((e) => e.type === 'ShareDeleted')) return undefined;
       const created = events.find((e) => e.type === 'ShareCreated');
-      return created && { ...shareRow(tenant, created.data), version: events.length };
+      return created && { ...shareRow(tenant, created.data as ShareCreated), version: events.length };
     },
   },
   {
@@ -45,14 +46,15 @@ export const PROJECTIONS: ProjectionSpec[] = [
     keyColumn: 'file_id',
     row: (tenant, _stream, events) => {
       const state = events.reduce<NodeState | undefined>((s, e) => evolveNode(s, e as never), undefined);
-      return state && nodeRow(tenant, events[0].data.shareId, state);
+      // A node's first event (DirectoryCreated or FileCreated) names its share.
+      return state && nodeRow(tenant, (events[0].data as { shareId: string }).shareId, state);
     },
   },
   {
     table: 'handles',
     streamPrefix: HANDLE_STREAM_PREFIX,
     keyColumn: 'handle_id',
-    row: (tenant, _stream, events) => (events.length === 1 && events[0].type === 'HandleOpened' ? handleRow(tenant, events[0].data) : undefined),
+    row: (tenant, _stream, events) => (events.length === 1 && events[0].type === 'HandleOpened' ? handleRow(tenant, events[0].data as HandleOpened) : undefined),
   },
   {
     table: 'jobs',

@@ -139,7 +139,7 @@ export class WireGateway {
       azure = new AzureError(503, 'ServerBusy', 'The server is currently unable to receive requests. Please retry your request.', {}, { 'retry-after': '1' });
     } else {
       // A bug, not bad input: log it with the request id, and still answer the way Azure does.
-      this.logger.error(`${raw.method} ${raw.url} failed (request ${requestId}): ${(error as Error)?.stack ?? error}`);
+      this.logger.error(`${raw.method} ${raw.url} failed (request ${requestId}): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       azure = new AzureError(500, 'InternalError', 'The server encountered an internal error. Please retry the request.');
     }
     return {

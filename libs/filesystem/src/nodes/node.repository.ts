@@ -69,7 +69,36 @@ export function nodeRow(tenant: string, shareId: string, state: NodeState) {
   };
 }
 
-function toNode(row: any): NodeState {
+/** NODE_COLUMNS as pg returns them (bigints as text). */
+interface NodeColumns {
+  file_id: string;
+  parent_id: string;
+  kind: NodeState['kind'];
+  path: string;
+  metadata: NodeState['metadata'];
+  properties: NodeState['properties'];
+  content_length: string;
+  etag: string;
+  created_at: Date;
+  last_modified: Date;
+  lease_state: NodeState['lease']['status'];
+  lease_id: string | null;
+  lease_epoch: string;
+  version: number;
+}
+
+/** A row of the shares table. */
+interface ShareColumns {
+  share_id: string;
+  name: string;
+  quota: number;
+  metadata: Record<string, string>;
+  etag: string;
+  last_modified: Date;
+  version: number;
+}
+
+function toNode(row: NodeColumns): NodeState {
   return {
     kind: row.kind,
     fileId: String(row.file_id),
@@ -84,7 +113,8 @@ function toNode(row: any): NodeState {
     lease:
       row.lease_state === 'available'
         ? { status: 'available', epoch: Number(row.lease_epoch) }
-        : { status: row.lease_state, leaseId: row.lease_id, epoch: Number(row.lease_epoch) },
+        : // A leased or broken node always has its lease id.
+          { status: row.lease_state, leaseId: row.lease_id!, epoch: Number(row.lease_epoch) },
     version: row.version,
   };
 }
@@ -98,7 +128,7 @@ export class NodeRepository {
   constructor(private readonly store: EventStore) {}
 
   async findShare(tenant: string, name: string, sql: SqlExecutor = this.store.db): Promise<ShareRow | undefined> {
-    const rows = await sql.query(`SELECT * FROM shares WHERE tenant = $1 AND name = $2`, [tenant, name]);
+    const rows = await sql.query<ShareColumns>(`SELECT * FROM shares WHERE tenant = $1 AND name = $2`, [tenant, name]);
     if (!rows.length) return undefined;
     const r = rows[0];
     return { shareId: String(r.share_id), name: r.name, quota: r.quota, metadata: r.metadata, etag: r.etag, lastModified: r.last_modified, version: r.version };
@@ -108,7 +138,16 @@ export class NodeRepository {
   async locate(tenant: string, shareName: string, path: string[], sql: SqlExecutor = this.store.db): Promise<Located> {
     const key = pathKey(path);
     const parentKey = pathKey(path.slice(0, -1));
-    const rows = await sql.query(
+    type LocateRow = Pick<ShareColumns, 'share_id' | 'quota'> & {
+      share_name: string;
+      share_metadata: ShareColumns['metadata'];
+      share_etag: string;
+      share_last_modified: Date;
+      share_version: number;
+      parent_file_id: string | null;
+      parent_kind: NodeState['kind'] | null;
+    } & ({ file_id: null } | NodeColumns);
+    const rows = await sql.query<LocateRow>(
       `SELECT s.share_id, s.name AS share_name, s.quota, s.metadata AS share_metadata, s.etag AS share_etag,
               s.last_modified AS share_last_modified, s.version AS share_version,
               p.file_id AS parent_file_id, p.kind AS parent_kind, ${NODE_COLUMNS}
@@ -149,7 +188,9 @@ export class NodeRepository {
 
   /** One page of a directory's entries whose keys start with `prefix`, after `after`, in key order; `more` tells whether another follows. */
   async listChildren(shareId: string, key: string, prefix: string, after: string, limit: number): Promise<{ entries: ListedNode[]; more: boolean }> {
-    const rows = await this.store.db.query(
+    const rows = await this.store.db.query<
+      Pick<NodeColumns, 'kind' | 'file_id' | 'content_length' | 'etag' | 'last_modified'> & { name: string; path_key: string }
+    >(
       `SELECT kind, name, file_id, content_length, path_key, etag, last_modified FROM nodes
        WHERE share_id = $1 AND parent_key = $2 AND path_key > $3 AND starts_with(path_key, $4)
        ORDER BY path_key LIMIT $5`,
@@ -174,7 +215,7 @@ export class NodeRepository {
   }
 
   async childCount(shareId: string, key: string, sql: SqlExecutor = this.store.db): Promise<number> {
-    const rows = await sql.query(`SELECT count(*)::int AS n FROM (SELECT 1 FROM nodes WHERE share_id = $1 AND parent_key = $2 LIMIT 1) c`, [shareId, key]);
+    const rows = await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM (SELECT 1 FROM nodes WHERE share_id = $1 AND parent_key = $2 LIMIT 1) c`, [shareId, key]);
     return rows[0].n;
   }
 
@@ -188,8 +229,8 @@ export class NodeRepository {
 
   /** Deletes the share's nodes, then their bytes in a later statement, which sees any write that held a node until now. */
   async deleteShareNodes(shareId: string, sql: SqlExecutor): Promise<void> {
-    const gone = await sql.query(`DELETE FROM nodes WHERE share_id = $1 RETURNING file_id`, [shareId]);
-    await sql.query(`DELETE FROM file_chunks WHERE file_id = ANY($1::bigint[])`, [gone.map((r: { file_id: string }) => r.file_id)]);
+    const gone = await sql.query<{ file_id: string }>(`DELETE FROM nodes WHERE share_id = $1 RETURNING file_id`, [shareId]);
+    await sql.query(`DELETE FROM file_chunks WHERE file_id = ANY($1::bigint[])`, [gone.map((r) => r.file_id)]);
   }
 
   /** The inline projection of ShareCreated: the share row is the guard, so of two concurrent creates one applies. */
@@ -215,7 +256,7 @@ export class NodeRepository {
   }
 
   async nextId(): Promise<string> {
-    const rows = await this.store.db.query(`SELECT nextval('node_ids')::text AS id`);
+    const rows = await this.store.db.query<{ id: string }>(`SELECT nextval('node_ids')::text AS id`);
     return rows[0].id;
   }
 
