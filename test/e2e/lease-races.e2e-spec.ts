@@ -1,6 +1,6 @@
 // Lease File under contention, across TWO API processes (the compiled main.js, as production runs
 // it) sharing one database: no two holders, no lost or phantom events, and every outcome one that
-// some serial order of the same calls, run through the seed's tables, would give.
+// some serial order of the same calls, run through the tables of docs/lease-file.md, would give.
 import { RestError, ShareClient, ShareFileClient } from '@azure/storage-file-share';
 import { isDeepStrictEqual } from 'node:util';
 import { Pool } from 'pg';
@@ -64,7 +64,7 @@ function permutations(n: number): number[][] {
 }
 
 /**
- * Linearisability against the seed's tables: is there a serial order of the calls in which the
+ * Linearisability against the tables of docs/lease-file.md: is there a serial order of the calls in which the
  * decider gives every call the answer it got (status class, error code, returned id) and appends
  * exactly the events the store holds? Returns the state that order ends in.
  */

@@ -19,7 +19,7 @@ type Outcome = { label: string; state: LeaseState } | { error: LeaseErrorCode; s
 const ok = (label: string, state: LeaseState): Outcome => ({ label, state });
 const fails = (status: 409 | 412, error: LeaseErrorCode): Outcome => ({ error, status });
 
-// One row per line of the seed's "Outcomes of use attempts" table, one outcome per column.
+// One row per line of the "Outcomes of use attempts" table of docs/lease-file.md, one outcome per column.
 const rows: Array<[string, FileAccess, [Outcome, Outcome, Outcome]]> = [
   [
     'Write using (A)',
@@ -69,7 +69,7 @@ const rows: Array<[string, FileAccess, [Outcome, Outcome, Outcome]]> = [
   ],
 ];
 
-describe('decideFileAccess: outcomes of use attempts (seed table, one test per cell)', () => {
+describe('decideFileAccess: outcomes of use attempts (docs/lease-file.md, one test per cell)', () => {
   const cells = rows.flatMap(([use, access, outcomes]) =>
     columns.map(([column, from], i) => ({ use, access, column, from, outcome: outcomes[i] })),
   );

@@ -30,7 +30,7 @@ const ok = (label: string, state: LeaseState, extra: { leaseId?: string; noEvent
 });
 const conflict = (error: LeaseErrorCode): Outcome => ({ error, status: 409 });
 
-// One row per line of the seed's "Outcomes of lease operations" table, one outcome per column.
+// One row per line of the "Outcomes of lease operations" table of docs/lease-file.md, one outcome per column.
 const rows: Array<[string, LeaseCommand, [Outcome, Outcome, Outcome]]> = [
   [
     'Acquire, no proposed id',
@@ -124,7 +124,7 @@ function expectSuccess(decision: LeaseDecision): { events: LeaseEvent[]; leaseId
   return decision;
 }
 
-describe('decideLease: outcomes of lease operations (seed table, one test per cell)', () => {
+describe('decideLease: outcomes of lease operations (docs/lease-file.md, one test per cell)', () => {
   const cells = rows.flatMap(([operation, command, outcomes]) =>
     columns.map(([column, from], i) => ({ operation, command, column, from, outcome: outcomes[i] })),
   );
@@ -249,7 +249,7 @@ describe('property: any sequence of commands and file accesses', () => {
       .map((access) => ({ access })),
   );
 
-  // The seed's tables read as a lookup, independently of the decider's code paths: the state after
+  // The tables of docs/lease-file.md read as a lookup, independently of the decider's code paths: the state after
   // the step, or 'fails'.
   function tableOutcome(s: Step, before: LeaseState): LeaseState | 'fails' {
     const holder = before.status === 'available' ? undefined : before.leaseId;

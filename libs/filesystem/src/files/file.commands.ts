@@ -10,7 +10,7 @@ import { NodeWriter } from '../nodes/node.writer';
 import { OPEN_HANDLES, OpenHandles } from '../ports';
 import { clearContent, truncateContent, writeContent } from './file-content';
 
-/** A write to a file: every one of them is gated by the file's lease (the seed's first table). */
+/** A write to a file: every one of them is gated by the file's lease (the first table of docs/lease-file.md). */
 export type FileWrite =
   | { kind: 'create'; contentLength: number; properties: FileProperties; metadata: Record<string, string> }
   | { kind: 'putRange'; start: number; data: Buffer }

@@ -119,7 +119,7 @@ export class FileOperations {
     return { status: 202 };
   }
 
-  /** Reads succeed without a lease id; with one, they follow the seed's table. */
+  /** Reads succeed without a lease id; with one, they follow the first table of docs/lease-file.md. */
   private async readable(req: WireRequest): Promise<NodeState> {
     const { node } = await this.queries.execute(new NodeQuery(req.context, req.share!, req.path, 'file'));
     gateAccess(node.lease, { kind: 'read', leaseId: guidHeader(req, 'x-ms-lease-id') });

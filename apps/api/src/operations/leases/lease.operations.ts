@@ -14,7 +14,7 @@ function requiredGuid(req: WireRequest, name: string): string {
   return id;
 }
 
-/** Turns the request's headers into a lease command, refusing what the seed does not allow. */
+/** Turns the request's headers into a lease command, refusing what Lease File does not allow (docs/lease-file.md). */
 function leaseCommand(req: WireRequest): LeaseCommand {
   const action = requiredHeader(req, 'x-ms-lease-action').toLowerCase();
   const duration = header(req, 'x-ms-lease-duration');
@@ -47,7 +47,7 @@ export class LeaseOperations {
 
   @AzureOperation({ name: 'Lease File', method: 'PUT', comp: 'lease', resource: 'file', sas: 'w' })
   async lease(req: WireRequest): Promise<WireResponse> {
-    // The seed: snapshots are read-only, so a file in one cannot be leased (400). Without this check
+    // Snapshots are read-only, so a file in one cannot be leased (400, docs/lease-file.md). Without this check
     // the parameter was ignored and the live file got leased.
     if (req.query['sharesnapshot'] !== undefined) {
       throw new AzureError(400, 'ShareSnapshotOperationNotSupported', 'The operation is not supported on a share snapshot: a file in a share snapshot cannot be leased.');
