@@ -5,6 +5,7 @@ import { DirectoryHandler, FileContentHandler, ListDirectoryHandler, NodeHandler
 import { NodeRepository } from './nodes/node.repository';
 import { NodeWriter } from './nodes/node.writer';
 import { RecentNodes } from './nodes/recent-nodes';
+import { ShareLeaseRepository } from './shares/share-lease.repository';
 import { CreateShareHandler, DeleteShareHandler } from './shares/share.commands';
 
 /**
@@ -14,6 +15,7 @@ import { CreateShareHandler, DeleteShareHandler } from './shares/share.commands'
 @Module({
   providers: [
     NodeRepository,
+    ShareLeaseRepository,
     NodeWriter,
     RecentNodes,
     CreateShareHandler,
@@ -28,6 +30,6 @@ import { CreateShareHandler, DeleteShareHandler } from './shares/share.commands'
     ListDirectoryHandler,
     FileContentHandler,
   ],
-  exports: [NodeRepository, NodeWriter, RecentNodes],
+  exports: [NodeRepository, ShareLeaseRepository, NodeWriter, RecentNodes],
 })
 export class FilesystemModule {}

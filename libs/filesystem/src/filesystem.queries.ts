@@ -1,9 +1,11 @@
 import { IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
 import { CommandContext, DomainError, NodeState } from '@leasehold/domain';
 import type { Readable } from 'node:stream';
-import { ListedNode, Located, NodeRepository, ShareRow } from './nodes/node.repository';
+import { ListedNode, Located, NodeRepository } from './nodes/node.repository';
+import { LeasedShare, ShareLeaseRepository } from './shares/share-lease.repository';
 
-export class ShareQuery extends Query<ShareRow> {
+/** A share, with its lease and the database's clock when it was read (the lease's state is derived at that instant). */
+export class ShareQuery extends Query<LeasedShare> {
   constructor(
     readonly context: CommandContext,
     readonly share: string,
@@ -60,10 +62,10 @@ export class FileContentQuery extends Query<Buffer | Readable> {
 
 @QueryHandler(ShareQuery)
 export class ShareHandler implements IQueryHandler<ShareQuery> {
-  constructor(private readonly nodes: NodeRepository) {}
+  constructor(private readonly shares: ShareLeaseRepository) {}
 
-  async execute({ context, share }: ShareQuery): Promise<ShareRow> {
-    const found = await this.nodes.findShare(context.tenant, share);
+  async execute({ context, share }: ShareQuery): Promise<LeasedShare> {
+    const found = await this.shares.find(context.tenant, share);
     if (!found) throw new DomainError('ShareNotFound');
     return found;
   }

@@ -9,3 +9,5 @@ export { CreateShareCommand, DeleteShareCommand } from './shares/share.commands'
 export { CreateDirectoryCommand, DeleteDirectoryCommand, SetDirectoryMetadataCommand } from './directories/directory.commands';
 export { FileWrite, WriteFileCommand } from './files/file.commands';
 export * from './filesystem.queries';
+export * from './shares/share-lease.repository';
+export { shareLeaseColumns } from './shares/share-lease.row';

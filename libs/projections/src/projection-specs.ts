@@ -1,6 +1,6 @@
 import { ACCOUNT_STREAM_PREFIX, AccountEvent, accountRowOf } from '@leasehold/accounts';
-import { evolveJob, evolveNode, ForceCloseJob, NodeState } from '@leasehold/domain';
-import { NODE_STREAM_PREFIX, nodeRow, SHARE_STREAM_PREFIX, ShareCreated, shareRow } from '@leasehold/filesystem';
+import { evolveJob, evolveNode, evolveShareLease, ForceCloseJob, initialShareLeaseState, NodeState, ShareLeaseEvent } from '@leasehold/domain';
+import { NODE_STREAM_PREFIX, nodeRow, SHARE_STREAM_PREFIX, ShareCreated, shareLeaseColumns, shareRow } from '@leasehold/filesystem';
 import { HANDLE_STREAM_PREFIX, HandleOpened, handleRow } from '@leasehold/handles';
 import { JOB_STREAM_PREFIX, jobRow } from '@leasehold/jobs';
 
@@ -37,7 +37,8 @@ export const PROJECTIONS: ProjectionSpec[] = [
     row: (tenant, _stream, events) => {
       if (events.some((e) => e.type === 'ShareDeleted')) return undefined;
       const created = events.find((e) => e.type === 'ShareCreated');
-      return created && { ...shareRow(tenant, created.data as ShareCreated), version: events.length };
+      const lease = events.filter((e) => e.type.startsWith('ShareLease')).reduce((s, e) => evolveShareLease(s, e as ShareLeaseEvent), initialShareLeaseState);
+      return created && { ...shareRow(tenant, created.data as ShareCreated), ...shareLeaseColumns(lease), version: events.length };
     },
   },
   {

@@ -3,6 +3,9 @@ import { AzureError } from './errors';
 
 type Answer = { status: number; code?: string; message: string | ((facts: Record<string, string | number>) => string); details?: Record<string, string> };
 
+/** Lease File words its refusals for "the file", Lease Share (facts.resource 'share') for "the file share" (docs/share-lease.md §4). */
+const onThe = (f: Record<string, string | number>) => (f.resource === 'share' ? 'file share' : 'file');
+
 /**
  * How the Azure dialect says each reason the application refuses a command: status, x-ms-error-code
  * (the reason itself unless given) and message, as the File service returns them, except
@@ -10,11 +13,19 @@ type Answer = { status: number; code?: string; message: string | ((facts: Record
  */
 const ANSWERS: Record<DomainReason, Answer> = {
   LeaseAlreadyPresent: { status: 409, message: 'There is already a lease present.' },
-  LeaseNotPresentWithLeaseOperation: { status: 409, message: 'There is currently no lease on the file.' },
-  LeaseIdMismatchWithLeaseOperation: { status: 409, message: 'The lease ID specified did not match the lease ID for the file.' },
-  LeaseIdMissing: { status: 412, message: 'There is currently a lease on the file and no lease ID was specified in the request.' },
+  LeaseNotPresentWithLeaseOperation: { status: 409, message: (f) => `There is currently no lease on the ${onThe(f)}.` },
+  LeaseIdMismatchWithLeaseOperation: { status: 409, message: (f) => `The lease ID specified did not match the lease ID for the ${onThe(f)}.` },
+  LeaseIdMissing: { status: 412, message: (f) => `There is currently a lease on the ${onThe(f)} and no lease ID was specified in the request.` },
   LeaseNotPresentWithFileOperation: { status: 412, message: 'There is currently no lease on the file.' },
   LeaseIdMismatchWithFileOperation: { status: 409, message: 'The lease ID specified did not match the lease ID for the file.' },
+  LeaseIsBreakingAndCannotBeAcquired: {
+    status: 409,
+    message: 'The lease ID matched, but the lease is currently in breaking state and cannot be acquired until it is broken.',
+  },
+  LeaseIsBreakingAndCannotBeChanged: { status: 409, message: 'The lease ID matched, but the lease is currently in breaking state and cannot be changed.' },
+  LeaseIsBrokenAndCannotBeRenewed: { status: 409, message: 'The lease ID matched, but the lease has been broken explicitly and cannot be renewed.' },
+  LeaseIdMismatchWithShareOperation: { status: 412, message: 'The lease ID specified did not match the lease ID for the file share.' },
+  LeaseNotPresentWithShareOperation: { status: 412, message: 'There is currently no lease on the file share.' },
   ShareNotFound: { status: 404, message: 'The specified share does not exist.' },
   ShareAlreadyExists: { status: 409, message: 'The specified share already exists.' },
   ParentNotFound: { status: 404, message: 'The specified parent path does not exist.' },

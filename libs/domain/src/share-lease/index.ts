@@ -1,5 +1,6 @@
 export * from './share-lease.types';
 export {
+  decideShareDelete,
   decideShareLease,
   evolveShareLease,
   initialShareLeaseState,

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import {
+  decideShareDelete,
   decideShareLease,
   evolveShareLease,
   initialShareLeaseState,
@@ -331,6 +332,28 @@ describe('properties shown by Get Share Properties', () => {
   ])('%s', (_label, state, now, expected) => {
     expect(shareLeaseProperties(viewShareLease(state, now))).toEqual(expected);
   });
+});
+
+describe('Delete Share under a share lease', () => {
+  const cells: Array<[string, ShareLeaseState, number, (ShareLeaseReason | 'deleted')[]]> = [
+    // outcome without an id, with (A), with (B)
+    ['Available', available, T0, ['deleted', 'LeaseNotPresentWithShareOperation', 'LeaseNotPresentWithShareOperation']],
+    ['Leased(A), infinite', infiniteA, T0, ['LeaseIdMissing', 'deleted', 'LeaseIdMismatchWithShareOperation']],
+    ['Leased(A), 1 ms before expiry', fixedA, T0 + s(30) - 1, ['LeaseIdMissing', 'deleted', 'LeaseIdMismatchWithShareOperation']],
+    ['Expired(A), at expiry', fixedA, T0 + s(30), ['deleted', 'LeaseNotPresentWithShareOperation', 'LeaseNotPresentWithShareOperation']],
+    ['Breaking(A), 1 ms before it ends', breakingA, T0 + s(10) - 1, ['LeaseIdMissing', 'deleted', 'LeaseIdMismatchWithShareOperation']],
+    ['Broken(A), as it ends', breakingA, T0 + s(10), ['deleted', 'LeaseNotPresentWithShareOperation', 'LeaseNotPresentWithShareOperation']],
+  ];
+  for (const [label, state, now, outcomes] of cells) {
+    [undefined, A, B].forEach((leaseId, i) => {
+      it(`${label}, ${leaseId === undefined ? 'no lease id' : leaseId === A ? 'lease id (A)' : 'lease id (B)'} → ${outcomes[i]}`, () => {
+        const view = viewShareLease(state, now);
+        const refusal = decideShareDelete(view, leaseId);
+        if (outcomes[i] === 'deleted') expect(refusal).toBeUndefined();
+        else expect(refusal).toEqual({ reason: outcomes[i], facts: { resource: 'share', state: view.state, action: 'delete' } });
+      });
+    });
+  }
 });
 
 describe('property: any sequence of commands at increasing instants', () => {

@@ -191,6 +191,18 @@ export function evolveShareLease(state: ShareLeaseState, event: ShareLeaseEvent)
   }
 }
 
+/**
+ * Delete Share against the share's lease (docs/share-lease.md §5): a locked share (Leased or
+ * Breaking) is deleted only with its lease id; an id sent when no lease is active is refused too.
+ */
+export function decideShareDelete(view: ShareLeaseView, leaseId: string | undefined): ShareLeaseRejection | undefined {
+  const locked = view.state === 'leased' || view.state === 'breaking';
+  const reject = (reason: ShareLeaseReason): ShareLeaseRejection => ({ reason, facts: { resource: 'share', state: view.state, action: 'delete' } });
+  if (leaseId === undefined) return locked ? reject('LeaseIdMissing') : undefined;
+  if (!locked) return reject('LeaseNotPresentWithShareOperation');
+  return leaseId === view.leaseId ? undefined : reject('LeaseIdMismatchWithShareOperation');
+}
+
 export function shareLeaseProperties(view: ShareLeaseView): ShareLeaseProperties {
   const locked = view.state === 'leased' || view.state === 'breaking';
   return {

@@ -75,12 +75,16 @@ export type ShareLeaseReason =
   | 'LeaseIdMismatchWithLeaseOperation'
   | 'LeaseIsBreakingAndCannotBeAcquired'
   | 'LeaseIsBreakingAndCannotBeChanged'
-  | 'LeaseIsBrokenAndCannotBeRenewed';
+  | 'LeaseIsBrokenAndCannotBeRenewed'
+  // Delete Share on a leased share: the 412s of operations gated by the lease
+  | 'LeaseIdMissing'
+  | 'LeaseIdMismatchWithShareOperation'
+  | 'LeaseNotPresentWithShareOperation';
 
 /** A refusal: why, and the facts it was decided on. The wire layer maps the reason to status, code and message. */
 export interface ShareLeaseRejection {
   reason: ShareLeaseReason;
-  facts: { resource: 'share'; state: ShareLeaseStateName; action: ShareLeaseCommand['action'] };
+  facts: { resource: 'share'; state: ShareLeaseStateName; action: ShareLeaseCommand['action'] | 'delete' };
 }
 
 /**

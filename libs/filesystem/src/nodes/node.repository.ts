@@ -122,6 +122,16 @@ function toNode(row: NodeColumns): NodeState {
 const NODE_COLUMNS = `n.file_id, n.parent_id, n.kind, n.path, n.metadata, n.properties, n.content_length, n.etag,
   n.created_at, n.last_modified, n.lease_state, n.lease_id, n.lease_epoch, n.version`;
 
+export const toShareRow = (r: ShareColumns): ShareRow => ({
+  shareId: String(r.share_id),
+  name: r.name,
+  quota: r.quota,
+  metadata: r.metadata,
+  etag: r.etag,
+  lastModified: r.last_modified,
+  version: r.version,
+});
+
 /** Reads of the shares and nodes projections, and the inline-projection statements that keep them current. */
 @Injectable()
 export class NodeRepository {
@@ -129,9 +139,7 @@ export class NodeRepository {
 
   async findShare(tenant: string, name: string, sql: SqlExecutor = this.store.db): Promise<ShareRow | undefined> {
     const rows = await sql.query<ShareColumns>(`SELECT * FROM shares WHERE tenant = $1 AND name = $2`, [tenant, name]);
-    if (!rows.length) return undefined;
-    const r = rows[0];
-    return { shareId: String(r.share_id), name: r.name, quota: r.quota, metadata: r.metadata, etag: r.etag, lastModified: r.last_modified, version: r.version };
+    return rows.length ? toShareRow(rows[0]) : undefined;
   }
 
   /** The share, the node at `path` and its parent's existence, in one round trip. */

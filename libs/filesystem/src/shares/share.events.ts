@@ -1,3 +1,6 @@
+import { initialShareLeaseState } from '@leasehold/domain';
+import { shareLeaseColumns } from './share-lease.row';
+
 /** The data of ShareCreated: everything the shares projection holds. */
 export interface ShareCreated {
   shareId: string;
@@ -8,7 +11,7 @@ export interface ShareCreated {
   at: Date | string;
 }
 
-/** The events of a share's stream, share-<id>. */
+/** The events of a share's stream, share-<id>, besides its lease's (ShareLeaseEvent, libs/domain/src/share-lease). */
 export type ShareEvent = { type: 'ShareCreated'; data: ShareCreated } | { type: 'ShareDeleted'; data: { shareId: string; name: string } };
 
 export const SHARE_STREAM_PREFIX = 'share-';
@@ -23,5 +26,6 @@ export const shareRow = (tenant: string, share: ShareCreated) => ({
   metadata: share.metadata,
   etag: share.etag,
   last_modified: share.at,
+  ...shareLeaseColumns(initialShareLeaseState),
   version: 1,
 });

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { CreateShareCommand, DeleteShareCommand, ShareQuery } from '@leasehold/filesystem';
-import { AzureError, AzureOperation, integerHeader, rfc1123, WireRequest, WireResponse } from '@leasehold/wire';
-import { metadataResponseHeaders, readMetadata } from './wire-format';
+import { shareLeaseProperties, viewShareLease } from '@leasehold/domain';
+import { AzureError, AzureOperation, guidHeader, integerHeader, rfc1123, WireRequest, WireResponse } from '@leasehold/wire';
+import { LEASE_EPOCH_HEADER, metadataResponseHeaders, readMetadata } from './wire-format';
 
 const MAX_QUOTA_GIB = 102400;
 
@@ -25,12 +26,18 @@ export class ShareOperations {
   @AzureOperation({ name: 'Get Share Properties', method: 'GET', restype: 'share', resource: 'share', sas: 'r' })
   async getProperties(req: WireRequest): Promise<WireResponse> {
     const share = await this.queries.execute(new ShareQuery(req.context, req.share!));
+    // The lease as it stands on the database's clock, like every decision about it.
+    const lease = shareLeaseProperties(viewShareLease(share.lease, share.readAt));
     return {
       status: 200,
       headers: {
         etag: share.etag,
         'last-modified': rfc1123(share.lastModified),
         'x-ms-share-quota': share.quota,
+        'x-ms-lease-state': lease.state,
+        'x-ms-lease-status': lease.status,
+        'x-ms-lease-duration': lease.duration,
+        [LEASE_EPOCH_HEADER]: share.lease.epoch,
         ...metadataResponseHeaders(share.metadata),
       },
     };
@@ -38,7 +45,7 @@ export class ShareOperations {
 
   @AzureOperation({ name: 'Delete Share', method: 'DELETE', restype: 'share', resource: 'share', sas: 'd' })
   async delete(req: WireRequest): Promise<WireResponse> {
-    await this.commands.execute(new DeleteShareCommand(req.context, req.share!));
+    await this.commands.execute(new DeleteShareCommand(req.context, req.share!, guidHeader(req, 'x-ms-lease-id')));
     return { status: 202 };
   }
 }
