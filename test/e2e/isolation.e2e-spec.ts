@@ -364,6 +364,22 @@ const CATALOG: Operation[] = [
     status: 200,
   },
   {
+    name: 'Lease Share',
+    call: (t) => ({
+      method: 'PUT',
+      path: at(t),
+      query: 'restype=share&comp=lease',
+      headers: { 'x-ms-lease-action': 'acquire', 'x-ms-lease-duration': '15', 'x-ms-proposed-lease-id': t.lease2 },
+    }),
+    status: 201,
+    check: (res, t) => expect(res.header('x-ms-lease-id')).toBe(t.lease2),
+  },
+  {
+    name: 'Lease Share',
+    call: (t) => ({ method: 'PUT', path: at(t), query: 'restype=share&comp=lease', headers: { 'x-ms-lease-action': 'release', 'x-ms-lease-id': t.lease2 } }),
+    status: 200,
+  },
+  {
     name: 'Open Handle (extension)',
     call: (t) => ({ method: 'PUT', path: at(t, FILE), query: 'comp=openhandle', headers: { 'x-leasehold-client-ip': '10.20.30.41:445', 'x-leasehold-client-name': t.clientName } }),
     status: 201,
