@@ -76,8 +76,27 @@ export interface ApiProcess {
 
 const LISTENING = /leasehold api listening on (http:\/\/\S+)/;
 
-/** Starts `node main.js` on a free port against `databaseUrl` and waits until it listens. */
-export function startApiProcess(build: ApiBuild, databaseUrl: string): Promise<ApiProcess> {
+/**
+ * NODE_OPTIONS that preload a process clock `offsetMs` off the real one (Date and Date.now), for
+ * showing that a process's own clock decides nothing that must be decided on the database's.
+ */
+export function skewedClock(build: ApiBuild, offsetMs: number): Record<string, string> {
+  const preload = join(build.main, `../../../../skew-${offsetMs}.js`);
+  writeFileSync(
+    preload,
+    `const Real = Date;
+class Skewed extends Real {
+  constructor(...args) { if (args.length === 0) super(Real.now() + ${offsetMs}); else super(...args); }
+  static now() { return Real.now() + ${offsetMs}; }
+}
+globalThis.Date = Skewed;
+`,
+  );
+  return { NODE_OPTIONS: `--require ${preload}` };
+}
+
+/** Starts `node main.js` on a free port against `databaseUrl` (with extra environment) and waits until it listens. */
+export function startApiProcess(build: ApiBuild, databaseUrl: string, env: Record<string, string> = {}): Promise<ApiProcess> {
   const child: ChildProcess = spawn(process.execPath, ['-r', build.preload, build.main], {
     cwd: ROOT,
     env: {
@@ -88,6 +107,7 @@ export function startApiProcess(build: ApiBuild, databaseUrl: string): Promise<A
       NODE_ENV: 'test',
       // The build lives outside the repository: resolve packages from the repository's node_modules.
       NODE_PATH: join(ROOT, 'node_modules'),
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
