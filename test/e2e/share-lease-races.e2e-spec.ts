@@ -2,13 +2,13 @@
 // database, one of them with its process clock 10 minutes ahead, and a worker whose clock is ahead
 // too: decisions use PostgreSQL's clock, so the skew must change nothing. Exactly one holder at a
 // time, every success in the log, and the log replayed always equals the projected lease.
-import { LeaseOperationOptions, LeaseOperationResponse, RestError, ShareClient, ShareLeaseClient } from '@azure/storage-file-share';
+import { LeaseOperationResponse, RestError, ShareClient } from '@azure/storage-file-share';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { evolveShareLease, initialShareLeaseState, ShareLeaseEvent, ShareLeaseState } from '../../libs/domain/src';
-import { shareLeaseOf } from '../../libs/filesystem/src/shares/share-lease.row';
 import { ApiBuild, ApiProcess, buildApi, ensureDevelopmentAccount, serviceClientAt, skewedClock, startApiProcess, startWorkerProcess, WorkerProcess } from '../support/processes';
 import { testDatabaseUrl, uniqueShare } from '../support/service';
+import { breakShareLease, dbNow, RecordedShareEvent, renewShareLease as renew, replayedAndProjected, shareEvents, untilDbClock } from '../support/share-lease';
 
 const ACCOUNT = 'devstoreaccount1';
 const SKEW_MS = 10 * 60_000; // inside Shared Key's 15-minute window, far beyond any lease
@@ -31,9 +31,6 @@ async function answer(call: Promise<LeaseOperationResponse>): Promise<Answer> {
   }
 }
 
-/** Renew through the SDK's generated Share operation (ShareLeaseClient.renewLease() refuses shares: see share-lease.e2e-spec.ts). */
-const renew = (lease: ShareLeaseClient): Promise<LeaseOperationResponse> =>
-  (lease as unknown as { fileOrShare: { renewLease(id: string, o: object): Promise<LeaseOperationResponse> } }).fileOrShare.renewLease(lease.leaseId, {});
 
 describe('Lease Share races across two API processes, one with its clock 10 minutes ahead', () => {
   let build: ApiBuild | undefined;
@@ -57,14 +54,6 @@ describe('Lease Share races across two API processes, one with its clock 10 minu
     await db?.end();
   });
 
-  const dbNow = async (): Promise<number> => (await db.query(`SELECT clock_timestamp() AS t`)).rows[0].t.getTime();
-  async function untilDbClock(instant: number): Promise<void> {
-    const deadline = Date.now() + 90_000;
-    for (let now = await dbNow(); now < instant; now = await dbNow()) {
-      if (Date.now() > deadline) throw new Error(`the database clock did not reach ${new Date(instant).toISOString()}`);
-      await new Promise((r) => setTimeout(r, Math.min(100, instant - now)));
-    }
-  }
 
   /** One share, as seen through each process. */
   async function newShare(): Promise<ShareClient[]> {
@@ -74,23 +63,12 @@ describe('Lease Share races across two API processes, one with its clock 10 minu
     return via;
   }
 
-  /** A lease event as stored: data as the log holds it, who recorded it and when. */
-  type Recorded = { type: ShareLeaseEvent['type']; data: any; recordedAt: Date; principal: string };
-  async function leaseEvents(share: ShareClient): Promise<Recorded[]> {
-    const { rows } = await db.query(
-      `SELECT type, data, recorded_at, metadata->>'principal' AS principal FROM events
-       WHERE tenant = $1 AND stream_id = (SELECT 'share-' || share_id FROM shares WHERE tenant = $1 AND name = $2) AND type LIKE 'ShareLease%'
-       ORDER BY stream_version`,
-      [ACCOUNT, share.name],
-    );
-    return rows.map((r) => ({ type: r.type, data: r.data, recordedAt: r.recorded_at, principal: r.principal }));
-  }
+  const leaseEvents = (share: ShareClient) => shareEvents(db, ACCOUNT, share.name, true);
 
   /** The log replayed equals the projected lease, and both processes show it alike. */
   async function expectReplayMatches(via: ShareClient[]): Promise<ShareLeaseState> {
-    const replayed = (await leaseEvents(via[0])).reduce((s, e) => evolveShareLease(s, e as ShareLeaseEvent), initialShareLeaseState);
-    const { rows } = await db.query(`SELECT * FROM shares WHERE tenant = $1 AND name = $2`, [ACCOUNT, via[0].name]);
-    expect(shareLeaseOf(rows[0])).toEqual(replayed);
+    const { replayed, projected } = await replayedAndProjected(db, ACCOUNT, via[0].name);
+    expect(projected).toEqual(replayed);
     const [p0, p1] = await Promise.all(via.map((s) => s.getProperties()));
     expect([p1.leaseState, p1.leaseStatus]).toEqual([p0.leaseState, p0.leaseStatus]);
     return replayed;
@@ -125,9 +103,9 @@ describe('Lease Share races across two API processes, one with its clock 10 minu
     await via[0].getShareLeaseClient(A).acquireLease(15);
     expect(await answer(via[1].getShareLeaseClient(id(7)).acquireLease(15))).toMatchObject({ status: 409, code: 'LeaseAlreadyPresent' });
     expect(await via[1].getProperties()).toMatchObject({ leaseState: 'leased', leaseStatus: 'locked', leaseDuration: 'fixed' });
-    const before = await dbNow();
+    const before = await dbNow(db);
     expect(await answer(renew(via[1].getShareLeaseClient(A)))).toMatchObject({ status: 200, leaseId: A });
-    const after = await dbNow();
+    const after = await dbNow(db);
     const renewed = (await leaseEvents(via[0])).at(-1)!;
     expect(renewed.type).toBe('ShareLeaseRenewed');
     // The new expiry is the database's now + 15 s, not the skewed process's.
@@ -142,7 +120,7 @@ describe('Lease Share races across two API processes, one with its clock 10 minu
    * expired or was released or broken, the epoch +1 for each, renewals only by the holder of a
    * lease nobody else took, and at most one recorded lapse per lease, at its expiry.
    */
-  function expectLawful(recorded: Recorded[]): void {
+  function expectLawful(recorded: RecordedShareEvent[]): void {
     let state = initialShareLeaseState;
     for (const event of recorded as ShareLeaseEvent[]) {
       if (event.type === 'ShareLeaseAcquired' && event.data.previousState !== 'leased' && state.status !== 'available') {
@@ -183,8 +161,8 @@ describe('Lease Share races across two API processes, one with its clock 10 minu
 
     it('acquire racing expiry: strangers\' acquires and the holder\'s renewals straddle the instant, through both processes', async () => {
       const expiries = await Promise.all(raced.map(expiryOf));
-      await untilDbClock(Math.min(...expiries) - 500);
-      const start = await dbNow();
+      await untilDbClock(db, Math.min(...expiries) - 500);
+      const start = await dbNow(db);
       const results = await Promise.all(
         raced.map(async (via, s) => {
           // 24 calls per share leaving 30 ms apart from 200 ms before its expiry, alternating
@@ -217,7 +195,7 @@ describe('Lease Share races across two API processes, one with its clock 10 minu
     });
 
     it('the worker (clock 10 minutes ahead) records the lapse once, at its instant, not before', async () => {
-      await untilDbClock(expiresAt);
+      await untilDbClock(db, expiresAt);
       const deadline = Date.now() + 30_000;
       let events = await leaseEvents(swept[0]);
       while (!events.some((e) => e.type === 'ShareLeaseExpired') && Date.now() < deadline) {
@@ -243,7 +221,7 @@ describe('Lease Share races across two API processes, one with its clock 10 minu
       await via[0].getShareLeaseClient(A).acquireLease(60);
       await Promise.all(via.flatMap((s) => Array.from({ length: 10 }, () => s.getProperties())));
       const renewals = Array.from({ length: 20 }, (_, i) => answer(renew(via[i % 2].getShareLeaseClient(A))));
-      const broken = answer(via[1].getShareLeaseClient().breakLease({ breakPeriod } as LeaseOperationOptions));
+      const broken = answer(breakShareLease(via[1].getShareLeaseClient(), breakPeriod));
       const more = Array.from({ length: 20 }, (_, i) => answer(renew(via[(i + 1) % 2].getShareLeaseClient(A))));
       const answers = await Promise.all([...renewals, ...more]);
       expect(await broken).toMatchObject({ status: 202, leaseId: A });

@@ -3,14 +3,13 @@
 // the lease Get Share Properties then shows, and the events the action recorded; then the time
 // rules, Delete Share under a lease, bad input, and the sweeper. Time is PostgreSQL's: tests that
 // wait for an expiry or a break end poll the database's clock, never sleep.
-import { LeaseOperationOptions, LeaseOperationResponse, RestError, ShareClient, ShareLeaseClient, ShareSASPermissions } from '@azure/storage-file-share';
+import { LeaseOperationResponse, RestError, ShareClient, ShareSASPermissions } from '@azure/storage-file-share';
 import { DEVELOPMENT_KEY } from '../../libs/accounts/src';
-import { evolveShareLease, initialShareLeaseState, ShareLeaseEvent } from '../../libs/domain/src';
 import { EventStore } from '../../libs/event-store/src';
 import { createDataSource } from '../../libs/event-store/src/database';
 import { ShareLeaseRepository } from '../../libs/filesystem/src';
-import { shareLeaseOf } from '../../libs/filesystem/src/shares/share-lease.row';
 import { ShareLeaseSweeper } from '../../libs/leases/src';
+import * as support from '../support/share-lease';
 import { sendRaw } from '../support/signed-request';
 import { startTestService, testDatabaseUrl, TestService, uniqueShare } from '../support/service';
 
@@ -39,49 +38,24 @@ async function attempt(call: () => Promise<LeaseOperationResponse>): Promise<Out
 }
 
 const leaseOf = (share: ShareClient, id?: string) => share.getShareLeaseClient(id);
-/**
- * Renew through the SDK's own generated Share operation: ShareLeaseClient.renewLease() refuses
- * shares before sending anything (its isFile() test is inverted in @azure/storage-file-share 12.x).
- */
-const renew = (lease: ShareLeaseClient): Promise<LeaseOperationResponse> =>
-  (lease as unknown as { fileOrShare: { renewLease(id: string, o: object): Promise<LeaseOperationResponse> } }).fileOrShare.renewLease(lease.leaseId, {});
-// The SDK passes its options through to the generated breakLease, which sends breakPeriod.
-const breakWith = (lease: ShareLeaseClient, breakPeriod?: number) =>
-  lease.breakLease((breakPeriod === undefined ? {} : { breakPeriod }) as LeaseOperationOptions);
+const renew = support.renewShareLease;
+const breakWith = support.breakShareLease;
 
 let service: TestService;
-const dbNow = async (): Promise<number> => (await service.db.query(`SELECT clock_timestamp() AS t`)).rows[0].t.getTime();
-
-/** Waits, polling PostgreSQL's clock, until it reads `instant` or later. */
-async function untilDbClock(instant: number, deadlineMs = 90_000): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const now = await dbNow();
-    if (now >= instant) return;
-    if (Date.now() > deadline) throw new Error(`the database clock did not reach ${new Date(instant).toISOString()}`);
-    await new Promise((r) => setTimeout(r, Math.min(250, instant - now)));
-  }
-}
+const dbNow = () => support.dbNow(service.db);
+const untilDbClock = (instant: number) => support.untilDbClock(service.db, instant);
 
 async function shareRow(name: string) {
   const { rows } = await service.db.query(`SELECT * FROM shares WHERE tenant = $1 AND name = $2`, [ACCOUNT, name]);
   return rows[0];
 }
 
-async function shareEvents(name: string): Promise<Array<{ type: string; data: any; principal: string; recordedAt: Date }>> {
-  const { rows } = await service.db.query(
-    `SELECT e.type, e.data, e.metadata->>'principal' AS principal, e.recorded_at FROM events e
-     WHERE e.tenant = $1 AND e.stream_id = (SELECT 'share-' || share_id FROM shares WHERE tenant = $1 AND name = $2) ORDER BY e.stream_version`,
-    [ACCOUNT, name],
-  );
-  return rows.map((r) => ({ type: r.type, data: r.data, principal: r.principal, recordedAt: r.recorded_at }));
-}
+const shareEvents = (name: string) => support.shareEvents(service.db, ACCOUNT, name);
 
 /** The log alone, replayed, gives the lease the projection holds. */
 async function expectReplayMatches(name: string): Promise<void> {
-  const events = (await shareEvents(name)).filter((e) => e.type.startsWith('ShareLease'));
-  const replayed = events.reduce((s, e) => evolveShareLease(s, { type: e.type, data: e.data } as ShareLeaseEvent), initialShareLeaseState);
-  expect(shareLeaseOf(await shareRow(name))).toEqual(replayed);
+  const { replayed, projected } = await support.replayedAndProjected(service.db, ACCOUNT, name);
+  expect(projected).toEqual(replayed);
 }
 
 async function newShare(prefix = 'sl'): Promise<ShareClient> {
