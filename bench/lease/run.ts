@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
 import { envInteger, sql } from '../common';
 import { azureRequest, Signer } from './azure';
+import { HeartbeatResult, HeartbeatSpec } from './heartbeat';
 import { LoadResult, LoadSpec, summarize } from './load';
 import { captureLeaseStatements, PGBENCH_LEASE_ID, pgbenchScript } from './pgbench-script';
 import { CpuSampler, freePort, killAllNow, pidsByName, postgresPids, run, sleep, start, stop, stopAll, trackTempDir, waitForOutput } from './processes';
@@ -33,7 +34,11 @@ const CONFIG = {
   pgbenchExtended: flag('BENCH_PGBENCH_EXTENDED'),
   etcd: flag('BENCH_ETCD'),
   roundTrips: flag('BENCH_ROUNDTRIPS'),
+  heartbeatLeases: (env.BENCH_HEARTBEAT ?? '1000,10000').split(',').map(Number).filter((n) => n > 0),
+  heartbeatMs: envInteger('BENCH_HEARTBEAT_S', 30, 6) * 1000,
+  heartbeatConnections: envInteger('BENCH_HEARTBEAT_CONNECTIONS', 64, 1),
 };
+if (CONFIG.heartbeatLeases.some((n) => !Number.isInteger(n) || n > 100_000)) throw new Error('BENCH_HEARTBEAT: lease counts up to 100,000, or 0 to skip');
 if (CONFIG.clients.some((c) => !Number.isInteger(c) || c < 1 || c > 500)) throw new Error('BENCH_CLIENTS: integers from 1 to 500');
 if (CONFIG.modes.some((m) => m !== 'distinct' && m !== 'hot')) throw new Error('BENCH_MODES: distinct and/or hot');
 if (!/^[a-z_][a-z0-9_]*$/.test(CONFIG.database)) throw new Error('BENCH_DB: a plain lowercase identifier');
@@ -402,6 +407,65 @@ async function countRoundTrips(mode: 'distinct' | 'hot', clients: number): Promi
   return { label: `${mode}, ${clients} client${clients > 1 ? 's' : ''}`, ops: result.ops, statements, perOp: statements / result.ops };
 }
 
+// ---- heartbeat: many live 15 s leases, each renewed every 5 s ----
+
+const HEARTBEAT_PREFIX = 'hb-';
+
+async function createHeartbeatShares(api: Api, count: number): Promise<void> {
+  await Promise.all(
+    Array.from({ length: CONFIG.heartbeatConnections }, async (_, worker) => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        for (let i = worker; i < count; i += CONFIG.heartbeatConnections) {
+          const res = await azureRequest(api.url, agent, signer, 'PUT', `/${ACCOUNT}/${HEARTBEAT_PREFIX}${i}`, { restype: 'share' }, {});
+          if (res.status !== 201) throw new Error(`Create Share ${HEARTBEAT_PREFIX}${i}: ${res.status} ${res.errorCode}`);
+        }
+      } finally {
+        agent.destroy();
+      }
+    }),
+  );
+}
+
+interface Heartbeat {
+  leases: number;
+  leasehold: Measured<HeartbeatResult>;
+  etcd?: Measured<HeartbeatResult>;
+}
+
+async function runHeartbeatProcess(spec: HeartbeatSpec, groups: () => Record<string, number[]>): Promise<Measured<HeartbeatResult>> {
+  const child = start(process.execPath, [join(__dirname, 'heartbeat.js'), JSON.stringify(spec)], { cwd: ROOT });
+  const sampler = new CpuSampler(() => ({ ...groups(), load: child.pid ? [child.pid] : [] }));
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d) => (stdout += d));
+  child.stderr?.on('data', (d) => (stderr += d));
+  sampler.start();
+  const code = await new Promise<number | null>((done) => child.on('exit', done));
+  const cpu = sampler.stop();
+  if (code !== 0) throw new Error(`heartbeat process failed (${code}): ${stderr}`);
+  return { result: JSON.parse(stdout) as HeartbeatResult, cpu };
+}
+
+/**
+ * Leasehold's lost leases are the lapses its log recorded during the run (a renewal that found its
+ * lease expired records ShareLeaseExpired first); leases from an earlier run that lapsed in between
+ * expired before this run began and are not counted.
+ */
+async function heartbeatLeasehold(api: Api, leases: number): Promise<Measured<HeartbeatResult>> {
+  const [{ p: before, t: since }] = await sql(databaseUrl, `SELECT coalesce(max(position), 0)::text AS p, clock_timestamp() AS t FROM events`);
+  const measured = await runHeartbeatProcess(
+    { target: 'leasehold', url: api.url.toString(), leases, connections: CONFIG.heartbeatConnections, durationMs: CONFIG.heartbeatMs, account: ACCOUNT, keyBase64: ACCOUNT_KEY, sharePrefix: HEARTBEAT_PREFIX },
+    () => ({ api: [api.pid], ...postgresPids(CONFIG.database) }),
+  );
+  const [{ lost }] = await sql(
+    databaseUrl,
+    `SELECT count(*)::int AS lost FROM events WHERE position > $1 AND type = 'ShareLeaseExpired' AND (data->>'expiredAt')::timestamptz > $2`,
+    [before, since],
+  );
+  return { ...measured, result: { ...measured.result, lost } };
+}
+
 // ---- report ----
 
 interface Scenario {
@@ -420,7 +484,7 @@ const ratio = (a: number, b: number | undefined) => (b === undefined || !b ? '�
 const scenarioName = (s: Scenario) => `${s.clients} client${s.clients > 1 ? 's' : ''}, ${s.mode === 'hot' ? 'one hot file' : 'distinct files'}`;
 const cores = (cpu: Record<string, number>, group: string) => (cpu[group] === undefined ? '–' : cpu[group].toFixed(2));
 
-function report(scenarios: Scenario[], roundTrips: RoundTrips[], notes: string[], machine: string): string {
+function report(scenarios: Scenario[], heartbeats: Heartbeat[], roundTrips: RoundTrips[], notes: string[], machine: string): string {
   const lines: string[] = [];
   lines.push(`# Lease benchmark, ${new Date().toISOString()}`, '', machine, '');
   lines.push(
@@ -476,6 +540,25 @@ function report(scenarios: Scenario[], roundTrips: RoundTrips[], notes: string[]
       const other = m ? Object.values(m.result.unexpected).reduce((a, b) => a + b, 0) : 0;
       if (other > 0) {
         notes.push(`${scenarioName(s)}, ${name}: ${other} unexpected outcomes (see "other"); a 503 ServerBusy is the service's per-tenant rate limit (RATE_LIMIT_PER_SECOND, passed through to the API) or contention.`);
+      }
+    }
+  }
+  if (heartbeats.length) {
+    lines.push('', `## Heartbeat: live 15 s leases, each renewed every 5 s (${CONFIG.heartbeatMs / 1000} s, ${CONFIG.heartbeatConnections} keep-alive connections)`, '');
+    lines.push(
+      'Leasehold: one share lease per share, `x-ms-lease-action: renew` over keep-alive HTTP/1.1 connections. etcd: one lease per id, LeaseKeepAlive on as many bidirectional gRPC streams. Renewals are spread evenly over each 5 s period. **Lost**: a renewal that found its lease expired (Leasehold: the lapses its log recorded; etcd: keep-alive answers with TTL 0). Max lag: how late the latest renewal left (the load process keeping up).',
+      '',
+    );
+    lines.push('| leases | system | renewals/s | p50 (ms) | p99 (ms) | lost | failed | max lag (ms) | CPU: API / postgres (bench DB) / etcd / load |');
+    lines.push('|--:|---|--:|--:|--:|--:|---|--:|---|');
+    for (const h of heartbeats) {
+      for (const [name, m] of [['Leasehold', h.leasehold], ['etcd', h.etcd]] as const) {
+        if (!m) continue;
+        const r = m.result;
+        const failed = Object.entries(r.failed).map(([k, v]) => `${k}: ${v}`).join('; ') || '0';
+        lines.push(
+          `| ${f0(h.leases)} | ${name} | ${f0(r.renewalsPerSec)} | ${f2(r.latency.p50)} | ${f2(r.latency.p99)} | ${r.lost ?? '–'} | ${failed} | ${f0(r.maxLagMs)} | ${cores(m.cpu, 'api')} / ${cores(m.cpu, 'postgres')} / ${cores(m.cpu, 'etcd')} / ${cores(m.cpu, 'load')} |`,
+        );
       }
     }
   }
@@ -624,6 +707,34 @@ async function main(): Promise<void> {
       scenarios.push(scenario);
     }
   }
+  const heartbeats: Heartbeat[] = [];
+  if (CONFIG.heartbeatLeases.length) {
+    const most = Math.max(...CONFIG.heartbeatLeases);
+    say(`heartbeat: creating shares ${HEARTBEAT_PREFIX}0..${most - 1}`);
+    await createHeartbeatShares(api, most);
+    for (const leases of CONFIG.heartbeatLeases) {
+      say(`heartbeat, ${leases} leases: Leasehold`);
+      const leasehold = await heartbeatLeasehold(api, leases).catch((error) => {
+        throw new Error(api.death() ?? (error as Error).message);
+      });
+      say(`  ${f0(leasehold.result.renewalsPerSec)} renewals/s, p50 ${f2(leasehold.result.latency.p50)} ms, p99 ${f2(leasehold.result.latency.p99)} ms, lost ${leasehold.result.lost}`);
+      const heartbeat: Heartbeat = { leases, leasehold };
+      if (etcd) {
+        const current = etcd;
+        say(`heartbeat, ${leases} leases: etcd`);
+        try {
+          heartbeat.etcd = await runHeartbeatProcess(
+            { target: 'etcd', url: current.url, leases, connections: CONFIG.heartbeatConnections, durationMs: CONFIG.heartbeatMs },
+            () => ({ etcd: [current.pid], ...postgresPids(CONFIG.database) }),
+          );
+          say(`  ${f0(heartbeat.etcd.result.renewalsPerSec)} renewals/s, p50 ${f2(heartbeat.etcd.result.latency.p50)} ms, p99 ${f2(heartbeat.etcd.result.latency.p99)} ms, lost ${heartbeat.etcd.result.lost}`);
+        } catch (error) {
+          notes.push(`heartbeat, ${leases} leases, etcd: failed, not reported: ${(error as Error).message.split('\n').slice(0, 3).join(' ')}`);
+        }
+      }
+      heartbeats.push(heartbeat);
+    }
+  }
   if (etcd) await etcd.stop();
   await watchHorizon();
   const [bloat] = await sql(
@@ -651,7 +762,7 @@ async function main(): Promise<void> {
   if (statements) {
     notes.push(`pgbench runs the statements captured from the service's code (bench/lease/pgbench-script.ts), changed only where pgbench cannot build a value per transaction: ${statements.substitutions.join('; ')}.`);
   }
-  const markdown = report(scenarios, roundTrips, notes, describeMachine(etcd?.version, loadAtStart));
+  const markdown = report(scenarios, heartbeats, roundTrips, notes, describeMachine(etcd?.version, loadAtStart));
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `lease-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
