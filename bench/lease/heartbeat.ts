@@ -124,7 +124,10 @@ function varints(message: Buffer): Map<number, number> {
   while (i < message.length) {
     const tag = read();
     if ((tag & 7) === 0) fields.set(tag >>> 3, read());
-    else if ((tag & 7) === 2) i += read();
+    else if ((tag & 7) === 2) {
+      const length = read(); // not `i += read()`: that adds to i's value before the read
+      i += length;
+    }
     else throw new Error(`etcd: unexpected wire type ${tag & 7}`);
   }
   return fields;
