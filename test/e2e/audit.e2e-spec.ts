@@ -5,6 +5,7 @@ import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '../../libs/accounts/src';
 import { AsyncProjector, auditProjection, AsyncProjection } from '../../libs/audit/src';
 import { createDataSource, EventStore, migrateDatabase } from '../../libs/event-store/src';
 import { startTestService, TestService, uniqueShare } from '../support/service';
+import { breakShareLease, untilDbClock } from '../support/share-lease';
 import { sendRaw } from '../support/signed-request';
 
 /** The audit API and its asynchronous read model, on a database of their own (one projector leads per database). */
@@ -151,6 +152,50 @@ describe('audit trail', () => {
     expect(exported.type).toMatch(/application\/x-ndjson/);
     const lines = exported.raw.trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((e: any) => e.seq)).toEqual([...(await all(`/${DEVELOPMENT_ACCOUNT}/${shareName}`, 'comp=auditevents&recursive=true&order=asc'))].map((e) => e.seq));
+  });
+
+  it('answers who held a share\'s lease at any instant, across a break period whose end no event records', async () => {
+    const shareName = uniqueShare('auditshare');
+    const share = service.serviceClient().getShareClient(shareName);
+    await share.create();
+    const [a, b, c] = ['11111111-1111-1111-1111-111111111111', '22222222-2222-2222-2222-222222222222', '33333333-3333-3333-3333-333333333333'];
+    const marks: Date[] = [];
+    const mark = async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      marks.push(new Date());
+      await new Promise((r) => setTimeout(r, 5));
+    };
+    await mark(); // 0: never leased
+    await share.getShareLeaseClient(a).acquireLease(-1);
+    await mark(); // 1: A
+    await share.getShareLeaseClient(a).changeLease(b);
+    await mark(); // 2: B
+    await breakShareLease(share.getShareLeaseClient(), 1);
+    await mark(); // 3: breaking
+    const { rows } = await pool.query(`SELECT data->>'brokenAt' AS at FROM events WHERE type = 'ShareLeaseBroken' AND data->>'leaseId' = $1 ORDER BY position DESC LIMIT 1`, [b]);
+    await untilDbClock(pool, Date.parse(rows[0].at));
+    await mark(); // 4: broken, with nothing recorded at that instant
+    await share.getShareLeaseClient(c).acquireLease(15);
+    await mark(); // 5: C
+    await share.getShareLeaseClient(c).releaseLease();
+    await catchUp();
+
+    const root = `/${DEVELOPMENT_ACCOUNT}/${shareName}`;
+    const asOf = async (i: number) => (await get(root, `comp=stateasof&at=${encodeURIComponent(marks[i].toISOString())}`)).body.shareLease;
+    expect(await asOf(0)).toEqual({ state: 'available', epoch: 0 });
+    expect(await asOf(1)).toEqual({ state: 'leased', leaseId: a, epoch: 1 });
+    expect(await asOf(2)).toEqual({ state: 'leased', leaseId: b, epoch: 2 });
+    expect(await asOf(3)).toEqual({ state: 'breaking', leaseId: b, epoch: 3 });
+    expect(await asOf(4)).toEqual({ state: 'broken', leaseId: b, epoch: 3 });
+    expect(await asOf(5)).toEqual({ state: 'leased', leaseId: c, epoch: 4 });
+    const history = await get(root, 'comp=leasehistory');
+    expect(history.body.timeline.map((t: any) => [t.action, t.leaseId, t.epoch ?? null])).toEqual([
+      ['acquired', a, 1],
+      ['changed', b, 2],
+      ['broken', b, 3],
+      ['acquired', c, 4],
+      ['released', c, null],
+    ]);
   });
 
   it('keeps a cursor correct while new events arrive', async () => {

@@ -371,14 +371,14 @@ const headers = fc.oneof(
 
 type Kind = 'account' | 'share' | 'dir' | 'file' | 'node' | 'any';
 const OPS: [string, string, Kind][] = [
-  ['PUT', 'restype=share', 'share'], ['GET', 'restype=share', 'share'], ['DELETE', 'restype=share', 'share'],
+  ['PUT', 'restype=share', 'share'], ['GET', 'restype=share', 'share'], ['DELETE', 'restype=share', 'share'], ['PUT', 'restype=share&comp=lease', 'share'],
   ['PUT', 'restype=directory', 'dir'], ['GET', 'restype=directory', 'dir'], ['PUT', 'restype=directory&comp=metadata', 'dir'],
   ['PUT', 'restype=directory&comp=properties', 'dir'], ['DELETE', 'restype=directory', 'dir'], ['GET', 'restype=directory&comp=list', 'dir'],
   ['PUT', '', 'file'], ['PUT', 'comp=range', 'file'], ['PUT', 'comp=metadata', 'file'], ['PUT', 'comp=properties', 'file'],
   ['DELETE', '', 'file'], ['HEAD', '', 'file'], ['GET', '', 'file'], ['PUT', 'comp=lease', 'file'],
   ['GET', 'comp=listhandles', 'node'], ['PUT', 'comp=forceclosehandles', 'node'], ['PUT', 'comp=openhandle', 'node'], ['PUT', 'comp=closehandle', 'node'],
   ['PUT', 'comp=forceclosejob', 'node'], ['GET', 'comp=forceclosejob&jobid=$JOB', 'account'], ['DELETE', 'comp=forceclosejob&jobid=$JOB', 'account'],
-  ['GET', 'comp=forceclosejobs', 'account'], ['GET', 'comp=auditevents', 'any'], ['GET', 'comp=leasehistory', 'file'],
+  ['GET', 'comp=forceclosejobs', 'account'], ['GET', 'comp=auditevents', 'any'], ['GET', 'comp=leasehistory', 'node'],
   ['GET', 'comp=stateasof&at=2030-01-01T00:00:00Z', 'node'], ['GET', 'comp=auditexport', 'any'],
 ];
 

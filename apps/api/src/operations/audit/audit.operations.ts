@@ -84,7 +84,7 @@ export class AuditOperations {
     return json(200, { events, nextMarker: more && last ? this.markers.encode(binding, { seq: last.seq }) : '' });
   }
 
-  @AzureOperation({ name: 'Lease History (extension)', method: 'GET', comp: 'leasehistory', resource: 'file', sas: 'owner' })
+  @AzureOperation({ name: 'Lease History (extension)', method: 'GET', comp: 'leasehistory', resource: 'file-or-directory', sas: 'owner' })
   async leaseHistory(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const timeline = await this.queries.execute(new LeaseHistoryQuery(req.context, req.share!, pathKey(req.path)));
