@@ -16,7 +16,7 @@ import { FileOperations } from './operations/filesystem/file.operations';
 import { ShareOperations } from './operations/filesystem/share.operations';
 import { HandleOperations } from './operations/handles/handle.operations';
 import { JobOperations } from './operations/jobs/job.operations';
-import { LeaseOperations } from './operations/leases/lease.operations';
+import { LeaseOperations, ShareLeaseOperations } from './operations/leases/lease.operations';
 
 /** Binds the ports libraries declare to the capabilities that answer them. */
 @Global()
@@ -50,7 +50,7 @@ export class ApiModule {
         AuditModule,
       ],
       controllers: [AdminController],
-      providers: [ShareOperations, DirectoryOperations, FileOperations, LeaseOperations, HandleOperations, JobOperations, AuditOperations],
+      providers: [ShareOperations, DirectoryOperations, FileOperations, LeaseOperations, ShareLeaseOperations, HandleOperations, JobOperations, AuditOperations],
     };
   }
 }

@@ -4,6 +4,7 @@ import { DomainError, INFINITE_LEASE, LeaseCommand, ShareLeaseCommand } from '@l
 import { LeaseFileCommand, LeaseShareCommand } from '@leasehold/leases';
 import { AzureError, AzureOperation, guidHeader, header, invalidHeader, missingHeader, requiredHeader, rfc1123, WireRequest, WireResponse } from '@leasehold/wire';
 import { randomUUID } from 'node:crypto';
+import { requireAccountOwner } from '../account-owner';
 import { LEASE_EPOCH_HEADER } from '../filesystem/wire-format';
 
 const SUCCESS_STATUS = { acquire: 201, change: 200, release: 200, break: 202 } as const;
@@ -81,7 +82,7 @@ function secondsHeader(req: WireRequest, name: string, valid: (n: number) => boo
 /** Turns the request's headers into a share lease command (docs/share-lease.md §1). */
 function shareLeaseCommand(req: WireRequest): ShareLeaseCommand {
   const action = requiredHeader(req, 'x-ms-lease-action').toLowerCase();
-  if (!(action in SHARE_SUCCESS_STATUS)) throw invalidHeader('x-ms-lease-action', action);
+  if (!Object.hasOwn(SHARE_SUCCESS_STATUS, action)) throw invalidHeader('x-ms-lease-action', action);
   const duration = secondsHeader(req, 'x-ms-lease-duration', (n) => n === INFINITE_LEASE || (n >= 15 && n <= 60), 'x-ms-lease-duration must be -1 or between 15 and 60 seconds.');
   const breakPeriod = secondsHeader(req, 'x-ms-lease-break-period', (n) => n >= 0 && n <= 60, 'x-ms-lease-break-period must be between 0 and 60 seconds.');
   if (duration !== undefined && action !== 'acquire') throw invalidHeader('x-ms-lease-duration', String(duration), 'x-ms-lease-duration is only allowed on acquire.');
@@ -111,6 +112,7 @@ export class ShareLeaseOperations {
 
   @AzureOperation({ name: 'Lease Share', method: 'PUT', restype: 'share', comp: 'lease', resource: 'share', sas: 'owner' })
   async lease(req: WireRequest): Promise<WireResponse> {
+    requireAccountOwner(req);
     // Leasehold keeps no share snapshots, so the one named does not exist.
     if (req.query['sharesnapshot'] !== undefined) throw new DomainError('ShareNotFound');
     const command = shareLeaseCommand(req);
