@@ -18,7 +18,9 @@ export class ShareLeases1764200000000 implements MigrationInterface {
         ADD COLUMN lease_duration   integer,
         ADD COLUMN lease_expires_at timestamptz,
         ADD COLUMN lease_broken_at  timestamptz`);
-    await q.query(`CREATE INDEX shares_lease_expiry ON shares (lease_expires_at) WHERE lease_status = 'leased' AND lease_expires_at IS NOT NULL`);
+    await q.query(
+      `CREATE INDEX shares_lease_expiry ON shares (lease_expires_at) WHERE lease_status = 'leased' AND lease_expires_at IS NOT NULL`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

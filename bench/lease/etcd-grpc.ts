@@ -23,7 +23,8 @@ export function varint(n: number): Buffer {
   return Buffer.from(out);
 }
 
-const bytesField = (field: number, value: Buffer) => Buffer.concat([varint((field << 3) | 2), varint(value.length), value]);
+const bytesField = (field: number, value: Buffer) =>
+  Buffer.concat([varint((field << 3) | 2), varint(value.length), value]);
 export const varintField = (field: number, value: number) => Buffer.concat([varint(field << 3), varint(value)]);
 
 export function frame(message: Buffer): Buffer {

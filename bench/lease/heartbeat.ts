@@ -46,13 +46,17 @@ const TTL_S = 15;
 const PERIOD_MS = 5000;
 
 /** A lease id per share, fixed so that the runner can release them afterwards. */
-export const heartbeatLeaseId = (i: number) => `00000000-0000-4000-8000-${(0xbeef00000000 + i).toString(16).padStart(12, '0')}`;
+export const heartbeatLeaseId = (i: number) =>
+  `00000000-0000-4000-8000-${(0xbeef00000000 + i).toString(16).padStart(12, '0')}`;
 
 /**
  * Runs `renew(i)` for every lease every PERIOD_MS, lease i at offset i/N of the period, over
  * `connections` sequential workers; returns the latencies and outcomes of the renewals.
  */
-async function heartbeat(spec: HeartbeatSpec, renew: (lease: number, worker: number) => Promise<string | undefined>): Promise<HeartbeatResult> {
+async function heartbeat(
+  spec: HeartbeatSpec,
+  renew: (lease: number, worker: number) => Promise<string | undefined>,
+): Promise<HeartbeatResult> {
   const start = performance.now() + 200;
   const end = start + spec.durationMs;
   const latencies: number[] = [];
@@ -60,7 +64,10 @@ async function heartbeat(spec: HeartbeatSpec, renew: (lease: number, worker: num
   let maxLagMs = 0;
   await Promise.all(
     Array.from({ length: spec.connections }, async (_, worker) => {
-      const mine = Array.from({ length: Math.ceil((spec.leases - worker) / spec.connections) }, (_, k) => worker + k * spec.connections);
+      const mine = Array.from(
+        { length: Math.ceil((spec.leases - worker) / spec.connections) },
+        (_, k) => worker + k * spec.connections,
+      );
       for (let round = 0; ; round++) {
         for (const lease of mine) {
           const due = start + round * PERIOD_MS + (lease / spec.leases) * PERIOD_MS;
@@ -77,7 +84,16 @@ async function heartbeat(spec: HeartbeatSpec, renew: (lease: number, worker: num
     }),
   );
   const seconds = (performance.now() - start) / 1000;
-  return { target: spec.target, leases: spec.leases, seconds, renewals: latencies.length, renewalsPerSec: latencies.length / seconds, latency: summarize(latencies), failed, maxLagMs };
+  return {
+    target: spec.target,
+    leases: spec.leases,
+    seconds,
+    renewals: latencies.length,
+    renewalsPerSec: latencies.length / seconds,
+    latency: summarize(latencies),
+    failed,
+    maxLagMs,
+  };
 }
 
 async function leasehold(spec: HeartbeatSpec): Promise<HeartbeatResult> {
@@ -85,13 +101,25 @@ async function leasehold(spec: HeartbeatSpec): Promise<HeartbeatResult> {
   const signer: Signer = { account: spec.account!, key: Buffer.from(spec.keyBase64!, 'base64') };
   const agents = Array.from({ length: spec.connections }, () => new Agent({ keepAlive: true, maxSockets: 1 }));
   const lease = (i: number, worker: number, headers: Record<string, string>) =>
-    azureRequest(url, agents[worker], signer, 'PUT', `/${spec.account}/${spec.sharePrefix}${i}`, { restype: 'share', comp: 'lease' }, headers);
+    azureRequest(
+      url,
+      agents[worker],
+      signer,
+      'PUT',
+      `/${spec.account}/${spec.sharePrefix}${i}`,
+      { restype: 'share', comp: 'lease' },
+      headers,
+    );
   try {
     // Acquire every lease first, over the same pool.
     await Promise.all(
       agents.map(async (_, worker) => {
         for (let i = worker; i < spec.leases; i += spec.connections) {
-          const res = await lease(i, worker, { 'x-ms-lease-action': 'acquire', 'x-ms-lease-duration': String(TTL_S), 'x-ms-proposed-lease-id': heartbeatLeaseId(i) });
+          const res = await lease(i, worker, {
+            'x-ms-lease-action': 'acquire',
+            'x-ms-lease-duration': String(TTL_S),
+            'x-ms-proposed-lease-id': heartbeatLeaseId(i),
+          });
           if (res.status !== 201) throw new Error(`acquire on share ${i}: ${res.status} ${res.errorCode}`);
         }
       }),
@@ -127,8 +155,7 @@ function varints(message: Buffer): Map<number, number> {
     else if ((tag & 7) === 2) {
       const length = read(); // not `i += read()`: that adds to i's value before the read
       i += length;
-    }
-    else throw new Error(`etcd: unexpected wire type ${tag & 7}`);
+    } else throw new Error(`etcd: unexpected wire type ${tag & 7}`);
   }
   return fields;
 }
@@ -162,7 +189,12 @@ async function etcd(spec: HeartbeatSpec): Promise<HeartbeatResult> {
   const session = connect(spec.url);
   session.on('error', () => undefined);
   const open = (path: string) =>
-    session.request({ [constants.HTTP2_HEADER_METHOD]: 'POST', [constants.HTTP2_HEADER_PATH]: path, 'content-type': 'application/grpc', te: 'trailers' });
+    session.request({
+      [constants.HTTP2_HEADER_METHOD]: 'POST',
+      [constants.HTTP2_HEADER_PATH]: path,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
   try {
     const streams = Array.from({ length: spec.connections }, () => {
       const stream = open('/etcdserverpb.Lease/LeaseKeepAlive');

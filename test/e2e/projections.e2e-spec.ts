@@ -53,7 +53,20 @@ describe('projections rebuilt from the event log', () => {
       breakPeriod: fc.constantFrom(undefined, 0, 5),
     }),
     fc.record({
-      op: fc.constantFrom('create', 'write', 'meta', 'resize', 'delete', 'acquire', 'change', 'release', 'break', 'open', 'openw', 'closeall'),
+      op: fc.constantFrom(
+        'create',
+        'write',
+        'meta',
+        'resize',
+        'delete',
+        'acquire',
+        'change',
+        'release',
+        'break',
+        'open',
+        'openw',
+        'closeall',
+      ),
       file: fc.constantFrom('f', 'a/g', 'a/c/h'),
       lease: fc.constantFrom('11111111-1111-1111-1111-111111111111', '22222222-2222-2222-2222-222222222222'),
       withLease: fc.boolean(),
@@ -61,37 +74,56 @@ describe('projections rebuilt from the event log', () => {
   );
 
   async function run(share: ShareClient, s: any): Promise<void> {
-    const dir = (p: string) => (p.includes('/') ? share.getDirectoryClient(p.slice(0, p.lastIndexOf('/'))) : share.rootDirectoryClient);
+    const dir = (p: string) =>
+      p.includes('/') ? share.getDirectoryClient(p.slice(0, p.lastIndexOf('/'))) : share.rootDirectoryClient;
     const file = s.file ? dir(s.file).getFileClient(s.file.split('/').pop()) : undefined;
     const conditions = s.withLease ? { leaseAccessConditions: { leaseId: s.lease } } : {};
     const name = share.name;
     try {
       switch (s.op) {
-        case 'share-acquire': return void (await share.getShareLeaseClient(s.lease).acquireLease(s.duration));
+        case 'share-acquire':
+          return void (await share.getShareLeaseClient(s.lease).acquireLease(s.duration));
         // ShareLeaseClient.renewLease() refuses shares before sending (see share-lease.e2e-spec.ts): the SDK's generated operation.
-        case 'share-renew': return void (await (share as any).context.renewLease(s.lease, {}));
-        case 'share-change': return void (await share.getShareLeaseClient(s.lease).changeLease('33333333-3333-3333-3333-333333333333'));
-        case 'share-release': return void (await share.getShareLeaseClient(s.lease).releaseLease());
-        case 'share-break': return void (await share.getShareLeaseClient().breakLease({ breakPeriod: s.breakPeriod } as object));
-        case 'mkdir': return void (await share.getDirectoryClient(s.dir).create());
-        case 'rmdir': return void (await share.getDirectoryClient(s.dir).delete());
-        case 'dirmeta': return void (await share.getDirectoryClient(s.dir).setMetadata({ n: String(Math.random()) }));
-        case 'create': return void (await file!.create(8, conditions));
-        case 'write': return void (await file!.uploadRange(Buffer.from('abcd'), 0, 4, conditions));
-        case 'meta': return void (await file!.setMetadata({ m: 'v' }, conditions));
-        case 'resize': return void (await file!.resize(4, conditions));
-        case 'delete': return void (await file!.delete(conditions));
-        case 'acquire': return void (await file!.getShareLeaseClient(s.lease).acquireLease());
-        case 'change': return void (await file!.getShareLeaseClient(s.lease).changeLease('33333333-3333-3333-3333-333333333333'));
-        case 'release': return void (await file!.getShareLeaseClient(s.lease).releaseLease());
-        case 'break': return void (await file!.getShareLeaseClient().breakLease());
+        case 'share-renew':
+          return void (await (share as any).context.renewLease(s.lease, {}));
+        case 'share-change':
+          return void (await share.getShareLeaseClient(s.lease).changeLease('33333333-3333-3333-3333-333333333333'));
+        case 'share-release':
+          return void (await share.getShareLeaseClient(s.lease).releaseLease());
+        case 'share-break':
+          return void (await share.getShareLeaseClient().breakLease({ breakPeriod: s.breakPeriod } as object));
+        case 'mkdir':
+          return void (await share.getDirectoryClient(s.dir).create());
+        case 'rmdir':
+          return void (await share.getDirectoryClient(s.dir).delete());
+        case 'dirmeta':
+          return void (await share.getDirectoryClient(s.dir).setMetadata({ n: String(Math.random()) }));
+        case 'create':
+          return void (await file!.create(8, conditions));
+        case 'write':
+          return void (await file!.uploadRange(Buffer.from('abcd'), 0, 4, conditions));
+        case 'meta':
+          return void (await file!.setMetadata({ m: 'v' }, conditions));
+        case 'resize':
+          return void (await file!.resize(4, conditions));
+        case 'delete':
+          return void (await file!.delete(conditions));
+        case 'acquire':
+          return void (await file!.getShareLeaseClient(s.lease).acquireLease());
+        case 'change':
+          return void (await file!.getShareLeaseClient(s.lease).changeLease('33333333-3333-3333-3333-333333333333'));
+        case 'release':
+          return void (await file!.getShareLeaseClient(s.lease).releaseLease());
+        case 'break':
+          return void (await file!.getShareLeaseClient().breakLease());
         case 'open':
         case 'openw': {
           const res = await open(name, s.file, s.op === 'openw' ? 'Read,Write' : 'Read');
           expect(res.status).toBeLessThan(500);
           return;
         }
-        case 'closeall': return void (await share.rootDirectoryClient.forceCloseAllHandles({ recursive: true }));
+        case 'closeall':
+          return void (await share.rootDirectoryClient.forceCloseAllHandles({ recursive: true }));
       }
     } catch (error) {
       if (!(error instanceof RestError) || (error.statusCode ?? 500) >= 500) throw error;
@@ -105,7 +137,13 @@ describe('projections rebuilt from the event log', () => {
         const share = service_.getShareClient(uniqueShare('prop'));
         await share.create();
         for (const s of steps) await run(share, s);
-        if (deleteShare) await share.delete().catch(() => share.getShareLeaseClient().breakLease({ breakPeriod: 0 } as object).then(() => share.delete()));
+        if (deleteShare)
+          await share.delete().catch(() =>
+            share
+              .getShareLeaseClient()
+              .breakLease({ breakPeriod: 0 } as object)
+              .then(() => share.delete()),
+          );
         const result = await verifyProjections(client);
         expect(result.differences).toEqual([]);
       }),
@@ -124,15 +162,22 @@ describe('projections rebuilt from the event log', () => {
     await leasedShare.create();
     await leasedShare.getShareLeaseClient().acquireLease(60);
 
-    await client.query(`UPDATE nodes SET lease_state = 'available', lease_id = NULL WHERE path = 'leased' AND lease_state = 'leased'`);
+    await client.query(
+      `UPDATE nodes SET lease_state = 'available', lease_id = NULL WHERE path = 'leased' AND lease_state = 'leased'`,
+    );
     await client.query(`DELETE FROM shares WHERE name = $1`, [share.name]);
-    await client.query(`UPDATE shares SET lease_expires_at = lease_expires_at + interval '1 hour' WHERE name = $1`, [leasedShare.name]);
+    await client.query(`UPDATE shares SET lease_expires_at = lease_expires_at + interval '1 hour' WHERE name = $1`, [
+      leasedShare.name,
+    ]);
     const found = await verifyProjections(client);
     expect(found.differences.map((d) => d.table).sort()).toEqual(['nodes', 'shares']);
     expect(found.differences.find((d) => d.table === 'shares')).toMatchObject({ onlyLive: 1, onlyRebuilt: 2 });
     const nodes = found.differences.find((d) => d.table === 'nodes')!;
     expect(nodes).toMatchObject({ onlyLive: 1, onlyRebuilt: 1 });
-    expect(nodes.samples.find((s) => s.side === 'rebuilt')!.row).toMatchObject({ path: 'leased', lease_state: 'leased' });
+    expect(nodes.samples.find((s) => s.side === 'rebuilt')!.row).toMatchObject({
+      path: 'leased',
+      lease_state: 'leased',
+    });
 
     const rebuilt = await rebuildProjections(client);
     expect(rebuilt.events).toBeGreaterThan(0);

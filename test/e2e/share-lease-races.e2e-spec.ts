@@ -6,9 +6,27 @@ import { LeaseOperationResponse, RestError, ShareClient } from '@azure/storage-f
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { evolveShareLease, initialShareLeaseState, ShareLeaseEvent, ShareLeaseState } from '../../libs/domain/src';
-import { ApiBuild, ApiProcess, buildApi, ensureDevelopmentAccount, serviceClientAt, skewedClock, startApiProcess, startWorkerProcess, WorkerProcess } from '../support/processes';
+import {
+  ApiBuild,
+  ApiProcess,
+  buildApi,
+  ensureDevelopmentAccount,
+  serviceClientAt,
+  skewedClock,
+  startApiProcess,
+  startWorkerProcess,
+  WorkerProcess,
+} from '../support/processes';
 import { testDatabaseUrl, uniqueShare } from '../support/service';
-import { breakShareLease, dbNow, RecordedShareEvent, renewShareLease as renew, replayedAndProjected, shareEvents, untilDbClock } from '../support/share-lease';
+import {
+  breakShareLease,
+  dbNow,
+  RecordedShareEvent,
+  renewShareLease as renew,
+  replayedAndProjected,
+  shareEvents,
+  untilDbClock,
+} from '../support/share-lease';
 
 const ACCOUNT = 'devstoreaccount1';
 const SKEW_MS = 10 * 60_000; // inside Shared Key's 15-minute window, far beyond any lease
@@ -31,7 +49,6 @@ async function answer(call: Promise<LeaseOperationResponse>): Promise<Answer> {
   }
 }
 
-
 describe('Lease Share races across two API processes, one with its clock 10 minutes ahead', () => {
   let build: ApiBuild | undefined;
   const processes: ApiProcess[] = [];
@@ -44,7 +61,10 @@ describe('Lease Share races across two API processes, one with its clock 10 minu
     build = built;
     processes.push(await startApiProcess(build, testDatabaseUrl()));
     processes.push(await startApiProcess(build, testDatabaseUrl(), skewedClock(build, SKEW_MS)));
-    worker = await startWorkerProcess(build, testDatabaseUrl(), { QUEUE_PREFIX: `sl-${randomUUID()}`, ...skewedClock(build, SKEW_MS) });
+    worker = await startWorkerProcess(build, testDatabaseUrl(), {
+      QUEUE_PREFIX: `sl-${randomUUID()}`,
+      ...skewedClock(build, SKEW_MS),
+    });
   }, 180_000);
 
   afterAll(async () => {
@@ -53,7 +73,6 @@ describe('Lease Share races across two API processes, one with its clock 10 minu
     build?.remove();
     await db?.end();
   });
-
 
   /** One share, as seen through each process. */
   async function newShare(): Promise<ShareClient[]> {
@@ -87,13 +106,19 @@ describe('Lease Share races across two API processes, one with its clock 10 minu
       // Open the connections first, so the acquires leave together instead of queueing on handshakes.
       await Promise.all(via.flatMap((s) => Array.from({ length: 32 }, () => s.getProperties())));
       const ids = Array.from({ length: 64 }, (_, i) => id(round * 1000 + i));
-      const answers = await Promise.all(ids.map((leaseId, i) => answer(via[i % 2].getShareLeaseClient(leaseId).acquireLease(i % 3 === 0 ? -1 : 15 + (i % 46)))));
+      const answers = await Promise.all(
+        ids.map((leaseId, i) =>
+          answer(via[i % 2].getShareLeaseClient(leaseId).acquireLease(i % 3 === 0 ? -1 : 15 + (i % 46))),
+        ),
+      );
       const winners = answers.flatMap((a, i) => (a.status === 201 ? [i] : []));
       expect(winners).toHaveLength(1);
       expect(answers[winners[0]].leaseId).toBe(ids[winners[0]]);
       expect(answers.filter((a) => a.status === 409 && a.code === 'LeaseAlreadyPresent')).toHaveLength(63);
       const events = await leaseEvents(via[0]);
-      expect(events.map((e) => [e.type, e.data.leaseId, e.data.epoch])).toEqual([['ShareLeaseAcquired', ids[winners[0]], 1]]);
+      expect(events.map((e) => [e.type, e.data.leaseId, e.data.epoch])).toEqual([
+        ['ShareLeaseAcquired', ids[winners[0]], 1],
+      ]);
       expect(await expectReplayMatches(via)).toMatchObject({ status: 'leased', leaseId: ids[winners[0]] });
     });
   });
@@ -101,8 +126,15 @@ describe('Lease Share races across two API processes, one with its clock 10 minu
   it('the process whose clock is 10 minutes ahead can neither steal a 15 s lease nor stretch one', async () => {
     const via = await newShare();
     await via[0].getShareLeaseClient(A).acquireLease(15);
-    expect(await answer(via[1].getShareLeaseClient(id(7)).acquireLease(15))).toMatchObject({ status: 409, code: 'LeaseAlreadyPresent' });
-    expect(await via[1].getProperties()).toMatchObject({ leaseState: 'leased', leaseStatus: 'locked', leaseDuration: 'fixed' });
+    expect(await answer(via[1].getShareLeaseClient(id(7)).acquireLease(15))).toMatchObject({
+      status: 409,
+      code: 'LeaseAlreadyPresent',
+    });
+    expect(await via[1].getProperties()).toMatchObject({
+      leaseState: 'leased',
+      leaseStatus: 'locked',
+      leaseDuration: 'fixed',
+    });
     const before = await dbNow(db);
     expect(await answer(renew(via[1].getShareLeaseClient(A)))).toMatchObject({ status: 200, leaseId: A });
     const after = await dbNow(db);
@@ -123,10 +155,15 @@ describe('Lease Share races across two API processes, one with its clock 10 minu
   function expectLawful(recorded: RecordedShareEvent[]): void {
     let state = initialShareLeaseState;
     for (const event of recorded as ShareLeaseEvent[]) {
-      if (event.type === 'ShareLeaseAcquired' && event.data.previousState !== 'leased' && state.status !== 'available') {
+      if (
+        event.type === 'ShareLeaseAcquired' &&
+        event.data.previousState !== 'leased' &&
+        state.status !== 'available'
+      ) {
         expect(event.data.epoch).toBe(state.epoch + 1);
         // A fixed lease was decided at its expiry minus its duration: never before the lease it replaced had expired.
-        const previous = state.status === 'expired' ? state.expiredAt : state.status === 'leased' ? state.expiresAt : undefined;
+        const previous =
+          state.status === 'expired' ? state.expiredAt : state.status === 'leased' ? state.expiresAt : undefined;
         if (previous !== undefined && event.data.expiresAt !== undefined) {
           expect(Date.parse(event.data.expiresAt) - event.data.duration * 1000).toBeGreaterThanOrEqual(previous);
         }
@@ -159,7 +196,7 @@ describe('Lease Share races across two API processes, one with its clock 10 minu
       expiresAt = Math.max(...(await Promise.all([...raced, swept].map(expiryOf))));
     });
 
-    it('acquire racing expiry: strangers\' acquires and the holder\'s renewals straddle the instant, through both processes', async () => {
+    it("acquire racing expiry: strangers' acquires and the holder's renewals straddle the instant, through both processes", async () => {
       const expiries = await Promise.all(raced.map(expiryOf));
       await untilDbClock(db, Math.min(...expiries) - 500);
       const start = await dbNow(db);
@@ -181,11 +218,17 @@ describe('Lease Share races across two API processes, one with its clock 10 minu
         const events = await leaseEvents(via[0]);
         expectLawful(events);
         // Every success is in the log, every refusal is a documented one.
-        expect(answers.filter((a) => a.kind === 'acquire' && a.status === 201)).toHaveLength(events.filter((e) => e.type === 'ShareLeaseAcquired').length - 1);
-        expect(answers.filter((a) => a.kind === 'renew' && a.status === 200)).toHaveLength(events.filter((e) => e.type === 'ShareLeaseRenewed').length);
+        expect(answers.filter((a) => a.kind === 'acquire' && a.status === 201)).toHaveLength(
+          events.filter((e) => e.type === 'ShareLeaseAcquired').length - 1,
+        );
+        expect(answers.filter((a) => a.kind === 'renew' && a.status === 200)).toHaveLength(
+          events.filter((e) => e.type === 'ShareLeaseRenewed').length,
+        );
         for (const a of answers.filter((x) => x.status >= 300)) {
           expect(a.status).toBe(409);
-          expect(a.kind === 'acquire' ? ['LeaseAlreadyPresent'] : ['LeaseIdMismatchWithLeaseOperation']).toContain(a.code);
+          expect(a.kind === 'acquire' ? ['LeaseAlreadyPresent'] : ['LeaseIdMismatchWithLeaseOperation']).toContain(
+            a.code,
+          );
         }
         // The lapse between A's lease and the next holder is recorded once.
         expect(events.filter((e) => e.type === 'ShareLeaseExpired')).toHaveLength(1);
@@ -216,23 +259,28 @@ describe('Lease Share races across two API processes, one with its clock 10 minu
     it.each<[string, number | undefined]>([
       ['break at once (period 0)', 0],
       ['break with a period (Breaking)', 20],
-    ])('%s: renewals before the break succeed and are logged before it, those after get 409 LeaseIsBrokenAndCannotBeRenewed', async (_label, breakPeriod) => {
-      const via = await newShare();
-      await via[0].getShareLeaseClient(A).acquireLease(60);
-      await Promise.all(via.flatMap((s) => Array.from({ length: 10 }, () => s.getProperties())));
-      const renewals = Array.from({ length: 20 }, (_, i) => answer(renew(via[i % 2].getShareLeaseClient(A))));
-      const broken = answer(breakShareLease(via[1].getShareLeaseClient(), breakPeriod));
-      const more = Array.from({ length: 20 }, (_, i) => answer(renew(via[(i + 1) % 2].getShareLeaseClient(A))));
-      const answers = await Promise.all([...renewals, ...more]);
-      expect(await broken).toMatchObject({ status: 202, leaseId: A });
-      const events = await leaseEvents(via[0]);
-      const breakAt = events.findIndex((e) => e.type === 'ShareLeaseBroken');
-      expect(events.slice(breakAt + 1).map((e) => e.type)).toEqual([]);
-      const renewedBefore = events.slice(0, breakAt).filter((e) => e.type === 'ShareLeaseRenewed').length;
-      expect(answers.filter((a) => a.status === 200)).toHaveLength(renewedBefore);
-      expect(answers.filter((a) => a.status === 409 && a.code === 'LeaseIsBrokenAndCannotBeRenewed')).toHaveLength(40 - renewedBefore);
-      expectLawful(events);
-      expect(await expectReplayMatches(via)).toMatchObject({ status: 'broken', leaseId: A, epoch: 2 });
-    });
+    ])(
+      '%s: renewals before the break succeed and are logged before it, those after get 409 LeaseIsBrokenAndCannotBeRenewed',
+      async (_label, breakPeriod) => {
+        const via = await newShare();
+        await via[0].getShareLeaseClient(A).acquireLease(60);
+        await Promise.all(via.flatMap((s) => Array.from({ length: 10 }, () => s.getProperties())));
+        const renewals = Array.from({ length: 20 }, (_, i) => answer(renew(via[i % 2].getShareLeaseClient(A))));
+        const broken = answer(breakShareLease(via[1].getShareLeaseClient(), breakPeriod));
+        const more = Array.from({ length: 20 }, (_, i) => answer(renew(via[(i + 1) % 2].getShareLeaseClient(A))));
+        const answers = await Promise.all([...renewals, ...more]);
+        expect(await broken).toMatchObject({ status: 202, leaseId: A });
+        const events = await leaseEvents(via[0]);
+        const breakAt = events.findIndex((e) => e.type === 'ShareLeaseBroken');
+        expect(events.slice(breakAt + 1).map((e) => e.type)).toEqual([]);
+        const renewedBefore = events.slice(0, breakAt).filter((e) => e.type === 'ShareLeaseRenewed').length;
+        expect(answers.filter((a) => a.status === 200)).toHaveLength(renewedBefore);
+        expect(answers.filter((a) => a.status === 409 && a.code === 'LeaseIsBrokenAndCannotBeRenewed')).toHaveLength(
+          40 - renewedBefore,
+        );
+        expectLawful(events);
+        expect(await expectReplayMatches(via)).toMatchObject({ status: 'broken', leaseId: A, epoch: 2 });
+      },
+    );
   });
 });

@@ -30,7 +30,12 @@ interface Outcome {
 async function attempt(call: () => Promise<LeaseOperationResponse>): Promise<Outcome> {
   try {
     const r = await call();
-    return { status: r._response.status, leaseId: r.leaseId, leaseTime: r.leaseTimeInSeconds, epoch: r._response.headers.get(EPOCH_HEADER) };
+    return {
+      status: r._response.status,
+      leaseId: r.leaseId,
+      leaseTime: r.leaseTimeInSeconds,
+      epoch: r._response.headers.get(EPOCH_HEADER),
+    };
   } catch (error) {
     if (!(error instanceof RestError) || error.statusCode === undefined) throw error;
     return { status: error.statusCode, code: error.code };
@@ -74,7 +79,14 @@ afterAll(async () => {
 
 // The columns of the table, each a way to bring a fresh share into that state through the SDK.
 type Column = 'Available' | 'Leased(A), infinite' | 'Leased(A), 60 s' | 'Expired(A)' | 'Breaking(A)' | 'Broken(A)';
-const COLUMNS: Column[] = ['Available', 'Leased(A), infinite', 'Leased(A), 60 s', 'Expired(A)', 'Breaking(A)', 'Broken(A)'];
+const COLUMNS: Column[] = [
+  'Available',
+  'Leased(A), infinite',
+  'Leased(A), 60 s',
+  'Expired(A)',
+  'Breaking(A)',
+  'Broken(A)',
+];
 
 /** Shares leased for 15 s up front, one per cell of the Expired column, so the whole file waits for one expiry. */
 const expiring: ShareClient[] = [];
@@ -100,8 +112,13 @@ async function arrange(column: Column): Promise<ShareClient> {
   return share;
 }
 
-type Expect = { to: 'available' | 'leased' | 'breaking' | 'broken'; leaseId?: string; event?: string } | { code: string };
-const to = (state: 'available' | 'leased' | 'breaking' | 'broken', leaseId?: string, event?: string): Expect => ({ to: state, leaseId, event });
+type Expect =
+  { to: 'available' | 'leased' | 'breaking' | 'broken'; leaseId?: string; event?: string } | { code: string };
+const to = (state: 'available' | 'leased' | 'breaking' | 'broken', leaseId?: string, event?: string): Expect => ({
+  to: state,
+  leaseId,
+  event,
+});
 const fails = (code: string): Expect => ({ code });
 const present = fails('LeaseAlreadyPresent');
 const noLease = fails('LeaseNotPresentWithLeaseOperation');
@@ -114,43 +131,92 @@ const ROWS: Array<[string, number, (share: ShareClient) => Promise<LeaseOperatio
     201,
     (share) => leaseOf(share, A).acquireLease(30),
     // The holder acquiring again: the new duration runs from now.
-    [to('leased', A, 'ShareLeaseAcquired'), to('leased', A, 'ShareLeaseAcquired'), to('leased', A, 'ShareLeaseAcquired'), to('leased', A, 'ShareLeaseAcquired'), fails('LeaseIsBreakingAndCannotBeAcquired'), to('leased', A, 'ShareLeaseAcquired')],
+    [
+      to('leased', A, 'ShareLeaseAcquired'),
+      to('leased', A, 'ShareLeaseAcquired'),
+      to('leased', A, 'ShareLeaseAcquired'),
+      to('leased', A, 'ShareLeaseAcquired'),
+      fails('LeaseIsBreakingAndCannotBeAcquired'),
+      to('leased', A, 'ShareLeaseAcquired'),
+    ],
   ],
   [
     'Acquire (B), infinite',
     201,
     (share) => leaseOf(share, B).acquireLease(-1),
-    [to('leased', B, 'ShareLeaseAcquired'), present, present, to('leased', B, 'ShareLeaseAcquired'), present, to('leased', B, 'ShareLeaseAcquired')],
+    [
+      to('leased', B, 'ShareLeaseAcquired'),
+      present,
+      present,
+      to('leased', B, 'ShareLeaseAcquired'),
+      present,
+      to('leased', B, 'ShareLeaseAcquired'),
+    ],
   ],
   [
     'Acquire, id of the SDK’s choosing',
     201,
     (share) => leaseOf(share).acquireLease(15),
-    [to('leased', GENERATED, 'ShareLeaseAcquired'), present, present, to('leased', GENERATED, 'ShareLeaseAcquired'), present, to('leased', GENERATED, 'ShareLeaseAcquired')],
+    [
+      to('leased', GENERATED, 'ShareLeaseAcquired'),
+      present,
+      present,
+      to('leased', GENERATED, 'ShareLeaseAcquired'),
+      present,
+      to('leased', GENERATED, 'ShareLeaseAcquired'),
+    ],
   ],
   [
     'Break, no period',
     202,
     (share) => breakWith(leaseOf(share)),
-    [noLease, to('broken', A, 'ShareLeaseBroken'), to('breaking', A, 'ShareLeaseBroken'), to('broken', A, 'ShareLeaseBroken'), to('breaking', A), to('broken', A)],
+    [
+      noLease,
+      to('broken', A, 'ShareLeaseBroken'),
+      to('breaking', A, 'ShareLeaseBroken'),
+      to('broken', A, 'ShareLeaseBroken'),
+      to('breaking', A),
+      to('broken', A),
+    ],
   ],
   [
     'Break, period 0',
     202,
     (share) => breakWith(leaseOf(share), 0),
-    [noLease, to('broken', A, 'ShareLeaseBroken'), to('broken', A, 'ShareLeaseBroken'), to('broken', A, 'ShareLeaseBroken'), to('broken', A, 'ShareLeaseBroken'), to('broken', A)],
+    [
+      noLease,
+      to('broken', A, 'ShareLeaseBroken'),
+      to('broken', A, 'ShareLeaseBroken'),
+      to('broken', A, 'ShareLeaseBroken'),
+      to('broken', A, 'ShareLeaseBroken'),
+      to('broken', A),
+    ],
   ],
   [
     'Break, period 30',
     202,
     (share) => breakWith(leaseOf(share), 30),
-    [noLease, to('breaking', A, 'ShareLeaseBroken'), to('breaking', A, 'ShareLeaseBroken'), to('broken', A, 'ShareLeaseBroken'), to('breaking', A, 'ShareLeaseBroken'), to('broken', A)],
+    [
+      noLease,
+      to('breaking', A, 'ShareLeaseBroken'),
+      to('breaking', A, 'ShareLeaseBroken'),
+      to('broken', A, 'ShareLeaseBroken'),
+      to('breaking', A, 'ShareLeaseBroken'),
+      to('broken', A),
+    ],
   ],
   [
     'Change (A) to (B)',
     200,
     (share) => leaseOf(share, A).changeLease(B),
-    [noLease, to('leased', B, 'ShareLeaseChanged'), to('leased', B, 'ShareLeaseChanged'), noLease, fails('LeaseIsBreakingAndCannotBeChanged'), noLease],
+    [
+      noLease,
+      to('leased', B, 'ShareLeaseChanged'),
+      to('leased', B, 'ShareLeaseChanged'),
+      noLease,
+      fails('LeaseIsBreakingAndCannotBeChanged'),
+      noLease,
+    ],
   ],
   [
     'Change (B) to (A)',
@@ -158,21 +224,45 @@ const ROWS: Array<[string, number, (share: ShareClient) => Promise<LeaseOperatio
     (share) => leaseOf(share, B).changeLease(A),
     [noLease, to('leased', A), to('leased', A), noLease, fails('LeaseIsBreakingAndCannotBeChanged'), noLease],
   ],
-  ['Change (B) to (C)', 200, (share) => leaseOf(share, B).changeLease(C), [noLease, mismatch, mismatch, noLease, mismatch, noLease]],
+  [
+    'Change (B) to (C)',
+    200,
+    (share) => leaseOf(share, B).changeLease(C),
+    [noLease, mismatch, mismatch, noLease, mismatch, noLease],
+  ],
   [
     'Renew (A)',
     200,
     (share) => renew(leaseOf(share, A)),
-    [mismatch, to('leased', A), to('leased', A, 'ShareLeaseRenewed'), to('leased', A, 'ShareLeaseRenewed'), fails('LeaseIsBrokenAndCannotBeRenewed'), fails('LeaseIsBrokenAndCannotBeRenewed')],
+    [
+      mismatch,
+      to('leased', A),
+      to('leased', A, 'ShareLeaseRenewed'),
+      to('leased', A, 'ShareLeaseRenewed'),
+      fails('LeaseIsBrokenAndCannotBeRenewed'),
+      fails('LeaseIsBrokenAndCannotBeRenewed'),
+    ],
   ],
   ['Renew (B)', 200, (share) => renew(leaseOf(share, B)), [mismatch, mismatch, mismatch, mismatch, mismatch, mismatch]],
   [
     'Release (A)',
     200,
     (share) => leaseOf(share, A).releaseLease(),
-    [noLease, to('available', undefined, 'ShareLeaseReleased'), to('available', undefined, 'ShareLeaseReleased'), to('available', undefined, 'ShareLeaseReleased'), to('available', undefined, 'ShareLeaseReleased'), to('available', undefined, 'ShareLeaseReleased')],
+    [
+      noLease,
+      to('available', undefined, 'ShareLeaseReleased'),
+      to('available', undefined, 'ShareLeaseReleased'),
+      to('available', undefined, 'ShareLeaseReleased'),
+      to('available', undefined, 'ShareLeaseReleased'),
+      to('available', undefined, 'ShareLeaseReleased'),
+    ],
   ],
-  ['Release (B)', 200, (share) => leaseOf(share, B).releaseLease(), [noLease, mismatch, mismatch, mismatch, mismatch, mismatch]],
+  [
+    'Release (B)',
+    200,
+    (share) => leaseOf(share, B).releaseLease(),
+    [noLease, mismatch, mismatch, mismatch, mismatch, mismatch],
+  ],
 ];
 
 describe('Lease Share: every state × action cell through the SDK', () => {
@@ -189,7 +279,8 @@ describe('Lease Share: every state × action cell through the SDK', () => {
   for (const [label, successStatus, act, outcomes] of ROWS) {
     COLUMNS.forEach((column, i) => {
       const expected = outcomes[i];
-      const result = 'code' in expected ? expected.code : `${expected.to}${expected.event ? `, ${expected.event}` : ', no event'}`;
+      const result =
+        'code' in expected ? expected.code : `${expected.to}${expected.event ? `, ${expected.event}` : ', no event'}`;
       it(`${label} on ${column} → ${result}`, async () => {
         const share = await arrange(column);
         const before = (await shareEvents(share.name)).length;
@@ -205,7 +296,9 @@ describe('Lease Share: every state × action cell through the SDK', () => {
           expect(recorded.map((e) => e.type)).toEqual([...lapse, ...(expected.event ? [expected.event] : [])]);
           const props = await share.getProperties();
           expect(props.leaseState).toBe(expected.to);
-          expect(props.leaseStatus).toBe(expected.to === 'leased' || expected.to === 'breaking' ? 'locked' : 'unlocked');
+          expect(props.leaseStatus).toBe(
+            expected.to === 'leased' || expected.to === 'breaking' ? 'locked' : 'unlocked',
+          );
           const row = await shareRow(share.name);
           if (expected.leaseId === GENERATED) expect(row.lease_id).toBe(outcome.leaseId);
           else if (expected.leaseId) expect(row.lease_id).toBe(expected.leaseId);
@@ -221,9 +314,17 @@ describe('Lease Share: every state × action cell through the SDK', () => {
   it('Delete Share on an expired lease needs no lease id, and records the lapse before the deletion', async () => {
     await untilDbClock(expiringUntil);
     const share = expiring.pop()!;
-    const { rows } = await service.db.query(`SELECT share_id FROM shares WHERE tenant = $1 AND name = $2`, [ACCOUNT, share.name]);
+    const { rows } = await service.db.query(`SELECT share_id FROM shares WHERE tenant = $1 AND name = $2`, [
+      ACCOUNT,
+      share.name,
+    ]);
     expect((await share.delete())._response.status).toBe(202);
-    const types = (await service.db.query(`SELECT type FROM events WHERE tenant = $1 AND stream_id = $2 ORDER BY stream_version`, [ACCOUNT, `share-${rows[0].share_id}`])).rows.map((r) => r.type);
+    const types = (
+      await service.db.query(`SELECT type FROM events WHERE tenant = $1 AND stream_id = $2 ORDER BY stream_version`, [
+        ACCOUNT,
+        `share-${rows[0].share_id}`,
+      ])
+    ).rows.map((r) => r.type);
     expect(types).toEqual(['ShareCreated', 'ShareLeaseAcquired', 'ShareLeaseExpired', 'ShareDeleted']);
   });
 
@@ -261,11 +362,17 @@ describe('time, on the database clock', () => {
     const events = await shareEvents(share.name);
     const brokenAt = Date.parse(events[events.length - 1].data.brokenAt);
     expect((await share.getProperties()).leaseState).toBe('breaking');
-    expect(await attempt(() => leaseOf(share, B).acquireLease(15))).toMatchObject({ status: 409, code: 'LeaseAlreadyPresent' });
+    expect(await attempt(() => leaseOf(share, B).acquireLease(15))).toMatchObject({
+      status: 409,
+      code: 'LeaseAlreadyPresent',
+    });
     await untilDbClock(brokenAt);
     expect((await share.getProperties()).leaseState).toBe('broken');
     expect(await attempt(() => leaseOf(share, B).acquireLease(15))).toMatchObject({ status: 201, leaseId: B });
-    expect(events.filter((e) => e.type === 'ShareLeaseBroken').map((e) => e.data.fromState)).toEqual(['leased', 'breaking']);
+    expect(events.filter((e) => e.type === 'ShareLeaseBroken').map((e) => e.data.fromState)).toEqual([
+      'leased',
+      'breaking',
+    ]);
     await expectReplayMatches(share.name);
   });
 
@@ -294,16 +401,29 @@ describe('time, on the database clock', () => {
 
   it('Get Share Properties: infinite leases say so; no duration unless leased', async () => {
     const share = await newShare();
-    expect(await share.getProperties()).toMatchObject({ leaseState: 'available', leaseStatus: 'unlocked', leaseDuration: undefined });
+    expect(await share.getProperties()).toMatchObject({
+      leaseState: 'available',
+      leaseStatus: 'unlocked',
+      leaseDuration: undefined,
+    });
     await leaseOf(share, A).acquireLease(-1);
-    expect(await share.getProperties()).toMatchObject({ leaseState: 'leased', leaseStatus: 'locked', leaseDuration: 'infinite' });
+    expect(await share.getProperties()).toMatchObject({
+      leaseState: 'leased',
+      leaseStatus: 'locked',
+      leaseDuration: 'infinite',
+    });
     await breakWith(leaseOf(share), 60);
-    expect(await share.getProperties()).toMatchObject({ leaseState: 'breaking', leaseStatus: 'locked', leaseDuration: undefined });
+    expect(await share.getProperties()).toMatchObject({
+      leaseState: 'breaking',
+      leaseStatus: 'locked',
+      leaseDuration: undefined,
+    });
   });
 });
 
 describe('Delete Share under a share lease', () => {
-  const del = (share: ShareClient, leaseId?: string) => attempt(() => share.delete(leaseId ? { leaseAccessConditions: { leaseId } } : {}) as Promise<never>);
+  const del = (share: ShareClient, leaseId?: string) =>
+    attempt(() => share.delete(leaseId ? { leaseAccessConditions: { leaseId } } : {}) as Promise<never>);
 
   it.each<[string, 'leased' | 'breaking' | 'broken' | 'none']>([
     ['leased', 'leased'],
@@ -334,24 +454,108 @@ describe('Delete Share under a share lease', () => {
 describe('bad input changes nothing', () => {
   const raw = (share: ShareClient, headers: Record<string, string>, query = 'restype=share&comp=lease') => {
     const url = new URL(share.url);
-    return sendRaw(url.origin, { method: 'PUT', path: url.pathname, query, headers, signer: { account: ACCOUNT, key: DEVELOPMENT_KEY } });
+    return sendRaw(url.origin, {
+      method: 'PUT',
+      path: url.pathname,
+      query,
+      headers,
+      signer: { account: ACCOUNT, key: DEVELOPMENT_KEY },
+    });
   };
 
   it.each<[string, Record<string, string>, number, string, string?]>([
     ['no action → 400 MissingRequiredHeader', {}, 400, 'MissingRequiredHeader', 'x-ms-lease-action'],
-    ['an unknown action → 400 InvalidHeaderValue', { 'x-ms-lease-action': 'steal' }, 400, 'InvalidHeaderValue', 'x-ms-lease-action'],
-    ['acquire without a duration → 400 MissingRequiredHeader', { 'x-ms-lease-action': 'acquire' }, 400, 'MissingRequiredHeader', 'x-ms-lease-duration'],
-    ['a duration of 14 s → 400 InvalidHeaderValue', { 'x-ms-lease-action': 'acquire', 'x-ms-lease-duration': '14' }, 400, 'InvalidHeaderValue', 'x-ms-lease-duration'],
-    ['a duration of 61 s → 400 InvalidHeaderValue', { 'x-ms-lease-action': 'acquire', 'x-ms-lease-duration': '61' }, 400, 'InvalidHeaderValue', 'x-ms-lease-duration'],
-    ['a duration of 0 → 400 InvalidHeaderValue', { 'x-ms-lease-action': 'acquire', 'x-ms-lease-duration': '0' }, 400, 'InvalidHeaderValue', 'x-ms-lease-duration'],
-    ['a duration that is not a number → 400 InvalidHeaderValue', { 'x-ms-lease-action': 'acquire', 'x-ms-lease-duration': '15s' }, 400, 'InvalidHeaderValue', 'x-ms-lease-duration'],
-    ['a malformed proposed id → 400 InvalidHeaderValue', { 'x-ms-lease-action': 'acquire', 'x-ms-lease-duration': '15', 'x-ms-proposed-lease-id': 'nope' }, 400, 'InvalidHeaderValue', 'x-ms-proposed-lease-id'],
-    ['a duration on break → 400 InvalidHeaderValue', { 'x-ms-lease-action': 'break', 'x-ms-lease-duration': '15' }, 400, 'InvalidHeaderValue', 'x-ms-lease-duration'],
-    ['a break period of 61 s → 400 InvalidHeaderValue', { 'x-ms-lease-action': 'break', 'x-ms-lease-break-period': '61' }, 400, 'InvalidHeaderValue', 'x-ms-lease-break-period'],
-    ['a negative break period → 400 InvalidHeaderValue', { 'x-ms-lease-action': 'break', 'x-ms-lease-break-period': '-1' }, 400, 'InvalidHeaderValue', 'x-ms-lease-break-period'],
-    ['a break period on renew → 400 InvalidHeaderValue', { 'x-ms-lease-action': 'renew', 'x-ms-lease-id': A, 'x-ms-lease-break-period': '5' }, 400, 'InvalidHeaderValue', 'x-ms-lease-break-period'],
-    ['renew without an id → 400 MissingRequiredHeader', { 'x-ms-lease-action': 'renew' }, 400, 'MissingRequiredHeader', 'x-ms-lease-id'],
-    ['change without a proposed id → 400 MissingRequiredHeader', { 'x-ms-lease-action': 'change', 'x-ms-lease-id': A }, 400, 'MissingRequiredHeader', 'x-ms-proposed-lease-id'],
+    [
+      'an unknown action → 400 InvalidHeaderValue',
+      { 'x-ms-lease-action': 'steal' },
+      400,
+      'InvalidHeaderValue',
+      'x-ms-lease-action',
+    ],
+    [
+      'acquire without a duration → 400 MissingRequiredHeader',
+      { 'x-ms-lease-action': 'acquire' },
+      400,
+      'MissingRequiredHeader',
+      'x-ms-lease-duration',
+    ],
+    [
+      'a duration of 14 s → 400 InvalidHeaderValue',
+      { 'x-ms-lease-action': 'acquire', 'x-ms-lease-duration': '14' },
+      400,
+      'InvalidHeaderValue',
+      'x-ms-lease-duration',
+    ],
+    [
+      'a duration of 61 s → 400 InvalidHeaderValue',
+      { 'x-ms-lease-action': 'acquire', 'x-ms-lease-duration': '61' },
+      400,
+      'InvalidHeaderValue',
+      'x-ms-lease-duration',
+    ],
+    [
+      'a duration of 0 → 400 InvalidHeaderValue',
+      { 'x-ms-lease-action': 'acquire', 'x-ms-lease-duration': '0' },
+      400,
+      'InvalidHeaderValue',
+      'x-ms-lease-duration',
+    ],
+    [
+      'a duration that is not a number → 400 InvalidHeaderValue',
+      { 'x-ms-lease-action': 'acquire', 'x-ms-lease-duration': '15s' },
+      400,
+      'InvalidHeaderValue',
+      'x-ms-lease-duration',
+    ],
+    [
+      'a malformed proposed id → 400 InvalidHeaderValue',
+      { 'x-ms-lease-action': 'acquire', 'x-ms-lease-duration': '15', 'x-ms-proposed-lease-id': 'nope' },
+      400,
+      'InvalidHeaderValue',
+      'x-ms-proposed-lease-id',
+    ],
+    [
+      'a duration on break → 400 InvalidHeaderValue',
+      { 'x-ms-lease-action': 'break', 'x-ms-lease-duration': '15' },
+      400,
+      'InvalidHeaderValue',
+      'x-ms-lease-duration',
+    ],
+    [
+      'a break period of 61 s → 400 InvalidHeaderValue',
+      { 'x-ms-lease-action': 'break', 'x-ms-lease-break-period': '61' },
+      400,
+      'InvalidHeaderValue',
+      'x-ms-lease-break-period',
+    ],
+    [
+      'a negative break period → 400 InvalidHeaderValue',
+      { 'x-ms-lease-action': 'break', 'x-ms-lease-break-period': '-1' },
+      400,
+      'InvalidHeaderValue',
+      'x-ms-lease-break-period',
+    ],
+    [
+      'a break period on renew → 400 InvalidHeaderValue',
+      { 'x-ms-lease-action': 'renew', 'x-ms-lease-id': A, 'x-ms-lease-break-period': '5' },
+      400,
+      'InvalidHeaderValue',
+      'x-ms-lease-break-period',
+    ],
+    [
+      'renew without an id → 400 MissingRequiredHeader',
+      { 'x-ms-lease-action': 'renew' },
+      400,
+      'MissingRequiredHeader',
+      'x-ms-lease-id',
+    ],
+    [
+      'change without a proposed id → 400 MissingRequiredHeader',
+      { 'x-ms-lease-action': 'change', 'x-ms-lease-id': A },
+      400,
+      'MissingRequiredHeader',
+      'x-ms-proposed-lease-id',
+    ],
   ])('%s', async (_label, headers, status, code, headerName) => {
     const share = await newShare();
     await leaseOf(share, A).acquireLease(-1);
@@ -365,18 +569,30 @@ describe('bad input changes nothing', () => {
 
   it('a share that does not exist: 404 ShareNotFound; a share snapshot (Leasehold keeps none): 404', async () => {
     const missing = service.serviceClient().getShareClient(uniqueShare('none'));
-    expect(await attempt(() => leaseOf(missing, A).acquireLease(15))).toMatchObject({ status: 404, code: 'ShareNotFound' });
+    expect(await attempt(() => leaseOf(missing, A).acquireLease(15))).toMatchObject({
+      status: 404,
+      code: 'ShareNotFound',
+    });
     const share = await newShare();
     const snapshot = share.withSnapshot('2026-01-01T00:00:00.0000000Z');
-    expect(await attempt(() => leaseOf(snapshot, A).acquireLease(15))).toMatchObject({ status: 404, code: 'ShareNotFound' });
+    expect(await attempt(() => leaseOf(snapshot, A).acquireLease(15))).toMatchObject({
+      status: 404,
+      code: 'ShareNotFound',
+    });
     expect((await share.getProperties()).leaseState).toBe('available');
   });
 
   it('only the account owner: a SAS, even with every permission, is refused', async () => {
     const share = await newShare();
-    const sasUrl = share.generateSasUrl({ permissions: ShareSASPermissions.parse('rcwdl'), expiresOn: new Date(Date.now() + 3600_000) });
+    const sasUrl = share.generateSasUrl({
+      permissions: ShareSASPermissions.parse('rcwdl'),
+      expiresOn: new Date(Date.now() + 3600_000),
+    });
     const viaSas = new ShareClient(sasUrl, undefined, { retryOptions: { maxTries: 1 } });
-    expect(await attempt(() => leaseOf(viaSas, A).acquireLease(15))).toMatchObject({ status: 403, code: 'AuthorizationFailure' });
+    expect(await attempt(() => leaseOf(viaSas, A).acquireLease(15))).toMatchObject({
+      status: 403,
+      code: 'AuthorizationFailure',
+    });
     expect((await share.getProperties()).leaseState).toBe('available');
   });
 });

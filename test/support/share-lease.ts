@@ -10,13 +10,16 @@ import { shareLeaseOf } from '../../libs/filesystem/src/shares/share-lease.row';
  * shares before sending anything (its isFile() test is inverted in @azure/storage-file-share 12.x).
  */
 export const renewShareLease = (lease: ShareLeaseClient): Promise<LeaseOperationResponse> =>
-  (lease as unknown as { fileOrShare: { renewLease(id: string, o: object): Promise<LeaseOperationResponse> } }).fileOrShare.renewLease(lease.leaseId, {});
+  (
+    lease as unknown as { fileOrShare: { renewLease(id: string, o: object): Promise<LeaseOperationResponse> } }
+  ).fileOrShare.renewLease(lease.leaseId, {});
 
 /** Break, with a break period: the SDK passes its options through to the generated breakLease, which sends it. */
 export const breakShareLease = (lease: ShareLeaseClient, breakPeriod?: number): Promise<LeaseOperationResponse> =>
   lease.breakLease((breakPeriod === undefined ? {} : { breakPeriod }) as LeaseOperationOptions);
 
-export const dbNow = async (db: Pool): Promise<number> => (await db.query(`SELECT clock_timestamp() AS t`)).rows[0].t.getTime();
+export const dbNow = async (db: Pool): Promise<number> =>
+  (await db.query(`SELECT clock_timestamp() AS t`)).rows[0].t.getTime();
 
 /** Waits, polling PostgreSQL's clock, until it reads `instant` or later. */
 export async function untilDbClock(db: Pool, instant: number, deadlineMs = 90_000): Promise<void> {
@@ -36,7 +39,12 @@ export interface RecordedShareEvent {
 }
 
 /** Every event of the share's stream (`leaseOnly`: its lease events), in order. */
-export async function shareEvents(db: Pool, account: string, share: string, leaseOnly = false): Promise<RecordedShareEvent[]> {
+export async function shareEvents(
+  db: Pool,
+  account: string,
+  share: string,
+  leaseOnly = false,
+): Promise<RecordedShareEvent[]> {
   const { rows } = await db.query(
     `SELECT type, data, recorded_at, metadata->>'principal' AS principal FROM events
      WHERE tenant = $1 AND stream_id = (SELECT 'share-' || share_id FROM shares WHERE tenant = $1 AND name = $2)
@@ -48,9 +56,16 @@ export async function shareEvents(db: Pool, account: string, share: string, leas
 }
 
 /** The lease the share's log replays to, and the one its projected row holds. */
-export async function replayedAndProjected(db: Pool, account: string, share: string): Promise<{ replayed: ShareLeaseState; projected: ShareLeaseState }> {
+export async function replayedAndProjected(
+  db: Pool,
+  account: string,
+  share: string,
+): Promise<{ replayed: ShareLeaseState; projected: ShareLeaseState }> {
   const events = await shareEvents(db, account, share, true);
-  const replayed = events.reduce((s, e) => evolveShareLease(s, { type: e.type, data: e.data } as ShareLeaseEvent), initialShareLeaseState);
+  const replayed = events.reduce(
+    (s, e) => evolveShareLease(s, { type: e.type, data: e.data } as ShareLeaseEvent),
+    initialShareLeaseState,
+  );
   const { rows } = await db.query(`SELECT * FROM shares WHERE tenant = $1 AND name = $2`, [account, share]);
   return { replayed, projected: shareLeaseOf(rows[0]) };
 }

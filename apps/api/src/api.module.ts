@@ -50,7 +50,16 @@ export class ApiModule {
         AuditModule,
       ],
       controllers: [AdminController],
-      providers: [ShareOperations, DirectoryOperations, FileOperations, LeaseOperations, ShareLeaseOperations, HandleOperations, JobOperations, AuditOperations],
+      providers: [
+        ShareOperations,
+        DirectoryOperations,
+        FileOperations,
+        LeaseOperations,
+        ShareLeaseOperations,
+        HandleOperations,
+        JobOperations,
+        AuditOperations,
+      ],
     };
   }
 }

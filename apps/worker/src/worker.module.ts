@@ -10,6 +10,16 @@ import { ShareLeaseSweeperModule } from '@leasehold/leases';
 @Module({})
 export class WorkerModule {
   static forRoot(config: LeaseholdConfig): DynamicModule {
-    return { module: WorkerModule, imports: [ConfigModule.forRoot(config), CqrsModule.forRoot(), EventStoreModule, JobsWorkerModule, AuditProjectorModule, ShareLeaseSweeperModule] };
+    return {
+      module: WorkerModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        CqrsModule.forRoot(),
+        EventStoreModule,
+        JobsWorkerModule,
+        AuditProjectorModule,
+        ShareLeaseSweeperModule,
+      ],
+    };
   }
 }

@@ -55,21 +55,41 @@ export function stateAsOf(events: AuditEvent[], at: Date): StateAsOf {
   for (const [streamId, list] of streams) {
     if (streamId.startsWith(NODE_STREAM_PREFIX)) {
       // A path may have been deleted and created again: the latest creation is the one that counts.
-      const state = list.reduce<NodeState | undefined>((s, e) => evolveNode(s, { type: e.type, data: e.data } as NodeEvent), undefined);
+      const state = list.reduce<NodeState | undefined>(
+        (s, e) => evolveNode(s, { type: e.type, data: e.data } as NodeEvent),
+        undefined,
+      );
       const seq = BigInt(list[0].seq);
       if (seq > nodeSeq) [node, nodeSeq] = [state, seq];
     } else if (streamId.startsWith(SHARE_STREAM_PREFIX)) {
-      const lease = list.filter((e) => e.type.startsWith('ShareLease')).reduce((s, e) => evolveShareLease(s, { type: e.type, data: e.data } as ShareLeaseEvent), initialShareLeaseState);
+      const lease = list
+        .filter((e) => e.type.startsWith('ShareLease'))
+        .reduce(
+          (s, e) => evolveShareLease(s, { type: e.type, data: e.data } as ShareLeaseEvent),
+          initialShareLeaseState,
+        );
       share = { exists: !list.some((e) => e.type === 'ShareDeleted'), lease };
     } else if (streamId.startsWith(HANDLE_STREAM_PREFIX) && list.length === 1 && list[0].type === 'HandleOpened') {
       const d = list[0].data as HandleOpened;
-      handles.push({ handleId: d.handleId, sessionId: d.sessionId, clientName: d.clientName, clientIp: d.clientIp, access: d.access, openedAt: list[0].recordedAt, openedBy: list[0].principal });
+      handles.push({
+        handleId: d.handleId,
+        sessionId: d.sessionId,
+        clientName: d.clientName,
+        clientIp: d.clientIp,
+        access: d.access,
+        openedAt: list[0].recordedAt,
+        openedBy: list[0].principal,
+      });
     }
   }
   if (share) {
     // A lapse or the end of a break is in the state as of `at` even when recorded later, or never.
     const view = viewShareLease(share.lease, at.getTime());
-    const shareLease = { state: view.state, ...(view.state !== 'available' ? { leaseId: view.leaseId } : {}), epoch: view.epoch };
+    const shareLease = {
+      state: view.state,
+      ...(view.state !== 'available' ? { leaseId: view.leaseId } : {}),
+      epoch: view.epoch,
+    };
     return { exists: share.exists, kind: 'directory', shareLease, handles };
   }
   if (!node) return { exists: false, handles };
@@ -77,7 +97,14 @@ export function stateAsOf(events: AuditEvent[], at: Date): StateAsOf {
   return {
     exists: true,
     kind: node.kind,
-    lease: node.kind === 'file' ? { state: lease.status, ...(lease.status !== 'available' ? { leaseId: lease.leaseId } : {}), epoch: lease.epoch } : undefined,
+    lease:
+      node.kind === 'file'
+        ? {
+            state: lease.status,
+            ...(lease.status !== 'available' ? { leaseId: lease.leaseId } : {}),
+            epoch: lease.epoch,
+          }
+        : undefined,
     handles,
   };
 }

@@ -1,5 +1,12 @@
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { CommandContext, decideShareLease, DomainError, isShareLeaseRejection, observeShareLease, ShareLeaseCommand } from '@leasehold/domain';
+import {
+  CommandContext,
+  decideShareLease,
+  DomainError,
+  isShareLeaseRejection,
+  observeShareLease,
+  ShareLeaseCommand,
+} from '@leasehold/domain';
 import { retryOnConcurrency } from '@leasehold/event-store';
 import { ShareLeaseRepository } from '@leasehold/filesystem';
 
@@ -43,7 +50,13 @@ export class LeaseShareHandler implements ICommandHandler<LeaseShareCommand> {
         throw new DomainError(decision.reason, decision.facts);
       }
       const lease = await this.shares.record(context, share, decision.events);
-      return { leaseId: decision.leaseId, breakSeconds: decision.breakSeconds, epoch: lease.epoch, etag: share.etag, lastModified: share.lastModified };
+      return {
+        leaseId: decision.leaseId,
+        breakSeconds: decision.breakSeconds,
+        epoch: lease.epoch,
+        etag: share.etag,
+        lastModified: share.lastModified,
+      };
     });
   }
 }

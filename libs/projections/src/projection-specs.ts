@@ -1,6 +1,21 @@
 import { ACCOUNT_STREAM_PREFIX, AccountEvent, accountRowOf } from '@leasehold/accounts';
-import { evolveJob, evolveNode, evolveShareLease, ForceCloseJob, initialShareLeaseState, NodeState, ShareLeaseEvent } from '@leasehold/domain';
-import { NODE_STREAM_PREFIX, nodeRow, SHARE_STREAM_PREFIX, ShareCreated, shareLeaseColumns, shareRow } from '@leasehold/filesystem';
+import {
+  evolveJob,
+  evolveNode,
+  evolveShareLease,
+  ForceCloseJob,
+  initialShareLeaseState,
+  NodeState,
+  ShareLeaseEvent,
+} from '@leasehold/domain';
+import {
+  NODE_STREAM_PREFIX,
+  nodeRow,
+  SHARE_STREAM_PREFIX,
+  ShareCreated,
+  shareLeaseColumns,
+  shareRow,
+} from '@leasehold/filesystem';
 import { HANDLE_STREAM_PREFIX, HandleOpened, handleRow } from '@leasehold/handles';
 import { JOB_STREAM_PREFIX, jobRow } from '@leasehold/jobs';
 
@@ -37,8 +52,16 @@ export const PROJECTIONS: ProjectionSpec[] = [
     row: (tenant, _stream, events) => {
       if (events.some((e) => e.type === 'ShareDeleted')) return undefined;
       const created = events.find((e) => e.type === 'ShareCreated');
-      const lease = events.filter((e) => e.type.startsWith('ShareLease')).reduce((s, e) => evolveShareLease(s, e as ShareLeaseEvent), initialShareLeaseState);
-      return created && { ...shareRow(tenant, created.data as ShareCreated), ...shareLeaseColumns(lease), version: events.length };
+      const lease = events
+        .filter((e) => e.type.startsWith('ShareLease'))
+        .reduce((s, e) => evolveShareLease(s, e as ShareLeaseEvent), initialShareLeaseState);
+      return (
+        created && {
+          ...shareRow(tenant, created.data as ShareCreated),
+          ...shareLeaseColumns(lease),
+          version: events.length,
+        }
+      );
     },
   },
   {
@@ -55,13 +78,20 @@ export const PROJECTIONS: ProjectionSpec[] = [
     table: 'handles',
     streamPrefix: HANDLE_STREAM_PREFIX,
     keyColumn: 'handle_id',
-    row: (tenant, _stream, events) => (events.length === 1 && events[0].type === 'HandleOpened' ? handleRow(tenant, events[0].data as HandleOpened) : undefined),
+    row: (tenant, _stream, events) =>
+      events.length === 1 && events[0].type === 'HandleOpened'
+        ? handleRow(tenant, events[0].data as HandleOpened)
+        : undefined,
   },
   {
     table: 'jobs',
     streamPrefix: JOB_STREAM_PREFIX,
     keyColumn: 'job_id',
-    row: (tenant, _stream, events) => jobRow(tenant, events.reduce<ForceCloseJob | undefined>((j, e) => evolveJob(j, e as never), undefined)!),
+    row: (tenant, _stream, events) =>
+      jobRow(
+        tenant,
+        events.reduce<ForceCloseJob | undefined>((j, e) => evolveJob(j, e as never), undefined)!,
+      ),
   },
 ];
 

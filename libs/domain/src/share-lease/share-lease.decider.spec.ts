@@ -9,7 +9,14 @@ import {
   shareLeaseProperties,
   viewShareLease,
 } from './share-lease.decider';
-import { ShareLeaseCommand, ShareLeaseDecision, ShareLeaseEvent, ShareLeaseReason, ShareLeaseState, ShareLeaseStateName } from './share-lease.types';
+import {
+  ShareLeaseCommand,
+  ShareLeaseDecision,
+  ShareLeaseEvent,
+  ShareLeaseReason,
+  ShareLeaseState,
+  ShareLeaseStateName,
+} from './share-lease.types';
 
 const A = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
 const B = 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb';
@@ -91,7 +98,14 @@ const rows: Array<[string, ShareLeaseCommand, Outcome[]]> = [
   [
     'Acquire (A)',
     { action: 'acquire', duration: 30, proposedLeaseId: A, generatedLeaseId: X },
-    [to('leased', A), to('leased', A), to('leased', A), to('leased', A), fails('LeaseIsBreakingAndCannotBeAcquired'), to('leased', A)],
+    [
+      to('leased', A),
+      to('leased', A),
+      to('leased', A),
+      to('leased', A),
+      fails('LeaseIsBreakingAndCannotBeAcquired'),
+      to('leased', A),
+    ],
   ],
   [
     'Acquire (B)',
@@ -131,7 +145,14 @@ const rows: Array<[string, ShareLeaseCommand, Outcome[]]> = [
   [
     'Renew (A)',
     { action: 'renew', leaseId: A },
-    [mismatch, to('leased', A), to('leased', A), to('leased', A), fails('LeaseIsBrokenAndCannotBeRenewed'), fails('LeaseIsBrokenAndCannotBeRenewed')],
+    [
+      mismatch,
+      to('leased', A),
+      to('leased', A),
+      to('leased', A),
+      fails('LeaseIsBrokenAndCannotBeRenewed'),
+      fails('LeaseIsBrokenAndCannotBeRenewed'),
+    ],
   ],
   ['Renew (B)', { action: 'renew', leaseId: B }, [mismatch, mismatch, mismatch, mismatch, mismatch, mismatch]],
   [
@@ -144,7 +165,9 @@ const rows: Array<[string, ShareLeaseCommand, Outcome[]]> = [
 
 describe('decideShareLease: every state × action × time cell (docs/share-lease.md §2)', () => {
   const cells = rows.flatMap(([action, command, outcomes]) =>
-    columns.flatMap(([column, fixtures], i) => fixtures.map((fixture) => ({ action, command, column, fixture, outcome: outcomes[i] }))),
+    columns.flatMap(([column, fixtures], i) =>
+      fixtures.map((fixture) => ({ action, command, column, fixture, outcome: outcomes[i] })),
+    ),
   );
 
   it('the table has an outcome for every column', () => {
@@ -152,12 +175,18 @@ describe('decideShareLease: every state × action × time cell (docs/share-lease
   });
 
   for (const { action, command, column, fixture, outcome } of cells) {
-    const result = 'reason' in outcome ? `409 ${outcome.reason}` : `${outcome.state}${outcome.leaseId ? `(${outcome.leaseId[0].toUpperCase()})` : ''}`;
+    const result =
+      'reason' in outcome
+        ? `409 ${outcome.reason}`
+        : `${outcome.state}${outcome.leaseId ? `(${outcome.leaseId[0].toUpperCase()})` : ''}`;
     it(`${action} on ${column} (${fixture.label}) → ${result}`, () => {
       expect(viewShareLease(fixture.state, fixture.now).state).toBe(column.split('(')[0].toLowerCase());
       const decision = decideShareLease(command, fixture.state, fixture.now);
       if ('reason' in outcome) {
-        expect(decision).toEqual({ reason: outcome.reason, facts: { resource: 'share', state: viewShareLease(fixture.state, fixture.now).state, action: command.action } });
+        expect(decision).toEqual({
+          reason: outcome.reason,
+          facts: { resource: 'share', state: viewShareLease(fixture.state, fixture.now).state, action: command.action },
+        });
         return;
       }
       const { events } = expectSuccess(decision);
@@ -165,7 +194,10 @@ describe('decideShareLease: every state × action × time cell (docs/share-lease
       expect(after.state).toBe(outcome.state);
       expect(after.state === 'available' ? undefined : after.leaseId).toBe(outcome.leaseId);
       // A lapse nobody recorded yet is recorded first, at the instant it happened.
-      const lapsed = fixture.state.status === 'leased' && fixture.state.expiresAt !== undefined && fixture.now >= fixture.state.expiresAt;
+      const lapsed =
+        fixture.state.status === 'leased' &&
+        fixture.state.expiresAt !== undefined &&
+        fixture.now >= fixture.state.expiresAt;
       expect(events[0]?.type === 'ShareLeaseExpired').toBe(lapsed);
       if (lapsed) expect(events[0].data).toEqual({ leaseId: A, expiredAt: iso(T0 + s(30)) });
     });
@@ -174,9 +206,13 @@ describe('decideShareLease: every state × action × time cell (docs/share-lease
 
 describe('response facts', () => {
   it('acquire, renew and change return the active id; release returns none', () => {
-    expect(expectSuccess(decideShareLease({ action: 'acquire', duration: 15, generatedLeaseId: X }, available, T0)).leaseId).toBe(X);
+    expect(
+      expectSuccess(decideShareLease({ action: 'acquire', duration: 15, generatedLeaseId: X }, available, T0)).leaseId,
+    ).toBe(X);
     expect(expectSuccess(decideShareLease({ action: 'renew', leaseId: A }, fixedA, T0)).leaseId).toBe(A);
-    expect(expectSuccess(decideShareLease({ action: 'change', leaseId: A, proposedLeaseId: B }, fixedA, T0)).leaseId).toBe(B);
+    expect(
+      expectSuccess(decideShareLease({ action: 'change', leaseId: A, proposedLeaseId: B }, fixedA, T0)).leaseId,
+    ).toBe(B);
     expect(expectSuccess(decideShareLease({ action: 'release', leaseId: A }, fixedA, T0)).leaseId).toBeUndefined();
   });
 
@@ -204,15 +240,28 @@ describe('time', () => {
   };
 
   it('a 15 s lease is leased until 1 ms before 15 s and expired from 15 s on', () => {
-    const { state, events } = run(initialShareLeaseState, { action: 'acquire', duration: 15, proposedLeaseId: A, generatedLeaseId: X }, T0);
-    expect(events).toEqual([{ type: 'ShareLeaseAcquired', data: { leaseId: A, duration: 15, expiresAt: iso(T0 + s(15)), epoch: 1, previousState: 'available' } }]);
+    const { state, events } = run(
+      initialShareLeaseState,
+      { action: 'acquire', duration: 15, proposedLeaseId: A, generatedLeaseId: X },
+      T0,
+    );
+    expect(events).toEqual([
+      {
+        type: 'ShareLeaseAcquired',
+        data: { leaseId: A, duration: 15, expiresAt: iso(T0 + s(15)), epoch: 1, previousState: 'available' },
+      },
+    ]);
     expect(viewShareLease(state, T0 + s(15) - 1).state).toBe('leased');
     expect(viewShareLease(state, T0 + s(15)).state).toBe('expired');
     expect(viewShareLease(state, T0 + s(15) + 1).state).toBe('expired');
   });
 
   it('an infinite lease never expires and records no expiry', () => {
-    const { state, events } = run(initialShareLeaseState, { action: 'acquire', duration: -1, proposedLeaseId: A, generatedLeaseId: X }, T0);
+    const { state, events } = run(
+      initialShareLeaseState,
+      { action: 'acquire', duration: -1, proposedLeaseId: A, generatedLeaseId: X },
+      T0,
+    );
     expect(events[0].data).not.toHaveProperty('expiresAt');
     expect(viewShareLease(state, T0 + s(10 ** 9)).state).toBe('leased');
     expect(observeShareLease(state, T0 + s(10 ** 9))).toEqual([]);
@@ -220,7 +269,12 @@ describe('time', () => {
 
   it('renew restarts the clock from now with the same duration, keeping the epoch', () => {
     const { events, state } = run(fixedA, { action: 'renew', leaseId: A }, T0 + s(20));
-    expect(events).toEqual([{ type: 'ShareLeaseRenewed', data: { leaseId: A, duration: 30, expiresAt: iso(T0 + s(50)), epoch: EPOCH, previousState: 'leased' } }]);
+    expect(events).toEqual([
+      {
+        type: 'ShareLeaseRenewed',
+        data: { leaseId: A, duration: 30, expiresAt: iso(T0 + s(50)), epoch: EPOCH, previousState: 'leased' },
+      },
+    ]);
     expect(viewShareLease(state, T0 + s(50) - 1).state).toBe('leased');
     expect(viewShareLease(state, T0 + s(50)).state).toBe('expired');
   });
@@ -233,19 +287,37 @@ describe('time', () => {
     const { events, state } = run(fixedA, { action: 'renew', leaseId: A }, T0 + s(45));
     expect(events).toEqual([
       { type: 'ShareLeaseExpired', data: { leaseId: A, expiredAt: iso(T0 + s(30)) } },
-      { type: 'ShareLeaseRenewed', data: { leaseId: A, duration: 30, expiresAt: iso(T0 + s(75)), epoch: EPOCH, previousState: 'expired' } },
+      {
+        type: 'ShareLeaseRenewed',
+        data: { leaseId: A, duration: 30, expiresAt: iso(T0 + s(75)), epoch: EPOCH, previousState: 'expired' },
+      },
     ]);
     expect(state).toEqual({ status: 'leased', leaseId: A, epoch: EPOCH, duration: 30, expiresAt: T0 + s(75) });
   });
 
   it('acquire by the holder sets the new duration from now', () => {
-    const { events, state } = run(fixedA, { action: 'acquire', duration: 60, proposedLeaseId: A, generatedLeaseId: X }, T0 + s(10));
-    expect(events).toEqual([{ type: 'ShareLeaseAcquired', data: { leaseId: A, duration: 60, expiresAt: iso(T0 + s(70)), epoch: EPOCH, previousState: 'leased' } }]);
+    const { events, state } = run(
+      fixedA,
+      { action: 'acquire', duration: 60, proposedLeaseId: A, generatedLeaseId: X },
+      T0 + s(10),
+    );
+    expect(events).toEqual([
+      {
+        type: 'ShareLeaseAcquired',
+        data: { leaseId: A, duration: 60, expiresAt: iso(T0 + s(70)), epoch: EPOCH, previousState: 'leased' },
+      },
+    ]);
     expect(state).toMatchObject({ duration: 60, expiresAt: T0 + s(70) });
     // Infinite to fixed, fixed to infinite.
-    expect(run(infiniteA, { action: 'acquire', duration: 15, proposedLeaseId: A, generatedLeaseId: X }, T0).state).toMatchObject({ duration: 15, expiresAt: T0 + s(15) });
-    expect(run(fixedA, { action: 'acquire', duration: -1, proposedLeaseId: A, generatedLeaseId: X }, T0).state).toEqual({ status: 'leased', leaseId: A, epoch: EPOCH, duration: -1 });
-    expect(run(infiniteA, { action: 'acquire', duration: -1, proposedLeaseId: A, generatedLeaseId: X }, T0).events).toEqual([]);
+    expect(
+      run(infiniteA, { action: 'acquire', duration: 15, proposedLeaseId: A, generatedLeaseId: X }, T0).state,
+    ).toMatchObject({ duration: 15, expiresAt: T0 + s(15) });
+    expect(run(fixedA, { action: 'acquire', duration: -1, proposedLeaseId: A, generatedLeaseId: X }, T0).state).toEqual(
+      { status: 'leased', leaseId: A, epoch: EPOCH, duration: -1 },
+    );
+    expect(
+      run(infiniteA, { action: 'acquire', duration: -1, proposedLeaseId: A, generatedLeaseId: X }, T0).events,
+    ).toEqual([]);
   });
 
   it('change hands the lease over without renewing it', () => {
@@ -255,10 +327,22 @@ describe('time', () => {
   });
 
   it('a break lasts no longer than the lease has left', () => {
-    expect(run(fixedA, { action: 'break', breakPeriod: 60 }, T0 + s(25)).state).toMatchObject({ status: 'broken', brokenAt: T0 + s(30) });
-    expect(run(fixedA, { action: 'break' }, T0 + s(25)).state).toMatchObject({ status: 'broken', brokenAt: T0 + s(30) });
-    expect(run(fixedA, { action: 'break', breakPeriod: 2 }, T0 + s(25)).state).toMatchObject({ status: 'broken', brokenAt: T0 + s(27) });
-    expect(run(infiniteA, { action: 'break', breakPeriod: 60 }, T0).state).toMatchObject({ status: 'broken', brokenAt: T0 + s(60) });
+    expect(run(fixedA, { action: 'break', breakPeriod: 60 }, T0 + s(25)).state).toMatchObject({
+      status: 'broken',
+      brokenAt: T0 + s(30),
+    });
+    expect(run(fixedA, { action: 'break' }, T0 + s(25)).state).toMatchObject({
+      status: 'broken',
+      brokenAt: T0 + s(30),
+    });
+    expect(run(fixedA, { action: 'break', breakPeriod: 2 }, T0 + s(25)).state).toMatchObject({
+      status: 'broken',
+      brokenAt: T0 + s(27),
+    });
+    expect(run(infiniteA, { action: 'break', breakPeriod: 60 }, T0).state).toMatchObject({
+      status: 'broken',
+      brokenAt: T0 + s(60),
+    });
   });
 
   it('breaking until the break ends, broken from that instant', () => {
@@ -269,13 +353,18 @@ describe('time', () => {
 
   it('a later break with a smaller period shortens the break; a longer one leaves it', () => {
     const shortened = run(breakingA, { action: 'break', breakPeriod: 3 }, T0 + s(2));
-    expect(shortened.events).toEqual([{ type: 'ShareLeaseBroken', data: { leaseId: A, brokenAt: iso(T0 + s(5)), epoch: EPOCH, fromState: 'breaking' } }]);
+    expect(shortened.events).toEqual([
+      { type: 'ShareLeaseBroken', data: { leaseId: A, brokenAt: iso(T0 + s(5)), epoch: EPOCH, fromState: 'breaking' } },
+    ]);
     expect(viewShareLease(shortened.state, T0 + s(5) - 1).state).toBe('breaking');
     expect(viewShareLease(shortened.state, T0 + s(5)).state).toBe('broken');
     expect(run(breakingA, { action: 'break', breakPeriod: 8 }, T0 + s(2)).events).toEqual([]); // would end at 10 s: the same instant
     expect(run(breakingA, { action: 'break', breakPeriod: 9 }, T0 + s(2)).events).toEqual([]);
     expect(run(breakingA, { action: 'break' }, T0 + s(2)).events).toEqual([]);
-    expect(run(breakingA, { action: 'break', breakPeriod: 0 }, T0 + s(2)).state).toMatchObject({ status: 'broken', brokenAt: T0 + s(2) });
+    expect(run(breakingA, { action: 'break', breakPeriod: 0 }, T0 + s(2)).state).toMatchObject({
+      status: 'broken',
+      brokenAt: T0 + s(2),
+    });
   });
 
   it('a new lease cannot be acquired before the break period ends, and can at its end', () => {
@@ -292,12 +381,15 @@ describe('time', () => {
     expect(recorded).toEqual(expiredA);
     expect(observeShareLease(recorded, T0 + s(7200))).toEqual([]);
     // A refused command observes the same lapse (the caller appends it).
-    expect(decideShareLease({ action: 'change', leaseId: A, proposedLeaseId: B }, fixedA, T0 + s(31))).toMatchObject({ reason: 'LeaseNotPresentWithLeaseOperation' });
+    expect(decideShareLease({ action: 'change', leaseId: A, proposedLeaseId: B }, fixedA, T0 + s(31))).toMatchObject({
+      reason: 'LeaseNotPresentWithLeaseOperation',
+    });
   });
 });
 
 describe('fencing epoch', () => {
-  const step = (state: ShareLeaseState, command: ShareLeaseCommand, now: number) => fold(state, expectSuccess(decideShareLease(command, state, now)).events);
+  const step = (state: ShareLeaseState, command: ShareLeaseCommand, now: number) =>
+    fold(state, expectSuccess(decideShareLease(command, state, now)).events);
 
   it('+1 for a new holder (from Available, Expired, Broken, even with the old id), a change and a break; kept otherwise', () => {
     const acquireA: ShareLeaseCommand = { action: 'acquire', duration: 15, proposedLeaseId: A, generatedLeaseId: X };
@@ -339,10 +431,30 @@ describe('Delete Share under a share lease', () => {
     // outcome without an id, with (A), with (B)
     ['Available', available, T0, ['deleted', 'LeaseNotPresentWithShareOperation', 'LeaseNotPresentWithShareOperation']],
     ['Leased(A), infinite', infiniteA, T0, ['LeaseIdMissing', 'deleted', 'LeaseIdMismatchWithShareOperation']],
-    ['Leased(A), 1 ms before expiry', fixedA, T0 + s(30) - 1, ['LeaseIdMissing', 'deleted', 'LeaseIdMismatchWithShareOperation']],
-    ['Expired(A), at expiry', fixedA, T0 + s(30), ['deleted', 'LeaseNotPresentWithShareOperation', 'LeaseNotPresentWithShareOperation']],
-    ['Breaking(A), 1 ms before it ends', breakingA, T0 + s(10) - 1, ['LeaseIdMissing', 'deleted', 'LeaseIdMismatchWithShareOperation']],
-    ['Broken(A), as it ends', breakingA, T0 + s(10), ['deleted', 'LeaseNotPresentWithShareOperation', 'LeaseNotPresentWithShareOperation']],
+    [
+      'Leased(A), 1 ms before expiry',
+      fixedA,
+      T0 + s(30) - 1,
+      ['LeaseIdMissing', 'deleted', 'LeaseIdMismatchWithShareOperation'],
+    ],
+    [
+      'Expired(A), at expiry',
+      fixedA,
+      T0 + s(30),
+      ['deleted', 'LeaseNotPresentWithShareOperation', 'LeaseNotPresentWithShareOperation'],
+    ],
+    [
+      'Breaking(A), 1 ms before it ends',
+      breakingA,
+      T0 + s(10) - 1,
+      ['LeaseIdMissing', 'deleted', 'LeaseIdMismatchWithShareOperation'],
+    ],
+    [
+      'Broken(A), as it ends',
+      breakingA,
+      T0 + s(10),
+      ['deleted', 'LeaseNotPresentWithShareOperation', 'LeaseNotPresentWithShareOperation'],
+    ],
   ];
   for (const [label, state, now, outcomes] of cells) {
     [undefined, A, B].forEach((leaseId, i) => {
@@ -350,7 +462,11 @@ describe('Delete Share under a share lease', () => {
         const view = viewShareLease(state, now);
         const refusal = decideShareDelete(view, leaseId);
         if (outcomes[i] === 'deleted') expect(refusal).toBeUndefined();
-        else expect(refusal).toEqual({ reason: outcomes[i], facts: { resource: 'share', state: view.state, action: 'delete' } });
+        else
+          expect(refusal).toEqual({
+            reason: outcomes[i],
+            facts: { resource: 'share', state: view.state, action: 'delete' },
+          });
       });
     });
   }
@@ -362,18 +478,32 @@ describe('property: any sequence of commands at increasing instants', () => {
   const duration = fc.constantFrom(-1, 15, 30, 60);
   const period = fc.option(fc.integer({ min: 0, max: 60 }), { nil: undefined });
   const command: fc.Arbitrary<ShareLeaseCommand> = fc.oneof(
-    fc.record({ duration, proposedLeaseId: fc.option(id, { nil: undefined }), generatedLeaseId: fc.uuid() }).map((c) => ({ action: 'acquire' as const, ...c })),
+    fc
+      .record({ duration, proposedLeaseId: fc.option(id, { nil: undefined }), generatedLeaseId: fc.uuid() })
+      .map((c) => ({ action: 'acquire' as const, ...c })),
     id.map((leaseId) => ({ action: 'renew' as const, leaseId })),
     fc.record({ leaseId: id, proposedLeaseId: id }).map((c) => ({ action: 'change' as const, ...c })),
     id.map((leaseId) => ({ action: 'release' as const, leaseId })),
     period.map((breakPeriod) => ({ action: 'break' as const, breakPeriod })),
   );
   // Steps land on, just before and just after whole seconds, so boundaries are hit exactly.
-  const advance = fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 70 }).chain((sec) => fc.constantFrom(s(sec), s(sec) - 1, s(sec) + 1).map((ms) => Math.max(0, ms))));
+  const advance = fc.oneof(
+    fc.constant(0),
+    fc
+      .integer({ min: 0, max: 70 })
+      .chain((sec) => fc.constantFrom(s(sec), s(sec) - 1, s(sec) + 1).map((ms) => Math.max(0, ms))),
+  );
   const steps = fc.array(fc.record({ command, advance }), { maxLength: 50 });
 
   // An independent model: the documented table read as a lookup over explicit timers.
-  type Model = { holder?: string; duration: number; until?: number; breakEnds?: number; expiredSeen: boolean; epoch: number };
+  type Model = {
+    holder?: string;
+    duration: number;
+    until?: number;
+    breakEnds?: number;
+    expiredSeen: boolean;
+    epoch: number;
+  };
   function stateOf(m: Model, now: number): ShareLeaseStateName {
     if (m.holder === undefined) return 'available';
     if (m.breakEnds !== undefined) return now < m.breakEnds ? 'breaking' : 'broken';
@@ -404,7 +534,9 @@ describe('property: any sequence of commands at increasing instants', () => {
         if (c.proposedLeaseId === m.holder) return m;
         return c.leaseId === m.holder ? { ...m, holder: c.proposedLeaseId, epoch: m.epoch + 1 } : 'fails';
       case 'release':
-        return st !== 'available' && c.leaseId === m.holder ? { duration: -1, expiredSeen: false, epoch: m.epoch } : 'fails';
+        return st !== 'available' && c.leaseId === m.holder
+          ? { duration: -1, expiredSeen: false, epoch: m.epoch }
+          : 'fails';
       case 'break': {
         if (st === 'available') return 'fails';
         if (st === 'broken') return m;
@@ -452,7 +584,15 @@ describe('property: any sequence of commands at increasing instants', () => {
           // While leased or breaking, nobody else gets the lease.
           if (view.state === 'leased' || view.state === 'breaking') {
             const other = [A, B, C].find((x) => x !== view.leaseId)!;
-            expect(isShareLeaseRejection(decideShareLease({ action: 'acquire', duration: 15, proposedLeaseId: other, generatedLeaseId: X }, next, now))).toBe(true);
+            expect(
+              isShareLeaseRejection(
+                decideShareLease(
+                  { action: 'acquire', duration: 15, proposedLeaseId: other, generatedLeaseId: X },
+                  next,
+                  now,
+                ),
+              ),
+            ).toBe(true);
           }
           log.push(...decision.events);
           state = next;

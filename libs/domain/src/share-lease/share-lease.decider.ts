@@ -26,13 +26,25 @@ export function viewShareLease(state: ShareLeaseState, now: number): ShareLeaseV
     case 'leased': {
       const { leaseId, epoch, duration, expiresAt } = state;
       // A lease is valid for [start, expiresAt): at the instant it expires it is expired.
-      if (expiresAt !== undefined && now >= expiresAt) return { state: 'expired', leaseId, epoch, duration, expiredAt: expiresAt };
+      if (expiresAt !== undefined && now >= expiresAt)
+        return { state: 'expired', leaseId, epoch, duration, expiredAt: expiresAt };
       return { state: 'leased', leaseId, epoch, duration, expiresAt };
     }
     case 'expired':
-      return { state: 'expired', leaseId: state.leaseId, epoch: state.epoch, duration: state.duration, expiredAt: state.expiredAt };
+      return {
+        state: 'expired',
+        leaseId: state.leaseId,
+        epoch: state.epoch,
+        duration: state.duration,
+        expiredAt: state.expiredAt,
+      };
     case 'broken':
-      return { state: now < state.brokenAt ? 'breaking' : 'broken', leaseId: state.leaseId, epoch: state.epoch, brokenAt: state.brokenAt };
+      return {
+        state: now < state.brokenAt ? 'breaking' : 'broken',
+        leaseId: state.leaseId,
+        epoch: state.epoch,
+        brokenAt: state.brokenAt,
+      };
   }
 }
 
@@ -69,7 +81,9 @@ function decide(command: ShareLeaseCommand, view: ShareLeaseView, now: number): 
   });
   // An infinite lease has no expiry, and its event no expiresAt key.
   const lease = (leaseId: string, duration: number, epoch: number) =>
-    duration === INFINITE_LEASE ? { leaseId, duration, epoch } : { leaseId, duration, expiresAt: iso(now + duration * 1000), epoch };
+    duration === INFINITE_LEASE
+      ? { leaseId, duration, epoch }
+      : { leaseId, duration, expiresAt: iso(now + duration * 1000), epoch };
 
   switch (command.action) {
     case 'acquire': {
@@ -78,9 +92,15 @@ function decide(command: ShareLeaseCommand, view: ShareLeaseView, now: number): 
         if (proposedLeaseId !== view.leaseId) return reject('LeaseAlreadyPresent');
         // The holder acquiring again sets the new duration from now; an infinite lease asked again
         // for infinity changes nothing.
-        if (duration === INFINITE_LEASE && view.duration === INFINITE_LEASE) return { events: [], leaseId: view.leaseId };
+        if (duration === INFINITE_LEASE && view.duration === INFINITE_LEASE)
+          return { events: [], leaseId: view.leaseId };
         return {
-          events: [{ type: 'ShareLeaseAcquired', data: { ...lease(view.leaseId, duration, view.epoch), previousState: 'leased' } }],
+          events: [
+            {
+              type: 'ShareLeaseAcquired',
+              data: { ...lease(view.leaseId, duration, view.epoch), previousState: 'leased' },
+            },
+          ],
           leaseId: view.leaseId,
         };
       }
@@ -91,7 +111,12 @@ function decide(command: ShareLeaseCommand, view: ShareLeaseView, now: number): 
       // fences off whatever happened while nobody held the lease.
       const leaseId = proposedLeaseId ?? generatedLeaseId;
       return {
-        events: [{ type: 'ShareLeaseAcquired', data: { ...lease(leaseId, duration, view.epoch + 1), previousState: view.state } }],
+        events: [
+          {
+            type: 'ShareLeaseAcquired',
+            data: { ...lease(leaseId, duration, view.epoch + 1), previousState: view.state },
+          },
+        ],
         leaseId,
       };
     }
@@ -104,7 +129,18 @@ function decide(command: ShareLeaseCommand, view: ShareLeaseView, now: number): 
       // Leased or Expired: the clock restarts. An infinite lease has no clock.
       if (view.duration === INFINITE_LEASE) return { events: [], leaseId: view.leaseId };
       return {
-        events: [{ type: 'ShareLeaseRenewed', data: { leaseId: view.leaseId, duration: view.duration, expiresAt: iso(now + view.duration * 1000), epoch: view.epoch, previousState: view.state } }],
+        events: [
+          {
+            type: 'ShareLeaseRenewed',
+            data: {
+              leaseId: view.leaseId,
+              duration: view.duration,
+              expiresAt: iso(now + view.duration * 1000),
+              epoch: view.epoch,
+              previousState: view.state,
+            },
+          },
+        ],
         leaseId: view.leaseId,
       };
     }
@@ -112,7 +148,11 @@ function decide(command: ShareLeaseCommand, view: ShareLeaseView, now: number): 
     case 'change': {
       const { leaseId, proposedLeaseId } = command;
       if (view.state === 'breaking') {
-        return reject(leaseId === view.leaseId || proposedLeaseId === view.leaseId ? 'LeaseIsBreakingAndCannotBeChanged' : 'LeaseIdMismatchWithLeaseOperation');
+        return reject(
+          leaseId === view.leaseId || proposedLeaseId === view.leaseId
+            ? 'LeaseIsBreakingAndCannotBeChanged'
+            : 'LeaseIdMismatchWithLeaseOperation',
+        );
       }
       // Expired and Broken leases are not active: there is no lease to change.
       if (view.state !== 'leased') return reject('LeaseNotPresentWithLeaseOperation');
@@ -121,7 +161,12 @@ function decide(command: ShareLeaseCommand, view: ShareLeaseView, now: number): 
       if (leaseId !== view.leaseId) return reject('LeaseIdMismatchWithLeaseOperation');
       // The expiry stays: a change hands the lease over, it does not renew it.
       return {
-        events: [{ type: 'ShareLeaseChanged', data: { fromLeaseId: leaseId, toLeaseId: proposedLeaseId, epoch: view.epoch + 1 } }],
+        events: [
+          {
+            type: 'ShareLeaseChanged',
+            data: { fromLeaseId: leaseId, toLeaseId: proposedLeaseId, epoch: view.epoch + 1 },
+          },
+        ],
         leaseId: proposedLeaseId,
       };
     }
@@ -143,9 +188,15 @@ function decide(command: ShareLeaseCommand, view: ShareLeaseView, now: number): 
           return { events: [], leaseId: view.leaseId, breakSeconds: 0 };
         case 'breaking': {
           // A later break only ever shortens the break period, never lengthens it.
-          if (asked === undefined || asked >= view.brokenAt) return { events: [], leaseId: view.leaseId, breakSeconds: seconds(view.brokenAt) };
+          if (asked === undefined || asked >= view.brokenAt)
+            return { events: [], leaseId: view.leaseId, breakSeconds: seconds(view.brokenAt) };
           return {
-            events: [{ type: 'ShareLeaseBroken', data: { leaseId: view.leaseId, brokenAt: iso(asked), epoch: view.epoch, fromState: 'breaking' } }],
+            events: [
+              {
+                type: 'ShareLeaseBroken',
+                data: { leaseId: view.leaseId, brokenAt: iso(asked), epoch: view.epoch, fromState: 'breaking' },
+              },
+            ],
             leaseId: view.leaseId,
             breakSeconds: seconds(asked),
           };
@@ -158,7 +209,12 @@ function decide(command: ShareLeaseCommand, view: ShareLeaseView, now: number): 
           const end = view.state === 'leased' ? view.expiresAt : now;
           const brokenAt = end === undefined ? (asked ?? now) : Math.min(end, asked ?? end);
           return {
-            events: [{ type: 'ShareLeaseBroken', data: { leaseId: view.leaseId, brokenAt: iso(brokenAt), epoch: view.epoch + 1, fromState: view.state } }],
+            events: [
+              {
+                type: 'ShareLeaseBroken',
+                data: { leaseId: view.leaseId, brokenAt: iso(brokenAt), epoch: view.epoch + 1, fromState: view.state },
+              },
+            ],
             leaseId: view.leaseId,
             breakSeconds: seconds(brokenAt),
           };
@@ -179,14 +235,29 @@ export function evolveShareLease(state: ShareLeaseState, event: ShareLeaseEvent)
     }
     case 'ShareLeaseChanged':
       // Only a leased lease is changed; its duration and expiry carry over to the new id.
-      return { ...(state as Extract<ShareLeaseState, { status: 'leased' }>), leaseId: event.data.toLeaseId, epoch: event.data.epoch };
+      return {
+        ...(state as Extract<ShareLeaseState, { status: 'leased' }>),
+        leaseId: event.data.toLeaseId,
+        epoch: event.data.epoch,
+      };
     case 'ShareLeaseReleased':
       return { status: 'available', epoch: state.epoch };
     case 'ShareLeaseBroken':
-      return { status: 'broken', leaseId: event.data.leaseId, epoch: event.data.epoch, brokenAt: ms(event.data.brokenAt) };
+      return {
+        status: 'broken',
+        leaseId: event.data.leaseId,
+        epoch: event.data.epoch,
+        brokenAt: ms(event.data.brokenAt),
+      };
     case 'ShareLeaseExpired': {
       const duration = state.status === 'leased' ? state.duration : INFINITE_LEASE;
-      return { status: 'expired', leaseId: event.data.leaseId, epoch: state.epoch, duration, expiredAt: ms(event.data.expiredAt) };
+      return {
+        status: 'expired',
+        leaseId: event.data.leaseId,
+        epoch: state.epoch,
+        duration,
+        expiredAt: ms(event.data.expiredAt),
+      };
     }
   }
 }
@@ -197,7 +268,10 @@ export function evolveShareLease(state: ShareLeaseState, event: ShareLeaseEvent)
  */
 export function decideShareDelete(view: ShareLeaseView, leaseId: string | undefined): ShareLeaseRejection | undefined {
   const locked = view.state === 'leased' || view.state === 'breaking';
-  const reject = (reason: ShareLeaseReason): ShareLeaseRejection => ({ reason, facts: { resource: 'share', state: view.state, action: 'delete' } });
+  const reject = (reason: ShareLeaseReason): ShareLeaseRejection => ({
+    reason,
+    facts: { resource: 'share', state: view.state, action: 'delete' },
+  });
   if (leaseId === undefined) return locked ? reject('LeaseIdMissing') : undefined;
   if (!locked) return reject('LeaseNotPresentWithShareOperation');
   return leaseId === view.leaseId ? undefined : reject('LeaseIdMismatchWithShareOperation');

@@ -60,12 +60,21 @@ export type ShareLeaseEvent =
     }
   | {
       type: 'ShareLeaseRenewed';
-      data: { leaseId: string; duration: ShareLeaseDuration; expiresAt: string; epoch: number; previousState: 'leased' | 'expired' };
+      data: {
+        leaseId: string;
+        duration: ShareLeaseDuration;
+        expiresAt: string;
+        epoch: number;
+        previousState: 'leased' | 'expired';
+      };
     }
   | { type: 'ShareLeaseChanged'; data: { fromLeaseId: string; toLeaseId: string; epoch: number } }
   | { type: 'ShareLeaseReleased'; data: { leaseId: string; fromState: 'leased' | 'expired' | 'breaking' | 'broken' } }
   // Starts a break, or shortens one (fromState 'breaking'); brokenAt is when it is (or was) broken.
-  | { type: 'ShareLeaseBroken'; data: { leaseId: string; brokenAt: string; epoch: number; fromState: 'leased' | 'expired' | 'breaking' } }
+  | {
+      type: 'ShareLeaseBroken';
+      data: { leaseId: string; brokenAt: string; epoch: number; fromState: 'leased' | 'expired' | 'breaking' };
+    }
   // The lease lapsed at expiredAt: appended by whoever first observes it (a lease command or the sweeper).
   | { type: 'ShareLeaseExpired'; data: { leaseId: string; expiredAt: string } };
 
@@ -93,8 +102,7 @@ export interface ShareLeaseRejection {
  * `events` may be empty for idempotent successes.
  */
 export type ShareLeaseDecision =
-  | { events: ShareLeaseEvent[]; leaseId?: string; breakSeconds?: number }
-  | ShareLeaseRejection;
+  { events: ShareLeaseEvent[]; leaseId?: string; breakSeconds?: number } | ShareLeaseRejection;
 
 /** What Get Share Properties and List Shares show: locked while leased or breaking; the duration only while leased. */
 export interface ShareLeaseProperties {

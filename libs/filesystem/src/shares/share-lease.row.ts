@@ -21,9 +21,22 @@ export function shareLeaseColumns(lease: ShareLeaseState) {
         lease_expires_at: lease.expiresAt === undefined ? null : iso(lease.expiresAt),
       };
     case 'expired':
-      return { ...none, lease_status: lease.status, lease_id: lease.leaseId, lease_epoch: lease.epoch, lease_duration: lease.duration, lease_expires_at: iso(lease.expiredAt) };
+      return {
+        ...none,
+        lease_status: lease.status,
+        lease_id: lease.leaseId,
+        lease_epoch: lease.epoch,
+        lease_duration: lease.duration,
+        lease_expires_at: iso(lease.expiredAt),
+      };
     case 'broken':
-      return { ...none, lease_status: lease.status, lease_id: lease.leaseId, lease_epoch: lease.epoch, lease_broken_at: iso(lease.brokenAt) };
+      return {
+        ...none,
+        lease_status: lease.status,
+        lease_id: lease.leaseId,
+        lease_epoch: lease.epoch,
+        lease_broken_at: iso(lease.brokenAt),
+      };
   }
 }
 
@@ -37,9 +50,21 @@ export function shareLeaseOf(r: any): ShareLeaseState {
     case 'leased':
       return r.lease_expires_at === null
         ? { status: 'leased', leaseId: r.lease_id, epoch, duration: r.lease_duration }
-        : { status: 'leased', leaseId: r.lease_id, epoch, duration: r.lease_duration, expiresAt: at(r.lease_expires_at) };
+        : {
+            status: 'leased',
+            leaseId: r.lease_id,
+            epoch,
+            duration: r.lease_duration,
+            expiresAt: at(r.lease_expires_at),
+          };
     case 'expired':
-      return { status: 'expired', leaseId: r.lease_id, epoch, duration: r.lease_duration, expiredAt: at(r.lease_expires_at) };
+      return {
+        status: 'expired',
+        leaseId: r.lease_id,
+        epoch,
+        duration: r.lease_duration,
+        expiredAt: at(r.lease_expires_at),
+      };
     case 'broken':
       return { status: 'broken', leaseId: r.lease_id, epoch, brokenAt: at(r.lease_broken_at) };
   }

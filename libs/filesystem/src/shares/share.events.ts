@@ -12,7 +12,8 @@ export interface ShareCreated {
 }
 
 /** The events of a share's stream, share-<id>, besides its lease's (ShareLeaseEvent, libs/domain/src/share-lease). */
-export type ShareEvent = { type: 'ShareCreated'; data: ShareCreated } | { type: 'ShareDeleted'; data: { shareId: string; name: string } };
+export type ShareEvent =
+  { type: 'ShareCreated'; data: ShareCreated } | { type: 'ShareDeleted'; data: { shareId: string; name: string } };
 
 export const SHARE_STREAM_PREFIX = 'share-';
 export const shareStream = (shareId: string) => `${SHARE_STREAM_PREFIX}${shareId}`;

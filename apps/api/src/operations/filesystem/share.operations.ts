@@ -2,7 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { CreateShareCommand, DeleteShareCommand, ShareQuery } from '@leasehold/filesystem';
 import { shareLeaseProperties, viewShareLease } from '@leasehold/domain';
-import { AzureError, AzureOperation, guidHeader, integerHeader, rfc1123, WireRequest, WireResponse } from '@leasehold/wire';
+import {
+  AzureError,
+  AzureOperation,
+  guidHeader,
+  integerHeader,
+  rfc1123,
+  WireRequest,
+  WireResponse,
+} from '@leasehold/wire';
 import { LEASE_EPOCH_HEADER, metadataResponseHeaders, readMetadata } from './wire-format';
 
 const MAX_QUOTA_GIB = 102400;
@@ -18,8 +26,14 @@ export class ShareOperations {
   @AzureOperation({ name: 'Create Share', method: 'PUT', restype: 'share', resource: 'share', sas: 'c' })
   async create(req: WireRequest): Promise<WireResponse> {
     const quota = integerHeader(req, 'x-ms-share-quota', MAX_QUOTA_GIB) ?? MAX_QUOTA_GIB;
-    if (quota < 1) throw new AzureError(400, 'InvalidHeaderValue', 'The share quota must be at least 1 GiB.', { HeaderName: 'x-ms-share-quota', HeaderValue: '0' });
-    const result = await this.commands.execute(new CreateShareCommand(req.context, req.share!, quota, readMetadata(req.rawHeaders)));
+    if (quota < 1)
+      throw new AzureError(400, 'InvalidHeaderValue', 'The share quota must be at least 1 GiB.', {
+        HeaderName: 'x-ms-share-quota',
+        HeaderValue: '0',
+      });
+    const result = await this.commands.execute(
+      new CreateShareCommand(req.context, req.share!, quota, readMetadata(req.rawHeaders)),
+    );
     return { status: 201, headers: { etag: result.etag, 'last-modified': rfc1123(result.lastModified) } };
   }
 
