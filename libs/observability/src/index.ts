@@ -1,0 +1,5 @@
+export * from './metrics';
+export * from './logging';
+export * from './health';
+export * from './http';
+export * from './shutdown';
