@@ -3,3 +3,4 @@ export * from './logging';
 export * from './health';
 export * from './http';
 export * from './shutdown';
+export * from './wait-for-ready';
