@@ -259,7 +259,7 @@ async function copyBaseline(events: number): Promise<Rate> {
 async function rebuild(): Promise<Rate & { wall: number; line: string }> {
   const meter = new CpuMeter().start();
   const started = Date.now();
-  const out = await runToEnd(process.execPath, [join(DIST, 'apps/cli/main.js'), 'projections:rebuild'], serviceEnv(), (child) => meter.client(child.pid!));
+  const out = await runToEnd(process.execPath, [join(DIST, 'apps/cli/main.js'), 'projections', 'rebuild'], serviceEnv(), (child) => meter.client(child.pid!));
   const wall = (Date.now() - started) / 1000;
   const cpu = meter.stop();
   const line = out.split('\n').find((l) => l.startsWith('projections:rebuild:')) ?? '';
