@@ -6,6 +6,8 @@ import { createLogger, fastifyLogging, mountMetrics, observeHttp, PinoNestLogger
 import { mountWireGateway, WireGateway, wireFastifyOptions } from '@leasehold/wire';
 import type { Logger } from 'pino';
 import { ApiModule } from './api.module';
+import { mountDocs } from './docs/mount-docs';
+import { mountQueueBoard } from './queue-board';
 
 export interface RunningApi {
   app: NestFastifyApplication;
@@ -34,6 +36,8 @@ export async function startApi(config: LeaseholdConfig, levels?: LogLevel[]): Pr
   });
   observeHttp(fastify, logger);
   mountMetrics(fastify);
+  await mountDocs(fastify);
+  await mountQueueBoard(fastify, config);
   mountWireGateway(fastify, app.get(WireGateway));
   await app.listen(config.port, config.host);
   const address = app.getHttpServer().address();
