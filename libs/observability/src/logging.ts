@@ -43,8 +43,8 @@ export interface LoggingOptions {
 }
 
 /** pino: JSON lines in production (one object per line), pretty colored lines in development. */
-export function createLogger(options: LoggingOptions): Logger {
-  return pino({
+export function createLogger(options: LoggingOptions, destination?: pino.DestinationStream): Logger {
+  const settings: pino.LoggerOptions = {
     name: options.name,
     level: options.level,
     redact: { paths: REDACT, censor: '[redacted]' },
@@ -54,7 +54,8 @@ export function createLogger(options: LoggingOptions): Logger {
       },
     },
     transport: options.pretty ? { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } : undefined,
-  });
+  };
+  return destination ? pino(settings, destination) : pino(settings);
 }
 
 /** Nest's own log calls (start-up, Logger in services) go to the same pino logger. */
