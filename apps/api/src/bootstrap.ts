@@ -27,7 +27,9 @@ const pinoLevel = (levels: LogLevel[]) => (['verbose', 'debug', 'log', 'warn', '
  */
 export async function startApi(config: LeaseholdConfig, levels?: LogLevel[]): Promise<RunningApi> {
   const logger = createLogger({ name: 'api', level: levels ? pinoLevel(levels) : config.logLevel, pretty: config.logPretty });
-  const adapter = new FastifyAdapter({ ...wireFastifyOptions, ...fastifyLogging(logger) });
+  // While closing, a request on a connection already accepted is served like any other (it is in
+  // flight), not answered with Fastify's own non-Azure 503.
+  const adapter = new FastifyAdapter({ ...wireFastifyOptions, ...fastifyLogging(logger), return503OnClosing: false });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config), adapter, { logger: new PinoNestLogger(logger) });
   const fastify = app.getHttpAdapter().getInstance();
   const routes: RunningApi['routes'] = [];
