@@ -68,7 +68,7 @@ export async function watchJob(client: LeaseholdClient, jobId: string, total: nu
   const closedAtStart = job.handlesClosed;
   const bar = new SingleBar(
     {
-      format: 'job {jobId} [{bar}] {percentage}% | {value}/{total} handles | {rate} handles/s | ETA {eta} | {state}',
+      format: 'job {jobId} [{bar}] {percentage}% | {value}/{total} handles | {rate} handles/s | ETA {remaining} | {state}',
       stream,
       noTTYOutput: true,
       notTTYSchedule: 1000,
@@ -76,13 +76,13 @@ export async function watchJob(client: LeaseholdClient, jobId: string, total: nu
       etaBuffer: 20,
     },
   );
-  const payload = () => {
+  const payload = (of = bar.getTotal()) => {
     const rate = (job.handlesClosed - closedAtStart) / Math.max(0.001, (Date.now() - started) / 1000);
-    const left = Math.max(0, bar.getTotal() - job.handlesClosed);
-    return { jobId: job.jobId.slice(0, 8), state: job.state, rate: Math.round(rate), eta: left === 0 ? '0s' : rate > 0 ? duration(left / rate) : '-' };
+    const left = Math.max(0, of - job.handlesClosed);
+    return { jobId: job.jobId.slice(0, 8), state: job.state, rate: Math.round(rate), remaining: left === 0 ? '0s' : rate > 0 ? duration(left / rate) : '-' };
   };
-  bar.start(Math.max(total, job.handlesClosed), job.handlesClosed);
-  bar.update(job.handlesClosed, payload());
+  const initial = Math.max(total, job.handlesClosed);
+  bar.start(initial, job.handlesClosed, payload(initial));
   while (!TERMINAL.has(job.state)) {
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     job = await getJob(client, jobId);
