@@ -12,7 +12,6 @@ const jobColumns: Array<[string, (j: Job) => unknown]> = [
   ['path', (j) => `${j.share}/${j.path}`],
   ['recursive', (j) => j.recursive],
   ['closed', (j) => j.handlesClosed],
-  ['failed', (j) => j.handlesFailed],
   ['chunks', (j) => j.chunksDone],
   ['created', (j) => j.createdTime],
   ['ended', (j) => j.endedTime],
@@ -114,7 +113,7 @@ function jobs(program: Command): void {
     const ended = await watchJob(c, job.jobId, total);
     const seconds = (Date.parse(ended.endedTime) - Date.parse(ended.startedTime || ended.createdTime)) / 1000;
     console.log(
-      `job ${ended.jobId} ${ended.state}: ${ended.handlesClosed} handle(s) closed, ${ended.handlesFailed} failed, ${ended.chunksDone} chunk(s)` +
+      `job ${ended.jobId} ${ended.state}: ${ended.handlesClosed} handle(s) closed, ${ended.chunksDone} chunk(s)` +
         (seconds > 0 ? ` in ${seconds.toFixed(1)} s (${Math.round(ended.handlesClosed / seconds)} handles/s)` : '') +
         (ended.error ? `: ${ended.error}` : ''),
     );

@@ -11,7 +11,6 @@ export interface Job {
   handleId: string;
   chunksDone: number;
   handlesClosed: number;
-  handlesFailed: number;
   cancelRequested: boolean;
   requestedBy: string;
   createdTime: string;
@@ -33,7 +32,6 @@ export function toJob(x: Record<string, string>): Job {
     handleId: x.HandleId,
     chunksDone: Number(x.ChunksDone),
     handlesClosed: Number(x.HandlesClosed),
-    handlesFailed: Number(x.HandlesFailed),
     cancelRequested: x.CancelRequested === 'true',
     requestedBy: x.RequestedBy,
     createdTime: x.CreatedTime,

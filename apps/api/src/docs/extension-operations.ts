@@ -43,7 +43,7 @@ const query = (name: string, description: string, schema: Schema = { type: 'stri
 
 const marker = query('marker', 'Opaque continuation marker from the previous page; bound to the account and the query it came from.');
 const jobId = query('jobid', 'The job id (`x-leasehold-job-id` of the submit).', { type: 'string', format: 'uuid' }, true);
-const jobXml = 'The job as `<ForceCloseJob>`: JobId, State (queued, running, completed, failed, cancelled), Share, Path, Recursive, HandleId, ChunksDone, HandlesClosed, HandlesFailed, CancelRequested, RequestedBy, CreatedTime, StartedTime, EndedTime, Error.';
+const jobXml = 'The job as `<ForceCloseJob>`: JobId, State (queued, running, completed, failed, cancelled), Share, Path, Recursive, HandleId, ChunksDone, HandlesClosed, CancelRequested, RequestedBy, CreatedTime, StartedTime, EndedTime, Error.';
 const auditFilters: Parameter[] = [
   query('recursive', 'With a path: the directory and everything under it.', { type: 'boolean' }),
   query('type', 'Event type, e.g. `LeaseBroken`.'),
