@@ -1,4 +1,4 @@
-import { Controller, DynamicModule, Get, Inject, Injectable, InjectionToken, Module, ModuleMetadata, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Controller, DynamicModule, Get, Inject, Injectable, InjectionToken, Module, ModuleMetadata, OnApplicationShutdown, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorResult, HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
 import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
 import Redis from 'ioredis';
@@ -124,18 +124,32 @@ export interface ReadinessOptions {
   useFactory: (...deps: any[]) => ReadinessCheck[];
 }
 
+/** Every pool of this process (an application's, or several in a test process), summed when scraped. */
+const pools = new Set<Pool>();
+poolConnections.source = async () => {
+  const sum = (count: (pool: Pool) => number) => [...pools].reduce((n, pool) => n + count(pool), 0);
+  return [
+    { labels: { state: 'total' }, value: sum((p) => p.totalCount) },
+    { labels: { state: 'idle' }, value: sum((p) => p.idleCount) },
+    { labels: { state: 'waiting' }, value: sum((p) => p.waitingCount) },
+  ];
+};
+
 /** The PostgreSQL pool's use, read when scraped. */
 @Injectable()
-export class PoolMetrics implements OnModuleInit {
-  constructor(private readonly db: DataSource) {}
+export class PoolMetrics implements OnModuleInit, OnModuleDestroy {
+  private readonly pool: Pool;
+
+  constructor(db: DataSource) {
+    this.pool = (db.driver as PostgresDriver).master as Pool;
+  }
 
   onModuleInit(): void {
-    const pool = (this.db.driver as PostgresDriver).master as Pool;
-    poolConnections.source = async () => [
-      { labels: { state: 'total' }, value: pool.totalCount },
-      { labels: { state: 'idle' }, value: pool.idleCount },
-      { labels: { state: 'waiting' }, value: pool.waitingCount },
-    ];
+    pools.add(this.pool);
+  }
+
+  onModuleDestroy(): void {
+    pools.delete(this.pool);
   }
 }
 
