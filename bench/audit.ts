@@ -1,4 +1,4 @@
-import { children, DIST, envInteger, output, ROOT, runToEnd, sql, start, stop } from './common';
+import { children, DIST, envInteger, ROOT, runToEnd, sql, startReady, stop } from './common';
 import { Logger } from '@nestjs/common';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
 import { AsyncProjector, AuditRepository, auditProjection } from '@leasehold/audit';
@@ -67,7 +67,7 @@ const median = (values: number[]) => {
 };
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toLocaleString('en', { maximumFractionDigits: 0 })} MiB`;
 
-const serviceEnv = () => ({ DATABASE_URL: databaseUrl, REDIS_URL: CONFIG.redisUrl, NODE_ENV: 'development', HOST: '127.0.0.1', PORT: '0' });
+const serviceEnv = () => ({ DATABASE_URL: databaseUrl, REDIS_URL: CONFIG.redisUrl, NODE_ENV: 'development', HOST: '127.0.0.1' });
 
 // ---- CPU: wall time on a shared 2-core machine moves with whatever else runs; CPU seconds per
 // event (client process + PostgreSQL backends of the bench database) much less so ----
@@ -259,7 +259,7 @@ async function copyBaseline(events: number): Promise<Rate> {
 async function rebuild(): Promise<Rate & { wall: number; line: string }> {
   const meter = new CpuMeter().start();
   const started = Date.now();
-  const out = await runToEnd(process.execPath, [join(DIST, 'apps/cli/main.js'), 'projections:rebuild'], serviceEnv(), (child) => meter.client(child.pid!));
+  const out = await runToEnd(process.execPath, [join(DIST, 'apps/cli/main.js'), 'projections', 'rebuild'], serviceEnv(), (child) => meter.client(child.pid!));
   const wall = (Date.now() - started) / 1000;
   const cpu = meter.stop();
   const line = out.split('\n').find((l) => l.startsWith('projections:rebuild:')) ?? '';
@@ -322,9 +322,7 @@ async function catchUp(total: number): Promise<Catchup> {
 // ---- latency ----
 
 async function startApi(): Promise<{ child: ChildProcess; url: string }> {
-  const child = start(process.execPath, [join(DIST, 'apps/api/src/main.js')], serviceEnv());
-  const [, url] = await output(child, /leasehold api listening on (http:\/\/\S+)/, 'the API');
-  return { child, url };
+  return startReady('apps/api/src/main.js', 'PORT', serviceEnv(), 'the API');
 }
 
 interface Targets {

@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { Client } from 'pg';
+import { freePort, waitForReady } from '@leasehold/observability';
 
 /** Shared by the benches: paths, child processes, one-off SQL (the lease bench, which has its own process helpers, uses the SQL). */
 export const DIST = resolve(__dirname, '..'); // dist/bench → dist
@@ -28,19 +29,25 @@ export function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Resolves with the first match of `pattern` in the child's output; rejects if it exits first. */
-export function output(child: ChildProcess, pattern: RegExp, what: string): Promise<RegExpMatchArray> {
-  return new Promise((resolveMatch, reject) => {
-    let text = '';
-    const onData = (d: Buffer) => {
-      text += d.toString();
-      const match = text.match(pattern);
-      if (match) resolveMatch(match);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code, signal) => reject(new Error(`${what} exited (${signal ?? code}):\n${text.slice(-3000)}`)));
-  });
+/**
+ * Starts a service entry point (under dist/) on a free port, given to it in `portVariable` (PORT,
+ * WORKER_PORT), and resolves once its /_health/ready answers 200; rejects with the end of its
+ * output if it exits or does not get ready.
+ */
+export async function startReady(entry: string, portVariable: string, extraEnv: Record<string, string>, what: string): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const child = start(process.execPath, [resolve(DIST, entry)], { ...extraEnv, [portVariable]: String(port) });
+  let text = '';
+  const keep = (d: Buffer) => (text = (text + d).slice(-3000));
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitForReady(url, child);
+  } catch (error) {
+    throw new Error(`${what}: ${(error as Error).message}\n${text}`);
+  }
+  return { child, url };
 }
 
 /** Runs a command to its end; resolves with its output, rejects on a non-zero exit. */

@@ -1,4 +1,4 @@
-import { children, DIST, envInteger, output, ROOT, runToEnd, sql, start, stop } from './common';
+import { children, DIST, envInteger, ROOT, runToEnd, sql, startReady, stop } from './common';
 import { ShareServiceClient, StorageSharedKeyCredential } from '@azure/storage-file-share';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
 import { closeQueue, FORCE_CLOSE_QUEUE, redisConnection } from '@leasehold/jobs';
@@ -62,21 +62,16 @@ const serviceEnv = () => ({
   QUEUE_PREFIX: PREFIX,
   NODE_ENV: 'development',
   HOST: '127.0.0.1',
-  PORT: '0',
   FORCE_CLOSE_CHUNK_SIZE: String(CONFIG.chunk),
   WORKER_CONCURRENCY: String(CONFIG.concurrency),
 });
 
 async function startApi(): Promise<{ child: ChildProcess; url: string }> {
-  const child = start(process.execPath, [join(DIST, 'apps/api/src/main.js')], serviceEnv());
-  const [, url] = await output(child, /leasehold api listening on (http:\/\/\S+)/, 'the API');
-  return { child, url };
+  return startReady('apps/api/src/main.js', 'PORT', serviceEnv(), 'the API');
 }
 
 async function startWorker(): Promise<ChildProcess> {
-  const child = start(process.execPath, [join(DIST, 'apps/worker/src/main.js')], serviceEnv());
-  await output(child, /leasehold worker started/, 'the worker');
-  return child;
+  return (await startReady('apps/worker/src/main.js', 'WORKER_PORT', serviceEnv(), 'the worker')).child;
 }
 
 // ---- database ----

@@ -1,137 +1,43 @@
-import { AccountError, AccountsService, KeyCipher, newAccountKey } from '@leasehold/accounts';
-import { ConfigError, describeStartupFailure, loadConfig, preflight } from '@leasehold/config';
-import { cliCaller } from '@leasehold/domain';
-import { createDataSource, EventStore, migrateDatabase } from '@leasehold/event-store';
-import { rebuildProjections, verifyProjections } from '@leasehold/projections';
-import { Pool, PoolClient } from 'pg';
-import { ChildProcess, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { userInfo } from 'node:os';
-import { resolve } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { CliError } from './client';
+import { clientCommands } from './client-commands';
 
-/** A mistake on the command line: its message is the usage. */
-class UsageError extends Error {}
+/**
+ * `leasehold`: the client commands (leases, handles, jobs, audit) talk to a running service with
+ * the connection string in LEASEHOLD_CONNECTION_STRING, signing like the SDK; the operator's
+ * commands (serve, migrate, accounts, projections) use the deployment's configuration.
+ */
+const program = new Command('leasehold')
+  .description('Leasehold from a terminal')
+  .showHelpAfterError('(add --help for usage)')
+  .exitOverride()
+  .addHelpText('after', '\nClient commands read LEASEHOLD_CONNECTION_STRING (an Azure Storage connection string with AccountName, AccountKey and FileEndpoint).');
 
-/** Migrations first, then (outside production) the development account. */
-async function prepare(): Promise<void> {
-  const config = loadConfig();
-  const problem = await preflight(config);
-  if (problem) throw new ConfigError(problem);
-  await migrateDatabase(config.databaseUrl);
-  console.log('leasehold: database ready, migrations applied');
-  await withAccounts(async (accounts) => {
-    const sealed = await accounts.sealPlainKeys();
-    if (sealed) console.log(`leasehold: encrypted the keys of ${sealed} account(s) stored before encryption at rest`);
-    if (!config.production) {
-      await accounts.ensureDevelopmentAccount();
-      console.log('leasehold: development account devstoreaccount1 ready (the Azure emulator key)');
-    }
-  });
-}
+// Loaded when run: the client commands must not pay for the server's libraries.
+const operator = () => import('./operator');
 
-async function withAccounts<T>(work: (accounts: AccountsService) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  const db = await createDataSource(config.databaseUrl, 1).initialize();
-  try {
-    return await work(new AccountsService(new EventStore(db), new KeyCipher(config.encryptionKey)));
-  } finally {
-    await db.destroy();
-  }
-}
+program.command('serve').description('migrate, then run one API and one worker until stopped').action(async () => (await operator()).serve());
+program.command('migrate').description('apply migrations and (outside production) create the development account').action(async () => (await operator()).prepare());
+const accounts = program.command('accounts').description('tenants and their keys, straight in the database (the admin API on the command line)');
+accounts.command('create <name>').description('a new account; prints both keys').action(async (name: string) => (await operator()).accounts('create', name));
+accounts.command('list').description('every account').action(async () => (await operator()).accounts('list'));
+accounts.command('disable <name>').description("refuse the account's requests").action(async (name: string) => (await operator()).accounts('disable', name));
+accounts.command('enable <name>').description('accept them again').action(async (name: string) => (await operator()).accounts('enable', name));
+accounts
+  .command('rotate <name> <key>')
+  .description('replace key1 or key2 with a new key; prints it')
+  .action(async (name: string, key: string) => (await operator()).accounts('rotate', name, key));
+const projections = program.command('projections').description('check or rebuild the projections from the event log');
+projections.command('verify').description('compare every projection with a rebuild; exit 1 on a difference').action(async () => (await operator()).verify());
+projections.command('rebuild').description('rebuild every projection and swap it in').action(async () => (await operator()).rebuild());
+clientCommands(program);
 
-/** `accounts create|list|disable|enable|rotate`: the admin interface on the command line. */
-async function accounts(): Promise<void> {
-  const [, , , action, name, key] = process.argv;
-  const by = cliCaller(userInfo().username, randomUUID());
-  await withAccounts(async (service) => {
-    switch (action) {
-      case 'create': {
-        const [key1, key2] = [newAccountKey(), newAccountKey()];
-        if (!(await service.create(name ?? '', key1, key2, by))) throw new AccountError('AlreadyExists', `account ${name} already exists`);
-        return console.log(JSON.stringify({ name, key1, key2 }, null, 2));
-      }
-      case 'list':
-        return console.log(JSON.stringify(await service.list(), null, 2));
-      case 'disable':
-        return void (await service.disable(name ?? '', by), console.log(`${name} disabled`));
-      case 'enable':
-        return void (await service.enable(name ?? '', by), console.log(`${name} enabled`));
-      case 'rotate':
-        if (key !== 'key1' && key !== 'key2') throw new UsageError('usage: accounts rotate <name> key1|key2');
-        return console.log(JSON.stringify({ name, [key]: await service.rotate(name ?? '', key, by) }, null, 2));
-      default:
-        throw new UsageError('usage: accounts create <name> | list | disable <name> | enable <name> | rotate <name> key1|key2');
-    }
-  });
-}
-
-/** `serve`: prepare, then run one api and one worker process until either stops or a signal arrives. */
-async function serve(): Promise<void> {
-  await prepare();
-  const children: ChildProcess[] = ['api/src/main.js', 'worker/src/main.js'].map((entry) =>
-    spawn(process.execPath, [resolve(__dirname, '..', entry)], { stdio: 'inherit' }),
-  );
-  const stop = (signal: NodeJS.Signals) => children.forEach((child) => child.kill(signal));
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  await Promise.race(children.map((child) => new Promise((done) => child.on('exit', done))));
-  stop('SIGTERM');
-  process.exitCode = 1;
-}
-
-/** Runs `work` with one connection to the configured database. */
-async function withDatabase<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const pool = new Pool({ connectionString: loadConfig().databaseUrl, max: 1 });
-  const client = await pool.connect();
-  try {
-    return await work(client);
-  } finally {
-    client.release();
-    await pool.end();
-  }
-}
-
-/** `projections:verify`: rebuild into scratch tables, compare with the live ones, exit 1 on any difference. */
-async function verify(): Promise<void> {
-  const started = Date.now();
-  const result = await withDatabase(verifyProjections);
-  const seconds = (Date.now() - started) / 1000;
-  console.log(`projections:verify: ${result.events} events, ${result.rows} rows rebuilt in ${seconds.toFixed(1)} s`);
-  for (const d of result.differences) {
-    console.log(`  ${d.table}: ${d.onlyLive} row(s) only in the live table, ${d.onlyRebuilt} only in the rebuild`);
-    for (const s of d.samples) console.log(`    ${s.side === 'live' ? 'live   ' : 'rebuilt'} ${JSON.stringify(s.row)}`);
-  }
-  if (result.differences.length) {
-    process.exitCode = 1;
-  } else {
-    console.log('projections:verify: the live projections equal the rebuild');
-  }
-}
-
-/** `projections:rebuild`: rebuild every projection from the log and swap the fresh tables in. */
-async function rebuild(): Promise<void> {
-  const started = Date.now();
-  const result = await withDatabase(rebuildProjections);
-  const seconds = (Date.now() - started) / 1000;
-  console.log(
-    `projections:rebuild: ${result.events} events, ${result.rows} rows, ${result.caughtUp} stream(s) caught up at the swap, ` +
-      `${seconds.toFixed(1)} s (${Math.round(result.events / Math.max(seconds, 0.001))} events/s)`,
-  );
-}
-
-const commands: Record<string, () => Promise<void>> = {
-  serve,
-  migrate: prepare,
-  accounts,
-  'projections:verify': verify,
-  'projections:rebuild': rebuild,
-};
-const command = commands[process.argv[2] ?? ''];
-if (!command) {
-  console.error(`usage: leasehold ${Object.keys(commands).join('|')}`);
-  process.exit(2);
-}
-command().catch((error: unknown) => {
-  console.error(`leasehold: ${error instanceof AccountError || error instanceof UsageError ? error.message : describeStartupFailure(error)}`);
+program.parseAsync(process.argv).catch(async (error) => {
+  if (error instanceof CommanderError) process.exit(error.exitCode);
+  const { ConfigError } = await import('@leasehold/config');
+  const { AccountError } = await import('@leasehold/accounts');
+  const { UsageError } = await operator();
+  const known = error instanceof ConfigError || error instanceof AccountError || error instanceof UsageError;
+  console.error(`leasehold: ${known ? error.message : CliError.from(error).oneLine()}`);
   process.exit(1);
 });

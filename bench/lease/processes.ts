@@ -1,6 +1,5 @@
 import { ChildProcess, execFileSync, spawn, SpawnOptions } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 
 /**
  * Every child the runner starts is registered here and ended by its own pid when the runner
@@ -70,49 +69,7 @@ export function run(command: string, args: string[], options: SpawnOptions = {},
   });
 }
 
-/** Resolves with the first match of `pattern` on the child's stdout or stderr, or rejects on timeout or exit. */
-export function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number, log: string[] = []): Promise<RegExpMatchArray> {
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    const onData = (d: Buffer) => {
-      buffer += d.toString();
-      log.push(d.toString());
-      const match = buffer.match(pattern);
-      if (match) {
-        done();
-        resolve(match);
-      }
-    };
-    const onExit = (code: number | null) => {
-      done();
-      reject(new Error(`exited (${code}) before printing ${pattern}:\n${buffer.slice(-2000)}`));
-    };
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error(`no ${pattern} within ${timeoutMs} ms:\n${buffer.slice(-2000)}`));
-    }, timeoutMs);
-    const done = () => {
-      clearTimeout(timer);
-      child.stdout?.off('data', onData);
-      child.stderr?.off('data', onData);
-      child.off('exit', onExit);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.on('exit', onExit);
-  });
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+export { freePort } from '@leasehold/observability';
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -9,20 +9,8 @@ import { azureRequest, Signer } from './azure';
 import { HeartbeatResult, HeartbeatSpec } from './heartbeat';
 import { LoadResult, LoadSpec, summarize } from './load';
 import { captureLeaseStatements, PGBENCH_LEASE_ID, pgbenchScript } from './pgbench-script';
-import {
-  CpuSampler,
-  freePort,
-  killAllNow,
-  pidsByName,
-  postgresPids,
-  run,
-  sleep,
-  start,
-  stop,
-  stopAll,
-  trackTempDir,
-  waitForOutput,
-} from './processes';
+import { waitForReady } from '@leasehold/observability';
+import { CpuSampler, freePort, killAllNow, pidsByName, postgresPids, run, sleep, start, stop, stopAll, trackTempDir } from './processes';
 
 /**
  * `npm run bench:lease`: Lease File throughput and latency of Leasehold, with two baselines in the
@@ -106,19 +94,14 @@ interface Api {
 }
 
 async function startApi(): Promise<Api> {
+  const port = await freePort();
   const child = start(process.execPath, [join(DIST, 'apps/api/src/main.js')], {
     // The rate limiter runs, and its cost is measured, but it never refuses: the bench measures leases, not the limit.
-    env: {
-      ...env,
-      DATABASE_URL: databaseUrl,
-      NODE_ENV: 'development',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      RATE_LIMIT_PER_SECOND: '1000000',
-    },
+    env: { ...env, DATABASE_URL: databaseUrl, NODE_ENV: 'development', PORT: String(port), HOST: '127.0.0.1', RATE_LIMIT_PER_SECOND: '1000000' },
     cwd: ROOT,
   });
-  const match = await waitForOutput(child, /listening on (http:\/\/\S+)/, 60_000);
+  const url = `http://127.0.0.1:${port}`;
+  await waitForReady(url, child);
   // Keep the end of its output: if the API dies mid-run, that is what explains it.
   let tail = '';
   const keep = (d: Buffer) => (tail = (tail + d.toString()).slice(-4000));
@@ -131,7 +114,7 @@ async function startApi(): Promise<Api> {
   let exit: string | undefined;
   child.on('exit', (code, signal) => (exit = `exit code ${code}, signal ${signal}`));
   return {
-    url: new URL(match[1]),
+    url: new URL(url),
     pid: child.pid!,
     stop: () => {
       stopped = true;

@@ -8,6 +8,7 @@ import { replaceTscAliasPaths } from 'tsc-alias';
 import { AccountsService, DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY, KeyCipher } from '../../libs/accounts/src';
 import { loadConfig } from '../../libs/config/src';
 import { createDataSource, EventStore } from '../../libs/event-store/src';
+import { freePort, waitForReady } from '../../libs/observability/src';
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -71,10 +72,11 @@ export interface ApiProcess {
   pid: number;
   /** What the process printed, for failure messages. */
   output(): string;
+  /** SIGTERM (graceful), SIGKILL after 5 s; resolves when it has exited. */
   stop(): Promise<void>;
+  /** Resolves with the exit code (or signal) once the process has exited. */
+  exited: Promise<number | string>;
 }
-
-const LISTENING = /leasehold api listening on (http:\/\/\S+)/;
 
 /**
  * NODE_OPTIONS that preload a process clock `offsetMs` off the real one (Date and Date.now), for
@@ -95,62 +97,55 @@ globalThis.Date = Skewed;
   return { NODE_OPTIONS: `--require ${preload}` };
 }
 
-/** Starts `node main.js` on a free port against `databaseUrl` (with extra environment) and waits until it listens. */
-export function startApiProcess(
-  build: ApiBuild,
-  databaseUrl: string,
-  env: Record<string, string> = {},
-): Promise<ApiProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['-r', build.preload, build.main], {
+function spawnService(build: ApiBuild, main: string, env: Record<string, string>) {
+  const child: ChildProcess = spawn(process.execPath, ['-r', build.preload, main], {
     cwd: ROOT,
-    env: {
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      NODE_ENV: 'test',
-      // The build lives outside the repository: resolve packages from the repository's node_modules.
-      NODE_PATH: join(ROOT, 'node_modules'),
-      ...env,
-    },
+    // The build lives outside the repository: resolve packages from the repository's node_modules.
+    env: { ...process.env, NODE_ENV: 'test', HOST: '127.0.0.1', NODE_PATH: join(ROOT, 'node_modules'), ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let output = '';
-  const stop = () =>
-    new Promise<void>((done) => {
-      if (child.exitCode !== null || child.signalCode !== null) return done();
-      const force = setTimeout(() => child.kill('SIGKILL'), 5000);
-      child.once('exit', () => {
-        clearTimeout(force);
-        done();
-      });
-      child.kill('SIGTERM');
-    });
-  return new Promise((ready, fail) => {
-    const failed = (why: string) => {
-      void stop();
-      const tsc = build.diagnostics ? `\n(tsc reported errors when building it:\n${build.diagnostics})` : '';
-      fail(new Error(`API process ${child.pid} ${why}:\n${output}${tsc}`));
-    };
-    child.stdout!.on('data', (chunk) => {
-      output += chunk;
-      const match = LISTENING.exec(output);
-      if (match) ready({ url: match[1], pid: child.pid!, output: () => output, stop });
-    });
-    child.stderr!.on('data', (chunk) => (output += chunk));
-    child.on('error', (error) => failed(`could not start: ${error.message}`));
-    child.on('exit', (code, signal) => failed(`exited (${signal ?? code}) before listening`));
-  });
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | string>((done) => child.once('exit', (code, signal) => done(signal ?? code ?? 0)));
+  const signal = async (name: NodeJS.Signals, forceAfterMs: number) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const force = setTimeout(() => child.kill('SIGKILL'), forceAfterMs);
+    child.kill(name);
+    await exited;
+    clearTimeout(force);
+  };
+  return { child, output: () => output, exited, signal };
+}
+
+/** Waits for `/_health/ready`; on failure stops the process and says what it printed. */
+async function ready(build: ApiBuild, what: string, url: string, service: ReturnType<typeof spawnService>, probe?: string): Promise<void> {
+  try {
+    await waitForReady(url, service.child, 60_000, probe);
+  } catch (error) {
+    await service.signal('SIGKILL', 0);
+    const tsc = build.diagnostics ? `\n(tsc reported errors when building it:\n${build.diagnostics})` : '';
+    throw new Error(`${what} process ${service.child.pid} ${(error as Error).message}:\n${service.output()}${tsc}`);
+  }
+}
+
+/**
+ * Starts `node main.js` of the API on a free port against `databaseUrl` and waits until it is
+ * ready (or, with `probe` '/_health/live', only until it answers: for a test of unreadiness).
+ */
+export async function startApiProcess(build: ApiBuild, databaseUrl: string, env: Record<string, string> = {}, probe?: string): Promise<ApiProcess> {
+  const port = await freePort();
+  const service = spawnService(build, build.main, { DATABASE_URL: databaseUrl, PORT: String(port), ...env });
+  const url = `http://127.0.0.1:${port}`;
+  await ready(build, 'API', url, service, probe);
+  return { url, pid: service.child.pid!, output: service.output, stop: () => service.signal('SIGTERM', 5000), exited: service.exited };
 }
 
 /** The development account, created the way the API's own start-up code does it. */
 export async function ensureDevelopmentAccount(databaseUrl: string): Promise<void> {
   const dataSource = await createDataSource(databaseUrl, 1).initialize();
   try {
-    await new AccountsService(
-      new EventStore(dataSource),
-      new KeyCipher(loadConfig({ NODE_ENV: 'test' }).encryptionKey),
-    ).ensureDevelopmentAccount();
+    await new AccountsService(new EventStore(dataSource), new KeyCipher(loadConfig({ NODE_ENV: 'test' }).encryptionKey)).ensureDevelopmentAccount();
   } finally {
     await dataSource.destroy();
   }
@@ -158,17 +153,15 @@ export async function ensureDevelopmentAccount(databaseUrl: string): Promise<voi
 
 /** An SDK client for an API at `url` (path style), first answers only. */
 export function serviceClientAt(url: string): ShareServiceClient {
-  return new ShareServiceClient(
-    `${url}/${DEVELOPMENT_ACCOUNT}`,
-    new StorageSharedKeyCredential(DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY),
-    {
-      retryOptions: { maxTries: 1 },
-    },
-  );
+  return new ShareServiceClient(`${url}/${DEVELOPMENT_ACCOUNT}`, new StorageSharedKeyCredential(DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY), {
+    retryOptions: { maxTries: 1 },
+  });
 }
 
 export interface WorkerProcess {
   pid: number;
+  /** Its health and metrics endpoints. */
+  url: string;
   /** What the process printed, for failure messages. */
   output(): string;
   /** SIGTERM (graceful: finishes the chunk in hand), SIGKILL after 10 s. */
@@ -182,40 +175,18 @@ export const workerMain = (build: ApiBuild): string => join(build.main, '../../.
 
 /**
  * Starts `node main.js` of the worker against `databaseUrl` with extra environment (QUEUE_PREFIX,
- * FORCE_CLOSE_CHUNK_SIZE, …) and waits until it has bootstrapped, i.e. is consuming the queue.
+ * FORCE_CLOSE_CHUNK_SIZE, …) and waits until it is ready, i.e. consuming the queue.
  */
-export function startWorkerProcess(
-  build: ApiBuild,
-  databaseUrl: string,
-  env: Record<string, string> = {},
-): Promise<WorkerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['-r', build.preload, workerMain(build)], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: databaseUrl, NODE_ENV: 'test', NODE_PATH: join(ROOT, 'node_modules'), ...env },
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
-  let output = '';
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  const gone = () => child.exitCode !== null || child.signalCode !== null;
-  const signal = async (name: NodeJS.Signals, forceAfterMs: number) => {
-    if (gone()) return;
-    const force = setTimeout(() => child.kill('SIGKILL'), forceAfterMs);
-    child.kill(name);
-    await exited;
-    clearTimeout(force);
+export async function startWorkerProcess(build: ApiBuild, databaseUrl: string, env: Record<string, string> = {}): Promise<WorkerProcess> {
+  const port = await freePort();
+  const service = spawnService(build, workerMain(build), { DATABASE_URL: databaseUrl, WORKER_PORT: String(port), ...env });
+  const url = `http://127.0.0.1:${port}`;
+  await ready(build, 'worker', url, service);
+  return {
+    pid: service.child.pid!,
+    url,
+    output: service.output,
+    stop: () => service.signal('SIGTERM', 10_000),
+    kill: () => service.signal('SIGKILL', 0),
   };
-  const stop = () => signal('SIGTERM', 10_000);
-  const kill = () => signal('SIGKILL', 0);
-  return new Promise((ready, fail) => {
-    child.stdout!.on('data', (chunk) => {
-      output += chunk;
-      if (output.includes('leasehold worker started')) ready({ pid: child.pid!, output: () => output, stop, kill });
-    });
-    child.stderr!.on('data', (chunk) => (output += chunk));
-    child.on('error', (error) => fail(new Error(`worker process could not start: ${error.message}`)));
-    child.on('exit', (code, sig) => {
-      const tsc = build.diagnostics ? `\n(tsc reported errors when building it:\n${build.diagnostics})` : '';
-      fail(new Error(`worker process ${child.pid} exited (${sig ?? code}) before it started:\n${output}${tsc}`));
-    });
-  });
 }

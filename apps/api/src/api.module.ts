@@ -8,6 +8,7 @@ import { FilesystemModule, OPEN_HANDLES } from '@leasehold/filesystem';
 import { HandleRepository, HandlesModule } from '@leasehold/handles';
 import { JobsModule } from '@leasehold/jobs';
 import { LeasesModule } from '@leasehold/leases';
+import { DatabaseHealth, ObservabilityModule, RedisHealth } from '@leasehold/observability';
 import { ACCOUNT_KEY_LOOKUP, WireModule } from '@leasehold/wire';
 import { AdminController } from './admin.controller';
 import { AuditOperations } from './operations/audit/audit.operations';
@@ -30,6 +31,12 @@ import { LeaseOperations, ShareLeaseOperations } from './operations/leases/lease
 })
 class PortsModule {}
 
+/** The API is ready with PostgreSQL at the current schema; without Redis it is degraded (leases work, jobs cannot be queued). */
+const readiness = ObservabilityModule.forRoot({
+  inject: [DatabaseHealth, RedisHealth],
+  useFactory: (db: DatabaseHealth, redis: RedisHealth) => [() => db.reachable(), () => db.migrations(), () => redis.degradedWithout()],
+});
+
 /** The HTTP service: the Azure Files operations (operations/, one folder per capability) in front of one module per capability. */
 @Module({})
 export class ApiModule {
@@ -48,6 +55,7 @@ export class ApiModule {
         HandlesModule,
         JobsModule,
         AuditModule,
+        readiness,
       ],
       controllers: [AdminController],
       providers: [

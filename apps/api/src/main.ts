@@ -1,12 +1,14 @@
 import { ConfigError, describeStartupFailure, loadConfig, preflight } from '@leasehold/config';
+import { shutdownWithin } from '@leasehold/observability';
 import { startApi } from './bootstrap';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const problem = await preflight(config);
   if (problem) throw new ConfigError(problem);
-  const { url } = await startApi(config);
-  console.log(`leasehold api listening on ${url}`);
+  const { app, url, logger } = await startApi(config);
+  shutdownWithin(app, config.shutdownTimeoutMs, logger);
+  logger.info({ url }, `leasehold api listening on ${url}`);
 }
 
 main().catch((error: unknown) => {

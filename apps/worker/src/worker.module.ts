@@ -3,10 +3,30 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { AuditProjectorModule } from '@leasehold/audit';
 import { ConfigModule, LeaseholdConfig } from '@leasehold/config';
 import { EventStoreModule } from '@leasehold/event-store';
-import { JobsWorkerModule } from '@leasehold/jobs';
+import { ForceCloseWorker, JobsWorkerModule } from '@leasehold/jobs';
 import { ShareLeaseSweeperModule } from '@leasehold/leases';
+import { DatabaseHealth, ObservabilityModule } from '@leasehold/observability';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import { WorkerMetrics } from './worker-metrics';
 
-/** The background process: runs queued force-close jobs chunk by chunk, the audit projector, and records lapsed share leases. */
+/** The worker is ready with PostgreSQL at the current schema and its queue connection up. */
+const readiness = ObservabilityModule.forRoot({
+  imports: [JobsWorkerModule],
+  inject: [DatabaseHealth, HealthIndicatorService, ForceCloseWorker],
+  useFactory: (db: DatabaseHealth, health: HealthIndicatorService, worker: ForceCloseWorker) => [
+    () => db.reachable(),
+    () => db.migrations(),
+    async () => {
+      const indicator = health.check('queue');
+      return (await worker.queueConnected()) ? indicator.up() : indicator.down({ message: 'not connected to the Redis queue' });
+    },
+  ],
+});
+
+/**
+ * The background process: runs queued force-close jobs chunk by chunk, the audit projector, and
+ * records lapsed share leases; serves /_health and /_metrics on WORKER_PORT.
+ */
 @Module({})
 export class WorkerModule {
   static forRoot(config: LeaseholdConfig): DynamicModule {
@@ -19,7 +39,9 @@ export class WorkerModule {
         JobsWorkerModule,
         AuditProjectorModule,
         ShareLeaseSweeperModule,
+        readiness,
       ],
+      providers: [WorkerMetrics],
     };
   }
 }

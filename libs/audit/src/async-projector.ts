@@ -15,6 +15,8 @@ export interface ProjectorLag {
   behind: number;
   /** How long ago the last applied batch was. */
   idleSeconds?: number;
+  /** How old the oldest event not yet applied is (0 when caught up). */
+  ageSeconds: number;
 }
 
 /**
@@ -93,13 +95,14 @@ export class AsyncProjector {
 
   async lag(bound = 100_000): Promise<ProjectorLag> {
     const checkpoint = await this.checkpoint();
-    const rows = await this.store.db.query<{ behind: number }>(
-      `SELECT count(*)::int AS behind FROM (SELECT 1 FROM events WHERE (transaction_id, position) > ($1::xid8, $2::bigint) LIMIT $3) e`,
+    const rows = await this.store.db.query<{ behind: number; age: number }>(
+      `SELECT count(*)::int AS behind, coalesce(extract(epoch FROM now() - min(recorded_at)), 0)::float AS age
+       FROM (SELECT recorded_at FROM events WHERE (transaction_id, position) > ($1::xid8, $2::bigint) LIMIT $3) e`,
       [checkpoint?.transactionId ?? '0', checkpoint?.position ?? '0', bound],
     );
     const updated = await this.store.db.query<{ idle: number }>(`SELECT extract(epoch FROM now() - updated_at)::float AS idle FROM projection_checkpoints WHERE name = $1`, [
       this.projection.name,
     ]);
-    return { name: this.projection.name, checkpoint, behind: rows[0].behind, idleSeconds: updated[0]?.idle };
+    return { name: this.projection.name, checkpoint, behind: rows[0].behind, ageSeconds: rows[0].age, idleSeconds: updated[0]?.idle };
   }
 }

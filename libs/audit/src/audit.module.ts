@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, Module, OnApplicationBootstrap, OnApplicati
 import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
 import { EventStore } from '@leasehold/event-store';
 import { Pool } from 'pg';
-import { AsyncProjector } from './async-projector';
+import { AsyncProjector, ProjectorLag } from './async-projector';
 import { auditProjection } from './audit.projection';
 import { AuditEventsHandler, ExportAuditHandler, LeaseHistoryHandler, StateAsOfHandler } from './audit.queries';
 import { AuditRepository } from './audit.repository';
@@ -59,6 +59,11 @@ export class AuditProjectorService implements OnApplicationBootstrap, OnApplicat
     this.logger.log(`lag: ${lag.behind} event(s) behind, last batch ${lag.idleSeconds?.toFixed(1) ?? '-'} s ago`);
   }
 
+  /** How far behind the log the audit read model is, for the metrics. */
+  lag(): Promise<ProjectorLag> {
+    return this.projector.lag();
+  }
+
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     await this.loop;
@@ -67,5 +72,5 @@ export class AuditProjectorService implements OnApplicationBootstrap, OnApplicat
   }
 }
 
-@Module({ providers: [AuditProjectorService] })
+@Module({ providers: [AuditProjectorService], exports: [AuditProjectorService] })
 export class AuditProjectorModule {}

@@ -29,6 +29,15 @@ export interface LeaseholdConfig {
   adminToken?: string;
   /** Requests per second one tenant may make (0: no limit); over it, 503 ServerBusy with Retry-After. */
   rateLimitPerSecond: number;
+  /** HTTP port of the worker's health and metrics endpoints (the API serves them on its own port). */
+  workerPort: number;
+  /** On SIGTERM, how long a process may take to finish what is in flight before it exits anyway. */
+  shutdownTimeoutMs: number;
+  /** pino level, and JSON lines (production, test) or pretty lines (development). */
+  logLevel: string;
+  logPretty: boolean;
+  /** Tenants that get a label of their own on per-tenant metrics; the others count as `_other`. */
+  metricsTenantLabels: number;
 }
 
 export class ConfigError extends Error {}
@@ -62,6 +71,12 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
   }
   return Number(raw);
+}
+
+function oneOf(env: Env, name: string, fallback: string, values: string[]): string {
+  const value = env[name] || fallback;
+  if (!values.includes(value)) throw new ConfigError(`${name} must be one of ${values.join(', ')}, got ${JSON.stringify(value)}`);
+  return value;
 }
 
 function queuePrefix(env: Env): string {
@@ -106,6 +121,11 @@ export function loadConfig(env: Env = process.env): LeaseholdConfig {
     encryptionKey,
     adminToken,
     rateLimitPerSecond: integer(env, 'RATE_LIMIT_PER_SECOND', 5000, 0, 1_000_000),
+    workerPort: integer(env, 'WORKER_PORT', 10005, 0, 65535),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 25_000, 0, 600_000),
+    logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    logPretty: oneOf(env, 'LOG_FORMAT', nodeEnv === 'development' ? 'pretty' : 'json', ['json', 'pretty']) === 'pretty',
+    metricsTenantLabels: integer(env, 'METRICS_TENANT_LABELS', 20, 0, 10_000),
   };
 }
 

@@ -1,3 +1,5 @@
+import { concurrencyConflicts } from '@leasehold/observability';
+
 /**
  * The stream moved on since the caller read it (another writer appended first, or the inline
  * projection's version guard did not match). Callers re-read and decide again.
@@ -9,6 +11,8 @@ export class ConcurrencyError extends Error {
     readonly expectedVersion: number,
   ) {
     super(`stream ${streamId} of ${tenant} is no longer at version ${expectedVersion}`);
+    // Made once, where the conflict is detected: the count of these is the conflict count.
+    concurrencyConflicts.inc();
   }
 }
 

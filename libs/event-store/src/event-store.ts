@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
+import { eventAppendDuration } from '@leasehold/observability';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { ConcurrencyError, isUniqueViolation } from './errors';
@@ -81,6 +82,12 @@ function eventRows(requests: Array<Omit<AppendRequest, 'projection'>>, lead: num
   };
 }
 
+/** The append statement's time, successful or not (a conflict costs a round trip too). */
+function timed<T>(statement: Promise<T>): Promise<T> {
+  const end = eventAppendDuration.startTimer();
+  return statement.finally(() => end());
+}
+
 /**
  * The append-only event log on PostgreSQL. Optimistic concurrency comes from the unique
  * (tenant, stream_id, stream_version) constraint and from the inline projection's version guard;
@@ -126,7 +133,7 @@ export class EventStore {
       : `${rows.insert} RETURNING stream_version`;
     let appended: unknown[];
     try {
-      appended = await sql.query(statement, [...(projection?.params ?? []), ...rows.params]);
+      appended = await timed(sql.query(statement, [...(projection?.params ?? []), ...rows.params]));
     } catch (error) {
       if (isUniqueViolation(error, 'events_stream_version_unique')) throw new ConcurrencyError(tenant, streamId, expectedVersion);
       throw error;
@@ -145,9 +152,11 @@ export class EventStore {
     const rows = eventRows(requests, projection.params.length);
     let appended: Array<{ event_id: string }>;
     try {
-      appended = await sql.query<{ event_id: string }>(
-        `WITH projection AS (${projection.sql}) ${rows.insert} WHERE e.ord IN (SELECT ord FROM projection) RETURNING event_id`,
-        [...projection.params, ...rows.params],
+      appended = await timed(
+        sql.query<{ event_id: string }>(`WITH projection AS (${projection.sql}) ${rows.insert} WHERE e.ord IN (SELECT ord FROM projection) RETURNING event_id`, [
+          ...projection.params,
+          ...rows.params,
+        ]),
       );
     } catch (error) {
       if (isUniqueViolation(error, 'events_stream_version_unique')) throw new ConcurrencyError(requests[0].tenant, '(several streams)', -1);
@@ -169,7 +178,7 @@ export class EventStore {
       SELECT $${n + 1}, p.stream_id, p.stream_version, gen_random_uuid(), p.type, 1, p.data, $${n + 2}::jsonb FROM projection p
       RETURNING data`;
     try {
-      const rows = await sql.query<{ data: D }>(statement, [...projection.params, tenant, JSON.stringify(metadata)]);
+      const rows = await timed(sql.query<{ data: D }>(statement, [...projection.params, tenant, JSON.stringify(metadata)]));
       return rows.map((r) => r.data);
     } catch (error) {
       if (isUniqueViolation(error, 'events_stream_version_unique')) throw new ConcurrencyError(tenant, '(several streams)', -1);

@@ -1,3 +1,4 @@
+import { concurrencyRetries } from '@leasehold/observability';
 import { ConcurrencyError } from './errors';
 
 /**
@@ -10,6 +11,7 @@ export async function retryOnConcurrency<T>(work: () => Promise<T>, attempts = 2
       return await work();
     } catch (error) {
       if (!(error instanceof ConcurrencyError) || attempt >= attempts) throw error;
+      concurrencyRetries.inc();
       // Jitter spreads the retries of many writers contending for one stream.
       if (attempt > 2) await new Promise((resolve) => setTimeout(resolve, Math.random() * attempt * 2));
     }

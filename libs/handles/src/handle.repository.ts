@@ -97,6 +97,12 @@ export class HandleRepository implements OpenHandles {
     return { handles: rows.slice(0, limit).map(toHandle), more: rows.length > limit };
   }
 
+  /** Open handles across all tenants, for the metrics. */
+  async countAll(): Promise<number> {
+    const rows = await this.store.db.query(`SELECT count(*)::int AS n FROM handles`);
+    return rows[0].n;
+  }
+
   async countOn(shareId: string, nodeKey: string, sql: SqlExecutor = this.store.db): Promise<number> {
     const rows = await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM handles WHERE share_id = $1 AND node_key = $2`, [shareId, nodeKey]);
     return rows[0].n;

@@ -3,6 +3,7 @@ import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
 import { chunkEvents, CommandContext, decideChunk, ForceCloseJob, workerContext } from '@leasehold/domain';
 import { ConcurrencyError, eventMetadata, EventStore } from '@leasehold/event-store';
 import { HandleRepository } from '@leasehold/handles';
+import { jobChunks, jobHandlesClosed } from '@leasehold/observability';
 import { hostname } from 'node:os';
 import { JobRepository } from './job.repository';
 import { ChunkJobData } from './queue';
@@ -73,7 +74,10 @@ export class ForceCloseRunner {
         return this.jobs.commit(data.tenant, job, chunkEvents(job, data.chunk, closed.closed, closed.next, at), eventMetadata(context), sql);
       }),
     );
-    return after && { job: after, next: after.state === 'running' ? next : undefined, recorded: true };
+    if (!after) return undefined;
+    jobChunks.inc();
+    jobHandlesClosed.inc(after.closed - job.closed);
+    return { job: after, next: after.state === 'running' ? next : undefined, recorded: true };
   }
 
   /** A concurrency conflict: another writer recorded first, and this transaction changed nothing. */

@@ -80,6 +80,17 @@ export class ForceCloseWorker implements OnApplicationBootstrap, OnApplicationSh
     }
   }
 
+  /** The worker consumes the queue: its blocking connection to Redis is up. */
+  async queueConnected(): Promise<boolean> {
+    if (!this.worker?.isRunning()) return false;
+    return (await this.worker.client).status === 'ready';
+  }
+
+  /** Queue entries (chunks) by BullMQ state. */
+  async queueCounts(): Promise<Record<string, number>> {
+    return this.queue!.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed');
+  }
+
   /** Graceful shutdown: stop taking chunks, finish the one in hand, then close. */
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.reconciler);

@@ -5,3 +5,4 @@ export * from './job.queries';
 export * from './force-close-runner';
 export * from './queue';
 export * from './job-row';
+export * from './force-close.worker';

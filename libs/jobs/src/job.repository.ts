@@ -80,6 +80,12 @@ export class JobRepository {
     return { jobs: rows.slice(0, limit).map(toJob), more: rows.length > limit };
   }
 
+  /** Jobs per state across all tenants, for the metrics. */
+  async countByState(): Promise<Array<{ state: string; count: number }>> {
+    const rows = await this.store.db.query(`SELECT state, count(*)::int AS n FROM jobs GROUP BY state`);
+    return rows.map((r: any) => ({ state: r.state, count: r.n }));
+  }
+
   /** Jobs not yet ended, for the worker to make sure each has its next chunk queued. */
   async unfinished(): Promise<{ tenant: string; jobId: string; chunksDone: number }[]> {
     const rows = await this.store.db.query<Pick<JobColumns, 'tenant' | 'job_id' | 'chunks_done'>>(

@@ -37,5 +37,6 @@ export class JobsModule implements OnApplicationShutdown {
 /** The worker side: runs queued chunks, closing handles through the handle registry's repository (it needs only the event store). */
 @Module({
   providers: [JobRepository, HandleRepository, ForceCloseRunner, ForceCloseWorker],
+  exports: [ForceCloseWorker, JobRepository, HandleRepository],
 })
 export class JobsWorkerModule {}

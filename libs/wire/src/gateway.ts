@@ -1,5 +1,7 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
 import { checkPathComponents, DomainError, isValidShareName } from '@leasehold/domain';
+import { rateLimitRefusals, RequestTrace, TenantLabels } from '@leasehold/observability';
 import { ConcurrencyError } from '@leasehold/event-store';
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -31,6 +33,8 @@ export interface FinalResponse {
   status: number;
   headers: Record<string, string>;
   body: Buffer | string | Readable;
+  /** For the access line and the metrics. */
+  trace: RequestTrace;
 }
 
 /** x-ms-client-request-id is echoed only when it is at most 1,024 visible ASCII characters. */
@@ -59,21 +63,26 @@ export function commonResponseHeaders(requestHeaders: IncomingHttpHeaders, reque
 @Injectable()
 export class WireGateway {
   private readonly logger = new Logger('WireGateway');
+  private readonly tenantLabels: TenantLabels;
 
   constructor(
     private readonly router: OperationRouter,
     private readonly authenticator: Authenticator,
     private readonly limiter: RateLimiter,
-  ) {}
+    @Inject(LEASEHOLD_CONFIG) config: LeaseholdConfig,
+  ) {
+    this.tenantLabels = new TenantLabels(config.metricsTenantLabels);
+  }
 
   async handle(raw: RawRequest): Promise<FinalResponse> {
     const requestId = randomUUID();
     const now = new Date();
     const clientRequestId = header(raw, 'x-ms-client-request-id');
     const version = header(raw, 'x-ms-version');
+    const trace: RequestTrace = { requestId, clientRequestId };
     let response: WireResponse;
     try {
-      response = await this.dispatch(raw, requestId, now, clientRequestId, version);
+      response = await this.dispatch(raw, requestId, now, clientRequestId, version, trace);
     } catch (error) {
       response = this.errorResponse(error, requestId, now, raw);
     }
@@ -82,10 +91,18 @@ export class WireGateway {
       if (value !== undefined) headers[name] = String(value);
     }
     const body = raw.method === 'HEAD' ? '' : (response.body ?? '');
-    return { status: response.status, headers, body };
+    trace.errorCode ??= headers['x-ms-error-code'];
+    return { status: response.status, headers, body, trace };
   }
 
-  private async dispatch(raw: RawRequest, requestId: string, now: Date, clientRequestId: string | undefined, version: string | undefined): Promise<WireResponse> {
+  private async dispatch(
+    raw: RawRequest,
+    requestId: string,
+    now: Date,
+    clientRequestId: string | undefined,
+    version: string | undefined,
+    trace: RequestTrace,
+  ): Promise<WireResponse> {
     const url = parseUrl(raw.url);
     const { sas, ...principal } = await this.authenticator.authenticate(
       url,
@@ -93,8 +110,10 @@ export class WireGateway {
       now,
       { remoteAddress: raw.remoteAddress, encrypted: raw.encrypted },
     );
+    trace.account = url.account;
     // After authentication, so that only a proven tenant's requests count against its limit.
     if (!(await this.limiter.admit(url.account))) {
+      rateLimitRefusals.inc({ tenant: this.tenantLabels.label(url.account) });
       throw new AzureError(503, 'ServerBusy', 'Operations per second is over the account limit.', {}, { 'retry-after': '1' });
     }
     if (version === undefined) throw missingHeader('x-ms-version');
@@ -103,6 +122,7 @@ export class WireGateway {
     if (timeout !== undefined && !/^\d{1,9}$/.test(timeout)) throw invalidQuery('timeout', timeout);
 
     const route = this.router.resolve(raw.method, url.query, url.share, url.path);
+    trace.operation = route.spec.name;
     // A SAS authorizes only what it grants, which depends on the operation.
     if (sas) authorizeSas(sas, route.spec, url.path);
     if (url.share !== undefined && !isValidShareName(url.share)) {

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { METHODS } from 'node:http';
+import { traceRequest } from '@leasehold/observability';
 import { commonResponseHeaders, FinalResponse, WireGateway } from './gateway';
 import { errorBody } from './xml';
 
@@ -98,6 +99,7 @@ export function mountWireGateway(fastify: FastifyInstance, gateway: WireGateway)
         remoteAddress: req.raw.socket?.remoteAddress,
         encrypted: Boolean((req.raw.socket as { encrypted?: boolean } | undefined)?.encrypted),
       });
+      traceRequest(req.raw, response.trace);
       send(reply, response);
       // Tells Fastify the reply is under way: otherwise, when sending takes a tick (a stream), it
       // answers the resolved handler with an empty reply of its own.

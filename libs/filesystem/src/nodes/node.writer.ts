@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { CommandContext, evolveNode, NodeEvent, NodeState } from '@leasehold/domain';
 import { AppendRequest, ConcurrencyError, EventStore, eventMetadata, SqlExecutor } from '@leasehold/event-store';
+import { writeBatchSize } from '@leasehold/observability';
 import { Located, nodeStream, NodeRepository } from './node.repository';
 import { RecentNodes } from './recent-nodes';
 
@@ -94,6 +95,7 @@ export class NodeWriter {
   private async write(batch: QueuedUpdate[]): Promise<void> {
     // Rows locked in one order by every batch, so that two batches never wait for each other in a cycle.
     batch.sort((a, b) => Number(BigInt(a.after.fileId) - BigInt(b.after.fileId)));
+    writeBatchSize.observe(batch.length);
     try {
       const applied = await this.store.appendEach(
         batch.map((u) => u.request),

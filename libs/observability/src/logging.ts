@@ -1,0 +1,93 @@
+import type { LoggerService } from '@nestjs/common';
+import { LogController } from 'fastify';
+import pino, { Logger } from 'pino';
+
+/**
+ * Secrets that can appear inside text (an error message quoting a URL, a header): SAS signatures,
+ * Shared Key signatures, bearer tokens, keys in connection strings. Structured fields are
+ * handled by pino's `redact` below; message text goes through `scrub`.
+ */
+const SECRETS_IN_TEXT: Array<[RegExp, string]> = [
+  [/([?&]sig=)[^&\s"']*/gi, '$1[redacted]'],
+  [/(SharedKey(?:Lite)? [^:\s]+:)[A-Za-z0-9+/=%]+/g, '$1[redacted]'],
+  [/(Bearer )\S+/gi, '$1[redacted]'],
+  [/((?:AccountKey|SharedAccessSignature)=)[^;\s"']*/gi, '$1[redacted]'],
+];
+
+export function scrub(text: string): string {
+  return SECRETS_IN_TEXT.reduce((s, [pattern, replacement]) => s.replace(pattern, replacement), text);
+}
+
+const REDACT = [
+  'authorization',
+  '*.authorization',
+  '*.headers.authorization',
+  '*.headers["x-ms-copy-source-authorization"]',
+  'key',
+  'key1',
+  'key2',
+  '*.key',
+  '*.key1',
+  '*.key2',
+  '*.accountKey',
+  '*.sig',
+  'token',
+  '*.token',
+];
+
+export interface LoggingOptions {
+  level: string;
+  pretty: boolean;
+  /** `api` or `worker`: every line says which process wrote it. */
+  name: string;
+}
+
+/** pino: JSON lines in production (one object per line), pretty colored lines in development. */
+export function createLogger(options: LoggingOptions, destination?: pino.DestinationStream): Logger {
+  const settings: pino.LoggerOptions = {
+    name: options.name,
+    level: options.level,
+    redact: { paths: REDACT, censor: '[redacted]' },
+    hooks: {
+      logMethod(args, method) {
+        method.apply(this, args.map((a) => (typeof a === 'string' ? scrub(a) : a)) as Parameters<typeof method>);
+      },
+    },
+    transport: options.pretty ? { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } : undefined,
+  };
+  return destination ? pino(settings, destination) : pino(settings);
+}
+
+/** Nest's own log calls (start-up, Logger in services) go to the same pino logger. */
+export class PinoNestLogger implements LoggerService {
+  constructor(private readonly logger: Logger) {}
+
+  private write(level: 'info' | 'warn' | 'error' | 'debug' | 'trace', message: unknown, params: unknown[]): void {
+    // Nest passes the context (the Logger's name) last, and for errors a stack before it.
+    const context = typeof params[params.length - 1] === 'string' ? (params.pop() as string) : undefined;
+    const stack = level === 'error' && typeof params[0] === 'string' ? (params[0] as string) : undefined;
+    const fields = { context, ...(stack ? { stack: scrub(stack) } : {}) };
+    if (message instanceof Error) this.logger[level]({ ...fields, err: message }, scrub(message.message));
+    else if (typeof message === 'object' && message !== null) this.logger[level]({ ...fields, ...message });
+    else this.logger[level](fields, String(message));
+  }
+
+  log(message: unknown, ...params: unknown[]) {
+    this.write('info', message, params);
+  }
+  error(message: unknown, ...params: unknown[]) {
+    this.write('error', message, params);
+  }
+  warn(message: unknown, ...params: unknown[]) {
+    this.write('warn', message, params);
+  }
+  debug(message: unknown, ...params: unknown[]) {
+    this.write('debug', message, params);
+  }
+  verbose(message: unknown, ...params: unknown[]) {
+    this.write('trace', message, params);
+  }
+}
+
+/** Fastify writes to the same logger; its own per-request lines are off (observeHttp writes one access line instead). */
+export const fastifyLogging = (logger: Logger) => ({ loggerInstance: logger, logController: new LogController({ disableRequestLogging: true }) });
