@@ -29,6 +29,10 @@ export interface LeaseholdConfig {
   adminToken?: string;
   /** Requests per second one tenant may make (0: no limit); over it, 503 ServerBusy with Retry-After. */
   rateLimitPerSecond: number;
+  /** Watchers one tenant may hold open on one API process. */
+  watchLimitPerTenant: number;
+  /** Events held for a watcher that has not taken them yet; beyond it the watcher is told to resume from its cursor. */
+  watchBufferEvents: number;
 }
 
 export class ConfigError extends Error {}
@@ -106,6 +110,8 @@ export function loadConfig(env: Env = process.env): LeaseholdConfig {
     encryptionKey,
     adminToken,
     rateLimitPerSecond: integer(env, 'RATE_LIMIT_PER_SECOND', 5000, 0, 1_000_000),
+    watchLimitPerTenant: integer(env, 'WATCH_LIMIT_PER_TENANT', 1000, 1, 1_000_000),
+    watchBufferEvents: integer(env, 'WATCH_BUFFER_EVENTS', 1000, 1, 1_000_000),
   };
 }
 

@@ -3,7 +3,7 @@ import type { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { ConcurrencyError, isUniqueViolation } from './errors';
-import { AppendRequest, Checkpoint, EventMetadata, RecordedEvent, SqlExecutor, Statement } from './event-store.types';
+import { AppendRequest, Checkpoint, EventMetadata, ReadScope, RecordedEvent, SqlExecutor, Statement } from './event-store.types';
 
 const COLUMNS = `position, transaction_id, tenant, stream_id, stream_version, event_id, type,
   schema_version, data, metadata, recorded_at`;
@@ -190,16 +190,52 @@ export class EventStore {
    * skipping a transaction that commits late: only transactions older than every transaction
    * still in progress (below the snapshot's xmin) are visible, ordered by (transaction id,
    * position). A position taken from a sequence is assigned at insert but becomes visible at
-   * commit, so ordering by position alone would skip events.
+   * commit, so ordering by position alone would skip events. `scope` narrows the read to one
+   * tenant and/or to the range up to a checkpoint another reader already passed.
    */
-  async readAll(after: Checkpoint | undefined, limit: number, sql: SqlExecutor = this.db): Promise<RecordedEvent[]> {
+  async readAll(after: Checkpoint | undefined, limit: number, sql: SqlExecutor = this.db, scope: ReadScope = {}): Promise<RecordedEvent[]> {
+    const params: unknown[] = [after?.transactionId ?? '0', after?.position ?? '0', limit];
+    let narrower = '';
+    if (scope.tenant !== undefined) {
+      params.push(scope.tenant);
+      narrower += ` AND tenant = $${params.length}`;
+    }
+    if (scope.until !== undefined) {
+      params.push(scope.until.transactionId, scope.until.position);
+      narrower += ` AND (transaction_id, position) <= ($${params.length - 1}::xid8, $${params.length}::bigint)`;
+    }
     const rows = await sql.query<EventRow>(
       `SELECT ${COLUMNS} FROM events
        WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-         AND (transaction_id, position) > ($1::xid8, $2::bigint)
+         AND (transaction_id, position) > ($1::xid8, $2::bigint)${narrower}
        ORDER BY transaction_id, position
        LIMIT $3`,
-      [after?.transactionId ?? '0', after?.position ?? '0', limit],
+      params,
+    );
+    return rows.map(toRecorded);
+  }
+
+  /**
+   * Where readAll's order currently ends: the last event below the snapshot's xmin. A reader that
+   * starts here sees every event committed after it, and nothing before.
+   */
+  async head(sql: SqlExecutor = this.db): Promise<Checkpoint> {
+    const rows = await sql.query<{ transaction_id: string; position: string }>(
+      `SELECT transaction_id::text, position::text FROM events
+       WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+       ORDER BY transaction_id DESC, position DESC
+       LIMIT 1`,
+    );
+    return rows.length ? { transactionId: rows[0].transaction_id, position: rows[0].position } : { transactionId: '0', position: '0' };
+  }
+
+  /** The first event (version 1) of each of the given streams that exists. */
+  async readFirstEvents(streams: Array<{ tenant: string; streamId: string }>, sql: SqlExecutor = this.db): Promise<RecordedEvent[]> {
+    if (streams.length === 0) return [];
+    const rows = await sql.query<EventRow>(
+      `SELECT ${COLUMNS} FROM events
+       WHERE stream_version = 1 AND (tenant, stream_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+      [streams.map((s) => s.tenant), streams.map((s) => s.streamId)],
     );
     return rows.map(toRecorded);
   }
