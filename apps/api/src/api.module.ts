@@ -8,6 +8,7 @@ import { FilesystemModule, OPEN_HANDLES } from '@leasehold/filesystem';
 import { HandleRepository, HandlesModule } from '@leasehold/handles';
 import { JobsModule } from '@leasehold/jobs';
 import { LeasesModule } from '@leasehold/leases';
+import { WatchModule } from '@leasehold/watch';
 import { ACCOUNT_KEY_LOOKUP, WireModule } from '@leasehold/wire';
 import { AdminController } from './admin.controller';
 import { AuditOperations } from './operations/audit/audit.operations';
@@ -17,6 +18,7 @@ import { ShareOperations } from './operations/filesystem/share.operations';
 import { HandleOperations } from './operations/handles/handle.operations';
 import { JobOperations } from './operations/jobs/job.operations';
 import { LeaseOperations, ShareLeaseOperations } from './operations/leases/lease.operations';
+import { WatchOperations } from './operations/watch/watch.operations';
 
 /** Binds the ports libraries declare to the capabilities that answer them. */
 @Global()
@@ -48,6 +50,7 @@ export class ApiModule {
         HandlesModule,
         JobsModule,
         AuditModule,
+        WatchModule,
       ],
       controllers: [AdminController],
       providers: [
@@ -59,6 +62,7 @@ export class ApiModule {
         HandleOperations,
         JobOperations,
         AuditOperations,
+        WatchOperations,
       ],
     };
   }

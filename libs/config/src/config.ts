@@ -33,6 +33,8 @@ export interface LeaseholdConfig {
   watchLimitPerTenant: number;
   /** Events held for a watcher that has not taken them yet; beyond it the watcher is told to resume from its cursor. */
   watchBufferEvents: number;
+  /** Seconds between heartbeats on an idle watch stream (they keep proxies from closing it and carry a resume cursor). */
+  watchHeartbeatSeconds: number;
 }
 
 export class ConfigError extends Error {}
@@ -112,6 +114,7 @@ export function loadConfig(env: Env = process.env): LeaseholdConfig {
     rateLimitPerSecond: integer(env, 'RATE_LIMIT_PER_SECOND', 5000, 0, 1_000_000),
     watchLimitPerTenant: integer(env, 'WATCH_LIMIT_PER_TENANT', 1000, 1, 1_000_000),
     watchBufferEvents: integer(env, 'WATCH_BUFFER_EVENTS', 1000, 1, 1_000_000),
+    watchHeartbeatSeconds: integer(env, 'WATCH_HEARTBEAT_SECONDS', 15, 1, 300),
   };
 }
 

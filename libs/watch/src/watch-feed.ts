@@ -76,6 +76,11 @@ export class Watcher {
     this.catchUpTo = catchUpTo;
   }
 
+  /** True once the watch has ended: closed, or its resume signal taken. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   get key(): string {
     return placeKey(this.filter.share, this.filter.pathKey);
   }

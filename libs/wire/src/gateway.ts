@@ -104,7 +104,7 @@ export class WireGateway {
 
     const route = this.router.resolve(raw.method, url.query, url.share, url.path);
     // A SAS authorizes only what it grants, which depends on the operation.
-    if (sas) authorizeSas(sas, route.spec, url.path);
+    if (sas && !route.spec.sasByOperation) authorizeSas(sas, route.spec, url.path);
     if (url.share !== undefined && !isValidShareName(url.share)) {
       throw new AzureError(400, 'InvalidResourceName', 'The specifed resource name contains invalid characters.');
     }
@@ -124,6 +124,7 @@ export class WireGateway {
       rawHeaders: raw.rawHeaders,
       body: raw.body,
       context: { tenant: url.account, requestId, clientRequestId, now, ...principal },
+      ...(sas && route.spec.sasByOperation ? { sas } : {}),
     });
     return sas ? applySasResponseOverrides(sas, route.spec, response) : response;
   }
