@@ -29,6 +29,18 @@ function fixture(store: EventStore) {
       return stream;
     },
     acquire: (stream: string, epoch: number, sql = store.db) => append(stream, 'LeaseAcquired', { leaseId: randomUUID(), epoch }, sql),
+    /**
+     * Right after the tenant's last event so far. A watch without a checkpoint starts at readAll's
+     * horizon, which an open transaction anywhere on the server holds back, so it may begin with
+     * changes committed just before it; tests that expect only later ones start here instead.
+     */
+    last: async (): Promise<Checkpoint> => {
+      const rows = await store.db.query(
+        `SELECT transaction_id::text, position::text FROM events WHERE tenant = $1 ORDER BY transaction_id DESC, position DESC LIMIT 1`,
+        [tenant],
+      );
+      return rows.length ? { transactionId: rows[0].transaction_id, position: rows[0].position } : { transactionId: '0', position: '0' };
+    },
   };
 }
 
@@ -74,11 +86,11 @@ describe('watch feed on PostgreSQL', () => {
     await t.createShare();
     await other.createShare();
     const a = await t.createFile('Dir/A.txt');
-    const account = await feed.watch(everything(t.tenant));
-    const file = await feed.watch({ tenant: t.tenant, share: t.share, pathKey: 'dir/a.txt', recursive: false });
-    const top = await feed.watch({ tenant: t.tenant, share: t.share, pathKey: '', recursive: false });
-    const leases = await feed.watch({ tenant: t.tenant, share: t.share, pathKey: 'dir', recursive: true, types: new Set(['LeaseAcquired']) });
-    const foreign = await feed.watch(everything(other.tenant));
+    const account = await feed.watch(everything(t.tenant), await t.last());
+    const file = await feed.watch({ tenant: t.tenant, share: t.share, pathKey: 'dir/a.txt', recursive: false }, await t.last());
+    const top = await feed.watch({ tenant: t.tenant, share: t.share, pathKey: '', recursive: false }, await t.last());
+    const leases = await feed.watch({ tenant: t.tenant, share: t.share, pathKey: 'dir', recursive: true, types: new Set(['LeaseAcquired']) }, await t.last());
+    const foreign = await feed.watch(everything(other.tenant), await other.last());
 
     const b = await t.createFile('Dir/Sub/B.txt');
     await t.acquire(a, 1);
@@ -105,7 +117,7 @@ describe('watch feed on PostgreSQL', () => {
     await t.createShare();
     const early = await t.createFile('early');
     const late = await t.createFile('late');
-    const watcher = await feed.watch(everything(t.tenant));
+    const watcher = await feed.watch(everything(t.tenant), await t.last());
 
     let releaseEarly!: () => void;
     const earlyMayCommit = new Promise<void>((resolve) => (releaseEarly = resolve));
@@ -140,7 +152,7 @@ describe('watch feed on PostgreSQL', () => {
     const t = fixture(store);
     await t.createShare();
     const f = await t.createFile('f');
-    const first = await feed.watch(everything(t.tenant));
+    const first = await feed.watch(everything(t.tenant), await t.last());
     for (let epoch = 1; epoch <= 3; epoch++) await t.acquire(f, epoch);
     const seen = events(await takeEvents(first, 1));
     const cursor: Checkpoint = first.cursor();
@@ -162,7 +174,7 @@ describe('watch feed on PostgreSQL', () => {
     const t = fixture(store);
     await t.createShare();
     const f = await t.createFile('f');
-    const slow = await feed.watch(everything(t.tenant));
+    const slow = await feed.watch(everything(t.tenant), await t.last());
     const start = slow.cursor();
     // Five changes in one transaction reach the feed at once; the watcher takes nothing meanwhile.
     await store.transaction(async (sql) => {
@@ -184,7 +196,7 @@ describe('watch feed on PostgreSQL', () => {
     const t = fixture(store);
     await t.createShare();
     const f = await t.createFile('f');
-    const live = await observer.watch(everything(t.tenant));
+    const live = await observer.watch(everything(t.tenant), await t.last());
     const start = live.cursor();
     // Keeps the small feed reading; it watches another tenant, so its buffer never fills.
     const pacer = await feed.watch(everything(`${t.tenant}-none`));
@@ -213,7 +225,7 @@ describe('watch feed on PostgreSQL', () => {
     await t.createShare();
     const f = await t.createFile('f');
     const g = await t.createFile('g');
-    const onF = await feed.watch({ tenant: t.tenant, share: t.share, pathKey: 'f', recursive: false });
+    const onF = await feed.watch({ tenant: t.tenant, share: t.share, pathKey: 'f', recursive: false }, await t.last());
     expect(await onF.take(10, 100)).toEqual([]);
     await t.acquire(g, 1); // not f's
     await t.acquire(f, 1);
@@ -227,6 +239,36 @@ describe('watch feed on PostgreSQL', () => {
     await t.acquire(f, 2);
     expect(summary(await next.take(10, 5_000))).toEqual(['LeaseAcquired f 2']);
     next.close();
+  });
+
+  it('is woken by NOTIFY alone: with the safety-net poll an hour away, every change still arrives', async () => {
+    const feed = newFeed({ pollMs: 3_600_000 });
+    const t = fixture(store);
+    await t.createShare();
+    const files = await Promise.all(Array.from({ length: 10 }, (_, i) => t.createFile(`n${i}`)));
+    const watcher = await feed.watch(everything(t.tenant), await t.last());
+    // An open transaction holds the horizon back, so the reader retries on short timers meanwhile.
+    let release!: () => void;
+    const mayCommit = new Promise<void>((resolve) => (release = resolve));
+    let appended!: () => void;
+    const hasAppended = new Promise<void>((resolve) => (appended = resolve));
+    const open = store.transaction(async (sql) => {
+      await t.acquire(files[0], 1, sql);
+      appended();
+      await mayCommit;
+    });
+    await hasAppended;
+    await t.acquire(files[1], 1);
+    expect(await watcher.take(10, 100)).toEqual([]);
+    release();
+    await open;
+    expect(events(await takeEvents(watcher, 2)).map((e) => e.path)).toEqual(['n0', 'n1']);
+    // Then bursts of concurrent changes, each wave waited for before the next.
+    for (let wave = 2; wave <= 4; wave++) {
+      await Promise.all(files.slice(2).map((f) => t.acquire(f, wave)));
+      expect(events(await takeEvents(watcher, 8)).map((e) => e.epoch)).toEqual(Array(8).fill(wave));
+    }
+    watcher.close();
   });
 
   it('limits the watchers of one tenant on a process', async () => {
@@ -246,7 +288,7 @@ describe('watch feed on PostgreSQL', () => {
     const t = fixture(store);
     await t.createShare();
     const f = await t.createFile('f');
-    const watcher = await feed.watch(everything(t.tenant));
+    const watcher = await feed.watch(everything(t.tenant), await t.last());
     const listeners = () =>
       db.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'leasehold-watch' AND query ILIKE 'LISTEN%'`);
     const before = (await listeners()).map((r: { pid: number }) => r.pid);

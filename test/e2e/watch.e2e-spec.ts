@@ -47,7 +47,9 @@ describe('Watch (extension)', () => {
     const share = await shareWith(['doc.txt']);
     const file = share.rootDirectoryClient.getFileClient('doc.txt');
     const path = `/${DEVELOPMENT_ACCOUNT}/${share.name}/doc.txt`;
-    const first = await sse(path);
+    // Lease changes only: a watch from now may begin with the file's creation (see WatchFeed.watch).
+    const leaseChanges = 'type=LeaseAcquired,LeaseChanged,LeaseBroken,LeaseReleased';
+    const first = await sse(path, leaseChanges);
     expect(first.response.statusCode).toBe(200);
     expect(first.response.headers['content-type']).toBe('text/event-stream');
     const lease = file.getShareLeaseClient();
@@ -63,7 +65,7 @@ describe('Watch (extension)', () => {
     await file.getShareLeaseClient(next).breakLease();
     await file.getShareLeaseClient(next).releaseLease();
 
-    const resumed = await sse(path, '', { 'last-event-id': acquired.id });
+    const resumed = await sse(path, leaseChanges, { 'last-event-id': acquired.id });
     expect(types(await resumed.messages(3))).toEqual(['LeaseChanged doc.txt', 'LeaseBroken doc.txt', 'LeaseReleased doc.txt']);
     await file.getShareLeaseClient().acquireLease();
     const live = await resumed.messages(1);
@@ -77,34 +79,37 @@ describe('Watch (extension)', () => {
   });
 
   it('resumes from a heartbeat’s id with nothing repeated', async () => {
-    const share = await shareWith(['a.txt']);
+    const share = await shareWith([]);
     const path = `/${DEVELOPMENT_ACCOUNT}/${share.name}`;
-    const stream = await sse(path, 'recursive=true');
-    await share.rootDirectoryClient.getFileClient('a.txt').getShareLeaseClient().acquireLease();
-    await stream.messages(1);
+    const query = 'recursive=true&type=FileCreated';
+    const stream = await sse(path, query);
+    await share.rootDirectoryClient.getFileClient('a.txt').create(1);
+    expect(types(await stream.messages(1))).toEqual(['FileCreated a.txt']);
     const heartbeat = await stream.next(5_000);
     expect(heartbeat?.comment).toBe('heartbeat');
     stream.close();
     await share.rootDirectoryClient.getFileClient('b.txt').create(1);
-    const resumed = await sse(path, 'recursive=true', { 'last-event-id': heartbeat!.id! });
+    const resumed = await sse(path, query, { 'last-event-id': heartbeat!.id! });
     expect(types(await resumed.messages(1))).toEqual(['FileCreated b.txt']);
     resumed.close();
   });
 
   it('never shows one tenant another tenant’s changes', async () => {
-    const other = await service.createAccount(`watch${randomUUID().slice(0, 8)}`);
-    const otherClient = new ShareServiceClient(service.accountUrl(other.name), new StorageSharedKeyCredential(other.name, other.key1), NO_RETRY);
-    const mine = await sse(`/${DEVELOPMENT_ACCOUNT}`);
+    // Two fresh accounts: nothing of theirs happened before their watches began.
+    const [me, other] = [await service.createAccount(`watch${randomUUID().slice(0, 8)}`), await service.createAccount(`watch${randomUUID().slice(0, 8)}`)];
+    const client = (a: { name: string; key1: string }) => new ShareServiceClient(service.accountUrl(a.name), new StorageSharedKeyCredential(a.name, a.key1), NO_RETRY);
+    const [myClient, otherClient] = [client(me), client(other)];
+    const mine = await sse(`/${me.name}`, '', {}, { account: me.name, key: me.key1 });
     const theirs = await sse(`/${other.name}`, '', {}, { account: other.name, key: other.key1 });
     // The same share name and path in both accounts.
     const name = uniqueShare('twin');
-    for (const client of [owner, otherClient]) {
+    for (const client of [myClient, otherClient]) {
       const share = client.getShareClient(name);
       await share.create();
       await share.rootDirectoryClient.getFileClient('same.txt').create(1);
     }
     await otherClient.getShareClient(name).rootDirectoryClient.getFileClient('same.txt').getShareLeaseClient().acquireLease();
-    await owner.getShareClient(name).rootDirectoryClient.getFileClient('mine-only.txt').create(1);
+    await myClient.getShareClient(name).rootDirectoryClient.getFileClient('mine-only.txt').create(1);
 
     const theirMessages = await theirs.messages(3);
     expect(types(theirMessages)).toEqual(['ShareCreated ', 'FileCreated same.txt', 'LeaseAcquired same.txt']);
@@ -112,7 +117,13 @@ describe('Watch (extension)', () => {
     const myMessages = await mine.messages(3);
     expect(types(myMessages)).toEqual(['ShareCreated ', 'FileCreated same.txt', 'FileCreated mine-only.txt']);
     // A cursor of one tenant's watch is refused on the other's.
-    const foreign = await sendRaw(service.url, { method: 'GET', path: `/${DEVELOPMENT_ACCOUNT}`, query: `comp=watch&timeout=0&cursor=${encodeURIComponent(theirMessages[0].id)}`, signer: dev });
+    expect(myMessages.every((m) => m.data.principal === me.name)).toBe(true);
+    const foreign = await sendRaw(service.url, {
+      method: 'GET',
+      path: `/${me.name}`,
+      query: `comp=watch&timeout=0&cursor=${encodeURIComponent(theirMessages[0].id)}`,
+      signer: { account: me.name, key: me.key1 },
+    });
     expect(foreign.status).toBe(400);
     expect(foreign.header('x-ms-error-code')).toBe('InvalidQueryParameterValue');
     mine.close();
@@ -126,9 +137,10 @@ describe('Watch (extension)', () => {
       new URL(share.rootDirectoryClient.getFileClient(path).generateSasUrl({ permissions: FileSASPermissions.parse(permissions), expiresOn: new Date(Date.now() + HOUR) })).search.slice(1);
     const base = `/${DEVELOPMENT_ACCOUNT}/${share.name}`;
 
-    const directory = await sse(`${base}/inside`, `recursive=true&${shareSas('rl')}`, {}, undefined);
+    // Lease changes only: a watch from now may begin with the files' creation (see WatchFeed.watch).
+    const directory = await sse(`${base}/inside`, `recursive=true&type=LeaseAcquired&${shareSas('rl')}`, {}, undefined);
     expect(directory.response.statusCode).toBe(200);
-    const file = await sse(`${base}/inside/a.txt`, fileSas('inside/a.txt', 'r'), {}, undefined);
+    const file = await sse(`${base}/inside/a.txt`, `type=LeaseAcquired&${fileSas('inside/a.txt', 'r')}`, {}, undefined);
     expect(file.response.statusCode).toBe(200);
     for (const path of ['outside/c.txt', 'top.txt', 'inside/a.txt', 'inside/deep/b.txt']) {
       await share.rootDirectoryClient.getFileClient(path).getShareLeaseClient().acquireLease();
@@ -170,7 +182,8 @@ describe('Watch (extension)', () => {
   it('answers a long poll with the batch and the next cursor, in JSON or XML', async () => {
     const share = await shareWith(['p.txt']);
     const path = `/${DEVELOPMENT_ACCOUNT}/${share.name}/p.txt`;
-    const poll = (query: string, headers: Record<string, string> = {}) => sendRaw(service.url, { method: 'GET', path, query: `comp=watch&${query}`, headers, signer: dev });
+    const poll = (query: string, headers: Record<string, string> = {}) =>
+      sendRaw(service.url, { method: 'GET', path, query: `comp=watch&type=LeaseAcquired,LeaseReleased&${query}`, headers, signer: dev });
 
     const empty = await poll('timeout=0');
     expect(empty.status).toBe(200);
@@ -196,7 +209,7 @@ describe('Watch (extension)', () => {
     const forged = await poll(`timeout=0&cursor=${encodeURIComponent(`${batch.cursor}x`)}`);
     expect([forged.status, forged.header('x-ms-error-code')]).toEqual([400, 'InvalidQueryParameterValue']);
     // A cursor bound to another watch (here, the share) is refused too.
-    const elsewhere = await sendRaw(service.url, { method: 'GET', path: `/${DEVELOPMENT_ACCOUNT}/${share.name}`, query: `comp=watch&timeout=0&cursor=${encodeURIComponent(batch.cursor)}`, signer: dev });
+    const elsewhere = await sendRaw(service.url, { method: 'GET', path: `/${DEVELOPMENT_ACCOUNT}/${share.name}`, query: `comp=watch&type=LeaseAcquired,LeaseReleased&timeout=0&cursor=${encodeURIComponent(batch.cursor)}`, signer: dev });
     expect(elsewhere.status).toBe(400);
   });
 });

@@ -241,7 +241,11 @@ export class WatchFeed {
     return this.head;
   }
 
-  /** Starts a watch after `after`, or from now. Throws WatcherLimitReached when the tenant holds its limit. */
+  /**
+   * Starts a watch after `after`, or from now: from readAll's horizon, which an open transaction
+   * anywhere on the server holds back, so it may include changes committed just before the call and
+   * never misses one committed after it. Throws WatcherLimitReached when the tenant holds its limit.
+   */
   async watch(filter: WatchFilter, after?: Checkpoint): Promise<Watcher> {
     this.checkLimit(filter.tenant);
     while (!this.head) {
@@ -277,7 +281,7 @@ export class WatchFeed {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.sleeper?.wake();
+    this.wake();
     await this.loop;
     for (const byKey of [...this.watchers.values()]) for (const set of [...byKey.values()]) for (const w of [...set]) w.close();
     await this.listener?.end().catch(() => undefined);
@@ -301,8 +305,7 @@ export class WatchFeed {
       if (message.payload && compareCheckpoints({ transactionId: message.payload, position: '0' }, { transactionId: this.notifiedXid, position: '0' }) > 0) {
         this.notifiedXid = message.payload;
       }
-      this.notified = true;
-      this.sleeper?.wake();
+      this.wake();
     });
     const lost = () => {
       if (this.listener !== client) return;
@@ -322,7 +325,7 @@ export class WatchFeed {
     }
     this.listener = client;
     // Whatever was notified while no connection listened is found by the next read.
-    this.notified = true;
+    this.wake();
   }
 
   private async run(): Promise<void> {
@@ -350,25 +353,28 @@ export class WatchFeed {
     }
   }
 
+  /** Waits `ms`, or until a notification comes (one that came while the reader was busy ends the wait at once). */
   private sleep(ms: number): Promise<void> {
     if (this.notified) {
       this.notified = false;
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.sleeper = {
+      const sleeper = {
         wake: () => {
-          this.sleeper = undefined;
-          this.notified = false;
-          done();
+          clearTimeout(timer);
+          if (this.sleeper === sleeper) this.sleeper = undefined;
+          resolve();
         },
       };
+      const timer = setTimeout(sleeper.wake, ms);
+      this.sleeper = sleeper;
     });
+  }
+
+  private wake(): void {
+    if (this.sleeper) this.sleeper.wake();
+    else this.notified = true;
   }
 
   /** Reads until caught up, handing each event to the watchers whose place it is at or under. */
