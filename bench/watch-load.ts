@@ -66,7 +66,8 @@ export async function runWatchLoad(spec: WatchLoadSpec): Promise<WatchLoadResult
   const fileOf = (i: number) => `/${spec.account}/${spec.share}/f${i % spec.files}`;
 
   let measuring = false;
-  let windowStart = 0;
+  // Nothing counts until the warm-up ends and the window opens.
+  let windowStart = Number.POSITIVE_INFINITY;
   let windowEnd = Number.POSITIVE_INFINITY;
   const latencies: number[] = [];
   let delivered = 0;

@@ -106,7 +106,7 @@ async function main(): Promise<void> {
     '',
     `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load average ${loadavg()[0].toFixed(2)} at the end (shared with other work)`,
     `watchers: ${load.watchers} SSE streams on one API process (${CONFIG.watchers / FILES} per file, ${FILES} files), opened in ${load.connectSeconds.toFixed(1)} s`,
-    `lease changes: asked ${CONFIG.rate}/s; ${events} committed in the ${seconds.toFixed(1)} s window = ${(events / seconds).toFixed(0)}/s; failed: ${JSON.stringify(load.failedChanges)}`,
+    `lease changes: asked ${CONFIG.rate}/s; ${events} committed in the ${seconds.toFixed(1)} s window [${new Date(load.windowStart).toISOString()}, ${new Date(load.windowEnd).toISOString()}) = ${(events / seconds).toFixed(0)}/s; failed: ${JSON.stringify(load.failedChanges)}`,
     `deliveries: ${load.delivered} of ${expected} expected (${expected - load.delivered} missing), ${load.duplicates} duplicates, ${load.resumes} resume signals`,
     `latency recorded_at → watcher: p50 ${ms(load.latency.p50)} ms, p99 ${ms(load.latency.p99)} ms, mean ${ms(load.latency.mean)} ms (${load.latency.count} samples)`,
     `API process: CPU ${load.apiCpuPercent.toFixed(0)} % of one core; RSS ${load.apiRssMiB.start.toFixed(0)} MiB at the window's start, ${load.apiRssMiB.end.toFixed(0)} MiB at its end, ${load.apiRssMiB.max.toFixed(0)} MiB max`,
