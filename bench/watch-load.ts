@@ -25,6 +25,8 @@ export interface WatchLoadSpec {
   rate: number;
   /** Lease changes in flight at most. */
   inFlight: number;
+  /** Lease changes with no watcher open, first: the rate this machine commits them at right now. */
+  baselineMs: number;
   warmupMs: number;
   durationMs: number;
   apiPid: number;
@@ -33,6 +35,8 @@ export interface WatchLoadSpec {
 export interface WatchLoadResult {
   watchers: number;
   connectSeconds: number;
+  /** Changes committed per second with nobody watching (same rate asked, same files). */
+  baselineRate: number;
   changesAsked: number;
   changesMade: number;
   failedChanges: Record<string, number>;
@@ -44,6 +48,7 @@ export interface WatchLoadResult {
   duplicates: number;
   resumes: number;
   latency: LatencySummary;
+  latencyAfterAnswer: LatencySummary;
   apiCpuPercent: number;
   apiRssMiB: { start: number; end: number; max: number };
   loadCpuPercent: number;
@@ -70,10 +75,95 @@ export async function runWatchLoad(spec: WatchLoadSpec): Promise<WatchLoadResult
   let windowStart = Number.POSITIVE_INFINITY;
   let windowEnd = Number.POSITIVE_INFINITY;
   const latencies: number[] = [];
+  /**
+   * From the writer's answer (the commit acknowledged) to the watcher's receipt, matched by file and
+   * lease id; negative when the watcher had the change before the writer had its answer.
+   */
+  const afterAnswer: number[] = [];
+  const answered = new Map<string, number>();
+  const received = new Map<string, number>();
+  const acknowledged = (key: string, at: number) => {
+    const got = received.get(key);
+    if (got === undefined) answered.set(key, at);
+    else {
+      received.delete(key);
+      afterAnswer.push(got - at);
+    }
+  };
+  const arrived = (key: string, at: number) => {
+    const answer = answered.get(key);
+    if (answer === undefined) received.set(key, at);
+    else {
+      answered.delete(key);
+      afterAnswer.push(at - answer);
+    }
+  };
   let delivered = 0;
   let duplicates = 0;
   let resumes = 0;
   const seen = new Map<number, Set<string>>(); // watcher → cursors seen in the window (duplicate check)
+
+  // ---- lease changes ----
+  const leases = new Map<number, string>(); // file → lease id held
+  const failed: Record<string, number> = {};
+  let asked = 0;
+  let made = 0;
+  let inFlight = 0;
+  let next = 0;
+  const change = async (file: number) => {
+    const path = `/${spec.account}/${spec.share}/f${file}`;
+    const held = leases.get(file);
+    const headers: Record<string, string> = held
+      ? { 'x-ms-lease-action': 'release', 'x-ms-lease-id': held }
+      : { 'x-ms-lease-action': 'acquire', 'x-ms-lease-duration': '-1', 'x-ms-proposed-lease-id': randomUUID() };
+    const res = await azureRequest(base, writeAgent, signer, 'PUT', path, { comp: 'lease' }, headers);
+    if (res.status === 201 || res.status === 200) {
+      acknowledged(`f${file} ${held ?? headers['x-ms-proposed-lease-id']}`, Date.now());
+      if (held) leases.delete(file);
+      else leases.set(file, headers['x-ms-proposed-lease-id']);
+      return true;
+    }
+    failed[`${res.status} ${res.errorCode ?? ''}`] = (failed[`${res.status} ${res.errorCode ?? ''}`] ?? 0) + 1;
+    return false;
+  };
+  const busy = new Set<number>(); // a file with a change in flight is skipped, so its acquire/release alternate
+  const intervalMs = 1000 / spec.rate;
+  /** Changes leases at the asked rate until `end`, calling `tick` on each turn; then lets those in flight finish. */
+  const drive = async (end: number, tick: (now: number) => void = () => undefined) => {
+    let due = Date.now();
+    while (Date.now() < end) {
+      const now = Date.now();
+      tick(now);
+      if (now < due || inFlight >= spec.inFlight) {
+        await sleep(Math.max(1, Math.min(due - now, 5)));
+        continue;
+      }
+      due += intervalMs;
+      let file = next++ % spec.files;
+      for (let tries = 0; busy.has(file) && tries < spec.files; tries++) file = next++ % spec.files;
+      if (busy.has(file)) continue;
+      busy.add(file);
+      asked++;
+      inFlight++;
+      change(file)
+        .then((ok) => ok && made++)
+        .catch((error) => (failed[(error as Error).message] = (failed[(error as Error).message] ?? 0) + 1))
+        .finally(() => {
+          busy.delete(file);
+          inFlight--;
+        });
+    }
+  };
+  const settle = async () => {
+    while (inFlight > 0) await sleep(5);
+  };
+
+  // ---- the same changes with nobody watching: what this machine commits right now ----
+  await drive(Date.now() + spec.baselineMs);
+  await settle();
+  const baselineRate = made / (spec.baselineMs / 1000);
+  made = 0;
+  asked = 0;
 
   // ---- watchers ----
   const connectStart = Date.now();
@@ -104,7 +194,7 @@ export async function runWatchLoad(spec: WatchLoadSpec): Promise<WatchLoadResult
               if (block.startsWith('event: resume')) resumes++;
               const data = /^data: (.*)$/m.exec(block)?.[1];
               if (!data || !block.startsWith('id: ')) continue;
-              const event = JSON.parse(data) as { cursor: string; time: string };
+              const event = JSON.parse(data) as { cursor: string; time: string; path: string; leaseId: string };
               const at = Date.parse(event.time);
               if (at < windowStart || at >= windowEnd) continue;
               let mine = seen.get(w);
@@ -113,6 +203,7 @@ export async function runWatchLoad(spec: WatchLoadSpec): Promise<WatchLoadResult
               mine.add(event.cursor);
               delivered++;
               latencies.push(now - at);
+              arrived(`${event.path} ${event.leaseId}`, now);
             }
           });
         });
@@ -126,70 +217,25 @@ export async function runWatchLoad(spec: WatchLoadSpec): Promise<WatchLoadResult
   await Promise.all(opened);
   const connectSeconds = (Date.now() - connectStart) / 1000;
 
-  // ---- lease changes ----
-  const leases = new Map<number, string>(); // file → lease id held
-  const failed: Record<string, number> = {};
-  let asked = 0;
-  let made = 0;
-  let inFlight = 0;
-  let next = 0;
-  const change = async (file: number) => {
-    const path = `/${spec.account}/${spec.share}/f${file}`;
-    const held = leases.get(file);
-    const headers: Record<string, string> = held
-      ? { 'x-ms-lease-action': 'release', 'x-ms-lease-id': held }
-      : { 'x-ms-lease-action': 'acquire', 'x-ms-lease-duration': '-1', 'x-ms-proposed-lease-id': randomUUID() };
-    const res = await azureRequest(base, writeAgent, signer, 'PUT', path, { comp: 'lease' }, headers);
-    if (res.status === 201 || res.status === 200) {
-      if (held) leases.delete(file);
-      else leases.set(file, headers['x-ms-proposed-lease-id']);
-      return true;
-    }
-    failed[`${res.status} ${res.errorCode ?? ''}`] = (failed[`${res.status} ${res.errorCode ?? ''}`] ?? 0) + 1;
-    return false;
-  };
-  const busy = new Set<number>(); // a file with a change in flight is skipped, so its acquire/release alternate
   const started = Date.now();
-  const end = started + spec.warmupMs + spec.durationMs;
   let sample: { ticks: number; self: NodeJS.CpuUsage; at: number } | undefined;
   const rss: number[] = [];
   const rssTimer = setInterval(() => measuring && rss.push(rssMiB(spec.apiPid)), 250);
-  const intervalMs = 1000 / spec.rate;
-  let due = started;
-  while (Date.now() < end) {
-    const now = Date.now();
+  await drive(started + spec.warmupMs + spec.durationMs, (now) => {
     if (!measuring && now >= started + spec.warmupMs) {
       measuring = true;
       windowStart = now;
       sample = { ticks: ticks(spec.apiPid), self: process.cpuUsage(), at: now };
       rss.push(rssMiB(spec.apiPid));
     }
-    if (now < due || inFlight >= spec.inFlight) {
-      await sleep(Math.max(1, Math.min(due - now, 5)));
-      continue;
-    }
-    due += intervalMs;
-    let file = next++ % spec.files;
-    for (let tries = 0; busy.has(file) && tries < spec.files; tries++) file = next++ % spec.files;
-    if (busy.has(file)) continue;
-    busy.add(file);
-    asked++;
-    inFlight++;
-    change(file)
-      .then((ok) => ok && made++)
-      .catch((error) => (failed[(error as Error).message] = (failed[(error as Error).message] ?? 0) + 1))
-      .finally(() => {
-        busy.delete(file);
-        inFlight--;
-      });
-  }
+  });
   windowEnd = Date.now();
   const apiTicks = ticks(spec.apiPid) - sample!.ticks;
   const self = process.cpuUsage(sample!.self);
   const windowMs = windowEnd - sample!.at;
   rss.push(rssMiB(spec.apiPid));
   clearInterval(rssTimer);
-  while (inFlight > 0) await sleep(5);
+  await settle();
   // Deliveries still on their way: until none has come for a second (at most 20 s).
   for (let i = 0, last = -1; i < 20 && delivered !== last; i++) {
     last = delivered;
@@ -201,6 +247,7 @@ export async function runWatchLoad(spec: WatchLoadSpec): Promise<WatchLoadResult
   return {
     watchers: spec.watchers,
     connectSeconds,
+    baselineRate,
     changesAsked: asked,
     changesMade: made,
     failedChanges: failed,
@@ -210,6 +257,7 @@ export async function runWatchLoad(spec: WatchLoadSpec): Promise<WatchLoadResult
     duplicates,
     resumes,
     latency: summarize(latencies),
+    latencyAfterAnswer: summarize(afterAnswer),
     apiCpuPercent: (100 * apiTicks) / CLK_TCK / (windowMs / 1000),
     apiRssMiB: { start: rss[0], end: rss[rss.length - 1], max: Math.max(...rss) },
     loadCpuPercent: (100 * (self.user + self.system)) / 1e6 / (windowMs / 1000),

@@ -6,6 +6,7 @@ import { Agent } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { azureRequest, Signer } from './lease/azure';
+import { summarize } from './lease/load';
 import type { WatchLoadResult, WatchLoadSpec } from './watch-load';
 
 /**
@@ -22,6 +23,7 @@ const CONFIG = {
   files: envInteger('BENCH_WATCH_FILES', 0, 0, 100_000),
   rate: envInteger('BENCH_WATCH_RATE', 1000, 1, 100_000),
   inFlight: envInteger('BENCH_WATCH_IN_FLIGHT', 64, 1, 1024),
+  baselineMs: envInteger('BENCH_WATCH_BASELINE_S', 5, 1, 600) * 1000,
   warmupMs: envInteger('BENCH_WARMUP_S', 3, 0, 600) * 1000,
   durationMs: envInteger('BENCH_DURATION_S', 20, 1, 3600) * 1000,
   pgUrl: env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432',
@@ -86,11 +88,23 @@ async function main(): Promise<void> {
     watchers: CONFIG.watchers,
     rate: CONFIG.rate,
     inFlight: CONFIG.inFlight,
+    baselineMs: CONFIG.baselineMs,
     warmupMs: CONFIG.warmupMs,
     durationMs: CONFIG.durationMs,
     apiPid: api.pid!,
   };
+  // How long the oldest transaction holding an xid has been open, cluster-wide (since its start,
+  // which may be before it took its xid): a watch, like every readAll reader, delivers nothing
+  // committed after that xid until the transaction ends. Other work on the server counts too.
+  const horizon: Array<{ at: number; ms: number }> = [];
+  const sampler = setInterval(() => {
+    sql(databaseUrl, `SELECT coalesce(extract(epoch FROM max(clock_timestamp() - xact_start)) * 1000, 0)::float AS ms FROM pg_stat_activity WHERE backend_xid IS NOT NULL`)
+      .then(([row]) => horizon.push({ at: Date.now(), ms: row.ms }))
+      .catch(() => undefined);
+  }, 100);
   const load = JSON.parse((await runToEnd(process.execPath, [join(DIST, 'bench/watch-load.js'), JSON.stringify(spec)])).trim().split('\n').pop()!) as WatchLoadResult;
+  clearInterval(sampler);
+  const held = summarize(horizon.filter((h) => h.at >= load.windowStart && h.at < load.windowEnd).map((h) => h.ms));
   const [{ events }] = await sql(
     databaseUrl,
     `SELECT count(*)::int AS events FROM events WHERE type IN ('LeaseAcquired', 'LeaseReleased')
@@ -106,9 +120,12 @@ async function main(): Promise<void> {
     '',
     `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load average ${loadavg()[0].toFixed(2)} at the end (shared with other work)`,
     `watchers: ${load.watchers} SSE streams on one API process (${CONFIG.watchers / FILES} per file, ${FILES} files), opened in ${load.connectSeconds.toFixed(1)} s`,
+    `the same lease changes with no watcher open, just before: ${load.baselineRate.toFixed(0)}/s committed`,
     `lease changes: asked ${CONFIG.rate}/s; ${events} committed in the ${seconds.toFixed(1)} s window [${new Date(load.windowStart).toISOString()}, ${new Date(load.windowEnd).toISOString()}) = ${(events / seconds).toFixed(0)}/s; failed: ${JSON.stringify(load.failedChanges)}`,
     `deliveries: ${load.delivered} of ${expected} expected (${expected - load.delivered} missing), ${load.duplicates} duplicates, ${load.resumes} resume signals`,
-    `latency recorded_at → watcher: p50 ${ms(load.latency.p50)} ms, p99 ${ms(load.latency.p99)} ms, mean ${ms(load.latency.mean)} ms (${load.latency.count} samples)`,
+    `latency from the event's insert (recorded_at, before its commit) to the watcher: p50 ${ms(load.latency.p50)} ms, p99 ${ms(load.latency.p99)} ms, mean ${ms(load.latency.mean)} ms (${load.latency.count} samples)`,
+    `latency from the writer's answer (after the commit) to the watcher: p50 ${ms(load.latencyAfterAnswer.p50)} ms, p99 ${ms(load.latencyAfterAnswer.p99)} ms (${load.latencyAfterAnswer.count} samples; negative: the watcher was first)`,
+    `age of the oldest xid-holding transaction on the server, an upper bound on how long the horizon was held (sampled every 100 ms): p50 ${ms(held.p50)} ms, p99 ${ms(held.p99)} ms`,
     `API process: CPU ${load.apiCpuPercent.toFixed(0)} % of one core; RSS ${load.apiRssMiB.start.toFixed(0)} MiB at the window's start, ${load.apiRssMiB.end.toFixed(0)} MiB at its end, ${load.apiRssMiB.max.toFixed(0)} MiB max`,
     `load process: CPU ${load.loadCpuPercent.toFixed(0)} % of one core`,
   ];

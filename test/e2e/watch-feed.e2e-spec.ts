@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { Checkpoint, compareCheckpoints, createDataSource, EventMetadata, EventStore } from '../../libs/event-store/src';
+import { Checkpoint, compareCheckpoints, createDataSource, EventMetadata, EventStore, SqlExecutor } from '../../libs/event-store/src';
 import { WatchEvent, WatchFeed, Watcher, WatcherLimitReached, WatchFilter, WatchItem } from '../../libs/watch/src';
 import { testDatabaseUrl } from '../support/service';
 
@@ -54,6 +54,26 @@ async function takeEvents(watcher: Watcher, n: number): Promise<WatchItem[]> {
     if (item.kind === 'resume') break;
   }
   return items;
+}
+
+/** Runs `work` in a transaction left open (it holds readAll's horizon back) until commit() is called. */
+async function heldOpen(store: EventStore, work: (sql: SqlExecutor) => Promise<void>): Promise<{ commit: () => Promise<void> }> {
+  let release!: () => void;
+  const mayCommit = new Promise<void>((resolve) => (release = resolve));
+  let worked!: () => void;
+  const hasWorked = new Promise<void>((resolve) => (worked = resolve));
+  const transaction = store.transaction(async (sql) => {
+    await work(sql);
+    worked();
+    await mayCommit;
+  });
+  await Promise.race([hasWorked, transaction]);
+  return {
+    commit: async () => {
+      release();
+      await transaction;
+    },
+  };
 }
 
 const events = (items: WatchItem[]) => items.filter((i): i is { kind: 'event'; event: WatchEvent } => i.kind === 'event').map((i) => i.event);
@@ -119,26 +139,16 @@ describe('watch feed on PostgreSQL', () => {
     const late = await t.createFile('late');
     const watcher = await feed.watch(everything(t.tenant), await t.last());
 
-    let releaseEarly!: () => void;
-    const earlyMayCommit = new Promise<void>((resolve) => (releaseEarly = resolve));
-    let earlyAppended!: () => void;
-    const earlyHasAppended = new Promise<void>((resolve) => (earlyAppended = resolve));
     // The early transaction takes the lower position, then waits; the late one appends and commits first.
-    const slow = store.transaction(async (sql) => {
-      await t.acquire(early, 1, sql);
-      earlyAppended();
-      await earlyMayCommit;
-    });
+    const slow = await heldOpen(store, (sql) => t.acquire(early, 1, sql));
     try {
-      await earlyHasAppended;
       await t.acquire(late, 1);
       const positions = await db.query(`SELECT count(*)::int AS n FROM events WHERE tenant = $1 AND type = 'LeaseAcquired'`, [t.tenant]);
       expect(positions[0].n).toBe(1); // only the late one is committed
       // Its notification has come and gone: the feed holds it back behind the open transaction.
       expect(await watcher.take(10, 500)).toEqual([]);
     } finally {
-      releaseEarly();
-      await slow;
+      await slow.commit();
     }
     const items = await takeEvents(watcher, 2);
     expect(summary(items)).toEqual(['LeaseAcquired early 1', 'LeaseAcquired late 1']);
@@ -248,20 +258,10 @@ describe('watch feed on PostgreSQL', () => {
     const files = await Promise.all(Array.from({ length: 10 }, (_, i) => t.createFile(`n${i}`)));
     const watcher = await feed.watch(everything(t.tenant), await t.last());
     // An open transaction holds the horizon back, so the reader retries on short timers meanwhile.
-    let release!: () => void;
-    const mayCommit = new Promise<void>((resolve) => (release = resolve));
-    let appended!: () => void;
-    const hasAppended = new Promise<void>((resolve) => (appended = resolve));
-    const open = store.transaction(async (sql) => {
-      await t.acquire(files[0], 1, sql);
-      appended();
-      await mayCommit;
-    });
-    await hasAppended;
+    const open = await heldOpen(store, (sql) => t.acquire(files[0], 1, sql));
     await t.acquire(files[1], 1);
     expect(await watcher.take(10, 100)).toEqual([]);
-    release();
-    await open;
+    await open.commit();
     expect(events(await takeEvents(watcher, 2)).map((e) => e.path)).toEqual(['n0', 'n1']);
     // Then bursts of concurrent changes, each wave waited for before the next.
     for (let wave = 2; wave <= 4; wave++) {

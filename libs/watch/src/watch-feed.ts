@@ -334,7 +334,6 @@ export class WatchFeed {
     while (!this.stopped) {
       const heldBack = this.head !== undefined && compareCheckpoints({ transactionId: this.notifiedXid, position: '0' }, { transactionId: this.head.transactionId, position: '0' }) > 0;
       await this.sleep(heldBack ? retryMs : this.pollMs);
-      retryMs = heldBack ? Math.min(retryMs * 2, this.pollMs) : FIRST_RETRY_MS;
       if (this.stopped) break;
       if (this.count === 0) {
         // Nobody watches: stop following; the next watch starts from the head again.
@@ -346,7 +345,8 @@ export class WatchFeed {
           lastReconnect = Date.now();
           await this.listen().catch((error) => this.logger.warn(`LISTEN reconnect failed: ${(error as Error).message}`));
         }
-        await this.readNew();
+        // Back off only while reads find nothing new behind an open transaction.
+        retryMs = (await this.readNew()) > 0 || !heldBack ? FIRST_RETRY_MS : Math.min(retryMs * 2, this.pollMs);
       } catch (error) {
         this.logger.warn(`reading the log failed, retrying: ${(error as Error).message}`);
       }
@@ -377,13 +377,14 @@ export class WatchFeed {
     else this.notified = true;
   }
 
-  /** Reads until caught up, handing each event to the watchers whose place it is at or under. */
-  private async readNew(): Promise<void> {
-    for (;;) {
+  /** Reads until caught up, handing each event to the watchers whose place it is at or under; returns how many it read. */
+  private async readNew(): Promise<number> {
+    for (let read = 0; ; ) {
       const from = this.head;
-      if (!from) return;
+      if (!from) return read;
       const events = await this.store.readAll(from, this.batchSize);
-      if (events.length === 0) return;
+      read += events.length;
+      if (events.length === 0) return read;
       const mapped = await this.places.toWatchEvents(events);
       const last = events[events.length - 1];
       this.head = { transactionId: last.transactionId, position: last.position };
@@ -395,7 +396,7 @@ export class WatchFeed {
           if (set) for (const watcher of set) watcher.offer(event);
         }
       }
-      if (events.length < this.batchSize) return;
+      if (events.length < this.batchSize) return read;
     }
   }
 }
