@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { Checkpoint, compareCheckpoints, createDataSource, EventMetadata, EventStore, SqlExecutor } from '../../libs/event-store/src';
-import { WatchEvent, WatchFeed, Watcher, WatcherLimitReached, WatchFilter, WatchItem } from '../../libs/watch/src';
+import { WatchEvent, WatchFeed, Watcher, WatchFilter, WatchItem } from '../../libs/watch/src';
 import { testDatabaseUrl } from '../support/service';
 
 const metadata: EventMetadata = { requestId: 'test', principal: 'tester', authentication: 'System' };
@@ -276,7 +276,7 @@ describe('watch feed on PostgreSQL', () => {
     const t = fixture(store);
     const u = fixture(store);
     const held = [await feed.watch(everything(t.tenant)), await feed.watch(everything(t.tenant))];
-    await expect(feed.watch(everything(t.tenant))).rejects.toBeInstanceOf(WatcherLimitReached);
+    await expect(feed.watch(everything(t.tenant))).rejects.toMatchObject({ reason: 'WatcherLimitReached', facts: { limit: 2 } });
     const otherTenant = await feed.watch(everything(u.tenant));
     held[0].close();
     const replacement = await feed.watch(everything(t.tenant));

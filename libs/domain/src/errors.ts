@@ -31,7 +31,9 @@ export type DomainReason =
   | 'RecursiveOnFile'
   | 'JobNotFound'
   /** facts.state: how the job ended. */
-  | 'JobAlreadyEnded';
+  | 'JobAlreadyEnded'
+  /** facts.limit: the watches one tenant may hold open on one API process. */
+  | 'WatcherLimitReached';
 
 export class DomainError extends Error {
   constructor(

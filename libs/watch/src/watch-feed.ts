@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { DomainError } from '@leasehold/domain';
 import { Checkpoint, compareCheckpoints, EventStore } from '@leasehold/event-store';
 import { Client } from 'pg';
 import { StreamPlaces } from './places';
@@ -18,16 +19,6 @@ export interface WatchFeedOptions {
 
 /** What a watcher takes: the next event, or "resume after this checkpoint" when it fell too far behind (then it is closed). */
 export type WatchItem = { kind: 'event'; event: WatchEvent } | { kind: 'resume'; after: Checkpoint };
-
-/** A tenant already holds its limit of watchers on this process. */
-export class WatcherLimitReached extends Error {
-  constructor(
-    readonly tenant: string,
-    readonly limit: number,
-  ) {
-    super(`${tenant} already holds ${limit} watchers on this process`);
-  }
-}
 
 export const CHANNEL = 'leasehold_events';
 const DEFAULT_POLL_MS = 1_000;
@@ -244,7 +235,7 @@ export class WatchFeed {
   /**
    * Starts a watch after `after`, or from now: from readAll's horizon, which an open transaction
    * anywhere on the server holds back, so it may include changes committed just before the call and
-   * never misses one committed after it. Throws WatcherLimitReached when the tenant holds its limit.
+   * never misses one committed after it. Throws DomainError WatcherLimitReached when the tenant holds its limit.
    */
   async watch(filter: WatchFilter, after?: Checkpoint): Promise<Watcher> {
     this.checkLimit(filter.tenant);
@@ -289,7 +280,7 @@ export class WatchFeed {
   }
 
   private checkLimit(tenant: string): void {
-    if ((this.perTenant.get(tenant) ?? 0) >= this.options.limitPerTenant) throw new WatcherLimitReached(tenant, this.options.limitPerTenant);
+    if ((this.perTenant.get(tenant) ?? 0) >= this.options.limitPerTenant) throw new DomainError('WatcherLimitReached', { limit: this.options.limitPerTenant });
   }
 
   /** Listens first, then finds the head: nothing committed in between is missed. */

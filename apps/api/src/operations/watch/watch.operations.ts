@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
 import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
 import { pathKey } from '@leasehold/domain';
 import { Checkpoint } from '@leasehold/event-store';
-import { NodeRepository } from '@leasehold/filesystem';
-import { isWatchedType, WatcherLimitReached, WatchFeed, WatchFilter, WatchItem } from '@leasehold/watch';
+import { LocateQuery } from '@leasehold/filesystem';
+import { isWatchedType, WatchFeed, WatchFilter, WatchItem } from '@leasehold/watch';
 import {
   authorizeSas,
-  AzureError,
   AzureOperation,
   element,
   header,
@@ -41,7 +41,7 @@ function filterOf(req: WireRequest): WatchFilter {
     for (const t of types) if (!isWatchedType(t)) throw invalidQuery('type', type, `${t} is not an event type a watch reports.`);
   }
   return {
-    tenant: req.context.account,
+    tenant: req.context.tenant,
     share: req.share,
     pathKey: req.share === undefined ? undefined : pathKey(req.path),
     // The whole account is always followed recursively.
@@ -76,15 +76,14 @@ function eventXml(event: Record<string, unknown>): string {
  */
 @Injectable()
 export class WatchOperations {
-  private readonly markers: MarkerCodec;
   private readonly heartbeatMs: number;
 
   constructor(
     private readonly feed: WatchFeed,
-    private readonly nodes: NodeRepository,
+    private readonly queries: QueryBus,
+    private readonly markers: MarkerCodec,
     @Inject(LEASEHOLD_CONFIG) config: LeaseholdConfig,
   ) {
-    this.markers = new MarkerCodec(config.secretKey);
     this.heartbeatMs = config.watchHeartbeatSeconds * 1000;
   }
 
@@ -106,13 +105,7 @@ export class WatchOperations {
     const timeout = req.query['timeout'];
     const waitMs = Math.min(timeout === undefined ? DEFAULT_WAIT_SECONDS : Number(timeout), MAX_WAIT_SECONDS) * 1000;
 
-    let watcher;
-    try {
-      watcher = await this.feed.watch(filter, after);
-    } catch (error) {
-      if (!(error instanceof WatcherLimitReached)) throw error;
-      throw new AzureError(503, 'ServerBusy', `The account holds its limit of ${error.limit} watchers on this server.`, {}, { 'retry-after': '1' });
-    }
+    const watcher = await this.feed.watch(filter, after);
     if (streaming) {
       return {
         status: 200,
@@ -149,7 +142,7 @@ export class WatchOperations {
   private async authorize(req: WireRequest): Promise<void> {
     if (!req.sas) return;
     if (req.share === undefined) return authorizeSas(req.sas, { sas: 'l', resource: 'account' }, req.path);
-    const node = req.path.length === 0 ? undefined : (await this.nodes.locate(req.context.account, req.share, req.path)).node;
+    const node = req.path.length === 0 ? undefined : (await this.queries.execute(new LocateQuery(req.context, req.share, req.path))).node;
     authorizeSas(req.sas, node?.kind === 'file' ? { sas: 'r', resource: 'file' } : { sas: 'l', resource: 'directory' }, req.path);
   }
 }
