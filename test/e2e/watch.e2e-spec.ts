@@ -213,3 +213,28 @@ describe('Watch (extension)', () => {
     expect(elsewhere.status).toBe(400);
   });
 });
+
+describe('Watch (extension) limits', () => {
+  let service: TestService;
+  beforeAll(async () => {
+    service = await startTestService({ WATCH_LIMIT_PER_TENANT: '1' });
+  });
+  afterAll(() => service.stop());
+
+  it('refuses a tenant’s watch beyond its limit on the process with 503 ServerBusy, and takes it again once one closes', async () => {
+    const first = await SseStream.open(service.url, { path: `/${DEVELOPMENT_ACCOUNT}`, query: 'comp=watch', signer: dev });
+    expect(first.response.statusCode).toBe(200);
+    const second = await sendRaw(service.url, { method: 'GET', path: `/${DEVELOPMENT_ACCOUNT}`, query: 'comp=watch&timeout=0', signer: dev });
+    expect([second.status, second.header('x-ms-error-code'), second.header('retry-after')]).toEqual([503, 'ServerBusy', '1']);
+    const other = await service.createAccount(`limit${randomUUID().slice(0, 8)}`);
+    const theirs = await sendRaw(service.url, { method: 'GET', path: `/${other.name}`, query: 'comp=watch&timeout=0', signer: { account: other.name, key: other.key1 } });
+    expect(theirs.status).toBe(200); // the limit is per tenant
+    first.close();
+    let again = second;
+    for (let i = 0; i < 100 && again.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      again = await sendRaw(service.url, { method: 'GET', path: `/${DEVELOPMENT_ACCOUNT}`, query: 'comp=watch&timeout=0', signer: dev });
+    }
+    expect(again.status).toBe(200);
+  });
+});
