@@ -1,4 +1,4 @@
-import { children, DIST, envInteger, output, ROOT, runToEnd, sql, start, stop } from './common';
+import { children, DIST, envInteger, output, ROOT, runToEnd, sql, start, stop, withPath } from './common';
 import { Logger } from '@nestjs/common';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
 import { AsyncProjector, AuditRepository, auditProjection } from '@leasehold/audit';
@@ -42,11 +42,6 @@ Logger.overrideLogger(['error', 'warn']);
 const SEED = 0.42;
 const PROJECTOR_BATCH = 1000; // AuditProjectorService's (the AsyncProjector default)
 
-const withPath = (base: string, path: string) => {
-  const url = new URL(base);
-  url.pathname = path;
-  return url.toString();
-};
 const databaseUrl = withPath(CONFIG.pgUrl, `/${CONFIG.database}`);
 const adminUrl = withPath(CONFIG.pgUrl, '/postgres');
 

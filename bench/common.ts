@@ -56,6 +56,13 @@ export function runToEnd(command: string, args: string[], extraEnv: Record<strin
   });
 }
 
+/** A database (or server) URL with another path: the same server, another database. */
+export const withPath = (base: string, path: string) => {
+  const url = new URL(base);
+  url.pathname = path;
+  return url.toString();
+};
+
 /** One statement on its own connection. */
 export async function sql<T = any>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
   const client = new Client({ connectionString: url });

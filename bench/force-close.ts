@@ -1,4 +1,4 @@
-import { children, DIST, envInteger, output, ROOT, runToEnd, sql, start, stop } from './common';
+import { children, DIST, envInteger, output, ROOT, runToEnd, sql, start, stop, withPath } from './common';
 import { ShareServiceClient, StorageSharedKeyCredential } from '@azure/storage-file-share';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
 import { closeQueue, FORCE_CLOSE_QUEUE, redisConnection } from '@leasehold/jobs';
@@ -40,11 +40,6 @@ const SHARE = 'bench';
 const ACCOUNT = DEVELOPMENT_ACCOUNT;
 const PREFIX = `lh-bench-fc-${process.pid}-${randomBytes(3).toString('hex')}`;
 
-const withPath = (base: string, path: string) => {
-  const url = new URL(base);
-  url.pathname = path;
-  return url.toString();
-};
 const databaseUrl = withPath(CONFIG.pgUrl, `/${CONFIG.database}`);
 const adminUrl = withPath(CONFIG.pgUrl, '/postgres');
 

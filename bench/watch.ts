@@ -1,5 +1,5 @@
 import '../apps/register-paths';
-import { children, DIST, envInteger, output, ROOT, runToEnd, sql, start, stop } from './common';
+import { children, DIST, envInteger, output, ROOT, runToEnd, sql, start, stop, withPath } from './common';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
@@ -36,11 +36,6 @@ if (!/^[a-z_][a-z0-9_]*$/.test(CONFIG.database)) throw new Error('BENCH_WATCH_DB
 const SHARE = 'bench';
 const signer: Signer = { account: DEVELOPMENT_ACCOUNT, key: Buffer.from(DEVELOPMENT_KEY, 'base64') };
 
-const withPath = (base: string, path: string) => {
-  const url = new URL(base);
-  url.pathname = path;
-  return url.toString();
-};
 const databaseUrl = withPath(CONFIG.pgUrl, `/${CONFIG.database}`);
 const serviceEnv = () => ({
   DATABASE_URL: databaseUrl,
