@@ -20,7 +20,7 @@ export interface WatchFeedOptions {
 /** What a watcher takes: the next event, or "resume after this checkpoint" when it fell too far behind (then it is closed). */
 export type WatchItem = { kind: 'event'; event: WatchEvent } | { kind: 'resume'; after: Checkpoint };
 
-export const CHANNEL = 'leasehold_events';
+const CHANNEL = 'leasehold_events';
 const DEFAULT_POLL_MS = 1_000;
 const RECONNECT_MS = 1_000;
 /** After a notification whose transaction is still held back by an older open one, read again after 2, 4, 8… ms, up to the poll period. */
