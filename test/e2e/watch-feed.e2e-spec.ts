@@ -283,6 +283,17 @@ describe('watch feed on PostgreSQL', () => {
     for (const w of [held[1], otherTenant, replacement]) w.close();
   });
 
+  it('ends its watches when it stops and takes no new one', async () => {
+    const feed = newFeed();
+    const t = fixture(store);
+    const watcher = await feed.watch(everything(t.tenant));
+    const waiting = watcher.next();
+    await feed.stop();
+    expect(await waiting).toBeUndefined();
+    expect(watcher.isClosed).toBe(true);
+    await expect(feed.watch(everything(t.tenant))).rejects.toMatchObject({ reason: 'WatchStopped' });
+  });
+
   it('reconnects its LISTEN connection and keeps delivering', async () => {
     const feed = newFeed();
     const t = fixture(store);

@@ -238,3 +238,14 @@ describe('Watch (extension) limits', () => {
     expect(again.status).toBe(200);
   });
 });
+
+describe('Watch (extension) on shutdown', () => {
+  it('ends open streams when the API stops, so the stop does not wait on them and clients reconnect elsewhere', async () => {
+    const service = await startTestService();
+    const stream = await SseStream.open(service.url, { path: `/${DEVELOPMENT_ACCOUNT}`, query: 'comp=watch', signer: dev });
+    expect(stream.response.statusCode).toBe(200);
+    await service.stop();
+    for (let i = 0; i < 200 && !stream.ended; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(stream.ended).toBe(true);
+  });
+});

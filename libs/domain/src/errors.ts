@@ -33,7 +33,9 @@ export type DomainReason =
   /** facts.state: how the job ended. */
   | 'JobAlreadyEnded'
   /** facts.limit: the watches one tenant may hold open on one API process. */
-  | 'WatcherLimitReached';
+  | 'WatcherLimitReached'
+  /** The process is shutting down and takes no new watch. */
+  | 'WatchStopped';
 
 export class DomainError extends Error {
   constructor(

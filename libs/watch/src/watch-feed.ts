@@ -238,11 +238,13 @@ export class WatchFeed {
    * never misses one committed after it. Throws DomainError WatcherLimitReached when the tenant holds its limit.
    */
   async watch(filter: WatchFilter, after?: Checkpoint): Promise<Watcher> {
+    if (this.stopped) throw new DomainError('WatchStopped');
     this.checkLimit(filter.tenant);
     while (!this.head) {
       this.starting ??= this.start().finally(() => (this.starting = undefined));
       await this.starting;
     }
+    if (this.stopped) throw new DomainError('WatchStopped');
     this.checkLimit(filter.tenant);
     const head = this.head;
     const behind = after !== undefined && compareCheckpoints(after, head) < 0;

@@ -1,9 +1,13 @@
-import { Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Module } from '@nestjs/common';
 import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
 import { EventStore } from '@leasehold/event-store';
 import { WatchFeed } from './watch-feed';
 
-/** The API process's one watch feed; it starts with the first watch and stops with the process. */
+/**
+ * The API process's one watch feed; it starts with the first watch. It stops before the HTTP server
+ * closes: that ends every open watch stream (clients reconnect elsewhere with Last-Event-ID), which
+ * the server's close would otherwise wait for.
+ */
 @Module({
   providers: [
     {
@@ -15,10 +19,10 @@ import { WatchFeed } from './watch-feed';
   ],
   exports: [WatchFeed],
 })
-export class WatchModule implements OnApplicationShutdown {
+export class WatchModule implements BeforeApplicationShutdown {
   constructor(@Inject(WatchFeed) private readonly feed: WatchFeed) {}
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     await this.feed.stop();
   }
 }
