@@ -1,4 +1,3 @@
-import '../apps/register-paths';
 import { children, DIST, envInteger, output, ROOT, runToEnd, sql, start, stop, withPath } from './common';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
 import { mkdirSync, writeFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 import { EventStore, RecordedEvent } from '@leasehold/event-store';
-import { isWatchedType, Place, placeOfFirstEvent, toWatchEvent, WatchEvent } from './watch-event';
+import { fieldsOf, isWatchedType, Place, placeOfFirstEvent, toWatchEvent, WatchEvent } from './watch-event';
 
 /** Streams whose place is remembered; a stream's place never changes, so a forgotten one is only read again. */
 const REMEMBERED = 50_000;
@@ -52,8 +52,8 @@ export class StreamPlaces {
     const firsts = await this.store.readFirstEvents([...missing.values()]);
     const shares = new Map<string, { tenant: string; streamId: string }>();
     for (const f of firsts) {
-      const shareId = f.data?.shareId;
-      if (typeof shareId === 'string' && f.data?.shareName === undefined && !this.known.has(key(f.tenant, `share-${shareId}`))) {
+      const { shareId, shareName } = fieldsOf(f);
+      if (typeof shareId === 'string' && shareName === undefined && !this.known.has(key(f.tenant, `share-${shareId}`))) {
         shares.set(key(f.tenant, `share-${shareId}`), { tenant: f.tenant, streamId: `share-${shareId}` });
       }
     }

@@ -45,25 +45,46 @@ export const isWatchedType = (type: string): boolean => WATCHED.test(type);
 /** The lowercased key of a path as the filesystem compares names ('' for the share root). */
 export const watchPathKey = (path: string): string => path.toLowerCase();
 
+/** The fields of event data a watch reads. Which are present depends on the type, and each is checked before use. */
+interface EventFields {
+  name?: unknown;
+  shareName?: unknown;
+  shareId?: unknown;
+  path?: unknown;
+  leaseId?: unknown;
+  toLeaseId?: unknown;
+  epoch?: unknown;
+  handleId?: unknown;
+  chunk?: unknown;
+  chunks?: unknown;
+  closed?: unknown;
+}
+
+export const fieldsOf = (e: RecordedEvent): EventFields => (typeof e.data === 'object' && e.data !== null ? e.data : {});
+const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const count = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+
 /**
  * The place named by a stream's first event: a share's creation names the share; a file's,
  * directory's or handle's names the share by id (`share-{id}` is the share's stream) and the path;
  * a job's submission names both.
  */
 export function placeOfFirstEvent(first: RecordedEvent, shareName: (shareStream: string) => string | undefined): Place | undefined {
-  const d = first.data ?? {};
-  if (first.type === 'ShareCreated') return { share: d.name, path: '' };
-  if (typeof d.shareName === 'string') return { share: d.shareName, path: d.path ?? '' };
-  if (typeof d.shareId === 'string') {
-    const share = shareName(`share-${d.shareId}`);
-    return share === undefined ? undefined : { share, path: d.path ?? '' };
+  const d = fieldsOf(first);
+  if (first.type === 'ShareCreated') return { share: text(d.name), path: '' };
+  const named = text(d.shareName);
+  if (named !== undefined) return { share: named, path: text(d.path) ?? '' };
+  const shareId = text(d.shareId);
+  if (shareId !== undefined) {
+    const share = shareName(`share-${shareId}`);
+    return share === undefined ? undefined : { share, path: text(d.path) ?? '' };
   }
   return undefined;
 }
 
 /** The watch event for a recorded event at a known place. */
 export function toWatchEvent(e: RecordedEvent, place: Place & { share: string }): WatchEvent {
-  const d = e.data ?? {};
+  const d = fieldsOf(e);
   const jobId = e.metadata?.jobId ?? (e.streamId.startsWith('job-') ? e.streamId.slice(4) : undefined);
   const event: WatchEvent = {
     checkpoint: { transactionId: e.transactionId, position: e.position },
@@ -73,12 +94,16 @@ export function toWatchEvent(e: RecordedEvent, place: Place & { share: string })
     time: new Date(e.recordedAt).toISOString(),
     principal: e.metadata?.principal,
   };
-  const leaseId = d.toLeaseId ?? d.leaseId;
-  if (typeof leaseId === 'string') event.leaseId = leaseId;
-  if (typeof d.epoch === 'number') event.epoch = d.epoch;
-  if (typeof d.handleId === 'string') event.handleId = d.handleId;
+  const leaseId = text(d.toLeaseId) ?? text(d.leaseId);
+  if (leaseId !== undefined) event.leaseId = leaseId;
+  const epoch = count(d.epoch);
+  if (epoch !== undefined) event.epoch = epoch;
+  const handleId = text(d.handleId);
+  if (handleId !== undefined) event.handleId = handleId;
   if (jobId !== undefined && e.type.startsWith('ForceClose')) {
-    event.job = { id: jobId, ...(typeof d.chunk === 'number' || typeof d.chunks === 'number' ? { chunks: d.chunks ?? d.chunk } : {}), ...(typeof d.closed === 'number' ? { closed: d.closed } : {}) };
+    const chunks = count(d.chunks) ?? count(d.chunk);
+    const closed = count(d.closed);
+    event.job = { id: jobId, ...(chunks !== undefined ? { chunks } : {}), ...(closed !== undefined ? { closed } : {}) };
   }
   return event;
 }
