@@ -397,6 +397,7 @@ const CATALOG: Operation[] = [
     status: 200,
     check: (res) => expect(JSON.parse(res.body).events).toEqual([]),
   },
+  {
     name: 'Create Share',
     call: (t) => ({ method: 'PUT', path: `/${t.name}/fresh-share`, query: 'restype=share' }),
     status: 201,
