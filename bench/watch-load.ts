@@ -60,7 +60,8 @@ const ticks = (pid: number) => {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(fields[11]) + Number(fields[12]);
 };
-const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+const rssMiB = (pid: number) =>
+  Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function runWatchLoad(spec: WatchLoadSpec): Promise<WatchLoadResult> {
@@ -171,42 +172,50 @@ export async function runWatchLoad(spec: WatchLoadSpec): Promise<WatchLoadResult
   for (let w = 0; w < spec.watchers; w++) {
     const path = fileOf(w);
     const query = { comp: 'watch' };
-    const headers: Record<string, string> = { 'x-ms-date': new Date().toUTCString(), 'x-ms-version': SERVICE_VERSION, accept: 'text/event-stream' };
+    const headers: Record<string, string> = {
+      'x-ms-date': new Date().toUTCString(),
+      'x-ms-version': SERVICE_VERSION,
+      accept: 'text/event-stream',
+    };
     headers['authorization'] = `SharedKey ${signer.account}:${sign(signer, 'GET', path, query, headers)}`;
     opened.push(
       new Promise<void>((resolve, reject) => {
-        const req = request({ host: base.hostname, port: base.port, path: `${path}?comp=watch`, headers, agent: streamAgent }, (res) => {
-          if (res.statusCode !== 200) return reject(new Error(`watch ${path}: ${res.statusCode} ${res.headers['x-ms-error-code']}`));
-          res.setEncoding('utf8');
-          let buffer = '';
-          let first = true;
-          res.on('data', (chunk: string) => {
-            const now = Date.now();
-            buffer += chunk;
-            for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
-              const block = buffer.slice(0, end);
-              buffer = buffer.slice(end + 2);
-              if (first) {
-                first = false; // the stream's opening block: the watch is in place
-                resolve();
-                continue;
+        const req = request(
+          { host: base.hostname, port: base.port, path: `${path}?comp=watch`, headers, agent: streamAgent },
+          (res) => {
+            if (res.statusCode !== 200)
+              return reject(new Error(`watch ${path}: ${res.statusCode} ${res.headers['x-ms-error-code']}`));
+            res.setEncoding('utf8');
+            let buffer = '';
+            let first = true;
+            res.on('data', (chunk: string) => {
+              const now = Date.now();
+              buffer += chunk;
+              for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
+                const block = buffer.slice(0, end);
+                buffer = buffer.slice(end + 2);
+                if (first) {
+                  first = false; // the stream's opening block: the watch is in place
+                  resolve();
+                  continue;
+                }
+                if (block.startsWith('event: resume')) resumes++;
+                const data = /^data: (.*)$/m.exec(block)?.[1];
+                if (!data || !block.startsWith('id: ')) continue;
+                const event = JSON.parse(data) as { cursor: string; time: string; path: string; leaseId: string };
+                const at = Date.parse(event.time);
+                if (at < windowStart || at >= windowEnd) continue;
+                let mine = seen.get(w);
+                if (!mine) seen.set(w, (mine = new Set()));
+                if (mine.has(event.cursor)) duplicates++;
+                mine.add(event.cursor);
+                delivered++;
+                latencies.push(now - at);
+                arrived(`${event.path} ${event.leaseId}`, now);
               }
-              if (block.startsWith('event: resume')) resumes++;
-              const data = /^data: (.*)$/m.exec(block)?.[1];
-              if (!data || !block.startsWith('id: ')) continue;
-              const event = JSON.parse(data) as { cursor: string; time: string; path: string; leaseId: string };
-              const at = Date.parse(event.time);
-              if (at < windowStart || at >= windowEnd) continue;
-              let mine = seen.get(w);
-              if (!mine) seen.set(w, (mine = new Set()));
-              if (mine.has(event.cursor)) duplicates++;
-              mine.add(event.cursor);
-              delivered++;
-              latencies.push(now - at);
-              arrived(`${event.path} ${event.leaseId}`, now);
-            }
-          });
-        });
+            });
+          },
+        );
         req.on('error', reject);
         req.end();
       }),

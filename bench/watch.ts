@@ -50,12 +50,28 @@ const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.
 
 async function createFiles(url: URL): Promise<void> {
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
-  const share = await azureRequest(url, agent, signer, 'PUT', `/${DEVELOPMENT_ACCOUNT}/${SHARE}`, { restype: 'share' }, {});
+  const share = await azureRequest(
+    url,
+    agent,
+    signer,
+    'PUT',
+    `/${DEVELOPMENT_ACCOUNT}/${SHARE}`,
+    { restype: 'share' },
+    {},
+  );
   if (share.status !== 201) throw new Error(`Create Share: ${share.status} ${share.errorCode}`);
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < FILES; i = next++) {
-      const res = await azureRequest(url, agent, signer, 'PUT', `/${DEVELOPMENT_ACCOUNT}/${SHARE}/f${i}`, {}, { 'x-ms-type': 'file', 'x-ms-content-length': '0' });
+      const res = await azureRequest(
+        url,
+        agent,
+        signer,
+        'PUT',
+        `/${DEVELOPMENT_ACCOUNT}/${SHARE}/f${i}`,
+        {},
+        { 'x-ms-type': 'file', 'x-ms-content-length': '0' },
+      );
       if (res.status !== 201) throw new Error(`Create File f${i}: ${res.status} ${res.errorCode}`);
     }
   };
@@ -64,7 +80,9 @@ async function createFiles(url: URL): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  say(`building done; ${CONFIG.watchers} watchers on ${FILES} files, ${CONFIG.rate} lease changes/s for ${CONFIG.durationMs / 1000} s after ${CONFIG.warmupMs / 1000} s warm-up`);
+  say(
+    `building done; ${CONFIG.watchers} watchers on ${FILES} files, ${CONFIG.rate} lease changes/s for ${CONFIG.durationMs / 1000} s after ${CONFIG.warmupMs / 1000} s warm-up`,
+  );
   await sql(withPath(CONFIG.pgUrl, '/postgres'), `DROP DATABASE IF EXISTS ${CONFIG.database} WITH (FORCE)`);
   await runToEnd(process.execPath, [join(DIST, 'apps/cli/main.js'), 'migrate'], serviceEnv());
   const api = start(process.execPath, [join(DIST, 'apps/api/src/main.js')], serviceEnv());
@@ -92,11 +110,19 @@ async function main(): Promise<void> {
   // committed after that xid until the transaction ends. Other work on the server counts too.
   const horizon: Array<{ at: number; ms: number }> = [];
   const sampler = setInterval(() => {
-    sql(databaseUrl, `SELECT coalesce(extract(epoch FROM max(clock_timestamp() - xact_start)) * 1000, 0)::float AS ms FROM pg_stat_activity WHERE backend_xid IS NOT NULL`)
+    sql(
+      databaseUrl,
+      `SELECT coalesce(extract(epoch FROM max(clock_timestamp() - xact_start)) * 1000, 0)::float AS ms FROM pg_stat_activity WHERE backend_xid IS NOT NULL`,
+    )
       .then(([row]) => horizon.push({ at: Date.now(), ms: row.ms }))
       .catch(() => undefined);
   }, 100);
-  const load = JSON.parse((await runToEnd(process.execPath, [join(DIST, 'bench/watch-load.js'), JSON.stringify(spec)])).trim().split('\n').pop()!) as WatchLoadResult;
+  const load = JSON.parse(
+    (await runToEnd(process.execPath, [join(DIST, 'bench/watch-load.js'), JSON.stringify(spec)]))
+      .trim()
+      .split('\n')
+      .pop()!,
+  ) as WatchLoadResult;
   clearInterval(sampler);
   const held = summarize(horizon.filter((h) => h.at >= load.windowStart && h.at < load.windowEnd).map((h) => h.ms));
   const [{ events }] = await sql(

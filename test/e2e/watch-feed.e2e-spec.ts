@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { Checkpoint, compareCheckpoints, createDataSource, EventMetadata, EventStore, SqlExecutor } from '../../libs/event-store/src';
+import {
+  Checkpoint,
+  compareCheckpoints,
+  createDataSource,
+  EventMetadata,
+  EventStore,
+  SqlExecutor,
+} from '../../libs/event-store/src';
 import { WatchEvent, WatchFeed, Watcher, WatchFilter, WatchItem } from '../../libs/watch/src';
 import { testDatabaseUrl } from '../support/service';
 
@@ -28,7 +35,8 @@ function fixture(store: EventStore) {
       await append(stream, 'FileCreated', { shareId, path }, sql);
       return stream;
     },
-    acquire: (stream: string, epoch: number, sql = store.db) => append(stream, 'LeaseAcquired', { leaseId: randomUUID(), epoch }, sql),
+    acquire: (stream: string, epoch: number, sql = store.db) =>
+      append(stream, 'LeaseAcquired', { leaseId: randomUUID(), epoch }, sql),
     /**
      * Right after the tenant's last event so far. A watch without a checkpoint starts at readAll's
      * horizon, which an open transaction anywhere on the server holds back, so it may begin with
@@ -39,7 +47,9 @@ function fixture(store: EventStore) {
         `SELECT transaction_id::text, position::text FROM events WHERE tenant = $1 ORDER BY transaction_id DESC, position DESC LIMIT 1`,
         [tenant],
       );
-      return rows.length ? { transactionId: rows[0].transaction_id, position: rows[0].position } : { transactionId: '0', position: '0' };
+      return rows.length
+        ? { transactionId: rows[0].transaction_id, position: rows[0].position }
+        : { transactionId: '0', position: '0' };
     },
   };
 }
@@ -57,7 +67,10 @@ async function takeEvents(watcher: Watcher, n: number): Promise<WatchItem[]> {
 }
 
 /** Runs `work` in a transaction left open (it holds readAll's horizon back) until commit() is called. */
-async function heldOpen(store: EventStore, work: (sql: SqlExecutor) => Promise<void>): Promise<{ commit: () => Promise<void> }> {
+async function heldOpen(
+  store: EventStore,
+  work: (sql: SqlExecutor) => Promise<void>,
+): Promise<{ commit: () => Promise<void> }> {
   let release!: () => void;
   const mayCommit = new Promise<void>((resolve) => (release = resolve));
   let worked!: () => void;
@@ -76,7 +89,8 @@ async function heldOpen(store: EventStore, work: (sql: SqlExecutor) => Promise<v
   };
 }
 
-const events = (items: WatchItem[]) => items.filter((i): i is { kind: 'event'; event: WatchEvent } => i.kind === 'event').map((i) => i.event);
+const events = (items: WatchItem[]) =>
+  items.filter((i): i is { kind: 'event'; event: WatchEvent } => i.kind === 'event').map((i) => i.event);
 const summary = (items: WatchItem[]) => events(items).map((e) => `${e.type} ${e.path}${e.epoch ? ` ${e.epoch}` : ''}`);
 
 describe('watch feed on PostgreSQL', () => {
@@ -84,7 +98,12 @@ describe('watch feed on PostgreSQL', () => {
   let store: EventStore;
   const feeds: WatchFeed[] = [];
   const newFeed = (options: Partial<ConstructorParameters<typeof WatchFeed>[1]> = {}) => {
-    const feed = new WatchFeed(store, { databaseUrl: testDatabaseUrl(), bufferEvents: 1000, limitPerTenant: 100, ...options });
+    const feed = new WatchFeed(store, {
+      databaseUrl: testDatabaseUrl(),
+      bufferEvents: 1000,
+      limitPerTenant: 100,
+      ...options,
+    });
     feeds.push(feed);
     return feed;
   };
@@ -107,9 +126,15 @@ describe('watch feed on PostgreSQL', () => {
     await other.createShare();
     const a = await t.createFile('Dir/A.txt');
     const account = await feed.watch(everything(t.tenant), await t.last());
-    const file = await feed.watch({ tenant: t.tenant, share: t.share, pathKey: 'dir/a.txt', recursive: false }, await t.last());
+    const file = await feed.watch(
+      { tenant: t.tenant, share: t.share, pathKey: 'dir/a.txt', recursive: false },
+      await t.last(),
+    );
     const top = await feed.watch({ tenant: t.tenant, share: t.share, pathKey: '', recursive: false }, await t.last());
-    const leases = await feed.watch({ tenant: t.tenant, share: t.share, pathKey: 'dir', recursive: true, types: new Set(['LeaseAcquired']) }, await t.last());
+    const leases = await feed.watch(
+      { tenant: t.tenant, share: t.share, pathKey: 'dir', recursive: true, types: new Set(['LeaseAcquired']) },
+      await t.last(),
+    );
     const foreign = await feed.watch(everything(other.tenant), await other.last());
 
     const b = await t.createFile('Dir/Sub/B.txt');
@@ -118,10 +143,18 @@ describe('watch feed on PostgreSQL', () => {
     await t.createFile('C.txt');
     await other.acquire(await other.createFile('Dir/A.txt'), 1);
 
-    expect(summary(await takeEvents(account, 4))).toEqual(['FileCreated Dir/Sub/B.txt', 'LeaseAcquired Dir/A.txt 1', 'LeaseAcquired Dir/Sub/B.txt 1', 'FileCreated C.txt']);
+    expect(summary(await takeEvents(account, 4))).toEqual([
+      'FileCreated Dir/Sub/B.txt',
+      'LeaseAcquired Dir/A.txt 1',
+      'LeaseAcquired Dir/Sub/B.txt 1',
+      'FileCreated C.txt',
+    ]);
     expect(summary(await takeEvents(file, 1))).toEqual(['LeaseAcquired Dir/A.txt 1']);
     expect(summary(await takeEvents(top, 1))).toEqual(['FileCreated C.txt']);
-    expect(summary(await takeEvents(leases, 2))).toEqual(['LeaseAcquired Dir/A.txt 1', 'LeaseAcquired Dir/Sub/B.txt 1']);
+    expect(summary(await takeEvents(leases, 2))).toEqual([
+      'LeaseAcquired Dir/A.txt 1',
+      'LeaseAcquired Dir/Sub/B.txt 1',
+    ]);
     expect(summary(await takeEvents(foreign, 2))).toEqual(['FileCreated Dir/A.txt', 'LeaseAcquired Dir/A.txt 1']);
     // The file watcher's next change proves it was not handed the others in between.
     await t.acquire(a, 2);
@@ -143,7 +176,10 @@ describe('watch feed on PostgreSQL', () => {
     const slow = await heldOpen(store, (sql) => t.acquire(early, 1, sql));
     try {
       await t.acquire(late, 1);
-      const positions = await db.query(`SELECT count(*)::int AS n FROM events WHERE tenant = $1 AND type = 'LeaseAcquired'`, [t.tenant]);
+      const positions = await db.query(
+        `SELECT count(*)::int AS n FROM events WHERE tenant = $1 AND type = 'LeaseAcquired'`,
+        [t.tenant],
+      );
       expect(positions[0].n).toBe(1); // only the late one is committed
       // Its notification has come and gone: the feed holds it back behind the open transaction.
       expect(await watcher.take(10, 500)).toEqual([]);
@@ -172,7 +208,12 @@ describe('watch feed on PostgreSQL', () => {
 
     // Another process resumes it: a feed of its own, started after all of this.
     const resumed = await newFeed().watch(everything(t.tenant), cursor);
-    expect(summary(await takeEvents(resumed, 4))).toEqual(['LeaseAcquired f 2', 'LeaseAcquired f 3', 'LeaseAcquired f 4', 'LeaseAcquired f 5']);
+    expect(summary(await takeEvents(resumed, 4))).toEqual([
+      'LeaseAcquired f 2',
+      'LeaseAcquired f 3',
+      'LeaseAcquired f 4',
+      'LeaseAcquired f 5',
+    ]);
     await t.acquire(f, 6);
     expect(summary(await takeEvents(resumed, 1))).toEqual(['LeaseAcquired f 6']);
     expect(await resumed.take(10, 200)).toEqual([]);
@@ -211,7 +252,8 @@ describe('watch feed on PostgreSQL', () => {
     // Keeps the small feed reading; it watches another tenant, so its buffer never fills.
     const pacer = await feed.watch(everything(`${t.tenant}-none`));
     const passed = async (checkpoint: Checkpoint) => {
-      for (let i = 0; i < 200 && compareCheckpoints(feed.position()!, checkpoint) < 0; i++) await new Promise((r) => setTimeout(r, 25));
+      for (let i = 0; i < 200 && compareCheckpoints(feed.position()!, checkpoint) < 0; i++)
+        await new Promise((r) => setTimeout(r, 25));
       expect(compareCheckpoints(feed.position()!, checkpoint)).toBeGreaterThanOrEqual(0);
     };
     for (let epoch = 1; epoch <= 7; epoch++) await t.acquire(f, epoch);
@@ -276,7 +318,10 @@ describe('watch feed on PostgreSQL', () => {
     const t = fixture(store);
     const u = fixture(store);
     const held = [await feed.watch(everything(t.tenant)), await feed.watch(everything(t.tenant))];
-    await expect(feed.watch(everything(t.tenant))).rejects.toMatchObject({ reason: 'WatcherLimitReached', facts: { limit: 2 } });
+    await expect(feed.watch(everything(t.tenant))).rejects.toMatchObject({
+      reason: 'WatcherLimitReached',
+      facts: { limit: 2 },
+    });
     const otherTenant = await feed.watch(everything(u.tenant));
     held[0].close();
     const replacement = await feed.watch(everything(t.tenant));
@@ -301,14 +346,17 @@ describe('watch feed on PostgreSQL', () => {
     const f = await t.createFile('f');
     const watcher = await feed.watch(everything(t.tenant), await t.last());
     const listeners = () =>
-      db.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'leasehold-watch' AND query ILIKE 'LISTEN%'`);
+      db.query(
+        `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'leasehold-watch' AND query ILIKE 'LISTEN%'`,
+      );
     const before = (await listeners()).map((r: { pid: number }) => r.pid);
     expect(before.length).toBeGreaterThan(0);
     await db.query(`SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid`, [before]);
     // Changes made while nobody listens still arrive (the safety-net poll), and so do later ones.
     await t.acquire(f, 1);
     expect(summary(await takeEvents(watcher, 1))).toEqual(['LeaseAcquired f 1']);
-    for (let i = 0; i < 100 && !(await listeners()).some((r: { pid: number }) => !before.includes(r.pid)); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && !(await listeners()).some((r: { pid: number }) => !before.includes(r.pid)); i++)
+      await new Promise((r) => setTimeout(r, 100));
     expect((await listeners()).some((r: { pid: number }) => !before.includes(r.pid))).toBe(true);
     await t.acquire(f, 2);
     expect(summary(await takeEvents(watcher, 1))).toEqual(['LeaseAcquired f 2']);

@@ -1,6 +1,13 @@
 // Watch (extension) end to end: Server-Sent Events and the long poll through the real gateway,
 // with shares, files and leases made by the official SDK.
-import { AccountSASPermissions, ShareClient, ShareSASPermissions, FileSASPermissions, ShareServiceClient, StorageSharedKeyCredential } from '@azure/storage-file-share';
+import {
+  AccountSASPermissions,
+  ShareClient,
+  ShareSASPermissions,
+  FileSASPermissions,
+  ShareServiceClient,
+  StorageSharedKeyCredential,
+} from '@azure/storage-file-share';
 import { randomUUID } from 'node:crypto';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '../../libs/accounts/src';
 import { WatchFeed } from '../../libs/watch/src';
@@ -34,13 +41,18 @@ describe('Watch (extension)', () => {
     await share.create();
     for (const path of paths) {
       const parts = path.split('/');
-      for (let i = 1; i < parts.length; i++) await share.getDirectoryClient(parts.slice(0, i).join('/')).createIfNotExists();
+      for (let i = 1; i < parts.length; i++)
+        await share.getDirectoryClient(parts.slice(0, i).join('/')).createIfNotExists();
       await share.rootDirectoryClient.getFileClient(path).create(16);
     }
     return share;
   }
-  const sse = (path: string, query = '', headers: Record<string, string> = {}, signer: { account: string; key: string } | undefined = dev) =>
-    SseStream.open(service.url, { path, query: query ? `comp=watch&${query}` : 'comp=watch', headers, signer });
+  const sse = (
+    path: string,
+    query = '',
+    headers: Record<string, string> = {},
+    signer: { account: string; key: string } | undefined = dev,
+  ) => SseStream.open(service.url, { path, query: query ? `comp=watch&${query}` : 'comp=watch', headers, signer });
   const types = (messages: Array<{ data: any }>) => messages.map((m) => `${m.data.type} ${m.data.path}`);
 
   it('streams a file’s lease changes; after a forced disconnect, Last-Event-ID resumes with exactly the missed ones', async () => {
@@ -55,7 +67,14 @@ describe('Watch (extension)', () => {
     const lease = file.getShareLeaseClient();
     await lease.acquireLease();
     const [acquired] = await first.messages(1);
-    expect(acquired.data).toMatchObject({ type: 'LeaseAcquired', share: share.name, path: 'doc.txt', leaseId: lease.leaseId, epoch: 1, principal: DEVELOPMENT_ACCOUNT });
+    expect(acquired.data).toMatchObject({
+      type: 'LeaseAcquired',
+      share: share.name,
+      path: 'doc.txt',
+      leaseId: lease.leaseId,
+      epoch: 1,
+      principal: DEVELOPMENT_ACCOUNT,
+    });
     expect(acquired.data.cursor).toBe(acquired.id);
 
     first.close();
@@ -66,7 +85,11 @@ describe('Watch (extension)', () => {
     await file.getShareLeaseClient(next).releaseLease();
 
     const resumed = await sse(path, leaseChanges, { 'last-event-id': acquired.id });
-    expect(types(await resumed.messages(3))).toEqual(['LeaseChanged doc.txt', 'LeaseBroken doc.txt', 'LeaseReleased doc.txt']);
+    expect(types(await resumed.messages(3))).toEqual([
+      'LeaseChanged doc.txt',
+      'LeaseBroken doc.txt',
+      'LeaseReleased doc.txt',
+    ]);
     await file.getShareLeaseClient().acquireLease();
     const live = await resumed.messages(1);
     expect(types(live)).toEqual(['LeaseAcquired doc.txt']);
@@ -96,8 +119,12 @@ describe('Watch (extension)', () => {
 
   it('never shows one tenant another tenant’s changes', async () => {
     // Two fresh accounts: nothing of theirs happened before their watches began.
-    const [me, other] = [await service.createAccount(`watch${randomUUID().slice(0, 8)}`), await service.createAccount(`watch${randomUUID().slice(0, 8)}`)];
-    const client = (a: { name: string; key1: string }) => new ShareServiceClient(service.accountUrl(a.name), new StorageSharedKeyCredential(a.name, a.key1), NO_RETRY);
+    const [me, other] = [
+      await service.createAccount(`watch${randomUUID().slice(0, 8)}`),
+      await service.createAccount(`watch${randomUUID().slice(0, 8)}`),
+    ];
+    const client = (a: { name: string; key1: string }) =>
+      new ShareServiceClient(service.accountUrl(a.name), new StorageSharedKeyCredential(a.name, a.key1), NO_RETRY);
     const [myClient, otherClient] = [client(me), client(other)];
     const mine = await sse(`/${me.name}`, '', {}, { account: me.name, key: me.key1 });
     const theirs = await sse(`/${other.name}`, '', {}, { account: other.name, key: other.key1 });
@@ -108,7 +135,11 @@ describe('Watch (extension)', () => {
       await share.create();
       await share.rootDirectoryClient.getFileClient('same.txt').create(1);
     }
-    await otherClient.getShareClient(name).rootDirectoryClient.getFileClient('same.txt').getShareLeaseClient().acquireLease();
+    await otherClient
+      .getShareClient(name)
+      .rootDirectoryClient.getFileClient('same.txt')
+      .getShareLeaseClient()
+      .acquireLease();
     await myClient.getShareClient(name).rootDirectoryClient.getFileClient('mine-only.txt').create(1);
 
     const theirMessages = await theirs.messages(3);
@@ -132,9 +163,22 @@ describe('Watch (extension)', () => {
 
   it('gives a SAS only what is under the place it may read or list', async () => {
     const share = await shareWith(['inside/a.txt', 'inside/deep/b.txt', 'outside/c.txt', 'top.txt']);
-    const shareSas = (permissions: string) => new URL(share.generateSasUrl({ permissions: ShareSASPermissions.parse(permissions), expiresOn: new Date(Date.now() + HOUR) })).search.slice(1);
+    const shareSas = (permissions: string) =>
+      new URL(
+        share.generateSasUrl({
+          permissions: ShareSASPermissions.parse(permissions),
+          expiresOn: new Date(Date.now() + HOUR),
+        }),
+      ).search.slice(1);
     const fileSas = (path: string, permissions: string) =>
-      new URL(share.rootDirectoryClient.getFileClient(path).generateSasUrl({ permissions: FileSASPermissions.parse(permissions), expiresOn: new Date(Date.now() + HOUR) })).search.slice(1);
+      new URL(
+        share.rootDirectoryClient
+          .getFileClient(path)
+          .generateSasUrl({
+            permissions: FileSASPermissions.parse(permissions),
+            expiresOn: new Date(Date.now() + HOUR),
+          }),
+      ).search.slice(1);
     const base = `/${DEVELOPMENT_ACCOUNT}/${share.name}`;
 
     // Lease changes only: a watch from now may begin with the files' creation (see WatchFeed.watch).
@@ -145,7 +189,10 @@ describe('Watch (extension)', () => {
     for (const path of ['outside/c.txt', 'top.txt', 'inside/a.txt', 'inside/deep/b.txt']) {
       await share.rootDirectoryClient.getFileClient(path).getShareLeaseClient().acquireLease();
     }
-    expect(types(await directory.messages(2))).toEqual(['LeaseAcquired inside/a.txt', 'LeaseAcquired inside/deep/b.txt']);
+    expect(types(await directory.messages(2))).toEqual([
+      'LeaseAcquired inside/a.txt',
+      'LeaseAcquired inside/deep/b.txt',
+    ]);
     expect(types(await file.messages(1))).toEqual(['LeaseAcquired inside/a.txt']);
     // Nothing from outside came before or after: the next blocks are heartbeats.
     expect((await directory.next(5_000))?.data).toBeUndefined();
@@ -161,7 +208,10 @@ describe('Watch (extension)', () => {
     await refused(`${base}/inside/a.txt`, shareSas('l'), 'AuthorizationPermissionMismatch'); // a file needs r
     await refused(`${base}/inside`, fileSas('inside/a.txt', 'r'), 'AuthenticationFailed'); // a file SAS names its file
     await refused(`/${DEVELOPMENT_ACCOUNT}`, shareSas('rl'), 'AuthenticationFailed'); // a share SAS names its share
-    const accountSas = (permissions: string) => new URL(owner.generateAccountSasUrl(new Date(Date.now() + HOUR), AccountSASPermissions.parse(permissions), 'sco')).search.slice(1);
+    const accountSas = (permissions: string) =>
+      new URL(
+        owner.generateAccountSasUrl(new Date(Date.now() + HOUR), AccountSASPermissions.parse(permissions), 'sco'),
+      ).search.slice(1);
     await refused(`/${DEVELOPMENT_ACCOUNT}`, accountSas('r'), 'AuthorizationPermissionMismatch'); // the account needs l
     await watchersBecome(0);
   });
@@ -175,7 +225,12 @@ describe('Watch (extension)', () => {
     await lease.releaseLease();
     expect(types(await stream.messages(2))).toEqual(['LeaseBroken f.txt', 'LeaseReleased f.txt']);
     stream.close();
-    const bad = await sendRaw(service.url, { method: 'GET', path: `/${DEVELOPMENT_ACCOUNT}`, query: 'comp=watch&type=FileRangeWritten', signer: dev });
+    const bad = await sendRaw(service.url, {
+      method: 'GET',
+      path: `/${DEVELOPMENT_ACCOUNT}`,
+      query: 'comp=watch&type=FileRangeWritten',
+      signer: dev,
+    });
     expect([bad.status, bad.header('x-ms-error-code')]).toEqual([400, 'InvalidQueryParameterValue']);
   });
 
@@ -183,7 +238,13 @@ describe('Watch (extension)', () => {
     const share = await shareWith(['p.txt']);
     const path = `/${DEVELOPMENT_ACCOUNT}/${share.name}/p.txt`;
     const poll = (query: string, headers: Record<string, string> = {}) =>
-      sendRaw(service.url, { method: 'GET', path, query: `comp=watch&type=LeaseAcquired,LeaseReleased&${query}`, headers, signer: dev });
+      sendRaw(service.url, {
+        method: 'GET',
+        path,
+        query: `comp=watch&type=LeaseAcquired,LeaseReleased&${query}`,
+        headers,
+        signer: dev,
+      });
 
     const empty = await poll('timeout=0');
     expect(empty.status).toBe(200);
@@ -209,7 +270,12 @@ describe('Watch (extension)', () => {
     const forged = await poll(`timeout=0&cursor=${encodeURIComponent(`${batch.cursor}x`)}`);
     expect([forged.status, forged.header('x-ms-error-code')]).toEqual([400, 'InvalidQueryParameterValue']);
     // A cursor bound to another watch (here, the share) is refused too.
-    const elsewhere = await sendRaw(service.url, { method: 'GET', path: `/${DEVELOPMENT_ACCOUNT}/${share.name}`, query: `comp=watch&type=LeaseAcquired,LeaseReleased&timeout=0&cursor=${encodeURIComponent(batch.cursor)}`, signer: dev });
+    const elsewhere = await sendRaw(service.url, {
+      method: 'GET',
+      path: `/${DEVELOPMENT_ACCOUNT}/${share.name}`,
+      query: `comp=watch&type=LeaseAcquired,LeaseReleased&timeout=0&cursor=${encodeURIComponent(batch.cursor)}`,
+      signer: dev,
+    });
     expect(elsewhere.status).toBe(400);
   });
 });
@@ -222,18 +288,41 @@ describe('Watch (extension) limits', () => {
   afterAll(() => service.stop());
 
   it('refuses a tenant’s watch beyond its limit on the process with 503 ServerBusy, and takes it again once one closes', async () => {
-    const first = await SseStream.open(service.url, { path: `/${DEVELOPMENT_ACCOUNT}`, query: 'comp=watch', signer: dev });
+    const first = await SseStream.open(service.url, {
+      path: `/${DEVELOPMENT_ACCOUNT}`,
+      query: 'comp=watch',
+      signer: dev,
+    });
     expect(first.response.statusCode).toBe(200);
-    const second = await sendRaw(service.url, { method: 'GET', path: `/${DEVELOPMENT_ACCOUNT}`, query: 'comp=watch&timeout=0', signer: dev });
-    expect([second.status, second.header('x-ms-error-code'), second.header('retry-after')]).toEqual([503, 'ServerBusy', '1']);
+    const second = await sendRaw(service.url, {
+      method: 'GET',
+      path: `/${DEVELOPMENT_ACCOUNT}`,
+      query: 'comp=watch&timeout=0',
+      signer: dev,
+    });
+    expect([second.status, second.header('x-ms-error-code'), second.header('retry-after')]).toEqual([
+      503,
+      'ServerBusy',
+      '1',
+    ]);
     const other = await service.createAccount(`limit${randomUUID().slice(0, 8)}`);
-    const theirs = await sendRaw(service.url, { method: 'GET', path: `/${other.name}`, query: 'comp=watch&timeout=0', signer: { account: other.name, key: other.key1 } });
+    const theirs = await sendRaw(service.url, {
+      method: 'GET',
+      path: `/${other.name}`,
+      query: 'comp=watch&timeout=0',
+      signer: { account: other.name, key: other.key1 },
+    });
     expect(theirs.status).toBe(200); // the limit is per tenant
     first.close();
     let again = second;
     for (let i = 0; i < 100 && again.status !== 200; i++) {
       await new Promise((r) => setTimeout(r, 25));
-      again = await sendRaw(service.url, { method: 'GET', path: `/${DEVELOPMENT_ACCOUNT}`, query: 'comp=watch&timeout=0', signer: dev });
+      again = await sendRaw(service.url, {
+        method: 'GET',
+        path: `/${DEVELOPMENT_ACCOUNT}`,
+        query: 'comp=watch&timeout=0',
+        signer: dev,
+      });
     }
     expect(again.status).toBe(200);
   });
@@ -242,7 +331,11 @@ describe('Watch (extension) limits', () => {
 describe('Watch (extension) on shutdown', () => {
   it('ends open streams when the API stops, so the stop does not wait on them and clients reconnect elsewhere', async () => {
     const service = await startTestService();
-    const stream = await SseStream.open(service.url, { path: `/${DEVELOPMENT_ACCOUNT}`, query: 'comp=watch', signer: dev });
+    const stream = await SseStream.open(service.url, {
+      path: `/${DEVELOPMENT_ACCOUNT}`,
+      query: 'comp=watch',
+      signer: dev,
+    });
     expect(stream.response.statusCode).toBe(200);
     await service.stop();
     for (let i = 0; i < 200 && !stream.ended; i++) await new Promise((r) => setTimeout(r, 25));

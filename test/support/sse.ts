@@ -45,7 +45,12 @@ export class SseStream {
 
   static open(
     baseUrl: string,
-    options: { path: string; query: string; headers?: Record<string, string>; signer?: { account: string; key: string } },
+    options: {
+      path: string;
+      query: string;
+      headers?: Record<string, string>;
+      signer?: { account: string; key: string };
+    },
   ): Promise<SseStream> {
     const headers: Record<string, string> = {
       'x-ms-date': new Date().toUTCString(),
@@ -55,13 +60,25 @@ export class SseStream {
       ...options.headers,
     };
     if (options.signer) {
-      const signature = sharedKeySignature({ method: 'GET', rawPath: options.path, rawQuery: options.query, headers }, options.signer.account, options.signer.key);
+      const signature = sharedKeySignature(
+        { method: 'GET', rawPath: options.path, rawQuery: options.query, headers },
+        options.signer.account,
+        options.signer.key,
+      );
       headers['authorization'] = `SharedKey ${options.signer.account}:${signature}`;
     }
     const url = new URL(baseUrl);
     return new Promise((resolve, reject) => {
-      const req = httpRequest({ host: url.hostname, port: url.port, method: 'GET', path: `${options.path}?${options.query}`, headers, agent: false }, (res) =>
-        resolve(new SseStream(req, res)),
+      const req = httpRequest(
+        {
+          host: url.hostname,
+          port: url.port,
+          method: 'GET',
+          path: `${options.path}?${options.query}`,
+          headers,
+          agent: false,
+        },
+        (res) => resolve(new SseStream(req, res)),
       );
       req.on('error', reject);
       req.end();
@@ -98,7 +115,10 @@ export class SseStream {
     const deadline = Date.now() + timeoutMs;
     while (out.length < n) {
       const block = await this.next(deadline - Date.now());
-      if (!block) throw new Error(`only ${out.length} of ${n} messages arrived: ${JSON.stringify(out.map((m) => m.data?.type ?? m.event))}`);
+      if (!block)
+        throw new Error(
+          `only ${out.length} of ${n} messages arrived: ${JSON.stringify(out.map((m) => m.data?.type ?? m.event))}`,
+        );
       if (block.data !== undefined) out.push({ id: block.id!, event: block.event, data: JSON.parse(block.data) });
     }
     return out;

@@ -74,7 +74,9 @@ function queuePrefix(env: Env): string {
   const value = env.QUEUE_PREFIX || 'leasehold';
   // BullMQ joins prefix, queue name and key with ':'; keep the prefix one plain segment.
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(value)) {
-    throw new ConfigError(`QUEUE_PREFIX must be 1 to 64 letters, digits, '_', '.' or '-', got ${JSON.stringify(value)}`);
+    throw new ConfigError(
+      `QUEUE_PREFIX must be 1 to 64 letters, digits, '_', '.' or '-', got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
@@ -87,14 +89,20 @@ export function loadConfig(env: Env = process.env): LeaseholdConfig {
   const production = nodeEnv === 'production';
   const secretKey = env.SECRET_KEY ?? (production ? undefined : 'leasehold-development-secret-not-for-production');
   if (!secretKey || secretKey.length < 32) {
-    throw new ConfigError('SECRET_KEY must be set to at least 32 characters in production (it signs continuation markers)');
+    throw new ConfigError(
+      'SECRET_KEY must be set to at least 32 characters in production (it signs continuation markers)',
+    );
   }
-  const encryptionKey = env.ENCRYPTION_KEY ?? (production ? undefined : 'leasehold-development-encryption-key-not-for-production');
+  const encryptionKey =
+    env.ENCRYPTION_KEY ?? (production ? undefined : 'leasehold-development-encryption-key-not-for-production');
   if (!encryptionKey || encryptionKey.length < 32) {
-    throw new ConfigError('ENCRYPTION_KEY must be set to at least 32 characters in production (it encrypts account keys at rest)');
+    throw new ConfigError(
+      'ENCRYPTION_KEY must be set to at least 32 characters in production (it encrypts account keys at rest)',
+    );
   }
   const adminToken = env.ADMIN_TOKEN ?? (production ? undefined : 'leasehold-development-admin-token');
-  if (adminToken !== undefined && adminToken.length < 16) throw new ConfigError('ADMIN_TOKEN must be at least 16 characters');
+  if (adminToken !== undefined && adminToken.length < 16)
+    throw new ConfigError('ADMIN_TOKEN must be at least 16 characters');
   return {
     databaseUrl: url(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/leasehold', ['postgres:', 'postgresql:']),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),

@@ -21,14 +21,16 @@ export class StreamPlaces {
     const watched = events.filter((e) => isWatchedType(e.type));
     // The batch's own first events come first: a stream created in it needs no read.
     for (const e of watched) {
-      const place = e.streamVersion === 1 ? placeOfFirstEvent(e, (stream) => this.shareOf(e.tenant, stream)) : undefined;
+      const place =
+        e.streamVersion === 1 ? placeOfFirstEvent(e, (stream) => this.shareOf(e.tenant, stream)) : undefined;
       if (place) this.remember(e.tenant, e.streamId, place);
     }
     await this.resolve(watched.map((e) => ({ tenant: e.tenant, streamId: e.streamId })));
     const out: Array<{ tenant: string; event: WatchEvent }> = [];
     for (const e of watched) {
       const place = this.known.get(key(e.tenant, e.streamId));
-      if (place?.share !== undefined) out.push({ tenant: e.tenant, event: toWatchEvent(e, place as Place & { share: string }) });
+      if (place?.share !== undefined)
+        out.push({ tenant: e.tenant, event: toWatchEvent(e, place as Place & { share: string }) });
     }
     return out;
   }
@@ -53,12 +55,18 @@ export class StreamPlaces {
     const shares = new Map<string, { tenant: string; streamId: string }>();
     for (const f of firsts) {
       const { shareId, shareName } = fieldsOf(f);
-      if (typeof shareId === 'string' && shareName === undefined && !this.known.has(key(f.tenant, `share-${shareId}`))) {
+      if (
+        typeof shareId === 'string' &&
+        shareName === undefined &&
+        !this.known.has(key(f.tenant, `share-${shareId}`))
+      ) {
         shares.set(key(f.tenant, `share-${shareId}`), { tenant: f.tenant, streamId: `share-${shareId}` });
       }
     }
-    for (const s of await this.store.readFirstEvents([...shares.values()])) this.remember(s.tenant, s.streamId, placeOfFirstEvent(s, () => undefined) ?? null);
+    for (const s of await this.store.readFirstEvents([...shares.values()]))
+      this.remember(s.tenant, s.streamId, placeOfFirstEvent(s, () => undefined) ?? null);
     // A stream without a place (an account's) is remembered as such, so it is not read again.
-    for (const f of firsts) this.remember(f.tenant, f.streamId, placeOfFirstEvent(f, (stream) => this.shareOf(f.tenant, stream)) ?? null);
+    for (const f of firsts)
+      this.remember(f.tenant, f.streamId, placeOfFirstEvent(f, (stream) => this.shareOf(f.tenant, stream)) ?? null);
   }
 }

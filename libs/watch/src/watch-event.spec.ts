@@ -16,10 +16,22 @@ const recorded = (type: string, data: object, extra: Partial<RecordedEvent> = {}
   ...extra,
 });
 
-const at = (share: string, path: string, type = 'LeaseAcquired'): WatchEvent => ({ checkpoint: { transactionId: '1', position: '1' }, type, share, path, time: '' });
+const at = (share: string, path: string, type = 'LeaseAcquired'): WatchEvent => ({
+  checkpoint: { transactionId: '1', position: '1' },
+  type,
+  share,
+  path,
+  time: '',
+});
 
 describe('which events a watch filter follows', () => {
-  const f = (share?: string, pathKey?: string, recursive = false, types?: string[]): WatchFilter => ({ tenant: 't', share, pathKey, recursive, types: types && new Set(types) });
+  const f = (share?: string, pathKey?: string, recursive = false, types?: string[]): WatchFilter => ({
+    tenant: 't',
+    share,
+    pathKey,
+    recursive,
+    types: types && new Set(types),
+  });
 
   it('follows a file itself and nothing else', () => {
     expect(matches(f('s', 'dir/a.txt'), at('s', 'Dir/A.txt'))).toBe(true);
@@ -53,20 +65,49 @@ describe('which events a watch filter follows', () => {
 
 describe('watch events', () => {
   it('watches lease, handle, creation, deletion and job changes, not writes or properties', () => {
-    for (const type of ['LeaseAcquired', 'LeaseBroken', 'ShareLeaseExpired', 'BrokenLeaseCleared', 'HandleOpened', 'HandleForceClosed', 'FileCreated', 'DirectoryDeleted', 'ShareDeleted', 'ForceCloseChunkCompleted', 'ForceCloseJobCompleted']) {
+    for (const type of [
+      'LeaseAcquired',
+      'LeaseBroken',
+      'ShareLeaseExpired',
+      'BrokenLeaseCleared',
+      'HandleOpened',
+      'HandleForceClosed',
+      'FileCreated',
+      'DirectoryDeleted',
+      'ShareDeleted',
+      'ForceCloseChunkCompleted',
+      'ForceCloseJobCompleted',
+    ]) {
       expect([type, isWatchedType(type)]).toEqual([type, true]);
     }
-    for (const type of ['FileRangeWritten', 'FileMetadataSet', 'DirectoryPropertiesSet', 'AccountCreated', 'AccountKeyRotated']) {
+    for (const type of [
+      'FileRangeWritten',
+      'FileMetadataSet',
+      'DirectoryPropertiesSet',
+      'AccountCreated',
+      'AccountKeyRotated',
+    ]) {
       expect([type, isWatchedType(type)]).toEqual([type, false]);
     }
   });
 
   it('finds the place from the first event of a stream', () => {
     const shares = (stream: string) => (stream === 'share-3' ? 'reports' : undefined);
-    expect(placeOfFirstEvent(recorded('ShareCreated', { name: 'reports', shareId: '3' }), shares)).toEqual({ share: 'reports', path: '' });
-    expect(placeOfFirstEvent(recorded('FileCreated', { shareId: '3', path: 'Q3/a.csv' }), shares)).toEqual({ share: 'reports', path: 'Q3/a.csv' });
-    expect(placeOfFirstEvent(recorded('HandleOpened', { shareId: '3', path: '' }), shares)).toEqual({ share: 'reports', path: '' });
-    expect(placeOfFirstEvent(recorded('ForceCloseJobSubmitted', { shareId: '4', shareName: 'other', path: 'x' }), shares)).toEqual({ share: 'other', path: 'x' });
+    expect(placeOfFirstEvent(recorded('ShareCreated', { name: 'reports', shareId: '3' }), shares)).toEqual({
+      share: 'reports',
+      path: '',
+    });
+    expect(placeOfFirstEvent(recorded('FileCreated', { shareId: '3', path: 'Q3/a.csv' }), shares)).toEqual({
+      share: 'reports',
+      path: 'Q3/a.csv',
+    });
+    expect(placeOfFirstEvent(recorded('HandleOpened', { shareId: '3', path: '' }), shares)).toEqual({
+      share: 'reports',
+      path: '',
+    });
+    expect(
+      placeOfFirstEvent(recorded('ForceCloseJobSubmitted', { shareId: '4', shareName: 'other', path: 'x' }), shares),
+    ).toEqual({ share: 'other', path: 'x' });
     expect(placeOfFirstEvent(recorded('FileCreated', { shareId: '9', path: 'a' }), shares)).toBeUndefined();
     expect(placeOfFirstEvent(recorded('AccountCreated', { name: 't' }), shares)).toBeUndefined();
   });
@@ -84,6 +125,8 @@ describe('watch events', () => {
       principal: 't',
     });
     expect(toWatchEvent(recorded('HandleClosed', { handleId: '55', path: 'a' }), place).handleId).toBe('55');
-    expect(toWatchEvent(recorded('ForceCloseChunkCompleted', { chunk: 2, closed: 1000 }, { streamId: 'job-j1' }), place).job).toEqual({ id: 'j1', chunks: 2, closed: 1000 });
+    expect(
+      toWatchEvent(recorded('ForceCloseChunkCompleted', { chunk: 2, closed: 1000 }, { streamId: 'job-j1' }), place).job,
+    ).toEqual({ id: 'j1', chunks: 2, closed: 1000 });
   });
 });

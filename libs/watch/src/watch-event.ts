@@ -38,7 +38,8 @@ export interface WatchFilter {
 }
 
 /** The changes a watch reports: leases (file and share), handles, creations and deletions, and force-close jobs. Writes and property changes are not. */
-const WATCHED = /^(?:(?:Share)?Lease[A-Z]\w*|BrokenLeaseCleared|Handle(?:Opened|Closed|ForceClosed)|(?:File|Directory|Share)(?:Created|Deleted|Renamed)|ForceClose(?:Job|Chunk)[A-Z]\w*)$/;
+const WATCHED =
+  /^(?:(?:Share)?Lease[A-Z]\w*|BrokenLeaseCleared|Handle(?:Opened|Closed|ForceClosed)|(?:File|Directory|Share)(?:Created|Deleted|Renamed)|ForceClose(?:Job|Chunk)[A-Z]\w*)$/;
 
 export const isWatchedType = (type: string): boolean => WATCHED.test(type);
 
@@ -60,7 +61,8 @@ interface EventFields {
   closed?: unknown;
 }
 
-export const fieldsOf = (e: RecordedEvent): EventFields => (typeof e.data === 'object' && e.data !== null ? e.data : {});
+export const fieldsOf = (e: RecordedEvent): EventFields =>
+  typeof e.data === 'object' && e.data !== null ? e.data : {};
 const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const count = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
 
@@ -69,7 +71,10 @@ const count = (v: unknown): number | undefined => (typeof v === 'number' ? v : u
  * directory's or handle's names the share by id (`share-{id}` is the share's stream) and the path;
  * a job's submission names both.
  */
-export function placeOfFirstEvent(first: RecordedEvent, shareName: (shareStream: string) => string | undefined): Place | undefined {
+export function placeOfFirstEvent(
+  first: RecordedEvent,
+  shareName: (shareStream: string) => string | undefined,
+): Place | undefined {
   const d = fieldsOf(first);
   if (first.type === 'ShareCreated') return { share: text(d.name), path: '' };
   const named = text(d.shareName);

@@ -33,7 +33,8 @@ const placeKey = (share: string | undefined, pathKey = '') => (share === undefin
 function keysOf(event: WatchEvent): string[] {
   const keys = ['', placeKey(event.share)];
   const path = watchPathKey(event.path);
-  for (let at = path.indexOf('/'); at !== -1; at = path.indexOf('/', at + 1)) keys.push(placeKey(event.share, path.slice(0, at)));
+  for (let at = path.indexOf('/'); at !== -1; at = path.indexOf('/', at + 1))
+    keys.push(placeKey(event.share, path.slice(0, at)));
   if (path !== '') keys.push(placeKey(event.share, path));
   return keys;
 }
@@ -126,7 +127,8 @@ export class Watcher {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const items: WatchItem[] = [];
-      for (let item = this.poll(); item; item = items.length < max && item.kind === 'event' ? this.poll() : undefined) items.push(item);
+      for (let item = this.poll(); item; item = items.length < max && item.kind === 'event' ? this.poll() : undefined)
+        items.push(item);
       if (items.length || this.closed) return items;
       if (this.catchUpTo) {
         await this.readLog();
@@ -176,7 +178,9 @@ export class Watcher {
     const events = await this.feed.store.readAll(this.scanned, limit, undefined, { tenant: this.filter.tenant, until });
     const mapped = await this.feed.places.toWatchEvents(events);
     if (this.closed) return;
-    this.page = mapped.map((m) => m.event).filter((e) => matches(this.filter, e) && compareCheckpoints(e.checkpoint, this.delivered) > 0);
+    this.page = mapped
+      .map((m) => m.event)
+      .filter((e) => matches(this.filter, e) && compareCheckpoints(e.checkpoint, this.delivered) > 0);
     if (events.length < limit) {
       this.scanned = until;
       // The feed may have moved the target on while this page was read (a full queue).
@@ -276,13 +280,15 @@ export class WatchFeed {
     this.stopped = true;
     this.wake();
     await this.loop;
-    for (const byKey of [...this.watchers.values()]) for (const set of [...byKey.values()]) for (const w of [...set]) w.close();
+    for (const byKey of [...this.watchers.values()])
+      for (const set of [...byKey.values()]) for (const w of [...set]) w.close();
     await this.listener?.end().catch(() => undefined);
     this.listener = undefined;
   }
 
   private checkLimit(tenant: string): void {
-    if ((this.perTenant.get(tenant) ?? 0) >= this.options.limitPerTenant) throw new DomainError('WatcherLimitReached', { limit: this.options.limitPerTenant });
+    if ((this.perTenant.get(tenant) ?? 0) >= this.options.limitPerTenant)
+      throw new DomainError('WatcherLimitReached', { limit: this.options.limitPerTenant });
   }
 
   /** Listens first, then finds the head: nothing committed in between is missed. */
@@ -295,7 +301,13 @@ export class WatchFeed {
   private async listen(): Promise<void> {
     const client = new Client({ connectionString: this.options.databaseUrl, application_name: 'leasehold-watch' });
     client.on('notification', (message) => {
-      if (message.payload && compareCheckpoints({ transactionId: message.payload, position: '0' }, { transactionId: this.notifiedXid, position: '0' }) > 0) {
+      if (
+        message.payload &&
+        compareCheckpoints(
+          { transactionId: message.payload, position: '0' },
+          { transactionId: this.notifiedXid, position: '0' },
+        ) > 0
+      ) {
         this.notifiedXid = message.payload;
       }
       this.wake();
@@ -325,7 +337,12 @@ export class WatchFeed {
     let retryMs = FIRST_RETRY_MS;
     let lastReconnect = 0;
     while (!this.stopped) {
-      const heldBack = this.head !== undefined && compareCheckpoints({ transactionId: this.notifiedXid, position: '0' }, { transactionId: this.head.transactionId, position: '0' }) > 0;
+      const heldBack =
+        this.head !== undefined &&
+        compareCheckpoints(
+          { transactionId: this.notifiedXid, position: '0' },
+          { transactionId: this.head.transactionId, position: '0' },
+        ) > 0;
       await this.sleep(heldBack ? retryMs : this.pollMs);
       if (this.stopped) break;
       if (this.count === 0) {
@@ -336,7 +353,9 @@ export class WatchFeed {
       try {
         if (!this.listener && Date.now() - lastReconnect >= RECONNECT_MS) {
           lastReconnect = Date.now();
-          await this.listen().catch((error) => this.logger.warn(`LISTEN reconnect failed: ${(error as Error).message}`));
+          await this.listen().catch((error) =>
+            this.logger.warn(`LISTEN reconnect failed: ${(error as Error).message}`),
+          );
         }
         // Back off only while reads find nothing new behind an open transaction.
         retryMs = (await this.readNew()) > 0 || !heldBack ? FIRST_RETRY_MS : Math.min(retryMs * 2, this.pollMs);
@@ -372,7 +391,7 @@ export class WatchFeed {
 
   /** Reads until caught up, handing each event to the watchers whose place it is at or under; returns how many it read. */
   private async readNew(): Promise<number> {
-    for (let read = 0; ; ) {
+    for (let read = 0; ;) {
       const from = this.head;
       if (!from) return read;
       const events = await this.store.readAll(from, this.batchSize);

@@ -14,7 +14,11 @@ import { WatchFeed } from './watch-feed';
       provide: WatchFeed,
       inject: [EventStore, LEASEHOLD_CONFIG],
       useFactory: (store: EventStore, config: LeaseholdConfig) =>
-        new WatchFeed(store, { databaseUrl: config.databaseUrl, bufferEvents: config.watchBufferEvents, limitPerTenant: config.watchLimitPerTenant }),
+        new WatchFeed(store, {
+          databaseUrl: config.databaseUrl,
+          bufferEvents: config.watchBufferEvents,
+          limitPerTenant: config.watchLimitPerTenant,
+        }),
     },
   ],
   exports: [WatchFeed],

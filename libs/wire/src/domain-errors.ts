@@ -98,7 +98,12 @@ const ANSWERS: Record<DomainReason, Answer> = {
     message: (f) => `The account holds its limit of ${f.limit} watches on this server.`,
     headers: { 'retry-after': '1' },
   },
-  WatchStopped: { status: 503, code: 'ServerBusy', message: 'The server is shutting down; retry the watch.', headers: { 'retry-after': '1' } },
+  WatchStopped: {
+    status: 503,
+    code: 'ServerBusy',
+    message: 'The server is shutting down; retry the watch.',
+    headers: { 'retry-after': '1' },
+  },
 };
 
 /** The Azure error that says a domain refusal. */

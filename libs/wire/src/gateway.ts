@@ -38,7 +38,11 @@ const ECHOABLE = /^[\x20-\x7e]{1,1024}$/;
 const SERVICE_VERSION = /^\d{4}-\d{2}-\d{2}$/;
 
 /** The headers every response carries, errors included. */
-export function commonResponseHeaders(requestHeaders: IncomingHttpHeaders, requestId: string, now: Date): Record<string, string> {
+export function commonResponseHeaders(
+  requestHeaders: IncomingHttpHeaders,
+  requestId: string,
+  now: Date,
+): Record<string, string> {
   const version = header({ headers: requestHeaders }, 'x-ms-version');
   const clientRequestId = header({ headers: requestHeaders }, 'x-ms-client-request-id');
   const headers: Record<string, string> = {
@@ -47,7 +51,8 @@ export function commonResponseHeaders(requestHeaders: IncomingHttpHeaders, reque
     date: now.toUTCString(),
     server: 'Leasehold',
   };
-  if (clientRequestId !== undefined && ECHOABLE.test(clientRequestId)) headers['x-ms-client-request-id'] = clientRequestId;
+  if (clientRequestId !== undefined && ECHOABLE.test(clientRequestId))
+    headers['x-ms-client-request-id'] = clientRequestId;
   return headers;
 }
 
@@ -85,7 +90,13 @@ export class WireGateway {
     return { status: response.status, headers, body };
   }
 
-  private async dispatch(raw: RawRequest, requestId: string, now: Date, clientRequestId: string | undefined, version: string | undefined): Promise<WireResponse> {
+  private async dispatch(
+    raw: RawRequest,
+    requestId: string,
+    now: Date,
+    clientRequestId: string | undefined,
+    version: string | undefined,
+  ): Promise<WireResponse> {
     const url = parseUrl(raw.url);
     const { sas, ...principal } = await this.authenticator.authenticate(
       url,
@@ -95,7 +106,13 @@ export class WireGateway {
     );
     // After authentication, so that only a proven tenant's requests count against its limit.
     if (!(await this.limiter.admit(url.account))) {
-      throw new AzureError(503, 'ServerBusy', 'Operations per second is over the account limit.', {}, { 'retry-after': '1' });
+      throw new AzureError(
+        503,
+        'ServerBusy',
+        'Operations per second is over the account limit.',
+        {},
+        { 'retry-after': '1' },
+      );
     }
     if (version === undefined) throw missingHeader('x-ms-version');
     if (!SERVICE_VERSION.test(version)) throw invalidHeader('x-ms-version', version);
@@ -108,7 +125,10 @@ export class WireGateway {
     if (url.share !== undefined && !isValidShareName(url.share)) {
       throw new AzureError(400, 'InvalidResourceName', 'The specifed resource name contains invalid characters.');
     }
-    const path = header(raw, 'x-ms-allow-trailing-dot')?.toLowerCase() === 'true' ? url.path : url.path.map((c) => c.replace(/\.+$/, ''));
+    const path =
+      header(raw, 'x-ms-allow-trailing-dot')?.toLowerCase() === 'true'
+        ? url.path
+        : url.path.map((c) => c.replace(/\.+$/, ''));
     const problem = checkPathComponents(path);
     if (problem === 'InvalidFileOrDirectoryPathName') {
       throw new AzureError(400, problem, 'The specified path is too long or has too many directory levels.');
@@ -137,11 +157,23 @@ export class WireGateway {
       azure = azureErrorOf(error);
     } else if (error instanceof ConcurrencyError) {
       // Still contended after every retry: the client's retry policy retries a 503.
-      azure = new AzureError(503, 'ServerBusy', 'The server is currently unable to receive requests. Please retry your request.', {}, { 'retry-after': '1' });
+      azure = new AzureError(
+        503,
+        'ServerBusy',
+        'The server is currently unable to receive requests. Please retry your request.',
+        {},
+        { 'retry-after': '1' },
+      );
     } else {
       // A bug, not bad input: log it with the request id, and still answer the way Azure does.
-      this.logger.error(`${raw.method} ${raw.url} failed (request ${requestId}): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      azure = new AzureError(500, 'InternalError', 'The server encountered an internal error. Please retry the request.');
+      this.logger.error(
+        `${raw.method} ${raw.url} failed (request ${requestId}): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
+      azure = new AzureError(
+        500,
+        'InternalError',
+        'The server encountered an internal error. Please retry the request.',
+      );
     }
     return {
       status: azure.status,

@@ -98,7 +98,8 @@ export class OperationRouter implements OnModuleInit {
     const route = this.routes.get(routeKey(method, restype, comp));
     if (!route) {
       const otherMethod = [...this.routes.values()].some((r) => r.spec.restype === restype && r.spec.comp === comp);
-      if (otherMethod) throw new AzureError(405, 'UnsupportedHttpVerb', 'The resource doesn\'t support the specified HTTP verb.');
+      if (otherMethod)
+        throw new AzureError(405, 'UnsupportedHttpVerb', "The resource doesn't support the specified HTTP verb.");
       throw invalidUri();
     }
     const fits = {

@@ -28,7 +28,10 @@ const MAX_WAIT_SECONDS = 60;
 const DEFAULT_WAIT_SECONDS = 30;
 
 const isCheckpoint = (v: unknown): v is Checkpoint =>
-  typeof v === 'object' && v !== null && /^\d{1,20}$/.test((v as Checkpoint).transactionId) && /^\d{1,19}$/.test((v as Checkpoint).position);
+  typeof v === 'object' &&
+  v !== null &&
+  /^\d{1,20}$/.test((v as Checkpoint).transactionId) &&
+  /^\d{1,19}$/.test((v as Checkpoint).position);
 
 /** The watch a request asks for: the URL's place, `recursive`, and `type` (comma-separated event types). */
 function filterOf(req: WireRequest): WatchFilter {
@@ -38,7 +41,8 @@ function filterOf(req: WireRequest): WatchFilter {
   let types: Set<string> | undefined;
   if (type !== undefined) {
     types = new Set(type.split(','));
-    for (const t of types) if (!isWatchedType(t)) throw invalidQuery('type', type, `${t} is not an event type a watch reports.`);
+    for (const t of types)
+      if (!isWatchedType(t)) throw invalidQuery('type', type, `${t} is not an event type a watch reports.`);
   }
   return {
     tenant: req.context.tenant,
@@ -61,7 +65,9 @@ function eventXml(event: Record<string, unknown>): string {
     (event.leaseId !== undefined ? element('LeaseId', event.leaseId as string) : '') +
     (event.epoch !== undefined ? element('Epoch', event.epoch as number) : '') +
     (event.handleId !== undefined ? element('HandleId', event.handleId as string) : '') +
-    (job ? `<Job>${element('Id', job.id)}${job.chunks !== undefined ? element('Chunks', job.chunks) : ''}${job.closed !== undefined ? element('Closed', job.closed) : ''}</Job>` : '') +
+    (job
+      ? `<Job>${element('Id', job.id)}${job.chunks !== undefined ? element('Chunks', job.chunks) : ''}${job.closed !== undefined ? element('Closed', job.closed) : ''}</Job>`
+      : '') +
     element('Time', event.time as string) +
     (event.principal !== undefined ? element('Principal', event.principal as string) : '') +
     '</Event>'
@@ -87,11 +93,25 @@ export class WatchOperations {
     this.heartbeatMs = config.watchHeartbeatSeconds * 1000;
   }
 
-  @AzureOperation({ name: 'Watch (extension)', method: 'GET', comp: 'watch', resource: 'any', sas: 'r', sasByOperation: true })
+  @AzureOperation({
+    name: 'Watch (extension)',
+    method: 'GET',
+    comp: 'watch',
+    resource: 'any',
+    sas: 'r',
+    sasByOperation: true,
+  })
   async watch(req: WireRequest): Promise<WireResponse> {
     const filter = filterOf(req);
     await this.authorize(req);
-    const binding = markerBinding('watch', filter.tenant, filter.share ?? '', filter.pathKey ?? '', filter.recursive, [...(filter.types ?? [])].sort().join(','));
+    const binding = markerBinding(
+      'watch',
+      filter.tenant,
+      filter.share ?? '',
+      filter.pathKey ?? '',
+      filter.recursive,
+      [...(filter.types ?? [])].sort().join(','),
+    );
     const encode = (checkpoint: Checkpoint) => this.markers.encode(binding, checkpoint);
     const streaming = /\btext\/event-stream\b/i.test(header(req, 'accept') ?? '');
     const lastEventId = streaming ? header(req, 'last-event-id') : undefined;
@@ -99,7 +119,9 @@ export class WatchOperations {
     const after = given ? this.markers.decode(binding, given, isCheckpoint) : undefined;
     if (given && !after) {
       const reason = 'The cursor is not one this service issued for this account and watch.';
-      throw lastEventId !== undefined ? invalidHeader('last-event-id', lastEventId, reason) : invalidQuery('cursor', given, reason);
+      throw lastEventId !== undefined
+        ? invalidHeader('last-event-id', lastEventId, reason)
+        : invalidQuery('cursor', given, reason);
     }
     const limit = streaming ? 0 : pageSize(req.query, MAX_BATCH, DEFAULT_BATCH);
     const timeout = req.query['timeout'];
@@ -142,7 +164,14 @@ export class WatchOperations {
   private async authorize(req: WireRequest): Promise<void> {
     if (!req.sas) return;
     if (req.share === undefined) return authorizeSas(req.sas, { sas: 'l', resource: 'account' }, req.path);
-    const node = req.path.length === 0 ? undefined : (await this.queries.execute(new LocateQuery(req.context, req.share, req.path))).node;
-    authorizeSas(req.sas, node?.kind === 'file' ? { sas: 'r', resource: 'file' } : { sas: 'l', resource: 'directory' }, req.path);
+    const node =
+      req.path.length === 0
+        ? undefined
+        : (await this.queries.execute(new LocateQuery(req.context, req.share, req.path))).node;
+    authorizeSas(
+      req.sas,
+      node?.kind === 'file' ? { sas: 'r', resource: 'file' } : { sas: 'l', resource: 'directory' },
+      req.path,
+    );
   }
 }
