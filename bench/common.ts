@@ -11,7 +11,11 @@ export const ROOT = resolve(DIST, '..');
 export const children = new Set<ChildProcess>();
 
 export function start(command: string, args: string[], extraEnv: Record<string, string> = {}): ChildProcess {
-  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(child);
   child.on('exit', () => children.delete(child));
   return child;
@@ -51,7 +55,12 @@ export async function startReady(entry: string, portVariable: string, extraEnv: 
 }
 
 /** Runs a command to its end; resolves with its output, rejects on a non-zero exit. */
-export function runToEnd(command: string, args: string[], extraEnv: Record<string, string> = {}, onStart?: (child: ChildProcess) => void): Promise<string> {
+export function runToEnd(
+  command: string,
+  args: string[],
+  extraEnv: Record<string, string> = {},
+  onStart?: (child: ChildProcess) => void,
+): Promise<string> {
   return new Promise((done, fail) => {
     const child = start(command, args, extraEnv);
     onStart?.(child);
@@ -59,9 +68,20 @@ export function runToEnd(command: string, args: string[], extraEnv: Record<strin
     child.stdout!.on('data', (d) => (text += d));
     child.stderr!.on('data', (d) => (text += d));
     child.on('error', fail);
-    child.on('exit', (code, signal) => (code === 0 ? done(text) : fail(new Error(`${command} ${args.join(' ')} exited (${signal ?? code}):\n${text.slice(-3000)}`))));
+    child.on('exit', (code, signal) =>
+      code === 0
+        ? done(text)
+        : fail(new Error(`${command} ${args.join(' ')} exited (${signal ?? code}):\n${text.slice(-3000)}`)),
+    );
   });
 }
+
+/** A database (or server) URL with another path: the same server, another database. */
+export const withPath = (base: string, path: string) => {
+  const url = new URL(base);
+  url.pathname = path;
+  return url.toString();
+};
 
 /** One statement on its own connection. */
 export async function sql<T = any>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
@@ -77,6 +97,7 @@ export async function sql<T = any>(url: string, text: string, params: unknown[] 
 /** An integer setting from the environment, within [min, max]; a bad value stops the run. */
 export function envInteger(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const value = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer from ${min} to ${max}`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new Error(`${name} must be an integer from ${min} to ${max}`);
   return value;
 }

@@ -1,4 +1,4 @@
-import { children, DIST, envInteger, ROOT, runToEnd, sql, startReady, stop } from './common';
+import { children, DIST, envInteger, ROOT, runToEnd, sql, startReady, stop, withPath } from './common';
 import { ShareServiceClient, StorageSharedKeyCredential } from '@azure/storage-file-share';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
 import { closeQueue, FORCE_CLOSE_QUEUE, redisConnection } from '@leasehold/jobs';
@@ -40,11 +40,6 @@ const SHARE = 'bench';
 const ACCOUNT = DEVELOPMENT_ACCOUNT;
 const PREFIX = `lh-bench-fc-${process.pid}-${randomBytes(3).toString('hex')}`;
 
-const withPath = (base: string, path: string) => {
-  const url = new URL(base);
-  url.pathname = path;
-  return url.toString();
-};
 const databaseUrl = withPath(CONFIG.pgUrl, `/${CONFIG.database}`);
 const adminUrl = withPath(CONFIG.pgUrl, '/postgres');
 
@@ -76,7 +71,6 @@ async function startWorker(): Promise<ChildProcess> {
 
 // ---- database ----
 
-
 async function freshDatabase(): Promise<void> {
   await sql(adminUrl, `DROP DATABASE IF EXISTS ${CONFIG.database} WITH (FORCE)`);
   // Migrations and the development account, as `npm run migrate` does them.
@@ -93,16 +87,26 @@ function tree() {
 
 /** The share and its tree through the API (SDK), then the handles through SQL. */
 async function prepareData(apiUrl: string): Promise<void> {
-  const service = new ShareServiceClient(`${apiUrl}/${ACCOUNT}`, new StorageSharedKeyCredential(ACCOUNT, DEVELOPMENT_KEY), { retryOptions: { maxTries: 1 } });
+  const service = new ShareServiceClient(
+    `${apiUrl}/${ACCOUNT}`,
+    new StorageSharedKeyCredential(ACCOUNT, DEVELOPMENT_KEY),
+    { retryOptions: { maxTries: 1 } },
+  );
   const share = service.getShareClient(SHARE);
   await share.create();
   const { directories, files } = tree();
-  for (const depth of [1, 2]) await Promise.all(directories.filter((d) => d.split('/').length === depth).map((d) => share.getDirectoryClient(d).create()));
+  for (const depth of [1, 2])
+    await Promise.all(
+      directories.filter((d) => d.split('/').length === depth).map((d) => share.getDirectoryClient(d).create()),
+    );
   for (let i = 0; i < files.length; i += 50) {
     await Promise.all(
       files.slice(i, i + 50).map((f) => {
         const slash = f.lastIndexOf('/');
-        return share.getDirectoryClient(f.slice(0, slash)).getFileClient(f.slice(slash + 1)).create(0);
+        return share
+          .getDirectoryClient(f.slice(0, slash))
+          .getFileClient(f.slice(slash + 1))
+          .create(0);
       }),
     );
   }
@@ -122,7 +126,9 @@ async function seedAll(): Promise<void> {
       process.stdout.write(`\rbench: seeding handles ${seeded.toLocaleString('en')} / ${TOTAL.toLocaleString('en')}`);
     }
     process.stdout.write('\n');
-    say(`seeded ${seeded.toLocaleString('en')} handles (and their HandleOpened events) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    say(
+      `seeded ${seeded.toLocaleString('en')} handles (and their HandleOpened events) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
     // Both measurements start from the same state: statistics current, dirty pages written.
     await db.query('VACUUM ANALYZE handles');
     await db.query('VACUUM ANALYZE events');
@@ -137,7 +143,13 @@ async function seedAll(): Promise<void> {
 
 const agent = new Agent({ keepAlive: true, maxSockets: 4 });
 
-function signed(apiUrl: string, method: string, path: string, query: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, any>; body: string }> {
+function signed(
+  apiUrl: string,
+  method: string,
+  path: string,
+  query: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, any>; body: string }> {
   const all: Record<string, string> = {
     'x-ms-date': new Date().toUTCString(),
     'x-ms-version': '2026-04-06',
@@ -146,15 +158,19 @@ function signed(apiUrl: string, method: string, path: string, query: string, hea
     ...headers,
   };
   const [stringToSign] = sharedKeyStringsToSign({ method, rawPath: path, rawQuery: query, headers: all }, ACCOUNT);
-  all['authorization'] = `SharedKey ${ACCOUNT}:${createHmac('sha256', Buffer.from(DEVELOPMENT_KEY, 'base64')).update(stringToSign, 'utf8').digest('base64')}`;
+  all['authorization'] =
+    `SharedKey ${ACCOUNT}:${createHmac('sha256', Buffer.from(DEVELOPMENT_KEY, 'base64')).update(stringToSign, 'utf8').digest('base64')}`;
   const url = new URL(apiUrl);
   return new Promise((done, fail) => {
-    const req = request({ host: url.hostname, port: url.port, method, path: `${path}?${query}`, headers: all, agent }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      res.on('error', fail);
-    });
+    const req = request(
+      { host: url.hostname, port: url.port, method, path: `${path}?${query}`, headers: all, agent },
+      (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        res.on('error', fail);
+      },
+    );
     req.on('error', fail);
     req.end();
   });
@@ -246,8 +262,13 @@ async function waitForProjector(): Promise<number | undefined> {
   const started = Date.now();
   const [{ total }] = await sql(databaseUrl, `SELECT count(*)::int AS total FROM events`);
   for (let poll = 0; poll < 3600; poll++) {
-    const [row] = await sql(databaseUrl, `SELECT coalesce((SELECT events FROM projection_checkpoints WHERE name = 'audit'), 0)::int AS applied`);
-    process.stdout.write(`\rbench: audit projector ${row.applied.toLocaleString('en')} / ${total.toLocaleString('en')} events`);
+    const [row] = await sql(
+      databaseUrl,
+      `SELECT coalesce((SELECT events FROM projection_checkpoints WHERE name = 'audit'), 0)::int AS applied`,
+    );
+    process.stdout.write(
+      `\rbench: audit projector ${row.applied.toLocaleString('en')} / ${total.toLocaleString('en')} events`,
+    );
     if (row.applied >= total) break;
     await sleep(1000);
   }
@@ -271,13 +292,17 @@ async function runJob(apiUrl: string, worker: ChildProcess, projectorLive: boole
     const m = memoryOf(pid);
     if (!m) return;
     latest = m;
-    if (m.hwmKb > peak.hwmKb || m.rssKb > peak.rssKb) peak = { rssKb: Math.max(peak.rssKb, m.rssKb), hwmKb: Math.max(peak.hwmKb, m.hwmKb) };
+    if (m.hwmKb > peak.hwmKb || m.rssKb > peak.rssKb)
+      peak = { rssKb: Math.max(peak.rssKb, m.rssKb), hwmKb: Math.max(peak.hwmKb, m.hwmKb) };
   }, 100);
   try {
     const cpuBefore = cpuSeconds(pid);
     const auditBefore = await auditRows();
     const loadBefore = loadavg()[0];
-    const submitted = await signed(apiUrl, 'PUT', `/${ACCOUNT}/${SHARE}`, 'comp=forceclosejob', { 'x-ms-handle-id': '*', 'x-ms-recursive': 'true' });
+    const submitted = await signed(apiUrl, 'PUT', `/${ACCOUNT}/${SHARE}`, 'comp=forceclosejob', {
+      'x-ms-handle-id': '*',
+      'x-ms-recursive': 'true',
+    });
     if (submitted.status !== 202) throw new Error(`submit answered ${submitted.status}: ${submitted.body}`);
     const jobId = String(submitted.headers['x-leasehold-job-id']);
     say(`job ${jobId} submitted: one recursive force-close of the share root, ${CHUNKS} chunks of ${CONFIG.chunk}`);
@@ -295,7 +320,9 @@ async function runJob(apiUrl: string, worker: ChildProcess, projectorLive: boole
         const label = `${thresholds.shift()! * 100}%`;
         marks.push({ label, closed, memory: memoryOf(pid) ?? latest });
       }
-      process.stdout.write(`\rbench: ${state} ${closed.toLocaleString('en')} / ${TOTAL.toLocaleString('en')} closed, worker RSS ${mb(latest.rssKb)}   `);
+      process.stdout.write(
+        `\rbench: ${state} ${closed.toLocaleString('en')} / ${TOTAL.toLocaleString('en')} closed, worker RSS ${mb(latest.rssKb)}   `,
+      );
     }
     process.stdout.write('\n');
     const workerCpu = cpuSeconds(pid) - cpuBefore;
@@ -322,7 +349,10 @@ async function runJob(apiUrl: string, worker: ChildProcess, projectorLive: boole
       rate: TOTAL / times.seconds,
       idle,
       marks,
-      peak: [latest, ...marks.map((m) => m.memory)].reduce((a, m) => ({ rssKb: Math.max(a.rssKb, m.rssKb), hwmKb: Math.max(a.hwmKb, m.hwmKb) }), peak),
+      peak: [latest, ...marks.map((m) => m.memory)].reduce(
+        (a, m) => ({ rssKb: Math.max(a.rssKb, m.rssKb), hwmKb: Math.max(a.hwmKb, m.hwmKb) }),
+        peak,
+      ),
       chunkMs: { p50: chunks.p50, p99: chunks.p99, max: chunks.max },
       workerCpu,
       projected: auditBefore === undefined || auditAfter === undefined ? undefined : auditAfter - auditBefore,
@@ -345,7 +375,14 @@ async function verifyJob(jobId: string): Promise<string> {
      FROM jobs j WHERE j.job_id = $1::uuid`,
     [jobId],
   );
-  const ok = row.state === 'completed' && row.closed === TOTAL && row.open === 0 && row.chunks_done === CHUNKS && row.chunk_events === CHUNKS && row.closed_events === TOTAL && row.closed_streams === TOTAL;
+  const ok =
+    row.state === 'completed' &&
+    row.closed === TOTAL &&
+    row.open === 0 &&
+    row.chunks_done === CHUNKS &&
+    row.chunk_events === CHUNKS &&
+    row.closed_events === TOTAL &&
+    row.closed_streams === TOTAL;
   const summary = `state ${row.state}, ${row.chunks_done} chunks (${row.chunk_events} ChunkCompleted events), closed ${row.closed}, handles left ${row.open}, HandleForceClosed events ${row.closed_events} on ${row.closed_streams} streams`;
   if (!ok) throw new Error(`the job's totals are not exact: ${summary}`);
   return summary;
@@ -397,9 +434,19 @@ COMMIT;
 `;
 }
 
-async function runBaseline(): Promise<{ seconds: number; rate: number; tps: number; latencyMs: number; summary: string; load: [number, number] }> {
+async function runBaseline(): Promise<{
+  seconds: number;
+  rate: number;
+  tps: number;
+  latencyMs: number;
+  summary: string;
+  load: [number, number];
+}> {
   const jobId = randomUUID();
-  const [share] = await sql(databaseUrl, `SELECT share_id::text FROM shares WHERE tenant = $1 AND name = $2`, [ACCOUNT, SHARE]);
+  const [share] = await sql(databaseUrl, `SELECT share_id::text FROM shares WHERE tenant = $1 AND name = $2`, [
+    ACCOUNT,
+    SHARE,
+  ]);
   // The job as SubmitForceCloseJobHandler records it: the jobs row and ForceCloseJobSubmitted at version 1.
   const now = new Date().toISOString();
   await sql(
@@ -419,14 +466,41 @@ async function runBaseline(): Promise<{ seconds: number; rate: number; tps: numb
   try {
     const script = join(dir, 'chunk.sql');
     writeFileSync(script, pgbenchScript());
-    const metadata = JSON.stringify({ requestId: `job-${jobId}-chunk`, principal: ACCOUNT, authentication: 'System', jobId });
-    const vars = { share: share.share_id, tenant: ACCOUNT, job: jobId, chunk: String(CONFIG.chunk), pk: 'k', hid: '-1', v: '1', metadata };
+    const metadata = JSON.stringify({
+      requestId: `job-${jobId}-chunk`,
+      principal: ACCOUNT,
+      authentication: 'System',
+      jobId,
+    });
+    const vars = {
+      share: share.share_id,
+      tenant: ACCOUNT,
+      job: jobId,
+      chunk: String(CONFIG.chunk),
+      pk: 'k',
+      hid: '-1',
+      v: '1',
+      metadata,
+    };
     const url = new URL(databaseUrl);
     const loadBefore = loadavg()[0];
     const started = Date.now();
     const out = await runToEnd('pgbench', [
-      '-n', '-M', 'extended', '-c', '1', '-t', String(CHUNKS), '-f', script,
-      '-h', url.hostname, '-p', url.port || '5432', '-U', decodeURIComponent(url.username || 'postgres'),
+      '-n',
+      '-M',
+      'extended',
+      '-c',
+      '1',
+      '-t',
+      String(CHUNKS),
+      '-f',
+      script,
+      '-h',
+      url.hostname,
+      '-p',
+      url.port || '5432',
+      '-U',
+      decodeURIComponent(url.username || 'postgres'),
       ...Object.entries(vars).flatMap(([k, v]) => ['-D', `${k}=${v}`]),
       CONFIG.database,
     ]);
@@ -444,7 +518,8 @@ async function runBaseline(): Promise<{ seconds: number; rate: number; tps: numb
       [jobId],
     );
     const summary = `${row.chunks_done} chunks, closed ${row.closed}, handles left ${row.open}, HandleForceClosed events ${row.closed_events}, job version ${row.version}`;
-    if (row.closed !== TOTAL || row.open !== 0 || row.closed_events !== TOTAL || row.chunks_done !== CHUNKS) throw new Error(`the raw SQL did not close everything exactly once: ${summary}`);
+    if (row.closed !== TOTAL || row.open !== 0 || row.closed_events !== TOTAL || row.chunks_done !== CHUNKS)
+      throw new Error(`the raw SQL did not close everything exactly once: ${summary}`);
     // pgbench's tps leaves out connecting; the handles each transaction closed are one chunk.
     return { seconds, rate: tps * (TOTAL / CHUNKS), tps, latencyMs, summary, load };
   } finally {
@@ -465,7 +540,9 @@ async function removeQueue(): Promise<void> {
 
 async function main(): Promise<void> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  say(`${TOTAL.toLocaleString('en')} handles on ${CONFIG.files} files (${CONFIG.perFile} each), chunks of ${CONFIG.chunk}; database ${CONFIG.database} (dropped and recreated); queue prefix ${PREFIX}`);
+  say(
+    `${TOTAL.toLocaleString('en')} handles on ${CONFIG.files} files (${CONFIG.perFile} each), chunks of ${CONFIG.chunk}; database ${CONFIG.database} (dropped and recreated); queue prefix ${PREFIX}`,
+  );
 
   say('preparing: fresh database, API, tree, handles');
   await freshDatabase();
@@ -473,7 +550,9 @@ async function main(): Promise<void> {
   await prepareData(api.url);
   const hold = await holdProjector();
   let worker = await startWorker();
-  say(`worker pid ${worker.pid}, WORKER_CONCURRENCY=${CONFIG.concurrency}${hold ? ', audit projector held on standby' : ''}`);
+  say(
+    `worker pid ${worker.pid}, WORKER_CONCURRENCY=${CONFIG.concurrency}${hold ? ', audit projector held on standby' : ''}`,
+  );
   const job = await runJob(api.url, worker, false);
   const verified = await verifyJob(job.jobId);
   say(`verified: ${verified}`);
@@ -510,29 +589,46 @@ async function main(): Promise<void> {
   const cpu = cpus();
   report(`# Force-close benchmark, ${new Date().toISOString()}`);
   report();
-  report(`Machine: ${cpu.length} × ${cpu[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; PostgreSQL ${(await sql(adminUrl, 'SHOW server_version'))[0].server_version}, Node ${process.version}.`);
-  report(`Data: ${TOTAL.toLocaleString('en')} open handles, ${CONFIG.files} files × ${CONFIG.perFile}, three levels deep (a0…a9/b0…b4/f…), seeded by SQL that writes what OpenHandleHandler writes (handles rows + HandleOpened events).`);
-  report(`Job: one recursive Force Close job on the share root, FORCE_CLOSE_CHUNK_SIZE=${CONFIG.chunk} (${CHUNKS} chunks), WORKER_CONCURRENCY=${CONFIG.concurrency}, one worker process.`);
+  report(
+    `Machine: ${cpu.length} × ${cpu[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; PostgreSQL ${(await sql(adminUrl, 'SHOW server_version'))[0].server_version}, Node ${process.version}.`,
+  );
+  report(
+    `Data: ${TOTAL.toLocaleString('en')} open handles, ${CONFIG.files} files × ${CONFIG.perFile}, three levels deep (a0…a9/b0…b4/f…), seeded by SQL that writes what OpenHandleHandler writes (handles rows + HandleOpened events).`,
+  );
+  report(
+    `Job: one recursive Force Close job on the share root, FORCE_CLOSE_CHUNK_SIZE=${CONFIG.chunk} (${CHUNKS} chunks), WORKER_CONCURRENCY=${CONFIG.concurrency}, one worker process.`,
+  );
   const describe = (name: string, run: JobRun) =>
     report(
       `${name}: load average (1 min) ${run.load[0].toFixed(2)} at submit, ${run.load[1].toFixed(2)} at completion; the worker used ${run.workerCpu.toFixed(1)} CPU seconds ` +
         `(${(run.workerCpu / run.seconds).toFixed(2)} cores)` +
-        (run.projected === undefined ? '.' : `; the audit projector in the same process applied ${run.projected.toLocaleString('en')} events meanwhile.`),
+        (run.projected === undefined
+          ? '.'
+          : `; the audit projector in the same process applied ${run.projected.toLocaleString('en')} events meanwhile.`),
     );
   describe('Job', job);
   if (live) describe('Job with the audit projector live', live.job);
-  if (baseline) report(`Raw SQL: load average (1 min) ${baseline.load[0].toFixed(2)} at start, ${baseline.load[1].toFixed(2)} at the end.`);
+  if (baseline)
+    report(
+      `Raw SQL: load average (1 min) ${baseline.load[0].toFixed(2)} at start, ${baseline.load[1].toFixed(2)} at the end.`,
+    );
   report();
   const jobRow = (name: string, run: JobRun) =>
-    report(`| ${name} | ${run.seconds.toFixed(1)} | ${Math.round(run.rate).toLocaleString('en')} | Submitted → Completed event; chunk every ${run.chunkMs.p50.toFixed(1)} ms (p50), ${run.chunkMs.p99.toFixed(1)} ms (p99), ${run.chunkMs.max.toFixed(1)} ms (max) |`);
+    report(
+      `| ${name} | ${run.seconds.toFixed(1)} | ${Math.round(run.rate).toLocaleString('en')} | Submitted → Completed event; chunk every ${run.chunkMs.p50.toFixed(1)} ms (p50), ${run.chunkMs.p99.toFixed(1)} ms (p99), ${run.chunkMs.max.toFixed(1)} ms (max) |`,
+    );
   report('| | seconds | handles closed/s | |');
   report('|---|---:|---:|---|');
   jobRow(`Leasehold job (worker process${hold ? ', audit projector on standby' : ''})`, job);
   if (live) jobRow('Leasehold job, audit projector live', live.job);
   if (baseline) {
-    report(`| raw SQL (pgbench, 1 client) | ${baseline.seconds.toFixed(1)} | ${Math.round(baseline.rate).toLocaleString('en')} | ${baseline.tps.toFixed(1)} chunk transactions/s, ${baseline.latencyMs.toFixed(2)} ms each |`);
+    report(
+      `| raw SQL (pgbench, 1 client) | ${baseline.seconds.toFixed(1)} | ${Math.round(baseline.rate).toLocaleString('en')} | ${baseline.tps.toFixed(1)} chunk transactions/s, ${baseline.latencyMs.toFixed(2)} ms each |`,
+    );
     report();
-    report(`Leasehold reaches **${((job.rate / baseline.rate) * 100).toFixed(0)} %** of the raw SQL rate${live ? ` (${((live.job.rate / baseline.rate) * 100).toFixed(0)} % with the audit projector live)` : ''}.`);
+    report(
+      `Leasehold reaches **${((job.rate / baseline.rate) * 100).toFixed(0)} %** of the raw SQL rate${live ? ` (${((live.job.rate / baseline.rate) * 100).toFixed(0)} % with the audit projector live)` : ''}.`,
+    );
   }
   report();
   report('Worker memory (/proc/<pid>/status, sampled every 100 ms):');
@@ -540,7 +636,10 @@ async function main(): Promise<void> {
   report('| point | handles closed | VmRSS | VmHWM (peak so far) |');
   report('|---|---:|---:|---:|');
   report(`| idle, before submit | 0 | ${mb(job.idle.rssKb)} | ${mb(job.idle.hwmKb)} |`);
-  for (const mark of job.marks) report(`| ${mark.label} | ${mark.closed.toLocaleString('en')} | ${mb(mark.memory.rssKb)} | ${mb(mark.memory.hwmKb)} |`);
+  for (const mark of job.marks)
+    report(
+      `| ${mark.label} | ${mark.closed.toLocaleString('en')} | ${mb(mark.memory.rssKb)} | ${mb(mark.memory.hwmKb)} |`,
+    );
   report();
   report(`Peak RSS of the worker over the job: ${mb(job.peak.hwmKb)} (VmHWM).`);
   if (live) {
@@ -550,7 +649,10 @@ async function main(): Promise<void> {
     report('| point | handles closed | VmRSS | VmHWM (peak so far) |');
     report('|---|---:|---:|---:|');
     report(`| idle, before submit | 0 | ${mb(live.job.idle.rssKb)} | ${mb(live.job.idle.hwmKb)} |`);
-    for (const mark of live.job.marks) report(`| ${mark.label} | ${mark.closed.toLocaleString('en')} | ${mb(mark.memory.rssKb)} | ${mb(mark.memory.hwmKb)} |`);
+    for (const mark of live.job.marks)
+      report(
+        `| ${mark.label} | ${mark.closed.toLocaleString('en')} | ${mb(mark.memory.rssKb)} | ${mb(mark.memory.hwmKb)} |`,
+      );
   }
   report();
   report(`Exact totals, job: ${verified}.`);
@@ -574,7 +676,8 @@ main()
     await Promise.all([...children].map(stop));
     agent.destroy();
     await removeQueue().catch(() => undefined);
-    if (!CONFIG.keepDatabase) await sql(adminUrl, `DROP DATABASE IF EXISTS ${CONFIG.database} WITH (FORCE)`).catch(() => undefined);
+    if (!CONFIG.keepDatabase)
+      await sql(adminUrl, `DROP DATABASE IF EXISTS ${CONFIG.database} WITH (FORCE)`).catch(() => undefined);
     process.exit(exitCode);
   });
 process.on('SIGINT', () => {

@@ -392,6 +392,12 @@ const CATALOG: Operation[] = [
     },
   },
   {
+    name: 'Watch (extension)',
+    call: (t) => ({ method: 'GET', path: `/${t.name}`, query: 'comp=watch&timeout=0' }),
+    status: 200,
+    check: (res) => expect(JSON.parse(res.body).events).toEqual([]),
+  },
+  {
     name: 'Create Share',
     call: (t) => ({ method: 'PUT', path: `/${t.name}/fresh-share`, query: 'restype=share' }),
     status: 201,

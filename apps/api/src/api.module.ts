@@ -9,6 +9,7 @@ import { HandleRepository, HandlesModule } from '@leasehold/handles';
 import { JobsModule } from '@leasehold/jobs';
 import { LeasesModule } from '@leasehold/leases';
 import { DatabaseHealth, ObservabilityModule, RedisHealth } from '@leasehold/observability';
+import { WatchModule } from '@leasehold/watch';
 import { ACCOUNT_KEY_LOOKUP, WireModule } from '@leasehold/wire';
 import { AdminController } from './admin.controller';
 import { AuditOperations } from './operations/audit/audit.operations';
@@ -18,6 +19,7 @@ import { ShareOperations } from './operations/filesystem/share.operations';
 import { HandleOperations } from './operations/handles/handle.operations';
 import { JobOperations } from './operations/jobs/job.operations';
 import { LeaseOperations, ShareLeaseOperations } from './operations/leases/lease.operations';
+import { WatchOperations } from './operations/watch/watch.operations';
 
 /** Binds the ports libraries declare to the capabilities that answer them. */
 @Global()
@@ -56,6 +58,7 @@ export class ApiModule {
         JobsModule,
         AuditModule,
         readiness,
+        WatchModule,
       ],
       controllers: [AdminController],
       providers: [
@@ -67,6 +70,7 @@ export class ApiModule {
         HandleOperations,
         JobOperations,
         AuditOperations,
+        WatchOperations,
       ],
     };
   }

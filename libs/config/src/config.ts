@@ -38,6 +38,12 @@ export interface LeaseholdConfig {
   logPretty: boolean;
   /** Tenants that get a label of their own on per-tenant metrics; the others count as `_other`. */
   metricsTenantLabels: number;
+  /** Watchers one tenant may hold open on one API process. */
+  watchLimitPerTenant: number;
+  /** Events held for a watcher that has not taken them yet; beyond it the watcher is told to resume from its cursor. */
+  watchBufferEvents: number;
+  /** Seconds between heartbeats on an idle watch stream (they keep proxies from closing it and carry a resume cursor). */
+  watchHeartbeatSeconds: number;
 }
 
 export class ConfigError extends Error {}
@@ -83,7 +89,9 @@ function queuePrefix(env: Env): string {
   const value = env.QUEUE_PREFIX || 'leasehold';
   // BullMQ joins prefix, queue name and key with ':'; keep the prefix one plain segment.
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(value)) {
-    throw new ConfigError(`QUEUE_PREFIX must be 1 to 64 letters, digits, '_', '.' or '-', got ${JSON.stringify(value)}`);
+    throw new ConfigError(
+      `QUEUE_PREFIX must be 1 to 64 letters, digits, '_', '.' or '-', got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
@@ -96,14 +104,20 @@ export function loadConfig(env: Env = process.env): LeaseholdConfig {
   const production = nodeEnv === 'production';
   const secretKey = env.SECRET_KEY ?? (production ? undefined : 'leasehold-development-secret-not-for-production');
   if (!secretKey || secretKey.length < 32) {
-    throw new ConfigError('SECRET_KEY must be set to at least 32 characters in production (it signs continuation markers)');
+    throw new ConfigError(
+      'SECRET_KEY must be set to at least 32 characters in production (it signs continuation markers)',
+    );
   }
-  const encryptionKey = env.ENCRYPTION_KEY ?? (production ? undefined : 'leasehold-development-encryption-key-not-for-production');
+  const encryptionKey =
+    env.ENCRYPTION_KEY ?? (production ? undefined : 'leasehold-development-encryption-key-not-for-production');
   if (!encryptionKey || encryptionKey.length < 32) {
-    throw new ConfigError('ENCRYPTION_KEY must be set to at least 32 characters in production (it encrypts account keys at rest)');
+    throw new ConfigError(
+      'ENCRYPTION_KEY must be set to at least 32 characters in production (it encrypts account keys at rest)',
+    );
   }
   const adminToken = env.ADMIN_TOKEN ?? (production ? undefined : 'leasehold-development-admin-token');
-  if (adminToken !== undefined && adminToken.length < 16) throw new ConfigError('ADMIN_TOKEN must be at least 16 characters');
+  if (adminToken !== undefined && adminToken.length < 16)
+    throw new ConfigError('ADMIN_TOKEN must be at least 16 characters');
   return {
     databaseUrl: url(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/leasehold', ['postgres:', 'postgresql:']),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
@@ -126,6 +140,9 @@ export function loadConfig(env: Env = process.env): LeaseholdConfig {
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     logPretty: oneOf(env, 'LOG_FORMAT', nodeEnv === 'development' ? 'pretty' : 'json', ['json', 'pretty']) === 'pretty',
     metricsTenantLabels: integer(env, 'METRICS_TENANT_LABELS', 20, 0, 10_000),
+    watchLimitPerTenant: integer(env, 'WATCH_LIMIT_PER_TENANT', 1000, 1, 1_000_000),
+    watchBufferEvents: integer(env, 'WATCH_BUFFER_EVENTS', 1000, 1, 1_000_000),
+    watchHeartbeatSeconds: integer(env, 'WATCH_HEARTBEAT_SECONDS', 15, 1, 300),
   };
 }
 

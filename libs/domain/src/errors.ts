@@ -31,7 +31,11 @@ export type DomainReason =
   | 'RecursiveOnFile'
   | 'JobNotFound'
   /** facts.state: how the job ended. */
-  | 'JobAlreadyEnded';
+  | 'JobAlreadyEnded'
+  /** facts.limit: the watches one tenant may hold open on one API process. */
+  | 'WatcherLimitReached'
+  /** The process is shutting down and takes no new watch. */
+  | 'WatchStopped';
 
 export class DomainError extends Error {
   constructor(

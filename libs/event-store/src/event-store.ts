@@ -4,7 +4,15 @@ import { eventAppendDuration } from '@leasehold/observability';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { ConcurrencyError, isUniqueViolation } from './errors';
-import { AppendRequest, Checkpoint, EventMetadata, RecordedEvent, SqlExecutor, Statement } from './event-store.types';
+import {
+  AppendRequest,
+  Checkpoint,
+  EventMetadata,
+  ReadScope,
+  RecordedEvent,
+  SqlExecutor,
+  Statement,
+} from './event-store.types';
 
 const COLUMNS = `position, transaction_id, tenant, stream_id, stream_version, event_id, type,
   schema_version, data, metadata, recorded_at`;
@@ -48,7 +56,9 @@ const statementNames = new Map<string, string | undefined>();
 function prepared(sql: string, values: unknown[] | undefined) {
   let name = statementNames.get(sql);
   if (name === undefined && !statementNames.has(sql)) {
-    name = /^\s*(select|with|insert|update|delete)\b/i.test(sql) ? `lh_${createHash('sha1').update(sql).digest('base64url').slice(0, 24)}` : undefined;
+    name = /^\s*(select|with|insert|update|delete)\b/i.test(sql)
+      ? `lh_${createHash('sha1').update(sql).digest('base64url').slice(0, 24)}`
+      : undefined;
     // The service's statements are a fixed set; ad-hoc ones (tests, tools) are not remembered past a bound.
     if (statementNames.size < 10_000) statementNames.set(sql, name);
   }
@@ -67,7 +77,17 @@ function eventRows(requests: Array<Omit<AppendRequest, 'projection'>>, lead: num
     request.events.forEach((event, k) => {
       const id = randomUUID();
       if (k === 0) firstEventIds.push(id);
-      const row = [i + 1, request.tenant, request.streamId, request.expectedVersion + k + 1, id, event.type, event.schemaVersion ?? 1, JSON.stringify(event.data), metadata];
+      const row = [
+        i + 1,
+        request.tenant,
+        request.streamId,
+        request.expectedVersion + k + 1,
+        id,
+        event.type,
+        event.schemaVersion ?? 1,
+        JSON.stringify(event.data),
+        metadata,
+      ];
       row.forEach((value, c) => columns[c].push(value));
     });
   });
@@ -100,13 +120,17 @@ export class EventStore {
 
   constructor(dataSource: DataSource) {
     this.pool = (dataSource.driver as PostgresDriver).master as Pool;
-    this.db = { query: async <R>(sql: string, params?: unknown[]) => (await this.pool.query(prepared(sql, params))).rows as R[] };
+    this.db = {
+      query: async <R>(sql: string, params?: unknown[]) => (await this.pool.query(prepared(sql, params))).rows as R[],
+    };
   }
 
   /** Runs `work` in one transaction; the executor it gets must be used for every statement. */
   async transaction<T>(work: (sql: SqlExecutor) => Promise<T>): Promise<T> {
     const client: PoolClient = await this.pool.connect();
-    const sql: SqlExecutor = { query: async <R>(s: string, p?: unknown[]) => (await client.query(prepared(s, p))).rows as R[] };
+    const sql: SqlExecutor = {
+      query: async <R>(s: string, p?: unknown[]) => (await client.query(prepared(s, p))).rows as R[],
+    };
     try {
       await client.query('BEGIN');
       const result = await work(sql);
@@ -135,7 +159,8 @@ export class EventStore {
     try {
       appended = await timed(sql.query(statement, [...(projection?.params ?? []), ...rows.params]));
     } catch (error) {
-      if (isUniqueViolation(error, 'events_stream_version_unique')) throw new ConcurrencyError(tenant, streamId, expectedVersion);
+      if (isUniqueViolation(error, 'events_stream_version_unique'))
+        throw new ConcurrencyError(tenant, streamId, expectedVersion);
       throw error;
     }
     if (appended.length !== events.length) throw new ConcurrencyError(tenant, streamId, expectedVersion);
@@ -148,7 +173,11 @@ export class EventStore {
    * row with `ord` = i. Returns, per request, whether it was appended. One round trip and one
    * commit for many writes.
    */
-  async appendEach(requests: Array<Omit<AppendRequest, 'projection'>>, projection: Statement, sql: SqlExecutor = this.db): Promise<boolean[]> {
+  async appendEach(
+    requests: Array<Omit<AppendRequest, 'projection'>>,
+    projection: Statement,
+    sql: SqlExecutor = this.db,
+  ): Promise<boolean[]> {
     const rows = eventRows(requests, projection.params.length);
     let appended: Array<{ event_id: string }>;
     try {
@@ -159,7 +188,8 @@ export class EventStore {
         ]),
       );
     } catch (error) {
-      if (isUniqueViolation(error, 'events_stream_version_unique')) throw new ConcurrencyError(requests[0].tenant, '(several streams)', -1);
+      if (isUniqueViolation(error, 'events_stream_version_unique'))
+        throw new ConcurrencyError(requests[0].tenant, '(several streams)', -1);
       throw error;
     }
     const ids = new Set(appended.map((r) => r.event_id));
@@ -171,7 +201,12 @@ export class EventStore {
    * type, data), in the same statement: for one change that touches many streams, such as closing
    * a chunk of handles. Returns the data of the appended events.
    */
-  async appendPerRow<D = unknown>(tenant: string, metadata: EventMetadata, projection: Statement, sql: SqlExecutor = this.db): Promise<D[]> {
+  async appendPerRow<D = unknown>(
+    tenant: string,
+    metadata: EventMetadata,
+    projection: Statement,
+    sql: SqlExecutor = this.db,
+  ): Promise<D[]> {
     const n = projection.params.length;
     const statement = `WITH projection AS (${projection.sql})
       INSERT INTO events (tenant, stream_id, stream_version, event_id, type, schema_version, data, metadata)
@@ -181,7 +216,8 @@ export class EventStore {
       const rows = await timed(sql.query<{ data: D }>(statement, [...projection.params, tenant, JSON.stringify(metadata)]));
       return rows.map((r) => r.data);
     } catch (error) {
-      if (isUniqueViolation(error, 'events_stream_version_unique')) throw new ConcurrencyError(tenant, '(several streams)', -1);
+      if (isUniqueViolation(error, 'events_stream_version_unique'))
+        throw new ConcurrencyError(tenant, '(several streams)', -1);
       throw error;
     }
   }
@@ -199,16 +235,62 @@ export class EventStore {
    * skipping a transaction that commits late: only transactions older than every transaction
    * still in progress (below the snapshot's xmin) are visible, ordered by (transaction id,
    * position). A position taken from a sequence is assigned at insert but becomes visible at
-   * commit, so ordering by position alone would skip events.
+   * commit, so ordering by position alone would skip events. `scope` narrows the read to one
+   * tenant and/or to the range up to a checkpoint another reader already passed.
    */
-  async readAll(after: Checkpoint | undefined, limit: number, sql: SqlExecutor = this.db): Promise<RecordedEvent[]> {
+  async readAll(
+    after: Checkpoint | undefined,
+    limit: number,
+    sql: SqlExecutor = this.db,
+    scope: ReadScope = {},
+  ): Promise<RecordedEvent[]> {
+    const params: unknown[] = [after?.transactionId ?? '0', after?.position ?? '0', limit];
+    let narrower = '';
+    if (scope.tenant !== undefined) {
+      params.push(scope.tenant);
+      narrower += ` AND tenant = $${params.length}`;
+    }
+    if (scope.until !== undefined) {
+      params.push(scope.until.transactionId, scope.until.position);
+      narrower += ` AND (transaction_id, position) <= ($${params.length - 1}::xid8, $${params.length}::bigint)`;
+    }
     const rows = await sql.query<EventRow>(
       `SELECT ${COLUMNS} FROM events
        WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-         AND (transaction_id, position) > ($1::xid8, $2::bigint)
+         AND (transaction_id, position) > ($1::xid8, $2::bigint)${narrower}
        ORDER BY transaction_id, position
        LIMIT $3`,
-      [after?.transactionId ?? '0', after?.position ?? '0', limit],
+      params,
+    );
+    return rows.map(toRecorded);
+  }
+
+  /**
+   * Where readAll's order currently ends: the last event below the snapshot's xmin. A reader that
+   * starts here sees every event committed after it, and nothing before.
+   */
+  async head(sql: SqlExecutor = this.db): Promise<Checkpoint> {
+    const rows = await sql.query<{ transaction_id: string; position: string }>(
+      `SELECT transaction_id::text, position::text FROM events
+       WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+       ORDER BY transaction_id DESC, position DESC
+       LIMIT 1`,
+    );
+    return rows.length
+      ? { transactionId: rows[0].transaction_id, position: rows[0].position }
+      : { transactionId: '0', position: '0' };
+  }
+
+  /** The first event (version 1) of each of the given streams that exists. */
+  async readFirstEvents(
+    streams: Array<{ tenant: string; streamId: string }>,
+    sql: SqlExecutor = this.db,
+  ): Promise<RecordedEvent[]> {
+    if (streams.length === 0) return [];
+    const rows = await sql.query<EventRow>(
+      `SELECT ${COLUMNS} FROM events
+       WHERE stream_version = 1 AND (tenant, stream_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+      [streams.map((s) => s.tenant), streams.map((s) => s.streamId)],
     );
     return rows.map(toRecorded);
   }

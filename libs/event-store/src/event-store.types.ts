@@ -70,3 +70,16 @@ export interface Checkpoint {
   transactionId: string;
   position: string;
 }
+
+/** Narrows a readAll: one tenant's events, and/or only up to a checkpoint (inclusive). */
+export interface ReadScope {
+  tenant?: string;
+  until?: Checkpoint;
+}
+
+/** Two decimal strings without leading zeros, compared as numbers without parsing them. */
+const compareDecimal = (a: string, b: string) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+
+/** Compares two checkpoints in readAll's order: negative when a comes before b. */
+export const compareCheckpoints = (a: Checkpoint, b: Checkpoint): number =>
+  compareDecimal(a.transactionId, b.transactionId) || compareDecimal(a.position, b.position);

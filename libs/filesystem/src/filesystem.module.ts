@@ -9,6 +9,7 @@ import {
   DirectoryHandler,
   FileContentHandler,
   ListDirectoryHandler,
+  LocateHandler,
   NodeHandler,
   ShareHandler,
 } from './filesystem.queries';
@@ -37,6 +38,7 @@ import { CreateShareHandler, DeleteShareHandler } from './shares/share.commands'
     ShareHandler,
     NodeHandler,
     DirectoryHandler,
+    LocateHandler,
     ListDirectoryHandler,
     FileContentHandler,
   ],

@@ -37,6 +37,17 @@ export class DirectoryQuery extends Query<Located> {
   }
 }
 
+/** The share (which must exist) and whatever is at a path below it: a file, a directory, or nothing. */
+export class LocateQuery extends Query<Located> {
+  constructor(
+    readonly context: CommandContext,
+    readonly share: string,
+    readonly path: string[],
+  ) {
+    super();
+  }
+}
+
 /** A page of a directory's entries whose keys start with `prefix`, after the key `after`. */
 export class ListDirectoryQuery extends Query<{ entries: ListedNode[]; more: boolean }> {
   constructor(
@@ -88,6 +99,15 @@ export class DirectoryHandler implements IQueryHandler<DirectoryQuery> {
     return path.length === 0
       ? this.nodes.locate(context.tenant, share, [])
       : this.nodes.require(context.tenant, share, path, 'directory');
+  }
+}
+
+@QueryHandler(LocateQuery)
+export class LocateHandler implements IQueryHandler<LocateQuery> {
+  constructor(private readonly nodes: NodeRepository) {}
+
+  execute({ context, share, path }: LocateQuery): Promise<Located> {
+    return this.nodes.locate(context.tenant, share, path);
   }
 }
 

@@ -6,6 +6,7 @@ type Answer = {
   code?: string;
   message: string | ((facts: Record<string, string | number>) => string);
   details?: Record<string, string>;
+  headers?: Record<string, string>;
 };
 
 /** Lease File words its refusals for "the file", Lease Share (facts.resource 'share') for "the file share" (docs/share-lease.md §4). */
@@ -90,11 +91,24 @@ const ANSWERS: Record<DomainReason, Answer> = {
     status: 409,
     message: (f) => `The job has already ${f.state === 'completed' ? 'completed' : 'failed'}.`,
   },
+  // A quota, answered as Azure throttles: the SDK's retry policy retries a 503.
+  WatcherLimitReached: {
+    status: 503,
+    code: 'ServerBusy',
+    message: (f) => `The account holds its limit of ${f.limit} watches on this server.`,
+    headers: { 'retry-after': '1' },
+  },
+  WatchStopped: {
+    status: 503,
+    code: 'ServerBusy',
+    message: 'The server is shutting down; retry the watch.',
+    headers: { 'retry-after': '1' },
+  },
 };
 
 /** The Azure error that says a domain refusal. */
 export function azureErrorOf({ reason, facts }: DomainError): AzureError {
   const answer = ANSWERS[reason];
   const message = typeof answer.message === 'function' ? answer.message(facts) : answer.message;
-  return new AzureError(answer.status, answer.code ?? reason, message, answer.details);
+  return new AzureError(answer.status, answer.code ?? reason, message, answer.details, answer.headers);
 }

@@ -42,7 +42,11 @@ const ECHOABLE = /^[\x20-\x7e]{1,1024}$/;
 const SERVICE_VERSION = /^\d{4}-\d{2}-\d{2}$/;
 
 /** The headers every response carries, errors included. */
-export function commonResponseHeaders(requestHeaders: IncomingHttpHeaders, requestId: string, now: Date): Record<string, string> {
+export function commonResponseHeaders(
+  requestHeaders: IncomingHttpHeaders,
+  requestId: string,
+  now: Date,
+): Record<string, string> {
   const version = header({ headers: requestHeaders }, 'x-ms-version');
   const clientRequestId = header({ headers: requestHeaders }, 'x-ms-client-request-id');
   const headers: Record<string, string> = {
@@ -51,7 +55,8 @@ export function commonResponseHeaders(requestHeaders: IncomingHttpHeaders, reque
     date: now.toUTCString(),
     server: 'Leasehold',
   };
-  if (clientRequestId !== undefined && ECHOABLE.test(clientRequestId)) headers['x-ms-client-request-id'] = clientRequestId;
+  if (clientRequestId !== undefined && ECHOABLE.test(clientRequestId))
+    headers['x-ms-client-request-id'] = clientRequestId;
   return headers;
 }
 
@@ -124,11 +129,14 @@ export class WireGateway {
     const route = this.router.resolve(raw.method, url.query, url.share, url.path);
     trace.operation = route.spec.name;
     // A SAS authorizes only what it grants, which depends on the operation.
-    if (sas) authorizeSas(sas, route.spec, url.path);
+    if (sas && !route.spec.sasByOperation) authorizeSas(sas, route.spec, url.path);
     if (url.share !== undefined && !isValidShareName(url.share)) {
       throw new AzureError(400, 'InvalidResourceName', 'The specifed resource name contains invalid characters.');
     }
-    const path = header(raw, 'x-ms-allow-trailing-dot')?.toLowerCase() === 'true' ? url.path : url.path.map((c) => c.replace(/\.+$/, ''));
+    const path =
+      header(raw, 'x-ms-allow-trailing-dot')?.toLowerCase() === 'true'
+        ? url.path
+        : url.path.map((c) => c.replace(/\.+$/, ''));
     const problem = checkPathComponents(path);
     if (problem === 'InvalidFileOrDirectoryPathName') {
       throw new AzureError(400, problem, 'The specified path is too long or has too many directory levels.');
@@ -144,6 +152,7 @@ export class WireGateway {
       rawHeaders: raw.rawHeaders,
       body: raw.body,
       context: { tenant: url.account, requestId, clientRequestId, now, ...principal },
+      ...(sas && route.spec.sasByOperation ? { sas } : {}),
     });
     return sas ? applySasResponseOverrides(sas, route.spec, response) : response;
   }
@@ -156,11 +165,23 @@ export class WireGateway {
       azure = azureErrorOf(error);
     } else if (error instanceof ConcurrencyError) {
       // Still contended after every retry: the client's retry policy retries a 503.
-      azure = new AzureError(503, 'ServerBusy', 'The server is currently unable to receive requests. Please retry your request.', {}, { 'retry-after': '1' });
+      azure = new AzureError(
+        503,
+        'ServerBusy',
+        'The server is currently unable to receive requests. Please retry your request.',
+        {},
+        { 'retry-after': '1' },
+      );
     } else {
       // A bug, not bad input: log it with the request id, and still answer the way Azure does.
-      this.logger.error(`${raw.method} ${raw.url} failed (request ${requestId}): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      azure = new AzureError(500, 'InternalError', 'The server encountered an internal error. Please retry the request.');
+      this.logger.error(
+        `${raw.method} ${raw.url} failed (request ${requestId}): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
+      azure = new AzureError(
+        500,
+        'InternalError',
+        'The server encountered an internal error. Please retry the request.',
+      );
     }
     return {
       status: azure.status,

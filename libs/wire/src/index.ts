@@ -9,3 +9,4 @@ export * from './wire.module';
 export * from './markers';
 export * from './rate-limit';
 export * from './domain-errors';
+export { authorizeSas, type SasToken } from './auth/sas';

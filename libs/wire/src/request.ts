@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { CommandContext, parseGuid } from '@leasehold/domain';
+import type { SasToken } from './auth/sas';
 import { AzureError, invalidHeader, invalidQuery, invalidUri } from './errors';
 
 /** A request after URL parsing and authentication, as operations see it. */
@@ -17,6 +18,8 @@ export interface WireRequest {
   body: Buffer;
   /** Who is asking and through which request; the tenant is the account named in the path and proven by the credentials. */
   context: CommandContext;
+  /** The verified shared access signature, for operations that authorize it themselves (OperationSpec.sasByOperation). */
+  sas?: SasToken;
 }
 
 export interface WireResponse {
@@ -76,7 +79,12 @@ export function header(req: { headers: IncomingHttpHeaders }, name: string): str
 export function requiredHeader(req: { headers: IncomingHttpHeaders }, name: string): string {
   const value = header(req, name);
   if (value === undefined || value === '') {
-    throw new AzureError(400, 'MissingRequiredHeader', "An HTTP header that's mandatory for this request is not specified.", { HeaderName: name });
+    throw new AzureError(
+      400,
+      'MissingRequiredHeader',
+      "An HTTP header that's mandatory for this request is not specified.",
+      { HeaderName: name },
+    );
   }
   return value;
 }
@@ -91,7 +99,11 @@ export function booleanHeader(req: { headers: IncomingHttpHeaders }, name: strin
 }
 
 /** A non-negative integer header within [0, max]; absent → undefined. */
-export function integerHeader(req: { headers: IncomingHttpHeaders }, name: string, max = Number.MAX_SAFE_INTEGER): number | undefined {
+export function integerHeader(
+  req: { headers: IncomingHttpHeaders },
+  name: string,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   const value = header(req, name);
   if (value === undefined) return undefined;
   if (!/^\d{1,16}$/.test(value) || Number(value) > max) throw invalidHeader(name, value);

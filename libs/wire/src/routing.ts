@@ -24,6 +24,11 @@ export interface OperationSpec {
    * `owner` (account key only). Absent means `owner`, so an operation is closed to SAS until it says otherwise.
    */
   sas?: SasPermission;
+  /**
+   * The operation authorizes a SAS itself (authorizeSas with the permission and resource kind of
+   * what the path turns out to name, found by a lookup); the gateway hands it the verified token.
+   */
+  sasByOperation?: boolean;
   /** Get File and its HEAD: a service SAS's rscc…rsct replace the Cache-Control and Content-* response headers. */
   sasResponseOverrides?: boolean;
 }
@@ -93,7 +98,8 @@ export class OperationRouter implements OnModuleInit {
     const route = this.routes.get(routeKey(method, restype, comp));
     if (!route) {
       const otherMethod = [...this.routes.values()].some((r) => r.spec.restype === restype && r.spec.comp === comp);
-      if (otherMethod) throw new AzureError(405, 'UnsupportedHttpVerb', 'The resource doesn\'t support the specified HTTP verb.');
+      if (otherMethod)
+        throw new AzureError(405, 'UnsupportedHttpVerb', "The resource doesn't support the specified HTTP verb.");
       throw invalidUri();
     }
     const fits = {

@@ -247,4 +247,43 @@ export const EXTENSION_OPERATIONS: ExtensionOperation[] = [
     parameters: auditFilters,
     responses: { '200': { description: 'One AuditEvent JSON object per line.', content: { 'application/x-ndjson': { schema: { $ref: '#/components/schemas/AuditEvent' } } } }, ...errors(400, 403) },
   },
+  {
+    name: 'Watch (extension)',
+    method: 'GET',
+    comp: 'watch',
+    resource: 'any',
+    summary: "A tenant's changes under a path (account, share, directory or file) as they happen, resumable from any point",
+    description:
+      'Leases (file and share), handles, creations and deletions, and force-close jobs, in the log\'s order, never ahead of what is committed and never skipping a late commit. ' +
+      'With `Accept: text/event-stream`: Server-Sent Events, each change a message whose `id` is its cursor (`Last-Event-ID` resumes exactly after it); heartbeats every `WATCH_HEARTBEAT_SECONDS`; ' +
+      'a watcher `WATCH_BUFFER_EVENTS` behind gets `event: resume` naming the cursor to reconnect from. Otherwise a long poll (JSON, or XML with `Accept: application/xml`). ' +
+      'Authorization: the account owner, or a SAS with `r` on a file, `l` on a directory, share or the account. At most `WATCH_LIMIT_PER_TENANT` watches per tenant per API process (503 `ServerBusy` beyond).',
+    parameters: [
+      query('recursive', 'With a directory or share: everything below it (the account is always recursive).', { type: 'boolean' }),
+      query('type', 'Comma-separated event types to keep, e.g. `LeaseReleased,LeaseBroken`.'),
+      query('cursor', 'Resume after this cursor (long poll; SSE uses Last-Event-ID). Bound to the account and the watch.'),
+      query('timeout', 'Long poll only: seconds to wait for a change (at most 60, default 30).', { type: 'integer', minimum: 0, maximum: 60 }),
+      query('maxresults', 'Long poll only: at most this many changes (default 100).', { type: 'integer', minimum: 1, maximum: 1000 }),
+      header('Last-Event-ID', 'SSE: resume after this cursor.'),
+    ],
+    responses: {
+      '200': {
+        description: 'The stream, or one batch with `events` and the next `cursor`.',
+        content: {
+          'text/event-stream': { schema: { type: 'string' } },
+          'application/json': {
+            schema: {
+              type: 'object',
+              properties: {
+                events: { type: 'array', items: { type: 'object' } },
+                cursor: { type: 'string' },
+              },
+            },
+          },
+          'application/xml': { schema: { type: 'string' } },
+        },
+      },
+      ...errors(400, 403, 503),
+    },
+  },
 ];

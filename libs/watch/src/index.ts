@@ -1,0 +1,3 @@
+export * from './watch-event';
+export * from './watch-feed';
+export * from './watch.module';

@@ -1,0 +1,127 @@
+import { Checkpoint, RecordedEvent } from '@leasehold/event-store';
+
+/** Where a stream's events happen: a share and a path below it ('' is the share root); share undefined for account-level streams. */
+export interface Place {
+  share?: string;
+  path: string;
+}
+
+/** One change as a watcher sees it. */
+export interface WatchEvent {
+  /** Where it is in the log: resuming after it gives exactly the events that follow. */
+  checkpoint: Checkpoint;
+  type: string;
+  share: string;
+  /** The file or directory, '' for the share root; as created (names are case-preserving). */
+  path: string;
+  leaseId?: string;
+  /** The lease's fencing epoch after the change. */
+  epoch?: number;
+  handleId?: string;
+  job?: { id: string; chunks?: number; closed?: number };
+  time: string;
+  principal?: string;
+}
+
+/**
+ * What a watch follows. Everything is within one tenant; `share` undefined is the whole account.
+ * A path (lowercased key, '' for the share root) is the file or directory itself and, for a
+ * directory, its direct children, or everything below it when `recursive`.
+ */
+export interface WatchFilter {
+  tenant: string;
+  share?: string;
+  pathKey?: string;
+  recursive: boolean;
+  /** Only these event types; undefined for every watched type. */
+  types?: ReadonlySet<string>;
+}
+
+/** The changes a watch reports: leases (file and share), handles, creations and deletions, and force-close jobs. Writes and property changes are not. */
+const WATCHED =
+  /^(?:(?:Share)?Lease[A-Z]\w*|BrokenLeaseCleared|Handle(?:Opened|Closed|ForceClosed)|(?:File|Directory|Share)(?:Created|Deleted|Renamed)|ForceClose(?:Job|Chunk)[A-Z]\w*)$/;
+
+export const isWatchedType = (type: string): boolean => WATCHED.test(type);
+
+/** The lowercased key of a path as the filesystem compares names ('' for the share root). */
+export const watchPathKey = (path: string): string => path.toLowerCase();
+
+/** The fields of event data a watch reads. Which are present depends on the type, and each is checked before use. */
+interface EventFields {
+  name?: unknown;
+  shareName?: unknown;
+  shareId?: unknown;
+  path?: unknown;
+  leaseId?: unknown;
+  toLeaseId?: unknown;
+  epoch?: unknown;
+  handleId?: unknown;
+  chunk?: unknown;
+  chunks?: unknown;
+  closed?: unknown;
+}
+
+export const fieldsOf = (e: RecordedEvent): EventFields =>
+  typeof e.data === 'object' && e.data !== null ? e.data : {};
+const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const count = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+
+/**
+ * The place named by a stream's first event: a share's creation names the share; a file's,
+ * directory's or handle's names the share by id (`share-{id}` is the share's stream) and the path;
+ * a job's submission names both.
+ */
+export function placeOfFirstEvent(
+  first: RecordedEvent,
+  shareName: (shareStream: string) => string | undefined,
+): Place | undefined {
+  const d = fieldsOf(first);
+  if (first.type === 'ShareCreated') return { share: text(d.name), path: '' };
+  const named = text(d.shareName);
+  if (named !== undefined) return { share: named, path: text(d.path) ?? '' };
+  const shareId = text(d.shareId);
+  if (shareId !== undefined) {
+    const share = shareName(`share-${shareId}`);
+    return share === undefined ? undefined : { share, path: text(d.path) ?? '' };
+  }
+  return undefined;
+}
+
+/** The watch event for a recorded event at a known place. */
+export function toWatchEvent(e: RecordedEvent, place: Place & { share: string }): WatchEvent {
+  const d = fieldsOf(e);
+  const jobId = e.metadata?.jobId ?? (e.streamId.startsWith('job-') ? e.streamId.slice(4) : undefined);
+  const event: WatchEvent = {
+    checkpoint: { transactionId: e.transactionId, position: e.position },
+    type: e.type,
+    share: place.share,
+    path: place.path,
+    time: new Date(e.recordedAt).toISOString(),
+    principal: e.metadata?.principal,
+  };
+  const leaseId = text(d.toLeaseId) ?? text(d.leaseId);
+  if (leaseId !== undefined) event.leaseId = leaseId;
+  const epoch = count(d.epoch);
+  if (epoch !== undefined) event.epoch = epoch;
+  const handleId = text(d.handleId);
+  if (handleId !== undefined) event.handleId = handleId;
+  if (jobId !== undefined && e.type.startsWith('ForceClose')) {
+    const chunks = count(d.chunks) ?? count(d.chunk);
+    const closed = count(d.closed);
+    event.job = { id: jobId, ...(chunks !== undefined ? { chunks } : {}), ...(closed !== undefined ? { closed } : {}) };
+  }
+  return event;
+}
+
+/** True when the event (of the filter's tenant) is one the filter follows. */
+export function matches(filter: WatchFilter, event: WatchEvent): boolean {
+  if (filter.types && !filter.types.has(event.type)) return false;
+  if (filter.share === undefined) return true;
+  if (event.share !== filter.share) return false;
+  const key = watchPathKey(event.path);
+  const at = filter.pathKey ?? '';
+  if (at === '') return filter.recursive || key === '' || !key.includes('/');
+  if (key === at) return true;
+  if (!key.startsWith(`${at}/`)) return false;
+  return filter.recursive || !key.slice(at.length + 1).includes('/');
+}

@@ -1,0 +1,414 @@
+import { Logger } from '@nestjs/common';
+import { DomainError } from '@leasehold/domain';
+import { Checkpoint, compareCheckpoints, EventStore } from '@leasehold/event-store';
+import { Client } from 'pg';
+import { StreamPlaces } from './places';
+import { matches, watchPathKey, WatchEvent, WatchFilter } from './watch-event';
+
+export interface WatchFeedOptions {
+  databaseUrl: string;
+  /** Events held for one watcher that has not taken them yet; beyond it the watcher is told to resume. */
+  bufferEvents: number;
+  /** Watchers one tenant may hold open on this process. */
+  limitPerTenant: number;
+  /** The safety-net poll when no notification comes (a lost LISTEN connection, a transaction holding back the horizon). */
+  pollMs?: number;
+  /** Events per read of the log. */
+  batchSize?: number;
+}
+
+/** What a watcher takes: the next event, or "resume after this checkpoint" when it fell too far behind (then it is closed). */
+export type WatchItem = { kind: 'event'; event: WatchEvent } | { kind: 'resume'; after: Checkpoint };
+
+const CHANNEL = 'leasehold_events';
+const DEFAULT_POLL_MS = 1_000;
+const RECONNECT_MS = 1_000;
+/** After a notification whose transaction is still held back by an older open one, read again after 2, 4, 8… ms, up to the poll period. */
+const FIRST_RETRY_MS = 2;
+
+/** The index key of a watched place: '' for the whole account, `share/` for a share, `share/path` below it. */
+const placeKey = (share: string | undefined, pathKey = '') => (share === undefined ? '' : `${share}/${pathKey}`);
+
+/** The index keys under which watchers of an event may be: the account, the share, each ancestor directory and the path itself. */
+function keysOf(event: WatchEvent): string[] {
+  const keys = ['', placeKey(event.share)];
+  const path = watchPathKey(event.path);
+  for (let at = path.indexOf('/'); at !== -1; at = path.indexOf('/', at + 1))
+    keys.push(placeKey(event.share, path.slice(0, at)));
+  if (path !== '') keys.push(placeKey(event.share, path));
+  return keys;
+}
+
+/**
+ * One watch: the events of its filter after a checkpoint, in the log's order. It first reads what
+ * it missed from the log (up to the point where the feed took over), then takes the feed's events.
+ * One consumer calls next() (or take()) at a time.
+ */
+export class Watcher {
+  private readonly queue: WatchEvent[] = [];
+  private page: WatchEvent[] = [];
+  /** The last event handed out, or where the watch started. */
+  private delivered: Checkpoint;
+  /** How far the catch-up read of the log has got. */
+  private scanned: Checkpoint;
+  /** While set, the log up to here must be read before the queue: the feed had passed it when the watch began. */
+  private catchUpTo?: Checkpoint;
+  private resume = false;
+  private closed = false;
+  private waiter?: () => void;
+
+  constructor(
+    private readonly feed: WatchFeed,
+    readonly filter: WatchFilter,
+    start: Checkpoint,
+    catchUpTo: Checkpoint | undefined,
+    private readonly bufferEvents: number,
+  ) {
+    this.delivered = this.scanned = start;
+    this.catchUpTo = catchUpTo;
+  }
+
+  /** True once the watch has ended: closed, or its resume signal taken. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  get key(): string {
+    return placeKey(this.filter.share, this.filter.pathKey);
+  }
+
+  /** A live event of this watcher's tenant, in the log's order (called by the feed). */
+  offer(event: WatchEvent): void {
+    if (this.closed || this.resume || !matches(this.filter, event)) return;
+    // Already read from the log by the catch-up, or before the checkpoint the watch resumed after.
+    if (this.catchUpTo && compareCheckpoints(event.checkpoint, this.catchUpTo) <= 0) return;
+    if (compareCheckpoints(event.checkpoint, this.delivered) <= 0) return;
+    if (this.queue.length >= this.bufferEvents) {
+      if (this.catchUpTo) {
+        // Still catching up: the log holds these events too, so read further from it instead.
+        this.queue.length = 0;
+        this.catchUpTo = event.checkpoint;
+        return;
+      }
+      // Live and too far behind: never drop silently; tell the consumer where to resume from.
+      this.resume = true;
+      this.queue.length = 0;
+      this.feed.release(this);
+      this.wake();
+      return;
+    }
+    this.queue.push(event);
+    this.wake();
+  }
+
+  /** The next item, waiting for one; undefined once closed. */
+  async next(): Promise<WatchItem | undefined> {
+    return (await this.take(1, Number.POSITIVE_INFINITY))[0];
+  }
+
+  /** The next item if one is ready now, without waiting. */
+  poll(): WatchItem | undefined {
+    if (this.closed) return undefined;
+    if (this.resume) {
+      this.closed = true;
+      return { kind: 'resume', after: this.delivered };
+    }
+    const event = this.page.length ? this.page.shift() : this.catchUpTo ? undefined : this.queue.shift();
+    if (!event) return undefined;
+    this.delivered = event.checkpoint;
+    return { kind: 'event', event };
+  }
+
+  /**
+   * Up to `max` items: waits up to `timeoutMs` for the first, then takes what is ready. Nothing is
+   * taken after it returns, so cursor() then names exactly what the caller has.
+   */
+  async take(max: number, timeoutMs: number): Promise<WatchItem[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const items: WatchItem[] = [];
+      for (let item = this.poll(); item; item = items.length < max && item.kind === 'event' ? this.poll() : undefined)
+        items.push(item);
+      if (items.length || this.closed) return items;
+      if (this.catchUpTo) {
+        await this.readLog();
+        if (Date.now() >= deadline && !this.page.length) return [];
+        continue;
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) return [];
+      await new Promise<void>((resolve) => {
+        const timer = Number.isFinite(remaining) ? setTimeout(() => this.wake(), remaining) : undefined;
+        this.waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  /**
+   * Where a client may resume so as to miss nothing and repeat nothing: after the last event handed
+   * out, or past it when nothing else of this watch is waiting up to how far the log has been read.
+   */
+  cursor(): Checkpoint {
+    if (this.resume || this.page.length) return this.delivered;
+    const latest = (a: Checkpoint, b: Checkpoint | undefined) => (b && compareCheckpoints(b, a) > 0 ? b : a);
+    if (this.catchUpTo) return latest(this.delivered, this.scanned);
+    if (this.queue.length) return this.delivered;
+    return latest(latest(this.delivered, this.scanned), this.feed.position());
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.feed.release(this);
+    this.wake();
+  }
+
+  private wake(): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.();
+  }
+
+  private async readLog(): Promise<void> {
+    const until = this.catchUpTo!;
+    const limit = this.feed.batchSize;
+    const events = await this.feed.store.readAll(this.scanned, limit, undefined, { tenant: this.filter.tenant, until });
+    const mapped = await this.feed.places.toWatchEvents(events);
+    if (this.closed) return;
+    this.page = mapped
+      .map((m) => m.event)
+      .filter((e) => matches(this.filter, e) && compareCheckpoints(e.checkpoint, this.delivered) > 0);
+    if (events.length < limit) {
+      this.scanned = until;
+      // The feed may have moved the target on while this page was read (a full queue).
+      if (compareCheckpoints(this.catchUpTo!, until) === 0) this.catchUpTo = undefined;
+    } else {
+      const last = events[events.length - 1];
+      this.scanned = { transactionId: last.transactionId, position: last.position };
+    }
+  }
+}
+
+/**
+ * The one reader of the log in an API process, fanning out to every watcher on it. It follows the
+ * event store's readAll order (below the oldest running transaction's xmin, so a late commit is
+ * never skipped), is woken by NOTIFY on a connection of its own, and polls every `pollMs` as a
+ * safety net. It reads only while someone watches.
+ */
+export class WatchFeed {
+  private readonly logger = new Logger('WatchFeed');
+  readonly places: StreamPlaces;
+  readonly batchSize: number;
+  private readonly pollMs: number;
+  /** tenant → place key → watchers. */
+  private readonly watchers = new Map<string, Map<string, Set<Watcher>>>();
+  private readonly perTenant = new Map<string, number>();
+  private count = 0;
+  private head?: Checkpoint;
+  private starting?: Promise<void>;
+  private listener?: Client;
+  private notified = false;
+  /** The newest transaction a notification named; the reader retries quickly until it has read it. */
+  private notifiedXid = '0';
+  private sleeper?: { wake: () => void };
+  private loop?: Promise<void>;
+  private stopped = false;
+
+  constructor(
+    readonly store: EventStore,
+    private readonly options: WatchFeedOptions,
+  ) {
+    this.places = new StreamPlaces(store);
+    this.batchSize = options.batchSize ?? 1000;
+    this.pollMs = options.pollMs ?? DEFAULT_POLL_MS;
+  }
+
+  /** Watchers open on this process. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Where the feed has read to (undefined while nobody watches). */
+  position(): Checkpoint | undefined {
+    return this.head;
+  }
+
+  /**
+   * Starts a watch after `after`, or from now: from readAll's horizon, which an open transaction
+   * anywhere on the server holds back, so it may include changes committed just before the call and
+   * never misses one committed after it. Throws DomainError WatcherLimitReached when the tenant holds its limit.
+   */
+  async watch(filter: WatchFilter, after?: Checkpoint): Promise<Watcher> {
+    if (this.stopped) throw new DomainError('WatchStopped');
+    this.checkLimit(filter.tenant);
+    while (!this.head) {
+      this.starting ??= this.start().finally(() => (this.starting = undefined));
+      await this.starting;
+    }
+    if (this.stopped) throw new DomainError('WatchStopped');
+    this.checkLimit(filter.tenant);
+    const head = this.head;
+    const behind = after !== undefined && compareCheckpoints(after, head) < 0;
+    const watcher = new Watcher(this, filter, after ?? head, behind ? head : undefined, this.options.bufferEvents);
+    let byKey = this.watchers.get(filter.tenant);
+    if (!byKey) this.watchers.set(filter.tenant, (byKey = new Map()));
+    let set = byKey.get(watcher.key);
+    if (!set) byKey.set(watcher.key, (set = new Set()));
+    set.add(watcher);
+    this.perTenant.set(filter.tenant, (this.perTenant.get(filter.tenant) ?? 0) + 1);
+    this.count++;
+    return watcher;
+  }
+
+  /** Forgets a watcher (closed, or told to resume). */
+  release(watcher: Watcher): void {
+    const byKey = this.watchers.get(watcher.filter.tenant);
+    const set = byKey?.get(watcher.key);
+    if (!set?.delete(watcher)) return;
+    if (set.size === 0) byKey!.delete(watcher.key);
+    if (byKey!.size === 0) this.watchers.delete(watcher.filter.tenant);
+    const n = this.perTenant.get(watcher.filter.tenant)! - 1;
+    if (n === 0) this.perTenant.delete(watcher.filter.tenant);
+    else this.perTenant.set(watcher.filter.tenant, n);
+    this.count--;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake();
+    await this.loop;
+    for (const byKey of [...this.watchers.values()])
+      for (const set of [...byKey.values()]) for (const w of [...set]) w.close();
+    await this.listener?.end().catch(() => undefined);
+    this.listener = undefined;
+  }
+
+  private checkLimit(tenant: string): void {
+    if ((this.perTenant.get(tenant) ?? 0) >= this.options.limitPerTenant)
+      throw new DomainError('WatcherLimitReached', { limit: this.options.limitPerTenant });
+  }
+
+  /** Listens first, then finds the head: nothing committed in between is missed. */
+  private async start(): Promise<void> {
+    if (!this.listener) await this.listen();
+    this.head = await this.store.head();
+    this.loop ??= this.run();
+  }
+
+  private async listen(): Promise<void> {
+    const client = new Client({ connectionString: this.options.databaseUrl, application_name: 'leasehold-watch' });
+    client.on('notification', (message) => {
+      if (
+        message.payload &&
+        compareCheckpoints(
+          { transactionId: message.payload, position: '0' },
+          { transactionId: this.notifiedXid, position: '0' },
+        ) > 0
+      ) {
+        this.notifiedXid = message.payload;
+      }
+      this.wake();
+    });
+    const lost = () => {
+      if (this.listener !== client) return;
+      this.listener = undefined;
+      client.end().catch(() => undefined);
+      if (!this.stopped) this.logger.warn(`LISTEN connection lost; polling every ${this.pollMs} ms until it is back`);
+    };
+    client.on('error', lost);
+    client.on('end', lost);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+    } catch (error) {
+      client.removeAllListeners('end');
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    this.listener = client;
+    // Whatever was notified while no connection listened is found by the next read.
+    this.wake();
+  }
+
+  private async run(): Promise<void> {
+    let retryMs = FIRST_RETRY_MS;
+    let lastReconnect = 0;
+    while (!this.stopped) {
+      const heldBack =
+        this.head !== undefined &&
+        compareCheckpoints(
+          { transactionId: this.notifiedXid, position: '0' },
+          { transactionId: this.head.transactionId, position: '0' },
+        ) > 0;
+      await this.sleep(heldBack ? retryMs : this.pollMs);
+      if (this.stopped) break;
+      if (this.count === 0) {
+        // Nobody watches: stop following; the next watch starts from the head again.
+        this.head = undefined;
+        continue;
+      }
+      try {
+        if (!this.listener && Date.now() - lastReconnect >= RECONNECT_MS) {
+          lastReconnect = Date.now();
+          await this.listen().catch((error) =>
+            this.logger.warn(`LISTEN reconnect failed: ${(error as Error).message}`),
+          );
+        }
+        // Back off only while reads find nothing new behind an open transaction.
+        retryMs = (await this.readNew()) > 0 || !heldBack ? FIRST_RETRY_MS : Math.min(retryMs * 2, this.pollMs);
+      } catch (error) {
+        this.logger.warn(`reading the log failed, retrying: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  /** Waits `ms`, or until a notification comes (one that came while the reader was busy ends the wait at once). */
+  private sleep(ms: number): Promise<void> {
+    if (this.notified) {
+      this.notified = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const sleeper = {
+        wake: () => {
+          clearTimeout(timer);
+          if (this.sleeper === sleeper) this.sleeper = undefined;
+          resolve();
+        },
+      };
+      const timer = setTimeout(sleeper.wake, ms);
+      this.sleeper = sleeper;
+    });
+  }
+
+  private wake(): void {
+    if (this.sleeper) this.sleeper.wake();
+    else this.notified = true;
+  }
+
+  /** Reads until caught up, handing each event to the watchers whose place it is at or under; returns how many it read. */
+  private async readNew(): Promise<number> {
+    for (let read = 0; ;) {
+      const from = this.head;
+      if (!from) return read;
+      const events = await this.store.readAll(from, this.batchSize);
+      read += events.length;
+      if (events.length === 0) return read;
+      const mapped = await this.places.toWatchEvents(events);
+      const last = events[events.length - 1];
+      this.head = { transactionId: last.transactionId, position: last.position };
+      for (const { tenant, event } of mapped) {
+        const byKey = this.watchers.get(tenant);
+        if (!byKey) continue;
+        for (const key of keysOf(event)) {
+          const set = byKey.get(key);
+          if (set) for (const watcher of set) watcher.offer(event);
+        }
+      }
+      if (events.length < this.batchSize) return read;
+    }
+  }
+}

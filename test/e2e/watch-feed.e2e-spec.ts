@@ -1,0 +1,365 @@
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import {
+  Checkpoint,
+  compareCheckpoints,
+  createDataSource,
+  EventMetadata,
+  EventStore,
+  SqlExecutor,
+} from '../../libs/event-store/src';
+import { WatchEvent, WatchFeed, Watcher, WatchFilter, WatchItem } from '../../libs/watch/src';
+import { testDatabaseUrl } from '../support/service';
+
+const metadata: EventMetadata = { requestId: 'test', principal: 'tester', authentication: 'System' };
+
+/** A tenant of its own with one share; files are created and leased by appending the events the service would. */
+function fixture(store: EventStore) {
+  const tenant = `watch${randomUUID().slice(0, 8)}`;
+  const shareId = String(Math.floor(Math.random() * 1e9));
+  let fileIds = 0;
+  const versions = new Map<string, number>();
+  const append = async (streamId: string, type: string, data: object, sql = store.db) => {
+    const expectedVersion = versions.get(streamId) ?? 0;
+    versions.set(streamId, expectedVersion + 1);
+    await store.append({ tenant, streamId, expectedVersion, events: [{ type, data }], metadata }, sql);
+  };
+  return {
+    tenant,
+    share: 'reports',
+    append,
+    createShare: () => append(`share-${shareId}`, 'ShareCreated', { shareId, name: 'reports' }),
+    /** Creates a file and returns its stream. */
+    createFile: async (path: string, sql = store.db) => {
+      const stream = `node-${shareId}${++fileIds}`;
+      await append(stream, 'FileCreated', { shareId, path }, sql);
+      return stream;
+    },
+    acquire: (stream: string, epoch: number, sql = store.db) =>
+      append(stream, 'LeaseAcquired', { leaseId: randomUUID(), epoch }, sql),
+    /**
+     * Right after the tenant's last event so far. A watch without a checkpoint starts at readAll's
+     * horizon, which an open transaction anywhere on the server holds back, so it may begin with
+     * changes committed just before it; tests that expect only later ones start here instead.
+     */
+    last: async (): Promise<Checkpoint> => {
+      const rows = await store.db.query(
+        `SELECT transaction_id::text, position::text FROM events WHERE tenant = $1 ORDER BY transaction_id DESC, position DESC LIMIT 1`,
+        [tenant],
+      );
+      return rows.length
+        ? { transactionId: rows[0].transaction_id, position: rows[0].position }
+        : { transactionId: '0', position: '0' };
+    },
+  };
+}
+
+/** Takes events until `n` have arrived (a resume signal ends the watch and is returned as the last item). */
+async function takeEvents(watcher: Watcher, n: number): Promise<WatchItem[]> {
+  const items: WatchItem[] = [];
+  while (items.filter((i) => i.kind === 'event').length < n) {
+    const item = await watcher.next();
+    if (!item) break;
+    items.push(item);
+    if (item.kind === 'resume') break;
+  }
+  return items;
+}
+
+/** Runs `work` in a transaction left open (it holds readAll's horizon back) until commit() is called. */
+async function heldOpen(
+  store: EventStore,
+  work: (sql: SqlExecutor) => Promise<void>,
+): Promise<{ commit: () => Promise<void> }> {
+  let release!: () => void;
+  const mayCommit = new Promise<void>((resolve) => (release = resolve));
+  let worked!: () => void;
+  const hasWorked = new Promise<void>((resolve) => (worked = resolve));
+  const transaction = store.transaction(async (sql) => {
+    await work(sql);
+    worked();
+    await mayCommit;
+  });
+  await Promise.race([hasWorked, transaction]);
+  return {
+    commit: async () => {
+      release();
+      await transaction;
+    },
+  };
+}
+
+const events = (items: WatchItem[]) =>
+  items.filter((i): i is { kind: 'event'; event: WatchEvent } => i.kind === 'event').map((i) => i.event);
+const summary = (items: WatchItem[]) => events(items).map((e) => `${e.type} ${e.path}${e.epoch ? ` ${e.epoch}` : ''}`);
+
+describe('watch feed on PostgreSQL', () => {
+  let db: DataSource;
+  let store: EventStore;
+  const feeds: WatchFeed[] = [];
+  const newFeed = (options: Partial<ConstructorParameters<typeof WatchFeed>[1]> = {}) => {
+    const feed = new WatchFeed(store, {
+      databaseUrl: testDatabaseUrl(),
+      bufferEvents: 1000,
+      limitPerTenant: 100,
+      ...options,
+    });
+    feeds.push(feed);
+    return feed;
+  };
+  const everything = (tenant: string): WatchFilter => ({ tenant, recursive: true });
+
+  beforeAll(async () => {
+    db = await createDataSource(testDatabaseUrl(), 6).initialize();
+    store = new EventStore(db);
+  });
+  afterAll(async () => {
+    for (const feed of feeds) await feed.stop();
+    await db.destroy();
+  });
+
+  it('delivers each change once, in the log order, to the watchers of its place only', async () => {
+    const feed = newFeed();
+    const t = fixture(store);
+    const other = fixture(store);
+    await t.createShare();
+    await other.createShare();
+    const a = await t.createFile('Dir/A.txt');
+    const account = await feed.watch(everything(t.tenant), await t.last());
+    const file = await feed.watch(
+      { tenant: t.tenant, share: t.share, pathKey: 'dir/a.txt', recursive: false },
+      await t.last(),
+    );
+    const top = await feed.watch({ tenant: t.tenant, share: t.share, pathKey: '', recursive: false }, await t.last());
+    const leases = await feed.watch(
+      { tenant: t.tenant, share: t.share, pathKey: 'dir', recursive: true, types: new Set(['LeaseAcquired']) },
+      await t.last(),
+    );
+    const foreign = await feed.watch(everything(other.tenant), await other.last());
+
+    const b = await t.createFile('Dir/Sub/B.txt');
+    await t.acquire(a, 1);
+    await t.acquire(b, 1);
+    await t.createFile('C.txt');
+    await other.acquire(await other.createFile('Dir/A.txt'), 1);
+
+    expect(summary(await takeEvents(account, 4))).toEqual([
+      'FileCreated Dir/Sub/B.txt',
+      'LeaseAcquired Dir/A.txt 1',
+      'LeaseAcquired Dir/Sub/B.txt 1',
+      'FileCreated C.txt',
+    ]);
+    expect(summary(await takeEvents(file, 1))).toEqual(['LeaseAcquired Dir/A.txt 1']);
+    expect(summary(await takeEvents(top, 1))).toEqual(['FileCreated C.txt']);
+    expect(summary(await takeEvents(leases, 2))).toEqual([
+      'LeaseAcquired Dir/A.txt 1',
+      'LeaseAcquired Dir/Sub/B.txt 1',
+    ]);
+    expect(summary(await takeEvents(foreign, 2))).toEqual(['FileCreated Dir/A.txt', 'LeaseAcquired Dir/A.txt 1']);
+    // The file watcher's next change proves it was not handed the others in between.
+    await t.acquire(a, 2);
+    expect(summary(await takeEvents(file, 1))).toEqual(['LeaseAcquired Dir/A.txt 2']);
+    expect(await top.take(10, 200)).toEqual([]);
+    for (const w of [account, file, top, leases, foreign]) w.close();
+    expect(feed.size).toBe(0);
+  });
+
+  it('delivers a transaction that commits after a later one in order, never skipping it', async () => {
+    const feed = newFeed();
+    const t = fixture(store);
+    await t.createShare();
+    const early = await t.createFile('early');
+    const late = await t.createFile('late');
+    const watcher = await feed.watch(everything(t.tenant), await t.last());
+
+    // The early transaction takes the lower position, then waits; the late one appends and commits first.
+    const slow = await heldOpen(store, (sql) => t.acquire(early, 1, sql));
+    try {
+      await t.acquire(late, 1);
+      const positions = await db.query(
+        `SELECT count(*)::int AS n FROM events WHERE tenant = $1 AND type = 'LeaseAcquired'`,
+        [t.tenant],
+      );
+      expect(positions[0].n).toBe(1); // only the late one is committed
+      // Its notification has come and gone: the feed holds it back behind the open transaction.
+      expect(await watcher.take(10, 500)).toEqual([]);
+    } finally {
+      await slow.commit();
+    }
+    const items = await takeEvents(watcher, 2);
+    expect(summary(items)).toEqual(['LeaseAcquired early 1', 'LeaseAcquired late 1']);
+    const [first, second] = events(items);
+    expect(BigInt(first.checkpoint.position)).toBeLessThan(BigInt(second.checkpoint.position));
+    watcher.close();
+  });
+
+  it('resumes after a cursor with exactly the events it missed, then the live ones, without duplicates', async () => {
+    const feed = newFeed();
+    const t = fixture(store);
+    await t.createShare();
+    const f = await t.createFile('f');
+    const first = await feed.watch(everything(t.tenant), await t.last());
+    for (let epoch = 1; epoch <= 3; epoch++) await t.acquire(f, epoch);
+    const seen = events(await takeEvents(first, 1));
+    const cursor: Checkpoint = first.cursor();
+    expect(cursor).toEqual(seen[0].checkpoint);
+    first.close(); // the client goes away after its first event
+    for (let epoch = 4; epoch <= 5; epoch++) await t.acquire(f, epoch);
+
+    // Another process resumes it: a feed of its own, started after all of this.
+    const resumed = await newFeed().watch(everything(t.tenant), cursor);
+    expect(summary(await takeEvents(resumed, 4))).toEqual([
+      'LeaseAcquired f 2',
+      'LeaseAcquired f 3',
+      'LeaseAcquired f 4',
+      'LeaseAcquired f 5',
+    ]);
+    await t.acquire(f, 6);
+    expect(summary(await takeEvents(resumed, 1))).toEqual(['LeaseAcquired f 6']);
+    expect(await resumed.take(10, 200)).toEqual([]);
+    resumed.close();
+  });
+
+  it('tells a watcher that fell too far behind where to resume, and resuming there loses nothing', async () => {
+    const feed = newFeed({ bufferEvents: 3 });
+    const t = fixture(store);
+    await t.createShare();
+    const f = await t.createFile('f');
+    const slow = await feed.watch(everything(t.tenant), await t.last());
+    const start = slow.cursor();
+    // Five changes in one transaction reach the feed at once; the watcher takes nothing meanwhile.
+    await store.transaction(async (sql) => {
+      for (let epoch = 1; epoch <= 5; epoch++) await t.acquire(f, epoch, sql);
+    });
+    const items = await takeEvents(slow, 5);
+    expect(items).toEqual([{ kind: 'resume', after: start }]);
+    expect(await slow.next()).toBeUndefined();
+    expect(feed.size).toBe(0);
+
+    const again = await feed.watch(everything(t.tenant), start);
+    expect(summary(await takeEvents(again, 5))).toEqual([1, 2, 3, 4, 5].map((n) => `LeaseAcquired f ${n}`));
+    again.close();
+  });
+
+  it('catches up from the log while live changes keep coming, even past its buffer', async () => {
+    const observer = newFeed();
+    const feed = newFeed({ bufferEvents: 2, batchSize: 3 });
+    const t = fixture(store);
+    await t.createShare();
+    const f = await t.createFile('f');
+    const live = await observer.watch(everything(t.tenant), await t.last());
+    const start = live.cursor();
+    // Keeps the small feed reading; it watches another tenant, so its buffer never fills.
+    const pacer = await feed.watch(everything(`${t.tenant}-none`));
+    const passed = async (checkpoint: Checkpoint) => {
+      for (let i = 0; i < 200 && compareCheckpoints(feed.position()!, checkpoint) < 0; i++)
+        await new Promise((r) => setTimeout(r, 25));
+      expect(compareCheckpoints(feed.position()!, checkpoint)).toBeGreaterThanOrEqual(0);
+    };
+    for (let epoch = 1; epoch <= 7; epoch++) await t.acquire(f, epoch);
+    const seven = events(await takeEvents(live, 7));
+    expect(seven).toHaveLength(7);
+    await passed(seven[6].checkpoint); // the small feed has passed all seven before the resumed watch begins
+    const resumed = await feed.watch(everything(t.tenant), start);
+    // More than its buffer arrives live before it has read anything from the log.
+    for (let epoch = 8; epoch <= 12; epoch++) await t.acquire(f, epoch);
+    const five = events(await takeEvents(live, 5));
+    await passed(five[4].checkpoint);
+    const items = await takeEvents(resumed, 12);
+    expect(summary(items)).toEqual(Array.from({ length: 12 }, (_, i) => `LeaseAcquired f ${i + 1}`));
+    expect(await resumed.take(10, 200)).toEqual([]);
+    for (const w of [live, pacer, resumed]) w.close();
+  });
+
+  it('answers a long poll with what is ready, or nothing at the timeout, and a cursor past it', async () => {
+    const feed = newFeed();
+    const t = fixture(store);
+    await t.createShare();
+    const f = await t.createFile('f');
+    const g = await t.createFile('g');
+    const onF = await feed.watch({ tenant: t.tenant, share: t.share, pathKey: 'f', recursive: false }, await t.last());
+    expect(await onF.take(10, 100)).toEqual([]);
+    await t.acquire(g, 1); // not f's
+    await t.acquire(f, 1);
+    const batch = await onF.take(10, 5_000);
+    expect(summary(batch)).toEqual(['LeaseAcquired f 1']);
+    const after = onF.cursor();
+    onF.close();
+    // Nothing of f's after the cursor: a new long poll from it waits, then gets the next one only.
+    const next = await feed.watch({ tenant: t.tenant, share: t.share, pathKey: 'f', recursive: false }, after);
+    expect(await next.take(10, 100)).toEqual([]);
+    await t.acquire(f, 2);
+    expect(summary(await next.take(10, 5_000))).toEqual(['LeaseAcquired f 2']);
+    next.close();
+  });
+
+  it('is woken by NOTIFY alone: with the safety-net poll an hour away, every change still arrives', async () => {
+    const feed = newFeed({ pollMs: 3_600_000 });
+    const t = fixture(store);
+    await t.createShare();
+    const files = await Promise.all(Array.from({ length: 10 }, (_, i) => t.createFile(`n${i}`)));
+    const watcher = await feed.watch(everything(t.tenant), await t.last());
+    // An open transaction holds the horizon back, so the reader retries on short timers meanwhile.
+    const open = await heldOpen(store, (sql) => t.acquire(files[0], 1, sql));
+    await t.acquire(files[1], 1);
+    expect(await watcher.take(10, 100)).toEqual([]);
+    await open.commit();
+    expect(events(await takeEvents(watcher, 2)).map((e) => e.path)).toEqual(['n0', 'n1']);
+    // Then bursts of concurrent changes, each wave waited for before the next.
+    for (let wave = 2; wave <= 4; wave++) {
+      await Promise.all(files.slice(2).map((f) => t.acquire(f, wave)));
+      expect(events(await takeEvents(watcher, 8)).map((e) => e.epoch)).toEqual(Array(8).fill(wave));
+    }
+    watcher.close();
+  });
+
+  it('limits the watchers of one tenant on a process', async () => {
+    const feed = newFeed({ limitPerTenant: 2 });
+    const t = fixture(store);
+    const u = fixture(store);
+    const held = [await feed.watch(everything(t.tenant)), await feed.watch(everything(t.tenant))];
+    await expect(feed.watch(everything(t.tenant))).rejects.toMatchObject({
+      reason: 'WatcherLimitReached',
+      facts: { limit: 2 },
+    });
+    const otherTenant = await feed.watch(everything(u.tenant));
+    held[0].close();
+    const replacement = await feed.watch(everything(t.tenant));
+    for (const w of [held[1], otherTenant, replacement]) w.close();
+  });
+
+  it('ends its watches when it stops and takes no new one', async () => {
+    const feed = newFeed();
+    const t = fixture(store);
+    const watcher = await feed.watch(everything(t.tenant));
+    const waiting = watcher.next();
+    await feed.stop();
+    expect(await waiting).toBeUndefined();
+    expect(watcher.isClosed).toBe(true);
+    await expect(feed.watch(everything(t.tenant))).rejects.toMatchObject({ reason: 'WatchStopped' });
+  });
+
+  it('reconnects its LISTEN connection and keeps delivering', async () => {
+    const feed = newFeed();
+    const t = fixture(store);
+    await t.createShare();
+    const f = await t.createFile('f');
+    const watcher = await feed.watch(everything(t.tenant), await t.last());
+    const listeners = () =>
+      db.query(
+        `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'leasehold-watch' AND query ILIKE 'LISTEN%'`,
+      );
+    const before = (await listeners()).map((r: { pid: number }) => r.pid);
+    expect(before.length).toBeGreaterThan(0);
+    await db.query(`SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid`, [before]);
+    // Changes made while nobody listens still arrive (the safety-net poll), and so do later ones.
+    await t.acquire(f, 1);
+    expect(summary(await takeEvents(watcher, 1))).toEqual(['LeaseAcquired f 1']);
+    for (let i = 0; i < 100 && !(await listeners()).some((r: { pid: number }) => !before.includes(r.pid)); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect((await listeners()).some((r: { pid: number }) => !before.includes(r.pid))).toBe(true);
+    await t.acquire(f, 2);
+    expect(summary(await takeEvents(watcher, 1))).toEqual(['LeaseAcquired f 2']);
+    watcher.close();
+  });
+});
