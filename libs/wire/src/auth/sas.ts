@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { AzureError, authenticationFailed, invalidQuery } from '../errors';
 import type { WireResponse } from '../request';
 import type { OperationSpec } from '../routing';
-import { AccountSas, OVERRIDES, SasToken, ServiceSas } from './sas-token';
+import { OVERRIDES, SasToken, ServiceSas } from './sas-token';
 
 export type { AccountSas, SasToken, ServiceSas } from './sas-token';
 
