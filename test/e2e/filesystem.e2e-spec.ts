@@ -1,23 +1,15 @@
 import { createHash } from 'node:crypto';
 import {
-  RestError,
   ShareClient,
   ShareDirectoryClient,
   ShareFileClient,
   ShareServiceClient,
 } from '@azure/storage-file-share';
+import { eventsOf as eventsOfRequest, onlyEvent, refusedBySdk } from '../support/recorded';
 import { startTestService, TestService, uniqueShare } from '../support/service';
 
 const ACCOUNT = 'devstoreaccount1';
 const MiB = 1024 * 1024;
-
-interface StoredEvent {
-  tenant: string;
-  stream_id: string;
-  type: string;
-  data: Record<string, any>;
-  metadata: Record<string, any>;
-}
 
 describe('shares, directories and files through the SDK', () => {
   let service: TestService;
@@ -29,44 +21,11 @@ describe('shares, directories and files through the SDK', () => {
   });
   afterAll(() => service.stop());
 
-  const eventsOf = async (requestId: string | undefined): Promise<StoredEvent[]> => {
-    expect(requestId).toEqual(expect.any(String));
-    const { rows } = await service.db.query(
-      `SELECT tenant, stream_id, type, data, metadata FROM events WHERE metadata->>'requestId' = $1 ORDER BY position`,
-      [requestId],
-    );
-    return rows;
-  };
+  const eventsOf = (requestId: string | undefined) => eventsOfRequest(service.db, requestId);
 
-  /** The one event a successful write recorded, stamped with the request and the caller. */
-  const theEvent = async (response: { requestId?: string }, type: string): Promise<StoredEvent> => {
-    const events = await eventsOf(response.requestId);
-    expect(events.map((e) => e.type)).toEqual([type]);
-    expect(events[0].tenant).toBe(ACCOUNT);
-    expect(events[0].metadata).toMatchObject({ requestId: response.requestId, principal: ACCOUNT, authentication: 'SharedKey' });
-    return events[0];
-  };
+  const theEvent = (response: { requestId?: string }, type: string) => onlyEvent(service.db, response, type);
 
-  /**
-   * Asserts an SDK call fails as Azure would: status, body code (`code`) and header code
-   * (`details.errorCode`); a HEAD answer has no body, so only the header carries the code. A
-   * refused request records no event.
-   */
-  const refused = async (call: Promise<unknown>, status: number, code: string, { head = false } = {}): Promise<RestError> => {
-    const error = await call.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(RestError);
-    const rest = error as RestError;
-    expect({ status: rest.statusCode, code: rest.code, header: (rest.details as { errorCode?: string })?.errorCode }).toEqual({
-      status,
-      code: head ? undefined : code,
-      header: code,
-    });
-    expect(await eventsOf(rest.response?.headers.get('x-ms-request-id'))).toEqual([]);
-    return rest;
-  };
+  const refused = (call: Promise<unknown>, status: number, code: string, options: { head?: boolean } = {}) => refusedBySdk(service.db, call, status, code, options);
 
   const newShare = async (): Promise<ShareClient> => {
     const share = client.getShareClient(uniqueShare('fs'));

@@ -1,4 +1,4 @@
-import { RestError, ShareClient } from '@azure/storage-file-share';
+import { FileSASPermissions, RestError, ShareClient } from '@azure/storage-file-share';
 import fc from 'fast-check';
 import { Pool, PoolClient } from 'pg';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '../../libs/accounts/src';
@@ -45,8 +45,9 @@ describe('projections rebuilt from the event log', () => {
   /** One random step against a small tree; refusals are part of the game, a 5xx is not. */
   const step = fc.oneof(
     fc.record({ op: fc.constantFrom('mkdir', 'rmdir', 'dirmeta'), dir: fc.constantFrom('a', 'b', 'a/c') }),
+    fc.record({ op: fc.constantFrom('sharemeta', 'sharequota', 'sharetier', 'shareacl', 'cors'), value: fc.integer({ min: 1, max: 6 }) }),
     fc.record({
-      op: fc.constantFrom('create', 'write', 'meta', 'resize', 'delete', 'acquire', 'change', 'release', 'break', 'open', 'openw', 'closeall'),
+      op: fc.constantFrom('create', 'write', 'copyrange', 'meta', 'resize', 'delete', 'acquire', 'change', 'release', 'break', 'open', 'openw', 'closeall'),
       file: fc.constantFrom('f', 'a/g', 'a/c/h'),
       lease: fc.constantFrom('11111111-1111-1111-1111-111111111111', '22222222-2222-2222-2222-222222222222'),
       withLease: fc.boolean(),
@@ -65,6 +66,19 @@ describe('projections rebuilt from the event log', () => {
         case 'dirmeta': return void (await share.getDirectoryClient(s.dir).setMetadata({ n: String(Math.random()) }));
         case 'create': return void (await file!.create(8, conditions));
         case 'write': return void (await file!.uploadRange(Buffer.from('abcd'), 0, 4, conditions));
+        case 'copyrange': {
+          const source = share.rootDirectoryClient.getFileClient('f');
+          const sas = source.generateSasUrl({ permissions: FileSASPermissions.parse('r'), expiresOn: new Date(Date.now() + 3600_000) });
+          return void (await file!.uploadRangeFromURL(sas, 0, 4, 4, conditions));
+        }
+        case 'sharemeta': return void (await share.setMetadata({ v: String(s.value) }));
+        case 'sharequota': return void (await share.setQuota(s.value));
+        case 'sharetier': return void (await share.setProperties({ accessTier: (['Hot', 'Cool', 'TransactionOptimized'] as const)[s.value % 3] }));
+        case 'shareacl': return void (await share.setAccessPolicy(Array.from({ length: s.value - 1 }, (_, i) => ({ id: `p${i}`, accessPolicy: { permissions: 'r' } })) as never));
+        case 'cors': {
+          const rules = Array.from({ length: s.value - 1 }, (_, i) => ({ allowedOrigins: `https://o${i}.example`, allowedMethods: 'GET', allowedHeaders: '', exposedHeaders: '', maxAgeInSeconds: i }));
+          return void (await service.serviceClient().setProperties({ cors: rules }));
+        }
         case 'meta': return void (await file!.setMetadata({ m: 'v' }, conditions));
         case 'resize': return void (await file!.resize(4, conditions));
         case 'delete': return void (await file!.delete(conditions));
@@ -107,10 +121,13 @@ describe('projections rebuilt from the event log', () => {
     await file.create(1);
     await file.getShareLeaseClient().acquireLease();
 
+    await service.serviceClient().setProperties({ cors: [{ allowedOrigins: '*', allowedMethods: 'GET', allowedHeaders: '', exposedHeaders: '', maxAgeInSeconds: 1 }] });
+
     await client.query(`UPDATE nodes SET lease_state = 'available', lease_id = NULL WHERE path = 'leased' AND lease_state = 'leased'`);
     await client.query(`DELETE FROM shares WHERE name = $1`, [share.name]);
+    await client.query(`UPDATE file_service_properties SET properties = jsonb_set(properties, '{cors}', '[]')`);
     const found = await verifyProjections(client);
-    expect(found.differences.map((d) => d.table).sort()).toEqual(['nodes', 'shares']);
+    expect(found.differences.map((d) => d.table).sort()).toEqual(['file_service_properties', 'nodes', 'shares']);
     const nodes = found.differences.find((d) => d.table === 'nodes')!;
     expect(nodes).toMatchObject({ onlyLive: 1, onlyRebuilt: 1 });
     expect(nodes.samples.find((s) => s.side === 'rebuilt')!.row).toMatchObject({ path: 'leased', lease_state: 'leased' });
@@ -120,6 +137,7 @@ describe('projections rebuilt from the event log', () => {
     expect((await verifyProjections(client)).differences).toEqual([]);
     // The service goes on working on the swapped-in tables.
     expect((await file.getProperties()).leaseState).toBe('leased');
+    expect((await service.serviceClient().getProperties()).cors).toHaveLength(1);
     await share.getDirectoryClient('after-rebuild').create();
     expect((await verifyProjections(client)).differences).toEqual([]);
   });

@@ -264,10 +264,10 @@ describe('Shared access signatures through the SDK', () => {
       expect({ disposition: stored.contentDisposition, type: stored.contentType }).toEqual({ disposition: 'inline', type: 'application/x-original' });
     });
 
-    it('refuses a SAS naming a stored access policy, saying that they are not supported', async () => {
+    it('refuses a SAS naming a stored access policy the share does not have, saying so', async () => {
       const withPolicy = new ShareFileClient(doc.generateSasUrl({ identifier: 'policy1' }), undefined, NO_RETRY);
       const error = await refused(withPolicy.download(), 403, 'AuthenticationFailed');
-      expect((error.details as { authenticationErrorDetail?: string }).authenticationErrorDetail).toMatch(/Stored access policies are not supported/);
+      expect((error.details as { authenticationErrorDetail?: string }).authenticationErrorDetail).toMatch(/'policy1' is not a stored access policy of this share/);
     });
   });
 

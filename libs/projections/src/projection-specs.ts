@@ -1,6 +1,6 @@
 import { ACCOUNT_STREAM_PREFIX, AccountEvent, accountRowOf } from '@leasehold/accounts';
 import { evolveJob, evolveNode, ForceCloseJob, NodeState } from '@leasehold/domain';
-import { NODE_STREAM_PREFIX, nodeRow, SHARE_STREAM_PREFIX, ShareCreated, shareRow } from '@leasehold/filesystem';
+import { FILE_SERVICE_STREAM_PREFIX, foldFileService, foldShare, NODE_STREAM_PREFIX, nodeRow, SHARE_STREAM_PREFIX, shareRow } from '@leasehold/filesystem';
 import { HANDLE_STREAM_PREFIX, HandleOpened, handleRow } from '@leasehold/handles';
 import { JOB_STREAM_PREFIX, jobRow } from '@leasehold/jobs';
 
@@ -35,10 +35,15 @@ export const PROJECTIONS: ProjectionSpec[] = [
     streamPrefix: SHARE_STREAM_PREFIX,
     keyColumn: 'share_id',
     row: (tenant, _stream, events) => {
-      if (events.some((e) => e.type === 'ShareDeleted')) return undefined;
-      const created = events.find((e) => e.type === 'ShareCreated');
-      return created && { ...shareRow(tenant, created.data as ShareCreated), version: events.length };
+      const share = foldShare(events);
+      return share && shareRow(tenant, share);
     },
+  },
+  {
+    table: 'file_service_properties',
+    streamPrefix: FILE_SERVICE_STREAM_PREFIX,
+    keyColumn: 'tenant',
+    row: (tenant, _stream, events) => foldFileService(tenant, events),
   },
   {
     table: 'nodes',

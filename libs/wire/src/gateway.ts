@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { Authenticator } from './auth/authenticator';
 import { applySasResponseOverrides, authorizeSas } from './auth/sas';
 import { azureErrorOf } from './domain-errors';
+import { CorsPolicy } from './cors';
 import { AzureError, invalidHeader, invalidQuery, missingHeader } from './errors';
 import { header, parseUrl, WireResponse } from './request';
 import { RateLimiter } from './rate-limit';
@@ -64,6 +65,7 @@ export class WireGateway {
     private readonly router: OperationRouter,
     private readonly authenticator: Authenticator,
     private readonly limiter: RateLimiter,
+    private readonly cors: CorsPolicy,
   ) {}
 
   async handle(raw: RawRequest): Promise<FinalResponse> {
@@ -71,9 +73,11 @@ export class WireGateway {
     const now = new Date();
     const clientRequestId = header(raw, 'x-ms-client-request-id');
     const version = header(raw, 'x-ms-version');
+    const origin = header(raw, 'origin');
     let response: WireResponse;
     try {
-      response = await this.dispatch(raw, requestId, now, clientRequestId, version);
+      // A browser's preflight carries no credentials: the account's CORS rules alone answer it.
+      response = raw.method === 'OPTIONS' ? { status: 200, headers: await this.cors.preflight(parseUrl(raw.url).account, raw.headers) } : await this.dispatch(raw, requestId, now, clientRequestId, version);
     } catch (error) {
       response = this.errorResponse(error, requestId, now, raw);
     }
@@ -81,17 +85,19 @@ export class WireGateway {
     for (const [name, value] of Object.entries(response.headers ?? {})) {
       if (value !== undefined) headers[name] = String(value);
     }
+    if (origin !== undefined && raw.method !== 'OPTIONS') Object.assign(headers, await this.corsHeaders(raw, origin, Object.keys(headers)));
     const body = raw.method === 'HEAD' ? '' : (response.body ?? '');
     return { status: response.status, headers, body };
   }
 
   private async dispatch(raw: RawRequest, requestId: string, now: Date, clientRequestId: string | undefined, version: string | undefined): Promise<WireResponse> {
     const url = parseUrl(raw.url);
+    const connection = { remoteAddress: raw.remoteAddress, encrypted: raw.encrypted };
     const { sas, ...principal } = await this.authenticator.authenticate(
       url,
       { method: raw.method, rawPath: url.rawPath, rawQuery: url.rawQuery, headers: raw.headers },
       now,
-      { remoteAddress: raw.remoteAddress, encrypted: raw.encrypted },
+      connection,
     );
     // After authentication, so that only a proven tenant's requests count against its limit.
     if (!(await this.limiter.admit(url.account))) {
@@ -123,9 +129,19 @@ export class WireGateway {
       headers: raw.headers,
       rawHeaders: raw.rawHeaders,
       body: raw.body,
+      connection,
       context: { tenant: url.account, requestId, clientRequestId, now, ...principal },
     });
     return sas ? applySasResponseOverrides(sas, route.spec, response) : response;
+  }
+
+  /** Errors answers get them too, so that a page can read why it was refused; a failed lookup costs only the headers. */
+  private async corsHeaders(raw: RawRequest, origin: string, responseHeaderNames: string[]): Promise<Record<string, string>> {
+    try {
+      return await this.cors.responseHeaders(parseUrl(raw.url).account, raw.method, origin, responseHeaderNames);
+    } catch {
+      return {};
+    }
   }
 
   private errorResponse(error: unknown, requestId: string, now: Date, raw: RawRequest): WireResponse {

@@ -9,3 +9,5 @@ export * from './wire.module';
 export * from './markers';
 export * from './rate-limit';
 export * from './domain-errors';
+export * from './cors';
+export { isSasTime } from './auth/sas';

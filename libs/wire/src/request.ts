@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { CommandContext, parseGuid } from '@leasehold/domain';
+import type { ClientConnection } from './auth/sas';
 import { AzureError, invalidHeader, invalidQuery, invalidUri } from './errors';
 
 /** A request after URL parsing and authentication, as operations see it. */
@@ -17,6 +18,8 @@ export interface WireRequest {
   body: Buffer;
   /** Who is asking and through which request; the tenant is the account named in the path and proven by the credentials. */
   context: CommandContext;
+  /** Where the request came from: a SAS checked on its behalf (a copy source's) is checked against it too. */
+  connection: ClientConnection;
 }
 
 export interface WireResponse {

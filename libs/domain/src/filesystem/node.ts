@@ -43,7 +43,7 @@ export type NodeEvent =
       type: 'FileCreated';
       data: Stamp & { shareId: string; fileId: string; parentId: string; path: string; contentLength: number; properties: FileProperties; metadata: Record<string, string>; replaced: boolean };
     }
-  | { type: 'FileRangeWritten'; data: Stamp & { start: number; end: number; length: number; contentMD5: string } }
+  | { type: 'FileRangeWritten'; data: Stamp & { start: number; end: number; length: number; contentMD5: string; copiedFrom?: { share: string; path: string; start: number } } }
   | { type: 'FileRangeCleared'; data: Stamp & { start: number; end: number } }
   | { type: 'FileMetadataSet'; data: Stamp & { metadata: Record<string, string> } }
   | { type: 'FilePropertiesSet'; data: Stamp & { properties: FileProperties; contentLength: number } }

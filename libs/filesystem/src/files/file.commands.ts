@@ -13,7 +13,7 @@ import { clearContent, truncateContent, writeContent } from './file-content';
 /** A write to a file: every one of them is gated by the file's lease (the first table of docs/lease-file.md). */
 export type FileWrite =
   | { kind: 'create'; contentLength: number; properties: FileProperties; metadata: Record<string, string> }
-  | { kind: 'putRange'; start: number; data: Buffer }
+  | { kind: 'putRange'; start: number; data: Buffer; copiedFrom?: { share: string; path: string; start: number } }
   | { kind: 'clearRange'; start: number; end: number }
   | { kind: 'setMetadata'; metadata: Record<string, string> }
   | { kind: 'setProperties'; properties: FileProperties; contentLength?: number }
@@ -100,7 +100,8 @@ export class WriteFileHandler implements ICommandHandler<WriteFileCommand> {
         if (end >= node!.contentLength) throw invalidRange();
         await writeContent(sql, node!.fileId, write.start, write.data);
         const contentMD5 = createHash('md5').update(write.data).digest('base64');
-        return { type: 'FileRangeWritten', data: { ...stamp, start: write.start, end, length: write.data.length, contentMD5 } };
+        const copiedFrom = write.copiedFrom ? { copiedFrom: write.copiedFrom } : {};
+        return { type: 'FileRangeWritten', data: { ...stamp, start: write.start, end, length: write.data.length, contentMD5, ...copiedFrom } };
       }
       case 'clearRange':
         if (write.end >= node!.contentLength) throw invalidRange();

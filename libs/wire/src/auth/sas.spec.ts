@@ -164,9 +164,19 @@ describe('parseSas refuses what is not well formed or not supported', () => {
     expect(parseSas({ sv: '2026-04-06', ss: 'bf', srt: 'co', sp: 'lrc', se: '2099-01-01', sig: 'AAAA' })).toMatchObject({ kind: 'account', permissions: 'lrc' });
   });
 
-  it('refuses a stored access policy with a message saying why', () => {
-    expect(refused({ ...valid, si: 'policy1' })).toEqual({ status: 403, code: 'AuthenticationFailed', detail: expect.stringMatching(/Stored access policies are not supported/) });
-    expect(refused({ sv: '2026-04-06', sr: 's', si: 'policy1', sig: 'AAAA' })?.detail).toMatch(/Stored access policies/);
+  it('lets a SAS naming a stored access policy leave sp, st and se to the policy, and signs si', () => {
+    const token = parseSas({ sv: '2026-04-06', sr: 's', si: 'policy1', sig: 'AAAA' });
+    expect(token).toMatchObject({ kind: 'service', identifier: 'policy1', permissions: '', expiry: '' });
+    expect(sasStringToSign(token, { account: ACCOUNT, share: 'acctshare', path: [] }).split('\n')[4]).toBe('policy1');
+    expect(refused({ sv: '2026-04-06', sr: 's', si: 'policy1', sp: 'wr', sig: 'AAAA' })?.detail).toMatch(/order rcwdl/);
+    expect(refused({ sv: '2026-04-06', ss: 'f', srt: 'o', sp: 'r', se: '2099-01-01', si: 'policy1', sig: 'AAAA' })?.detail).toMatch(/si is for a service SAS only/);
+  });
+
+  it('verifies the signature the SDK makes for a SAS with an identifier', () => {
+    const { token, stringToSign } = serverView(shareClient().generateSasUrl({ identifier: 'policy1' }));
+    expect(token).toMatchObject({ identifier: 'policy1', permissions: '' });
+    const sig = new URL(shareClient().generateSasUrl({ identifier: 'policy1' })).searchParams.get('sig')!;
+    expect(sasSignatureMatches(stringToSign, sig, [KEY])).toBe(true);
   });
 
   it.each([

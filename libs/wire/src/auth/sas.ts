@@ -32,6 +32,8 @@ interface CommonSas {
 export interface ServiceSas extends CommonSas {
   kind: 'service';
   resource: 'f' | 's';
+  /** `si`: a stored access policy of the share, which supplies what the SAS leaves out (applied by the authenticator). */
+  identifier?: string;
   /** rscc, rscd, rsce, rscl, rsct: signed, and sent back as response headers by Get File. */
   overrides: Record<(typeof OVERRIDES)[number][0], string>;
 }
@@ -85,26 +87,27 @@ function letters(value: string | undefined, alphabet: string, ordered: boolean):
 
 /**
  * Reads a SAS from the (lowercased, decoded) query. Throws 403 AuthenticationFailed for a SAS that is
- * not well formed or uses what this service does not support (stored access policies, user
- * delegation), and 400 for an override that cannot be a header value.
+ * not well formed or uses what this service does not support (user delegation), and 400 for an
+ * override that cannot be a header value. A service SAS naming a stored access policy (`si`) may
+ * leave its start, expiry and permissions to the policy: they are checked once it is applied.
  */
 export function parseSas(query: Record<string, string>): SasToken {
   const q = (name: string) => (query[name] === '' ? undefined : query[name]);
   const version = q('sv');
   if (!version || !VERSION.test(version)) throw malformed('sv is mandatory and must be a version like 2026-04-06.');
   if (version < OLDEST_VERSION) throw malformed(`sv ${version} is older than ${OLDEST_VERSION}, the oldest SAS version this service verifies.`);
-  if (query['si'] !== undefined) {
-    throw authenticationFailed('Stored access policies are not supported: sign the SAS with sp and se instead of si.');
-  }
   if (USER_DELEGATION.some((name) => query[name] !== undefined)) {
     throw authenticationFailed('User delegation SAS is not supported: sign the SAS with an account key.');
   }
   const expiry = q('se');
-  if (!expiry) throw malformed('se is mandatory.');
+  const identifier = q('si');
+  // An account SAS has no stored access policies.
+  if (identifier !== undefined && (query['ss'] !== undefined || query['srt'] !== undefined)) throw malformed('si is for a service SAS only.');
+  if (!expiry && identifier === undefined) throw malformed('se is mandatory.');
   const protocol = q('spr');
   // Azure never allows http alone.
   if (protocol !== undefined && protocol !== 'https' && protocol !== 'https,http') throw malformed("spr must be 'https' or 'https,http'.");
-  const common = { version, start: q('st'), expiry, ip: q('sip'), protocol, signature: query['sig'] };
+  const common = { version, start: q('st'), expiry: expiry ?? '', ip: q('sip'), protocol, signature: query['sig'] };
   for (const time of [common.start, expiry]) {
     if (time !== undefined && parseSasTime(time) === undefined) throw malformed(`'${time}' is not an ISO 8601 UTC time.`);
   }
@@ -123,18 +126,24 @@ export function parseSas(query: Record<string, string>): SasToken {
   const resource = q('sr');
   if (resource !== 'f' && resource !== 's') throw malformed("sr is mandatory: 'f' for a file, 's' for a share.");
   const permissions = q('sp');
-  // Azure documents a fixed order: rcwd for a file, rcwdl for a share.
-  if (!letters(permissions, resource === 'f' ? 'rcwd' : 'rcwdl', true)) {
-    throw malformed(`sp must be permissions in the order ${resource === 'f' ? 'rcwd' : 'rcwdl'}.`);
-  }
+  if (permissions !== undefined || identifier === undefined) checkServicePermissions(resource, permissions);
   const overrides = {} as ServiceSas['overrides'];
   for (const [name] of OVERRIDES) {
     const value = query[name] ?? '';
     if (!HEADER_VALUE.test(value)) throw invalidQuery(name, value, 'The value cannot be sent as a response header.');
     overrides[name] = value;
   }
-  return { kind: 'service', ...common, resource, permissions: permissions!, overrides };
+  return { kind: 'service', ...common, resource, permissions: permissions ?? '', identifier, overrides };
 }
+
+/** Azure documents a fixed order: rcwd for a file, rcwdl for a share. */
+export function checkServicePermissions(resource: 'f' | 's', permissions: string | undefined): void {
+  const alphabet = resource === 'f' ? 'rcwd' : 'rcwdl';
+  if (!letters(permissions, alphabet, true)) throw malformed(`sp must be permissions in the order ${alphabet}.`);
+}
+
+/** Checks that a SAS time field is one Azure accepts (a stored access policy's too). */
+export const isSasTime = (value: string): boolean => parseSasTime(value) !== undefined;
 
 /** `/file/{account}/{share}` for a share SAS, with `/{decoded path}` for a file SAS: what the SDK signs. */
 function canonicalResource(token: ServiceSas, target: SasTarget): string {
@@ -159,7 +168,7 @@ export function sasStringToSign(token: SasToken, target: SasTarget): string {
     token.start ?? '',
     token.expiry,
     canonicalResource(token, target),
-    '', // si: stored access policies are refused before this
+    token.identifier ?? '',
     token.ip ?? '',
     token.protocol ?? '',
     token.version,

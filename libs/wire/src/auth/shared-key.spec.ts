@@ -279,12 +279,15 @@ describe('sharedKeyStringsToSign', () => {
     ]);
   });
 
-  it('canonicalizes the query as the SDK does', () => {
+  it('canonicalizes the query as the JS SDK does, and as the Python SDK does (empty values signed)', () => {
     const rawQuery = 'restype=share&Comp=lease&b=1&b=2&empty=&bare&two=1=2&=v&plus=a+b&enc=a%20b%2Fc%3D';
     const req = { ...base, rawQuery };
     expect(sharedKeyStringsToSign(req, ACCOUNT)).toEqual([
       `PUT${'\n'.repeat(12)}${headerLines}${resource}\nb:2\ncomp:lease\nenc:a b/c=\nplus:a+b\nrestype:share`,
+      `PUT${'\n'.repeat(12)}${headerLines}${resource}\nb:2\ncomp:lease\nempty:\nenc:a b/c=\nplus:a+b\nrestype:share`,
     ]);
+    // Without an empty value, both SDKs sign the same string: one candidate.
+    expect(sharedKeyStringsToSign({ ...base, rawQuery: 'comp=list' }, ACCOUNT)).toHaveLength(1);
   });
 
   it('accepts no string and does not throw when a query value is malformed percent-encoding', () => {

@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { FileProperties, NodeState } from '@leasehold/domain';
+import { DomainError, FileProperties, NodeState } from '@leasehold/domain';
 import { FileContentQuery, FileWrite, gateAccess, NodeQuery, WriteFileCommand } from '@leasehold/filesystem';
 import {
   AzureError,
   AzureOperation,
+  Authenticator,
+  azureErrorOf,
   guidHeader,
   header,
   integerHeader,
@@ -63,6 +65,7 @@ export class FileOperations {
   constructor(
     private readonly commands: CommandBus,
     private readonly queries: QueryBus,
+    private readonly authenticator: Authenticator,
   ) {}
 
   private write(req: WireRequest, write: FileWrite): Promise<NodeState | undefined> {
@@ -79,12 +82,15 @@ export class FileOperations {
     return { status: 201, headers: nodeResponseHeaders(node!) };
   }
 
+  /** Put Range and, with x-ms-copy-source, Put Range From URL (the same method, restype and comp). */
   @AzureOperation({ name: 'Put Range', method: 'PUT', comp: 'range', resource: 'file', sas: 'w' })
   async putRange(req: WireRequest): Promise<WireResponse> {
     const range = parseRange(requiredHeader(req, 'x-ms-range'), 'x-ms-range');
     if (range.end === undefined) throw invalidHeader('x-ms-range', header(req, 'x-ms-range')!);
     const mode = requiredHeader(req, 'x-ms-write').toLowerCase();
     const length = range.end - range.start + 1;
+    const source = header(req, 'x-ms-copy-source');
+    if (source !== undefined) return this.putRangeFromUrl(req, source, { start: range.start, length }, mode);
     if (mode === 'clear') {
       if (req.body.length !== 0) throw invalidHeader('Content-Length', String(req.body.length));
       const node = await this.write(req, { kind: 'clearRange', start: range.start, end: range.end });
@@ -98,6 +104,37 @@ export class FileOperations {
     if (sent !== undefined && sent !== md5) throw new AzureError(400, 'Md5Mismatch', 'The MD5 value specified in the request did not match with the MD5 value calculated by the server.');
     const node = await this.write(req, { kind: 'putRange', start: range.start, data: req.body });
     return { status: 201, headers: { etag: node!.etag, 'last-modified': rfc1123(new Date(node!.lastModified)), 'content-md5': md5 } };
+  }
+
+  /**
+   * Copies a range of a file of the same account, read under the SAS in the source URL, into this
+   * file's range; the destination's lease gates it like any write, the source's does not.
+   */
+  private async putRangeFromUrl(req: WireRequest, source: string, range: { start: number; length: number }, mode: string): Promise<WireResponse> {
+    if (mode !== 'update') throw invalidHeader('x-ms-write', mode);
+    if (req.body.length !== 0) throw invalidHeader('Content-Length', String(req.body.length), 'Put Range From URL carries no body.');
+    if (header(req, 'x-ms-copy-source-authorization') !== undefined) {
+      throw new AzureError(403, 'CannotVerifyCopySource', 'x-ms-copy-source-authorization takes a Microsoft Entra ID token, which Leasehold does not issue: put a SAS in the source URL.');
+    }
+    const sourceRange = parseRange(requiredHeader(req, 'x-ms-source-range'), 'x-ms-source-range');
+    if (sourceRange.end === undefined || sourceRange.end - sourceRange.start + 1 !== range.length) {
+      throw invalidHeader('x-ms-source-range', header(req, 'x-ms-source-range')!, 'The source range must be as long as the destination range.');
+    }
+    if (range.length > MAX_RANGE_BYTES) throw invalidHeader('x-ms-range', header(req, 'x-ms-range')!, 'At most 4 MiB can be written at once.');
+    const { context } = req;
+    const url = await this.authenticator.authorizeCopySource(source, context.tenant, context.now, req.connection);
+    // A source that is not there is the source's refusal, said as Azure says it for a copy source.
+    const { node: from } = await this.queries.execute(new NodeQuery(context, url.share!, url.path, 'file')).catch((error) => {
+      if (!(error instanceof DomainError)) throw error;
+      const refusal = azureErrorOf(error);
+      throw new AzureError(refusal.status, 'CannotVerifyCopySource', refusal.message);
+    });
+    if (sourceRange.end >= from.contentLength) throw new AzureError(416, 'InvalidRange', 'The range specified is invalid for the current size of the source.');
+    // At most 4 MiB (checked above): read whole, not streamed.
+    const data = (await this.queries.execute(new FileContentQuery(from.fileId, sourceRange.start, sourceRange.end + 1))) as Buffer;
+    const copiedFrom = { share: url.share!, path: url.path.join('/'), start: sourceRange.start };
+    const node = await this.write(req, { kind: 'putRange', start: range.start, data, copiedFrom });
+    return { status: 201, headers: { etag: node!.etag, 'last-modified': rfc1123(new Date(node!.lastModified)), 'x-ms-request-server-encrypted': 'false' } };
   }
 
   @AzureOperation({ name: 'Set File Metadata', method: 'PUT', comp: 'metadata', resource: 'file', sas: 'w' })
