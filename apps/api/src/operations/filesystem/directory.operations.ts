@@ -3,7 +3,6 @@ import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { pathKey } from '@leasehold/domain';
 import { CreateDirectoryCommand, DeleteDirectoryCommand, DirectoryQuery, ListDirectoryQuery, NodeQuery, SetDirectoryMetadataCommand } from '@leasehold/filesystem';
 import {
-  AzureError,
   AzureOperation,
   element,
   encodedElement,
@@ -17,9 +16,8 @@ import {
   WireResponse,
   XML_DECLARATION,
 } from '@leasehold/wire';
+import { listingEcho, MAX_LIST_RESULTS, resumeFrom, serviceEndpoint } from './listing';
 import { metadataResponseHeaders, nodeResponseHeaders, readMetadata } from './wire-format';
-
-const MAX_LIST_RESULTS = 5000;
 
 type ListPosition = { key: string };
 const isListPosition = (v: unknown): v is ListPosition => typeof (v as ListPosition)?.key === 'string';
@@ -75,13 +73,9 @@ export class DirectoryOperations {
   async list(req: WireRequest): Promise<WireResponse> {
     const limit = pageSize(req.query, MAX_LIST_RESULTS);
     const prefix = req.query['prefix'] ?? '';
-    const marker = req.query['marker'];
     const located = await this.queries.execute(new DirectoryQuery(req.context, req.share!, req.path));
     const binding = markerBinding('list', req.context.tenant, located.share.shareId, located.key);
-    const position = marker ? this.markers.decode(binding, marker, isListPosition) : { key: '' };
-    // Azure Files' own code for a marker it did not issue (File service error codes).
-    if (!position) throw new AzureError(400, 'InvalidContinuationToken', 'The specified continuation token is invalid.');
-    const after = position.key;
+    const after = resumeFrom(this.markers, binding, req.query['marker'], isListPosition, { key: '' }).key;
     const base = located.key === '' ? '' : `${located.key}/`;
     const { entries: page, more } = await this.queries.execute(new ListDirectoryQuery(located, base + pathKey([prefix]), after, limit));
     const next = more ? this.markers.encode(binding, { key: page[page.length - 1].pathKey }) : '';
@@ -95,16 +89,13 @@ export class DirectoryOperations {
         return `<${tag}>${encodedElement('Name', r.name)}${element('FileId', r.fileId)}${properties}</${tag}>`;
       })
       .join('');
-    const endpoint = `${req.headers['host'] ? `http://${req.headers['host']}` : ''}/${req.context.tenant}/`;
     const directoryPath = req.path.join('/');
     const directoryPathAttributes = needsEncoding(directoryPath)
       ? `DirectoryPath="${escapeXml(encodeURIComponent(directoryPath))}" Encoded="true"`
       : `DirectoryPath="${escapeXml(directoryPath)}"`;
     const body =
-      `${XML_DECLARATION}<EnumerationResults ServiceEndpoint="${escapeXml(endpoint)}" ShareName="${escapeXml(req.share!)}" ${directoryPathAttributes}>` +
-      (prefix ? encodedElement('Prefix', prefix) : '') +
-      (marker ? element('Marker', marker) : '') +
-      (req.query['maxresults'] ? element('MaxResults', limit) : '') +
+      `${XML_DECLARATION}<EnumerationResults ServiceEndpoint="${escapeXml(serviceEndpoint(req))}" ShareName="${escapeXml(req.share!)}" ${directoryPathAttributes}>` +
+      listingEcho(req, prefix, limit) +
       element('DirectoryId', located.node?.fileId ?? '0') +
       `<Entries>${entries}</Entries>${element('NextMarker', next)}</EnumerationResults>`;
     return { status: 200, headers: { 'content-type': 'application/xml' }, body };

@@ -18,8 +18,7 @@ import {
   WireResponse,
   XML_DECLARATION,
 } from '@leasehold/wire';
-
-const MAX_LIST_RESULTS = 5000;
+import { listingEcho, MAX_LIST_RESULTS, resumeFrom, serviceEndpoint } from './listing';
 /** What List Shares may include; Leasehold keeps no share snapshots or soft-deleted shares, so those two add nothing. */
 const LIST_INCLUDES = ['metadata', 'snapshots', 'deleted'];
 
@@ -121,14 +120,12 @@ export class FileServiceOperations {
   async listShares(req: WireRequest): Promise<WireResponse> {
     const limit = pageSize(req.query, MAX_LIST_RESULTS);
     const prefix = req.query['prefix'] ?? '';
-    const marker = req.query['marker'];
     const include = list(req.query['include'] ?? '').map((i) => i.toLowerCase());
     const unknown = include.find((i) => !LIST_INCLUDES.includes(i));
     if (unknown !== undefined) throw invalidQuery('include', req.query['include']);
     const binding = markerBinding('shares', req.context.tenant, prefix);
-    const position = marker ? this.markers.decode(binding, marker, isSharePosition) : { name: '' };
-    if (!position) throw new AzureError(400, 'InvalidContinuationToken', 'The specified continuation token is invalid.');
-    const { shares: page, more } = await this.queries.execute(new ListSharesQuery(req.context, prefix, position.name, limit));
+    const after = resumeFrom(this.markers, binding, req.query['marker'], isSharePosition, { name: '' }).name;
+    const { shares: page, more } = await this.queries.execute(new ListSharesQuery(req.context, prefix, after, limit));
     const next = more ? this.markers.encode(binding, { name: page[page.length - 1].name }) : '';
     const withMetadata = include.includes('metadata');
     const entries = page
@@ -140,12 +137,9 @@ export class FileServiceOperations {
         return `<Share>${element('Name', s.name)}${properties}${metadata}</Share>`;
       })
       .join('');
-    const endpoint = `${req.headers['host'] ? `http://${req.headers['host']}` : ''}/${req.context.tenant}/`;
     const body =
-      `${XML_DECLARATION}<EnumerationResults ServiceEndpoint="${escapeXml(endpoint)}">` +
-      (prefix ? element('Prefix', prefix) : '') +
-      (marker ? element('Marker', marker) : '') +
-      (req.query['maxresults'] ? element('MaxResults', limit) : '') +
+      `${XML_DECLARATION}<EnumerationResults ServiceEndpoint="${escapeXml(serviceEndpoint(req))}">` +
+      listingEcho(req, prefix, limit) +
       `<Shares>${entries}</Shares>${element('NextMarker', next)}</EnumerationResults>`;
     return { status: 200, headers: { 'content-type': 'application/xml' }, body };
   }
