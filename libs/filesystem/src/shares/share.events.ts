@@ -45,7 +45,7 @@ export interface ShareState {
 
 const iso = (at: Date | string) => new Date(at).toISOString();
 
-/** Folds one event into a share's state (undefined: no share, or deleted); every event of the stream counts for the version. */
+/** Folds one event into a share's state (undefined: no share, or deleted). */
 export function evolveShare(state: ShareState | undefined, event: ShareEvent): ShareState | undefined {
   const touched = (s: ShareState, d: Stamp) => ({ ...s, etag: d.etag, lastModified: iso(d.at), version: s.version + 1 });
   switch (event.type) {
@@ -63,6 +63,9 @@ export function evolveShare(state: ShareState | undefined, event: ShareEvent): S
       return state && { ...touched(state, event.data), signedIdentifiers: event.data.signedIdentifiers };
     case 'ShareDeleted':
       return undefined;
+    default:
+      // Other events of the share's stream (owned elsewhere) leave its settings as they are, and count for its version.
+      return state && { ...state, version: state.version + 1 };
   }
 }
 
