@@ -24,6 +24,8 @@ export class ShareSettingsAndFileService1764300000000 implements MigrationInterf
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP TABLE file_service_properties`);
-    await q.query(`ALTER TABLE shares DROP COLUMN signed_identifiers, DROP COLUMN access_tier_changed_at, DROP COLUMN access_tier`);
+    await q.query(
+      `ALTER TABLE shares DROP COLUMN signed_identifiers, DROP COLUMN access_tier_changed_at, DROP COLUMN access_tier`,
+    );
   }
 }

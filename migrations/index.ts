@@ -4,6 +4,7 @@ import { Jobs1763800000000 } from './1763800000000-Jobs';
 import { ProjectionsWithoutForeignKeys1763900000000 } from './1763900000000-ProjectionsWithoutForeignKeys';
 import { AuditReadModel1764000000000 } from './1764000000000-AuditReadModel';
 import { DropDeadColumns1764100000000 } from './1764100000000-DropDeadColumns';
+import { ShareLeases1764200000000 } from './1764200000000-ShareLeases';
 import { ShareSettingsAndFileService1764300000000 } from './1764300000000-ShareSettingsAndFileService';
 
 /** Every migration, in order. Listed as classes so they run the same from sources and from dist. */
@@ -14,5 +15,6 @@ export const migrations = [
   ProjectionsWithoutForeignKeys1763900000000,
   AuditReadModel1764000000000,
   DropDeadColumns1764100000000,
+  ShareLeases1764200000000,
   ShareSettingsAndFileService1764300000000,
 ];

@@ -13,7 +13,7 @@ import { ClientHttp2Session, connect, constants, IncomingHttpHeaders } from 'nod
 
 const TXN_PATH = '/etcdserverpb.KV/Txn';
 
-function varint(n: number): Buffer {
+export function varint(n: number): Buffer {
   const out: number[] = [];
   while (n > 0x7f) {
     out.push((n & 0x7f) | 0x80);
@@ -23,10 +23,11 @@ function varint(n: number): Buffer {
   return Buffer.from(out);
 }
 
-const bytesField = (field: number, value: Buffer) => Buffer.concat([varint((field << 3) | 2), varint(value.length), value]);
-const varintField = (field: number, value: number) => Buffer.concat([varint(field << 3), varint(value)]);
+const bytesField = (field: number, value: Buffer) =>
+  Buffer.concat([varint((field << 3) | 2), varint(value.length), value]);
+export const varintField = (field: number, value: number) => Buffer.concat([varint(field << 3), varint(value)]);
 
-function frame(message: Buffer): Buffer {
+export function frame(message: Buffer): Buffer {
   const head = Buffer.alloc(5);
   head.writeUInt32BE(message.length, 1); // byte 0 = 0: not compressed
   return Buffer.concat([head, message]);

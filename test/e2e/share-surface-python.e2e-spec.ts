@@ -45,11 +45,14 @@ describe('share and service operations through the Python SDK', () => {
   it('List Shares: pages by prefix, with metadata when asked', async () => {
     const prefix = uniqueShare('pyls').slice(0, 40);
     const names = ['a', 'b', 'c'].map((x) => `${prefix}-${x}`);
-    for (const name of names) await python.ok('create_share', { ...dev, share: name, metadata: { tag: name.slice(-1) }, quota: 3 });
+    for (const name of names)
+      await python.ok('create_share', { ...dev, share: name, metadata: { tag: name.slice(-1) }, quota: 3 });
     const { result: pages } = await python.ok('list_shares', { ...dev, prefix, pageSize: 2 });
     expect(pages.map((p: { name: string }[]) => p.map((s) => s.name))).toEqual([names.slice(0, 2), names.slice(2)]);
     const { result: withMeta } = await python.ok('list_shares', { ...dev, prefix, metadata: true });
-    expect(withMeta.flat().map((s: any) => [s.name, s.metadata, s.quota, s.accessTier])).toEqual(names.map((n) => [n, { tag: n.slice(-1) }, 3, 'TransactionOptimized']));
+    expect(withMeta.flat().map((s: any) => [s.name, s.metadata, s.quota, s.accessTier])).toEqual(
+      names.map((n) => [n, { tag: n.slice(-1) }, 3, 'TransactionOptimized']),
+    );
   });
 
   it('Get/Set Share Properties and Metadata, Get Share Stats', async () => {
@@ -62,7 +65,12 @@ describe('share and service operations through the Python SDK', () => {
     const { result: props } = await python.ok('get_share_properties', { ...dev, share });
     expect(props).toMatchObject({ quota: 77, accessTier: 'Hot', metadata: { owner: 'py' } });
     await refused('set_share_quota', { ...dev, share, quota: 0 }, 400, 'InvalidHeaderValue');
-    await refused('set_share_metadata', { ...dev, share: uniqueShare('pynone'), metadata: { a: 'b' } }, 404, 'ShareNotFound');
+    await refused(
+      'set_share_metadata',
+      { ...dev, share: uniqueShare('pynone'), metadata: { a: 'b' } },
+      404,
+      'ShareNotFound',
+    );
 
     await python.ok('create_file', { ...dev, share, path: 'f.bin', size: 1024 });
     await python.ok('upload_range', { ...dev, share, path: 'f.bin', data: 'x'.repeat(100), offset: 0 });
@@ -73,15 +81,30 @@ describe('share and service operations through the Python SDK', () => {
     const share = await newShare('pyacl');
     await python.ok('create_file', { ...dev, share, path: 'doc.txt', size: 4 });
     await python.ok('upload_range', { ...dev, share, path: 'doc.txt', data: 'text', offset: 0 });
-    const set = await recorded('set_share_access_policy', { ...dev, share, policies: { reader: { permission: 'r', start: iso(-HOUR), expiry: iso(HOUR) } } }, 'ShareAclSet');
-    expect(set.event.data.signedIdentifiers).toEqual([{ id: 'reader', accessPolicy: expect.objectContaining({ permission: 'r' }) }]);
+    const set = await recorded(
+      'set_share_access_policy',
+      { ...dev, share, policies: { reader: { permission: 'r', start: iso(-HOUR), expiry: iso(HOUR) } } },
+      'ShareAclSet',
+    );
+    expect(set.event.data.signedIdentifiers).toEqual([
+      { id: 'reader', accessPolicy: expect.objectContaining({ permission: 'r' }) },
+    ]);
     const { result: acl } = await python.ok('get_share_access_policy', { ...dev, share });
     expect(acl).toEqual([{ id: 'reader', permission: 'r', start: expect.any(String), expiry: expect.any(String) }]);
 
     const { result: sas } = await python.ok('file_sas', { ...dev, share, path: 'doc.txt', policyId: 'reader' });
     expect((await python.ok('sas_download', { ...dev, share, path: 'doc.txt', sas })).result).toBe('text');
-    await refused('sas_upload_range', { ...dev, share, path: 'doc.txt', sas, data: 'TEXT', offset: 0 }, 403, 'AuthorizationPermissionMismatch');
-    await python.ok('set_share_access_policy', { ...dev, share, policies: { reader: { permission: 'rw', start: iso(-HOUR), expiry: iso(HOUR) } } });
+    await refused(
+      'sas_upload_range',
+      { ...dev, share, path: 'doc.txt', sas, data: 'TEXT', offset: 0 },
+      403,
+      'AuthorizationPermissionMismatch',
+    );
+    await python.ok('set_share_access_policy', {
+      ...dev,
+      share,
+      policies: { reader: { permission: 'rw', start: iso(-HOUR), expiry: iso(HOUR) } },
+    });
     await python.ok('sas_upload_range', { ...dev, share, path: 'doc.txt', sas, data: 'TEXT', offset: 0 });
     expect((await python.ok('download', { ...dev, share, path: 'doc.txt' })).result).toBe('TEXT');
     await python.ok('set_share_access_policy', { ...dev, share, policies: {} });
@@ -95,14 +118,48 @@ describe('share and service operations through the Python SDK', () => {
   it('Get/Set File Service Properties: the CORS rules set through Python answer a browser preflight', async () => {
     const account = await service.createAccount(`pycors${Date.now().toString(36)}`);
     const owner = { account: account.name, key: account.key1 };
-    const rule = { allowedOrigins: ['https://py.example'], allowedMethods: ['GET', 'PUT'], allowedHeaders: ['x-ms-meta-*'], exposedHeaders: ['x-ms-request-id'], maxAgeInSeconds: 30 };
+    const rule = {
+      allowedOrigins: ['https://py.example'],
+      allowedMethods: ['GET', 'PUT'],
+      allowedHeaders: ['x-ms-meta-*'],
+      exposedHeaders: ['x-ms-request-id'],
+      maxAgeInSeconds: 30,
+    };
     const set = await python.ok('set_service_properties', { ...owner, cors: [rule], hourMetricsDays: 3 });
     expect((await eventsOf(service.db, set.requestId)).map((e) => e.type)).toEqual(['FileServicePropertiesSet']);
     const { result: props } = await python.ok('get_service_properties', owner);
-    expect(props).toEqual({ cors: [{ ...rule, allowedOrigins: 'https://py.example', allowedMethods: 'GET,PUT', allowedHeaders: 'x-ms-meta-*', exposedHeaders: 'x-ms-request-id' }], hourMetricsEnabled: true });
-    const preflight = await sendRaw(service.url, { method: 'OPTIONS', path: `/${account.name}/any`, headers: { origin: 'https://py.example', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'x-ms-meta-a' } });
-    expect([preflight.status, preflight.header('access-control-allow-origin'), preflight.header('access-control-max-age')]).toEqual([200, 'https://py.example', '30']);
-    await refused('set_service_properties', { ...owner, cors: Array.from({ length: 6 }, () => rule) }, 400, 'InvalidXmlNodeValue');
+    expect(props).toEqual({
+      cors: [
+        {
+          ...rule,
+          allowedOrigins: 'https://py.example',
+          allowedMethods: 'GET,PUT',
+          allowedHeaders: 'x-ms-meta-*',
+          exposedHeaders: 'x-ms-request-id',
+        },
+      ],
+      hourMetricsEnabled: true,
+    });
+    const preflight = await sendRaw(service.url, {
+      method: 'OPTIONS',
+      path: `/${account.name}/any`,
+      headers: {
+        origin: 'https://py.example',
+        'access-control-request-method': 'PUT',
+        'access-control-request-headers': 'x-ms-meta-a',
+      },
+    });
+    expect([
+      preflight.status,
+      preflight.header('access-control-allow-origin'),
+      preflight.header('access-control-max-age'),
+    ]).toEqual([200, 'https://py.example', '30']);
+    await refused(
+      'set_service_properties',
+      { ...owner, cors: Array.from({ length: 6 }, () => rule) },
+      400,
+      'InvalidXmlNodeValue',
+    );
   });
 
   it('Put Range From URL: a SAS source of the same account, gated by the destination lease', async () => {
@@ -110,15 +167,44 @@ describe('share and service operations through the Python SDK', () => {
     await python.ok('create_file', { ...dev, share, path: 'src', size: 6 });
     await python.ok('upload_range', { ...dev, share, path: 'src', data: 'abcdef', offset: 0 });
     await python.ok('create_file', { ...dev, share, path: 'dst', size: 6 });
-    const { result: sas } = await python.ok('file_sas', { ...dev, share, path: 'src', permission: 'r', expiry: iso(HOUR) });
+    const { result: sas } = await python.ok('file_sas', {
+      ...dev,
+      share,
+      path: 'src',
+      permission: 'r',
+      expiry: iso(HOUR),
+    });
     const source = `${service.url}/${DEVELOPMENT_ACCOUNT}/${share}/src?${sas}`;
-    const put = await recorded('upload_range_from_url', { ...dev, share, path: 'dst', source, offset: 0, length: 3, sourceOffset: 3 }, 'FileRangeWritten');
+    const put = await recorded(
+      'upload_range_from_url',
+      { ...dev, share, path: 'dst', source, offset: 0, length: 3, sourceOffset: 3 },
+      'FileRangeWritten',
+    );
     expect(put.event.data).toMatchObject({ start: 0, end: 2, copiedFrom: { share, path: 'src', start: 3 } });
     expect((await python.ok('download', { ...dev, share, path: 'dst' })).result).toBe('def\0\0\0');
     const { result: lease } = await python.ok('acquire_lease', { ...dev, share, path: 'dst' });
-    await refused('upload_range_from_url', { ...dev, share, path: 'dst', source, offset: 3, length: 3, sourceOffset: 0 }, 412, 'LeaseIdMissing');
-    await python.ok('upload_range_from_url', { ...dev, share, path: 'dst', source, offset: 3, length: 3, sourceOffset: 0, lease });
+    await refused(
+      'upload_range_from_url',
+      { ...dev, share, path: 'dst', source, offset: 3, length: 3, sourceOffset: 0 },
+      412,
+      'LeaseIdMissing',
+    );
+    await python.ok('upload_range_from_url', {
+      ...dev,
+      share,
+      path: 'dst',
+      source,
+      offset: 3,
+      length: 3,
+      sourceOffset: 0,
+      lease,
+    });
     expect((await python.ok('download', { ...dev, share, path: 'dst' })).result).toBe('defabc');
-    await refused('upload_range_from_url', { ...dev, share, path: 'dst', source: source.split('?')[0], offset: 0, length: 3, sourceOffset: 0, lease }, 403, 'CannotVerifyCopySource');
+    await refused(
+      'upload_range_from_url',
+      { ...dev, share, path: 'dst', source: source.split('?')[0], offset: 0, length: 3, sourceOffset: 0, lease },
+      403,
+      'CannotVerifyCopySource',
+    );
   });
 });

@@ -76,8 +76,31 @@ export interface ApiProcess {
 
 const LISTENING = /leasehold api listening on (http:\/\/\S+)/;
 
-/** Starts `node main.js` on a free port against `databaseUrl` and waits until it listens. */
-export function startApiProcess(build: ApiBuild, databaseUrl: string): Promise<ApiProcess> {
+/**
+ * NODE_OPTIONS that preload a process clock `offsetMs` off the real one (Date and Date.now), for
+ * showing that a process's own clock decides nothing that must be decided on the database's.
+ */
+export function skewedClock(build: ApiBuild, offsetMs: number): Record<string, string> {
+  const preload = join(build.main, `../../../../skew-${offsetMs}.js`);
+  writeFileSync(
+    preload,
+    `const Real = Date;
+class Skewed extends Real {
+  constructor(...args) { if (args.length === 0) super(Real.now() + ${offsetMs}); else super(...args); }
+  static now() { return Real.now() + ${offsetMs}; }
+}
+globalThis.Date = Skewed;
+`,
+  );
+  return { NODE_OPTIONS: `--require ${preload}` };
+}
+
+/** Starts `node main.js` on a free port against `databaseUrl` (with extra environment) and waits until it listens. */
+export function startApiProcess(
+  build: ApiBuild,
+  databaseUrl: string,
+  env: Record<string, string> = {},
+): Promise<ApiProcess> {
   const child: ChildProcess = spawn(process.execPath, ['-r', build.preload, build.main], {
     cwd: ROOT,
     env: {
@@ -88,6 +111,7 @@ export function startApiProcess(build: ApiBuild, databaseUrl: string): Promise<A
       NODE_ENV: 'test',
       // The build lives outside the repository: resolve packages from the repository's node_modules.
       NODE_PATH: join(ROOT, 'node_modules'),
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
@@ -123,7 +147,10 @@ export function startApiProcess(build: ApiBuild, databaseUrl: string): Promise<A
 export async function ensureDevelopmentAccount(databaseUrl: string): Promise<void> {
   const dataSource = await createDataSource(databaseUrl, 1).initialize();
   try {
-    await new AccountsService(new EventStore(dataSource), new KeyCipher(loadConfig({ NODE_ENV: 'test' }).encryptionKey)).ensureDevelopmentAccount();
+    await new AccountsService(
+      new EventStore(dataSource),
+      new KeyCipher(loadConfig({ NODE_ENV: 'test' }).encryptionKey),
+    ).ensureDevelopmentAccount();
   } finally {
     await dataSource.destroy();
   }
@@ -131,9 +158,13 @@ export async function ensureDevelopmentAccount(databaseUrl: string): Promise<voi
 
 /** An SDK client for an API at `url` (path style), first answers only. */
 export function serviceClientAt(url: string): ShareServiceClient {
-  return new ShareServiceClient(`${url}/${DEVELOPMENT_ACCOUNT}`, new StorageSharedKeyCredential(DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY), {
-    retryOptions: { maxTries: 1 },
-  });
+  return new ShareServiceClient(
+    `${url}/${DEVELOPMENT_ACCOUNT}`,
+    new StorageSharedKeyCredential(DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY),
+    {
+      retryOptions: { maxTries: 1 },
+    },
+  );
 }
 
 export interface WorkerProcess {
@@ -153,7 +184,11 @@ export const workerMain = (build: ApiBuild): string => join(build.main, '../../.
  * Starts `node main.js` of the worker against `databaseUrl` with extra environment (QUEUE_PREFIX,
  * FORCE_CLOSE_CHUNK_SIZE, …) and waits until it has bootstrapped, i.e. is consuming the queue.
  */
-export function startWorkerProcess(build: ApiBuild, databaseUrl: string, env: Record<string, string> = {}): Promise<WorkerProcess> {
+export function startWorkerProcess(
+  build: ApiBuild,
+  databaseUrl: string,
+  env: Record<string, string> = {},
+): Promise<WorkerProcess> {
   const child: ChildProcess = spawn(process.execPath, ['-r', build.preload, workerMain(build)], {
     cwd: ROOT,
     env: { ...process.env, DATABASE_URL: databaseUrl, NODE_ENV: 'test', NODE_PATH: join(ROOT, 'node_modules'), ...env },

@@ -4,7 +4,9 @@ import { createInterface } from 'node:readline';
 /** The system interpreter: Debian's python3-azure-storage installs the SDK for it. */
 const PYTHON = '/usr/bin/python3';
 
-export type PythonAnswer = { ok: true; result: any; requestId?: string } | { ok: false; status: number; code?: string; message: string; requestId?: string };
+export type PythonAnswer =
+  | { ok: true; result: any; requestId?: string }
+  | { ok: false; status: number; code?: string; message: string; requestId?: string };
 
 /**
  * One Python process running test/support/python/driver.py, which calls Leasehold through the

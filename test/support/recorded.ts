@@ -12,12 +12,21 @@ export interface StoredEvent {
 /** The events one request recorded, in log order. */
 export async function eventsOf(db: Pool, requestId: string | undefined | null): Promise<StoredEvent[]> {
   expect(requestId).toEqual(expect.any(String));
-  const { rows } = await db.query(`SELECT tenant, stream_id, type, data, metadata FROM events WHERE metadata->>'requestId' = $1 ORDER BY position`, [requestId]);
+  const { rows } = await db.query(
+    `SELECT tenant, stream_id, type, data, metadata FROM events WHERE metadata->>'requestId' = $1 ORDER BY position`,
+    [requestId],
+  );
   return rows;
 }
 
 /** The one event a successful write recorded, stamped with the request and the caller (the development account's key by default). */
-export async function onlyEvent(db: Pool, response: { requestId?: string }, type: string, principal = 'devstoreaccount1', authentication = 'SharedKey'): Promise<StoredEvent> {
+export async function onlyEvent(
+  db: Pool,
+  response: { requestId?: string },
+  type: string,
+  principal = 'devstoreaccount1',
+  authentication = 'SharedKey',
+): Promise<StoredEvent> {
   const events = await eventsOf(db, response.requestId);
   expect(events.map((e) => e.type)).toEqual([type]);
   expect(events[0].tenant).toBe(principal.replace(/^sas:/, ''));
@@ -30,14 +39,24 @@ export async function onlyEvent(db: Pool, response: { requestId?: string }, type
  * (`details.errorCode`); a HEAD answer has no body, so only the header carries the code. A
  * refused request records no event.
  */
-export async function refusedBySdk(db: Pool, call: Promise<unknown>, status: number, code: string, { head = false } = {}): Promise<RestError> {
+export async function refusedBySdk(
+  db: Pool,
+  call: Promise<unknown>,
+  status: number,
+  code: string,
+  { head = false } = {},
+): Promise<RestError> {
   const error = await call.then(
     () => undefined,
     (e: unknown) => e,
   );
   expect(error).toBeInstanceOf(RestError);
   const rest = error as RestError;
-  expect({ status: rest.statusCode, code: rest.code, header: (rest.details as { errorCode?: string })?.errorCode }).toEqual({
+  expect({
+    status: rest.statusCode,
+    code: rest.code,
+    header: (rest.details as { errorCode?: string })?.errorCode,
+  }).toEqual({
     status,
     code: head ? undefined : code,
     header: code,

@@ -17,7 +17,7 @@ import { FileOperations } from './operations/filesystem/file.operations';
 import { ShareOperations } from './operations/filesystem/share.operations';
 import { HandleOperations } from './operations/handles/handle.operations';
 import { JobOperations } from './operations/jobs/job.operations';
-import { LeaseOperations } from './operations/leases/lease.operations';
+import { LeaseOperations, ShareLeaseOperations } from './operations/leases/lease.operations';
 
 /** Binds the ports libraries declare to the capabilities that answer them. */
 @Global()
@@ -54,7 +54,17 @@ export class ApiModule {
         AuditModule,
       ],
       controllers: [AdminController],
-      providers: [FileServiceOperations, ShareOperations, DirectoryOperations, FileOperations, LeaseOperations, HandleOperations, JobOperations, AuditOperations],
+      providers: [
+        FileServiceOperations,
+        ShareOperations,
+        DirectoryOperations,
+        FileOperations,
+        LeaseOperations,
+        ShareLeaseOperations,
+        HandleOperations,
+        JobOperations,
+        AuditOperations,
+      ],
     };
   }
 }

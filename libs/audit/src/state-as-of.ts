@@ -1,5 +1,16 @@
-import { evolveNode, LeaseEvent, NodeEvent, NodeState } from '@leasehold/domain';
-import { NODE_STREAM_PREFIX } from '@leasehold/filesystem';
+import {
+  evolveNode,
+  evolveShareLease,
+  initialShareLeaseState,
+  LeaseEvent,
+  NodeEvent,
+  NodeState,
+  ShareLeaseEvent,
+  ShareLeaseState,
+  ShareLeaseStateName,
+  viewShareLease,
+} from '@leasehold/domain';
+import { NODE_STREAM_PREFIX, SHARE_STREAM_PREFIX } from '@leasehold/filesystem';
 import { HANDLE_STREAM_PREFIX, HandleOpened } from '@leasehold/handles';
 import { AuditEvent } from './audit.repository';
 
@@ -17,6 +28,8 @@ export interface StateAsOf {
   exists: boolean;
   kind?: 'file' | 'directory';
   lease?: { state: string; leaseId?: string; epoch: number };
+  /** The share root: its share lease at that instant (expiry and break ends read off the recorded instants). */
+  shareLease?: { state: ShareLeaseStateName; leaseId?: string; epoch: number };
   handles: OpenHandleAsOf[];
 }
 
@@ -30,41 +43,84 @@ function groupByStream(events: AuditEvent[]): Map<string, AuditEvent[]> {
 }
 
 /**
- * The lease and the open handles of one path as they were at a time, folded from everything
+ * The lease and the open handles of one path as they were at `at`, folded from everything
  * recorded about the path up to then with the same evolve functions the service runs on.
  */
-export function stateAsOf(events: AuditEvent[]): StateAsOf {
+export function stateAsOf(events: AuditEvent[], at: Date): StateAsOf {
   const streams = groupByStream(events);
+  let share: { exists: boolean; lease: ShareLeaseState } | undefined;
   let node: NodeState | undefined;
   let nodeSeq = -1n;
   const handles: OpenHandleAsOf[] = [];
   for (const [streamId, list] of streams) {
     if (streamId.startsWith(NODE_STREAM_PREFIX)) {
       // A path may have been deleted and created again: the latest creation is the one that counts.
-      const state = list.reduce<NodeState | undefined>((s, e) => evolveNode(s, { type: e.type, data: e.data } as NodeEvent), undefined);
+      const state = list.reduce<NodeState | undefined>(
+        (s, e) => evolveNode(s, { type: e.type, data: e.data } as NodeEvent),
+        undefined,
+      );
       const seq = BigInt(list[0].seq);
       if (seq > nodeSeq) [node, nodeSeq] = [state, seq];
+    } else if (streamId.startsWith(SHARE_STREAM_PREFIX)) {
+      const lease = list
+        .filter((e) => e.type.startsWith('ShareLease'))
+        .reduce(
+          (s, e) => evolveShareLease(s, { type: e.type, data: e.data } as ShareLeaseEvent),
+          initialShareLeaseState,
+        );
+      share = { exists: !list.some((e) => e.type === 'ShareDeleted'), lease };
     } else if (streamId.startsWith(HANDLE_STREAM_PREFIX) && list.length === 1 && list[0].type === 'HandleOpened') {
       const d = list[0].data as HandleOpened;
-      handles.push({ handleId: d.handleId, sessionId: d.sessionId, clientName: d.clientName, clientIp: d.clientIp, access: d.access, openedAt: list[0].recordedAt, openedBy: list[0].principal });
+      handles.push({
+        handleId: d.handleId,
+        sessionId: d.sessionId,
+        clientName: d.clientName,
+        clientIp: d.clientIp,
+        access: d.access,
+        openedAt: list[0].recordedAt,
+        openedBy: list[0].principal,
+      });
     }
+  }
+  if (share) {
+    // A lapse or the end of a break is in the state as of `at` even when recorded later, or never.
+    const view = viewShareLease(share.lease, at.getTime());
+    const shareLease = {
+      state: view.state,
+      ...(view.state !== 'available' ? { leaseId: view.leaseId } : {}),
+      epoch: view.epoch,
+    };
+    return { exists: share.exists, kind: 'directory', shareLease, handles };
   }
   if (!node) return { exists: false, handles };
   const lease = node.lease;
   return {
     exists: true,
     kind: node.kind,
-    lease: node.kind === 'file' ? { state: lease.status, ...(lease.status !== 'available' ? { leaseId: lease.leaseId } : {}), epoch: lease.epoch } : undefined,
+    lease:
+      node.kind === 'file'
+        ? {
+            state: lease.status,
+            ...(lease.status !== 'available' ? { leaseId: lease.leaseId } : {}),
+            epoch: lease.epoch,
+          }
+        : undefined,
     handles,
   };
 }
 
-const LEASE_EVENTS: Record<LeaseEvent['type'], string> = {
+const LEASE_EVENTS: Record<LeaseEvent['type'] | ShareLeaseEvent['type'], string> = {
   LeaseAcquired: 'acquired',
   LeaseChanged: 'changed',
   LeaseReleased: 'released',
   LeaseBroken: 'broken',
   BrokenLeaseCleared: 'cleared by a write',
+  ShareLeaseAcquired: 'acquired',
+  ShareLeaseRenewed: 'renewed',
+  ShareLeaseChanged: 'changed',
+  ShareLeaseReleased: 'released',
+  ShareLeaseBroken: 'broken',
+  ShareLeaseExpired: 'expired',
 };
 
 export interface LeaseHistoryEntry {
@@ -78,12 +134,12 @@ export interface LeaseHistoryEntry {
   clientRequestId: string | null;
 }
 
-/** Who acquired, changed, broke and released the lease on a path, oldest first. */
+/** Who acquired, renewed, changed, broke and released the lease on a path (a file, or a share's root), and when it expired, oldest first. */
 export function leaseHistory(events: AuditEvent[]): LeaseHistoryEntry[] {
   return events
     .filter((e) => e.type in LEASE_EVENTS)
     .map((e) => {
-      const { type, data } = { type: e.type, data: e.data } as LeaseEvent;
+      const { type, data } = { type: e.type, data: e.data } as LeaseEvent | ShareLeaseEvent;
       return {
         at: e.recordedAt,
         action: LEASE_EVENTS[type],

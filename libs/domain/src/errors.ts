@@ -1,4 +1,5 @@
 import type { LeaseErrorCode } from './lease/lease.types';
+import type { ShareLeaseReason } from './share-lease/share-lease.types';
 
 /**
  * Why the application refused a command. A reason, not an answer: each interface says it its own
@@ -6,6 +7,8 @@ import type { LeaseErrorCode } from './lease/lease.types';
  */
 export type DomainReason =
   | LeaseErrorCode
+  /** facts.resource: 'share'; facts.state and facts.action: the share lease's state and the action refused. */
+  | ShareLeaseReason
   | 'ShareNotFound'
   | 'ShareAlreadyExists'
   | 'ParentNotFound'

@@ -1,6 +1,7 @@
 export * from './guid';
 export * from './names';
 export * from './lease';
+export * from './share-lease';
 export * from './filesystem/node';
 export * from './jobs/force-close-job';
 export * from './errors';

@@ -1,5 +1,9 @@
 import { Module } from '@nestjs/common';
-import { CreateDirectoryHandler, DeleteDirectoryHandler, SetDirectoryMetadataHandler } from './directories/directory.commands';
+import {
+  CreateDirectoryHandler,
+  DeleteDirectoryHandler,
+  SetDirectoryMetadataHandler,
+} from './directories/directory.commands';
 import { WriteFileHandler } from './files/file.commands';
 import {
   DirectoryHandler,
@@ -16,6 +20,7 @@ import { NodeWriter } from './nodes/node.writer';
 import { RecentNodes } from './nodes/recent-nodes';
 import { SetFileServicePropertiesHandler } from './service/file-service.commands';
 import { FileServiceRepository } from './service/file-service.repository';
+import { ShareLeaseRepository } from './shares/share-lease.repository';
 import { ChangeShareHandler, CreateShareHandler, DeleteShareHandler } from './shares/share.commands';
 import { ShareRepository } from './shares/share.repository';
 
@@ -28,6 +33,7 @@ import { ShareRepository } from './shares/share.repository';
 @Module({
   providers: [
     NodeRepository,
+    ShareLeaseRepository,
     NodeWriter,
     RecentNodes,
     ShareRepository,
@@ -49,6 +55,6 @@ import { ShareRepository } from './shares/share.repository';
     ListDirectoryHandler,
     FileContentHandler,
   ],
-  exports: [NodeRepository, NodeWriter, RecentNodes, ShareRepository, FileServiceRepository],
+  exports: [NodeRepository, ShareLeaseRepository, NodeWriter, RecentNodes, ShareRepository, FileServiceRepository],
 })
 export class FilesystemModule {}

@@ -5,10 +5,13 @@ import { ListedNode, Located, NodeRepository } from './nodes/node.repository';
 import { FileServiceProperties } from './service/file-service.events';
 import { FileServiceRepository } from './service/file-service.repository';
 import { ShareState } from './shares/share.events';
-import { ShareRepository } from './shares/share.repository';
+import { ReadShare, ShareRepository } from './shares/share.repository';
 
-/** A share and its settings; ShareNotFound when there is none. */
-export class ShareQuery extends Query<ShareState> {
+/**
+ * A share with its settings and lease, and the database's clock when it was read (the lease's state
+ * is derived at that instant); ShareNotFound when there is none.
+ */
+export class ShareQuery extends Query<ReadShare> {
   constructor(
     readonly context: CommandContext,
     readonly share: string,
@@ -18,7 +21,7 @@ export class ShareQuery extends Query<ShareState> {
 }
 
 /** A page of the tenant's shares whose names start with `prefix`, after the name `after`, by name. */
-export class ListSharesQuery extends Query<{ shares: ShareState[]; more: boolean }> {
+export class ListSharesQuery extends Query<{ shares: ReadShare[]; more: boolean }> {
   constructor(
     readonly context: CommandContext,
     readonly prefix: string,
@@ -93,7 +96,7 @@ export class FileContentQuery extends Query<Buffer | Readable> {
 export class ShareHandler implements IQueryHandler<ShareQuery> {
   constructor(private readonly shares: ShareRepository) {}
 
-  async execute({ context, share }: ShareQuery): Promise<ShareState> {
+  async execute({ context, share }: ShareQuery): Promise<ReadShare> {
     const found = await this.shares.find(context.tenant, share);
     if (!found) throw new DomainError('ShareNotFound');
     return found;
@@ -142,7 +145,9 @@ export class DirectoryHandler implements IQueryHandler<DirectoryQuery> {
   constructor(private readonly nodes: NodeRepository) {}
 
   execute({ context, share, path }: DirectoryQuery): Promise<Located> {
-    return path.length === 0 ? this.nodes.locate(context.tenant, share, []) : this.nodes.require(context.tenant, share, path, 'directory');
+    return path.length === 0
+      ? this.nodes.locate(context.tenant, share, [])
+      : this.nodes.require(context.tenant, share, path, 'directory');
   }
 }
 

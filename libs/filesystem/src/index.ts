@@ -6,10 +6,15 @@ export * from './lease-gate';
 export * from './ports';
 export * from './shares/share.events';
 export * from './service/file-service.events';
-export { ShareRepository } from './shares/share.repository';
+export { ReadShare, ShareRepository } from './shares/share.repository';
 export { FileServiceRepository } from './service/file-service.repository';
 export { ChangeShareCommand, CreateShareCommand, DeleteShareCommand, ShareChange } from './shares/share.commands';
 export { SetFileServicePropertiesCommand } from './service/file-service.commands';
-export { CreateDirectoryCommand, DeleteDirectoryCommand, SetDirectoryMetadataCommand } from './directories/directory.commands';
+export {
+  CreateDirectoryCommand,
+  DeleteDirectoryCommand,
+  SetDirectoryMetadataCommand,
+} from './directories/directory.commands';
 export { FileWrite, WriteFileCommand } from './files/file.commands';
 export * from './filesystem.queries';
+export * from './shares/share-lease.repository';

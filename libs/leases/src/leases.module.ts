@@ -1,9 +1,17 @@
 import { Module } from '@nestjs/common';
-import { FilesystemModule } from '@leasehold/filesystem';
+import { FilesystemModule, ShareLeaseRepository } from '@leasehold/filesystem';
 import { LeaseFileHandler } from './lease-file.command';
+import { LeaseShareHandler } from './lease-share.command';
+import { ShareLeaseSweeper } from './share-lease.sweeper';
 
 @Module({
   imports: [FilesystemModule],
-  providers: [LeaseFileHandler],
+  providers: [LeaseFileHandler, LeaseShareHandler],
 })
 export class LeasesModule {}
+
+/** The worker's part: records lapsed share leases. Needs only the event store. */
+@Module({
+  providers: [ShareLeaseRepository, ShareLeaseSweeper],
+})
+export class ShareLeaseSweeperModule {}

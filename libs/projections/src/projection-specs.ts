@@ -1,6 +1,14 @@
 import { ACCOUNT_STREAM_PREFIX, AccountEvent, accountRowOf } from '@leasehold/accounts';
 import { evolveJob, evolveNode, ForceCloseJob, NodeState } from '@leasehold/domain';
-import { FILE_SERVICE_STREAM_PREFIX, foldFileService, foldShare, NODE_STREAM_PREFIX, nodeRow, SHARE_STREAM_PREFIX, shareRow } from '@leasehold/filesystem';
+import {
+  FILE_SERVICE_STREAM_PREFIX,
+  foldFileService,
+  foldShare,
+  NODE_STREAM_PREFIX,
+  nodeRow,
+  SHARE_STREAM_PREFIX,
+  shareRow,
+} from '@leasehold/filesystem';
 import { HANDLE_STREAM_PREFIX, HandleOpened, handleRow } from '@leasehold/handles';
 import { JOB_STREAM_PREFIX, jobRow } from '@leasehold/jobs';
 
@@ -59,13 +67,20 @@ export const PROJECTIONS: ProjectionSpec[] = [
     table: 'handles',
     streamPrefix: HANDLE_STREAM_PREFIX,
     keyColumn: 'handle_id',
-    row: (tenant, _stream, events) => (events.length === 1 && events[0].type === 'HandleOpened' ? handleRow(tenant, events[0].data as HandleOpened) : undefined),
+    row: (tenant, _stream, events) =>
+      events.length === 1 && events[0].type === 'HandleOpened'
+        ? handleRow(tenant, events[0].data as HandleOpened)
+        : undefined,
   },
   {
     table: 'jobs',
     streamPrefix: JOB_STREAM_PREFIX,
     keyColumn: 'job_id',
-    row: (tenant, _stream, events) => jobRow(tenant, events.reduce<ForceCloseJob | undefined>((j, e) => evolveJob(j, e as never), undefined)!),
+    row: (tenant, _stream, events) =>
+      jobRow(
+        tenant,
+        events.reduce<ForceCloseJob | undefined>((j, e) => evolveJob(j, e as never), undefined)!,
+      ),
   },
 ];
 

@@ -10,7 +10,8 @@ export interface CorsRulesLookup {
 }
 export const CORS_RULES_LOOKUP = Symbol('CORS_RULES_LOOKUP');
 
-const preflightRefused = () => new AzureError(403, 'CorsPreflightFailure', 'CORS not enabled or no matching rule found for this request.');
+const preflightRefused = () =>
+  new AzureError(403, 'CorsPreflightFailure', 'CORS not enabled or no matching rule found for this request.');
 
 /** The origin part of the answer to a matched request or preflight: `*` only for a rule allowing any origin, which grants no credentials. */
 function originHeaders(rule: CorsRule, origin: string): Record<string, string> {
@@ -54,15 +55,28 @@ export class CorsPolicy {
    * headers this response has, since browsers know no prefixes); Vary: Origin whenever the answer
    * depends on the origin.
    */
-  async responseHeaders(account: string, method: string, origin: string, responseHeaderNames: string[]): Promise<Record<string, string>> {
+  async responseHeaders(
+    account: string,
+    method: string,
+    origin: string,
+    responseHeaderNames: string[],
+  ): Promise<Record<string, string>> {
     const rules = await this.rules.corsRulesOf(account);
     if (rules.length === 0) return {};
     const rule = matchRequest(rules, origin, method);
     if (!rule) return { vary: 'Origin' };
     const exposed = [
       ...rule.exposedHeaders.filter((h) => !h.endsWith('*')),
-      ...responseHeaderNames.filter((name) => headerCovered(rule.exposedHeaders.filter((h) => h.endsWith('*')), name)),
+      ...responseHeaderNames.filter((name) =>
+        headerCovered(
+          rule.exposedHeaders.filter((h) => h.endsWith('*')),
+          name,
+        ),
+      ),
     ];
-    return { ...originHeaders(rule, origin), ...(exposed.length ? { 'access-control-expose-headers': [...new Set(exposed)].join(',') } : {}) };
+    return {
+      ...originHeaders(rule, origin),
+      ...(exposed.length ? { 'access-control-expose-headers': [...new Set(exposed)].join(',') } : {}),
+    };
   }
 }

@@ -39,7 +39,11 @@ const ECHOABLE = /^[\x20-\x7e]{1,1024}$/;
 const SERVICE_VERSION = /^\d{4}-\d{2}-\d{2}$/;
 
 /** The headers every response carries, errors included. */
-export function commonResponseHeaders(requestHeaders: IncomingHttpHeaders, requestId: string, now: Date): Record<string, string> {
+export function commonResponseHeaders(
+  requestHeaders: IncomingHttpHeaders,
+  requestId: string,
+  now: Date,
+): Record<string, string> {
   const version = header({ headers: requestHeaders }, 'x-ms-version');
   const clientRequestId = header({ headers: requestHeaders }, 'x-ms-client-request-id');
   const headers: Record<string, string> = {
@@ -48,7 +52,8 @@ export function commonResponseHeaders(requestHeaders: IncomingHttpHeaders, reque
     date: now.toUTCString(),
     server: 'Leasehold',
   };
-  if (clientRequestId !== undefined && ECHOABLE.test(clientRequestId)) headers['x-ms-client-request-id'] = clientRequestId;
+  if (clientRequestId !== undefined && ECHOABLE.test(clientRequestId))
+    headers['x-ms-client-request-id'] = clientRequestId;
   return headers;
 }
 
@@ -77,7 +82,10 @@ export class WireGateway {
     let response: WireResponse;
     try {
       // A browser's preflight carries no credentials: the account's CORS rules alone answer it.
-      response = raw.method === 'OPTIONS' ? { status: 200, headers: await this.cors.preflight(parseUrl(raw.url).account, raw.headers) } : await this.dispatch(raw, requestId, now, clientRequestId, version);
+      response =
+        raw.method === 'OPTIONS'
+          ? { status: 200, headers: await this.cors.preflight(parseUrl(raw.url).account, raw.headers) }
+          : await this.dispatch(raw, requestId, now, clientRequestId, version);
     } catch (error) {
       response = this.errorResponse(error, requestId, now, raw);
     }
@@ -85,12 +93,19 @@ export class WireGateway {
     for (const [name, value] of Object.entries(response.headers ?? {})) {
       if (value !== undefined) headers[name] = String(value);
     }
-    if (origin !== undefined && raw.method !== 'OPTIONS') Object.assign(headers, await this.corsHeaders(raw, origin, Object.keys(headers)));
+    if (origin !== undefined && raw.method !== 'OPTIONS')
+      Object.assign(headers, await this.corsHeaders(raw, origin, Object.keys(headers)));
     const body = raw.method === 'HEAD' ? '' : (response.body ?? '');
     return { status: response.status, headers, body };
   }
 
-  private async dispatch(raw: RawRequest, requestId: string, now: Date, clientRequestId: string | undefined, version: string | undefined): Promise<WireResponse> {
+  private async dispatch(
+    raw: RawRequest,
+    requestId: string,
+    now: Date,
+    clientRequestId: string | undefined,
+    version: string | undefined,
+  ): Promise<WireResponse> {
     const url = parseUrl(raw.url);
     const connection = { remoteAddress: raw.remoteAddress, encrypted: raw.encrypted };
     const { sas, ...principal } = await this.authenticator.authenticate(
@@ -101,7 +116,13 @@ export class WireGateway {
     );
     // After authentication, so that only a proven tenant's requests count against its limit.
     if (!(await this.limiter.admit(url.account))) {
-      throw new AzureError(503, 'ServerBusy', 'Operations per second is over the account limit.', {}, { 'retry-after': '1' });
+      throw new AzureError(
+        503,
+        'ServerBusy',
+        'Operations per second is over the account limit.',
+        {},
+        { 'retry-after': '1' },
+      );
     }
     if (version === undefined) throw missingHeader('x-ms-version');
     if (!SERVICE_VERSION.test(version)) throw invalidHeader('x-ms-version', version);
@@ -114,7 +135,10 @@ export class WireGateway {
     if (url.share !== undefined && !isValidShareName(url.share)) {
       throw new AzureError(400, 'InvalidResourceName', 'The specifed resource name contains invalid characters.');
     }
-    const path = header(raw, 'x-ms-allow-trailing-dot')?.toLowerCase() === 'true' ? url.path : url.path.map((c) => c.replace(/\.+$/, ''));
+    const path =
+      header(raw, 'x-ms-allow-trailing-dot')?.toLowerCase() === 'true'
+        ? url.path
+        : url.path.map((c) => c.replace(/\.+$/, ''));
     const problem = checkPathComponents(path);
     if (problem === 'InvalidFileOrDirectoryPathName') {
       throw new AzureError(400, problem, 'The specified path is too long or has too many directory levels.');
@@ -136,7 +160,11 @@ export class WireGateway {
   }
 
   /** Errors answers get them too, so that a page can read why it was refused; a failed lookup costs only the headers. */
-  private async corsHeaders(raw: RawRequest, origin: string, responseHeaderNames: string[]): Promise<Record<string, string>> {
+  private async corsHeaders(
+    raw: RawRequest,
+    origin: string,
+    responseHeaderNames: string[],
+  ): Promise<Record<string, string>> {
     try {
       return await this.cors.responseHeaders(parseUrl(raw.url).account, raw.method, origin, responseHeaderNames);
     } catch {
@@ -152,11 +180,23 @@ export class WireGateway {
       azure = azureErrorOf(error);
     } else if (error instanceof ConcurrencyError) {
       // Still contended after every retry: the client's retry policy retries a 503.
-      azure = new AzureError(503, 'ServerBusy', 'The server is currently unable to receive requests. Please retry your request.', {}, { 'retry-after': '1' });
+      azure = new AzureError(
+        503,
+        'ServerBusy',
+        'The server is currently unable to receive requests. Please retry your request.',
+        {},
+        { 'retry-after': '1' },
+      );
     } else {
       // A bug, not bad input: log it with the request id, and still answer the way Azure does.
-      this.logger.error(`${raw.method} ${raw.url} failed (request ${requestId}): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      azure = new AzureError(500, 'InternalError', 'The server encountered an internal error. Please retry the request.');
+      this.logger.error(
+        `${raw.method} ${raw.url} failed (request ${requestId}): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
+      azure = new AzureError(
+        500,
+        'InternalError',
+        'The server encountered an internal error. Please retry the request.',
+      );
     }
     return {
       status: azure.status,

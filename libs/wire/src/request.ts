@@ -1,8 +1,15 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { CommandContext, parseGuid } from '@leasehold/domain';
-import type { ClientConnection } from './auth/sas';
 import { AzureError, invalidHeader, invalidQuery, invalidUri } from './errors';
+
+/** The connection a request came on: a SAS may restrict the source address (`sip`) and protocol (`spr`). */
+export interface ClientConnection {
+  /** The socket's remote address, as Node gives it (IPv4-mapped IPv6 included). */
+  remoteAddress?: string;
+  /** True when the request came over TLS. */
+  encrypted?: boolean;
+}
 
 /** A request after URL parsing and authentication, as operations see it. */
 export interface WireRequest {
@@ -79,7 +86,12 @@ export function header(req: { headers: IncomingHttpHeaders }, name: string): str
 export function requiredHeader(req: { headers: IncomingHttpHeaders }, name: string): string {
   const value = header(req, name);
   if (value === undefined || value === '') {
-    throw new AzureError(400, 'MissingRequiredHeader', "An HTTP header that's mandatory for this request is not specified.", { HeaderName: name });
+    throw new AzureError(
+      400,
+      'MissingRequiredHeader',
+      "An HTTP header that's mandatory for this request is not specified.",
+      { HeaderName: name },
+    );
   }
   return value;
 }
@@ -94,7 +106,11 @@ export function booleanHeader(req: { headers: IncomingHttpHeaders }, name: strin
 }
 
 /** A non-negative integer header within [0, max]; absent → undefined. */
-export function integerHeader(req: { headers: IncomingHttpHeaders }, name: string, max = Number.MAX_SAFE_INTEGER): number | undefined {
+export function integerHeader(
+  req: { headers: IncomingHttpHeaders },
+  name: string,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   const value = header(req, name);
   if (value === undefined) return undefined;
   if (!/^\d{1,16}$/.test(value) || Number(value) > max) throw invalidHeader(name, value);

@@ -29,7 +29,13 @@ export function encodedElement(name: string, text: string): string {
   return `<${name} Encoded="true">${escapeXml(encodeURIComponent(text))}</${name}>`;
 }
 
-export function errorBody(code: string, message: string, details: Record<string, string>, requestId: string, now: Date): string {
+export function errorBody(
+  code: string,
+  message: string,
+  details: Record<string, string>,
+  requestId: string,
+  now: Date,
+): string {
   // Azure appends the request id and time to every message; support staff look for them.
   const fullMessage = `${message}\nRequestId:${requestId}\nTime:${now.toISOString().replace('Z', '0000Z')}`;
   const extra = Object.entries(details)
@@ -48,12 +54,20 @@ const invalidXml = () => new AzureError(400, 'InvalidXmlDocument', 'XML specifie
 export function parseXmlBody(body: Buffer, arrays: string[]): Record<string, any> {
   const text = body.toString('utf8');
   if (/<!DOCTYPE/i.test(text) || XMLValidator.validate(text) !== true) throw invalidXml();
-  const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, ignoreDeclaration: true, isArray: (name) => arrays.includes(name) });
+  const parser = new XMLParser({
+    ignoreAttributes: true,
+    parseTagValue: false,
+    trimValues: true,
+    ignoreDeclaration: true,
+    isArray: (name) => arrays.includes(name),
+  });
   const tree = parser.parse(text);
   if (tree === null || typeof tree !== 'object') throw invalidXml();
   return tree;
 }
 
 /** 400 InvalidXmlNodeValue: well-formed XML with a value Azure would refuse. */
-export const invalidXmlNode = (node: string, message = 'The value for one of the XML nodes is not in the correct format.') =>
-  new AzureError(400, 'InvalidXmlNodeValue', message, { XmlNodeName: node });
+export const invalidXmlNode = (
+  node: string,
+  message = 'The value for one of the XML nodes is not in the correct format.',
+) => new AzureError(400, 'InvalidXmlNodeValue', message, { XmlNodeName: node });

@@ -30,13 +30,18 @@ export function corsRulesProblem(rules: CorsRule[]): string | undefined {
     const unknown = rule.allowedMethods.find((m) => !CORS_METHODS.includes(m));
     if (unknown !== undefined) return `'${unknown}' is not a method a CORS rule can allow.`;
     if (rule.allowedOrigins.length > 64) return 'At most 64 origins are allowed in a rule.';
-    if (rule.allowedOrigins.some((o) => o.length > MAX_NAME_LENGTH)) return `An origin is longer than ${MAX_NAME_LENGTH} characters.`;
-    if (!Number.isInteger(rule.maxAgeInSeconds) || rule.maxAgeInSeconds < 0) return 'MaxAgeInSeconds must be a non-negative integer.';
+    if (rule.allowedOrigins.some((o) => o.length > MAX_NAME_LENGTH))
+      return `An origin is longer than ${MAX_NAME_LENGTH} characters.`;
+    if (!Number.isInteger(rule.maxAgeInSeconds) || rule.maxAgeInSeconds < 0)
+      return 'MaxAgeInSeconds must be a non-negative integer.';
     for (const list of [rule.allowedHeaders, rule.exposedHeaders]) {
-      if (list.some((h) => h.length > MAX_NAME_LENGTH)) return `A header name is longer than ${MAX_NAME_LENGTH} characters.`;
+      if (list.some((h) => h.length > MAX_NAME_LENGTH))
+        return `A header name is longer than ${MAX_NAME_LENGTH} characters.`;
       const prefixed = list.filter((h) => h.endsWith('*') && h !== '*').length;
-      if (prefixed > MAX_PREFIXED_HEADERS) return `At most ${MAX_PREFIXED_HEADERS} prefixed headers are allowed in a list.`;
-      if (list.length - prefixed > MAX_LITERAL_HEADERS) return `At most ${MAX_LITERAL_HEADERS} literal headers are allowed in a list.`;
+      if (prefixed > MAX_PREFIXED_HEADERS)
+        return `At most ${MAX_PREFIXED_HEADERS} prefixed headers are allowed in a list.`;
+      if (list.length - prefixed > MAX_LITERAL_HEADERS)
+        return `At most ${MAX_LITERAL_HEADERS} literal headers are allowed in a list.`;
     }
   }
   return undefined;
@@ -55,9 +60,17 @@ export function headerCovered(patterns: string[], name: string): boolean {
 }
 
 /** The rule a preflight (origin, requested method and headers) matches, or undefined: every requested header must be allowed. */
-export function matchPreflight(rules: CorsRule[], origin: string, method: string, requestHeaders: string[]): CorsRule | undefined {
+export function matchPreflight(
+  rules: CorsRule[],
+  origin: string,
+  method: string,
+  requestHeaders: string[],
+): CorsRule | undefined {
   return rules.find(
-    (rule) => originMatches(rule, origin) && rule.allowedMethods.includes(method.toUpperCase()) && requestHeaders.every((h) => headerCovered(rule.allowedHeaders, h)),
+    (rule) =>
+      originMatches(rule, origin) &&
+      rule.allowedMethods.includes(method.toUpperCase()) &&
+      requestHeaders.every((h) => headerCovered(rule.allowedHeaders, h)),
   );
 }
 

@@ -21,18 +21,24 @@ const MAX_ID_LENGTH = 64;
 export const SHARE_POLICY_PERMISSIONS = 'rcwdl';
 
 /** Why the identifiers cannot be stored, or undefined. `isTime` tells a valid ISO 8601 time. */
-export function signedIdentifiersProblem(identifiers: SignedIdentifier[], isTime: (value: string) => boolean): string | undefined {
-  if (identifiers.length > MAX_SIGNED_IDENTIFIERS) return `At most ${MAX_SIGNED_IDENTIFIERS} signed identifiers are allowed.`;
+export function signedIdentifiersProblem(
+  identifiers: SignedIdentifier[],
+  isTime: (value: string) => boolean,
+): string | undefined {
+  if (identifiers.length > MAX_SIGNED_IDENTIFIERS)
+    return `At most ${MAX_SIGNED_IDENTIFIERS} signed identifiers are allowed.`;
   const seen = new Set<string>();
   for (const { id, accessPolicy } of identifiers) {
-    if (id.length === 0 || id.length > MAX_ID_LENGTH) return `A signed identifier's Id must be 1 to ${MAX_ID_LENGTH} characters.`;
+    if (id.length === 0 || id.length > MAX_ID_LENGTH)
+      return `A signed identifier's Id must be 1 to ${MAX_ID_LENGTH} characters.`;
     if (seen.has(id)) return `The signed identifier '${id}' is given more than once.`;
     seen.add(id);
     for (const time of [accessPolicy.start, accessPolicy.expiry]) {
       if (time !== undefined && !isTime(time)) return `'${time}' is not an ISO 8601 UTC time.`;
     }
     const permission = accessPolicy.permission;
-    if (permission !== undefined && !inOrder(permission, SHARE_POLICY_PERMISSIONS)) return `Permission '${permission}' must be letters of ${SHARE_POLICY_PERMISSIONS}, in that order.`;
+    if (permission !== undefined && !inOrder(permission, SHARE_POLICY_PERMISSIONS))
+      return `Permission '${permission}' must be letters of ${SHARE_POLICY_PERMISSIONS}, in that order.`;
   }
   return undefined;
 }
@@ -54,7 +60,8 @@ export interface SasFields {
   permissions?: string;
 }
 
-export type PolicyOutcome = { fields: Required<Pick<SasFields, 'expiry' | 'permissions'>> & Pick<SasFields, 'start'> } | { problem: string };
+export type PolicyOutcome =
+  { fields: Required<Pick<SasFields, 'expiry' | 'permissions'>> & Pick<SasFields, 'start'> } | { problem: string };
 
 /**
  * The SAS's effective start, expiry and permissions once the named policy is applied; a problem

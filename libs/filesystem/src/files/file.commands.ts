@@ -53,16 +53,21 @@ export class WriteFileHandler implements ICommandHandler<WriteFileCommand> {
       this.store.transaction(async (sql) => {
         const located = await this.nodes.locate(context.tenant, share, path, sql);
         const { node } = located;
-        if (node && node.kind !== 'file') throw new DomainError(write.kind === 'create' ? 'ResourceTypeMismatch' : 'ResourceNotFound');
+        if (node && node.kind !== 'file')
+          throw new DomainError(write.kind === 'create' ? 'ResourceTypeMismatch' : 'ResourceNotFound');
         if (!located.parentExists) throw new DomainError('ParentNotFound');
         if (!node && write.kind !== 'create') throw new DomainError('ResourceNotFound');
         if (write.kind === 'delete') {
           await this.nodes.lockNode(located.share.shareId, located.key, sql);
-          if (await this.handles.anyOpenOn(located.share.shareId, located.key, sql)) throw new DomainError('SharingViolation');
+          if (await this.handles.anyOpenOn(located.share.shareId, located.key, sql))
+            throw new DomainError('SharingViolation');
         }
         const leaseEvents = gateAccess(node?.lease ?? { status: 'available', epoch: 0 }, { kind: 'write', leaseId });
         const stamp = { etag: newEtag(), at: context.now.toISOString() };
-        const events: NodeEvent[] = [...leaseEvents, await this.apply(sql, located, newFileId ?? '', path.join('/'), write, stamp)];
+        const events: NodeEvent[] = [
+          ...leaseEvents,
+          await this.apply(sql, located, newFileId ?? '', path.join('/'), write, stamp),
+        ];
         return this.writer.commit(context, located, events, sql);
       }),
     );
@@ -101,7 +106,10 @@ export class WriteFileHandler implements ICommandHandler<WriteFileCommand> {
         await writeContent(sql, node!.fileId, write.start, write.data);
         const contentMD5 = createHash('md5').update(write.data).digest('base64');
         const copiedFrom = write.copiedFrom ? { copiedFrom: write.copiedFrom } : {};
-        return { type: 'FileRangeWritten', data: { ...stamp, start: write.start, end, length: write.data.length, contentMD5, ...copiedFrom } };
+        return {
+          type: 'FileRangeWritten',
+          data: { ...stamp, start: write.start, end, length: write.data.length, contentMD5, ...copiedFrom },
+        };
       }
       case 'clearRange':
         if (write.end >= node!.contentLength) throw invalidRange();

@@ -1,7 +1,12 @@
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { CommandContext } from '@leasehold/domain';
 import { EventStore, eventMetadata, retryOnConcurrency } from '@leasehold/event-store';
-import { evolveFileServiceProperties, FileServiceProperties, FileServicePropertiesSet, fileServiceStream } from './file-service.events';
+import {
+  evolveFileServiceProperties,
+  FileServiceProperties,
+  FileServicePropertiesSet,
+  fileServiceStream,
+} from './file-service.events';
 import { FileServiceRepository } from './file-service.repository';
 
 export class SetFileServicePropertiesCommand extends Command<void> {
@@ -32,7 +37,11 @@ export class SetFileServicePropertiesHandler implements ICommandHandler<SetFileS
         expectedVersion: current.version,
         events: [event],
         metadata: eventMetadata(context),
-        projection: this.service.project(context.tenant, evolveFileServiceProperties(current.properties, event), current.version),
+        projection: this.service.project(
+          context.tenant,
+          evolveFileServiceProperties(current.properties, event),
+          current.version,
+        ),
       });
     });
   }

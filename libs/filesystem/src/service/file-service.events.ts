@@ -25,15 +25,29 @@ export const DEFAULT_FILE_SERVICE_PROPERTIES: FileServiceProperties = {
 /** Set File Service Properties replaces only the settings the request names; the others stay. */
 export type FileServicePropertiesSet = { type: 'FileServicePropertiesSet'; data: Partial<FileServiceProperties> };
 
-export const evolveFileServiceProperties = (state: FileServiceProperties, event: FileServicePropertiesSet): FileServiceProperties => ({ ...state, ...event.data });
+export const evolveFileServiceProperties = (
+  state: FileServiceProperties,
+  event: FileServicePropertiesSet,
+): FileServiceProperties => ({ ...state, ...event.data });
 
 export const FILE_SERVICE_STREAM_PREFIX = 'fileservice-';
 /** The stream of one account's File service properties. */
 export const fileServiceStream = (account: string) => `${FILE_SERVICE_STREAM_PREFIX}${account}`;
 
 /** A row of the file_service_properties projection: the one mapping both the inline projection and rebuilds use. */
-export const fileServiceRow = (tenant: string, properties: FileServiceProperties, version: number) => ({ tenant, properties, version });
+export const fileServiceRow = (tenant: string, properties: FileServiceProperties, version: number) => ({
+  tenant,
+  properties,
+  version,
+});
 
 /** The row a `fileservice-` stream's events leave, as rebuilds fold it. */
-export const foldFileService = (tenant: string, events: { type: string; data: any }[]) =>
-  fileServiceRow(tenant, events.reduce((p, e) => evolveFileServiceProperties(p, e as FileServicePropertiesSet), DEFAULT_FILE_SERVICE_PROPERTIES), events.length);
+export const foldFileService = (tenant: string, events: { type: string; data: unknown }[]) =>
+  fileServiceRow(
+    tenant,
+    events.reduce(
+      (p, e) => evolveFileServiceProperties(p, e as FileServicePropertiesSet),
+      DEFAULT_FILE_SERVICE_PROPERTIES,
+    ),
+    events.length,
+  );

@@ -1,10 +1,18 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { CommandContext, DomainError, SignedIdentifier } from '@leasehold/domain';
+import {
+  CommandContext,
+  decideShareDelete,
+  DomainError,
+  observeShareLease,
+  SignedIdentifier,
+  viewShareLease,
+} from '@leasehold/domain';
 import { ConcurrencyError, EventStore, eventMetadata, retryOnConcurrency } from '@leasehold/event-store';
 import { newEtag } from '../etag';
 import { NodeRepository } from '../nodes/node.repository';
 import { OPEN_HANDLES, OpenHandles } from '../ports';
+import { ShareLeaseRepository } from './share-lease.repository';
 import { AccessTier, evolveShare, ShareEvent, ShareState, shareStream } from './share.events';
 import { ShareRepository } from './share.repository';
 
@@ -23,6 +31,8 @@ export class DeleteShareCommand extends Command<void> {
   constructor(
     readonly context: CommandContext,
     readonly name: string,
+    /** x-ms-lease-id: needed while the share is leased. */
+    readonly leaseId?: string,
   ) {
     super();
   }
@@ -66,27 +76,36 @@ export class DeleteShareHandler implements ICommandHandler<DeleteShareCommand> {
   constructor(
     private readonly store: EventStore,
     private readonly nodes: NodeRepository,
+    private readonly shares: ShareLeaseRepository,
     @Inject(OPEN_HANDLES) private readonly handles: OpenHandles,
   ) {}
 
-  /** Deletes the share and everything in it, leased files included (Azure allows it). */
-  async execute({ context, name }: DeleteShareCommand) {
+  /**
+   * Deletes the share and everything in it, leased files included (Azure allows it); a leased
+   * share only with its lease id, decided on the database's clock like every share lease decision.
+   */
+  async execute({ context, name, leaseId }: DeleteShareCommand) {
     await retryOnConcurrency(async () => {
-      const share = await this.nodes.findShare(context.tenant, name);
+      const share = await this.shares.find(context.tenant, name);
       if (!share) throw new DomainError('ShareNotFound');
+      const refusal = decideShareDelete(viewShareLease(share.lease, share.readAt), leaseId);
+      if (refusal) throw new DomainError(refusal.reason, refusal.facts);
       await this.store.transaction(async (sql) => {
         // Lock the share first: nothing is created in it from here on.
-        if (!(await this.nodes.lockShare(share.shareId, sql))) throw new ConcurrencyError(context.tenant, shareStream(share.shareId), share.version);
+        if (!(await this.nodes.lockShare(share.shareId, sql)))
+          throw new ConcurrencyError(context.tenant, shareStream(share.shareId), share.version);
         await this.nodes.deleteShareNodes(share.shareId, sql);
         // Handles open in the share close with it, each with its event, so the audit trail never shows them open afterwards.
         await this.handles.closeAllInShare(context, share.shareId, sql);
         const deleted: ShareEvent = { type: 'ShareDeleted', data: { shareId: share.shareId, name } };
+        // A lapse nobody recorded yet goes in the log before the share goes.
+        const events = [...observeShareLease(share.lease, share.readAt), deleted];
         await this.store.append(
           {
             tenant: context.tenant,
             streamId: shareStream(share.shareId),
             expectedVersion: share.version,
-            events: [deleted],
+            events,
             metadata: eventMetadata(context),
             projection: this.nodes.projectShareDeleted(share.shareId, share.version),
           },
@@ -148,7 +167,15 @@ function changeEvent(share: ShareState, change: ShareChange, stamp: { etag: stri
       return { type: 'ShareAclSet', data: { ...stamp, signedIdentifiers: change.signedIdentifiers } };
     case 'properties': {
       const accessTier = change.accessTier ?? share.accessTier;
-      return { type: 'SharePropertiesSet', data: { ...stamp, quota: change.quota ?? share.quota, accessTier, accessTierChanged: accessTier !== share.accessTier } };
+      return {
+        type: 'SharePropertiesSet',
+        data: {
+          ...stamp,
+          quota: change.quota ?? share.quota,
+          accessTier,
+          accessTierChanged: accessTier !== share.accessTier,
+        },
+      };
     }
   }
 }

@@ -1,4 +1,11 @@
-import type { SignedIdentifier } from '@leasehold/domain';
+import {
+  evolveShareLease,
+  initialShareLeaseState,
+  ShareLeaseEvent,
+  ShareLeaseState,
+  SignedIdentifier,
+} from '@leasehold/domain';
+import { shareLeaseColumns } from './share-lease.row';
 
 /** Azure's access tiers for a standard share; the default is TransactionOptimized. */
 export const ACCESS_TIERS = ['TransactionOptimized', 'Hot', 'Cool'] as const;
@@ -17,7 +24,7 @@ export interface ShareCreated extends Stamp {
   metadata: Record<string, string>;
 }
 
-/** The events of a share's stream, share-<id>. */
+/** The events of a share's stream, share-<id>, besides its lease's (ShareLeaseEvent, libs/domain/src/share-lease). */
 export type ShareEvent =
   | { type: 'ShareCreated'; data: ShareCreated }
   | { type: 'ShareMetadataSet'; data: Stamp & { metadata: Record<string, string> } }
@@ -38,6 +45,8 @@ export interface ShareState {
   accessTierChangedAt?: string;
   metadata: Record<string, string>;
   signedIdentifiers: SignedIdentifier[];
+  /** As its events recorded it; viewShareLease gives its state at an instant. */
+  lease: ShareLeaseState;
   etag: string;
   lastModified: string;
   version: number;
@@ -46,31 +55,58 @@ export interface ShareState {
 const iso = (at: Date | string) => new Date(at).toISOString();
 
 /** Folds one event into a share's state (undefined: no share, or deleted). */
-export function evolveShare(state: ShareState | undefined, event: ShareEvent): ShareState | undefined {
-  const touched = (s: ShareState, d: Stamp) => ({ ...s, etag: d.etag, lastModified: iso(d.at), version: s.version + 1 });
+export function evolveShare(
+  state: ShareState | undefined,
+  event: ShareEvent | ShareLeaseEvent,
+): ShareState | undefined {
+  const touched = (s: ShareState, d: Stamp) => ({
+    ...s,
+    etag: d.etag,
+    lastModified: iso(d.at),
+    version: s.version + 1,
+  });
   switch (event.type) {
     case 'ShareCreated': {
       const d = event.data;
-      return { shareId: String(d.shareId), name: d.name, quota: d.quota, accessTier: 'TransactionOptimized', metadata: d.metadata, signedIdentifiers: [], etag: d.etag, lastModified: iso(d.at), version: 1 };
+      return {
+        shareId: String(d.shareId),
+        name: d.name,
+        quota: d.quota,
+        accessTier: 'TransactionOptimized',
+        metadata: d.metadata,
+        signedIdentifiers: [],
+        lease: initialShareLeaseState,
+        etag: d.etag,
+        lastModified: iso(d.at),
+        version: 1,
+      };
     }
     case 'ShareMetadataSet':
       return state && { ...touched(state, event.data), metadata: event.data.metadata };
     case 'SharePropertiesSet': {
       const d = event.data;
-      return state && { ...touched(state, d), quota: d.quota, accessTier: d.accessTier, accessTierChangedAt: d.accessTierChanged ? iso(d.at) : state.accessTierChangedAt };
+      return (
+        state && {
+          ...touched(state, d),
+          quota: d.quota,
+          accessTier: d.accessTier,
+          accessTierChangedAt: d.accessTierChanged ? iso(d.at) : state.accessTierChangedAt,
+        }
+      );
     }
     case 'ShareAclSet':
       return state && { ...touched(state, event.data), signedIdentifiers: event.data.signedIdentifiers };
     case 'ShareDeleted':
       return undefined;
     default:
-      // Other events of the share's stream (owned elsewhere) leave its settings as they are, and count for its version.
-      return state && { ...state, version: state.version + 1 };
+      // The share's lease events (libs/leases decides them) change its lease, not its ETag or Last-Modified.
+      return state && { ...state, lease: evolveShareLease(state.lease, event), version: state.version + 1 };
   }
 }
 
 /** The share a stream's events leave, as rebuilds fold it. */
-export const foldShare = (events: { type: string; data: any }[]) => events.reduce<ShareState | undefined>((s, e) => evolveShare(s, e as ShareEvent), undefined);
+export const foldShare = (events: { type: string; data: unknown }[]) =>
+  events.reduce<ShareState | undefined>((s, e) => evolveShare(s, e as ShareEvent | ShareLeaseEvent), undefined);
 
 /** A share's row in the shares projection: the one mapping both the inline projection and rebuilds use. */
 export const shareRow = (tenant: string, share: ShareState) => ({
@@ -81,6 +117,7 @@ export const shareRow = (tenant: string, share: ShareState) => ({
   metadata: share.metadata,
   etag: share.etag,
   last_modified: share.lastModified,
+  ...shareLeaseColumns(share.lease),
   version: share.version,
   access_tier: share.accessTier,
   access_tier_changed_at: share.accessTierChangedAt ?? null,

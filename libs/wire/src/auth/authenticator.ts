@@ -1,8 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { applyPolicy, SignedIdentifier } from '@leasehold/domain';
 import { AzureError, authenticationFailed, invalidHeader } from '../errors';
-import { parseUrl, ParsedUrl } from '../request';
-import { authorizeSas, checkSasConditions, checkServicePermissions, ClientConnection, hasSas, parseSas, sasSignatureMatches, sasStringToSign, SasToken, ServiceSas } from './sas';
+import { ClientConnection, parseUrl, ParsedUrl } from '../request';
+import {
+  authorizeSas,
+  checkSasConditions,
+  checkServicePermissions,
+  hasSas,
+  parseSas,
+  sasSignatureMatches,
+  sasStringToSign,
+  SasToken,
+  ServiceSas,
+} from './sas';
 import { checkRequestDate, parseSharedKeyAuthorization, SignableRequest, verifySharedKeySignature } from './shared-key';
 
 /** The accounts capability answers this: the decoded keys of an account, or undefined when there is no such (enabled) account. */
@@ -32,14 +42,21 @@ export class Authenticator {
     @Inject(STORED_POLICY_LOOKUP) private readonly policies: StoredPolicyLookup,
   ) {}
 
-  async authenticate(url: ParsedUrl, req: SignableRequest, now: Date, connection: ClientConnection = {}): Promise<Principal> {
+  async authenticate(
+    url: ParsedUrl,
+    req: SignableRequest,
+    now: Date,
+    connection: ClientConnection = {},
+  ): Promise<Principal> {
     const account = url.account;
     const authorization = req.headers['authorization'];
     // An Authorization header decides: its signature covers the whole query, SAS fields included.
     if (authorization === undefined && hasSas(url.query)) return this.authenticateSas(url, now, connection);
     const credentials = parseSharedKeyAuthorization(Array.isArray(authorization) ? authorization[0] : authorization);
     if (credentials === undefined) {
-      throw authenticationFailed('No credentials: the request carries neither a Shared Key Authorization header nor a shared access signature.');
+      throw authenticationFailed(
+        'No credentials: the request carries neither a Shared Key Authorization header nor a shared access signature.',
+      );
     }
     if ('error' in credentials) throw authenticationFailed(credentials.error);
     const dateProblem = checkRequestDate(req.headers, now);
@@ -63,7 +80,12 @@ export class Authenticator {
    * (Shared Key signs one request, not a second one made on its behalf). Any refusal becomes
    * CannotVerifyCopySource with the status the source itself would have answered.
    */
-  async authorizeCopySource(source: string, account: string, now: Date, connection: ClientConnection): Promise<ParsedUrl> {
+  async authorizeCopySource(
+    source: string,
+    account: string,
+    now: Date,
+    connection: ClientConnection,
+  ): Promise<ParsedUrl> {
     let url: ParsedUrl;
     try {
       const parsed = new URL(source);
@@ -74,7 +96,8 @@ export class Authenticator {
     const refuse = (status: number, message: string) => new AzureError(status, 'CannotVerifyCopySource', message);
     if (url.account !== account) throw refuse(403, 'The copy source must be in the same storage account.');
     if (url.share === undefined || url.path.length === 0) throw invalidHeader('x-ms-copy-source', source);
-    if (!hasSas(url.query)) throw refuse(403, 'The copy source must carry a shared access signature that grants read (r).');
+    if (!hasSas(url.query))
+      throw refuse(403, 'The copy source must carry a shared access signature that grants read (r).');
     try {
       const { sas } = await this.authenticateSas(url, now, connection);
       authorizeSas(sas!, { sas: 'r', resource: 'file' }, url.path);
@@ -92,7 +115,8 @@ export class Authenticator {
     if (!keys) throw authenticationFailed(`The account '${url.account}' does not exist or is disabled.`);
     const stringToSign = sasStringToSign(sas, url);
     // As Azure does, the detail shows the string-to-sign: it is made only of what the request sent.
-    if (!sasSignatureMatches(stringToSign, sas.signature, keys)) throw authenticationFailed(`Signature did not match. String to sign used was ${stringToSign}`);
+    if (!sasSignatureMatches(stringToSign, sas.signature, keys))
+      throw authenticationFailed(`Signature did not match. String to sign used was ${stringToSign}`);
     const effective = sas.kind === 'service' && sas.identifier !== undefined ? await this.withPolicy(sas, url) : sas;
     checkSasConditions(effective, now, connection);
     return { principal: `sas:${url.account}`, authentication: 'SAS', sas: effective };
@@ -100,8 +124,13 @@ export class Authenticator {
 
   /** The SAS with its stored access policy applied, read now: a changed or removed policy binds SAS already handed out. */
   private async withPolicy(sas: ServiceSas, url: ParsedUrl): Promise<ServiceSas> {
-    const identifiers = url.share === undefined ? undefined : await this.policies.signedIdentifiersOf(url.account, url.share);
-    const outcome = applyPolicy({ start: sas.start, expiry: sas.expiry || undefined, permissions: sas.permissions || undefined }, sas.identifier!, identifiers ?? []);
+    const identifiers =
+      url.share === undefined ? undefined : await this.policies.signedIdentifiersOf(url.account, url.share);
+    const outcome = applyPolicy(
+      { start: sas.start, expiry: sas.expiry || undefined, permissions: sas.permissions || undefined },
+      sas.identifier!,
+      identifiers ?? [],
+    );
     if ('problem' in outcome) throw authenticationFailed(outcome.problem);
     // Times were checked when the SAS was parsed and when the policy was stored; the letters may come from either.
     checkServicePermissions(sas.resource, outcome.fields.permissions);

@@ -83,9 +83,7 @@ describe('Shared Key verification against requests signed by the SDK', () => {
 
     const [stringToSign] = sharedKeyStringsToSign(req, ACCOUNT);
     // The collation order of the metadata, and the account twice (credential + path style).
-    expect(stringToSign).toContain(
-      'x-ms-meta-a:1\nx-ms-meta-a_b:2\nx-ms-meta-a1:3\nx-ms-meta-ab:4\nx-ms-meta-zed:5\n',
-    );
+    expect(stringToSign).toContain('x-ms-meta-a:1\nx-ms-meta-a_b:2\nx-ms-meta-a1:3\nx-ms-meta-ab:4\nx-ms-meta-zed:5\n');
     expect(stringToSign.endsWith('\n/devstoreaccount1/devstoreaccount1/share/dir%20x/a%27b.txt\ncomp:metadata')).toBe(
       true,
     );

@@ -57,7 +57,9 @@ function canonicalizedHeaders(headers: SignableRequest['headers']): string {
     .map((name) => {
       // The docs ask for folded whitespace; only a line break (obsolete header folding) is folded,
       // because the SDK signs runs of spaces inside a value as they are.
-      const value = headerValue(headers, name).replace(/[ \t]*\r?\n[ \t]*/g, ' ').trimStart();
+      const value = headerValue(headers, name)
+        .replace(/[ \t]*\r?\n[ \t]*/g, ' ')
+        .trimStart();
       return `${name}:${value}\n`;
     })
     .join('');

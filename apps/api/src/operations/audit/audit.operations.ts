@@ -17,14 +17,20 @@ import { requireAccountOwner } from '../account-owner';
 
 const MAX_PAGE = 1000;
 const DEFAULT_PAGE = 100;
-const json = (status: number, value: unknown): WireResponse => ({ status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) });
-const isSeq = (v: unknown): v is { seq: string } => typeof (v as { seq: string })?.seq === 'string' && /^\d{1,19}$/.test((v as { seq: string }).seq);
+const json = (status: number, value: unknown): WireResponse => ({
+  status,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(value),
+});
+const isSeq = (v: unknown): v is { seq: string } =>
+  typeof (v as { seq: string })?.seq === 'string' && /^\d{1,19}$/.test((v as { seq: string }).seq);
 
 function date(query: Record<string, string>, name: string): Date | undefined {
   const raw = query[name];
   if (raw === undefined) return undefined;
   const value = new Date(raw);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(raw) || Number.isNaN(value.getTime())) throw invalidQuery(name, raw, 'An ISO 8601 date and time is required.');
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(raw) || Number.isNaN(value.getTime()))
+    throw invalidQuery(name, raw, 'An ISO 8601 date and time is required.');
   return value;
 }
 
@@ -63,13 +69,18 @@ function filterOf(req: WireRequest): AuditFilter {
  */
 @Injectable()
 export class AuditOperations {
-
   constructor(
     private readonly queries: QueryBus,
     private readonly markers: MarkerCodec,
   ) {}
 
-  @AzureOperation({ name: 'Query Audit Events (extension)', method: 'GET', comp: 'auditevents', resource: 'any', sas: 'owner' })
+  @AzureOperation({
+    name: 'Query Audit Events (extension)',
+    method: 'GET',
+    comp: 'auditevents',
+    resource: 'any',
+    sas: 'owner',
+  })
   async events(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const filter = filterOf(req);
@@ -78,29 +89,56 @@ export class AuditOperations {
     const binding = markerBinding('audit', req.context.tenant, JSON.stringify(filter), order);
     const marker = req.query['marker'];
     const after = marker ? this.markers.decode(binding, marker, isSeq) : undefined;
-    if (marker && !after) throw invalidQuery('marker', marker, 'The marker is not one this service issued for this account and query.');
-    const { events, more } = await this.queries.execute(new AuditEventsQuery(req.context, filter, order, after?.seq, limit));
+    if (marker && !after)
+      throw invalidQuery('marker', marker, 'The marker is not one this service issued for this account and query.');
+    const { events, more } = await this.queries.execute(
+      new AuditEventsQuery(req.context, filter, order, after?.seq, limit),
+    );
     const last = events[events.length - 1];
     return json(200, { events, nextMarker: more && last ? this.markers.encode(binding, { seq: last.seq }) : '' });
   }
 
-  @AzureOperation({ name: 'Lease History (extension)', method: 'GET', comp: 'leasehistory', resource: 'file', sas: 'owner' })
+  @AzureOperation({
+    name: 'Lease History (extension)',
+    method: 'GET',
+    comp: 'leasehistory',
+    resource: 'file-or-directory',
+    sas: 'owner',
+  })
   async leaseHistory(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const timeline = await this.queries.execute(new LeaseHistoryQuery(req.context, req.share!, pathKey(req.path)));
     return json(200, { share: req.share, path: req.path.join('/'), timeline });
   }
 
-  @AzureOperation({ name: 'State As Of (extension)', method: 'GET', comp: 'stateasof', resource: 'file-or-directory', sas: 'owner' })
+  @AzureOperation({
+    name: 'State As Of (extension)',
+    method: 'GET',
+    comp: 'stateasof',
+    resource: 'file-or-directory',
+    sas: 'owner',
+  })
   async stateAsOf(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const at = date(req.query, 'at');
-    if (!at) throw new AzureError(400, 'MissingRequiredQueryParameter', 'A query parameter that is mandatory for this request is not specified.', { QueryParameterName: 'at' });
+    if (!at)
+      throw new AzureError(
+        400,
+        'MissingRequiredQueryParameter',
+        'A query parameter that is mandatory for this request is not specified.',
+        { QueryParameterName: 'at' },
+      );
     const state = await this.queries.execute(new StateAsOfQuery(req.context, req.share!, pathKey(req.path), at));
     return json(200, { share: req.share, path: req.path.join('/'), at: at.toISOString(), ...state });
   }
 
-  @AzureOperation({ name: 'Export Audit Events (extension)', method: 'GET', comp: 'auditexport', resource: 'any', sas: 'owner' })
+  @AzureOperation({
+    name: 'Export Audit Events (extension)',
+    method: 'GET',
+    comp: 'auditexport',
+    resource: 'any',
+    sas: 'owner',
+  })
   async export(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const pages = await this.queries.execute(new ExportAuditQuery(req.context, filterOf(req)));

@@ -1,7 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { pathKey } from '@leasehold/domain';
-import { CreateDirectoryCommand, DeleteDirectoryCommand, DirectoryQuery, ListDirectoryQuery, NodeQuery, SetDirectoryMetadataCommand } from '@leasehold/filesystem';
+import {
+  CreateDirectoryCommand,
+  DeleteDirectoryCommand,
+  DirectoryQuery,
+  ListDirectoryQuery,
+  NodeQuery,
+  SetDirectoryMetadataCommand,
+} from '@leasehold/filesystem';
 import {
   AzureOperation,
   element,
@@ -37,29 +44,63 @@ export class DirectoryOperations {
 
   @AzureOperation({ name: 'Create Directory', method: 'PUT', restype: 'directory', resource: 'directory', sas: 'c' })
   async create(req: WireRequest): Promise<WireResponse> {
-    const node = await this.commands.execute(new CreateDirectoryCommand(req.context, req.share!, req.path, readMetadata(req.rawHeaders)));
+    const node = await this.commands.execute(
+      new CreateDirectoryCommand(req.context, req.share!, req.path, readMetadata(req.rawHeaders)),
+    );
     return { status: 201, headers: nodeResponseHeaders(node) };
   }
 
-  @AzureOperation({ name: 'Get Directory Properties', method: 'GET', restype: 'directory', resource: 'directory', sas: 'r' })
+  @AzureOperation({
+    name: 'Get Directory Properties',
+    method: 'GET',
+    restype: 'directory',
+    resource: 'directory',
+    sas: 'r',
+  })
   async getProperties(req: WireRequest): Promise<WireResponse> {
     if (req.path.length === 0) {
       const { share } = await this.queries.execute(new DirectoryQuery(req.context, req.share!, []));
-      return { status: 200, headers: { etag: share.etag, 'last-modified': rfc1123(share.lastModified), 'x-ms-file-id': '0', 'x-ms-file-attributes': 'Directory' } };
+      return {
+        status: 200,
+        headers: {
+          etag: share.etag,
+          'last-modified': rfc1123(share.lastModified),
+          'x-ms-file-id': '0',
+          'x-ms-file-attributes': 'Directory',
+        },
+      };
     }
     const { node } = await this.queries.execute(new NodeQuery(req.context, req.share!, req.path, 'directory'));
     return { status: 200, headers: { ...nodeResponseHeaders(node), ...metadataResponseHeaders(node.metadata) } };
   }
 
-  @AzureOperation({ name: 'Set Directory Metadata', method: 'PUT', restype: 'directory', comp: 'metadata', resource: 'directory', sas: 'w' })
+  @AzureOperation({
+    name: 'Set Directory Metadata',
+    method: 'PUT',
+    restype: 'directory',
+    comp: 'metadata',
+    resource: 'directory',
+    sas: 'w',
+  })
   async setMetadata(req: WireRequest): Promise<WireResponse> {
-    const node = await this.commands.execute(new SetDirectoryMetadataCommand(req.context, req.share!, req.path, readMetadata(req.rawHeaders)));
+    const node = await this.commands.execute(
+      new SetDirectoryMetadataCommand(req.context, req.share!, req.path, readMetadata(req.rawHeaders)),
+    );
     return { status: 200, headers: { etag: node.etag, 'last-modified': rfc1123(new Date(node.lastModified)) } };
   }
 
-  @AzureOperation({ name: 'Set Directory Properties', method: 'PUT', restype: 'directory', comp: 'properties', resource: 'directory', sas: 'w' })
+  @AzureOperation({
+    name: 'Set Directory Properties',
+    method: 'PUT',
+    restype: 'directory',
+    comp: 'properties',
+    resource: 'directory',
+    sas: 'w',
+  })
   async setProperties(req: WireRequest): Promise<WireResponse> {
-    const node = await this.commands.execute(new SetDirectoryMetadataCommand(req.context, req.share!, req.path, undefined));
+    const node = await this.commands.execute(
+      new SetDirectoryMetadataCommand(req.context, req.share!, req.path, undefined),
+    );
     return { status: 200, headers: nodeResponseHeaders(node) };
   }
 
@@ -69,7 +110,14 @@ export class DirectoryOperations {
     return { status: 202 };
   }
 
-  @AzureOperation({ name: 'List Directories and Files', method: 'GET', restype: 'directory', comp: 'list', resource: 'directory', sas: 'l' })
+  @AzureOperation({
+    name: 'List Directories and Files',
+    method: 'GET',
+    restype: 'directory',
+    comp: 'list',
+    resource: 'directory',
+    sas: 'l',
+  })
   async list(req: WireRequest): Promise<WireResponse> {
     const limit = pageSize(req.query, MAX_LIST_RESULTS);
     const prefix = req.query['prefix'] ?? '';
@@ -77,7 +125,9 @@ export class DirectoryOperations {
     const binding = markerBinding('list', req.context.tenant, located.share.shareId, located.key);
     const after = resumeFrom(this.markers, binding, req.query['marker'], isListPosition, { key: '' }).key;
     const base = located.key === '' ? '' : `${located.key}/`;
-    const { entries: page, more } = await this.queries.execute(new ListDirectoryQuery(located, base + pathKey([prefix]), after, limit));
+    const { entries: page, more } = await this.queries.execute(
+      new ListDirectoryQuery(located, base + pathKey([prefix]), after, limit),
+    );
     const next = more ? this.markers.encode(binding, { key: page[page.length - 1].pathKey }) : '';
     const entries = page
       .map((r) => {

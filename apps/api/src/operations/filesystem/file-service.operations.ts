@@ -1,7 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { CorsRule, corsRulesProblem, MAX_CORS_XML_BYTES } from '@leasehold/domain';
-import { FileServiceProperties, FileServicePropertiesQuery, ListSharesQuery, MetricsSettings, SetFileServicePropertiesCommand } from '@leasehold/filesystem';
+import {
+  CorsRule,
+  corsRulesProblem,
+  MAX_CORS_XML_BYTES,
+  shareLeaseProperties,
+  viewShareLease,
+} from '@leasehold/domain';
+import {
+  FileServiceProperties,
+  FileServicePropertiesQuery,
+  ListSharesQuery,
+  MetricsSettings,
+  SetFileServicePropertiesCommand,
+} from '@leasehold/filesystem';
 import {
   AzureError,
   AzureOperation,
@@ -22,7 +34,8 @@ import { listingEcho, MAX_LIST_RESULTS, resumeFrom, serviceEndpoint } from './li
 /** What List Shares may include; Leasehold keeps no share snapshots or soft-deleted shares, so those two add nothing. */
 const LIST_INCLUDES = ['metadata', 'snapshots', 'deleted'];
 
-const isSharePosition = (value: unknown): value is { name: string } => typeof (value as { name?: unknown })?.name === 'string';
+const isSharePosition = (value: unknown): value is { name: string } =>
+  typeof (value as { name?: unknown })?.name === 'string';
 
 const list = (text: unknown) =>
   (typeof text === 'string' ? text : '')
@@ -38,12 +51,16 @@ function readBoolean(value: unknown, node: string): boolean {
 function readMetrics(xml: any, node: string): MetricsSettings {
   if (typeof xml !== 'object' || xml === null) throw invalidXmlNode(node);
   const enabled = readBoolean(xml.Enabled, `${node}/Enabled`);
-  const settings: MetricsSettings = { version: typeof xml.Version === 'string' && xml.Version !== '' ? xml.Version : '1.0', enabled };
+  const settings: MetricsSettings = {
+    version: typeof xml.Version === 'string' && xml.Version !== '' ? xml.Version : '1.0',
+    enabled,
+  };
   if (enabled) settings.includeAPIs = readBoolean(xml.IncludeAPIs, `${node}/IncludeAPIs`);
   const retention = xml.RetentionPolicy;
   if (retention !== undefined && readBoolean(retention?.Enabled, `${node}/RetentionPolicy/Enabled`)) {
     const days = Number(retention.Days);
-    if (!/^\d{1,3}$/.test(String(retention.Days)) || days < 1 || days > 365) throw invalidXmlNode(`${node}/RetentionPolicy/Days`);
+    if (!/^\d{1,3}$/.test(String(retention.Days)) || days < 1 || days > 365)
+      throw invalidXmlNode(`${node}/RetentionPolicy/Days`);
     settings.retentionDays = days;
   }
   return settings;
@@ -61,7 +78,9 @@ function readCorsRules(xml: any): CorsRule[] {
       maxAgeInSeconds: Number(maxAge),
     };
   });
-  const problem = corsRulesProblem(rules) ?? (Buffer.byteLength(corsXml(rules)) > MAX_CORS_XML_BYTES ? 'The CORS rules exceed 2 KiB of XML.' : undefined);
+  const problem =
+    corsRulesProblem(rules) ??
+    (Buffer.byteLength(corsXml(rules)) > MAX_CORS_XML_BYTES ? 'The CORS rules exceed 2 KiB of XML.' : undefined);
   if (problem) throw new AzureError(400, 'InvalidXmlNodeValue', problem, { XmlNodeName: 'Cors' });
   return rules;
 }
@@ -70,11 +89,17 @@ function readCorsRules(xml: any): CorsRule[] {
 function readServiceProperties(body: Buffer): Partial<FileServiceProperties> {
   const tree = parseXmlBody(body, ['CorsRule']);
   const root = tree.StorageServiceProperties;
-  if (root === undefined) throw invalidXmlNode('StorageServiceProperties', 'The root element must be StorageServiceProperties.');
+  if (root === undefined)
+    throw invalidXmlNode('StorageServiceProperties', 'The root element must be StorageServiceProperties.');
   if (root === '') return {};
   // Multichannel stays off (what Get answers): Leasehold serves the REST API only, with no SMB endpoint.
   if (root.ProtocolSettings?.SMB?.Multichannel?.Enabled === 'true') {
-    throw new AzureError(400, 'InvalidXmlNodeValue', 'SMB Multichannel cannot be enabled: Leasehold has no SMB endpoint.', { XmlNodeName: 'Multichannel' });
+    throw new AzureError(
+      400,
+      'InvalidXmlNodeValue',
+      'SMB Multichannel cannot be enabled: Leasehold has no SMB endpoint.',
+      { XmlNodeName: 'Multichannel' },
+    );
   }
   const change: Partial<FileServiceProperties> = {};
   if (root.HourMetrics !== undefined) change.hourMetrics = readMetrics(root.HourMetrics, 'HourMetrics');
@@ -84,7 +109,10 @@ function readServiceProperties(body: Buffer): Partial<FileServiceProperties> {
 }
 
 function metricsXml(name: string, m: MetricsSettings): string {
-  const retention = m.retentionDays === undefined ? '<RetentionPolicy><Enabled>false</Enabled></RetentionPolicy>' : `<RetentionPolicy><Enabled>true</Enabled>${element('Days', m.retentionDays)}</RetentionPolicy>`;
+  const retention =
+    m.retentionDays === undefined
+      ? '<RetentionPolicy><Enabled>false</Enabled></RetentionPolicy>'
+      : `<RetentionPolicy><Enabled>true</Enabled>${element('Days', m.retentionDays)}</RetentionPolicy>`;
   return `<${name}>${element('Version', m.version)}${element('Enabled', String(m.enabled))}${m.includeAPIs === undefined ? '' : element('IncludeAPIs', String(m.includeAPIs))}${retention}</${name}>`;
 }
 
@@ -100,7 +128,8 @@ function corsXml(cors: CorsRule[]): string {
 }
 
 /** The Python SDK reads these unconditionally; they never change. */
-const PROTOCOL_SETTINGS = '<ProtocolSettings><SMB><Multichannel><Enabled>false</Enabled></Multichannel></SMB></ProtocolSettings>';
+const PROTOCOL_SETTINGS =
+  '<ProtocolSettings><SMB><Multichannel><Enabled>false</Enabled></Multichannel></SMB></ProtocolSettings>';
 
 function servicePropertiesXml(p: FileServiceProperties): string {
   return `${XML_DECLARATION}<StorageServiceProperties>${metricsXml('HourMetrics', p.hourMetrics)}${metricsXml('MinuteMetrics', p.minuteMetrics)}${corsXml(p.cors)}${PROTOCOL_SETTINGS}</StorageServiceProperties>`;
@@ -130,10 +159,18 @@ export class FileServiceOperations {
     const withMetadata = include.includes('metadata');
     const entries = page
       .map((s) => {
+        // The lease as it stands on the database's clock when the page was read, as Get Share Properties gives it.
+        const lease = shareLeaseProperties(viewShareLease(s.lease, s.readAt));
         const properties =
           `<Properties>${element('Last-Modified', rfc1123(new Date(s.lastModified)))}${element('Etag', s.etag)}${element('Quota', s.quota)}` +
-          `${element('AccessTier', s.accessTier)}${s.accessTierChangedAt ? element('AccessTierChangeTime', rfc1123(new Date(s.accessTierChangedAt))) : ''}${element('EnabledProtocols', 'SMB')}</Properties>`;
-        const metadata = withMetadata ? `<Metadata>${Object.entries(s.metadata).map(([k, v]) => element(k, v)).join('')}</Metadata>` : '';
+          `${element('AccessTier', s.accessTier)}${s.accessTierChangedAt ? element('AccessTierChangeTime', rfc1123(new Date(s.accessTierChangedAt))) : ''}` +
+          `${element('LeaseStatus', lease.status)}${element('LeaseState', lease.state)}${lease.duration ? element('LeaseDuration', lease.duration) : ''}` +
+          `${element('EnabledProtocols', 'SMB')}</Properties>`;
+        const metadata = withMetadata
+          ? `<Metadata>${Object.entries(s.metadata)
+              .map(([k, v]) => element(k, v))
+              .join('')}</Metadata>`
+          : '';
         return `<Share>${element('Name', s.name)}${properties}${metadata}</Share>`;
       })
       .join('');
@@ -144,13 +181,27 @@ export class FileServiceOperations {
     return { status: 200, headers: { 'content-type': 'application/xml' }, body };
   }
 
-  @AzureOperation({ name: 'Get File Service Properties', method: 'GET', restype: 'service', comp: 'properties', resource: 'account', sas: 'r' })
+  @AzureOperation({
+    name: 'Get File Service Properties',
+    method: 'GET',
+    restype: 'service',
+    comp: 'properties',
+    resource: 'account',
+    sas: 'r',
+  })
   async getProperties(req: WireRequest): Promise<WireResponse> {
     const properties = await this.queries.execute(new FileServicePropertiesQuery(req.context));
     return { status: 200, headers: { 'content-type': 'application/xml' }, body: servicePropertiesXml(properties) };
   }
 
-  @AzureOperation({ name: 'Set File Service Properties', method: 'PUT', restype: 'service', comp: 'properties', resource: 'account', sas: 'w' })
+  @AzureOperation({
+    name: 'Set File Service Properties',
+    method: 'PUT',
+    restype: 'service',
+    comp: 'properties',
+    resource: 'account',
+    sas: 'w',
+  })
   async setProperties(req: WireRequest): Promise<WireResponse> {
     await this.commands.execute(new SetFileServicePropertiesCommand(req.context, readServiceProperties(req.body)));
     return { status: 202 };

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { SignedIdentifier, signedIdentifiersProblem } from '@leasehold/domain';
+import { shareLeaseProperties, SignedIdentifier, signedIdentifiersProblem, viewShareLease } from '@leasehold/domain';
 import {
   ACCESS_TIERS,
   AccessTier,
@@ -8,6 +8,7 @@ import {
   CreateShareCommand,
   DeleteShareCommand,
   ShareChange,
+  ReadShare,
   ShareQuery,
   ShareState,
   ShareUsageQuery,
@@ -16,6 +17,7 @@ import {
   AzureError,
   AzureOperation,
   element,
+  guidHeader,
   header,
   integerHeader,
   invalidHeader,
@@ -27,11 +29,14 @@ import {
   WireResponse,
   XML_DECLARATION,
 } from '@leasehold/wire';
-import { metadataResponseHeaders, readMetadata } from './wire-format';
+import { LEASE_EPOCH_HEADER, metadataResponseHeaders, readMetadata } from './wire-format';
 
 const MAX_QUOTA_GIB = 102400;
 
-const stampHeaders = (share: ShareState) => ({ etag: share.etag, 'last-modified': rfc1123(new Date(share.lastModified)) });
+const stampHeaders = (share: ShareState) => ({
+  etag: share.etag,
+  'last-modified': rfc1123(new Date(share.lastModified)),
+});
 
 function quotaHeader(req: WireRequest): number | undefined {
   const quota = integerHeader(req, 'x-ms-share-quota', MAX_QUOTA_GIB);
@@ -51,7 +56,8 @@ function accessTierHeader(req: WireRequest): AccessTier | undefined {
 function readSignedIdentifiers(body: Buffer): SignedIdentifier[] {
   if (body.length === 0) return [];
   const tree = parseXmlBody(body, ['SignedIdentifier']);
-  if (!('SignedIdentifiers' in tree)) throw invalidXmlNode('SignedIdentifiers', 'The root element must be SignedIdentifiers.');
+  if (!('SignedIdentifiers' in tree))
+    throw invalidXmlNode('SignedIdentifiers', 'The root element must be SignedIdentifiers.');
   const list: any[] = tree.SignedIdentifiers?.SignedIdentifier ?? [];
   const identifiers = list.map((item): SignedIdentifier => {
     const policy = item?.AccessPolicy ?? {};
@@ -59,7 +65,11 @@ function readSignedIdentifiers(body: Buffer): SignedIdentifier[] {
     return {
       id: typeof item?.Id === 'string' ? item.Id : '',
       accessPolicy: Object.fromEntries(
-        Object.entries({ start: text(policy.Start), expiry: text(policy.Expiry), permission: text(policy.Permission) }).filter(([, v]) => v !== undefined),
+        Object.entries({
+          start: text(policy.Start),
+          expiry: text(policy.Expiry),
+          permission: text(policy.Permission),
+        }).filter(([, v]) => v !== undefined),
       ),
     };
   });
@@ -86,7 +96,7 @@ export class ShareOperations {
     private readonly queries: QueryBus,
   ) {}
 
-  private existing(req: WireRequest): Promise<ShareState> {
+  private existing(req: WireRequest): Promise<ReadShare> {
     return this.queries.execute(new ShareQuery(req.context, req.share!));
   }
 
@@ -97,13 +107,17 @@ export class ShareOperations {
   @AzureOperation({ name: 'Create Share', method: 'PUT', restype: 'share', resource: 'share', sas: 'c' })
   async create(req: WireRequest): Promise<WireResponse> {
     const quota = quotaHeader(req) ?? MAX_QUOTA_GIB;
-    const result = await this.commands.execute(new CreateShareCommand(req.context, req.share!, quota, readMetadata(req.rawHeaders)));
+    const result = await this.commands.execute(
+      new CreateShareCommand(req.context, req.share!, quota, readMetadata(req.rawHeaders)),
+    );
     return { status: 201, headers: { etag: result.etag, 'last-modified': rfc1123(result.lastModified) } };
   }
 
   @AzureOperation({ name: 'Get Share Properties', method: 'GET', restype: 'share', resource: 'share', sas: 'r' })
   async getProperties(req: WireRequest): Promise<WireResponse> {
     const share = await this.existing(req);
+    // The lease as it stands on the database's clock, like every decision about it.
+    const lease = shareLeaseProperties(viewShareLease(share.lease, share.readAt));
     return {
       status: 200,
       headers: {
@@ -112,24 +126,53 @@ export class ShareOperations {
         'x-ms-access-tier': share.accessTier,
         'x-ms-access-tier-change-time': share.accessTierChangedAt && rfc1123(new Date(share.accessTierChangedAt)),
         'x-ms-enabled-protocols': 'SMB',
+        'x-ms-lease-state': lease.state,
+        'x-ms-lease-status': lease.status,
+        'x-ms-lease-duration': lease.duration,
+        [LEASE_EPOCH_HEADER]: share.lease.epoch,
         ...metadataResponseHeaders(share.metadata),
       },
     };
   }
 
-  @AzureOperation({ name: 'Set Share Properties', method: 'PUT', restype: 'share', comp: 'properties', resource: 'share', sas: 'w' })
+  @AzureOperation({
+    name: 'Set Share Properties',
+    method: 'PUT',
+    restype: 'share',
+    comp: 'properties',
+    resource: 'share',
+    sas: 'w',
+  })
   async setProperties(req: WireRequest): Promise<WireResponse> {
-    const share = await this.change(req, { kind: 'properties', quota: quotaHeader(req), accessTier: accessTierHeader(req) });
+    const share = await this.change(req, {
+      kind: 'properties',
+      quota: quotaHeader(req),
+      accessTier: accessTierHeader(req),
+    });
     return { status: 200, headers: stampHeaders(share) };
   }
 
-  @AzureOperation({ name: 'Get Share Metadata', method: 'GET', restype: 'share', comp: 'metadata', resource: 'share', sas: 'r' })
+  @AzureOperation({
+    name: 'Get Share Metadata',
+    method: 'GET',
+    restype: 'share',
+    comp: 'metadata',
+    resource: 'share',
+    sas: 'r',
+  })
   async getMetadata(req: WireRequest): Promise<WireResponse> {
     const share = await this.existing(req);
     return { status: 200, headers: { ...stampHeaders(share), ...metadataResponseHeaders(share.metadata) } };
   }
 
-  @AzureOperation({ name: 'Set Share Metadata', method: 'PUT', restype: 'share', comp: 'metadata', resource: 'share', sas: 'w' })
+  @AzureOperation({
+    name: 'Set Share Metadata',
+    method: 'PUT',
+    restype: 'share',
+    comp: 'metadata',
+    resource: 'share',
+    sas: 'w',
+  })
   async setMetadata(req: WireRequest): Promise<WireResponse> {
     const share = await this.change(req, { kind: 'metadata', metadata: readMetadata(req.rawHeaders) });
     return { status: 200, headers: stampHeaders(share) };
@@ -139,7 +182,11 @@ export class ShareOperations {
   @AzureOperation({ name: 'Get Share ACL', method: 'GET', restype: 'share', comp: 'acl', resource: 'share' })
   async getAcl(req: WireRequest): Promise<WireResponse> {
     const share = await this.existing(req);
-    return { status: 200, headers: { ...stampHeaders(share), 'content-type': 'application/xml' }, body: signedIdentifiersXml(share.signedIdentifiers) };
+    return {
+      status: 200,
+      headers: { ...stampHeaders(share), 'content-type': 'application/xml' },
+      body: signedIdentifiersXml(share.signedIdentifiers),
+    };
   }
 
   @AzureOperation({ name: 'Set Share ACL', method: 'PUT', restype: 'share', comp: 'acl', resource: 'share' })
@@ -148,7 +195,14 @@ export class ShareOperations {
     return { status: 200, headers: stampHeaders(share) };
   }
 
-  @AzureOperation({ name: 'Get Share Stats', method: 'GET', restype: 'share', comp: 'stats', resource: 'share', sas: 'r' })
+  @AzureOperation({
+    name: 'Get Share Stats',
+    method: 'GET',
+    restype: 'share',
+    comp: 'stats',
+    resource: 'share',
+    sas: 'r',
+  })
   async getStats(req: WireRequest): Promise<WireResponse> {
     const share = await this.existing(req);
     const bytes = await this.queries.execute(new ShareUsageQuery(share));
@@ -161,7 +215,7 @@ export class ShareOperations {
 
   @AzureOperation({ name: 'Delete Share', method: 'DELETE', restype: 'share', resource: 'share', sas: 'd' })
   async delete(req: WireRequest): Promise<WireResponse> {
-    await this.commands.execute(new DeleteShareCommand(req.context, req.share!));
+    await this.commands.execute(new DeleteShareCommand(req.context, req.share!, guidHeader(req, 'x-ms-lease-id')));
     return { status: 202 };
   }
 }

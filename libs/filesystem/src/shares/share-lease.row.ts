@@ -1,0 +1,74 @@
+import { ShareLeaseState } from '@leasehold/domain';
+
+/** A select-list item: PostgreSQL's clock_timestamp() as ms since the epoch, the one clock share lease states are derived on. */
+export const READ_AT = 'floor(extract(epoch FROM clock_timestamp()) * 1000)::float8 AS read_at';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * A share lease's columns in the shares projection: the one mapping the inline projection, Create
+ * Share and rebuilds use. lease_expires_at is when a leased lease expires or an expired one did.
+ */
+export function shareLeaseColumns(lease: ShareLeaseState) {
+  const none = { lease_id: null, lease_duration: null, lease_expires_at: null, lease_broken_at: null };
+  switch (lease.status) {
+    case 'available':
+      return { ...none, lease_status: lease.status, lease_epoch: lease.epoch };
+    case 'leased':
+      return {
+        ...none,
+        lease_status: lease.status,
+        lease_id: lease.leaseId,
+        lease_epoch: lease.epoch,
+        lease_duration: lease.duration,
+        lease_expires_at: lease.expiresAt === undefined ? null : iso(lease.expiresAt),
+      };
+    case 'expired':
+      return {
+        ...none,
+        lease_status: lease.status,
+        lease_id: lease.leaseId,
+        lease_epoch: lease.epoch,
+        lease_duration: lease.duration,
+        lease_expires_at: iso(lease.expiredAt),
+      };
+    case 'broken':
+      return {
+        ...none,
+        lease_status: lease.status,
+        lease_id: lease.leaseId,
+        lease_epoch: lease.epoch,
+        lease_broken_at: iso(lease.brokenAt),
+      };
+  }
+}
+
+/** The lease a shares row records. */
+export function shareLeaseOf(r: any): ShareLeaseState {
+  const epoch = Number(r.lease_epoch);
+  const at = (value: Date | string) => new Date(value).getTime();
+  switch (r.lease_status as ShareLeaseState['status']) {
+    case 'available':
+      return { status: 'available', epoch };
+    case 'leased':
+      return r.lease_expires_at === null
+        ? { status: 'leased', leaseId: r.lease_id, epoch, duration: r.lease_duration }
+        : {
+            status: 'leased',
+            leaseId: r.lease_id,
+            epoch,
+            duration: r.lease_duration,
+            expiresAt: at(r.lease_expires_at),
+          };
+    case 'expired':
+      return {
+        status: 'expired',
+        leaseId: r.lease_id,
+        epoch,
+        duration: r.lease_duration,
+        expiredAt: at(r.lease_expires_at),
+      };
+    case 'broken':
+      return { status: 'broken', leaseId: r.lease_id, epoch, brokenAt: at(r.lease_broken_at) };
+  }
+}

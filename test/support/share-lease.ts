@@ -1,0 +1,71 @@
+// Helpers of the Lease Share suites: the SDK calls it cannot make as published, and time on the
+// database's clock.
+import { LeaseOperationOptions, LeaseOperationResponse, ShareLeaseClient } from '@azure/storage-file-share';
+import { Pool } from 'pg';
+import { evolveShareLease, initialShareLeaseState, ShareLeaseEvent, ShareLeaseState } from '../../libs/domain/src';
+import { shareLeaseOf } from '../../libs/filesystem/src/shares/share-lease.row';
+
+/**
+ * Renew through the SDK's own generated Share operation: ShareLeaseClient.renewLease() refuses
+ * shares before sending anything (its isFile() test is inverted in @azure/storage-file-share 12.x).
+ */
+export const renewShareLease = (lease: ShareLeaseClient): Promise<LeaseOperationResponse> =>
+  (
+    lease as unknown as { fileOrShare: { renewLease(id: string, o: object): Promise<LeaseOperationResponse> } }
+  ).fileOrShare.renewLease(lease.leaseId, {});
+
+/** Break, with a break period: the SDK passes its options through to the generated breakLease, which sends it. */
+export const breakShareLease = (lease: ShareLeaseClient, breakPeriod?: number): Promise<LeaseOperationResponse> =>
+  lease.breakLease((breakPeriod === undefined ? {} : { breakPeriod }) as LeaseOperationOptions);
+
+export const dbNow = async (db: Pool): Promise<number> =>
+  (await db.query(`SELECT clock_timestamp() AS t`)).rows[0].t.getTime();
+
+/** Waits, polling PostgreSQL's clock, until it reads `instant` or later. */
+export async function untilDbClock(db: Pool, instant: number, deadlineMs = 90_000): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  for (let now = await dbNow(db); now < instant; now = await dbNow(db)) {
+    if (Date.now() > deadline) throw new Error(`the database clock did not reach ${new Date(instant).toISOString()}`);
+    await new Promise((r) => setTimeout(r, Math.min(100, instant - now)));
+  }
+}
+
+/** A share lease event as stored: data as the log holds it, who recorded it and when. */
+export interface RecordedShareEvent {
+  type: string;
+  data: any;
+  recordedAt: Date;
+  principal: string;
+}
+
+/** Every event of the share's stream (`leaseOnly`: its lease events), in order. */
+export async function shareEvents(
+  db: Pool,
+  account: string,
+  share: string,
+  leaseOnly = false,
+): Promise<RecordedShareEvent[]> {
+  const { rows } = await db.query(
+    `SELECT type, data, recorded_at, metadata->>'principal' AS principal FROM events
+     WHERE tenant = $1 AND stream_id = (SELECT 'share-' || share_id FROM shares WHERE tenant = $1 AND name = $2)
+       AND ($3 = false OR type LIKE 'ShareLease%')
+     ORDER BY stream_version`,
+    [account, share, leaseOnly],
+  );
+  return rows.map((r) => ({ type: r.type, data: r.data, recordedAt: r.recorded_at, principal: r.principal }));
+}
+
+/** The lease the share's log replays to, and the one its projected row holds. */
+export async function replayedAndProjected(
+  db: Pool,
+  account: string,
+  share: string,
+): Promise<{ replayed: ShareLeaseState; projected: ShareLeaseState }> {
+  const events = await shareEvents(db, account, share, true);
+  const replayed = events.reduce(
+    (s, e) => evolveShareLease(s, { type: e.type, data: e.data } as ShareLeaseEvent),
+    initialShareLeaseState,
+  );
+  const { rows } = await db.query(`SELECT * FROM shares WHERE tenant = $1 AND name = $2`, [account, share]);
+  return { replayed, projected: shareLeaseOf(rows[0]) };
+}
