@@ -1,23 +1,10 @@
 import { createHash } from 'node:crypto';
-import {
-  RestError,
-  ShareClient,
-  ShareDirectoryClient,
-  ShareFileClient,
-  ShareServiceClient,
-} from '@azure/storage-file-share';
+import { ShareClient, ShareDirectoryClient, ShareFileClient, ShareServiceClient } from '@azure/storage-file-share';
+import { onlyEvent, refusedBySdk } from '../support/recorded';
 import { startTestService, TestService, uniqueShare } from '../support/service';
 
 const ACCOUNT = 'devstoreaccount1';
 const MiB = 1024 * 1024;
-
-interface StoredEvent {
-  tenant: string;
-  stream_id: string;
-  type: string;
-  data: Record<string, any>;
-  metadata: Record<string, any>;
-}
 
 describe('shares, directories and files through the SDK', () => {
   let service: TestService;
@@ -29,44 +16,10 @@ describe('shares, directories and files through the SDK', () => {
   });
   afterAll(() => service.stop());
 
-  const eventsOf = async (requestId: string | undefined): Promise<StoredEvent[]> => {
-    expect(requestId).toEqual(expect.any(String));
-    const { rows } = await service.db.query(
-      `SELECT tenant, stream_id, type, data, metadata FROM events WHERE metadata->>'requestId' = $1 ORDER BY position`,
-      [requestId],
-    );
-    return rows;
-  };
+  const theEvent = (response: { requestId?: string }, type: string) => onlyEvent(service.db, response, type);
 
-  /** The one event a successful write recorded, stamped with the request and the caller. */
-  const theEvent = async (response: { requestId?: string }, type: string): Promise<StoredEvent> => {
-    const events = await eventsOf(response.requestId);
-    expect(events.map((e) => e.type)).toEqual([type]);
-    expect(events[0].tenant).toBe(ACCOUNT);
-    expect(events[0].metadata).toMatchObject({ requestId: response.requestId, principal: ACCOUNT, authentication: 'SharedKey' });
-    return events[0];
-  };
-
-  /**
-   * Asserts an SDK call fails as Azure would: status, body code (`code`) and header code
-   * (`details.errorCode`); a HEAD answer has no body, so only the header carries the code. A
-   * refused request records no event.
-   */
-  const refused = async (call: Promise<unknown>, status: number, code: string, { head = false } = {}): Promise<RestError> => {
-    const error = await call.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(RestError);
-    const rest = error as RestError;
-    expect({ status: rest.statusCode, code: rest.code, header: (rest.details as { errorCode?: string })?.errorCode }).toEqual({
-      status,
-      code: head ? undefined : code,
-      header: code,
-    });
-    expect(await eventsOf(rest.response?.headers.get('x-ms-request-id'))).toEqual([]);
-    return rest;
-  };
+  const refused = (call: Promise<unknown>, status: number, code: string, options: { head?: boolean } = {}) =>
+    refusedBySdk(service.db, call, status, code, options);
 
   const newShare = async (): Promise<ShareClient> => {
     const share = client.getShareClient(uniqueShare('fs'));
@@ -80,7 +33,8 @@ describe('shares, directories and files through the SDK', () => {
     return Buffer.concat(chunks);
   };
 
-  const contentOf = async (file: ShareFileClient): Promise<Buffer> => readAll((await file.download()).readableStreamBody);
+  const contentOf = async (file: ShareFileClient): Promise<Buffer> =>
+    readAll((await file.download()).readableStreamBody);
 
   /**
    * Last-Modified has one-second resolution, so two writes in one second cannot differ in it:
@@ -165,7 +119,10 @@ describe('shares, directories and files through the SDK', () => {
       expect(created._response.status).toBe(201);
       expect(created.etag).toMatch(/^"0x8[0-9A-F]+"$/);
       expect(created.fileId).toEqual(expect.any(String));
-      expect((await theEvent(created, 'DirectoryCreated')).data).toMatchObject({ path: 'docs', metadata: { Team: 'blue', a_1: 'x' } });
+      expect((await theEvent(created, 'DirectoryCreated')).data).toMatchObject({
+        path: 'docs',
+        metadata: { Team: 'blue', a_1: 'x' },
+      });
 
       const props = await dir.getProperties();
       expect(props._response.status).toBe(200);
@@ -207,7 +164,11 @@ describe('shares, directories and files through the SDK', () => {
 
     it('changes ETag and Last-Modified on every write', async () => {
       const dir = share.getDirectoryClient('stamps');
-      const writes: (() => Promise<{ etag?: string }>)[] = [() => dir.create(), () => dir.setMetadata({ k: 'v' }), () => dir.setProperties()];
+      const writes: (() => Promise<{ etag?: string }>)[] = [
+        () => dir.create(),
+        () => dir.setMetadata({ k: 'v' }),
+        () => dir.setProperties(),
+      ];
       const stamps: { etag?: string; lastModified?: Date }[] = [];
       for (const write of writes) {
         if (stamps.length) await nextSecond();
@@ -218,7 +179,8 @@ describe('shares, directories and files through the SDK', () => {
         stamps.push(props);
       }
       expect(new Set(stamps.map((s) => s.etag)).size).toBe(writes.length);
-      for (let i = 1; i < stamps.length; i++) expect(stamps[i].lastModified!.getTime()).toBeGreaterThan(stamps[i - 1].lastModified!.getTime());
+      for (let i = 1; i < stamps.length; i++)
+        expect(stamps[i].lastModified!.getTime()).toBeGreaterThan(stamps[i - 1].lastModified!.getTime());
     });
 
     it('refuses to delete a directory that is not empty; deletes it once empty', async () => {
@@ -268,7 +230,13 @@ describe('shares, directories and files through the SDK', () => {
     let share: ShareClient;
     const dirs = ['alpha', 'Bravo', 'charlie', 'delta'];
     const files = ['apple.txt', 'banana.txt', 'Cherry.txt', 'alpine.bin', 'echo'];
-    const sizes: Record<string, number> = { 'apple.txt': 5, 'banana.txt': 0, 'Cherry.txt': 1234, 'alpine.bin': 7, echo: 1 };
+    const sizes: Record<string, number> = {
+      'apple.txt': 5,
+      'banana.txt': 0,
+      'Cherry.txt': 1234,
+      'alpine.bin': 7,
+      echo: 1,
+    };
 
     beforeAll(async () => {
       share = await newShare();
@@ -287,7 +255,10 @@ describe('shares, directories and files through the SDK', () => {
       for await (const page of share.rootDirectoryClient.listFilesAndDirectories().byPage({ maxPageSize: 2 })) {
         pages++;
         expect(page._response.status).toBe(200);
-        const entries = [...page.segment.directoryItems.map((d) => d.name), ...page.segment.fileItems.map((f) => f.name)];
+        const entries = [
+          ...page.segment.directoryItems.map((d) => d.name),
+          ...page.segment.fileItems.map((f) => f.name),
+        ];
         expect(entries.length).toBeGreaterThan(0);
         expect(entries.length).toBeLessThanOrEqual(2);
         seen.push(...entries);
@@ -303,14 +274,27 @@ describe('shares, directories and files through the SDK', () => {
 
     it('lists everything in one page by default and tells directories from files', async () => {
       const items: { kind: string; name: string }[] = [];
-      for await (const item of share.rootDirectoryClient.listFilesAndDirectories()) items.push({ kind: item.kind, name: item.name });
-      expect(items.filter((i) => i.kind === 'directory').map((i) => i.name).sort()).toEqual([...dirs].sort());
-      expect(items.filter((i) => i.kind === 'file').map((i) => i.name).sort()).toEqual([...files].sort());
+      for await (const item of share.rootDirectoryClient.listFilesAndDirectories())
+        items.push({ kind: item.kind, name: item.name });
+      expect(
+        items
+          .filter((i) => i.kind === 'directory')
+          .map((i) => i.name)
+          .sort(),
+      ).toEqual([...dirs].sort());
+      expect(
+        items
+          .filter((i) => i.kind === 'file')
+          .map((i) => i.name)
+          .sort(),
+      ).toEqual([...files].sort());
     });
 
     it('filters by prefix, also across pages', async () => {
       const names: string[] = [];
-      for await (const page of share.rootDirectoryClient.listFilesAndDirectories({ prefix: 'al' }).byPage({ maxPageSize: 1 })) {
+      for await (const page of share.rootDirectoryClient
+        .listFilesAndDirectories({ prefix: 'al' })
+        .byPage({ maxPageSize: 1 })) {
         names.push(...page.segment.directoryItems.map((d) => d.name), ...page.segment.fileItems.map((f) => f.name));
         expect(page.prefix).toBe('al');
       }
@@ -319,7 +303,8 @@ describe('shares, directories and files through the SDK', () => {
 
     it('lists a subdirectory', async () => {
       const items: string[] = [];
-      for await (const item of share.getDirectoryClient('alpha').listFilesAndDirectories()) items.push(`${item.kind}:${item.name}`);
+      for await (const item of share.getDirectoryClient('alpha').listFilesAndDirectories())
+        items.push(`${item.kind}:${item.name}`);
       expect(items.sort()).toEqual(['directory:nested', 'file:inner.txt']);
     });
 
@@ -354,7 +339,12 @@ describe('shares, directories and files through the SDK', () => {
       expect(created._response.status).toBe(201);
       expect(created.etag).toMatch(/^"0x8[0-9A-F]+"$/);
       const event = await theEvent(created, 'FileCreated');
-      expect(event.data).toMatchObject({ path: 'files/report.txt', contentLength: 11, metadata: { Owner: 'alice', kind: 'report' }, replaced: false });
+      expect(event.data).toMatchObject({
+        path: 'files/report.txt',
+        contentLength: 11,
+        metadata: { Owner: 'alice', kind: 'report' },
+        replaced: false,
+      });
 
       const props = await file.getProperties();
       expect(props._response.status).toBe(200);
@@ -437,7 +427,11 @@ describe('shares, directories and files through the SDK', () => {
         [0, 4 * MiB - 1, 4 * MiB],
         [4 * MiB, size - 1, MiB + 3],
       ]);
-      expect(rows[1].data.contentMD5).toBe(createHash('md5').update(data.subarray(4 * MiB)).digest('base64'));
+      expect(rows[1].data.contentMD5).toBe(
+        createHash('md5')
+          .update(data.subarray(4 * MiB))
+          .digest('base64'),
+      );
     });
 
     it('streams a whole download too large to hold in memory', async () => {
@@ -492,7 +486,11 @@ describe('shares, directories and files through the SDK', () => {
       const second = await file.create(5, { metadata: { v: '2' } });
       expect(second._response.status).toBe(201);
       expect(second.etag).not.toBe(first.etag);
-      expect((await theEvent(second, 'FileCreated')).data).toMatchObject({ contentLength: 5, replaced: true, metadata: { v: '2' } });
+      expect((await theEvent(second, 'FileCreated')).data).toMatchObject({
+        contentLength: 5,
+        replaced: true,
+        metadata: { v: '2' },
+      });
       const props = await file.getProperties();
       expect(props.contentLength).toBe(5);
       expect(props.metadata).toEqual({ v: '2' });
@@ -513,7 +511,10 @@ describe('shares, directories and files through the SDK', () => {
       await theEvent(cleared, 'FileMetadataSet');
       expect((await file.getProperties()).metadata).toEqual({});
 
-      const headers = await file.setHttpHeaders({ fileContentType: 'application/json', fileCacheControl: 'max-age=60' });
+      const headers = await file.setHttpHeaders({
+        fileContentType: 'application/json',
+        fileCacheControl: 'max-age=60',
+      });
       expect(headers._response.status).toBe(200);
       expect((await theEvent(headers, 'FilePropertiesSet')).data).toMatchObject({
         properties: { contentType: 'application/json', cacheControl: 'max-age=60' },
@@ -593,7 +594,9 @@ describe('shares, directories and files through the SDK', () => {
       await file.uploadRange(Buffer.from('xyz'), 0, 3);
       const deleted = await file.delete();
       // Its bytes go with it.
-      expect((await service.db.query(`SELECT chunk_no FROM file_chunks WHERE file_id = $1`, [fileId])).rows).toEqual([]);
+      expect((await service.db.query(`SELECT chunk_no FROM file_chunks WHERE file_id = $1`, [fileId])).rows).toEqual(
+        [],
+      );
       expect(deleted._response.status).toBe(202);
       expect((await theEvent(deleted, 'FileDeleted')).data).toMatchObject({ path: 'files/doomed' });
       expect(await file.exists()).toBe(false);
@@ -613,13 +616,17 @@ describe('shares, directories and files through the SDK', () => {
 
     it('refuses a file whose directory is missing, and mixing up files and directories', async () => {
       await refused(share.getDirectoryClient('ghost').getFileClient('f').create(1), 404, 'ParentNotFound');
-      await refused(share.getDirectoryClient('ghost').getFileClient('f').getProperties(), 404, 'ParentNotFound', { head: true });
+      await refused(share.getDirectoryClient('ghost').getFileClient('f').getProperties(), 404, 'ParentNotFound', {
+        head: true,
+      });
       const file = dir.getFileClient('plain');
       await file.create(1);
       await refused(dir.getDirectoryClient('plain').create(), 409, 'ResourceTypeMismatch');
       await refused(dir.getDirectoryClient('plain').getProperties(), 404, 'ResourceNotFound');
       await refused(share.rootDirectoryClient.getFileClient('files').create(1), 409, 'ResourceTypeMismatch');
-      await refused(share.rootDirectoryClient.getFileClient('files').getProperties(), 404, 'ResourceNotFound', { head: true });
+      await refused(share.rootDirectoryClient.getFileClient('files').getProperties(), 404, 'ResourceNotFound', {
+        head: true,
+      });
     });
   });
 
@@ -638,7 +645,9 @@ describe('shares, directories and files through the SDK', () => {
       const file = await share.getDirectoryClient('DIR').getFileClient('ReadMe.TXT').create(2);
       await share.getDirectoryClient('dir').getFileClient('readme.txt').uploadRange(Buffer.from('ok'), 0, 2);
       expect(await contentOf(share.getDirectoryClient('Dir').getFileClient('README.txt'))).toEqual(Buffer.from('ok'));
-      expect((await share.getDirectoryClient('dIr').getFileClient('rEaDmE.tXt').getProperties()).fileId).toBe(file.fileId);
+      expect((await share.getDirectoryClient('dIr').getFileClient('rEaDmE.tXt').getProperties()).fileId).toBe(
+        file.fileId,
+      );
 
       const root: string[] = [];
       for await (const item of share.rootDirectoryClient.listFilesAndDirectories()) root.push(item.name);
@@ -649,12 +658,23 @@ describe('shares, directories and files through the SDK', () => {
     });
 
     it('accept spaces, quotes, Unicode, U+FFFF and a 255-character component, and list them unchanged', async () => {
-      for (const name of ["dir x'(y)!~", 'üñí 中', 'sp ace+plus%41#q', ' lead', 'trail ', 'a&b', 'x\uFFFFy\uFFFE', 'c'.repeat(255)]) {
+      for (const name of [
+        "dir x'(y)!~",
+        'üñí 中',
+        'sp ace+plus%41#q',
+        ' lead',
+        'trail ',
+        'a&b',
+        'x\uFFFFy\uFFFE',
+        'c'.repeat(255),
+      ]) {
         const dir = share.getDirectoryClient(name);
         await dir.create();
         expect((await dir.getProperties())._response.status).toBe(200);
         await dir.getFileClient(name).create(1);
-        for await (const page of share.rootDirectoryClient.listFilesAndDirectories({ prefix: name.slice(0, 3) }).byPage()) {
+        for await (const page of share.rootDirectoryClient
+          .listFilesAndDirectories({ prefix: name.slice(0, 3) })
+          .byPage()) {
           // U+FFFE and U+FFFF cannot be carried by XML: they come back percent-encoded, which the SDK decodes.
           expect(page.prefix).toBe(name.slice(0, 3));
           expect(page.segment.directoryItems.map((d) => d.name)).toContain(name);

@@ -5,6 +5,11 @@
 // no 5xx, an x-ms-request-id, every error in Azure's shape (x-ms-error-code, and but for HEAD the
 // XML <Error> whose Code is the same, as application/xml); and a refused request leaves the event
 // store and the tenant's projections exactly as they were.
+import {
+  FileSASPermissions,
+  generateFileSASQueryParameters,
+  StorageSharedKeyCredential,
+} from '@azure/storage-file-share';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
@@ -91,7 +96,20 @@ const substitute = (s: string) =>
     .replace(/\$OTHER/g, O.name)
     .replace(/\$HANDLE/g, live.handle)
     .replace(/\$SESSION/g, live.session)
-    .replace(/\$JOB/g, live.job);
+    .replace(/\$JOB/g, live.job)
+    .replace(/\$SOURCE/g, () => `${service.url}/${H.name}/${SHARE}/d1/plain.txt?${readSas()}`);
+
+/** A read SAS for d1/plain.txt: a Put Range From URL source that verifies. */
+const readSas = () =>
+  generateFileSASQueryParameters(
+    {
+      shareName: SHARE,
+      filePath: 'd1/plain.txt',
+      permissions: FileSASPermissions.parse('r'),
+      expiresOn: new Date(Date.now() + 3600_000),
+    },
+    new StorageSharedKeyCredential(H.name, H.key1),
+  ).toString();
 
 /**
  * Sends one request like signed-request.ts's sendRaw (same string-to-sign), but keeps header names'
@@ -453,6 +471,37 @@ const HEADER_VALUES: [string, fc.Arbitrary<string>][] = [
   ['x-ms-content-length', numberish],
   ['x-ms-type', fc.constantFrom('file', 'File', 'FILE', 'directory', '', 'file, file')],
   ['x-ms-write', fc.constantFrom('update', 'clear', 'UPDATE', 'Clear', '', 'delete')],
+  ['x-ms-share-quota', numberish],
+  [
+    'x-ms-access-tier',
+    fc.constantFrom('Hot', 'Cool', 'TransactionOptimized', 'hot', 'Premium', 'Archive', '', 'Hot, Cool'),
+  ],
+  [
+    'x-ms-copy-source',
+    fc.oneof(
+      { weight: 3, arbitrary: fc.constant('$SOURCE') },
+      fc.constantFrom(
+        '',
+        'not a url',
+        'http://',
+        '/relative/path',
+        'http://127.0.0.1:1/$OTHER/s/f?sv=2026-04-06&sr=f&sp=r&se=2099-01-01&sig=AAAA',
+        'ftp://x/$ACCOUNT/hostile-share/d1/plain.txt',
+      ),
+      latin1.map(
+        (v) =>
+          `http://127.0.0.1/$ACCOUNT/${SHARE}/${encodeURIComponent(v)}?sv=2026-04-06&sr=f&sp=r&se=2099-01-01&sig=AAAA`,
+      ),
+    ),
+  ],
+  ['x-ms-source-range', rangeish],
+  ['x-ms-copy-source-authorization', fc.oneof(fc.constantFrom('Bearer x', 'SharedKey a:b', ''), latin1)],
+  ['origin', fc.oneof(fc.constantFrom('https://app.example', '*', 'null', ''), latin1)],
+  ['access-control-request-method', fc.constantFrom('GET', 'PUT', 'get', 'FETCH', '', 'GET, PUT')],
+  [
+    'access-control-request-headers',
+    fc.oneof(fc.constantFrom('x-ms-version', 'x-ms-meta-a,content-type', ',,', ''), latin1),
+  ],
   ['x-ms-handle-id', handleish],
   ['x-ms-recursive', fc.constantFrom('true', 'false', 'TRUE', 'False', 'yes', '1', '0', '', 'true, true')],
   [
@@ -606,6 +655,15 @@ const OPS: [string, string, Kind][] = [
   ['GET', 'comp=leasehistory', 'node'],
   ['GET', 'comp=stateasof&at=2030-01-01T00:00:00Z', 'node'],
   ['GET', 'comp=auditexport', 'any'],
+  ['GET', 'comp=list', 'account'],
+  ['GET', 'restype=service&comp=properties', 'account'],
+  ['PUT', 'restype=service&comp=properties', 'account'],
+  ['GET', 'restype=share&comp=metadata', 'share'],
+  ['PUT', 'restype=share&comp=metadata', 'share'],
+  ['PUT', 'restype=share&comp=properties', 'share'],
+  ['GET', 'restype=share&comp=acl', 'share'],
+  ['PUT', 'restype=share&comp=acl', 'share'],
+  ['GET', 'restype=share&comp=stats', 'share'],
 ];
 
 /** Real paths of each kind (and a few that name nothing), built once the tenant exists. */
@@ -925,6 +983,10 @@ const NAMED: [string, string, Kind][] = [
   ['GET', 'restype=directory&comp=list&maxresults=', 'dir'],
   ['GET', 'restype=directory&comp=list&prefix=', 'dir'],
   ['PUT', 'comp=forceclosehandles&marker=', 'node'],
+  ['GET', 'comp=list&marker=', 'account'],
+  ['GET', 'comp=list&maxresults=', 'account'],
+  ['GET', 'comp=list&include=', 'account'],
+  ['GET', 'comp=list&prefix=', 'account'],
   ['GET', 'restype=share&timeout=', 'share'],
   ['PUT', 'comp=lease&sharesnapshot=', 'file'],
   ['GET', 'comp=', 'any'],
@@ -1129,6 +1191,111 @@ describe('hostile requests', () => {
       });
     await hostile('ranges', arbitrary, 500);
     expect(reached('ranges')).toBeGreaterThan(0.9);
+  });
+
+  it('XML bodies of Set Share ACL and Set File Service Properties: malformed, oversized, entity tricks, hostile values', async () => {
+    const text = fc.oneof(
+      latin1,
+      fc.constantFrom(
+        '',
+        '-1',
+        '99999999999',
+        'true',
+        'TRUE',
+        'rwdl',
+        'lr',
+        'GET,PUT',
+        'FETCH',
+        '*',
+        'x-ms-*,a*,b*',
+        '2026-01-01T00:00:00Z',
+        '2026-13-01',
+        '&amp;',
+        '&bogus;',
+        ']]>',
+      ),
+      big(60, 3000),
+    );
+    const element = (name: string) => text.map((t) => `<${name}>${t}</${name}>`);
+    const identifier = fc
+      .tuple(
+        element('Id'),
+        fc.array(fc.oneof(element('Start'), element('Expiry'), element('Permission')), { maxLength: 4 }),
+      )
+      .map(
+        ([id, policy]) => `<SignedIdentifier>${id}<AccessPolicy>${policy.join('')}</AccessPolicy></SignedIdentifier>`,
+      );
+    const acl = fc
+      .array(identifier, { maxLength: 7 })
+      .map((items) => `<?xml version="1.0" encoding="utf-8"?><SignedIdentifiers>${items.join('')}</SignedIdentifiers>`);
+    const rule = fc
+      .array(
+        fc.oneof(
+          ...['AllowedOrigins', 'AllowedMethods', 'AllowedHeaders', 'ExposedHeaders', 'MaxAgeInSeconds'].map(element),
+        ),
+        { maxLength: 6 },
+      )
+      .map((parts) => `<CorsRule>${parts.join('')}</CorsRule>`);
+    const metrics = fc
+      .tuple(
+        fc.constantFrom('HourMetrics', 'MinuteMetrics'),
+        fc.array(
+          fc.oneof(
+            element('Version'),
+            element('Enabled'),
+            element('IncludeAPIs'),
+            element('RetentionPolicy'),
+            text.map((t) => `<RetentionPolicy><Enabled>true</Enabled><Days>${t}</Days></RetentionPolicy>`),
+          ),
+          { maxLength: 4 },
+        ),
+      )
+      .map(([name, parts]) => `<${name}>${parts.join('')}</${name}>`);
+    const properties = fc
+      .tuple(
+        fc.array(rule, { maxLength: 7 }),
+        fc.option(metrics),
+        fc.constantFrom(
+          '',
+          '<ProtocolSettings><SMB><Multichannel><Enabled>true</Enabled></Multichannel></SMB></ProtocolSettings>',
+        ),
+      )
+      .map(
+        ([rules, m, protocol]) =>
+          `<StorageServiceProperties>${m ?? ''}<Cors>${rules.join('')}</Cors>${protocol}</StorageServiceProperties>`,
+      );
+    const broken = fc.oneof(
+      fc.constantFrom(
+        '',
+        '<',
+        '<SignedIdentifiers>',
+        '<StorageServiceProperties><Cors></StorageServiceProperties>',
+        '<?xml version="1.0"?><!DOCTYPE a [<!ENTITY b "ccccccccccccccccc"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><StorageServiceProperties><Cors><CorsRule><AllowedOrigins>&c;</AllowedOrigins></CorsRule></Cors></StorageServiceProperties>',
+        '<?xml version="1.0"?><!DOCTYPE a SYSTEM "file:///etc/passwd"><SignedIdentifiers>&a;</SignedIdentifiers>',
+        '<Other/>',
+        '{"json": true}',
+      ),
+      fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('latin1')),
+    );
+    const arbitrary = fc
+      .record({
+        target: fc.constantFrom(['restype=share&comp=acl', wire()], ['restype=service&comp=properties', '/$ACCOUNT']),
+        body: fc.oneof(
+          { weight: 3, arbitrary: acl },
+          { weight: 3, arbitrary: properties },
+          { weight: 2, arbitrary: broken },
+        ),
+      })
+      .map(({ target, body }): Hostile => ({
+        method: 'PUT',
+        query: target[0],
+        path: target[1],
+        headers: [],
+        body: Buffer.from(body, 'latin1'),
+        auth: 'key1',
+      }));
+    await hostile('xml bodies', arbitrary, 400);
+    expect(reached('xml bodies')).toBeGreaterThan(0.95);
   });
 
   it('wrong methods and bodies where none belong', async () => {

@@ -8,6 +8,7 @@ import {
   AccountSASPermissions,
   AccountSASResourceTypes,
   AccountSASServices,
+  FileSASPermissions,
   generateAccountSASQueryParameters,
   generateFileSASQueryParameters,
   ShareSASPermissions,
@@ -160,6 +161,8 @@ async function createTenant(label: string): Promise<Tenant> {
   };
   const s = t.signer;
   await ok({ method: 'PUT', path: at(t), query: 'restype=share', headers: { 'x-ms-meta-owner': t.owner } }, s, 201);
+  // A second share, so that a List Shares page of one leaves a marker.
+  await ok({ method: 'PUT', path: `/${t.name}/second-share`, query: 'restype=share' }, s, 201);
   for (const dir of ['dir', 'dir/sub', 'empty', 'closeme'])
     await ok(
       { method: 'PUT', path: at(t, dir), query: 'restype=directory', headers: { 'x-ms-meta-owner': t.owner } },
@@ -198,6 +201,8 @@ async function createTenant(label: string): Promise<Tenant> {
     s,
     201,
   );
+  await ok({ method: 'PUT', path: at(t), query: 'restype=share&comp=acl', body: aclBody(t) }, s, 200);
+  await ok({ method: 'PUT', path: `/${t.name}`, query: 'restype=service&comp=properties', body: corsBody(t) }, s, 202);
   for (const path of [FILE, FILE, 'dir', 'closeme', 'closeme']) t.handles.push(await openHandle(t, path));
   for (const key of ['first', 'second']) {
     const res = await ok(
@@ -214,6 +219,25 @@ async function createTenant(label: string): Promise<Tenant> {
   }
   return t;
 }
+
+/** A stored access policy and a CORS rule named after the tenant: what Get Share ACL and Get File Service Properties show. */
+const aclBody = (t: Tenant) =>
+  `<?xml version="1.0" encoding="utf-8"?><SignedIdentifiers><SignedIdentifier><Id>policy-${t.name}</Id><AccessPolicy><Permission>rl</Permission></AccessPolicy></SignedIdentifier></SignedIdentifiers>`;
+const corsBody = (t: Tenant) =>
+  `<?xml version="1.0" encoding="utf-8"?><StorageServiceProperties><Cors><CorsRule><AllowedOrigins>https://${t.name}.example</AllowedOrigins>` +
+  `<AllowedMethods>GET</AllowedMethods><MaxAgeInSeconds>60</MaxAgeInSeconds><ExposedHeaders></ExposedHeaders><AllowedHeaders></AllowedHeaders></CorsRule></Cors></StorageServiceProperties>`;
+
+/** A read SAS for one of the tenant's files, signed with its key: the source of Put Range From URL. */
+const readSas = (t: Tenant, path: string) =>
+  generateFileSASQueryParameters(
+    {
+      shareName: SHARE,
+      filePath: path,
+      permissions: FileSASPermissions.parse('r'),
+      expiresOn: new Date(Date.now() + 3600_000),
+    },
+    new StorageSharedKeyCredential(t.name, t.key1),
+  ).toString();
 
 /** Values only `t` has: none of them may ever appear in another tenant's answers. */
 async function tokensOf(t: Tenant): Promise<{ text: string[]; ids: string[] }> {
@@ -274,6 +298,41 @@ const CATALOG: Operation[] = [
       const { rows } = await db.query(`SELECT etag FROM shares WHERE tenant = $1 AND name = $2`, [t.name, SHARE]);
       expect(res.header('etag')).toBe(rows[0].etag);
     },
+  },
+  {
+    name: 'Get Share Metadata',
+    call: (t) => ({ method: 'GET', path: at(t), query: 'restype=share&comp=metadata' }),
+    status: 200,
+    check: (res, t) => expect(res.header('x-ms-meta-owner')).toBe(t.owner),
+  },
+  {
+    name: 'Get Share ACL',
+    call: (t) => ({ method: 'GET', path: at(t), query: 'restype=share&comp=acl' }),
+    status: 200,
+    check: (res, t) => expect(xmlValues(res.body, 'Id')).toEqual([`policy-${t.name}`]),
+  },
+  {
+    name: 'Get Share Stats',
+    call: (t) => ({ method: 'GET', path: at(t), query: 'restype=share&comp=stats' }),
+    status: 200,
+    check: (res) => expect(xmlValues(res.body, 'ShareUsageBytes')).toEqual([String(3 * CONTENT_BYTES)]),
+  },
+  {
+    name: 'List Shares',
+    call: (t) => ({ method: 'GET', path: `/${t.name}`, query: 'comp=list&include=metadata' }),
+    status: 200,
+    check: async (res, t) => {
+      const { rows } = await db.query(`SELECT name FROM shares WHERE tenant = $1 ORDER BY name`, [t.name]);
+      expect(xmlValues(res.body, 'Name')).toEqual(rows.map((r) => r.name));
+      expect(xmlValues(res.body, 'Name')).toEqual(['isolated-share', 'second-share']);
+      expect(xmlValues(res.body, 'owner')).toEqual([t.owner]);
+    },
+  },
+  {
+    name: 'Get File Service Properties',
+    call: (t) => ({ method: 'GET', path: `/${t.name}`, query: 'restype=service&comp=properties' }),
+    status: 200,
+    check: (res, t) => expect(xmlValues(res.body, 'AllowedOrigins')).toEqual([`https://${t.name}.example`]),
   },
   {
     name: 'Get Directory Properties',
@@ -403,6 +462,36 @@ const CATALOG: Operation[] = [
     status: 201,
   },
   {
+    name: 'Set Share Metadata',
+    call: (t) => ({
+      method: 'PUT',
+      path: at(t),
+      query: 'restype=share&comp=metadata',
+      headers: { 'x-ms-meta-owner': t.owner },
+    }),
+    status: 200,
+  },
+  {
+    name: 'Set Share Properties',
+    call: (t) => ({
+      method: 'PUT',
+      path: at(t),
+      query: 'restype=share&comp=properties',
+      headers: { 'x-ms-share-quota': '5' },
+    }),
+    status: 200,
+  },
+  {
+    name: 'Set Share ACL',
+    call: (t) => ({ method: 'PUT', path: at(t), query: 'restype=share&comp=acl', body: aclBody(t) }),
+    status: 200,
+  },
+  {
+    name: 'Set File Service Properties',
+    call: (t) => ({ method: 'PUT', path: `/${t.name}`, query: 'restype=service&comp=properties', body: corsBody(t) }),
+    status: 202,
+  },
+  {
     name: 'Create Directory',
     call: (t) => ({ method: 'PUT', path: at(t, 'newdir'), query: 'restype=directory' }),
     status: 201,
@@ -441,6 +530,27 @@ const CATALOG: Operation[] = [
       body: 'XXXX',
     }),
     status: 201,
+  },
+  {
+    // Put Range From URL: the same route, with the source (the tenant's own file, under its own SAS) in x-ms-copy-source.
+    name: 'Put Range',
+    call: (t) => ({
+      method: 'PUT',
+      path: at(t, FILE),
+      query: 'comp=range',
+      headers: {
+        'x-ms-range': 'bytes=4-7',
+        'x-ms-write': 'update',
+        'x-ms-lease-id': t.leaseId,
+        'x-ms-copy-source': `${service.url}${at(t, 'dir/spare.txt')}?${readSas(t, 'dir/spare.txt')}`,
+        'x-ms-source-range': 'bytes=0-3',
+      },
+    }),
+    status: 201,
+    check: async (res, t) =>
+      expect(
+        (await ok({ method: 'GET', path: at(t, FILE), headers: { 'x-ms-range': 'bytes=4-7' } }, t.signer, 206)).body,
+      ).toBe(t.content.slice(0, 4)),
   },
   {
     name: 'Set File Metadata',
@@ -731,6 +841,24 @@ describe('tenant isolation', () => {
       200,
     );
     expect(xmlValues(second.body, 'Name')).toEqual(['lease2.txt']);
+
+    // List Shares: A's NextMarker, on B's account with the same query.
+    const shares = (t: Tenant): Call => ({ method: 'GET', path: `/${t.name}`, query: 'comp=list&maxresults=1' });
+    const sharesMarker = xmlValues((await ok(shares(A), A.signer, 200)).body, 'NextMarker')[0];
+    expect(sharesMarker).toBeTruthy();
+    await replay(shares, sharesMarker, 'InvalidContinuationToken');
+    expect(
+      xmlValues(
+        (
+          await ok(
+            { ...shares(A), query: `comp=list&maxresults=1&marker=${encodeURIComponent(sharesMarker)}` },
+            A.signer,
+            200,
+          )
+        ).body,
+        'Name',
+      ),
+    ).toEqual(['second-share']);
 
     // Jobs list: A's NextMarker.
     const jobs = (t: Tenant): Call => ({

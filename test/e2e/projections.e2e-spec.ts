@@ -1,4 +1,4 @@
-import { RestError, ShareClient } from '@azure/storage-file-share';
+import { FileSASPermissions, RestError, ShareClient } from '@azure/storage-file-share';
 import fc from 'fast-check';
 import { Pool, PoolClient } from 'pg';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '../../libs/accounts/src';
@@ -45,6 +45,10 @@ describe('projections rebuilt from the event log', () => {
   /** One random step against a small tree; refusals are part of the game, a 5xx is not. */
   const step = fc.oneof(
     fc.record({ op: fc.constantFrom('mkdir', 'rmdir', 'dirmeta'), dir: fc.constantFrom('a', 'b', 'a/c') }),
+    fc.record({
+      op: fc.constantFrom('sharemeta', 'sharequota', 'sharetier', 'shareacl', 'cors'),
+      value: fc.integer({ min: 1, max: 6 }),
+    }),
     // Lease Share: the share row's lease columns are projected too.
     fc.record({
       op: fc.constantFrom('share-acquire', 'share-renew', 'share-change', 'share-release', 'share-break'),
@@ -56,6 +60,7 @@ describe('projections rebuilt from the event log', () => {
       op: fc.constantFrom(
         'create',
         'write',
+        'copyrange',
         'meta',
         'resize',
         'delete',
@@ -102,6 +107,39 @@ describe('projections rebuilt from the event log', () => {
           return void (await file!.create(8, conditions));
         case 'write':
           return void (await file!.uploadRange(Buffer.from('abcd'), 0, 4, conditions));
+        case 'copyrange': {
+          const source = share.rootDirectoryClient.getFileClient('f');
+          const sas = source.generateSasUrl({
+            permissions: FileSASPermissions.parse('r'),
+            expiresOn: new Date(Date.now() + 3600_000),
+          });
+          return void (await file!.uploadRangeFromURL(sas, 0, 4, 4, conditions));
+        }
+        case 'sharemeta':
+          return void (await share.setMetadata({ v: String(s.value) }));
+        case 'sharequota':
+          return void (await share.setQuota(s.value));
+        case 'sharetier':
+          return void (await share.setProperties({
+            accessTier: (['Hot', 'Cool', 'TransactionOptimized'] as const)[s.value % 3],
+          }));
+        case 'shareacl':
+          return void (await share.setAccessPolicy(
+            Array.from({ length: s.value - 1 }, (_, i) => ({
+              id: `p${i}`,
+              accessPolicy: { permissions: 'r' },
+            })) as never,
+          ));
+        case 'cors': {
+          const rules = Array.from({ length: s.value - 1 }, (_, i) => ({
+            allowedOrigins: `https://o${i}.example`,
+            allowedMethods: 'GET',
+            allowedHeaders: '',
+            exposedHeaders: '',
+            maxAgeInSeconds: i,
+          }));
+          return void (await service.serviceClient().setProperties({ cors: rules }));
+        }
         case 'meta':
           return void (await file!.setMetadata({ m: 'v' }, conditions));
         case 'resize':
@@ -158,6 +196,11 @@ describe('projections rebuilt from the event log', () => {
     await file.create(1);
     await file.getShareLeaseClient().acquireLease();
 
+    await service.serviceClient().setProperties({
+      cors: [
+        { allowedOrigins: '*', allowedMethods: 'GET', allowedHeaders: '', exposedHeaders: '', maxAgeInSeconds: 1 },
+      ],
+    });
     const leasedShare = service.serviceClient().getShareClient(uniqueShare('tamper'));
     await leasedShare.create();
     await leasedShare.getShareLeaseClient().acquireLease(60);
@@ -169,8 +212,9 @@ describe('projections rebuilt from the event log', () => {
     await client.query(`UPDATE shares SET lease_expires_at = lease_expires_at + interval '1 hour' WHERE name = $1`, [
       leasedShare.name,
     ]);
+    await client.query(`UPDATE file_service_properties SET properties = jsonb_set(properties, '{cors}', '[]')`);
     const found = await verifyProjections(client);
-    expect(found.differences.map((d) => d.table).sort()).toEqual(['nodes', 'shares']);
+    expect(found.differences.map((d) => d.table).sort()).toEqual(['file_service_properties', 'nodes', 'shares']);
     expect(found.differences.find((d) => d.table === 'shares')).toMatchObject({ onlyLive: 1, onlyRebuilt: 2 });
     const nodes = found.differences.find((d) => d.table === 'nodes')!;
     expect(nodes).toMatchObject({ onlyLive: 1, onlyRebuilt: 1 });
@@ -184,6 +228,7 @@ describe('projections rebuilt from the event log', () => {
     expect((await verifyProjections(client)).differences).toEqual([]);
     // The service goes on working on the swapped-in tables.
     expect((await file.getProperties()).leaseState).toBe('leased');
+    expect((await service.serviceClient().getProperties()).cors).toHaveLength(1);
     expect(await leasedShare.getProperties()).toMatchObject({ leaseState: 'leased', leaseDuration: 'fixed' });
     await share.getDirectoryClient('after-rebuild').create();
     expect((await verifyProjections(client)).differences).toEqual([]);

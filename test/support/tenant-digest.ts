@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 
 /**
  * Everything a tenant has: its events (count, last position) and a digest of each of its
- * projection rows (shares, nodes, handles, jobs, its account row) and of its files' bytes. Equal
+ * projection rows (shares, nodes, handles, jobs, its account row, its File service properties) and of its files' bytes. Equal
  * digests before and after a request mean the request changed nothing of the tenant's.
  */
 export async function tenantDigest(db: Pool, tenant: string): Promise<Record<string, string>> {
@@ -15,6 +15,7 @@ export async function tenantDigest(db: Pool, tenant: string): Promise<Record<str
        (SELECT md5(coalesce(string_agg(h::text, '|' ORDER BY h.handle_id), '')) FROM handles h WHERE h.tenant = $1) AS handles,
        (SELECT md5(coalesce(string_agg(j::text, '|' ORDER BY j.job_id), '')) FROM jobs j WHERE j.tenant = $1) AS jobs,
        (SELECT md5(coalesce(string_agg(a::text, '|'), '')) FROM accounts a WHERE a.name = $1) AS account,
+       (SELECT md5(coalesce(string_agg(p::text, '|'), '')) FROM file_service_properties p WHERE p.tenant = $1) AS file_service,
        (SELECT md5(coalesce(string_agg(c.file_id || ':' || c.chunk_no || ':' || md5(c.data), '|' ORDER BY c.file_id, c.chunk_no), ''))
           FROM file_chunks c JOIN nodes n ON n.file_id = c.file_id WHERE n.tenant = $1) AS bytes`,
     [tenant],

@@ -4,16 +4,17 @@ import { AccountsModule, AccountsService } from '@leasehold/accounts';
 import { AuditModule } from '@leasehold/audit';
 import { ConfigModule, LeaseholdConfig } from '@leasehold/config';
 import { EventStoreModule } from '@leasehold/event-store';
-import { FilesystemModule, OPEN_HANDLES } from '@leasehold/filesystem';
+import { FileServiceRepository, FilesystemModule, OPEN_HANDLES, ShareRepository } from '@leasehold/filesystem';
 import { HandleRepository, HandlesModule } from '@leasehold/handles';
 import { JobsModule } from '@leasehold/jobs';
 import { LeasesModule } from '@leasehold/leases';
 import { DatabaseHealth, ObservabilityModule, RedisHealth } from '@leasehold/observability';
 import { WatchModule } from '@leasehold/watch';
-import { ACCOUNT_KEY_LOOKUP, WireModule } from '@leasehold/wire';
+import { ACCOUNT_KEY_LOOKUP, CORS_RULES_LOOKUP, STORED_POLICY_LOOKUP, WireModule } from '@leasehold/wire';
 import { AdminController } from './admin.controller';
 import { AuditOperations } from './operations/audit/audit.operations';
 import { DirectoryOperations } from './operations/filesystem/directory.operations';
+import { FileServiceOperations } from './operations/filesystem/file-service.operations';
 import { FileOperations } from './operations/filesystem/file.operations';
 import { ShareOperations } from './operations/filesystem/share.operations';
 import { HandleOperations } from './operations/handles/handle.operations';
@@ -24,12 +25,15 @@ import { WatchOperations } from './operations/watch/watch.operations';
 /** Binds the ports libraries declare to the capabilities that answer them. */
 @Global()
 @Module({
-  imports: [HandlesModule],
+  imports: [HandlesModule, FilesystemModule],
   providers: [
     { provide: ACCOUNT_KEY_LOOKUP, useExisting: AccountsService },
     { provide: OPEN_HANDLES, useExisting: HandleRepository },
+    // The wire reads a share's stored access policies (SAS with si) and the account's CORS rules.
+    { provide: STORED_POLICY_LOOKUP, useExisting: ShareRepository },
+    { provide: CORS_RULES_LOOKUP, useExisting: FileServiceRepository },
   ],
-  exports: [ACCOUNT_KEY_LOOKUP, OPEN_HANDLES],
+  exports: [ACCOUNT_KEY_LOOKUP, OPEN_HANDLES, STORED_POLICY_LOOKUP, CORS_RULES_LOOKUP],
 })
 class PortsModule {}
 
@@ -62,6 +66,7 @@ export class ApiModule {
       ],
       controllers: [AdminController],
       providers: [
+        FileServiceOperations,
         ShareOperations,
         DirectoryOperations,
         FileOperations,

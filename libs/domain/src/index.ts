@@ -6,3 +6,5 @@ export * from './filesystem/node';
 export * from './jobs/force-close-job';
 export * from './errors';
 export * from './command-context';
+export * from './service/cors';
+export * from './shares/access-policy';

@@ -8,20 +8,28 @@ import { WriteFileHandler } from './files/file.commands';
 import {
   DirectoryHandler,
   FileContentHandler,
+  FileServicePropertiesHandler,
   ListDirectoryHandler,
   LocateHandler,
+  ListSharesHandler,
   NodeHandler,
   ShareHandler,
+  ShareUsageHandler,
 } from './filesystem.queries';
 import { NodeRepository } from './nodes/node.repository';
 import { NodeWriter } from './nodes/node.writer';
 import { RecentNodes } from './nodes/recent-nodes';
+import { SetFileServicePropertiesHandler } from './service/file-service.commands';
+import { FileServiceRepository } from './service/file-service.repository';
 import { ShareLeaseRepository } from './shares/share-lease.repository';
-import { CreateShareHandler, DeleteShareHandler } from './shares/share.commands';
+import { ChangeShareHandler, CreateShareHandler, DeleteShareHandler } from './shares/share.commands';
+import { ShareRepository } from './shares/share.repository';
 
 /**
- * Shares, directories and files: the namespace that leases and handles attach to. It needs the
- * OPEN_HANDLES port (ports.ts) bound by the application.
+ * Shares, directories and files: the namespace that leases and handles attach to, and the File
+ * service's account-level settings. It needs the OPEN_HANDLES port (ports.ts) bound by the
+ * application; the application binds the wire's stored-policy and CORS lookups to its
+ * ShareRepository and FileServiceRepository.
  */
 @Module({
   providers: [
@@ -29,19 +37,26 @@ import { CreateShareHandler, DeleteShareHandler } from './shares/share.commands'
     ShareLeaseRepository,
     NodeWriter,
     RecentNodes,
+    ShareRepository,
+    FileServiceRepository,
     CreateShareHandler,
+    ChangeShareHandler,
     DeleteShareHandler,
+    SetFileServicePropertiesHandler,
     CreateDirectoryHandler,
     SetDirectoryMetadataHandler,
     DeleteDirectoryHandler,
     WriteFileHandler,
     ShareHandler,
+    ListSharesHandler,
+    ShareUsageHandler,
+    FileServicePropertiesHandler,
     NodeHandler,
     DirectoryHandler,
     LocateHandler,
     ListDirectoryHandler,
     FileContentHandler,
   ],
-  exports: [NodeRepository, ShareLeaseRepository, NodeWriter, RecentNodes],
+  exports: [NodeRepository, ShareLeaseRepository, NodeWriter, RecentNodes, ShareRepository, FileServiceRepository],
 })
 export class FilesystemModule {}

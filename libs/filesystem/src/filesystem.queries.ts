@@ -2,14 +2,46 @@ import { IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
 import { CommandContext, DomainError, NodeState } from '@leasehold/domain';
 import type { Readable } from 'node:stream';
 import { ListedNode, Located, NodeRepository } from './nodes/node.repository';
-import { LeasedShare, ShareLeaseRepository } from './shares/share-lease.repository';
+import { FileServiceProperties } from './service/file-service.events';
+import { FileServiceRepository } from './service/file-service.repository';
+import { ShareState } from './shares/share.events';
+import { ReadShare, ShareRepository } from './shares/share.repository';
 
-/** A share, with its lease and the database's clock when it was read (the lease's state is derived at that instant). */
-export class ShareQuery extends Query<LeasedShare> {
+/**
+ * A share with its settings and lease, and the database's clock when it was read (the lease's state
+ * is derived at that instant); ShareNotFound when there is none.
+ */
+export class ShareQuery extends Query<ReadShare> {
   constructor(
     readonly context: CommandContext,
     readonly share: string,
   ) {
+    super();
+  }
+}
+
+/** A page of the tenant's shares whose names start with `prefix`, after the name `after`, by name. */
+export class ListSharesQuery extends Query<{ shares: ReadShare[]; more: boolean }> {
+  constructor(
+    readonly context: CommandContext,
+    readonly prefix: string,
+    readonly after: string,
+    readonly limit: number,
+  ) {
+    super();
+  }
+}
+
+/** The bytes a share's files hold in storage. */
+export class ShareUsageQuery extends Query<number> {
+  constructor(readonly share: ShareState) {
+    super();
+  }
+}
+
+/** The tenant's File service properties (the defaults before any Set). */
+export class FileServicePropertiesQuery extends Query<FileServiceProperties> {
+  constructor(readonly context: CommandContext) {
     super();
   }
 }
@@ -73,12 +105,40 @@ export class FileContentQuery extends Query<Buffer | Readable> {
 
 @QueryHandler(ShareQuery)
 export class ShareHandler implements IQueryHandler<ShareQuery> {
-  constructor(private readonly shares: ShareLeaseRepository) {}
+  constructor(private readonly shares: ShareRepository) {}
 
-  async execute({ context, share }: ShareQuery): Promise<LeasedShare> {
+  async execute({ context, share }: ShareQuery): Promise<ReadShare> {
     const found = await this.shares.find(context.tenant, share);
     if (!found) throw new DomainError('ShareNotFound');
     return found;
+  }
+}
+
+@QueryHandler(ListSharesQuery)
+export class ListSharesHandler implements IQueryHandler<ListSharesQuery> {
+  constructor(private readonly shares: ShareRepository) {}
+
+  async execute({ context, prefix, after, limit }: ListSharesQuery) {
+    const shares = await this.shares.list(context.tenant, prefix, after, limit + 1);
+    return { shares: shares.slice(0, limit), more: shares.length > limit };
+  }
+}
+
+@QueryHandler(ShareUsageQuery)
+export class ShareUsageHandler implements IQueryHandler<ShareUsageQuery> {
+  constructor(private readonly shares: ShareRepository) {}
+
+  execute({ share }: ShareUsageQuery) {
+    return this.shares.usageBytes(share.shareId);
+  }
+}
+
+@QueryHandler(FileServicePropertiesQuery)
+export class FileServicePropertiesHandler implements IQueryHandler<FileServicePropertiesQuery> {
+  constructor(private readonly service: FileServiceRepository) {}
+
+  async execute({ context }: FileServicePropertiesQuery) {
+    return (await this.service.find(context.tenant)).properties;
   }
 }
 

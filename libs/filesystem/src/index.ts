@@ -5,7 +5,11 @@ export * from './nodes/recent-nodes';
 export * from './lease-gate';
 export * from './ports';
 export * from './shares/share.events';
-export { CreateShareCommand, DeleteShareCommand } from './shares/share.commands';
+export * from './service/file-service.events';
+export { ReadShare, ShareRepository } from './shares/share.repository';
+export { FileServiceRepository } from './service/file-service.repository';
+export { ChangeShareCommand, CreateShareCommand, DeleteShareCommand, ShareChange } from './shares/share.commands';
+export { SetFileServicePropertiesCommand } from './service/file-service.commands';
 export {
   CreateDirectoryCommand,
   DeleteDirectoryCommand,
@@ -14,4 +18,3 @@ export {
 export { FileWrite, WriteFileCommand } from './files/file.commands';
 export * from './filesystem.queries';
 export * from './shares/share-lease.repository';
-export { shareLeaseColumns } from './shares/share-lease.row';

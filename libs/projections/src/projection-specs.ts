@@ -1,19 +1,12 @@
 import { ACCOUNT_STREAM_PREFIX, AccountEvent, accountRowOf } from '@leasehold/accounts';
+import { evolveJob, evolveNode, ForceCloseJob, NodeState } from '@leasehold/domain';
 import {
-  evolveJob,
-  evolveNode,
-  evolveShareLease,
-  ForceCloseJob,
-  initialShareLeaseState,
-  NodeState,
-  ShareLeaseEvent,
-} from '@leasehold/domain';
-import {
+  FILE_SERVICE_STREAM_PREFIX,
+  foldFileService,
+  foldShare,
   NODE_STREAM_PREFIX,
   nodeRow,
   SHARE_STREAM_PREFIX,
-  ShareCreated,
-  shareLeaseColumns,
   shareRow,
 } from '@leasehold/filesystem';
 import { HANDLE_STREAM_PREFIX, HandleOpened, handleRow } from '@leasehold/handles';
@@ -50,19 +43,15 @@ export const PROJECTIONS: ProjectionSpec[] = [
     streamPrefix: SHARE_STREAM_PREFIX,
     keyColumn: 'share_id',
     row: (tenant, _stream, events) => {
-      if (events.some((e) => e.type === 'ShareDeleted')) return undefined;
-      const created = events.find((e) => e.type === 'ShareCreated');
-      const lease = events
-        .filter((e) => e.type.startsWith('ShareLease'))
-        .reduce((s, e) => evolveShareLease(s, e as ShareLeaseEvent), initialShareLeaseState);
-      return (
-        created && {
-          ...shareRow(tenant, created.data as ShareCreated),
-          ...shareLeaseColumns(lease),
-          version: events.length,
-        }
-      );
+      const share = foldShare(events);
+      return share && shareRow(tenant, share);
     },
+  },
+  {
+    table: 'file_service_properties',
+    streamPrefix: FILE_SERVICE_STREAM_PREFIX,
+    keyColumn: 'tenant',
+    row: (tenant, _stream, events) => foldFileService(tenant, events),
   },
   {
     table: 'nodes',

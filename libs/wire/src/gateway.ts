@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { Authenticator } from './auth/authenticator';
 import { applySasResponseOverrides, authorizeSas } from './auth/sas';
 import { azureErrorOf } from './domain-errors';
+import { CorsPolicy } from './cors';
 import { AzureError, invalidHeader, invalidQuery, missingHeader } from './errors';
 import { header, parseUrl, WireResponse } from './request';
 import { RateLimiter } from './rate-limit';
@@ -74,6 +75,7 @@ export class WireGateway {
     private readonly router: OperationRouter,
     private readonly authenticator: Authenticator,
     private readonly limiter: RateLimiter,
+    private readonly cors: CorsPolicy,
     @Inject(LEASEHOLD_CONFIG) config: LeaseholdConfig,
   ) {
     this.tenantLabels = new TenantLabels(config.metricsTenantLabels);
@@ -85,9 +87,14 @@ export class WireGateway {
     const clientRequestId = header(raw, 'x-ms-client-request-id');
     const version = header(raw, 'x-ms-version');
     const trace: RequestTrace = { requestId, clientRequestId };
+    const origin = header(raw, 'origin');
     let response: WireResponse;
     try {
-      response = await this.dispatch(raw, requestId, now, clientRequestId, version, trace);
+      // A browser's preflight carries no credentials: the account's CORS rules alone answer it.
+      response =
+        raw.method === 'OPTIONS'
+          ? { status: 200, headers: await this.cors.preflight(parseUrl(raw.url).account, raw.headers) }
+          : await this.dispatch(raw, requestId, now, clientRequestId, version, trace);
     } catch (error) {
       response = this.errorResponse(error, requestId, now, raw);
     }
@@ -95,6 +102,8 @@ export class WireGateway {
     for (const [name, value] of Object.entries(response.headers ?? {})) {
       if (value !== undefined) headers[name] = String(value);
     }
+    if (origin !== undefined && raw.method !== 'OPTIONS')
+      Object.assign(headers, await this.corsHeaders(raw, origin, Object.keys(headers)));
     const body = raw.method === 'HEAD' ? '' : (response.body ?? '');
     trace.errorCode ??= headers['x-ms-error-code'];
     return { status: response.status, headers, body, trace };
@@ -109,11 +118,12 @@ export class WireGateway {
     trace: RequestTrace,
   ): Promise<WireResponse> {
     const url = parseUrl(raw.url);
+    const connection = { remoteAddress: raw.remoteAddress, encrypted: raw.encrypted };
     const { sas, ...principal } = await this.authenticator.authenticate(
       url,
       { method: raw.method, rawPath: url.rawPath, rawQuery: url.rawQuery, headers: raw.headers },
       now,
-      { remoteAddress: raw.remoteAddress, encrypted: raw.encrypted },
+      connection,
     );
     trace.account = url.account;
     // After authentication, so that only a proven tenant's requests count against its limit.
@@ -151,10 +161,24 @@ export class WireGateway {
       headers: raw.headers,
       rawHeaders: raw.rawHeaders,
       body: raw.body,
+      connection,
       context: { tenant: url.account, requestId, clientRequestId, now, ...principal },
       ...(sas && route.spec.sasByOperation ? { sas } : {}),
     });
     return sas ? applySasResponseOverrides(sas, route.spec, response) : response;
+  }
+
+  /** Errors answers get them too, so that a page can read why it was refused; a failed lookup costs only the headers. */
+  private async corsHeaders(
+    raw: RawRequest,
+    origin: string,
+    responseHeaderNames: string[],
+  ): Promise<Record<string, string>> {
+    try {
+      return await this.cors.responseHeaders(parseUrl(raw.url).account, raw.method, origin, responseHeaderNames);
+    } catch {
+      return {};
+    }
   }
 
   private errorResponse(error: unknown, requestId: string, now: Date, raw: RawRequest): WireResponse {

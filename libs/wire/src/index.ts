@@ -10,3 +10,5 @@ export * from './markers';
 export * from './rate-limit';
 export * from './domain-errors';
 export { authorizeSas, type SasToken } from './auth/sas';
+export * from './cors';
+export { isSasTime } from './auth/sas';

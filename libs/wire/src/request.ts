@@ -4,6 +4,14 @@ import { CommandContext, parseGuid } from '@leasehold/domain';
 import type { SasToken } from './auth/sas-token';
 import { AzureError, invalidHeader, invalidQuery, invalidUri } from './errors';
 
+/** The connection a request came on: a SAS may restrict the source address (`sip`) and protocol (`spr`). */
+export interface ClientConnection {
+  /** The socket's remote address, as Node gives it (IPv4-mapped IPv6 included). */
+  remoteAddress?: string;
+  /** True when the request came over TLS. */
+  encrypted?: boolean;
+}
+
 /** A request after URL parsing and authentication, as operations see it. */
 export interface WireRequest {
   method: string;
@@ -20,6 +28,8 @@ export interface WireRequest {
   context: CommandContext;
   /** The verified shared access signature, for operations that authorize it themselves (OperationSpec.sasByOperation). */
   sas?: SasToken;
+  /** Where the request came from: a SAS checked on its behalf (a copy source's) is checked against it too. */
+  connection: ClientConnection;
 }
 
 export interface WireResponse {

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
 import { Authenticator } from './auth/authenticator';
+import { CorsPolicy } from './cors';
 import { WireGateway } from './gateway';
 import { RateLimiter } from './rate-limit';
 import { MarkerCodec } from './markers';
@@ -14,10 +15,15 @@ import { OperationRouter } from './routing';
     OperationRouter,
     Authenticator,
     RateLimiter,
+    CorsPolicy,
     WireGateway,
     // One codec, keyed by SECRET_KEY, for every operation's continuation markers.
-    { provide: MarkerCodec, inject: [LEASEHOLD_CONFIG], useFactory: (config: LeaseholdConfig) => new MarkerCodec(config.secretKey) },
+    {
+      provide: MarkerCodec,
+      inject: [LEASEHOLD_CONFIG],
+      useFactory: (config: LeaseholdConfig) => new MarkerCodec(config.secretKey),
+    },
   ],
-  exports: [WireGateway, OperationRouter, MarkerCodec],
+  exports: [WireGateway, OperationRouter, MarkerCodec, Authenticator],
 })
 export class WireModule {}

@@ -1,3 +1,6 @@
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { AzureError } from './errors';
+
 const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
 
 /** Escapes text for XML content and attributes; characters XML 1.0 cannot carry become U+FFFD. */
@@ -26,7 +29,13 @@ export function encodedElement(name: string, text: string): string {
   return `<${name} Encoded="true">${escapeXml(encodeURIComponent(text))}</${name}>`;
 }
 
-export function errorBody(code: string, message: string, details: Record<string, string>, requestId: string, now: Date): string {
+export function errorBody(
+  code: string,
+  message: string,
+  details: Record<string, string>,
+  requestId: string,
+  now: Date,
+): string {
   // Azure appends the request id and time to every message; support staff look for them.
   const fullMessage = `${message}\nRequestId:${requestId}\nTime:${now.toISOString().replace('Z', '0000Z')}`;
   const extra = Object.entries(details)
@@ -34,3 +43,31 @@ export function errorBody(code: string, message: string, details: Record<string,
     .join('');
   return `${XML_DECLARATION}<Error>${element('Code', code)}${element('Message', fullMessage)}${extra}</Error>`;
 }
+
+const invalidXml = () => new AzureError(400, 'InvalidXmlDocument', 'XML specified is not syntactically valid.');
+
+/**
+ * A request body as a tree of elements (text kept as strings, attributes dropped), with the named
+ * elements always arrays; 400 InvalidXmlDocument when it is not well-formed XML. DOCTYPE
+ * declarations are refused: a request body has no use for entity definitions.
+ */
+export function parseXmlBody(body: Buffer, arrays: string[]): Record<string, any> {
+  const text = body.toString('utf8');
+  if (/<!DOCTYPE/i.test(text) || XMLValidator.validate(text) !== true) throw invalidXml();
+  const parser = new XMLParser({
+    ignoreAttributes: true,
+    parseTagValue: false,
+    trimValues: true,
+    ignoreDeclaration: true,
+    isArray: (name) => arrays.includes(name),
+  });
+  const tree = parser.parse(text);
+  if (tree === null || typeof tree !== 'object') throw invalidXml();
+  return tree;
+}
+
+/** 400 InvalidXmlNodeValue: well-formed XML with a value Azure would refuse. */
+export const invalidXmlNode = (
+  node: string,
+  message = 'The value for one of the XML nodes is not in the correct format.',
+) => new AzureError(400, 'InvalidXmlNodeValue', message, { XmlNodeName: node });

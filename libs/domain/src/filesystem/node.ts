@@ -35,22 +35,54 @@ interface Stamp {
 
 /** Creation events carry the share, so the nodes projection can be rebuilt from the log alone. */
 export type NodeEvent =
-  | { type: 'DirectoryCreated'; data: Stamp & { shareId: string; fileId: string; parentId: string; path: string; metadata: Record<string, string> } }
+  | {
+      type: 'DirectoryCreated';
+      data: Stamp & {
+        shareId: string;
+        fileId: string;
+        parentId: string;
+        path: string;
+        metadata: Record<string, string>;
+      };
+    }
   | { type: 'DirectoryMetadataSet'; data: Stamp & { metadata: Record<string, string> } }
   | { type: 'DirectoryPropertiesSet'; data: Stamp }
   | { type: 'DirectoryDeleted'; data: { path: string } }
   | {
       type: 'FileCreated';
-      data: Stamp & { shareId: string; fileId: string; parentId: string; path: string; contentLength: number; properties: FileProperties; metadata: Record<string, string>; replaced: boolean };
+      data: Stamp & {
+        shareId: string;
+        fileId: string;
+        parentId: string;
+        path: string;
+        contentLength: number;
+        properties: FileProperties;
+        metadata: Record<string, string>;
+        replaced: boolean;
+      };
     }
-  | { type: 'FileRangeWritten'; data: Stamp & { start: number; end: number; length: number; contentMD5: string } }
+  | {
+      type: 'FileRangeWritten';
+      data: Stamp & {
+        start: number;
+        end: number;
+        length: number;
+        contentMD5: string;
+        copiedFrom?: { share: string; path: string; start: number };
+      };
+    }
   | { type: 'FileRangeCleared'; data: Stamp & { start: number; end: number } }
   | { type: 'FileMetadataSet'; data: Stamp & { metadata: Record<string, string> } }
   | { type: 'FilePropertiesSet'; data: Stamp & { properties: FileProperties; contentLength: number } }
   | { type: 'FileDeleted'; data: { path: string } }
   | LeaseEvent;
 
-const touch = (state: NodeState, { etag, at }: Stamp): NodeState => ({ ...state, etag, lastModified: at, version: state.version + 1 });
+const touch = (state: NodeState, { etag, at }: Stamp): NodeState => ({
+  ...state,
+  etag,
+  lastModified: at,
+  version: state.version + 1,
+});
 
 /** Applies one event; undefined is "no such node" (never created, or deleted). */
 export function evolveNode(state: NodeState | undefined, event: NodeEvent): NodeState | undefined {
@@ -100,7 +132,11 @@ export function evolveNode(state: NodeState | undefined, event: NodeEvent): Node
     case 'FileRangeCleared':
       return touch(state, event.data);
     case 'FilePropertiesSet':
-      return { ...touch(state, event.data), properties: event.data.properties, contentLength: event.data.contentLength };
+      return {
+        ...touch(state, event.data),
+        properties: event.data.properties,
+        contentLength: event.data.contentLength,
+      };
     default:
       // Lease events change neither ETag nor Last-Modified (Lease File does not modify them).
       return { ...state, lease: evolveLease(state.lease, event), version: state.version + 1 };

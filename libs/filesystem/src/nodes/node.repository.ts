@@ -3,7 +3,7 @@ import { DomainError, NodeState, pathKey } from '@leasehold/domain';
 import { EventStore, SqlExecutor, Statement } from '@leasehold/event-store';
 import type { Readable } from 'node:stream';
 import { contentStream, readContent, STREAM_SEGMENT_BYTES } from '../files/file-content';
-import { ShareCreated, shareRow } from '../shares/share.events';
+import { ShareState, shareRow } from '../shares/share.events';
 
 export interface ShareRow {
   shareId: string;
@@ -261,7 +261,7 @@ export class NodeRepository {
   }
 
   /** The inline projection of ShareCreated: the share row is the guard, so of two concurrent creates one applies. */
-  projectShareCreated(tenant: string, share: ShareCreated): Statement {
+  projectShareCreated(tenant: string, share: ShareState): Statement {
     return {
       sql: `INSERT INTO shares SELECT * FROM jsonb_populate_record(NULL::shares, $1::jsonb) ON CONFLICT DO NOTHING RETURNING 1`,
       params: [JSON.stringify(shareRow(tenant, share))],

@@ -1,5 +1,8 @@
 import { ShareLeaseState } from '@leasehold/domain';
 
+/** A select-list item: PostgreSQL's clock_timestamp() as ms since the epoch, the one clock share lease states are derived on. */
+export const READ_AT = 'floor(extract(epoch FROM clock_timestamp()) * 1000)::float8 AS read_at';
+
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**

@@ -1,12 +1,20 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { CommandContext, decideShareDelete, DomainError, observeShareLease, viewShareLease } from '@leasehold/domain';
+import {
+  CommandContext,
+  decideShareDelete,
+  DomainError,
+  observeShareLease,
+  SignedIdentifier,
+  viewShareLease,
+} from '@leasehold/domain';
 import { ConcurrencyError, EventStore, eventMetadata, retryOnConcurrency } from '@leasehold/event-store';
 import { newEtag } from '../etag';
 import { NodeRepository } from '../nodes/node.repository';
 import { OPEN_HANDLES, OpenHandles } from '../ports';
 import { ShareLeaseRepository } from './share-lease.repository';
-import { ShareEvent, shareStream } from './share.events';
+import { AccessTier, evolveShare, ShareEvent, ShareState, shareStream } from './share.events';
+import { ShareRepository } from './share.repository';
 
 export class CreateShareCommand extends Command<{ etag: string; lastModified: Date }> {
   constructor(
@@ -42,6 +50,7 @@ export class CreateShareHandler implements ICommandHandler<CreateShareCommand> {
     const etag = newEtag();
     const at = context.now;
     const created: ShareEvent = { type: 'ShareCreated', data: { shareId, name, quota, metadata, etag, at } };
+    const state = evolveShare(undefined, created)!;
     // The share row is the guard: of two concurrent creates, one inserts it and appends; the other appends nothing.
     const appended = await this.store
       .append({
@@ -50,7 +59,7 @@ export class CreateShareHandler implements ICommandHandler<CreateShareCommand> {
         expectedVersion: 0,
         events: [created],
         metadata: eventMetadata(context),
-        projection: this.nodes.projectShareCreated(context.tenant, created.data),
+        projection: this.nodes.projectShareCreated(context.tenant, state),
       })
       .then(() => true)
       .catch((error) => {
@@ -104,5 +113,69 @@ export class DeleteShareHandler implements ICommandHandler<DeleteShareCommand> {
         );
       });
     });
+  }
+}
+
+/** A change to an existing share's settings: each is one event on the share's stream. */
+export type ShareChange =
+  | { kind: 'metadata'; metadata: Record<string, string> }
+  | { kind: 'properties'; quota?: number; accessTier?: AccessTier }
+  | { kind: 'acl'; signedIdentifiers: SignedIdentifier[] };
+
+export class ChangeShareCommand extends Command<ShareState> {
+  constructor(
+    readonly context: CommandContext,
+    readonly name: string,
+    readonly change: ShareChange,
+  ) {
+    super();
+  }
+}
+
+/** Set Share Metadata, Set Share Properties and Set Share ACL: the event and the share's new row, guarded by its version. */
+@CommandHandler(ChangeShareCommand)
+export class ChangeShareHandler implements ICommandHandler<ChangeShareCommand> {
+  constructor(
+    private readonly store: EventStore,
+    private readonly shares: ShareRepository,
+  ) {}
+
+  async execute({ context, name, change }: ChangeShareCommand): Promise<ShareState> {
+    return retryOnConcurrency(async () => {
+      const share = await this.shares.find(context.tenant, name);
+      if (!share) throw new DomainError('ShareNotFound');
+      const event = changeEvent(share, change, { etag: newEtag(), at: context.now.toISOString() });
+      const next = evolveShare(share, event)!;
+      await this.store.append({
+        tenant: context.tenant,
+        streamId: shareStream(share.shareId),
+        expectedVersion: share.version,
+        events: [event],
+        metadata: eventMetadata(context),
+        projection: this.shares.projectSettings(context.tenant, next, share.version),
+      });
+      return next;
+    });
+  }
+}
+
+function changeEvent(share: ShareState, change: ShareChange, stamp: { etag: string; at: string }): ShareEvent {
+  switch (change.kind) {
+    case 'metadata':
+      return { type: 'ShareMetadataSet', data: { ...stamp, metadata: change.metadata } };
+    case 'acl':
+      return { type: 'ShareAclSet', data: { ...stamp, signedIdentifiers: change.signedIdentifiers } };
+    case 'properties': {
+      const accessTier = change.accessTier ?? share.accessTier;
+      return {
+        type: 'SharePropertiesSet',
+        data: {
+          ...stamp,
+          quota: change.quota ?? share.quota,
+          accessTier,
+          accessTierChanged: accessTier !== share.accessTier,
+        },
+      };
+    }
   }
 }

@@ -1,32 +1,125 @@
-import { initialShareLeaseState } from '@leasehold/domain';
+import {
+  evolveShareLease,
+  initialShareLeaseState,
+  ShareLeaseEvent,
+  ShareLeaseState,
+  SignedIdentifier,
+} from '@leasehold/domain';
 import { shareLeaseColumns } from './share-lease.row';
 
-/** The data of ShareCreated: everything the shares projection holds. */
-export interface ShareCreated {
-  shareId: string;
-  name: string;
-  quota: number;
-  metadata: Record<string, string>;
+/** Azure's access tiers for a standard share; the default is TransactionOptimized. */
+export const ACCESS_TIERS = ['TransactionOptimized', 'Hot', 'Cool'] as const;
+export type AccessTier = (typeof ACCESS_TIERS)[number];
+
+interface Stamp {
   etag: string;
   at: Date | string;
 }
 
+/** The data of ShareCreated. */
+export interface ShareCreated extends Stamp {
+  shareId: string;
+  name: string;
+  quota: number;
+  metadata: Record<string, string>;
+}
+
 /** The events of a share's stream, share-<id>, besides its lease's (ShareLeaseEvent, libs/domain/src/share-lease). */
 export type ShareEvent =
-  { type: 'ShareCreated'; data: ShareCreated } | { type: 'ShareDeleted'; data: { shareId: string; name: string } };
+  | { type: 'ShareCreated'; data: ShareCreated }
+  | { type: 'ShareMetadataSet'; data: Stamp & { metadata: Record<string, string> } }
+  | { type: 'SharePropertiesSet'; data: Stamp & { quota: number; accessTier: AccessTier; accessTierChanged: boolean } }
+  | { type: 'ShareAclSet'; data: Stamp & { signedIdentifiers: SignedIdentifier[] } }
+  | { type: 'ShareDeleted'; data: { shareId: string; name: string } };
 
 export const SHARE_STREAM_PREFIX = 'share-';
 export const shareStream = (shareId: string) => `${SHARE_STREAM_PREFIX}${shareId}`;
 
+/** The current state of one share: a fold of the events on its stream. */
+export interface ShareState {
+  shareId: string;
+  name: string;
+  quota: number;
+  accessTier: AccessTier;
+  /** When the tier was last changed; undefined while it is the one the share was created with. */
+  accessTierChangedAt?: string;
+  metadata: Record<string, string>;
+  signedIdentifiers: SignedIdentifier[];
+  /** As its events recorded it; viewShareLease gives its state at an instant. */
+  lease: ShareLeaseState;
+  etag: string;
+  lastModified: string;
+  version: number;
+}
+
+const iso = (at: Date | string) => new Date(at).toISOString();
+
+/** Folds one event into a share's state (undefined: no share, or deleted). */
+export function evolveShare(
+  state: ShareState | undefined,
+  event: ShareEvent | ShareLeaseEvent,
+): ShareState | undefined {
+  const touched = (s: ShareState, d: Stamp) => ({
+    ...s,
+    etag: d.etag,
+    lastModified: iso(d.at),
+    version: s.version + 1,
+  });
+  switch (event.type) {
+    case 'ShareCreated': {
+      const d = event.data;
+      return {
+        shareId: String(d.shareId),
+        name: d.name,
+        quota: d.quota,
+        accessTier: 'TransactionOptimized',
+        metadata: d.metadata,
+        signedIdentifiers: [],
+        lease: initialShareLeaseState,
+        etag: d.etag,
+        lastModified: iso(d.at),
+        version: 1,
+      };
+    }
+    case 'ShareMetadataSet':
+      return state && { ...touched(state, event.data), metadata: event.data.metadata };
+    case 'SharePropertiesSet': {
+      const d = event.data;
+      return (
+        state && {
+          ...touched(state, d),
+          quota: d.quota,
+          accessTier: d.accessTier,
+          accessTierChangedAt: d.accessTierChanged ? iso(d.at) : state.accessTierChangedAt,
+        }
+      );
+    }
+    case 'ShareAclSet':
+      return state && { ...touched(state, event.data), signedIdentifiers: event.data.signedIdentifiers };
+    case 'ShareDeleted':
+      return undefined;
+    default:
+      // The share's lease events (libs/leases decides them) change its lease, not its ETag or Last-Modified.
+      return state && { ...state, lease: evolveShareLease(state.lease, event), version: state.version + 1 };
+  }
+}
+
+/** The share a stream's events leave, as rebuilds fold it. */
+export const foldShare = (events: { type: string; data: unknown }[]) =>
+  events.reduce<ShareState | undefined>((s, e) => evolveShare(s, e as ShareEvent | ShareLeaseEvent), undefined);
+
 /** A share's row in the shares projection: the one mapping both the inline projection and rebuilds use. */
-export const shareRow = (tenant: string, share: ShareCreated) => ({
+export const shareRow = (tenant: string, share: ShareState) => ({
   tenant,
   name: share.name,
   share_id: share.shareId,
   quota: share.quota,
   metadata: share.metadata,
   etag: share.etag,
-  last_modified: share.at,
-  ...shareLeaseColumns(initialShareLeaseState),
-  version: 1,
+  last_modified: share.lastModified,
+  ...shareLeaseColumns(share.lease),
+  version: share.version,
+  access_tier: share.accessTier,
+  access_tier_changed_at: share.accessTierChangedAt ?? null,
+  signed_identifiers: share.signedIdentifiers,
 });

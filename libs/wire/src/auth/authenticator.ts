@@ -1,7 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { authenticationFailed } from '../errors';
-import type { ParsedUrl } from '../request';
-import { checkSasConditions, ClientConnection, hasSas, parseSas, sasSignatureMatches, sasStringToSign, SasToken } from './sas';
+import { applyPolicy, SignedIdentifier } from '@leasehold/domain';
+import { AzureError, authenticationFailed, invalidHeader } from '../errors';
+import { ClientConnection, parseUrl, ParsedUrl } from '../request';
+import {
+  authorizeSas,
+  checkSasConditions,
+  checkServicePermissions,
+  hasSas,
+  parseSas,
+  sasSignatureMatches,
+  sasStringToSign,
+  SasToken,
+  ServiceSas,
+} from './sas';
 import { checkRequestDate, parseSharedKeyAuthorization, SignableRequest, verifySharedKeySignature } from './shared-key';
 
 /** The accounts capability answers this: the decoded keys of an account, or undefined when there is no such (enabled) account. */
@@ -9,6 +20,12 @@ export interface AccountKeyLookup {
   keysOf(account: string): Promise<Buffer[] | undefined>;
 }
 export const ACCOUNT_KEY_LOOKUP = Symbol('ACCOUNT_KEY_LOOKUP');
+
+/** The filesystem capability answers this: a share's stored access policies, or undefined when there is no such share. */
+export interface StoredPolicyLookup {
+  signedIdentifiersOf(account: string, share: string): Promise<SignedIdentifier[] | undefined>;
+}
+export const STORED_POLICY_LOOKUP = Symbol('STORED_POLICY_LOOKUP');
 
 export interface Principal {
   principal: string;
@@ -20,16 +37,26 @@ export interface Principal {
 /** Proves that a request was signed with a key of the account its URL names, by Shared Key or by a SAS. */
 @Injectable()
 export class Authenticator {
-  constructor(@Inject(ACCOUNT_KEY_LOOKUP) private readonly accounts: AccountKeyLookup) {}
+  constructor(
+    @Inject(ACCOUNT_KEY_LOOKUP) private readonly accounts: AccountKeyLookup,
+    @Inject(STORED_POLICY_LOOKUP) private readonly policies: StoredPolicyLookup,
+  ) {}
 
-  async authenticate(url: ParsedUrl, req: SignableRequest, now: Date, connection: ClientConnection = {}): Promise<Principal> {
+  async authenticate(
+    url: ParsedUrl,
+    req: SignableRequest,
+    now: Date,
+    connection: ClientConnection = {},
+  ): Promise<Principal> {
     const account = url.account;
     const authorization = req.headers['authorization'];
     // An Authorization header decides: its signature covers the whole query, SAS fields included.
     if (authorization === undefined && hasSas(url.query)) return this.authenticateSas(url, now, connection);
     const credentials = parseSharedKeyAuthorization(Array.isArray(authorization) ? authorization[0] : authorization);
     if (credentials === undefined) {
-      throw authenticationFailed('No credentials: the request carries neither a Shared Key Authorization header nor a shared access signature.');
+      throw authenticationFailed(
+        'No credentials: the request carries neither a Shared Key Authorization header nor a shared access signature.',
+      );
     }
     if ('error' in credentials) throw authenticationFailed(credentials.error);
     const dateProblem = checkRequestDate(req.headers, now);
@@ -48,6 +75,39 @@ export class Authenticator {
     return { principal: account, authentication: 'SharedKey' };
   }
 
+  /**
+   * The source of Put Range From URL: a file of the same account, readable under the SAS in its URL
+   * (Shared Key signs one request, not a second one made on its behalf). Any refusal becomes
+   * CannotVerifyCopySource with the status the source itself would have answered.
+   */
+  async authorizeCopySource(
+    source: string,
+    account: string,
+    now: Date,
+    connection: ClientConnection,
+  ): Promise<ParsedUrl> {
+    let url: ParsedUrl;
+    try {
+      const parsed = new URL(source);
+      url = parseUrl(parsed.pathname + parsed.search);
+    } catch {
+      throw invalidHeader('x-ms-copy-source', source);
+    }
+    const refuse = (status: number, message: string) => new AzureError(status, 'CannotVerifyCopySource', message);
+    if (url.account !== account) throw refuse(403, 'The copy source must be in the same storage account.');
+    if (url.share === undefined || url.path.length === 0) throw invalidHeader('x-ms-copy-source', source);
+    if (!hasSas(url.query))
+      throw refuse(403, 'The copy source must carry a shared access signature that grants read (r).');
+    try {
+      const { sas } = await this.authenticateSas(url, now, connection);
+      authorizeSas(sas!, { sas: 'r', resource: 'file' }, url.path);
+    } catch (error) {
+      if (error instanceof AzureError) throw refuse(error.status, error.message);
+      throw error;
+    }
+    return url;
+  }
+
   /** Azure's order: well formed, known account, signature; then time, source address, protocol. No x-ms-date: SAS requests carry none. */
   private async authenticateSas(url: ParsedUrl, now: Date, connection: ClientConnection): Promise<Principal> {
     const sas = parseSas(url.query);
@@ -55,8 +115,25 @@ export class Authenticator {
     if (!keys) throw authenticationFailed(`The account '${url.account}' does not exist or is disabled.`);
     const stringToSign = sasStringToSign(sas, url);
     // As Azure does, the detail shows the string-to-sign: it is made only of what the request sent.
-    if (!sasSignatureMatches(stringToSign, sas.signature, keys)) throw authenticationFailed(`Signature did not match. String to sign used was ${stringToSign}`);
-    checkSasConditions(sas, now, connection);
-    return { principal: `sas:${url.account}`, authentication: 'SAS', sas };
+    if (!sasSignatureMatches(stringToSign, sas.signature, keys))
+      throw authenticationFailed(`Signature did not match. String to sign used was ${stringToSign}`);
+    const effective = sas.kind === 'service' && sas.identifier !== undefined ? await this.withPolicy(sas, url) : sas;
+    checkSasConditions(effective, now, connection);
+    return { principal: `sas:${url.account}`, authentication: 'SAS', sas: effective };
+  }
+
+  /** The SAS with its stored access policy applied, read now: a changed or removed policy binds SAS already handed out. */
+  private async withPolicy(sas: ServiceSas, url: ParsedUrl): Promise<ServiceSas> {
+    const identifiers =
+      url.share === undefined ? undefined : await this.policies.signedIdentifiersOf(url.account, url.share);
+    const outcome = applyPolicy(
+      { start: sas.start, expiry: sas.expiry || undefined, permissions: sas.permissions || undefined },
+      sas.identifier!,
+      identifiers ?? [],
+    );
+    if ('problem' in outcome) throw authenticationFailed(outcome.problem);
+    // Times were checked when the SAS was parsed and when the policy was stored; the letters may come from either.
+    checkServicePermissions(sas.resource, outcome.fields.permissions);
+    return { ...sas, ...outcome.fields };
   }
 }

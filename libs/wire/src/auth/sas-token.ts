@@ -15,6 +15,8 @@ interface CommonSas {
 export interface ServiceSas extends CommonSas {
   kind: 'service';
   resource: 'f' | 's';
+  /** `si`: a stored access policy of the share, which supplies what the SAS leaves out (applied by the authenticator). */
+  identifier?: string;
   /** rscc, rscd, rsce, rscl, rsct: signed, and sent back as response headers by Get File. */
   overrides: Record<(typeof OVERRIDES)[number][0], string>;
 }

@@ -32,7 +32,8 @@ const credential = new StorageSharedKeyCredential(ACCOUNT, KEY_BASE64);
 const EXPIRY = new Date('2099-01-01T00:00:00.123Z');
 const START = new Date('2024-01-01T00:00:00Z');
 
-const fileClient = (path: string) => new ShareFileClient(`${BASE}/acctshare/${path.split('/').map(encodeURIComponent).join('/')}`, credential);
+const fileClient = (path: string) =>
+  new ShareFileClient(`${BASE}/acctshare/${path.split('/').map(encodeURIComponent).join('/')}`, credential);
 const shareClient = (share = 'acctshare') => new ShareClient(`${BASE}/${share}`, credential);
 const serviceClient = () => new ShareServiceClient(BASE, credential);
 
@@ -71,7 +72,16 @@ describe('SAS string-to-sign against what the SDK signs', () => {
     ['a plain file', 'f.txt', fileOptions],
     ['a nested path with spaces, quotes, Unicode and %', "d1/d 2/a'b(c)!*~ üñí 中 pct%41.txt", fileOptions],
     ['only the mandatory fields', 'x/y', { permissions: FileSASPermissions.parse('r'), expiresOn: EXPIRY }],
-    ['a single IP and https only', 'f', { permissions: FileSASPermissions.parse('rw'), expiresOn: EXPIRY, ipRange: { start: '127.0.0.1' }, protocol: SASProtocol.Https }],
+    [
+      'a single IP and https only',
+      'f',
+      {
+        permissions: FileSASPermissions.parse('rw'),
+        expiresOn: EXPIRY,
+        ipRange: { start: '127.0.0.1' },
+        protocol: SASProtocol.Https,
+      },
+    ],
   ])('file SAS (sr=f) for %s', (_name, path, options) => {
     const client = fileClient(path);
     const sasUrl = client.generateSasUrl(options);
@@ -107,7 +117,11 @@ describe('SAS string-to-sign against what the SDK signs', () => {
 
   it('account SAS, at the account, a share and a file URL', () => {
     const permissions = AccountSASPermissions.parse('rwdlc');
-    const options = { startsOn: START, ipRange: { start: '10.0.0.1', end: '10.0.0.9' }, protocol: SASProtocol.HttpsAndHttp };
+    const options = {
+      startsOn: START,
+      ipRange: { start: '10.0.0.1', end: '10.0.0.9' },
+      protocol: SASProtocol.HttpsAndHttp,
+    };
     const sdkString = serviceClient().generateSasStringToSign(EXPIRY, permissions, 'sco', options);
     expect(sdkString.endsWith('\n2026-04-06\n\n')).toBe(true);
     const sas = new URL(serviceClient().generateAccountSasUrl(EXPIRY, permissions, 'sco', options)).search;
@@ -123,7 +137,9 @@ describe('SAS string-to-sign against what the SDK signs', () => {
     const permissions = AccountSASPermissions.parse('r');
     const options = { version: '2019-12-12' };
     const sdkString = serviceClient().generateSasStringToSign(EXPIRY, permissions, 'o', options);
-    const { token, stringToSign } = serverView(serviceClient().generateAccountSasUrl(EXPIRY, permissions, 'o', options));
+    const { token, stringToSign } = serverView(
+      serviceClient().generateAccountSasUrl(EXPIRY, permissions, 'o', options),
+    );
     expect(stringToSign).toBe(sdkString);
     expect(sasSignatureMatches(stringToSign, token.signature, [KEY])).toBe(true);
   });
@@ -161,12 +177,26 @@ describe('parseSas refuses what is not well formed or not supported', () => {
 
   it('accepts a minimal service SAS and an account SAS', () => {
     expect(parseSas(valid)).toMatchObject({ kind: 'service', resource: 'f', permissions: 'rw' });
-    expect(parseSas({ sv: '2026-04-06', ss: 'bf', srt: 'co', sp: 'lrc', se: '2099-01-01', sig: 'AAAA' })).toMatchObject({ kind: 'account', permissions: 'lrc' });
+    expect(parseSas({ sv: '2026-04-06', ss: 'bf', srt: 'co', sp: 'lrc', se: '2099-01-01', sig: 'AAAA' })).toMatchObject(
+      { kind: 'account', permissions: 'lrc' },
+    );
   });
 
-  it('refuses a stored access policy with a message saying why', () => {
-    expect(refused({ ...valid, si: 'policy1' })).toEqual({ status: 403, code: 'AuthenticationFailed', detail: expect.stringMatching(/Stored access policies are not supported/) });
-    expect(refused({ sv: '2026-04-06', sr: 's', si: 'policy1', sig: 'AAAA' })?.detail).toMatch(/Stored access policies/);
+  it('lets a SAS naming a stored access policy leave sp, st and se to the policy, and signs si', () => {
+    const token = parseSas({ sv: '2026-04-06', sr: 's', si: 'policy1', sig: 'AAAA' });
+    expect(token).toMatchObject({ kind: 'service', identifier: 'policy1', permissions: '', expiry: '' });
+    expect(sasStringToSign(token, { account: ACCOUNT, share: 'acctshare', path: [] }).split('\n')[4]).toBe('policy1');
+    expect(refused({ sv: '2026-04-06', sr: 's', si: 'policy1', sp: 'wr', sig: 'AAAA' })?.detail).toMatch(/order rcwdl/);
+    expect(
+      refused({ sv: '2026-04-06', ss: 'f', srt: 'o', sp: 'r', se: '2099-01-01', si: 'policy1', sig: 'AAAA' })?.detail,
+    ).toMatch(/si is for a service SAS only/);
+  });
+
+  it('verifies the signature the SDK makes for a SAS with an identifier', () => {
+    const { token, stringToSign } = serverView(shareClient().generateSasUrl({ identifier: 'policy1' }));
+    expect(token).toMatchObject({ identifier: 'policy1', permissions: '' });
+    const sig = new URL(shareClient().generateSasUrl({ identifier: 'policy1' })).searchParams.get('sig')!;
+    expect(sasSignatureMatches(stringToSign, sig, [KEY])).toBe(true);
   });
 
   it.each([
@@ -190,14 +220,23 @@ describe('parseSas refuses what is not well formed or not supported', () => {
     ['a reversed sip range', { ...valid, sip: '10.0.0.9-10.0.0.1' }],
     ['a user delegation SAS', { ...valid, skoid: 'oid' }],
     ['an account SAS without srt', { ...valid, ss: 'f' }],
-    ['an account SAS with an unknown service', { sv: '2026-04-06', ss: 'fz', srt: 'o', sp: 'r', se: '2099-01-01', sig: 'AAAA' }],
-    ['an account SAS with an unknown resource type', { sv: '2026-04-06', ss: 'f', srt: 'ox', sp: 'r', se: '2099-01-01', sig: 'AAAA' }],
+    [
+      'an account SAS with an unknown service',
+      { sv: '2026-04-06', ss: 'fz', srt: 'o', sp: 'r', se: '2099-01-01', sig: 'AAAA' },
+    ],
+    [
+      'an account SAS with an unknown resource type',
+      { sv: '2026-04-06', ss: 'f', srt: 'ox', sp: 'r', se: '2099-01-01', sig: 'AAAA' },
+    ],
   ])('%s → 403 AuthenticationFailed', (_name, query) => {
     expect(refused(query)).toEqual({ status: 403, code: 'AuthenticationFailed', detail: expect.any(String) });
   });
 
   it('refuses an override that cannot be a header value with 400', () => {
-    expect(refused({ ...valid, rscd: 'attachment\r\nx-evil: 1' })).toMatchObject({ status: 400, code: 'InvalidQueryParameterValue' });
+    expect(refused({ ...valid, rscd: 'attachment\r\nx-evil: 1' })).toMatchObject({
+      status: 400,
+      code: 'InvalidQueryParameterValue',
+    });
   });
 });
 
@@ -211,17 +250,24 @@ describe('SAS times and addresses', () => {
     ['2099-01-01T10:20:30-01:30', Date.UTC(2099, 0, 1, 11, 50, 30)],
   ])('parses %s', (value, expected) => expect(parseSasTime(value)).toBe(expected));
 
-  it.each(['2099-02-30', '2099-01-01T24:00Z', '2099-01-01T10:20:30', '2099-01-01 10:20Z', '20990101', '2099-01-01T10:20:30.12345678Z'])('refuses %s', (value) =>
-    expect(parseSasTime(value)).toBeUndefined(),
-  );
+  it.each([
+    '2099-02-30',
+    '2099-01-01T24:00Z',
+    '2099-01-01T10:20:30',
+    '2099-01-01 10:20Z',
+    '20990101',
+    '2099-01-01T10:20:30.12345678Z',
+  ])('refuses %s', (value) => expect(parseSasTime(value)).toBeUndefined());
 
   it('parses sip', () => {
     expect(parseIpRange('127.0.0.1')).toEqual({ from: 0x7f000001, to: 0x7f000001 });
     expect(parseIpRange('0.0.0.0-255.255.255.255')).toEqual({ from: 0, to: 0xffffffff });
-    for (const bad of ['256.0.0.1', '1.2.3.4-', '1.2.3.4-5.6.7.8-9.9.9.9', '01.2.3.4.5', '']) expect(parseIpRange(bad)).toBeUndefined();
+    for (const bad of ['256.0.0.1', '1.2.3.4-', '1.2.3.4-5.6.7.8-9.9.9.9', '01.2.3.4.5', ''])
+      expect(parseIpRange(bad)).toBeUndefined();
   });
 
-  const token = (fields: Record<string, string>): SasToken => parseSas({ sv: '2026-04-06', sr: 's', sp: 'r', se: '2030-01-01T00:00:00Z', sig: 'AAAA', ...fields });
+  const token = (fields: Record<string, string>): SasToken =>
+    parseSas({ sv: '2026-04-06', sr: 's', sp: 'r', se: '2030-01-01T00:00:00Z', sig: 'AAAA', ...fields });
   const check = (t: SasToken, now: string, connection = { remoteAddress: '127.0.0.1', encrypted: false }) =>
     refusal(() => checkSasConditions(t, new Date(now), connection))?.code;
 
@@ -231,12 +277,18 @@ describe('SAS times and addresses', () => {
     expect(check(t, '2029-01-01T00:00:00Z')).toBeUndefined();
     expect(check(t, '2030-01-01T00:00:00Z')).toBeUndefined();
     expect(check(t, '2030-01-01T00:00:00.001Z')).toBe('AuthenticationFailed');
-    expect(refusal(() => checkSasConditions(t, new Date('2031-01-01T00:00:00Z'), {}))?.detail).toMatch(/^Signature not valid in the specified time frame: Start \[.+\] - Expiry \[.+\] - Current \[.+\]$/);
+    expect(refusal(() => checkSasConditions(t, new Date('2031-01-01T00:00:00Z'), {}))?.detail).toMatch(
+      /^Signature not valid in the specified time frame: Start \[.+\] - Expiry \[.+\] - Current \[.+\]$/,
+    );
   });
 
   it('checks the source address, unwrapping IPv4-mapped IPv6', () => {
     const t = token({ sip: '10.0.0.1-10.0.0.9' });
-    const at = (remoteAddress?: string) => check(t, '2029-06-01T00:00:00Z', { remoteAddress, encrypted: false } as { remoteAddress: string; encrypted: boolean });
+    const at = (remoteAddress?: string) =>
+      check(t, '2029-06-01T00:00:00Z', { remoteAddress, encrypted: false } as {
+        remoteAddress: string;
+        encrypted: boolean;
+      });
     expect(at('10.0.0.1')).toBeUndefined();
     expect(at('::ffff:10.0.0.9')).toBeUndefined();
     expect(at('10.0.0.10')).toBe('AuthorizationSourceIPMismatch');
@@ -247,9 +299,12 @@ describe('SAS times and addresses', () => {
 
   it('checks the protocol and, for an account SAS, the file service', () => {
     expect(check(token({ spr: 'https' }), '2029-06-01T00:00:00Z')).toBe('AuthorizationProtocolMismatch');
-    expect(check(token({ spr: 'https' }), '2029-06-01T00:00:00Z', { remoteAddress: '127.0.0.1', encrypted: true })).toBeUndefined();
+    expect(
+      check(token({ spr: 'https' }), '2029-06-01T00:00:00Z', { remoteAddress: '127.0.0.1', encrypted: true }),
+    ).toBeUndefined();
     expect(check(token({ spr: 'https,http' }), '2029-06-01T00:00:00Z')).toBeUndefined();
-    const account = (ss: string) => parseSas({ sv: '2026-04-06', ss, srt: 'sco', sp: 'r', se: '2030-01-01', sig: 'AAAA' });
+    const account = (ss: string) =>
+      parseSas({ sv: '2026-04-06', ss, srt: 'sco', sp: 'r', se: '2030-01-01', sig: 'AAAA' });
     expect(check(account('bq'), '2029-06-01T00:00:00Z')).toBe('AuthorizationServiceMismatch');
     expect(check(account('bf'), '2029-06-01T00:00:00Z')).toBeUndefined();
   });
@@ -257,8 +312,10 @@ describe('SAS times and addresses', () => {
 
 describe('authorizeSas', () => {
   const service = (sr: 'f' | 's', sp: string) => parseSas({ sv: '2026-04-06', sr, sp, se: '2030-01-01', sig: 'AAAA' });
-  const account = (srt: string, sp: string) => parseSas({ sv: '2026-04-06', ss: 'f', srt, sp, se: '2030-01-01', sig: 'AAAA' });
-  const verdict = (token: SasToken, spec: Parameters<typeof authorizeSas>[1], path: string[] = ['d', 'f']) => refusal(() => authorizeSas(token, spec, path))?.code ?? 'ok';
+  const account = (srt: string, sp: string) =>
+    parseSas({ sv: '2026-04-06', ss: 'f', srt, sp, se: '2030-01-01', sig: 'AAAA' });
+  const verdict = (token: SasToken, spec: Parameters<typeof authorizeSas>[1], path: string[] = ['d', 'f']) =>
+    refusal(() => authorizeSas(token, spec, path))?.code ?? 'ok';
 
   const getFile = { resource: 'file', sas: 'r' } as const;
   const createFile = { resource: 'file', sas: 'c' } as const;
@@ -315,20 +372,37 @@ describe('authorizeSas', () => {
 });
 
 describe('applySasResponseOverrides', () => {
-  const response = { status: 200, headers: { 'content-type': 'application/octet-stream', 'cache-control': 'max-age=1', etag: '"x"' }, body: 'abc' };
-  const file = (extra: Record<string, string>) => parseSas({ sv: '2026-04-06', sr: 'f', sp: 'r', se: '2030-01-01', sig: 'AAAA', ...extra });
+  const response = {
+    status: 200,
+    headers: { 'content-type': 'application/octet-stream', 'cache-control': 'max-age=1', etag: '"x"' },
+    body: 'abc',
+  };
+  const file = (extra: Record<string, string>) =>
+    parseSas({ sv: '2026-04-06', sr: 'f', sp: 'r', se: '2030-01-01', sig: 'AAAA', ...extra });
 
   it('replaces only the headers the SAS names, on Get File successes of a service SAS', () => {
     const token = file({ rscd: 'attachment; filename="a.txt"', rsct: 'text/plain' });
     expect(applySasResponseOverrides(token, { sasResponseOverrides: true }, response)).toEqual({
       ...response,
-      headers: { ...response.headers, 'content-type': 'text/plain', 'content-disposition': 'attachment; filename="a.txt"' },
+      headers: {
+        ...response.headers,
+        'content-type': 'text/plain',
+        'content-disposition': 'attachment; filename="a.txt"',
+      },
     });
     expect(applySasResponseOverrides(token, {}, response)).toBe(response);
     const notFound = { status: 404, headers: { 'content-type': 'application/xml' } };
     expect(applySasResponseOverrides(token, { sasResponseOverrides: true }, notFound)).toBe(notFound);
     // An account SAS does not sign overrides, so it cannot carry any.
-    const accountToken = parseSas({ sv: '2026-04-06', ss: 'f', srt: 'o', sp: 'r', se: '2030-01-01', sig: 'AAAA', rsct: 'text/html' });
+    const accountToken = parseSas({
+      sv: '2026-04-06',
+      ss: 'f',
+      srt: 'o',
+      sp: 'r',
+      se: '2030-01-01',
+      sig: 'AAAA',
+      rsct: 'text/html',
+    });
     expect(applySasResponseOverrides(accountToken, { sasResponseOverrides: true }, response)).toBe(response);
   });
 });

@@ -83,9 +83,7 @@ describe('Shared Key verification against requests signed by the SDK', () => {
 
     const [stringToSign] = sharedKeyStringsToSign(req, ACCOUNT);
     // The collation order of the metadata, and the account twice (credential + path style).
-    expect(stringToSign).toContain(
-      'x-ms-meta-a:1\nx-ms-meta-a_b:2\nx-ms-meta-a1:3\nx-ms-meta-ab:4\nx-ms-meta-zed:5\n',
-    );
+    expect(stringToSign).toContain('x-ms-meta-a:1\nx-ms-meta-a_b:2\nx-ms-meta-a1:3\nx-ms-meta-ab:4\nx-ms-meta-zed:5\n');
     expect(stringToSign.endsWith('\n/devstoreaccount1/devstoreaccount1/share/dir%20x/a%27b.txt\ncomp:metadata')).toBe(
       true,
     );
@@ -279,12 +277,15 @@ describe('sharedKeyStringsToSign', () => {
     ]);
   });
 
-  it('canonicalizes the query as the SDK does', () => {
+  it('canonicalizes the query as the JS SDK does, and as the Python SDK does (empty values signed)', () => {
     const rawQuery = 'restype=share&Comp=lease&b=1&b=2&empty=&bare&two=1=2&=v&plus=a+b&enc=a%20b%2Fc%3D';
     const req = { ...base, rawQuery };
     expect(sharedKeyStringsToSign(req, ACCOUNT)).toEqual([
       `PUT${'\n'.repeat(12)}${headerLines}${resource}\nb:2\ncomp:lease\nenc:a b/c=\nplus:a+b\nrestype:share`,
+      `PUT${'\n'.repeat(12)}${headerLines}${resource}\nb:2\ncomp:lease\nempty:\nenc:a b/c=\nplus:a+b\nrestype:share`,
     ]);
+    // Without an empty value, both SDKs sign the same string: one candidate.
+    expect(sharedKeyStringsToSign({ ...base, rawQuery: 'comp=list' }, ACCOUNT)).toHaveLength(1);
   });
 
   it('accepts no string and does not throw when a query value is malformed percent-encoding', () => {

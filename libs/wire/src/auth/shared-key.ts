@@ -57,20 +57,25 @@ function canonicalizedHeaders(headers: SignableRequest['headers']): string {
     .map((name) => {
       // The docs ask for folded whitespace; only a line break (obsolete header folding) is folded,
       // because the SDK signs runs of spaces inside a value as they are.
-      const value = headerValue(headers, name).replace(/[ \t]*\r?\n[ \t]*/g, ' ').trimStart();
+      const value = headerValue(headers, name)
+        .replace(/[ \t]*\r?\n[ \t]*/g, ' ')
+        .trimStart();
       return `${name}:${value}\n`;
     })
     .join('');
 }
 
-/** Throws URIError when a query value is not valid percent-encoding. */
-function canonicalizedResource(req: SignableRequest, signingAccount: string): string {
-  // Same selection as the SDK: exactly one '=', non-empty name and value; a repeated name keeps
-  // its last value, and names differing only in case end up under one lowercase name.
+/**
+ * Throws URIError when a query value is not valid percent-encoding. `keepEmpty`: the Python SDK
+ * signs parameters with an empty value too (List Shares sends `include=`); the JS SDK skips them.
+ */
+function canonicalizedResource(req: SignableRequest, signingAccount: string, keepEmpty: boolean): string {
+  // Same selection as the SDK: exactly one '=', non-empty name (and value, for the JS SDK); a
+  // repeated name keeps its last value, and names differing only in case end up under one lowercase name.
   const byName = new Map<string, string>();
   for (const pair of req.rawQuery.split('&')) {
     const eq = pair.indexOf('=');
-    if (eq > 0 && eq === pair.lastIndexOf('=') && eq < pair.length - 1) {
+    if (eq > 0 && eq === pair.lastIndexOf('=') && (keepEmpty || eq < pair.length - 1)) {
       byName.set(pair.slice(0, eq), pair.slice(eq + 1));
     }
   }
@@ -89,14 +94,14 @@ function canonicalizedResource(req: SignableRequest, signingAccount: string): st
 }
 
 /**
- * The strings-to-sign the service accepts for this request: the SDK's order (Content-Language before
- * Content-Encoding) and the documented order; one string when both orders give the same text.
- * Empty when the query cannot be decoded, so nothing verifies.
+ * The strings-to-sign the service accepts for this request: the JS SDK's order (Content-Language
+ * before Content-Encoding) and the documented order, each with the JS SDK's and the Python SDK's
+ * choice of query parameters; no string twice. Empty when the query cannot be decoded, so nothing verifies.
  */
 export function sharedKeyStringsToSign(req: SignableRequest, signingAccount: string): string[] {
-  let resource: string;
+  let resources: string[];
   try {
-    resource = canonicalizedResource(req, signingAccount);
+    resources = [...new Set([false, true].map((keepEmpty) => canonicalizedResource(req, signingAccount, keepEmpty)))];
   } catch {
     // A malformed percent-encoding in the query: no string-to-sign can match it.
     return [];
@@ -115,13 +120,14 @@ export function sharedKeyStringsToSign(req: SignableRequest, signingAccount: str
     h('if-unmodified-since'),
     h('range'),
   ];
-  const suffix = canonicalizedHeaders(req.headers) + resource;
-  const build = (first: string, second: string) =>
-    [req.method.toUpperCase(), first, second, ...tail].map((line) => line + '\n').join('') + suffix;
-
-  const sdkOrder = build(h('content-language'), h('content-encoding'));
-  const documentedOrder = build(h('content-encoding'), h('content-language'));
-  return sdkOrder === documentedOrder ? [sdkOrder] : [sdkOrder, documentedOrder];
+  const headers = canonicalizedHeaders(req.headers);
+  const build = (first: string, second: string, resource: string) =>
+    [req.method.toUpperCase(), first, second, ...tail].map((line) => line + '\n').join('') + headers + resource;
+  const orders = [
+    [h('content-language'), h('content-encoding')],
+    [h('content-encoding'), h('content-language')],
+  ];
+  return [...new Set(resources.flatMap((resource) => orders.map(([first, second]) => build(first, second, resource))))];
 }
 
 /**

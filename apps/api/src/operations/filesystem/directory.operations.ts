@@ -1,9 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { pathKey } from '@leasehold/domain';
-import { CreateDirectoryCommand, DeleteDirectoryCommand, DirectoryQuery, ListDirectoryQuery, NodeQuery, SetDirectoryMetadataCommand } from '@leasehold/filesystem';
 import {
-  AzureError,
+  CreateDirectoryCommand,
+  DeleteDirectoryCommand,
+  DirectoryQuery,
+  ListDirectoryQuery,
+  NodeQuery,
+  SetDirectoryMetadataCommand,
+} from '@leasehold/filesystem';
+import {
   AzureOperation,
   element,
   encodedElement,
@@ -17,9 +23,8 @@ import {
   WireResponse,
   XML_DECLARATION,
 } from '@leasehold/wire';
+import { listingEcho, MAX_LIST_RESULTS, resumeFrom, serviceEndpoint } from './listing';
 import { metadataResponseHeaders, nodeResponseHeaders, readMetadata } from './wire-format';
-
-const MAX_LIST_RESULTS = 5000;
 
 type ListPosition = { key: string };
 const isListPosition = (v: unknown): v is ListPosition => typeof (v as ListPosition)?.key === 'string';
@@ -39,29 +44,63 @@ export class DirectoryOperations {
 
   @AzureOperation({ name: 'Create Directory', method: 'PUT', restype: 'directory', resource: 'directory', sas: 'c' })
   async create(req: WireRequest): Promise<WireResponse> {
-    const node = await this.commands.execute(new CreateDirectoryCommand(req.context, req.share!, req.path, readMetadata(req.rawHeaders)));
+    const node = await this.commands.execute(
+      new CreateDirectoryCommand(req.context, req.share!, req.path, readMetadata(req.rawHeaders)),
+    );
     return { status: 201, headers: nodeResponseHeaders(node) };
   }
 
-  @AzureOperation({ name: 'Get Directory Properties', method: 'GET', restype: 'directory', resource: 'directory', sas: 'r' })
+  @AzureOperation({
+    name: 'Get Directory Properties',
+    method: 'GET',
+    restype: 'directory',
+    resource: 'directory',
+    sas: 'r',
+  })
   async getProperties(req: WireRequest): Promise<WireResponse> {
     if (req.path.length === 0) {
       const { share } = await this.queries.execute(new DirectoryQuery(req.context, req.share!, []));
-      return { status: 200, headers: { etag: share.etag, 'last-modified': rfc1123(share.lastModified), 'x-ms-file-id': '0', 'x-ms-file-attributes': 'Directory' } };
+      return {
+        status: 200,
+        headers: {
+          etag: share.etag,
+          'last-modified': rfc1123(share.lastModified),
+          'x-ms-file-id': '0',
+          'x-ms-file-attributes': 'Directory',
+        },
+      };
     }
     const { node } = await this.queries.execute(new NodeQuery(req.context, req.share!, req.path, 'directory'));
     return { status: 200, headers: { ...nodeResponseHeaders(node), ...metadataResponseHeaders(node.metadata) } };
   }
 
-  @AzureOperation({ name: 'Set Directory Metadata', method: 'PUT', restype: 'directory', comp: 'metadata', resource: 'directory', sas: 'w' })
+  @AzureOperation({
+    name: 'Set Directory Metadata',
+    method: 'PUT',
+    restype: 'directory',
+    comp: 'metadata',
+    resource: 'directory',
+    sas: 'w',
+  })
   async setMetadata(req: WireRequest): Promise<WireResponse> {
-    const node = await this.commands.execute(new SetDirectoryMetadataCommand(req.context, req.share!, req.path, readMetadata(req.rawHeaders)));
+    const node = await this.commands.execute(
+      new SetDirectoryMetadataCommand(req.context, req.share!, req.path, readMetadata(req.rawHeaders)),
+    );
     return { status: 200, headers: { etag: node.etag, 'last-modified': rfc1123(new Date(node.lastModified)) } };
   }
 
-  @AzureOperation({ name: 'Set Directory Properties', method: 'PUT', restype: 'directory', comp: 'properties', resource: 'directory', sas: 'w' })
+  @AzureOperation({
+    name: 'Set Directory Properties',
+    method: 'PUT',
+    restype: 'directory',
+    comp: 'properties',
+    resource: 'directory',
+    sas: 'w',
+  })
   async setProperties(req: WireRequest): Promise<WireResponse> {
-    const node = await this.commands.execute(new SetDirectoryMetadataCommand(req.context, req.share!, req.path, undefined));
+    const node = await this.commands.execute(
+      new SetDirectoryMetadataCommand(req.context, req.share!, req.path, undefined),
+    );
     return { status: 200, headers: nodeResponseHeaders(node) };
   }
 
@@ -71,19 +110,24 @@ export class DirectoryOperations {
     return { status: 202 };
   }
 
-  @AzureOperation({ name: 'List Directories and Files', method: 'GET', restype: 'directory', comp: 'list', resource: 'directory', sas: 'l' })
+  @AzureOperation({
+    name: 'List Directories and Files',
+    method: 'GET',
+    restype: 'directory',
+    comp: 'list',
+    resource: 'directory',
+    sas: 'l',
+  })
   async list(req: WireRequest): Promise<WireResponse> {
     const limit = pageSize(req.query, MAX_LIST_RESULTS);
     const prefix = req.query['prefix'] ?? '';
-    const marker = req.query['marker'];
     const located = await this.queries.execute(new DirectoryQuery(req.context, req.share!, req.path));
     const binding = markerBinding('list', req.context.tenant, located.share.shareId, located.key);
-    const position = marker ? this.markers.decode(binding, marker, isListPosition) : { key: '' };
-    // Azure Files' own code for a marker it did not issue (File service error codes).
-    if (!position) throw new AzureError(400, 'InvalidContinuationToken', 'The specified continuation token is invalid.');
-    const after = position.key;
+    const after = resumeFrom(this.markers, binding, req.query['marker'], isListPosition, { key: '' }).key;
     const base = located.key === '' ? '' : `${located.key}/`;
-    const { entries: page, more } = await this.queries.execute(new ListDirectoryQuery(located, base + pathKey([prefix]), after, limit));
+    const { entries: page, more } = await this.queries.execute(
+      new ListDirectoryQuery(located, base + pathKey([prefix]), after, limit),
+    );
     const next = more ? this.markers.encode(binding, { key: page[page.length - 1].pathKey }) : '';
     const entries = page
       .map((r) => {
@@ -95,16 +139,13 @@ export class DirectoryOperations {
         return `<${tag}>${encodedElement('Name', r.name)}${element('FileId', r.fileId)}${properties}</${tag}>`;
       })
       .join('');
-    const endpoint = `${req.headers['host'] ? `http://${req.headers['host']}` : ''}/${req.context.tenant}/`;
     const directoryPath = req.path.join('/');
     const directoryPathAttributes = needsEncoding(directoryPath)
       ? `DirectoryPath="${escapeXml(encodeURIComponent(directoryPath))}" Encoded="true"`
       : `DirectoryPath="${escapeXml(directoryPath)}"`;
     const body =
-      `${XML_DECLARATION}<EnumerationResults ServiceEndpoint="${escapeXml(endpoint)}" ShareName="${escapeXml(req.share!)}" ${directoryPathAttributes}>` +
-      (prefix ? encodedElement('Prefix', prefix) : '') +
-      (marker ? element('Marker', marker) : '') +
-      (req.query['maxresults'] ? element('MaxResults', limit) : '') +
+      `${XML_DECLARATION}<EnumerationResults ServiceEndpoint="${escapeXml(serviceEndpoint(req))}" ShareName="${escapeXml(req.share!)}" ${directoryPathAttributes}>` +
+      listingEcho(req, prefix, limit) +
       element('DirectoryId', located.node?.fileId ?? '0') +
       `<Entries>${entries}</Entries>${element('NextMarker', next)}</EnumerationResults>`;
     return { status: 200, headers: { 'content-type': 'application/xml' }, body };

@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { FileProperties, NodeState } from '@leasehold/domain';
+import { DomainError, FileProperties, NodeState } from '@leasehold/domain';
 import { FileContentQuery, FileWrite, gateAccess, NodeQuery, WriteFileCommand } from '@leasehold/filesystem';
 import {
   AzureError,
   AzureOperation,
+  Authenticator,
+  azureErrorOf,
   guidHeader,
   header,
   integerHeader,
@@ -63,10 +65,13 @@ export class FileOperations {
   constructor(
     private readonly commands: CommandBus,
     private readonly queries: QueryBus,
+    private readonly authenticator: Authenticator,
   ) {}
 
   private write(req: WireRequest, write: FileWrite): Promise<NodeState | undefined> {
-    return this.commands.execute(new WriteFileCommand(req.context, req.share!, req.path, guidHeader(req, 'x-ms-lease-id'), write));
+    return this.commands.execute(
+      new WriteFileCommand(req.context, req.share!, req.path, guidHeader(req, 'x-ms-lease-id'), write),
+    );
   }
 
   @AzureOperation({ name: 'Create File', method: 'PUT', resource: 'file', sas: 'c' })
@@ -75,29 +80,113 @@ export class FileOperations {
     if (type.toLowerCase() !== 'file') throw invalidHeader('x-ms-type', type);
     const contentLength = integerHeader(req, 'x-ms-content-length', MAX_FILE_BYTES);
     if (contentLength === undefined) throw missingHeader('x-ms-content-length');
-    const node = await this.write(req, { kind: 'create', contentLength, properties: fileProperties(req), metadata: readMetadata(req.rawHeaders) });
+    const node = await this.write(req, {
+      kind: 'create',
+      contentLength,
+      properties: fileProperties(req),
+      metadata: readMetadata(req.rawHeaders),
+    });
     return { status: 201, headers: nodeResponseHeaders(node!) };
   }
 
+  /** Put Range and, with x-ms-copy-source, Put Range From URL (the same method, restype and comp). */
   @AzureOperation({ name: 'Put Range', method: 'PUT', comp: 'range', resource: 'file', sas: 'w' })
   async putRange(req: WireRequest): Promise<WireResponse> {
     const range = parseRange(requiredHeader(req, 'x-ms-range'), 'x-ms-range');
     if (range.end === undefined) throw invalidHeader('x-ms-range', header(req, 'x-ms-range')!);
     const mode = requiredHeader(req, 'x-ms-write').toLowerCase();
     const length = range.end - range.start + 1;
+    const source = header(req, 'x-ms-copy-source');
+    if (source !== undefined) return this.putRangeFromUrl(req, source, { start: range.start, length }, mode);
     if (mode === 'clear') {
       if (req.body.length !== 0) throw invalidHeader('Content-Length', String(req.body.length));
       const node = await this.write(req, { kind: 'clearRange', start: range.start, end: range.end });
       return { status: 201, headers: { etag: node!.etag, 'last-modified': rfc1123(new Date(node!.lastModified)) } };
     }
     if (mode !== 'update') throw invalidHeader('x-ms-write', mode);
-    if (length > MAX_RANGE_BYTES) throw new AzureError(413, 'RequestBodyTooLarge', 'The request body is too large and exceeds the maximum permissible limit.');
-    if (req.body.length !== length) throw invalidHeader('Content-Length', String(req.body.length), 'The Content-Length does not match the length of x-ms-range.');
+    if (length > MAX_RANGE_BYTES)
+      throw new AzureError(
+        413,
+        'RequestBodyTooLarge',
+        'The request body is too large and exceeds the maximum permissible limit.',
+      );
+    if (req.body.length !== length)
+      throw invalidHeader(
+        'Content-Length',
+        String(req.body.length),
+        'The Content-Length does not match the length of x-ms-range.',
+      );
     const md5 = createHash('md5').update(req.body).digest('base64');
     const sent = header(req, 'content-md5');
-    if (sent !== undefined && sent !== md5) throw new AzureError(400, 'Md5Mismatch', 'The MD5 value specified in the request did not match with the MD5 value calculated by the server.');
+    if (sent !== undefined && sent !== md5)
+      throw new AzureError(
+        400,
+        'Md5Mismatch',
+        'The MD5 value specified in the request did not match with the MD5 value calculated by the server.',
+      );
     const node = await this.write(req, { kind: 'putRange', start: range.start, data: req.body });
-    return { status: 201, headers: { etag: node!.etag, 'last-modified': rfc1123(new Date(node!.lastModified)), 'content-md5': md5 } };
+    return {
+      status: 201,
+      headers: { etag: node!.etag, 'last-modified': rfc1123(new Date(node!.lastModified)), 'content-md5': md5 },
+    };
+  }
+
+  /**
+   * Copies a range of a file of the same account, read under the SAS in the source URL, into this
+   * file's range; the destination's lease gates it like any write, the source's does not.
+   */
+  private async putRangeFromUrl(
+    req: WireRequest,
+    source: string,
+    range: { start: number; length: number },
+    mode: string,
+  ): Promise<WireResponse> {
+    if (mode !== 'update') throw invalidHeader('x-ms-write', mode);
+    if (req.body.length !== 0)
+      throw invalidHeader('Content-Length', String(req.body.length), 'Put Range From URL carries no body.');
+    if (header(req, 'x-ms-copy-source-authorization') !== undefined) {
+      throw new AzureError(
+        403,
+        'CannotVerifyCopySource',
+        'x-ms-copy-source-authorization takes a Microsoft Entra ID token, which Leasehold does not issue: put a SAS in the source URL.',
+      );
+    }
+    const sourceRange = parseRange(requiredHeader(req, 'x-ms-source-range'), 'x-ms-source-range');
+    if (sourceRange.end === undefined || sourceRange.end - sourceRange.start + 1 !== range.length) {
+      throw invalidHeader(
+        'x-ms-source-range',
+        header(req, 'x-ms-source-range')!,
+        'The source range must be as long as the destination range.',
+      );
+    }
+    if (range.length > MAX_RANGE_BYTES)
+      throw invalidHeader('x-ms-range', header(req, 'x-ms-range')!, 'At most 4 MiB can be written at once.');
+    const { context } = req;
+    const url = await this.authenticator.authorizeCopySource(source, context.tenant, context.now, req.connection);
+    // A source that is not there is the source's refusal, said as Azure says it for a copy source.
+    const { node: from } = await this.queries
+      .execute(new NodeQuery(context, url.share!, url.path, 'file'))
+      .catch((error) => {
+        if (!(error instanceof DomainError)) throw error;
+        const refusal = azureErrorOf(error);
+        throw new AzureError(refusal.status, 'CannotVerifyCopySource', refusal.message);
+      });
+    if (sourceRange.end >= from.contentLength)
+      throw new AzureError(416, 'InvalidRange', 'The range specified is invalid for the current size of the source.');
+    // At most 4 MiB (checked above): read whole, not streamed.
+    const data = (await this.queries.execute(
+      new FileContentQuery(from.fileId, sourceRange.start, sourceRange.end + 1),
+    )) as Buffer;
+    const copiedFrom = { share: url.share!, path: url.path.join('/'), start: sourceRange.start };
+    const node = await this.write(req, { kind: 'putRange', start: range.start, data, copiedFrom });
+    return {
+      status: 201,
+      headers: {
+        etag: node!.etag,
+        'last-modified': rfc1123(new Date(node!.lastModified)),
+        'x-ms-request-server-encrypted': 'false',
+      },
+    };
   }
 
   @AzureOperation({ name: 'Set File Metadata', method: 'PUT', comp: 'metadata', resource: 'file', sas: 'w' })
@@ -137,23 +226,48 @@ export class FileOperations {
     };
   }
 
-  @AzureOperation({ name: 'Get File Properties', method: 'HEAD', resource: 'file', sas: 'r', sasResponseOverrides: true })
+  @AzureOperation({
+    name: 'Get File Properties',
+    method: 'HEAD',
+    resource: 'file',
+    sas: 'r',
+    sasResponseOverrides: true,
+  })
   async getProperties(req: WireRequest): Promise<WireResponse> {
     const node = await this.readable(req);
-    return { status: 200, headers: { ...this.describe(node), 'content-length': node.contentLength, 'content-md5': node.properties.contentMD5 } };
+    return {
+      status: 200,
+      headers: {
+        ...this.describe(node),
+        'content-length': node.contentLength,
+        'content-md5': node.properties.contentMD5,
+      },
+    };
   }
 
   @AzureOperation({ name: 'Get File', method: 'GET', resource: 'file', sas: 'r', sasResponseOverrides: true })
   async get(req: WireRequest): Promise<WireResponse> {
-    const rangeHeader = header(req, 'x-ms-range') !== undefined ? 'x-ms-range' : header(req, 'range') !== undefined ? 'range' : undefined;
+    const rangeHeader =
+      header(req, 'x-ms-range') !== undefined ? 'x-ms-range' : header(req, 'range') !== undefined ? 'range' : undefined;
     const node = await this.readable(req);
     const size = node.contentLength;
     if (!rangeHeader) {
       const body = await this.queries.execute(new FileContentQuery(node.fileId, 0, size));
-      return { status: 200, headers: { ...this.describe(node), 'content-length': size, 'content-md5': node.properties.contentMD5 }, body };
+      return {
+        status: 200,
+        headers: { ...this.describe(node), 'content-length': size, 'content-md5': node.properties.contentMD5 },
+        body,
+      };
     }
     const range = parseRange(header(req, rangeHeader)!, rangeHeader);
-    if (range.start >= size) throw new AzureError(416, 'InvalidRange', 'The range specified is invalid for the current size of the resource.', {}, { 'content-range': `bytes */${size}` });
+    if (range.start >= size)
+      throw new AzureError(
+        416,
+        'InvalidRange',
+        'The range specified is invalid for the current size of the resource.',
+        {},
+        { 'content-range': `bytes */${size}` },
+      );
     const end = Math.min(range.end ?? size - 1, size - 1);
     const wantMd5 = header(req, 'x-ms-range-get-content-md5')?.toLowerCase() === 'true';
     if (wantMd5 && end - range.start + 1 > MAX_RANGE_BYTES) {
@@ -167,7 +281,11 @@ export class FileOperations {
         'content-length': end - range.start + 1,
         'content-range': `bytes ${range.start}-${end}/${size}`,
         // Only asked for ranges of at most 4 MiB (checked above), which are read whole.
-        'content-md5': wantMd5 ? createHash('md5').update(body as Buffer).digest('base64') : undefined,
+        'content-md5': wantMd5
+          ? createHash('md5')
+              .update(body as Buffer)
+              .digest('base64')
+          : undefined,
       },
       body,
     };

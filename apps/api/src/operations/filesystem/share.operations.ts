@@ -1,21 +1,94 @@
 import { Injectable } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { CreateShareCommand, DeleteShareCommand, ShareQuery } from '@leasehold/filesystem';
-import { shareLeaseProperties, viewShareLease } from '@leasehold/domain';
+import { shareLeaseProperties, SignedIdentifier, signedIdentifiersProblem, viewShareLease } from '@leasehold/domain';
+import {
+  ACCESS_TIERS,
+  AccessTier,
+  ChangeShareCommand,
+  CreateShareCommand,
+  DeleteShareCommand,
+  ShareChange,
+  ReadShare,
+  ShareQuery,
+  ShareState,
+  ShareUsageQuery,
+} from '@leasehold/filesystem';
 import {
   AzureError,
   AzureOperation,
+  element,
   guidHeader,
+  header,
   integerHeader,
+  invalidHeader,
+  invalidXmlNode,
+  isSasTime,
+  parseXmlBody,
   rfc1123,
   WireRequest,
   WireResponse,
+  XML_DECLARATION,
 } from '@leasehold/wire';
 import { LEASE_EPOCH_HEADER, metadataResponseHeaders, readMetadata } from './wire-format';
 
 const MAX_QUOTA_GIB = 102400;
 
-/** Create, Get Properties and Delete Share. */
+const stampHeaders = (share: ShareState) => ({
+  etag: share.etag,
+  'last-modified': rfc1123(new Date(share.lastModified)),
+});
+
+function quotaHeader(req: WireRequest): number | undefined {
+  const quota = integerHeader(req, 'x-ms-share-quota', MAX_QUOTA_GIB);
+  if (quota === 0) throw invalidHeader('x-ms-share-quota', '0', 'The share quota must be at least 1 GiB.');
+  return quota;
+}
+
+function accessTierHeader(req: WireRequest): AccessTier | undefined {
+  const value = header(req, 'x-ms-access-tier');
+  if (value === undefined) return undefined;
+  const tier = ACCESS_TIERS.find((t) => t.toLowerCase() === value.toLowerCase());
+  if (!tier) throw invalidHeader('x-ms-access-tier', value);
+  return tier;
+}
+
+/** The body of Set Share ACL: up to five signed identifiers; an empty body removes them all. */
+function readSignedIdentifiers(body: Buffer): SignedIdentifier[] {
+  if (body.length === 0) return [];
+  const tree = parseXmlBody(body, ['SignedIdentifier']);
+  if (!('SignedIdentifiers' in tree))
+    throw invalidXmlNode('SignedIdentifiers', 'The root element must be SignedIdentifiers.');
+  const list: any[] = tree.SignedIdentifiers?.SignedIdentifier ?? [];
+  const identifiers = list.map((item): SignedIdentifier => {
+    const policy = item?.AccessPolicy ?? {};
+    const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
+    return {
+      id: typeof item?.Id === 'string' ? item.Id : '',
+      accessPolicy: Object.fromEntries(
+        Object.entries({
+          start: text(policy.Start),
+          expiry: text(policy.Expiry),
+          permission: text(policy.Permission),
+        }).filter(([, v]) => v !== undefined),
+      ),
+    };
+  });
+  const problem = signedIdentifiersProblem(identifiers, isSasTime);
+  if (problem) throw new AzureError(400, 'InvalidXmlDocument', problem);
+  return identifiers;
+}
+
+function signedIdentifiersXml(identifiers: SignedIdentifier[]): string {
+  const items = identifiers
+    .map(({ id, accessPolicy: p }) => {
+      const policy = `${p.start ? element('Start', p.start) : ''}${p.expiry ? element('Expiry', p.expiry) : ''}${p.permission ? element('Permission', p.permission) : ''}`;
+      return `<SignedIdentifier>${element('Id', id)}<AccessPolicy>${policy}</AccessPolicy></SignedIdentifier>`;
+    })
+    .join('');
+  return `${XML_DECLARATION}<SignedIdentifiers>${items}</SignedIdentifiers>`;
+}
+
+/** Create, Get Properties, Set Properties, Get/Set Metadata, Get/Set ACL, Get Stats and Delete Share. */
 @Injectable()
 export class ShareOperations {
   constructor(
@@ -23,14 +96,17 @@ export class ShareOperations {
     private readonly queries: QueryBus,
   ) {}
 
+  private existing(req: WireRequest): Promise<ReadShare> {
+    return this.queries.execute(new ShareQuery(req.context, req.share!));
+  }
+
+  private change(req: WireRequest, change: ShareChange): Promise<ShareState> {
+    return this.commands.execute(new ChangeShareCommand(req.context, req.share!, change));
+  }
+
   @AzureOperation({ name: 'Create Share', method: 'PUT', restype: 'share', resource: 'share', sas: 'c' })
   async create(req: WireRequest): Promise<WireResponse> {
-    const quota = integerHeader(req, 'x-ms-share-quota', MAX_QUOTA_GIB) ?? MAX_QUOTA_GIB;
-    if (quota < 1)
-      throw new AzureError(400, 'InvalidHeaderValue', 'The share quota must be at least 1 GiB.', {
-        HeaderName: 'x-ms-share-quota',
-        HeaderValue: '0',
-      });
+    const quota = quotaHeader(req) ?? MAX_QUOTA_GIB;
     const result = await this.commands.execute(
       new CreateShareCommand(req.context, req.share!, quota, readMetadata(req.rawHeaders)),
     );
@@ -39,21 +115,101 @@ export class ShareOperations {
 
   @AzureOperation({ name: 'Get Share Properties', method: 'GET', restype: 'share', resource: 'share', sas: 'r' })
   async getProperties(req: WireRequest): Promise<WireResponse> {
-    const share = await this.queries.execute(new ShareQuery(req.context, req.share!));
+    const share = await this.existing(req);
     // The lease as it stands on the database's clock, like every decision about it.
     const lease = shareLeaseProperties(viewShareLease(share.lease, share.readAt));
     return {
       status: 200,
       headers: {
-        etag: share.etag,
-        'last-modified': rfc1123(share.lastModified),
+        ...stampHeaders(share),
         'x-ms-share-quota': share.quota,
+        'x-ms-access-tier': share.accessTier,
+        'x-ms-access-tier-change-time': share.accessTierChangedAt && rfc1123(new Date(share.accessTierChangedAt)),
+        'x-ms-enabled-protocols': 'SMB',
         'x-ms-lease-state': lease.state,
         'x-ms-lease-status': lease.status,
         'x-ms-lease-duration': lease.duration,
         [LEASE_EPOCH_HEADER]: share.lease.epoch,
         ...metadataResponseHeaders(share.metadata),
       },
+    };
+  }
+
+  @AzureOperation({
+    name: 'Set Share Properties',
+    method: 'PUT',
+    restype: 'share',
+    comp: 'properties',
+    resource: 'share',
+    sas: 'w',
+  })
+  async setProperties(req: WireRequest): Promise<WireResponse> {
+    const share = await this.change(req, {
+      kind: 'properties',
+      quota: quotaHeader(req),
+      accessTier: accessTierHeader(req),
+    });
+    return { status: 200, headers: stampHeaders(share) };
+  }
+
+  @AzureOperation({
+    name: 'Get Share Metadata',
+    method: 'GET',
+    restype: 'share',
+    comp: 'metadata',
+    resource: 'share',
+    sas: 'r',
+  })
+  async getMetadata(req: WireRequest): Promise<WireResponse> {
+    const share = await this.existing(req);
+    return { status: 200, headers: { ...stampHeaders(share), ...metadataResponseHeaders(share.metadata) } };
+  }
+
+  @AzureOperation({
+    name: 'Set Share Metadata',
+    method: 'PUT',
+    restype: 'share',
+    comp: 'metadata',
+    resource: 'share',
+    sas: 'w',
+  })
+  async setMetadata(req: WireRequest): Promise<WireResponse> {
+    const share = await this.change(req, { kind: 'metadata', metadata: readMetadata(req.rawHeaders) });
+    return { status: 200, headers: stampHeaders(share) };
+  }
+
+  /** Only the account owner reads or sets a share's stored access policies (no SAS: `sas` left out). */
+  @AzureOperation({ name: 'Get Share ACL', method: 'GET', restype: 'share', comp: 'acl', resource: 'share' })
+  async getAcl(req: WireRequest): Promise<WireResponse> {
+    const share = await this.existing(req);
+    return {
+      status: 200,
+      headers: { ...stampHeaders(share), 'content-type': 'application/xml' },
+      body: signedIdentifiersXml(share.signedIdentifiers),
+    };
+  }
+
+  @AzureOperation({ name: 'Set Share ACL', method: 'PUT', restype: 'share', comp: 'acl', resource: 'share' })
+  async setAcl(req: WireRequest): Promise<WireResponse> {
+    const share = await this.change(req, { kind: 'acl', signedIdentifiers: readSignedIdentifiers(req.body) });
+    return { status: 200, headers: stampHeaders(share) };
+  }
+
+  @AzureOperation({
+    name: 'Get Share Stats',
+    method: 'GET',
+    restype: 'share',
+    comp: 'stats',
+    resource: 'share',
+    sas: 'r',
+  })
+  async getStats(req: WireRequest): Promise<WireResponse> {
+    const share = await this.existing(req);
+    const bytes = await this.queries.execute(new ShareUsageQuery(share));
+    return {
+      status: 200,
+      headers: { ...stampHeaders(share), 'content-type': 'application/xml' },
+      body: `${XML_DECLARATION}<ShareStats>${element('ShareUsageBytes', bytes)}</ShareStats>`,
     };
   }
 

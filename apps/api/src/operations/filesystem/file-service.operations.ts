@@ -1,0 +1,209 @@
+import { Injectable } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import {
+  CorsRule,
+  corsRulesProblem,
+  MAX_CORS_XML_BYTES,
+  shareLeaseProperties,
+  viewShareLease,
+} from '@leasehold/domain';
+import {
+  FileServiceProperties,
+  FileServicePropertiesQuery,
+  ListSharesQuery,
+  MetricsSettings,
+  SetFileServicePropertiesCommand,
+} from '@leasehold/filesystem';
+import {
+  AzureError,
+  AzureOperation,
+  element,
+  escapeXml,
+  invalidQuery,
+  invalidXmlNode,
+  markerBinding,
+  MarkerCodec,
+  pageSize,
+  parseXmlBody,
+  rfc1123,
+  WireRequest,
+  WireResponse,
+  XML_DECLARATION,
+} from '@leasehold/wire';
+import { listingEcho, MAX_LIST_RESULTS, resumeFrom, serviceEndpoint } from './listing';
+/** What List Shares may include; Leasehold keeps no share snapshots or soft-deleted shares, so those two add nothing. */
+const LIST_INCLUDES = ['metadata', 'snapshots', 'deleted'];
+
+const isSharePosition = (value: unknown): value is { name: string } =>
+  typeof (value as { name?: unknown })?.name === 'string';
+
+const list = (text: unknown) =>
+  (typeof text === 'string' ? text : '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+
+function readBoolean(value: unknown, node: string): boolean {
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw invalidXmlNode(node);
+}
+
+function readMetrics(xml: any, node: string): MetricsSettings {
+  if (typeof xml !== 'object' || xml === null) throw invalidXmlNode(node);
+  const enabled = readBoolean(xml.Enabled, `${node}/Enabled`);
+  const settings: MetricsSettings = {
+    version: typeof xml.Version === 'string' && xml.Version !== '' ? xml.Version : '1.0',
+    enabled,
+  };
+  if (enabled) settings.includeAPIs = readBoolean(xml.IncludeAPIs, `${node}/IncludeAPIs`);
+  const retention = xml.RetentionPolicy;
+  if (retention !== undefined && readBoolean(retention?.Enabled, `${node}/RetentionPolicy/Enabled`)) {
+    const days = Number(retention.Days);
+    if (!/^\d{1,3}$/.test(String(retention.Days)) || days < 1 || days > 365)
+      throw invalidXmlNode(`${node}/RetentionPolicy/Days`);
+    settings.retentionDays = days;
+  }
+  return settings;
+}
+
+function readCorsRules(xml: any): CorsRule[] {
+  const rules: CorsRule[] = (xml === '' ? [] : (xml?.CorsRule ?? [])).map((rule: any): CorsRule => {
+    const maxAge = String(rule?.MaxAgeInSeconds ?? '');
+    if (!/^\d{1,9}$/.test(maxAge)) throw invalidXmlNode('MaxAgeInSeconds');
+    return {
+      allowedOrigins: list(rule.AllowedOrigins),
+      allowedMethods: list(rule.AllowedMethods).map((m) => m.toUpperCase()),
+      allowedHeaders: list(rule.AllowedHeaders),
+      exposedHeaders: list(rule.ExposedHeaders),
+      maxAgeInSeconds: Number(maxAge),
+    };
+  });
+  const problem =
+    corsRulesProblem(rules) ??
+    (Buffer.byteLength(corsXml(rules)) > MAX_CORS_XML_BYTES ? 'The CORS rules exceed 2 KiB of XML.' : undefined);
+  if (problem) throw new AzureError(400, 'InvalidXmlNodeValue', problem, { XmlNodeName: 'Cors' });
+  return rules;
+}
+
+/** Set File Service Properties' body: only the settings it names change. */
+function readServiceProperties(body: Buffer): Partial<FileServiceProperties> {
+  const tree = parseXmlBody(body, ['CorsRule']);
+  const root = tree.StorageServiceProperties;
+  if (root === undefined)
+    throw invalidXmlNode('StorageServiceProperties', 'The root element must be StorageServiceProperties.');
+  if (root === '') return {};
+  // Multichannel stays off (what Get answers): Leasehold serves the REST API only, with no SMB endpoint.
+  if (root.ProtocolSettings?.SMB?.Multichannel?.Enabled === 'true') {
+    throw new AzureError(
+      400,
+      'InvalidXmlNodeValue',
+      'SMB Multichannel cannot be enabled: Leasehold has no SMB endpoint.',
+      { XmlNodeName: 'Multichannel' },
+    );
+  }
+  const change: Partial<FileServiceProperties> = {};
+  if (root.HourMetrics !== undefined) change.hourMetrics = readMetrics(root.HourMetrics, 'HourMetrics');
+  if (root.MinuteMetrics !== undefined) change.minuteMetrics = readMetrics(root.MinuteMetrics, 'MinuteMetrics');
+  if (root.Cors !== undefined) change.cors = readCorsRules(root.Cors);
+  return change;
+}
+
+function metricsXml(name: string, m: MetricsSettings): string {
+  const retention =
+    m.retentionDays === undefined
+      ? '<RetentionPolicy><Enabled>false</Enabled></RetentionPolicy>'
+      : `<RetentionPolicy><Enabled>true</Enabled>${element('Days', m.retentionDays)}</RetentionPolicy>`;
+  return `<${name}>${element('Version', m.version)}${element('Enabled', String(m.enabled))}${m.includeAPIs === undefined ? '' : element('IncludeAPIs', String(m.includeAPIs))}${retention}</${name}>`;
+}
+
+function corsXml(cors: CorsRule[]): string {
+  const rules = cors
+    .map(
+      (r) =>
+        `<CorsRule>${element('AllowedOrigins', r.allowedOrigins.join(','))}${element('AllowedMethods', r.allowedMethods.join(','))}` +
+        `${element('MaxAgeInSeconds', r.maxAgeInSeconds)}${element('ExposedHeaders', r.exposedHeaders.join(','))}${element('AllowedHeaders', r.allowedHeaders.join(','))}</CorsRule>`,
+    )
+    .join('');
+  return `<Cors>${rules}</Cors>`;
+}
+
+/** The Python SDK reads these unconditionally; they never change. */
+const PROTOCOL_SETTINGS =
+  '<ProtocolSettings><SMB><Multichannel><Enabled>false</Enabled></Multichannel></SMB></ProtocolSettings>';
+
+function servicePropertiesXml(p: FileServiceProperties): string {
+  return `${XML_DECLARATION}<StorageServiceProperties>${metricsXml('HourMetrics', p.hourMetrics)}${metricsXml('MinuteMetrics', p.minuteMetrics)}${corsXml(p.cors)}${PROTOCOL_SETTINGS}</StorageServiceProperties>`;
+}
+
+/** The account-level operations of the File service: List Shares and Get/Set File Service Properties. */
+@Injectable()
+export class FileServiceOperations {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly queries: QueryBus,
+    /** List Shares markers name the last share returned, signed and bound to the account and the listing's prefix. */
+    private readonly markers: MarkerCodec,
+  ) {}
+
+  @AzureOperation({ name: 'List Shares', method: 'GET', comp: 'list', resource: 'account', sas: 'l' })
+  async listShares(req: WireRequest): Promise<WireResponse> {
+    const limit = pageSize(req.query, MAX_LIST_RESULTS);
+    const prefix = req.query['prefix'] ?? '';
+    const include = list(req.query['include'] ?? '').map((i) => i.toLowerCase());
+    const unknown = include.find((i) => !LIST_INCLUDES.includes(i));
+    if (unknown !== undefined) throw invalidQuery('include', req.query['include']);
+    const binding = markerBinding('shares', req.context.tenant, prefix);
+    const after = resumeFrom(this.markers, binding, req.query['marker'], isSharePosition, { name: '' }).name;
+    const { shares: page, more } = await this.queries.execute(new ListSharesQuery(req.context, prefix, after, limit));
+    const next = more ? this.markers.encode(binding, { name: page[page.length - 1].name }) : '';
+    const withMetadata = include.includes('metadata');
+    const entries = page
+      .map((s) => {
+        // The lease as it stands on the database's clock when the page was read, as Get Share Properties gives it.
+        const lease = shareLeaseProperties(viewShareLease(s.lease, s.readAt));
+        const properties =
+          `<Properties>${element('Last-Modified', rfc1123(new Date(s.lastModified)))}${element('Etag', s.etag)}${element('Quota', s.quota)}` +
+          `${element('AccessTier', s.accessTier)}${s.accessTierChangedAt ? element('AccessTierChangeTime', rfc1123(new Date(s.accessTierChangedAt))) : ''}` +
+          `${element('LeaseStatus', lease.status)}${element('LeaseState', lease.state)}${lease.duration ? element('LeaseDuration', lease.duration) : ''}` +
+          `${element('EnabledProtocols', 'SMB')}</Properties>`;
+        const metadata = withMetadata
+          ? `<Metadata>${Object.entries(s.metadata)
+              .map(([k, v]) => element(k, v))
+              .join('')}</Metadata>`
+          : '';
+        return `<Share>${element('Name', s.name)}${properties}${metadata}</Share>`;
+      })
+      .join('');
+    const body =
+      `${XML_DECLARATION}<EnumerationResults ServiceEndpoint="${escapeXml(serviceEndpoint(req))}">` +
+      listingEcho(req, prefix, limit) +
+      `<Shares>${entries}</Shares>${element('NextMarker', next)}</EnumerationResults>`;
+    return { status: 200, headers: { 'content-type': 'application/xml' }, body };
+  }
+
+  @AzureOperation({
+    name: 'Get File Service Properties',
+    method: 'GET',
+    restype: 'service',
+    comp: 'properties',
+    resource: 'account',
+    sas: 'r',
+  })
+  async getProperties(req: WireRequest): Promise<WireResponse> {
+    const properties = await this.queries.execute(new FileServicePropertiesQuery(req.context));
+    return { status: 200, headers: { 'content-type': 'application/xml' }, body: servicePropertiesXml(properties) };
+  }
+
+  @AzureOperation({
+    name: 'Set File Service Properties',
+    method: 'PUT',
+    restype: 'service',
+    comp: 'properties',
+    resource: 'account',
+    sas: 'w',
+  })
+  async setProperties(req: WireRequest): Promise<WireResponse> {
+    await this.commands.execute(new SetFileServicePropertiesCommand(req.context, readServiceProperties(req.body)));
+    return { status: 202 };
+  }
+}

@@ -1,0 +1,66 @@
+import { foldShare, shareRow } from './share.events';
+
+const at = (minute: number) => `2026-12-01T00:${String(minute).padStart(2, '0')}:00.000Z`;
+
+describe('a share folded from its stream', () => {
+  const created = {
+    type: 'ShareCreated',
+    data: { shareId: '7', name: 's', quota: 5, metadata: { a: '1' }, etag: '"0x1"', at: at(0) },
+  };
+
+  it('takes each setting from its event, moves the ETag, and counts every event for the version', () => {
+    const share = foldShare([
+      created,
+      { type: 'ShareMetadataSet', data: { etag: '"0x2"', at: at(1), metadata: { b: '2' } } },
+      // A lease event (libs/leases decides it) on the same stream: the lease changes, the settings and ETag do not.
+      { type: 'ShareLeaseAcquired', data: { leaseId: 'x', duration: -1, epoch: 1, previousState: 'available' } },
+      {
+        type: 'SharePropertiesSet',
+        data: { etag: '"0x3"', at: at(2), quota: 9, accessTier: 'Cool', accessTierChanged: true },
+      },
+      {
+        type: 'SharePropertiesSet',
+        data: { etag: '"0x4"', at: at(3), quota: 10, accessTier: 'Cool', accessTierChanged: false },
+      },
+      {
+        type: 'ShareAclSet',
+        data: { etag: '"0x5"', at: at(4), signedIdentifiers: [{ id: 'p', accessPolicy: { permission: 'r' } }] },
+      },
+    ]);
+    expect(share).toEqual({
+      shareId: '7',
+      name: 's',
+      quota: 10,
+      accessTier: 'Cool',
+      accessTierChangedAt: at(2),
+      metadata: { b: '2' },
+      signedIdentifiers: [{ id: 'p', accessPolicy: { permission: 'r' } }],
+      lease: { status: 'leased', leaseId: 'x', epoch: 1, duration: -1 },
+      etag: '"0x5"',
+      lastModified: at(4),
+      version: 6,
+    });
+    expect(shareRow('t', share!)).toMatchObject({
+      tenant: 't',
+      share_id: '7',
+      access_tier: 'Cool',
+      access_tier_changed_at: at(2),
+      lease_status: 'leased',
+      lease_id: 'x',
+      lease_epoch: 1,
+      version: 6,
+    });
+  });
+
+  it('is gone once deleted, and a fresh share has the default tier and no policies', () => {
+    expect(foldShare([created, { type: 'ShareDeleted', data: { shareId: '7', name: 's' } }])).toBeUndefined();
+    const fresh = foldShare([created]);
+    expect(fresh).toMatchObject({
+      accessTier: 'TransactionOptimized',
+      signedIdentifiers: [],
+      lease: { status: 'available', epoch: 0 },
+      version: 1,
+    });
+    expect(fresh?.accessTierChangedAt).toBeUndefined();
+  });
+});

@@ -1,0 +1,64 @@
+import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+/** The system interpreter: Debian's python3-azure-storage installs the SDK for it. */
+const PYTHON = '/usr/bin/python3';
+
+export type PythonAnswer =
+  | { ok: true; result: any; requestId?: string }
+  | { ok: false; status: number; code?: string; message: string; requestId?: string };
+
+/**
+ * One Python process running test/support/python/driver.py, which calls Leasehold through the
+ * official Python SDK: a test file starts one and sends it every call, instead of paying an
+ * interpreter start per call.
+ */
+export class PythonSdk {
+  private readonly process: ChildProcessWithoutNullStreams;
+  private readonly pending = new Map<number, (answer: PythonAnswer) => void>();
+  private next = 0;
+  private stderr = '';
+
+  constructor(baseUrl: string) {
+    this.process = spawn(PYTHON, [`${__dirname}/python/driver.py`, baseUrl]);
+    this.process.stderr.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    createInterface({ input: this.process.stdout }).on('line', (line) => {
+      const { id, ...answer } = JSON.parse(line);
+      this.pending.get(id)?.(answer);
+      this.pending.delete(id);
+    });
+    this.process.on('exit', () => {
+      for (const fail of this.pending.values()) fail(this.exited());
+      this.pending.clear();
+    });
+  }
+
+  /** The SDK call's answer, successful or not. */
+  call(op: string, args: Record<string, unknown>): Promise<PythonAnswer> {
+    const id = this.next++;
+    if (this.process.exitCode !== null) return Promise.resolve(this.exited());
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      this.process.stdin.write(`${JSON.stringify({ id, op, args })}\n`);
+    });
+  }
+
+  /** The result of a call that must succeed (and its request id). */
+  async ok(op: string, args: Record<string, unknown>): Promise<{ result: any; requestId?: string }> {
+    const answer = await this.call(op, args);
+    if (!answer.ok) throw new Error(`${op} failed: ${answer.status} ${answer.code} ${answer.message}`);
+    return answer;
+  }
+
+  private exited(): PythonAnswer {
+    return { ok: false, status: 0, message: `python exited: ${this.stderr}` };
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.process.exitCode !== null) return resolve();
+      this.process.once('exit', () => resolve());
+      this.process.stdin.end();
+    });
+  }
+}
