@@ -315,6 +315,14 @@ const handleish = fc.oneof(
   fc.constantFrom('0', '-1', '18446744073709551615', '18446744073709551616', '9223372036854775807', '9223372036854775808', '1'.repeat(30), 'abc', '**', '', '$HANDLE,$HANDLE', '0x1', ' *'),
   fc.bigInt({ min: 0n, max: 2n ** 64n + 5n }).map(String),
 );
+/** Source URLs (rename, copy): the tree's own paths, absolute or not, other accounts and shares, broken URLs. */
+const sourceish = fc.oneof(
+  fc.constantFrom(...[...Object.keys(FILES), ...DIRS].map((p) => `http://127.0.0.1:1/$ACCOUNT/${SHARE}/${encodePath(p)}`)),
+  fc.constantFrom(`/$ACCOUNT/${SHARE}/d1/plain.txt`, `http://127.0.0.1:1/$OTHER/${SHARE}/d1/plain.txt`, `http://127.0.0.1:1/$ACCOUNT/no-such-share/x`,
+    `http://127.0.0.1:1/$ACCOUNT/${SHARE}`, `http://127.0.0.1:1/$ACCOUNT/${SHARE}/d1/%`, 'http://[bad', 'not a url', '', `http://127.0.0.1:1/$ACCOUNT/${SHARE}/d1/plain.txt?sv=x&sig=y`,
+    `http://127.0.0.1:1/$ACCOUNT/${SHARE}/${'a/'.repeat(300)}x`),
+  latin1,
+);
 const md5ish = fc.oneof(fc.constantFrom('XrY7u+Ae7tCTyyK7j1rNww==', 'not base64', '', 'AAAA', '==', 'XrY7u+Ae7tCTyyK7j1rNww'), latin1);
 const HEADER_VALUES: [string, fc.Arbitrary<string>][] = [
   ['x-ms-lease-id', guidish],
@@ -349,6 +357,11 @@ const HEADER_VALUES: [string, fc.Arbitrary<string>][] = [
   ['x-leasehold-session-id', fc.oneof(fc.constant('$SESSION'), handleish)],
   ['x-leasehold-handle-id', handleish],
   ['x-leasehold-access', fc.constantFrom('Read', 'Write', 'Delete', 'Read,Write', 'read, write', 'Execute', '', ',', 'Read,,Write', 'READ', 'Read,Read')],
+  ['x-ms-file-rename-source', sourceish],
+  ['x-ms-file-rename-replace-if-exists', fc.constantFrom('true', 'false', 'TRUE', 'yes', '')],
+  ['x-ms-file-rename-ignore-readonly', fc.constantFrom('true', 'false', 'no', '')],
+  ['x-ms-source-lease-id', guidish],
+  ['x-ms-destination-lease-id', guidish],
   ['x-leasehold-idempotency-key', fc.oneof(latin1, big(250, 300, 'k'), fc.constant(''))],
   ['content-type', fc.constantFrom('application/octet-stream', 'application/json', 'text/plain; charset=utf-8', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded', 'application/xml')],
 ];
@@ -376,6 +389,8 @@ const OPS: [string, string, Kind][] = [
   ['PUT', 'restype=directory&comp=properties', 'dir'], ['DELETE', 'restype=directory', 'dir'], ['GET', 'restype=directory&comp=list', 'dir'],
   ['PUT', '', 'file'], ['PUT', 'comp=range', 'file'], ['PUT', 'comp=metadata', 'file'], ['PUT', 'comp=properties', 'file'],
   ['DELETE', '', 'file'], ['HEAD', '', 'file'], ['GET', '', 'file'], ['PUT', 'comp=lease', 'file'],
+  ['GET', 'comp=metadata', 'file'], ['HEAD', 'comp=metadata', 'file'], ['GET', 'comp=rangelist', 'file'],
+  ['PUT', 'comp=rename', 'file'], ['PUT', 'restype=directory&comp=rename', 'dir'],
   ['GET', 'comp=listhandles', 'node'], ['PUT', 'comp=forceclosehandles', 'node'], ['PUT', 'comp=openhandle', 'node'], ['PUT', 'comp=closehandle', 'node'],
   ['PUT', 'comp=forceclosejob', 'node'], ['GET', 'comp=forceclosejob&jobid=$JOB', 'account'], ['DELETE', 'comp=forceclosejob&jobid=$JOB', 'account'],
   ['GET', 'comp=forceclosejobs', 'account'], ['GET', 'comp=auditevents', 'any'], ['GET', 'comp=leasehistory', 'file'],

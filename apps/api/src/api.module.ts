@@ -13,6 +13,7 @@ import { AdminController } from './admin.controller';
 import { AuditOperations } from './operations/audit/audit.operations';
 import { DirectoryOperations } from './operations/filesystem/directory.operations';
 import { FileOperations } from './operations/filesystem/file.operations';
+import { RenameOperations } from './operations/filesystem/rename.operations';
 import { ShareOperations } from './operations/filesystem/share.operations';
 import { HandleOperations } from './operations/handles/handle.operations';
 import { JobOperations } from './operations/jobs/job.operations';
@@ -50,7 +51,7 @@ export class ApiModule {
         AuditModule,
       ],
       controllers: [AdminController],
-      providers: [ShareOperations, DirectoryOperations, FileOperations, LeaseOperations, HandleOperations, JobOperations, AuditOperations],
+      providers: [ShareOperations, DirectoryOperations, FileOperations, RenameOperations, LeaseOperations, HandleOperations, JobOperations, AuditOperations],
     };
   }
 }

@@ -112,10 +112,16 @@ export class AuditRepository {
     return { events: rows.slice(0, limit).map(toEvent), more: rows.length > limit };
   }
 
-  /** Everything recorded about one path up to `at`, oldest first: the material of an as-of reconstruction. */
+  /**
+   * Everything recorded up to `at` on every stream that has been at one path (a renamed file's
+   * stream in whole, before and after the rename), oldest first: the material of an as-of
+   * reconstruction and of a lease history.
+   */
   async historyOf(tenant: string, share: string, key: string, at?: Date): Promise<AuditEvent[]> {
     const rows = await this.store.db.query<AuditRow>(
-      `SELECT * FROM audit_log WHERE tenant = $1 AND share = $2 AND path_key = $3 AND ($4::timestamptz IS NULL OR recorded_at <= $4)
+      `SELECT * FROM audit_log
+       WHERE tenant = $1 AND stream_id IN (SELECT stream_id FROM audit_log WHERE tenant = $1 AND share = $2 AND path_key = $3)
+         AND ($4::timestamptz IS NULL OR recorded_at <= $4)
        ORDER BY seq`,
       [tenant, share, key, at ?? null],
     );

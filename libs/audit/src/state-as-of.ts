@@ -1,4 +1,4 @@
-import { evolveNode, LeaseEvent, NodeEvent, NodeState } from '@leasehold/domain';
+import { evolveNode, LeaseEvent, NodeEvent, NodeState, pathKey } from '@leasehold/domain';
 import { NODE_STREAM_PREFIX } from '@leasehold/filesystem';
 import { HANDLE_STREAM_PREFIX, HandleOpened } from '@leasehold/handles';
 import { AuditEvent } from './audit.repository';
@@ -30,10 +30,11 @@ function groupByStream(events: AuditEvent[]): Map<string, AuditEvent[]> {
 }
 
 /**
- * The lease and the open handles of one path as they were at a time, folded from everything
- * recorded about the path up to then with the same evolve functions the service runs on.
+ * The lease and the open handles of the path `key` as they were at a time, folded from everything
+ * recorded up to then on the streams that have been at the path, with the same evolve functions the
+ * service runs on: a node counts only if it was at the path then (not renamed away, or not yet renamed there).
  */
-export function stateAsOf(events: AuditEvent[]): StateAsOf {
+export function stateAsOf(events: AuditEvent[], key: string): StateAsOf {
   const streams = groupByStream(events);
   let node: NodeState | undefined;
   let nodeSeq = -1n;
@@ -43,6 +44,7 @@ export function stateAsOf(events: AuditEvent[]): StateAsOf {
       // A path may have been deleted and created again: the latest creation is the one that counts.
       const state = list.reduce<NodeState | undefined>((s, e) => evolveNode(s, { type: e.type, data: e.data } as NodeEvent), undefined);
       const seq = BigInt(list[0].seq);
+      if (state && pathKey(state.path.split('/')) !== key) continue;
       if (seq > nodeSeq) [node, nodeSeq] = [state, seq];
     } else if (streamId.startsWith(HANDLE_STREAM_PREFIX) && list.length === 1 && list[0].type === 'HandleOpened') {
       const d = list[0].data as HandleOpened;
@@ -69,6 +71,8 @@ const LEASE_EVENTS: Record<LeaseEvent['type'], string> = {
 
 export interface LeaseHistoryEntry {
   at: string;
+  /** Where the file was then (a renamed file's history spans its paths). */
+  path: string | null;
   action: string;
   leaseId: string;
   previousLeaseId?: string;
@@ -78,7 +82,7 @@ export interface LeaseHistoryEntry {
   clientRequestId: string | null;
 }
 
-/** Who acquired, changed, broke and released the lease on a path, oldest first. */
+/** Who acquired, changed, broke and released the lease of each file that has been at a path, oldest first. */
 export function leaseHistory(events: AuditEvent[]): LeaseHistoryEntry[] {
   return events
     .filter((e) => e.type in LEASE_EVENTS)
@@ -86,6 +90,7 @@ export function leaseHistory(events: AuditEvent[]): LeaseHistoryEntry[] {
       const { type, data } = { type: e.type, data: e.data } as LeaseEvent;
       return {
         at: e.recordedAt,
+        path: e.path,
         action: LEASE_EVENTS[type],
         leaseId: 'toLeaseId' in data ? data.toLeaseId : data.leaseId,
         ...('fromLeaseId' in data ? { previousLeaseId: data.fromLeaseId } : {}),

@@ -18,6 +18,8 @@ export type DomainReason =
   | 'DirectoryNotEmpty'
   /** Delete File or Delete Directory while handles are open on it. */
   | 'SharingViolation'
+  /** Rename Directory into the directory itself or below it. */
+  | 'RenameIntoItself'
   /** A write beyond the end of the file. */
   | 'InvalidRange'
   /** Close Handle: no such open handle on this path in this session. */

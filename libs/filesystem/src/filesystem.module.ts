@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { CreateDirectoryHandler, DeleteDirectoryHandler, SetDirectoryMetadataHandler } from './directories/directory.commands';
 import { WriteFileHandler } from './files/file.commands';
-import { DirectoryHandler, FileContentHandler, ListDirectoryHandler, NodeHandler, ShareHandler } from './filesystem.queries';
+import { DirectoryHandler, FileContentHandler, FileRangesHandler, ListDirectoryHandler, NodeHandler, ShareHandler } from './filesystem.queries';
 import { NodeRepository } from './nodes/node.repository';
 import { NodeWriter } from './nodes/node.writer';
 import { RecentNodes } from './nodes/recent-nodes';
+import { RenameHandler } from './rename/rename.command';
 import { CreateShareHandler, DeleteShareHandler } from './shares/share.commands';
 
 /**
@@ -22,11 +23,13 @@ import { CreateShareHandler, DeleteShareHandler } from './shares/share.commands'
     SetDirectoryMetadataHandler,
     DeleteDirectoryHandler,
     WriteFileHandler,
+    RenameHandler,
     ShareHandler,
     NodeHandler,
     DirectoryHandler,
     ListDirectoryHandler,
     FileContentHandler,
+    FileRangesHandler,
   ],
   exports: [NodeRepository, NodeWriter, RecentNodes],
 })

@@ -8,4 +8,5 @@ export * from './shares/share.events';
 export { CreateShareCommand, DeleteShareCommand } from './shares/share.commands';
 export { CreateDirectoryCommand, DeleteDirectoryCommand, SetDirectoryMetadataCommand } from './directories/directory.commands';
 export { FileWrite, WriteFileCommand } from './files/file.commands';
+export { RenameCommand, RenameOptions } from './rename/rename.command';
 export * from './filesystem.queries';

@@ -106,6 +106,11 @@ export class HandleRepository implements OpenHandles {
     return (await sql.query(`SELECT 1 FROM handles WHERE share_id = $1 AND node_key = $2 LIMIT 1`, [shareId, nodeKey])).length > 0;
   }
 
+  async anyOpenUnder(shareId: string, nodeKey: string, sql: SqlExecutor): Promise<boolean> {
+    const rows = await sql.query(`SELECT 1 FROM handles WHERE share_id = $1 AND (node_key = $2 OR starts_with(node_key, $3)) LIMIT 1`, [shareId, nodeKey, `${nodeKey}/`]);
+    return rows.length > 0;
+  }
+
   /** A new handle id and a new session id (used when the client names no session). */
   async nextIds(sql: SqlExecutor): Promise<{ handleId: string; sessionId: string }> {
     const [ids] = await sql.query<{ handle_id: string; session_id: string }>(`SELECT nextval('handle_ids')::text AS handle_id, nextval('session_ids')::text AS session_id`);

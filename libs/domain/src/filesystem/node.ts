@@ -1,4 +1,5 @@
 import { evolveLease, initialLeaseState, LeaseEvent, LeaseState } from '../lease';
+import type { ByteRange } from './ranges';
 
 /** HTTP properties of a file (Set File Properties / Create File headers). */
 export interface FileProperties {
@@ -41,13 +42,28 @@ export type NodeEvent =
   | { type: 'DirectoryDeleted'; data: { path: string } }
   | {
       type: 'FileCreated';
-      data: Stamp & { shareId: string; fileId: string; parentId: string; path: string; contentLength: number; properties: FileProperties; metadata: Record<string, string>; replaced: boolean };
+      data: Stamp & {
+        shareId: string;
+        fileId: string;
+        parentId: string;
+        path: string;
+        contentLength: number;
+        properties: FileProperties;
+        metadata: Record<string, string>;
+        replaced: boolean;
+        /** A copy's written ranges (the source's); a plain create has none. */
+        ranges?: ByteRange[];
+      };
     }
   | { type: 'FileRangeWritten'; data: Stamp & { start: number; end: number; length: number; contentMD5: string } }
   | { type: 'FileRangeCleared'; data: Stamp & { start: number; end: number } }
   | { type: 'FileMetadataSet'; data: Stamp & { metadata: Record<string, string> } }
   | { type: 'FilePropertiesSet'; data: Stamp & { properties: FileProperties; contentLength: number } }
   | { type: 'FileDeleted'; data: { path: string } }
+  /** Rename File or Rename Directory of this node: a new path and parent; the FileId, the lease and the handles' file stay. */
+  | { type: 'NodeRenamed'; data: Stamp & { from: string; path: string; parentId: string; metadata?: Record<string, string> } }
+  /** This node moved with a renamed directory above it: only its path changes. */
+  | { type: 'NodeMoved'; data: { from: string; path: string } }
   | LeaseEvent;
 
 const touch = (state: NodeState, { etag, at }: Stamp): NodeState => ({ ...state, etag, lastModified: at, version: state.version + 1 });
@@ -101,6 +117,10 @@ export function evolveNode(state: NodeState | undefined, event: NodeEvent): Node
       return touch(state, event.data);
     case 'FilePropertiesSet':
       return { ...touch(state, event.data), properties: event.data.properties, contentLength: event.data.contentLength };
+    case 'NodeRenamed':
+      return { ...touch(state, event.data), path: event.data.path, parentId: event.data.parentId, metadata: event.data.metadata ?? state.metadata };
+    case 'NodeMoved':
+      return { ...state, path: event.data.path, version: state.version + 1 };
     default:
       // Lease events change neither ETag nor Last-Modified (Lease File does not modify them).
       return { ...state, lease: evolveLease(state.lease, event), version: state.version + 1 };

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { CommandContext, evolveNode, NodeEvent, NodeState } from '@leasehold/domain';
-import { AppendRequest, ConcurrencyError, EventStore, eventMetadata, SqlExecutor } from '@leasehold/event-store';
+import { AppendRequest, ConcurrencyError, EventStore, eventMetadata, isDeadlock, SqlExecutor } from '@leasehold/event-store';
 import { Located, nodeStream, NodeRepository } from './node.repository';
 import { RecentNodes } from './recent-nodes';
 
@@ -19,7 +19,6 @@ const MAX_BATCH = 64;
  * updates arriving meanwhile gather into the next batch instead of each taking a connection.
  */
 const MAX_IN_FLIGHT = 4;
-const DEADLOCK_DETECTED = '40P01';
 
 /**
  * Appends a node's events together with its projected row, in one statement: the row's version
@@ -102,7 +101,7 @@ export class NodeWriter {
       batch.forEach((u, i) => u.done(applied[i] ? undefined : new ConcurrencyError(u.request.tenant, u.request.streamId, u.request.expectedVersion)));
     } catch (error) {
       // A deadlock with some other writer's transaction only means: decide again.
-      const retry = (error as { code?: string }).code === DEADLOCK_DETECTED || error instanceof ConcurrencyError;
+      const retry = isDeadlock(error) || error instanceof ConcurrencyError;
       batch.forEach((u) => u.done(retry ? new ConcurrencyError(u.request.tenant, u.request.streamId, u.request.expectedVersion) : (error as Error)));
     }
   }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { FileProperties, NodeState } from '@leasehold/domain';
-import { FileContentQuery, FileWrite, gateAccess, NodeQuery, WriteFileCommand } from '@leasehold/filesystem';
+import { clipRanges, FileProperties, NodeState } from '@leasehold/domain';
+import { FileContentQuery, FileRangesQuery, FileWrite, gateAccess, NodeQuery, WriteFileCommand } from '@leasehold/filesystem';
 import {
   AzureError,
   AzureOperation,
@@ -12,7 +12,9 @@ import {
   missingHeader,
   requiredHeader,
   rfc1123,
+  element,
   WireRequest,
+  XML_DECLARATION,
   WireResponse,
 } from '@leasehold/wire';
 import { createHash } from 'node:crypto';
@@ -57,7 +59,7 @@ function propertyHeaders(node: NodeState): Record<string, string | undefined> {
   };
 }
 
-/** Create File, Put Range, Get File, Get File Properties, Set File Metadata, Set File Properties, Delete File. */
+/** Create File, Put Range, Get File, Get File Properties, Get/Set File Metadata, Set File Properties, List Ranges, Delete File. */
 @Injectable()
 export class FileOperations {
   constructor(
@@ -169,6 +171,33 @@ export class FileOperations {
         // Only asked for ranges of at most 4 MiB (checked above), which are read whole.
         'content-md5': wantMd5 ? createHash('md5').update(body as Buffer).digest('base64') : undefined,
       },
+      body,
+    };
+  }
+
+  @AzureOperation({ name: 'Get File Metadata', method: 'GET', comp: 'metadata', resource: 'file', sas: 'r' })
+  async getMetadata(req: WireRequest): Promise<WireResponse> {
+    const node = await this.readable(req);
+    return { status: 200, headers: { etag: node.etag, 'last-modified': rfc1123(new Date(node.lastModified)), ...metadataResponseHeaders(node.metadata) } };
+  }
+
+  @AzureOperation({ name: 'Get File Metadata', method: 'HEAD', comp: 'metadata', resource: 'file', sas: 'r' })
+  headMetadata(req: WireRequest): Promise<WireResponse> {
+    return this.getMetadata(req);
+  }
+
+  /** The written ranges (folded from the file's events: see evolveRanges), within x-ms-range when given. */
+  @AzureOperation({ name: 'List Ranges', method: 'GET', comp: 'rangelist', resource: 'file', sas: 'r' })
+  async listRanges(req: WireRequest): Promise<WireResponse> {
+    const rangeHeader = header(req, 'x-ms-range') !== undefined ? 'x-ms-range' : header(req, 'range') !== undefined ? 'range' : undefined;
+    const window = rangeHeader ? parseRange(header(req, rangeHeader)!, rangeHeader) : undefined;
+    const node = await this.readable(req);
+    const written = await this.queries.execute(new FileRangesQuery(req.context, node));
+    const ranges = window ? clipRanges(written, window.start, window.end ?? Number.MAX_SAFE_INTEGER) : written;
+    const body = `${XML_DECLARATION}<Ranges>${ranges.map((r) => `<Range>${element('Start', r.start)}${element('End', r.end)}</Range>`).join('')}</Ranges>`;
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/xml', etag: node.etag, 'last-modified': rfc1123(new Date(node.lastModified)), 'x-ms-content-length': node.contentLength },
       body,
     };
   }
