@@ -1,13 +1,12 @@
 // Get File Metadata, List Ranges, Rename File and Directory, and Copy File, through the JS SDK,
 // the Python SDK and signed raw requests (where an SDK has no call, or builds a URL the service
 // cannot read), against the real service, PostgreSQL and Redis.
-import { RestError, ShareClient, ShareFileClient } from '@azure/storage-file-share';
+import { FileSASPermissions, RestError, ShareClient, ShareFileClient } from '@azure/storage-file-share';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '../../libs/accounts/src';
-import { AsyncProjector, auditProjection } from '../../libs/audit/src';
-import { createDataSource, EventStore, migrateDatabase } from '../../libs/event-store/src';
 import { verifyProjections } from '../../libs/projections/src';
+import { AuditedService, startAuditedService } from '../support/audited-service';
 import { connectionString, python, PythonCall, PythonResult } from '../support/python';
 import { startTestService, TestService, uniqueShare } from '../support/service';
 import { RawResponse, sendRaw } from '../support/signed-request';
@@ -17,47 +16,23 @@ const MiB = 1024 * 1024;
 
 /** On a database of its own: its audit projector must be the one that leads there. */
 describe('file operations beyond read and write', () => {
-  const databaseUrl = `${process.env.LEASEHOLD_TEST_DATABASE_URL}_files`;
+  let audited: AuditedService;
   let service: TestService;
+  let pool: Pool;
   let share: ShareClient;
   let shareName: string;
   let connection: string;
-  let pool: Pool;
-  let closeStore: () => Promise<void>;
-  let projector: AsyncProjector;
 
   beforeAll(async () => {
-    await migrateDatabase(databaseUrl);
-    service = await startTestService({ DATABASE_URL: databaseUrl });
+    audited = await startAuditedService('files', 200);
+    ({ service, pool } = audited);
     shareName = uniqueShare('files');
     share = service.serviceClient().getShareClient(shareName);
     await share.create();
     connection = connectionString(service.accountUrl(), DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY);
-    pool = new Pool({ connectionString: databaseUrl, max: 4 });
-    const source = await createDataSource(databaseUrl, 2).initialize();
-    closeStore = () => source.destroy();
-    projector = new AsyncProjector(pool, new EventStore(source), auditProjection, 200);
-    expect(await projector.lead()).toBe(true);
   });
-  afterAll(async () => {
-    projector.resign();
-    await pool.end();
-    await closeStore();
-    await service.stop();
-    const admin = new Pool({ connectionString: databaseUrl.replace(/\/[^/]+$/, '/postgres'), max: 1 });
-    await admin.query(`DROP DATABASE IF EXISTS "${databaseUrl.split('/').pop()}" WITH (FORCE)`);
-    await admin.end();
-  });
-
-  /** The audit projector applies everything committed so far (waiting out other suites' transactions, which hold back xmin). */
-  const catchUp = async () => {
-    for (let i = 0; i < 1500; i++) {
-      await projector.catchUp();
-      if ((await projector.lag()).behind === 0) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error('the audit projector did not catch up');
-  };
+  afterAll(() => audited.stop());
+  const catchUp = () => audited.catchUp();
 
   const wirePath = (path: string) => `/${DEVELOPMENT_ACCOUNT}/${shareName}/${path.split('/').map(encodeURIComponent).join('/')}`;
   const raw = (method: string, path: string, query = '', headers: Record<string, string | undefined> = {}) =>
@@ -379,19 +354,160 @@ describe('file operations beyond read and write', () => {
       expect(await eventCount()).toBe(before);
     });
 
+    it('races: a directory rename against handles opening below it, and two renames of one file, never both win', async () => {
+      for (let round = 0; round < 6; round++) {
+        const dir = `race${round}`;
+        await share.getDirectoryClient(dir).create();
+        await share.getDirectoryClient(dir).getFileClient('f.txt').create(1);
+        const opens = Array.from({ length: 6 }, () => raw('PUT', `${dir}/f.txt`, 'comp=openhandle', { 'x-leasehold-client-ip': '10.0.0.9:445' }));
+        const [renamed, ...opened] = await Promise.all([renameRaw('directory', dir, `${dir}-moved`), ...opens]);
+        const handles = opened.filter((r) => r.status === 201).length;
+        // Either the rename went first (every open then finds no file) or a handle did (and the rename is refused).
+        if (renamed.status === 200) expect(opened.map((r) => r.status)).toEqual(opened.map(() => 404));
+        else expect([renamed.status, renamed.header('x-ms-error-code'), handles > 0]).toEqual([409, 'SharingViolation', true]);
+        const { rows } = await pool.query(`SELECT count(*)::int AS n FROM handles WHERE node_key = $1`, [`${dir}/f.txt`]);
+        expect(rows[0].n).toBe(handles);
+
+        await newFile(`one${round}.txt`, 1);
+        const id = await fileIdOf(`one${round}.txt`);
+        const both = await Promise.all([renameRaw('file', `one${round}.txt`, `left${round}.txt`), renameRaw('file', `one${round}.txt`, `right${round}.txt`)]);
+        expect(both.map((r) => r.status).sort()).toEqual([200, 404]);
+        const at = await Promise.all([`left${round}.txt`, `right${round}.txt`, `one${round}.txt`].map((p) => fileIdOf(p)));
+        expect(at.filter((x) => x === id)).toHaveLength(1);
+      }
+    });
+
     it("the JS SDK 12.x's rename() leaves the account out of the destination URL on path-style endpoints, so it cannot reach the service", async () => {
       const file = await newFile('js-src.txt', 1);
       await refused(file.rename('js-dest.txt'), 403, 'AuthenticationFailed');
       expect((await file.getProperties()).contentLength).toBe(1);
     });
 
-    it('keeps the projections equal to a rebuild from the log after renames', async () => {
-      const client = await pool.connect();
-      try {
-        expect((await verifyProjections(client)).differences).toEqual([]);
-      } finally {
-        client.release();
-      }
+  });
+
+  describe('Copy File and Abort Copy File', () => {
+    const urlOf = (path: string) => `${service.url}${wirePath(path)}`;
+
+    async function sourceFile(path: string): Promise<ShareFileClient> {
+      const file = share.rootDirectoryClient.getFileClient(path);
+      await file.create(3 * MiB, { metadata: { origin: 'source' }, fileHttpHeaders: { fileContentType: 'text/csv', fileCacheControl: 'no-cache' } });
+      await file.uploadRange(Buffer.alloc(100, 'a'), 0, 100);
+      await file.uploadRange(Buffer.alloc(2 * MiB, 'b'), MiB - 50, 2 * MiB);
+      return file;
+    }
+
+    it('copies bytes, written ranges, properties and metadata at once (JS); the destination tells the copy; one FileCreated with the copy and the request metadata', async () => {
+      const source = await sourceFile('copy-src.bin');
+      const dest = share.rootDirectoryClient.getFileClient('copy-dest.bin');
+      const started = await dest.startCopyFromURL(source.url);
+      expect(started.copyStatus).toBe('success');
+      expect(started.copyId).toMatch(/^[0-9a-f-]{36}$/);
+      expect((await dest.downloadToBuffer()).equals(await source.downloadToBuffer())).toBe(true);
+      expect((await dest.getRangeList()).rangeList).toEqual((await source.getRangeList()).rangeList);
+      const props = await dest.getProperties();
+      expect(props).toMatchObject({
+        contentLength: 3 * MiB,
+        contentType: 'text/csv',
+        cacheControl: 'no-cache',
+        metadata: { origin: 'source' },
+        copyId: started.copyId,
+        copyStatus: 'success',
+        copySource: source.url,
+        copyProgress: `${3 * MiB}/${3 * MiB}`,
+      });
+      expect(props.copyCompletedOn).toBeInstanceOf(Date);
+      expect(props.fileId).not.toBe((await source.getProperties()).fileId);
+      const events = await eventsOf(started.requestId);
+      expect(events.map((e) => [e.stream_id, e.type])).toEqual([[`node-${props.fileId}`, 'FileCreated']]);
+      expect(events[0].data.copy).toMatchObject({ id: started.copyId, source: source.url });
+      expect(events[0].metadata).toMatchObject({ requestId: started.requestId, principal: DEVELOPMENT_ACCOUNT, authentication: 'SharedKey' });
+      // Set File Properties ends what the destination says about the copy, as in Azure.
+      await dest.setHttpHeaders({ fileContentType: 'text/plain' });
+      expect((await dest.getProperties()).copyId).toBeUndefined();
     });
+
+    it('takes the metadata the request gives, copies over an existing file and across shares (Python)', async () => {
+      await sourceFile('copy-py-src.bin');
+      const other = uniqueShare('copyto');
+      await service.serviceClient().getShareClient(other).create();
+      const results = await python(connection, other, [
+        { client: 'file', path: 'meta-py.bin', method: 'start_copy_from_url', kwargs: { source_url: urlOf('copy-py-src.bin'), metadata: { stage: 'copied' } } },
+        { client: 'file', path: 'meta-py.bin', method: 'get_file_properties' },
+        { client: 'file', path: 'from-py.bin', method: 'start_copy_from_url', kwargs: { source_url: urlOf('copy-py-src.bin') } },
+        { client: 'file', path: 'from-py.bin', method: 'start_copy_from_url', kwargs: { source_url: urlOf('copy-py-src.bin') } },
+        { client: 'file', path: 'from-py.bin', method: 'get_file_properties' },
+      ]);
+      const [withMeta, withMetaProps, first, second, props] = results.map((r) => (r as { ok: any }).ok);
+      expect(results.every((r) => 'ok' in r)).toBe(true);
+      expect(withMeta).toMatchObject({ copy_status: 'success', copy_id: expect.any(String) });
+      expect(withMetaProps.metadata).toEqual({ stage: 'copied' });
+      expect(second.copy_id).not.toBe(first.copy_id);
+      expect(props).toMatchObject({ size: 3 * MiB, metadata: { origin: 'source' }, copy: { status: 'success', id: second.copy_id } });
+    });
+
+    it("is gated by the destination's lease, never by the source's", async () => {
+      const { file: leasedSource, leaseId: sourceLease } = await leased('copy-leased-src.txt');
+      await leasedSource.uploadRange(Buffer.from('lease'), 0, 5, { leaseAccessConditions: { leaseId: sourceLease } });
+      const { file: dest, leaseId } = await leased('copy-leased-dest.txt');
+      const before = await eventCount();
+      await refused(dest.startCopyFromURL(leasedSource.url), 412, 'LeaseIdMissing');
+      await refused(dest.startCopyFromURL(leasedSource.url, { leaseAccessConditions: { leaseId: randomUUID() } }), 409, 'LeaseIdMismatchWithFileOperation');
+      expect(await eventCount()).toBe(before);
+      expect((await dest.startCopyFromURL(leasedSource.url, { leaseAccessConditions: { leaseId } })).copyStatus).toBe('success');
+      expect((await dest.downloadToBuffer()).subarray(0, 5).toString()).toBe('lease');
+      expect((await dest.getProperties()).leaseState).toBe('leased');
+    });
+
+    it('answers 404 CannotVerifyCopySource for a missing source, a directory, or a missing share', async () => {
+      const dest = share.rootDirectoryClient.getFileClient('copy-none.txt');
+      const before = await eventCount();
+      await refused(dest.startCopyFromURL(urlOf('no-such-source.txt')), 404, 'CannotVerifyCopySource');
+      await share.getDirectoryClient('copy-a-dir').create();
+      const afterDir = await eventCount();
+      await refused(dest.startCopyFromURL(urlOf('copy-a-dir')), 404, 'CannotVerifyCopySource');
+      await refused(dest.startCopyFromURL(`${service.url}/${DEVELOPMENT_ACCOUNT}/no-such-share/x.txt`), 404, 'CannotVerifyCopySource');
+      expect(await eventCount()).toBe(afterDir);
+      expect(afterDir).toBe(before + 1);
+      expectError(await raw('PUT', 'copy-none.txt', '', { 'x-ms-copy-source': `${service.url}/otheraccount/${shareName}/x.txt` }), 400, 'InvalidHeaderValue');
+      expectError(await raw('PUT', 'copy-none.txt', '', { 'x-ms-copy-source': 'http://[broken' }), 400, 'InvalidHeaderValue');
+    });
+
+    it('under a SAS, reads the source only with a SAS on its URL that grants read', async () => {
+      await newFile('sas-src.txt', 4);
+      const expiresOn = new Date(Date.now() + 3600_000);
+      const sasFor = (path: string, permissions: string) =>
+        share.rootDirectoryClient.getFileClient(path).generateSasUrl({ permissions: FileSASPermissions.parse(permissions), expiresOn });
+      const destUnderSas = new ShareFileClient(sasFor('sas-dest.txt', 'cw'), undefined, { retryOptions: { maxTries: 1 } });
+      const before = await eventCount();
+      await refused(destUnderSas.startCopyFromURL(urlOf('sas-src.txt')), 403, 'CannotVerifyCopySource');
+      await refused(destUnderSas.startCopyFromURL(sasFor('sas-src.txt', 'w')), 403, 'CannotVerifyCopySource');
+      await refused(destUnderSas.startCopyFromURL(sasFor('other.txt', 'r').replace('other.txt', 'sas-src.txt')), 403, 'CannotVerifyCopySource');
+      expect(await eventCount()).toBe(before);
+      expect((await destUnderSas.startCopyFromURL(sasFor('sas-src.txt', 'r'))).copyStatus).toBe('success');
+      // With Shared Key, a source SAS is still checked when present.
+      await refused(share.rootDirectoryClient.getFileClient('sas-dest2.txt').startCopyFromURL(sasFor('sas-src.txt', 'w')), 403, 'CannotVerifyCopySource');
+    });
+
+    it('Abort Copy File answers 409 NoPendingCopyOperation once the copy is done (JS and Python), and checks its input', async () => {
+      const source = await newFile('abort-src.txt', 2);
+      const dest = share.rootDirectoryClient.getFileClient('abort-dest.txt');
+      const { copyId } = await dest.startCopyFromURL(source.url);
+      await refused(dest.abortCopyFromURL(copyId!), 409, 'NoPendingCopyOperation');
+      const [aborted] = await py([{ client: 'file', path: 'abort-dest.txt', method: 'abort_copy', kwargs: { copy_id: copyId } }]);
+      expect(aborted).toMatchObject({ error: { status: 409, code: 'NoPendingCopyOperation' } });
+      expectError(await raw('PUT', 'abort-dest.txt', 'comp=copy', { 'x-ms-copy-action': 'abort' }), 400, 'MissingRequiredQueryParameter');
+      expectError(await raw('PUT', 'abort-dest.txt', `comp=copy&copyid=${copyId}`, { 'x-ms-copy-action': 'stop' }), 400, 'InvalidHeaderValue');
+      expectError(await raw('PUT', 'abort-dest.txt', 'comp=copy&copyid=nope', { 'x-ms-copy-action': 'abort' }), 400, 'InvalidQueryParameterValue');
+      expectError(await raw('PUT', 'abort-none.txt', `comp=copy&copyid=${copyId}`, { 'x-ms-copy-action': 'abort' }), 404, 'ResourceNotFound');
+    });
+  });
+
+  it('leaves the projections equal to a rebuild from the log', async () => {
+    const client = await pool.connect();
+    try {
+      expect((await verifyProjections(client)).differences).toEqual([]);
+    } finally {
+      client.release();
+    }
   });
 });

@@ -409,6 +409,20 @@ const CATALOG: Operation[] = [
   },
   { name: 'Cancel Force Close Job (extension)', call: (t) => ({ method: 'DELETE', path: `/${t.name}`, query: `comp=forceclosejob&jobid=${t.jobs[0]}` }), status: 202 },
   {
+    name: 'Create File',
+    call: (t) => ({ method: 'PUT', path: at(t, 'dir/copy.txt'), headers: { 'x-ms-copy-source': `${service.url}${at(t, FILE)}`, 'x-ms-meta-owner': t.owner } }),
+    status: 202,
+    check: async (res, t) => {
+      const { rows } = await db.query(`SELECT copy->>'id' AS id FROM nodes WHERE tenant = $1 AND path_key = 'dir/copy.txt'`, [t.name]);
+      expect(res.header('x-ms-copy-id')).toBe(rows[0].id);
+    },
+  },
+  {
+    name: 'Abort Copy File',
+    call: (t) => ({ method: 'PUT', path: at(t, 'dir/copy.txt'), query: 'comp=copy&copyid=00000000-0000-0000-0000-000000000001', headers: { 'x-ms-copy-action': 'abort' } }),
+    status: 409,
+  },
+  {
     name: 'Rename File',
     call: (t) => ({ method: 'PUT', path: at(t, 'dir/renamed.txt'), query: 'comp=rename', headers: { 'x-ms-file-rename-source': `${service.url}${at(t, 'dir/new.txt')}` } }),
     status: 200,

@@ -54,7 +54,7 @@ describe('projections rebuilt from the event log', () => {
       replace: fc.boolean(),
     }),
     fc.record({
-      op: fc.constantFrom('create', 'write', 'meta', 'resize', 'delete', 'acquire', 'change', 'release', 'break', 'open', 'openw', 'closeall'),
+      op: fc.constantFrom('create', 'write', 'meta', 'resize', 'delete', 'acquire', 'change', 'release', 'break', 'open', 'openw', 'closeall', 'copy'),
       file: fc.constantFrom('f', 'a/g', 'a/c/h'),
       lease: fc.constantFrom('11111111-1111-1111-1111-111111111111', '22222222-2222-2222-2222-222222222222'),
       withLease: fc.boolean(),
@@ -86,6 +86,7 @@ describe('projections rebuilt from the event log', () => {
           expect(res.status).toBeLessThan(500);
           return;
         }
+        case 'copy': return void (await file!.startCopyFromURL(`${share.url}/f`, conditions));
         case 'renamedir':
         case 'renamefile': {
           const from = s.op === 'renamedir' ? s.dir : s.file;

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
-import { ConcurrencyError, isUniqueViolation } from './errors';
+import { ConcurrencyError, isDeadlock, isUniqueViolation } from './errors';
 import { AppendRequest, Checkpoint, EventMetadata, RecordedEvent, SqlExecutor, Statement } from './event-store.types';
 
 const COLUMNS = `position, transaction_id, tenant, stream_id, stream_version, event_id, type,
@@ -96,7 +96,11 @@ export class EventStore {
     this.db = { query: async <R>(sql: string, params?: unknown[]) => (await this.pool.query(prepared(sql, params))).rows as R[] };
   }
 
-  /** Runs `work` in one transaction; the executor it gets must be used for every statement. */
+  /**
+   * Runs `work` in one transaction; the executor it gets must be used for every statement. A
+   * deadlock (two writers locking rows in opposite orders, e.g. copies A→B and B→A) is a
+   * ConcurrencyError: PostgreSQL rolled one back, and it only has to decide again.
+   */
   async transaction<T>(work: (sql: SqlExecutor) => Promise<T>): Promise<T> {
     const client: PoolClient = await this.pool.connect();
     const sql: SqlExecutor = { query: async <R>(s: string, p?: unknown[]) => (await client.query(prepared(s, p))).rows as R[] };
@@ -107,7 +111,7 @@ export class EventStore {
       return result;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
+      throw isDeadlock(error) ? new ConcurrencyError('', '(transaction)', -1) : error;
     } finally {
       client.release();
     }

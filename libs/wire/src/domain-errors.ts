@@ -24,6 +24,8 @@ const ANSWERS: Record<DomainReason, Answer> = {
   DirectoryNotLeasable: { status: 409, code: 'ResourceTypeMismatch', message: 'The specified resource is a directory; only files can be leased.' },
   DirectoryNotEmpty: { status: 409, message: 'The specified directory is not empty.' },
   SharingViolation: { status: 409, message: 'The specified resource is open by an SMB client; close its handles (Force Close Handles) first.' },
+  CopySourceNotFound: { status: 404, code: 'CannotVerifyCopySource', message: 'The specified resource does not exist.' },
+  NoPendingCopyOperation: { status: 409, message: 'There is currently no pending copy operation.' },
   RenameIntoItself: { status: 400, code: 'InvalidResourceName', message: 'The destination lies inside the directory being renamed.' },
   InvalidRange: { status: 416, message: 'The range specified is invalid for the current size of the resource.' },
   HandleNotOpen: { status: 404, code: 'ResourceNotFound', message: 'The specified handle is not open on this path in this session.' },

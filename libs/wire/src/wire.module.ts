@@ -18,6 +18,6 @@ import { OperationRouter } from './routing';
     // One codec, keyed by SECRET_KEY, for every operation's continuation markers.
     { provide: MarkerCodec, inject: [LEASEHOLD_CONFIG], useFactory: (config: LeaseholdConfig) => new MarkerCodec(config.secretKey) },
   ],
-  exports: [WireGateway, OperationRouter, MarkerCodec],
+  exports: [WireGateway, OperationRouter, MarkerCodec, Authenticator],
 })
 export class WireModule {}

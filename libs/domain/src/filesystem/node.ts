@@ -12,6 +12,16 @@ export interface FileProperties {
   contentMD5?: string;
 }
 
+/** The copy a file is the destination of (Copy File completes at once, so its status is always success). */
+export interface CopyState {
+  id: string;
+  /** The x-ms-copy-source the request named. */
+  source: string;
+  /** Bytes copied / total, as Azure writes it. */
+  progress: string;
+  completedAt: string;
+}
+
 /** The current state of one directory or file: a fold of the events on its stream. */
 export interface NodeState {
   kind: 'directory' | 'file';
@@ -26,6 +36,8 @@ export interface NodeState {
   createdAt: string;
   lastModified: string;
   lease: LeaseState;
+  /** Set by Copy File; a later Create File or Set File Properties clears it (as in Azure). */
+  copy?: CopyState;
   version: number;
 }
 
@@ -53,6 +65,8 @@ export type NodeEvent =
         replaced: boolean;
         /** A copy's written ranges (the source's); a plain create has none. */
         ranges?: ByteRange[];
+        /** Copy File: the copy that wrote this file. */
+        copy?: CopyState;
       };
     }
   | { type: 'FileRangeWritten'; data: Stamp & { start: number; end: number; length: number; contentMD5: string } }
@@ -100,6 +114,7 @@ export function evolveNode(state: NodeState | undefined, event: NodeEvent): Node
         lastModified: event.data.at,
         // Re-creating a file keeps its lease: the lease is on the file, and the write was gated by it.
         lease: state?.lease ?? initialLeaseState,
+        ...(event.data.copy ? { copy: event.data.copy } : {}),
         version: (state?.version ?? 0) + 1,
       };
     case 'DirectoryDeleted':
@@ -116,7 +131,7 @@ export function evolveNode(state: NodeState | undefined, event: NodeEvent): Node
     case 'FileRangeCleared':
       return touch(state, event.data);
     case 'FilePropertiesSet':
-      return { ...touch(state, event.data), properties: event.data.properties, contentLength: event.data.contentLength };
+      return { ...touch(state, event.data), properties: event.data.properties, contentLength: event.data.contentLength, copy: undefined };
     case 'NodeRenamed':
       return { ...touch(state, event.data), path: event.data.path, parentId: event.data.parentId, metadata: event.data.metadata ?? state.metadata };
     case 'NodeMoved':

@@ -96,6 +96,12 @@ export async function clearContent(sql: SqlExecutor, fileId: string, start: numb
   if (endExclusive > pastWhole * CHUNK_BYTES) await writeContent(sql, fileId, pastWhole * CHUNK_BYTES, Buffer.alloc(endExclusive - pastWhole * CHUNK_BYTES));
 }
 
+/** Makes `to`'s bytes those of `from` (Copy File): one statement per table, whatever the size. */
+export async function copyContent(sql: SqlExecutor, from: string, to: string): Promise<void> {
+  await sql.query(`DELETE FROM file_chunks WHERE file_id = $1`, [to]);
+  await sql.query(`INSERT INTO file_chunks (file_id, chunk_no, data) SELECT $2, chunk_no, data FROM file_chunks WHERE file_id = $1`, [from, to]);
+}
+
 /** Drops every byte at or beyond `length` (resize down, re-create). */
 export async function truncateContent(sql: SqlExecutor, fileId: string, length: number): Promise<void> {
   // Chunks [0, kept) hold bytes below `length`; the rest go whole (no empty rows left behind by a delete).

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ByteRange, DomainError, evolveRanges, NodeEvent, NodeState, pathKey } from '@leasehold/domain';
+import { ByteRange, CopyState, DomainError, evolveRanges, NodeEvent, NodeState, pathKey } from '@leasehold/domain';
 import { EventStore, SqlExecutor, Statement } from '@leasehold/event-store';
 import type { Readable } from 'node:stream';
 import { contentStream, readContent, STREAM_SEGMENT_BYTES } from '../files/file-content';
@@ -65,6 +65,7 @@ export function nodeRow(tenant: string, shareId: string, state: NodeState) {
     lease_state: lease.status,
     lease_id: lease.status === 'available' ? null : lease.leaseId,
     lease_epoch: lease.epoch,
+    copy: state.copy ?? null,
     version: state.version,
   };
 }
@@ -84,6 +85,7 @@ interface NodeColumns {
   lease_state: NodeState['lease']['status'];
   lease_id: string | null;
   lease_epoch: string;
+  copy: CopyState | null;
   version: number;
 }
 
@@ -115,12 +117,13 @@ function toNode(row: NodeColumns): NodeState {
         ? { status: 'available', epoch: Number(row.lease_epoch) }
         : // A leased or broken node always has its lease id.
           { status: row.lease_state, leaseId: row.lease_id!, epoch: Number(row.lease_epoch) },
+    ...(row.copy ? { copy: row.copy } : {}),
     version: row.version,
   };
 }
 
 const NODE_COLUMNS = `n.file_id, n.parent_id, n.kind, n.path, n.metadata, n.properties, n.content_length, n.etag,
-  n.created_at, n.last_modified, n.lease_state, n.lease_id, n.lease_epoch, n.version`;
+  n.created_at, n.last_modified, n.lease_state, n.lease_id, n.lease_epoch, n.copy, n.version`;
 
 /** Reads of the shares and nodes projections, and the inline-projection statements that keep them current. */
 @Injectable()
@@ -219,8 +222,8 @@ export class NodeRepository {
    * from the range events since its latest creation: one indexed scan of its stream, whose cost grows
    * with the writes since then.
    */
-  async ranges(tenant: string, fileId: string, version: number): Promise<ByteRange[]> {
-    const rows = await this.store.db.query(
+  async ranges(tenant: string, fileId: string, version: number, sql: SqlExecutor = this.store.db): Promise<ByteRange[]> {
+    const rows = await sql.query(
       `SELECT type, data FROM events
        WHERE tenant = $1 AND stream_id = $2 AND stream_version <= $3
          AND stream_version >= (SELECT max(stream_version) FROM events WHERE tenant = $1 AND stream_id = $2 AND stream_version <= $3 AND type = 'FileCreated')
@@ -352,8 +355,8 @@ export class NodeRepository {
    */
   projectNodeUpdates(updates: Array<{ tenant: string; located: Located; state: NodeState; expectedVersion: number }>): Statement {
     return {
-      sql: `UPDATE nodes n SET (metadata, properties, content_length, etag, last_modified, lease_state, lease_id, lease_epoch, version) =
-              (SELECT metadata, properties, content_length, etag, last_modified, lease_state, lease_id, lease_epoch, version
+      sql: `UPDATE nodes n SET (metadata, properties, content_length, etag, last_modified, lease_state, lease_id, lease_epoch, copy, version) =
+              (SELECT metadata, properties, content_length, etag, last_modified, lease_state, lease_id, lease_epoch, copy, version
                FROM jsonb_populate_record(NULL::nodes, u.row))
             FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::int[], $5::jsonb[]) WITH ORDINALITY AS u(share_id, path_key, file_id, expected, row, ord)
             WHERE n.share_id = u.share_id AND n.path_key = u.path_key AND n.file_id = u.file_id AND n.version = u.expected

@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { CommandContext, DomainError, evolveNode, NodeEvent, NodeState, pathKey } from '@leasehold/domain';
-import { ConcurrencyError, EventStore, eventMetadata, isDeadlock, isUniqueViolation, retryOnConcurrency, SqlExecutor } from '@leasehold/event-store';
+import { ConcurrencyError, EventStore, eventMetadata, isUniqueViolation, retryOnConcurrency } from '@leasehold/event-store';
 import { newEtag } from '../etag';
 import { truncateContent } from '../files/file-content';
 import { gateAccess } from '../lease-gate';
@@ -53,7 +53,7 @@ export class RenameHandler implements ICommandHandler<RenameCommand> {
 
   async execute({ context, share, kind, source, destination, options }: RenameCommand): Promise<NodeState> {
     const renamed = await retryOnConcurrency(() =>
-      this.inTransaction(context.tenant, async (sql) => {
+      this.store.transaction(async (sql) => {
         const from = await this.nodes.locate(context.tenant, share, source, sql);
         if (!from.node || from.node.kind !== kind) throw new DomainError('ResourceNotFound');
         const shareId = from.share.shareId;
@@ -108,12 +108,5 @@ export class RenameHandler implements ICommandHandler<RenameCommand> {
     this.recent.forget(context.tenant, renamed.from);
     this.recent.forget(context.tenant, renamed.to);
     return renamed.state;
-  }
-
-  /** Two renames that cross (a into b's tree, b into a's) may deadlock on the rows they lock: the loser decides again. */
-  private inTransaction<T>(tenant: string, work: (sql: SqlExecutor) => Promise<T>): Promise<T> {
-    return this.store.transaction(work).catch((error: unknown) => {
-      throw isDeadlock(error) ? new ConcurrencyError(tenant, '(rename)', -1) : error;
-    });
   }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { authenticationFailed } from '../errors';
 import type { ParsedUrl } from '../request';
-import { checkSasConditions, ClientConnection, hasSas, parseSas, sasSignatureMatches, sasStringToSign, SasToken } from './sas';
+import { authorizeSas, checkSasConditions, ClientConnection, hasSas, parseSas, sasSignatureMatches, sasStringToSign, SasToken } from './sas';
 import { checkRequestDate, parseSharedKeyAuthorization, SignableRequest, verifySharedKeySignature } from './shared-key';
 
 /** The accounts capability answers this: the decoded keys of an account, or undefined when there is no such (enabled) account. */
@@ -46,6 +46,12 @@ export class Authenticator {
       );
     }
     return { principal: account, authentication: 'SharedKey' };
+  }
+
+  /** A SAS on the source URL of a copy: signed with a key of the source's account, current, and granting read on the file. */
+  async verifySourceSas(url: ParsedUrl, now: Date): Promise<void> {
+    const { sas } = await this.authenticateSas(url, now, {});
+    authorizeSas(sas!, { sas: 'r', resource: 'file' }, url.path);
   }
 
   /** Azure's order: well formed, known account, signature; then time, source address, protocol. No x-ms-date: SAS requests carry none. */

@@ -1,14 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { clipRanges, FileProperties, NodeState } from '@leasehold/domain';
+import { clipRanges, DomainError, FileProperties, NodeState, parseGuid } from '@leasehold/domain';
 import { FileContentQuery, FileRangesQuery, FileWrite, gateAccess, NodeQuery, WriteFileCommand } from '@leasehold/filesystem';
 import {
+  Authenticator,
   AzureError,
   AzureOperation,
   guidHeader,
   header,
   integerHeader,
   invalidHeader,
+  invalidQuery,
   missingHeader,
   requiredHeader,
   rfc1123,
@@ -17,7 +19,8 @@ import {
   XML_DECLARATION,
   WireResponse,
 } from '@leasehold/wire';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { sourceLocation } from './source-url';
 import { leaseResponseHeaders, metadataResponseHeaders, nodeResponseHeaders, readMetadata } from './wire-format';
 
 const MAX_FILE_BYTES = 4 * 1024 ** 4;
@@ -48,6 +51,20 @@ function fileProperties(req: WireRequest): FileProperties {
   return Object.fromEntries(Object.entries(properties).filter(([, v]) => v !== undefined));
 }
 
+/** What Get File and Get File Properties say about the copy that wrote a file, if one did. */
+function copyHeaders({ copy }: NodeState): Record<string, string | undefined> {
+  if (!copy) return {};
+  return {
+    'x-ms-copy-id': copy.id,
+    'x-ms-copy-source': copy.source,
+    'x-ms-copy-status': 'success',
+    'x-ms-copy-progress': copy.progress,
+    'x-ms-copy-completion-time': rfc1123(new Date(copy.completedAt)),
+  };
+}
+
+const cannotVerifyCopySource = (status: number, message: string) => new AzureError(status, 'CannotVerifyCopySource', message);
+
 function propertyHeaders(node: NodeState): Record<string, string | undefined> {
   const p = node.properties;
   return {
@@ -65,20 +82,63 @@ export class FileOperations {
   constructor(
     private readonly commands: CommandBus,
     private readonly queries: QueryBus,
+    private readonly authenticator: Authenticator,
   ) {}
 
   private write(req: WireRequest, write: FileWrite): Promise<NodeState | undefined> {
     return this.commands.execute(new WriteFileCommand(req.context, req.share!, req.path, guidHeader(req, 'x-ms-lease-id'), write));
   }
 
+  /** Create File, or Copy File when x-ms-copy-source is present (Azure routes both by PUT on the file). */
   @AzureOperation({ name: 'Create File', method: 'PUT', resource: 'file', sas: 'c' })
   async create(req: WireRequest): Promise<WireResponse> {
+    if (header(req, 'x-ms-copy-source') !== undefined) return this.copy(req);
     const type = requiredHeader(req, 'x-ms-type');
     if (type.toLowerCase() !== 'file') throw invalidHeader('x-ms-type', type);
     const contentLength = integerHeader(req, 'x-ms-content-length', MAX_FILE_BYTES);
     if (contentLength === undefined) throw missingHeader('x-ms-content-length');
     const node = await this.write(req, { kind: 'create', contentLength, properties: fileProperties(req), metadata: readMetadata(req.rawHeaders) });
     return { status: 201, headers: nodeResponseHeaders(node!) };
+  }
+
+  /**
+   * Copy File within the account, completed before it answers. The source is authorized by a SAS on
+   * its URL when it carries one, else by the request's Shared Key (same account); a request made
+   * with a SAS must bring one for the source too.
+   */
+  private async copy(req: WireRequest): Promise<WireResponse> {
+    const source = sourceLocation(req, 'x-ms-copy-source', 'x-ms-source-allow-trailing-dot');
+    const url = header(req, 'x-ms-copy-source')!;
+    if (source.url.query['sig'] !== undefined) {
+      await this.authenticator.verifySourceSas(source.url, req.context.now).catch((error: unknown) => {
+        throw error instanceof AzureError ? cannotVerifyCopySource(403, `The source is not readable with the signature on x-ms-copy-source: ${error.message}`) : error;
+      });
+    } else if (req.context.authentication !== 'SharedKey') {
+      throw cannotVerifyCopySource(403, 'This request is not authorized to read the copy source: give x-ms-copy-source a shared access signature.');
+    }
+    const metadata = readMetadata(req.rawHeaders);
+    const copyId = randomUUID();
+    const node = await this.write(req, {
+      kind: 'copy',
+      source: { share: source.share, path: source.path, url },
+      copyId,
+      metadata: Object.keys(metadata).length > 0 ? metadata : undefined,
+    });
+    return { status: 202, headers: { etag: node!.etag, 'last-modified': rfc1123(new Date(node!.lastModified)), 'x-ms-copy-id': copyId, 'x-ms-copy-status': 'success' } };
+  }
+
+  /** Every copy completes before Copy File answers, so there is never one to abort. */
+  @AzureOperation({ name: 'Abort Copy File', method: 'PUT', comp: 'copy', resource: 'file', sas: 'w' })
+  async abortCopy(req: WireRequest): Promise<WireResponse> {
+    const action = requiredHeader(req, 'x-ms-copy-action');
+    if (action.toLowerCase() !== 'abort') throw invalidHeader('x-ms-copy-action', action);
+    const copyId = req.query['copyid'];
+    if (copyId === undefined) throw new AzureError(400, 'MissingRequiredQueryParameter', 'A query parameter that is mandatory for this request is not specified.', { QueryParameterName: 'copyid' });
+    if (parseGuid(copyId) === undefined) throw invalidQuery('copyid', copyId);
+    const { node } = await this.queries.execute(new NodeQuery(req.context, req.share!, req.path, 'file'));
+    // Aborting needs the destination's lease as a write would; it writes nothing either way.
+    gateAccess(node.lease, { kind: 'write', leaseId: guidHeader(req, 'x-ms-lease-id') });
+    throw new DomainError('NoPendingCopyOperation');
   }
 
   @AzureOperation({ name: 'Put Range', method: 'PUT', comp: 'range', resource: 'file', sas: 'w' })
@@ -134,6 +194,7 @@ export class FileOperations {
       ...propertyHeaders(node),
       ...metadataResponseHeaders(node.metadata),
       ...leaseResponseHeaders(node.lease),
+      ...copyHeaders(node),
       'x-ms-type': 'File',
       'accept-ranges': 'bytes',
     };

@@ -1,14 +1,13 @@
 import { checkPathComponents } from '@leasehold/domain';
-import { AzureError, header, invalidHeader, parseUrl, requiredHeader, WireRequest } from '@leasehold/wire';
+import { AzureError, header, invalidHeader, ParsedUrl, parseUrl, requiredHeader, WireRequest } from '@leasehold/wire';
 
 /** Where a source URL header (x-ms-file-rename-source, x-ms-copy-source) points, in the request's own account. */
 export interface SourceLocation {
   share: string;
+  /** Checked, trailing dots dropped as for the request's own path. */
   path: string[];
-  /** Its query parameters (a SAS, when the URL carries one), names lowercased. */
-  query: Record<string, string>;
-  /** The query as sent, without '?'. */
-  rawQuery: string;
+  /** The URL as sent (its query may be a SAS for the source). */
+  url: ParsedUrl;
 }
 
 /**
@@ -24,7 +23,7 @@ export function sourceLocation(req: WireRequest, name: string, trailingDotHeader
   } catch {
     throw invalidHeader(name, value);
   }
-  let parsed: ReturnType<typeof parseUrl>;
+  let parsed: ParsedUrl;
   try {
     parsed = parseUrl(`${url.pathname}${url.search}`);
   } catch {
@@ -35,5 +34,5 @@ export function sourceLocation(req: WireRequest, name: string, trailingDotHeader
   }
   const path = header(req, trailingDotHeader)?.toLowerCase() === 'true' ? parsed.path : parsed.path.map((c) => c.replace(/\.+$/, ''));
   if (checkPathComponents(path)) throw invalidHeader(name, value);
-  return { share: parsed.share, path, query: parsed.query, rawQuery: parsed.rawQuery };
+  return { share: parsed.share, path, url: parsed };
 }
