@@ -8,7 +8,7 @@ import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '../../libs/accounts/src';
 import { verifyProjections } from '../../libs/projections/src';
 import { AuditedService, startAuditedService } from '../support/audited-service';
 import { connectionString, python, PythonCall, PythonResult } from '../support/python';
-import { startTestService, TestService, uniqueShare } from '../support/service';
+import { TestService, uniqueShare } from '../support/service';
 import { RawResponse, sendRaw } from '../support/signed-request';
 
 const signer = { account: DEVELOPMENT_ACCOUNT, key: DEVELOPMENT_KEY };
@@ -34,13 +34,19 @@ describe('file operations beyond read and write', () => {
   afterAll(() => audited.stop());
   const catchUp = () => audited.catchUp();
 
-  const wirePath = (path: string) => `/${DEVELOPMENT_ACCOUNT}/${shareName}/${path.split('/').map(encodeURIComponent).join('/')}`;
+  const wirePath = (path: string) =>
+    `/${DEVELOPMENT_ACCOUNT}/${shareName}/${path.split('/').map(encodeURIComponent).join('/')}`;
   const raw = (method: string, path: string, query = '', headers: Record<string, string | undefined> = {}) =>
     sendRaw(service.url, { method, path: wirePath(path), query, headers, signer });
   const py = (calls: PythonCall[]): Promise<PythonResult[]> => python(connection, shareName, calls);
   /** The events a request recorded: stream, type, data, and who caused it through which request. */
   const eventsOf = async (requestId: string | undefined) =>
-    (await pool.query(`SELECT stream_id, type, data, metadata FROM events WHERE metadata->>'requestId' = $1 ORDER BY position`, [requestId])).rows;
+    (
+      await pool.query(
+        `SELECT stream_id, type, data, metadata FROM events WHERE metadata->>'requestId' = $1 ORDER BY position`,
+        [requestId],
+      )
+    ).rows;
   const fileIdOf = async (path: string, kind: 'file' | 'directory' = 'file') =>
     (kind === 'file' ? await raw('HEAD', path) : await raw('GET', path, 'restype=directory')).header('x-ms-file-id');
   const eventCount = async () => Number((await pool.query(`SELECT count(*) FROM events`)).rows[0].count);
@@ -56,7 +62,10 @@ describe('file operations beyond read and write', () => {
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(RestError);
-    expect({ status: (error as RestError).statusCode, code: (error as RestError).code ?? (error as any).details?.errorCode }).toEqual({ status, code });
+    expect({
+      status: (error as RestError).statusCode,
+      code: (error as RestError).code ?? (error as any).details?.errorCode,
+    }).toEqual({ status, code });
   }
 
   async function newFile(path: string, size: number, metadata: Record<string, string> = {}): Promise<ShareFileClient> {
@@ -90,13 +99,21 @@ describe('file operations beyond read and write', () => {
       expect(await eventCount()).toBe(before);
     });
 
-    it("follows the Lease File read table when a lease id is sent", async () => {
+    it('follows the Lease File read table when a lease id is sent', async () => {
       const { leaseId } = await leased('meta-leased.txt');
       expect((await raw('GET', 'meta-leased.txt', 'comp=metadata')).status).toBe(200);
       expect((await raw('GET', 'meta-leased.txt', 'comp=metadata', { 'x-ms-lease-id': leaseId })).status).toBe(200);
-      expectError(await raw('GET', 'meta-leased.txt', 'comp=metadata', { 'x-ms-lease-id': randomUUID() }), 409, 'LeaseIdMismatchWithFileOperation');
+      expectError(
+        await raw('GET', 'meta-leased.txt', 'comp=metadata', { 'x-ms-lease-id': randomUUID() }),
+        409,
+        'LeaseIdMismatchWithFileOperation',
+      );
       await newFile('meta-free.txt', 1);
-      expectError(await raw('GET', 'meta-free.txt', 'comp=metadata', { 'x-ms-lease-id': randomUUID() }), 412, 'LeaseNotPresentWithFileOperation');
+      expectError(
+        await raw('GET', 'meta-free.txt', 'comp=metadata', { 'x-ms-lease-id': randomUUID() }),
+        412,
+        'LeaseNotPresentWithFileOperation',
+      );
     });
 
     it('answers 404 for a missing file and for a directory', async () => {
@@ -156,22 +173,44 @@ describe('file operations beyond read and write', () => {
         { client: 'file', path: 'ranges-py.bin', method: 'get_ranges' },
         { client: 'file', path: 'ranges-py.bin', method: 'get_ranges', kwargs: { offset: 600, length: 1500 } },
       ]);
-      expect(all).toEqual({ ok: [{ start: 512, end: 1023 }, { start: 2000, end: 2004 }] });
-      expect(window).toEqual({ ok: [{ start: 600, end: 1023 }, { start: 2000, end: 2004 }] });
+      expect(all).toEqual({
+        ok: [
+          { start: 512, end: 1023 },
+          { start: 2000, end: 2004 },
+        ],
+      });
+      expect(window).toEqual({
+        ok: [
+          { start: 600, end: 1023 },
+          { start: 2000, end: 2004 },
+        ],
+      });
       const res = await raw('GET', 'ranges-py.bin', 'comp=rangelist');
       expect(res.status).toBe(200);
       expect(res.header('content-type')).toBe('application/xml');
       expect(res.header('x-ms-content-length')).toBe('4096');
-      expect(res.body).toBe('<?xml version="1.0" encoding="utf-8"?><Ranges><Range><Start>512</Start><End>1023</End></Range><Range><Start>2000</Start><End>2004</End></Range></Ranges>');
+      expect(res.body).toBe(
+        '<?xml version="1.0" encoding="utf-8"?><Ranges><Range><Start>512</Start><End>1023</End></Range><Range><Start>2000</Start><End>2004</End></Range></Ranges>',
+      );
     });
 
     it('follows the read table on a leased file, and refuses a bad range or a missing file', async () => {
       const { file, leaseId } = await leased('ranges-leased.bin');
       await file.uploadRange(Buffer.from('ab'), 0, 2, { leaseAccessConditions: { leaseId } });
       expect((await file.getRangeList()).rangeList).toEqual([{ start: 0, end: 1 }]);
-      expect((await file.getRangeList({ leaseAccessConditions: { leaseId } })).rangeList).toEqual([{ start: 0, end: 1 }]);
-      await refused(file.getRangeList({ leaseAccessConditions: { leaseId: randomUUID() } }), 409, 'LeaseIdMismatchWithFileOperation');
-      expectError(await raw('GET', 'ranges-leased.bin', 'comp=rangelist', { 'x-ms-range': 'bytes=9-2' }), 400, 'InvalidHeaderValue');
+      expect((await file.getRangeList({ leaseAccessConditions: { leaseId } })).rangeList).toEqual([
+        { start: 0, end: 1 },
+      ]);
+      await refused(
+        file.getRangeList({ leaseAccessConditions: { leaseId: randomUUID() } }),
+        409,
+        'LeaseIdMismatchWithFileOperation',
+      );
+      expectError(
+        await raw('GET', 'ranges-leased.bin', 'comp=rangelist', { 'x-ms-range': 'bytes=9-2' }),
+        400,
+        'InvalidHeaderValue',
+      );
       await refused(share.rootDirectoryClient.getFileClient('nope.bin').getRangeList(), 404, 'ResourceNotFound');
     });
   });
@@ -179,12 +218,19 @@ describe('file operations beyond read and write', () => {
   describe('Rename File and Rename Directory', () => {
     const sourceUrl = (path: string) => `${service.url}${wirePath(path)}`;
     const renameRaw = (kind: 'file' | 'directory', from: string, to: string, headers: Record<string, string> = {}) =>
-      raw('PUT', to, kind === 'file' ? 'comp=rename' : 'restype=directory&comp=rename', { 'x-ms-file-rename-source': sourceUrl(from), ...headers });
+      raw('PUT', to, kind === 'file' ? 'comp=rename' : 'restype=directory&comp=rename', {
+        'x-ms-file-rename-source': sourceUrl(from),
+        ...headers,
+      });
     const leaseHistory = async (path: string) => {
       await catchUp();
       const res = await raw('GET', path, 'comp=leasehistory');
       expect(res.status).toBe(200);
-      return JSON.parse(res.body).timeline.map((e: { action: string; leaseId: string; path: string }) => [e.action, e.leaseId, e.path]);
+      return JSON.parse(res.body).timeline.map((e: { action: string; leaseId: string; path: string }) => [
+        e.action,
+        e.leaseId,
+        e.path,
+      ]);
     };
 
     it('renames a file through the Python SDK: same FileId, content, metadata; the old path is gone; one NodeRenamed with the request metadata', async () => {
@@ -192,7 +238,9 @@ describe('file operations beyond read and write', () => {
       const file = await newFile('py-src.txt', 5, { owner: 'ops' });
       await file.uploadRange(Buffer.from('hello'), 0, 5);
       const fileId = await fileIdOf('py-src.txt');
-      const [renamed] = await py([{ client: 'file', path: 'py-src.txt', method: 'rename_file', kwargs: { new_name: 'moved/Py-Dest.txt' } }]);
+      const [renamed] = await py([
+        { client: 'file', path: 'py-src.txt', method: 'rename_file', kwargs: { new_name: 'moved/Py-Dest.txt' } },
+      ]);
       expect(renamed).toEqual({ ok: { url: `${service.accountUrl()}/${shareName}/moved/Py-Dest.txt` } });
       expectError(await raw('HEAD', 'py-src.txt'), 404, 'ResourceNotFound');
       const moved = share.getDirectoryClient('moved').getFileClient('Py-Dest.txt');
@@ -207,7 +255,11 @@ describe('file operations beyond read and write', () => {
         `SELECT stream_id, type, data, metadata FROM events WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 1`,
         [`node-${fileId}`],
       );
-      expect(rows[0]).toMatchObject({ type: 'NodeRenamed', data: { from: 'py-src.txt', path: 'moved/Py-Dest.txt' }, metadata: { principal: DEVELOPMENT_ACCOUNT, authentication: 'SharedKey' } });
+      expect(rows[0]).toMatchObject({
+        type: 'NodeRenamed',
+        data: { from: 'py-src.txt', path: 'moved/Py-Dest.txt' },
+        metadata: { principal: DEVELOPMENT_ACCOUNT, authentication: 'SharedKey' },
+      });
       expect(rows[0].metadata.requestId).toMatch(/^[0-9a-f-]{36}$/);
     });
 
@@ -217,11 +269,19 @@ describe('file operations beyond read and write', () => {
       const res = await renameRaw('file', 'raw-src.txt', 'raw-dest.txt', { 'x-ms-meta-stage': 'renamed' });
       expect(res.status).toBe(200);
       expect(res.header('x-ms-file-id')).toBe(fileId);
-      expect(res.header('etag')).toBe((await share.rootDirectoryClient.getFileClient('raw-dest.txt').getProperties()).etag);
+      expect(res.header('etag')).toBe(
+        (await share.rootDirectoryClient.getFileClient('raw-dest.txt').getProperties()).etag,
+      );
       const events = await eventsOf(res.header('x-ms-request-id'));
       expect(events.map((e) => [e.stream_id, e.type])).toEqual([[`node-${fileId}`, 'NodeRenamed']]);
-      expect(events[0].metadata).toMatchObject({ requestId: res.header('x-ms-request-id'), clientRequestId: expect.any(String), principal: DEVELOPMENT_ACCOUNT });
-      expect((await share.rootDirectoryClient.getFileClient('raw-dest.txt').getProperties()).metadata).toEqual({ stage: 'renamed' });
+      expect(events[0].metadata).toMatchObject({
+        requestId: res.header('x-ms-request-id'),
+        clientRequestId: expect.any(String),
+        principal: DEVELOPMENT_ACCOUNT,
+      });
+      expect((await share.rootDirectoryClient.getFileClient('raw-dest.txt').getProperties()).metadata).toEqual({
+        stage: 'renamed',
+      });
     });
 
     it('moves the lease and its fencing epoch with the file: the source lease id is needed, and the lease history is whole', async () => {
@@ -233,12 +293,24 @@ describe('file operations beyond read and write', () => {
       const beforeRename = new Date();
       const [missing, wrong] = await py([
         { client: 'file', path: 'leased-src.txt', method: 'rename_file', kwargs: { new_name: 'leased-dest.txt' } },
-        { client: 'file', path: 'leased-src.txt', method: 'rename_file', kwargs: { new_name: 'leased-dest.txt', source_lease: randomUUID() } },
+        {
+          client: 'file',
+          path: 'leased-src.txt',
+          method: 'rename_file',
+          kwargs: { new_name: 'leased-dest.txt', source_lease: randomUUID() },
+        },
       ]);
       expect(missing).toMatchObject({ error: { status: 412, code: 'LeaseIdMissing' } });
       expect(wrong).toMatchObject({ error: { status: 409, code: 'LeaseIdMismatchWithFileOperation' } });
       expect(await eventCount()).toBe(before);
-      const [ok] = await py([{ client: 'file', path: 'leased-src.txt', method: 'rename_file', kwargs: { new_name: 'leased-dest.txt', source_lease: newId } }]);
+      const [ok] = await py([
+        {
+          client: 'file',
+          path: 'leased-src.txt',
+          method: 'rename_file',
+          kwargs: { new_name: 'leased-dest.txt', source_lease: newId },
+        },
+      ]);
       expect(ok).toHaveProperty('ok');
       const head = await raw('HEAD', 'leased-dest.txt');
       expect([head.header('x-ms-lease-state'), head.header('x-leasehold-lease-epoch')]).toEqual(['leased', epoch]);
@@ -252,7 +324,10 @@ describe('file operations beyond read and write', () => {
         ['released', newId, 'leased-dest.txt'],
       ]);
       // As of a time before the rename, the file was leased at the old path and nothing was at the new one.
-      const asOf = async (path: string) => JSON.parse((await raw('GET', path, `comp=stateasof&at=${encodeURIComponent(beforeRename.toISOString())}`)).body);
+      const asOf = async (path: string) =>
+        JSON.parse(
+          (await raw('GET', path, `comp=stateasof&at=${encodeURIComponent(beforeRename.toISOString())}`)).body,
+        );
       expect(await asOf('leased-src.txt')).toMatchObject({ exists: true, lease: { state: 'leased', leaseId: newId } });
       expect(await asOf('leased-dest.txt')).toMatchObject({ exists: false });
     });
@@ -260,12 +335,20 @@ describe('file operations beyond read and write', () => {
     it('replaces an existing destination only when asked, and a leased one only with its lease id', async () => {
       await newFile('rep-src.txt', 4);
       await newFile('rep-free.txt', 9);
-      const [exists] = await py([{ client: 'file', path: 'rep-src.txt', method: 'rename_file', kwargs: { new_name: 'rep-free.txt' } }]);
+      const [exists] = await py([
+        { client: 'file', path: 'rep-src.txt', method: 'rename_file', kwargs: { new_name: 'rep-free.txt' } },
+      ]);
       expect(exists).toMatchObject({ error: { status: 409, code: 'ResourceAlreadyExists' } });
-      expectError(await renameRaw('file', 'rep-src.txt', 'rep-free.txt', { 'x-ms-file-rename-replace-if-exists': 'false' }), 409, 'ResourceAlreadyExists');
+      expectError(
+        await renameRaw('file', 'rep-src.txt', 'rep-free.txt', { 'x-ms-file-rename-replace-if-exists': 'false' }),
+        409,
+        'ResourceAlreadyExists',
+      );
       const srcId = await fileIdOf('rep-src.txt');
       const replacedId = await fileIdOf('rep-free.txt');
-      const replaced = await renameRaw('file', 'rep-src.txt', 'rep-free.txt', { 'x-ms-file-rename-replace-if-exists': 'true' });
+      const replaced = await renameRaw('file', 'rep-src.txt', 'rep-free.txt', {
+        'x-ms-file-rename-replace-if-exists': 'true',
+      });
       expect(replaced.status).toBe(200);
       expect((await eventsOf(replaced.header('x-ms-request-id'))).map((e) => [e.stream_id, e.type])).toEqual([
         [`node-${replacedId}`, 'FileDeleted'],
@@ -277,9 +360,24 @@ describe('file operations beyond read and write', () => {
       await newFile('rep-src2.txt', 2);
       const { leaseId } = await leased('rep-leased.txt');
       const [noId, badId, right] = await py([
-        { client: 'file', path: 'rep-src2.txt', method: 'rename_file', kwargs: { new_name: 'rep-leased.txt', overwrite: true } },
-        { client: 'file', path: 'rep-src2.txt', method: 'rename_file', kwargs: { new_name: 'rep-leased.txt', overwrite: true, destination_lease: randomUUID() } },
-        { client: 'file', path: 'rep-src2.txt', method: 'rename_file', kwargs: { new_name: 'rep-leased.txt', overwrite: true, destination_lease: leaseId } },
+        {
+          client: 'file',
+          path: 'rep-src2.txt',
+          method: 'rename_file',
+          kwargs: { new_name: 'rep-leased.txt', overwrite: true },
+        },
+        {
+          client: 'file',
+          path: 'rep-src2.txt',
+          method: 'rename_file',
+          kwargs: { new_name: 'rep-leased.txt', overwrite: true, destination_lease: randomUUID() },
+        },
+        {
+          client: 'file',
+          path: 'rep-src2.txt',
+          method: 'rename_file',
+          kwargs: { new_name: 'rep-leased.txt', overwrite: true, destination_lease: leaseId },
+        },
       ]);
       expect(noId).toMatchObject({ error: { status: 412, code: 'LeaseIdMissing' } });
       expect(badId).toMatchObject({ error: { status: 409, code: 'LeaseIdMismatchWithFileOperation' } });
@@ -292,12 +390,16 @@ describe('file operations beyond read and write', () => {
       const opened = await raw('PUT', 'open-src.txt', 'comp=openhandle', { 'x-leasehold-client-ip': '10.0.0.9:445' });
       expect(opened.status).toBe(201);
       const before = await eventCount();
-      const [blocked] = await py([{ client: 'file', path: 'open-src.txt', method: 'rename_file', kwargs: { new_name: 'open-dest.txt' } }]);
+      const [blocked] = await py([
+        { client: 'file', path: 'open-src.txt', method: 'rename_file', kwargs: { new_name: 'open-dest.txt' } },
+      ]);
       expect(blocked).toMatchObject({ error: { status: 409, code: 'SharingViolation' } });
       expect(await eventCount()).toBe(before);
       const closed = await py([{ client: 'file', path: 'open-src.txt', method: 'close_all_handles' }]);
       expect(closed).toEqual([{ ok: { closed_handles_count: 1, failed_handles_count: 0 } }]);
-      const [ok] = await py([{ client: 'file', path: 'open-src.txt', method: 'rename_file', kwargs: { new_name: 'open-dest.txt' } }]);
+      const [ok] = await py([
+        { client: 'file', path: 'open-src.txt', method: 'rename_file', kwargs: { new_name: 'open-dest.txt' } },
+      ]);
       expect(ok).toHaveProperty('ok');
     });
 
@@ -307,11 +409,24 @@ describe('file operations beyond read and write', () => {
       await dir.getDirectoryClient('sub').create();
       await dir.getDirectoryClient('sub').getFileClient('deep.txt').create(3);
       await dir.getFileClient('top.txt').create(1);
-      const ids = { tree: await fileIdOf('tree', 'directory'), sub: await fileIdOf('tree/sub', 'directory'), deep: await fileIdOf('tree/sub/deep.txt'), top: await fileIdOf('tree/top.txt') };
-      expect((await raw('PUT', 'tree/sub/deep.txt', 'comp=openhandle', { 'x-leasehold-client-ip': '10.0.0.9:445' })).status).toBe(201);
-      const [blocked] = await py([{ client: 'directory', path: 'tree', method: 'rename_directory', kwargs: { new_name: 'grove' } }]);
+      const ids = {
+        tree: await fileIdOf('tree', 'directory'),
+        sub: await fileIdOf('tree/sub', 'directory'),
+        deep: await fileIdOf('tree/sub/deep.txt'),
+        top: await fileIdOf('tree/top.txt'),
+      };
+      expect(
+        (await raw('PUT', 'tree/sub/deep.txt', 'comp=openhandle', { 'x-leasehold-client-ip': '10.0.0.9:445' })).status,
+      ).toBe(201);
+      const [blocked] = await py([
+        { client: 'directory', path: 'tree', method: 'rename_directory', kwargs: { new_name: 'grove' } },
+      ]);
       expect(blocked).toMatchObject({ error: { status: 409, code: 'SharingViolation' } });
-      expect((await raw('PUT', 'tree', 'comp=forceclosehandles', { 'x-ms-handle-id': '*', 'x-ms-recursive': 'true' })).header('x-ms-number-of-handles-closed')).toBe('1');
+      expect(
+        (
+          await raw('PUT', 'tree', 'comp=forceclosehandles', { 'x-ms-handle-id': '*', 'x-ms-recursive': 'true' })
+        ).header('x-ms-number-of-handles-closed'),
+      ).toBe('1');
       const res = await renameRaw('directory', 'tree', 'Grove');
       expect(res.status).toBe(200);
       expect(res.header('x-ms-file-id')).toBe(ids.tree);
@@ -343,14 +458,30 @@ describe('file operations beyond read and write', () => {
       expectError(await renameRaw('directory', 'self', 'no-parent/self'), 404, 'ParentNotFound');
       expectError(await renameRaw('file', 'self', 'self-file'), 404, 'ResourceNotFound');
       expectError(
-        await raw('PUT', 'x.txt', 'comp=rename', { 'x-ms-file-rename-source': `${service.url}/${DEVELOPMENT_ACCOUNT}/${other}/a.txt` }),
+        await raw('PUT', 'x.txt', 'comp=rename', {
+          'x-ms-file-rename-source': `${service.url}/${DEVELOPMENT_ACCOUNT}/${other}/a.txt`,
+        }),
         400,
         'InvalidHeaderValue',
       );
-      expectError(await raw('PUT', 'x.txt', 'comp=rename', { 'x-ms-file-rename-source': `${service.url}/someoneelse/${shareName}/a.txt` }), 400, 'InvalidHeaderValue');
-      expectError(await raw('PUT', 'x.txt', 'comp=rename', { 'x-ms-file-rename-source': 'http://[bad' }), 400, 'InvalidHeaderValue');
+      expectError(
+        await raw('PUT', 'x.txt', 'comp=rename', {
+          'x-ms-file-rename-source': `${service.url}/someoneelse/${shareName}/a.txt`,
+        }),
+        400,
+        'InvalidHeaderValue',
+      );
+      expectError(
+        await raw('PUT', 'x.txt', 'comp=rename', { 'x-ms-file-rename-source': 'http://[bad' }),
+        400,
+        'InvalidHeaderValue',
+      );
       expectError(await raw('PUT', 'x.txt', 'comp=rename'), 400, 'MissingRequiredHeader');
-      expectError(await renameRaw('file', 'self', 'x.txt', { 'x-ms-file-rename-replace-if-exists': 'maybe' }), 400, 'InvalidHeaderValue');
+      expectError(
+        await renameRaw('file', 'self', 'x.txt', { 'x-ms-file-rename-replace-if-exists': 'maybe' }),
+        400,
+        'InvalidHeaderValue',
+      );
       expect(await eventCount()).toBe(before);
     });
 
@@ -359,20 +490,34 @@ describe('file operations beyond read and write', () => {
         const dir = `race${round}`;
         await share.getDirectoryClient(dir).create();
         await share.getDirectoryClient(dir).getFileClient('f.txt').create(1);
-        const opens = Array.from({ length: 6 }, () => raw('PUT', `${dir}/f.txt`, 'comp=openhandle', { 'x-leasehold-client-ip': '10.0.0.9:445' }));
+        const opens = Array.from({ length: 6 }, () =>
+          raw('PUT', `${dir}/f.txt`, 'comp=openhandle', { 'x-leasehold-client-ip': '10.0.0.9:445' }),
+        );
         const [renamed, ...opened] = await Promise.all([renameRaw('directory', dir, `${dir}-moved`), ...opens]);
         const handles = opened.filter((r) => r.status === 201).length;
         // Either the rename went first (every open then finds no file) or a handle did (and the rename is refused).
         if (renamed.status === 200) expect(opened.map((r) => r.status)).toEqual(opened.map(() => 404));
-        else expect([renamed.status, renamed.header('x-ms-error-code'), handles > 0]).toEqual([409, 'SharingViolation', true]);
-        const { rows } = await pool.query(`SELECT count(*)::int AS n FROM handles WHERE node_key = $1`, [`${dir}/f.txt`]);
+        else
+          expect([renamed.status, renamed.header('x-ms-error-code'), handles > 0]).toEqual([
+            409,
+            'SharingViolation',
+            true,
+          ]);
+        const { rows } = await pool.query(`SELECT count(*)::int AS n FROM handles WHERE node_key = $1`, [
+          `${dir}/f.txt`,
+        ]);
         expect(rows[0].n).toBe(handles);
 
         await newFile(`one${round}.txt`, 1);
         const id = await fileIdOf(`one${round}.txt`);
-        const both = await Promise.all([renameRaw('file', `one${round}.txt`, `left${round}.txt`), renameRaw('file', `one${round}.txt`, `right${round}.txt`)]);
+        const both = await Promise.all([
+          renameRaw('file', `one${round}.txt`, `left${round}.txt`),
+          renameRaw('file', `one${round}.txt`, `right${round}.txt`),
+        ]);
         expect(both.map((r) => r.status).sort()).toEqual([200, 404]);
-        const at = await Promise.all([`left${round}.txt`, `right${round}.txt`, `one${round}.txt`].map((p) => fileIdOf(p)));
+        const at = await Promise.all(
+          [`left${round}.txt`, `right${round}.txt`, `one${round}.txt`].map((p) => fileIdOf(p)),
+        );
         expect(at.filter((x) => x === id)).toHaveLength(1);
       }
     });
@@ -382,7 +527,6 @@ describe('file operations beyond read and write', () => {
       await refused(file.rename('js-dest.txt'), 403, 'AuthenticationFailed');
       expect((await file.getProperties()).contentLength).toBe(1);
     });
-
   });
 
   describe('Copy File and Abort Copy File', () => {
@@ -390,7 +534,10 @@ describe('file operations beyond read and write', () => {
 
     async function sourceFile(path: string): Promise<ShareFileClient> {
       const file = share.rootDirectoryClient.getFileClient(path);
-      await file.create(3 * MiB, { metadata: { origin: 'source' }, fileHttpHeaders: { fileContentType: 'text/csv', fileCacheControl: 'no-cache' } });
+      await file.create(3 * MiB, {
+        metadata: { origin: 'source' },
+        fileHttpHeaders: { fileContentType: 'text/csv', fileCacheControl: 'no-cache' },
+      });
       await file.uploadRange(Buffer.alloc(100, 'a'), 0, 100);
       await file.uploadRange(Buffer.alloc(2 * MiB, 'b'), MiB - 50, 2 * MiB);
       return file;
@@ -420,7 +567,11 @@ describe('file operations beyond read and write', () => {
       const events = await eventsOf(started.requestId);
       expect(events.map((e) => [e.stream_id, e.type])).toEqual([[`node-${props.fileId}`, 'FileCreated']]);
       expect(events[0].data.copy).toMatchObject({ id: started.copyId, source: source.url });
-      expect(events[0].metadata).toMatchObject({ requestId: started.requestId, principal: DEVELOPMENT_ACCOUNT, authentication: 'SharedKey' });
+      expect(events[0].metadata).toMatchObject({
+        requestId: started.requestId,
+        principal: DEVELOPMENT_ACCOUNT,
+        authentication: 'SharedKey',
+      });
       // Set File Properties ends what the destination says about the copy, as in Azure.
       await dest.setHttpHeaders({ fileContentType: 'text/plain' });
       expect((await dest.getProperties()).copyId).toBeUndefined();
@@ -431,10 +582,25 @@ describe('file operations beyond read and write', () => {
       const other = uniqueShare('copyto');
       await service.serviceClient().getShareClient(other).create();
       const results = await python(connection, other, [
-        { client: 'file', path: 'meta-py.bin', method: 'start_copy_from_url', kwargs: { source_url: urlOf('copy-py-src.bin'), metadata: { stage: 'copied' } } },
+        {
+          client: 'file',
+          path: 'meta-py.bin',
+          method: 'start_copy_from_url',
+          kwargs: { source_url: urlOf('copy-py-src.bin'), metadata: { stage: 'copied' } },
+        },
         { client: 'file', path: 'meta-py.bin', method: 'get_file_properties' },
-        { client: 'file', path: 'from-py.bin', method: 'start_copy_from_url', kwargs: { source_url: urlOf('copy-py-src.bin') } },
-        { client: 'file', path: 'from-py.bin', method: 'start_copy_from_url', kwargs: { source_url: urlOf('copy-py-src.bin') } },
+        {
+          client: 'file',
+          path: 'from-py.bin',
+          method: 'start_copy_from_url',
+          kwargs: { source_url: urlOf('copy-py-src.bin') },
+        },
+        {
+          client: 'file',
+          path: 'from-py.bin',
+          method: 'start_copy_from_url',
+          kwargs: { source_url: urlOf('copy-py-src.bin') },
+        },
         { client: 'file', path: 'from-py.bin', method: 'get_file_properties' },
       ]);
       const [withMeta, withMetaProps, first, second, props] = results.map((r) => (r as { ok: any }).ok);
@@ -442,7 +608,11 @@ describe('file operations beyond read and write', () => {
       expect(withMeta).toMatchObject({ copy_status: 'success', copy_id: expect.any(String) });
       expect(withMetaProps.metadata).toEqual({ stage: 'copied' });
       expect(second.copy_id).not.toBe(first.copy_id);
-      expect(props).toMatchObject({ size: 3 * MiB, metadata: { origin: 'source' }, copy: { status: 'success', id: second.copy_id } });
+      expect(props).toMatchObject({
+        size: 3 * MiB,
+        metadata: { origin: 'source' },
+        copy: { status: 'success', id: second.copy_id },
+      });
     });
 
     it("is gated by the destination's lease, never by the source's", async () => {
@@ -451,9 +621,15 @@ describe('file operations beyond read and write', () => {
       const { file: dest, leaseId } = await leased('copy-leased-dest.txt');
       const before = await eventCount();
       await refused(dest.startCopyFromURL(leasedSource.url), 412, 'LeaseIdMissing');
-      await refused(dest.startCopyFromURL(leasedSource.url, { leaseAccessConditions: { leaseId: randomUUID() } }), 409, 'LeaseIdMismatchWithFileOperation');
+      await refused(
+        dest.startCopyFromURL(leasedSource.url, { leaseAccessConditions: { leaseId: randomUUID() } }),
+        409,
+        'LeaseIdMismatchWithFileOperation',
+      );
       expect(await eventCount()).toBe(before);
-      expect((await dest.startCopyFromURL(leasedSource.url, { leaseAccessConditions: { leaseId } })).copyStatus).toBe('success');
+      expect((await dest.startCopyFromURL(leasedSource.url, { leaseAccessConditions: { leaseId } })).copyStatus).toBe(
+        'success',
+      );
       expect((await dest.downloadToBuffer()).subarray(0, 5).toString()).toBe('lease');
       expect((await dest.getProperties()).leaseState).toBe('leased');
     });
@@ -465,27 +641,51 @@ describe('file operations beyond read and write', () => {
       await share.getDirectoryClient('copy-a-dir').create();
       const afterDir = await eventCount();
       await refused(dest.startCopyFromURL(urlOf('copy-a-dir')), 404, 'CannotVerifyCopySource');
-      await refused(dest.startCopyFromURL(`${service.url}/${DEVELOPMENT_ACCOUNT}/no-such-share/x.txt`), 404, 'CannotVerifyCopySource');
+      await refused(
+        dest.startCopyFromURL(`${service.url}/${DEVELOPMENT_ACCOUNT}/no-such-share/x.txt`),
+        404,
+        'CannotVerifyCopySource',
+      );
       expect(await eventCount()).toBe(afterDir);
       expect(afterDir).toBe(before + 1);
-      expectError(await raw('PUT', 'copy-none.txt', '', { 'x-ms-copy-source': `${service.url}/otheraccount/${shareName}/x.txt` }), 400, 'InvalidHeaderValue');
-      expectError(await raw('PUT', 'copy-none.txt', '', { 'x-ms-copy-source': 'http://[broken' }), 400, 'InvalidHeaderValue');
+      expectError(
+        await raw('PUT', 'copy-none.txt', '', { 'x-ms-copy-source': `${service.url}/otheraccount/${shareName}/x.txt` }),
+        400,
+        'InvalidHeaderValue',
+      );
+      expectError(
+        await raw('PUT', 'copy-none.txt', '', { 'x-ms-copy-source': 'http://[broken' }),
+        400,
+        'InvalidHeaderValue',
+      );
     });
 
     it('under a SAS, reads the source only with a SAS on its URL that grants read', async () => {
       await newFile('sas-src.txt', 4);
       const expiresOn = new Date(Date.now() + 3600_000);
       const sasFor = (path: string, permissions: string) =>
-        share.rootDirectoryClient.getFileClient(path).generateSasUrl({ permissions: FileSASPermissions.parse(permissions), expiresOn });
-      const destUnderSas = new ShareFileClient(sasFor('sas-dest.txt', 'cw'), undefined, { retryOptions: { maxTries: 1 } });
+        share.rootDirectoryClient
+          .getFileClient(path)
+          .generateSasUrl({ permissions: FileSASPermissions.parse(permissions), expiresOn });
+      const destUnderSas = new ShareFileClient(sasFor('sas-dest.txt', 'cw'), undefined, {
+        retryOptions: { maxTries: 1 },
+      });
       const before = await eventCount();
       await refused(destUnderSas.startCopyFromURL(urlOf('sas-src.txt')), 403, 'CannotVerifyCopySource');
       await refused(destUnderSas.startCopyFromURL(sasFor('sas-src.txt', 'w')), 403, 'CannotVerifyCopySource');
-      await refused(destUnderSas.startCopyFromURL(sasFor('other.txt', 'r').replace('other.txt', 'sas-src.txt')), 403, 'CannotVerifyCopySource');
+      await refused(
+        destUnderSas.startCopyFromURL(sasFor('other.txt', 'r').replace('other.txt', 'sas-src.txt')),
+        403,
+        'CannotVerifyCopySource',
+      );
       expect(await eventCount()).toBe(before);
       expect((await destUnderSas.startCopyFromURL(sasFor('sas-src.txt', 'r'))).copyStatus).toBe('success');
       // With Shared Key, a source SAS is still checked when present.
-      await refused(share.rootDirectoryClient.getFileClient('sas-dest2.txt').startCopyFromURL(sasFor('sas-src.txt', 'w')), 403, 'CannotVerifyCopySource');
+      await refused(
+        share.rootDirectoryClient.getFileClient('sas-dest2.txt').startCopyFromURL(sasFor('sas-src.txt', 'w')),
+        403,
+        'CannotVerifyCopySource',
+      );
     });
 
     it('Abort Copy File answers 409 NoPendingCopyOperation once the copy is done (JS and Python), and checks its input', async () => {
@@ -493,19 +693,39 @@ describe('file operations beyond read and write', () => {
       const dest = share.rootDirectoryClient.getFileClient('abort-dest.txt');
       const { copyId } = await dest.startCopyFromURL(source.url);
       await refused(dest.abortCopyFromURL(copyId!), 409, 'NoPendingCopyOperation');
-      const [aborted] = await py([{ client: 'file', path: 'abort-dest.txt', method: 'abort_copy', kwargs: { copy_id: copyId } }]);
+      const [aborted] = await py([
+        { client: 'file', path: 'abort-dest.txt', method: 'abort_copy', kwargs: { copy_id: copyId } },
+      ]);
       expect(aborted).toMatchObject({ error: { status: 409, code: 'NoPendingCopyOperation' } });
-      expectError(await raw('PUT', 'abort-dest.txt', 'comp=copy', { 'x-ms-copy-action': 'abort' }), 400, 'MissingRequiredQueryParameter');
-      expectError(await raw('PUT', 'abort-dest.txt', `comp=copy&copyid=${copyId}`, { 'x-ms-copy-action': 'stop' }), 400, 'InvalidHeaderValue');
-      expectError(await raw('PUT', 'abort-dest.txt', 'comp=copy&copyid=nope', { 'x-ms-copy-action': 'abort' }), 400, 'InvalidQueryParameterValue');
-      expectError(await raw('PUT', 'abort-none.txt', `comp=copy&copyid=${copyId}`, { 'x-ms-copy-action': 'abort' }), 404, 'ResourceNotFound');
+      expectError(
+        await raw('PUT', 'abort-dest.txt', 'comp=copy', { 'x-ms-copy-action': 'abort' }),
+        400,
+        'MissingRequiredQueryParameter',
+      );
+      expectError(
+        await raw('PUT', 'abort-dest.txt', `comp=copy&copyid=${copyId}`, { 'x-ms-copy-action': 'stop' }),
+        400,
+        'InvalidHeaderValue',
+      );
+      expectError(
+        await raw('PUT', 'abort-dest.txt', 'comp=copy&copyid=nope', { 'x-ms-copy-action': 'abort' }),
+        400,
+        'InvalidQueryParameterValue',
+      );
+      expectError(
+        await raw('PUT', 'abort-none.txt', `comp=copy&copyid=${copyId}`, { 'x-ms-copy-action': 'abort' }),
+        404,
+        'ResourceNotFound',
+      );
     });
   });
 
   describe('after all of the above', () => {
     it('leaves the projections equal to a rebuild from the log', async () => {
       // It runs last: the renames and copies above are in the log it rebuilds from.
-      const { rows } = await pool.query(`SELECT count(*)::int AS n FROM events WHERE type IN ('NodeRenamed', 'NodeMoved') OR data ? 'copy'`);
+      const { rows } = await pool.query(
+        `SELECT count(*)::int AS n FROM events WHERE type IN ('NodeRenamed', 'NodeMoved') OR data ? 'copy'`,
+      );
       expect(rows[0].n).toBeGreaterThan(10);
       const client = await pool.connect();
       try {

@@ -51,7 +51,16 @@ export class ApiModule {
         AuditModule,
       ],
       controllers: [AdminController],
-      providers: [ShareOperations, DirectoryOperations, FileOperations, RenameOperations, LeaseOperations, HandleOperations, JobOperations, AuditOperations],
+      providers: [
+        ShareOperations,
+        DirectoryOperations,
+        FileOperations,
+        RenameOperations,
+        LeaseOperations,
+        HandleOperations,
+        JobOperations,
+        AuditOperations,
+      ],
     };
   }
 }

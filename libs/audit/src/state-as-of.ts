@@ -42,13 +42,24 @@ export function stateAsOf(events: AuditEvent[], key: string): StateAsOf {
   for (const [streamId, list] of streams) {
     if (streamId.startsWith(NODE_STREAM_PREFIX)) {
       // A path may have been deleted and created again: the latest creation is the one that counts.
-      const state = list.reduce<NodeState | undefined>((s, e) => evolveNode(s, { type: e.type, data: e.data } as NodeEvent), undefined);
+      const state = list.reduce<NodeState | undefined>(
+        (s, e) => evolveNode(s, { type: e.type, data: e.data } as NodeEvent),
+        undefined,
+      );
       const seq = BigInt(list[0].seq);
       if (state && pathKey(state.path.split('/')) !== key) continue;
       if (seq > nodeSeq) [node, nodeSeq] = [state, seq];
     } else if (streamId.startsWith(HANDLE_STREAM_PREFIX) && list.length === 1 && list[0].type === 'HandleOpened') {
       const d = list[0].data as HandleOpened;
-      handles.push({ handleId: d.handleId, sessionId: d.sessionId, clientName: d.clientName, clientIp: d.clientIp, access: d.access, openedAt: list[0].recordedAt, openedBy: list[0].principal });
+      handles.push({
+        handleId: d.handleId,
+        sessionId: d.sessionId,
+        clientName: d.clientName,
+        clientIp: d.clientIp,
+        access: d.access,
+        openedAt: list[0].recordedAt,
+        openedBy: list[0].principal,
+      });
     }
   }
   if (!node) return { exists: false, handles };
@@ -56,7 +67,14 @@ export function stateAsOf(events: AuditEvent[], key: string): StateAsOf {
   return {
     exists: true,
     kind: node.kind,
-    lease: node.kind === 'file' ? { state: lease.status, ...(lease.status !== 'available' ? { leaseId: lease.leaseId } : {}), epoch: lease.epoch } : undefined,
+    lease:
+      node.kind === 'file'
+        ? {
+            state: lease.status,
+            ...(lease.status !== 'available' ? { leaseId: lease.leaseId } : {}),
+            epoch: lease.epoch,
+          }
+        : undefined,
     handles,
   };
 }

@@ -47,7 +47,9 @@ const statementNames = new Map<string, string | undefined>();
 function prepared(sql: string, values: unknown[] | undefined) {
   let name = statementNames.get(sql);
   if (name === undefined && !statementNames.has(sql)) {
-    name = /^\s*(select|with|insert|update|delete)\b/i.test(sql) ? `lh_${createHash('sha1').update(sql).digest('base64url').slice(0, 24)}` : undefined;
+    name = /^\s*(select|with|insert|update|delete)\b/i.test(sql)
+      ? `lh_${createHash('sha1').update(sql).digest('base64url').slice(0, 24)}`
+      : undefined;
     // The service's statements are a fixed set; ad-hoc ones (tests, tools) are not remembered past a bound.
     if (statementNames.size < 10_000) statementNames.set(sql, name);
   }
@@ -66,7 +68,17 @@ function eventRows(requests: Array<Omit<AppendRequest, 'projection'>>, lead: num
     request.events.forEach((event, k) => {
       const id = randomUUID();
       if (k === 0) firstEventIds.push(id);
-      const row = [i + 1, request.tenant, request.streamId, request.expectedVersion + k + 1, id, event.type, event.schemaVersion ?? 1, JSON.stringify(event.data), metadata];
+      const row = [
+        i + 1,
+        request.tenant,
+        request.streamId,
+        request.expectedVersion + k + 1,
+        id,
+        event.type,
+        event.schemaVersion ?? 1,
+        JSON.stringify(event.data),
+        metadata,
+      ];
       row.forEach((value, c) => columns[c].push(value));
     });
   });
@@ -93,7 +105,9 @@ export class EventStore {
 
   constructor(dataSource: DataSource) {
     this.pool = (dataSource.driver as PostgresDriver).master as Pool;
-    this.db = { query: async <R>(sql: string, params?: unknown[]) => (await this.pool.query(prepared(sql, params))).rows as R[] };
+    this.db = {
+      query: async <R>(sql: string, params?: unknown[]) => (await this.pool.query(prepared(sql, params))).rows as R[],
+    };
   }
 
   /**
@@ -103,7 +117,9 @@ export class EventStore {
    */
   async transaction<T>(work: (sql: SqlExecutor) => Promise<T>): Promise<T> {
     const client: PoolClient = await this.pool.connect();
-    const sql: SqlExecutor = { query: async <R>(s: string, p?: unknown[]) => (await client.query(prepared(s, p))).rows as R[] };
+    const sql: SqlExecutor = {
+      query: async <R>(s: string, p?: unknown[]) => (await client.query(prepared(s, p))).rows as R[],
+    };
     try {
       await client.query('BEGIN');
       const result = await work(sql);
@@ -132,7 +148,8 @@ export class EventStore {
     try {
       appended = await sql.query(statement, [...(projection?.params ?? []), ...rows.params]);
     } catch (error) {
-      if (isUniqueViolation(error, 'events_stream_version_unique')) throw new ConcurrencyError(tenant, streamId, expectedVersion);
+      if (isUniqueViolation(error, 'events_stream_version_unique'))
+        throw new ConcurrencyError(tenant, streamId, expectedVersion);
       throw error;
     }
     if (appended.length !== events.length) throw new ConcurrencyError(tenant, streamId, expectedVersion);
@@ -145,7 +162,11 @@ export class EventStore {
    * row with `ord` = i. Returns, per request, whether it was appended. One round trip and one
    * commit for many writes.
    */
-  async appendEach(requests: Array<Omit<AppendRequest, 'projection'>>, projection: Statement, sql: SqlExecutor = this.db): Promise<boolean[]> {
+  async appendEach(
+    requests: Array<Omit<AppendRequest, 'projection'>>,
+    projection: Statement,
+    sql: SqlExecutor = this.db,
+  ): Promise<boolean[]> {
     const rows = eventRows(requests, projection.params.length);
     let appended: Array<{ event_id: string }>;
     try {
@@ -154,7 +175,8 @@ export class EventStore {
         [...projection.params, ...rows.params],
       );
     } catch (error) {
-      if (isUniqueViolation(error, 'events_stream_version_unique')) throw new ConcurrencyError(requests[0].tenant, '(several streams)', -1);
+      if (isUniqueViolation(error, 'events_stream_version_unique'))
+        throw new ConcurrencyError(requests[0].tenant, '(several streams)', -1);
       throw error;
     }
     const ids = new Set(appended.map((r) => r.event_id));
@@ -166,7 +188,12 @@ export class EventStore {
    * type, data), in the same statement: for one change that touches many streams, such as closing
    * a chunk of handles. Returns the data of the appended events.
    */
-  async appendPerRow<D = unknown>(tenant: string, metadata: EventMetadata, projection: Statement, sql: SqlExecutor = this.db): Promise<D[]> {
+  async appendPerRow<D = unknown>(
+    tenant: string,
+    metadata: EventMetadata,
+    projection: Statement,
+    sql: SqlExecutor = this.db,
+  ): Promise<D[]> {
     const n = projection.params.length;
     const statement = `WITH projection AS (${projection.sql})
       INSERT INTO events (tenant, stream_id, stream_version, event_id, type, schema_version, data, metadata)
@@ -176,7 +203,8 @@ export class EventStore {
       const rows = await sql.query<{ data: D }>(statement, [...projection.params, tenant, JSON.stringify(metadata)]);
       return rows.map((r) => r.data);
     } catch (error) {
-      if (isUniqueViolation(error, 'events_stream_version_unique')) throw new ConcurrencyError(tenant, '(several streams)', -1);
+      if (isUniqueViolation(error, 'events_stream_version_unique'))
+        throw new ConcurrencyError(tenant, '(several streams)', -1);
       throw error;
     }
   }

@@ -48,7 +48,16 @@ interface Stamp {
 
 /** Creation events carry the share, so the nodes projection can be rebuilt from the log alone. */
 export type NodeEvent =
-  | { type: 'DirectoryCreated'; data: Stamp & { shareId: string; fileId: string; parentId: string; path: string; metadata: Record<string, string> } }
+  | {
+      type: 'DirectoryCreated';
+      data: Stamp & {
+        shareId: string;
+        fileId: string;
+        parentId: string;
+        path: string;
+        metadata: Record<string, string>;
+      };
+    }
   | { type: 'DirectoryMetadataSet'; data: Stamp & { metadata: Record<string, string> } }
   | { type: 'DirectoryPropertiesSet'; data: Stamp }
   | { type: 'DirectoryDeleted'; data: { path: string } }
@@ -75,12 +84,20 @@ export type NodeEvent =
   | { type: 'FilePropertiesSet'; data: Stamp & { properties: FileProperties; contentLength: number } }
   | { type: 'FileDeleted'; data: { path: string } }
   /** Rename File or Rename Directory of this node: a new path and parent; the FileId, the lease and the handles' file stay. */
-  | { type: 'NodeRenamed'; data: Stamp & { from: string; path: string; parentId: string; metadata?: Record<string, string> } }
+  | {
+      type: 'NodeRenamed';
+      data: Stamp & { from: string; path: string; parentId: string; metadata?: Record<string, string> };
+    }
   /** This node moved with a renamed directory above it: only its path changes. */
   | { type: 'NodeMoved'; data: { from: string; path: string } }
   | LeaseEvent;
 
-const touch = (state: NodeState, { etag, at }: Stamp): NodeState => ({ ...state, etag, lastModified: at, version: state.version + 1 });
+const touch = (state: NodeState, { etag, at }: Stamp): NodeState => ({
+  ...state,
+  etag,
+  lastModified: at,
+  version: state.version + 1,
+});
 
 /** Applies one event; undefined is "no such node" (never created, or deleted). */
 export function evolveNode(state: NodeState | undefined, event: NodeEvent): NodeState | undefined {
@@ -131,9 +148,19 @@ export function evolveNode(state: NodeState | undefined, event: NodeEvent): Node
     case 'FileRangeCleared':
       return touch(state, event.data);
     case 'FilePropertiesSet':
-      return { ...touch(state, event.data), properties: event.data.properties, contentLength: event.data.contentLength, copy: undefined };
+      return {
+        ...touch(state, event.data),
+        properties: event.data.properties,
+        contentLength: event.data.contentLength,
+        copy: undefined,
+      };
     case 'NodeRenamed':
-      return { ...touch(state, event.data), path: event.data.path, parentId: event.data.parentId, metadata: event.data.metadata ?? state.metadata };
+      return {
+        ...touch(state, event.data),
+        path: event.data.path,
+        parentId: event.data.parentId,
+        metadata: event.data.metadata ?? state.metadata,
+      };
     case 'NodeMoved':
       return { ...state, path: event.data.path, version: state.version + 1 };
     default:

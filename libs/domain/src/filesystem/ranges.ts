@@ -54,5 +54,7 @@ export function evolveRanges(ranges: ByteRange[], event: NodeEvent): ByteRange[]
 
 /** The parts of `ranges` inside [start, end]. */
 export function clipRanges(ranges: ByteRange[], start: number, end: number): ByteRange[] {
-  return ranges.filter((r) => r.end >= start && r.start <= end).map((r) => ({ start: Math.max(r.start, start), end: Math.min(r.end, end) }));
+  return ranges
+    .filter((r) => r.end >= start && r.start <= end)
+    .map((r) => ({ start: Math.max(r.start, start), end: Math.min(r.end, end) }));
 }

@@ -22,7 +22,12 @@ export type FileWrite =
    * Copy File: the source's bytes, written ranges, properties and (unless given) metadata become
    * the destination's, in the same transaction, so the copy is complete when it answers.
    */
-  | { kind: 'copy'; source: { share: string; path: string[]; url: string }; copyId: string; metadata?: Record<string, string> };
+  | {
+      kind: 'copy';
+      source: { share: string; path: string[]; url: string };
+      copyId: string;
+      metadata?: Record<string, string>;
+    };
 
 export class WriteFileCommand extends Command<NodeState | undefined> {
   constructor(
@@ -64,11 +69,15 @@ export class WriteFileHandler implements ICommandHandler<WriteFileCommand> {
         if (!node && !creates) throw new DomainError('ResourceNotFound');
         if (write.kind === 'delete') {
           await this.nodes.lockNode(located.share.shareId, located.key, sql);
-          if (await this.handles.anyOpenOn(located.share.shareId, located.key, sql)) throw new DomainError('SharingViolation');
+          if (await this.handles.anyOpenOn(located.share.shareId, located.key, sql))
+            throw new DomainError('SharingViolation');
         }
         const leaseEvents = gateAccess(node?.lease ?? { status: 'available', epoch: 0 }, { kind: 'write', leaseId });
         const stamp = { etag: newEtag(), at: context.now.toISOString() };
-        const events: NodeEvent[] = [...leaseEvents, await this.apply(sql, context, located, newFileId ?? '', path.join('/'), write, stamp)];
+        const events: NodeEvent[] = [
+          ...leaseEvents,
+          await this.apply(sql, context, located, newFileId ?? '', path.join('/'), write, stamp),
+        ];
         return this.writer.commit(context, located, events, sql);
       }),
     );
@@ -78,7 +87,11 @@ export class WriteFileHandler implements ICommandHandler<WriteFileCommand> {
    * The copy's source, its row locked until the copy commits, so that its bytes, ranges and
    * properties are read from one state (a write to it waits); undefined when there is none.
    */
-  private async lockedSource(sql: SqlExecutor, context: CommandContext, source: { share: string; path: string[] }): Promise<NodeState | undefined> {
+  private async lockedSource(
+    sql: SqlExecutor,
+    context: CommandContext,
+    source: { share: string; path: string[] },
+  ): Promise<NodeState | undefined> {
     const read = () =>
       this.nodes.locate(context.tenant, source.share, source.path, sql).catch((error: unknown) => {
         if (error instanceof DomainError) return undefined;
@@ -123,7 +136,10 @@ export class WriteFileHandler implements ICommandHandler<WriteFileCommand> {
         if (end >= node!.contentLength) throw invalidRange();
         await writeContent(sql, node!.fileId, write.start, write.data);
         const contentMD5 = createHash('md5').update(write.data).digest('base64');
-        return { type: 'FileRangeWritten', data: { ...stamp, start: write.start, end, length: write.data.length, contentMD5 } };
+        return {
+          type: 'FileRangeWritten',
+          data: { ...stamp, start: write.start, end, length: write.data.length, contentMD5 },
+        };
       }
       case 'clearRange':
         if (write.end >= node!.contentLength) throw invalidRange();
@@ -158,7 +174,12 @@ export class WriteFileHandler implements ICommandHandler<WriteFileCommand> {
             metadata: write.metadata ?? source.metadata,
             replaced: node !== undefined,
             ranges: await this.nodes.ranges(context.tenant, source.fileId, source.version, sql),
-            copy: { id: write.copyId, source: write.source.url, progress: `${source.contentLength}/${source.contentLength}`, completedAt: stamp.at },
+            copy: {
+              id: write.copyId,
+              source: write.source.url,
+              progress: `${source.contentLength}/${source.contentLength}`,
+              completedAt: stamp.at,
+            },
           },
         };
       }

@@ -134,7 +134,15 @@ export class NodeRepository {
     const rows = await sql.query<ShareColumns>(`SELECT * FROM shares WHERE tenant = $1 AND name = $2`, [tenant, name]);
     if (!rows.length) return undefined;
     const r = rows[0];
-    return { shareId: String(r.share_id), name: r.name, quota: r.quota, metadata: r.metadata, etag: r.etag, lastModified: r.last_modified, version: r.version };
+    return {
+      shareId: String(r.share_id),
+      name: r.name,
+      quota: r.quota,
+      metadata: r.metadata,
+      etag: r.etag,
+      lastModified: r.last_modified,
+      version: r.version,
+    };
   }
 
   /** The share, the node at `path` and its parent's existence, in one round trip. */
@@ -182,7 +190,12 @@ export class NodeRepository {
   }
 
   /** The node at `path`, which must exist and be of `kind` (the share root counts as a directory with no node). */
-  async require(tenant: string, shareName: string, path: string[], kind: 'file' | 'directory'): Promise<Located & { node: NodeState }> {
+  async require(
+    tenant: string,
+    shareName: string,
+    path: string[],
+    kind: 'file' | 'directory',
+  ): Promise<Located & { node: NodeState }> {
     const located = await this.locate(tenant, shareName, path);
     if (!located.node) throw new DomainError(located.parentExists ? 'ResourceNotFound' : 'ParentNotFound');
     if (located.node.kind !== kind) throw new DomainError('ResourceNotFound');
@@ -190,9 +203,18 @@ export class NodeRepository {
   }
 
   /** One page of a directory's entries whose keys start with `prefix`, after `after`, in key order; `more` tells whether another follows. */
-  async listChildren(shareId: string, key: string, prefix: string, after: string, limit: number): Promise<{ entries: ListedNode[]; more: boolean }> {
+  async listChildren(
+    shareId: string,
+    key: string,
+    prefix: string,
+    after: string,
+    limit: number,
+  ): Promise<{ entries: ListedNode[]; more: boolean }> {
     const rows = await this.store.db.query<
-      Pick<NodeColumns, 'kind' | 'file_id' | 'content_length' | 'etag' | 'last_modified'> & { name: string; path_key: string }
+      Pick<NodeColumns, 'kind' | 'file_id' | 'content_length' | 'etag' | 'last_modified'> & {
+        name: string;
+        path_key: string;
+      }
     >(
       `SELECT kind, name, file_id, content_length, path_key, etag, last_modified FROM nodes
        WHERE share_id = $1 AND parent_key = $2 AND path_key > $3 AND starts_with(path_key, $4)
@@ -222,8 +244,13 @@ export class NodeRepository {
    * from the range events since its latest creation: one indexed scan of its stream, whose cost grows
    * with the writes since then.
    */
-  async ranges(tenant: string, fileId: string, version: number, sql: SqlExecutor = this.store.db): Promise<ByteRange[]> {
-    const rows = await sql.query(
+  async ranges(
+    tenant: string,
+    fileId: string,
+    version: number,
+    sql: SqlExecutor = this.store.db,
+  ): Promise<ByteRange[]> {
+    const rows = await sql.query<NodeEvent>(
       `SELECT type, data FROM events
        WHERE tenant = $1 AND stream_id = $2 AND stream_version <= $3
          AND stream_version >= (SELECT max(stream_version) FROM events WHERE tenant = $1 AND stream_id = $2 AND stream_version <= $3 AND type = 'FileCreated')
@@ -231,11 +258,14 @@ export class NodeRepository {
        ORDER BY stream_version`,
       [tenant, nodeStream(fileId), version],
     );
-    return rows.reduce((ranges: ByteRange[], r: NodeEvent) => evolveRanges(ranges, r), []);
+    return rows.reduce<ByteRange[]>(evolveRanges, []);
   }
 
   async childCount(shareId: string, key: string, sql: SqlExecutor = this.store.db): Promise<number> {
-    const rows = await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM (SELECT 1 FROM nodes WHERE share_id = $1 AND parent_key = $2 LIMIT 1) c`, [shareId, key]);
+    const rows = await sql.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM (SELECT 1 FROM nodes WHERE share_id = $1 AND parent_key = $2 LIMIT 1) c`,
+      [shareId, key],
+    );
     return rows[0].n;
   }
 
@@ -249,7 +279,9 @@ export class NodeRepository {
 
   /** Deletes the share's nodes, then their bytes in a later statement, which sees any write that held a node until now. */
   async deleteShareNodes(shareId: string, sql: SqlExecutor): Promise<void> {
-    const gone = await sql.query<{ file_id: string }>(`DELETE FROM nodes WHERE share_id = $1 RETURNING file_id`, [shareId]);
+    const gone = await sql.query<{ file_id: string }>(`DELETE FROM nodes WHERE share_id = $1 RETURNING file_id`, [
+      shareId,
+    ]);
     await sql.query(`DELETE FROM file_chunks WHERE file_id = ANY($1::bigint[])`, [gone.map((r) => r.file_id)]);
   }
 
@@ -263,7 +295,10 @@ export class NodeRepository {
 
   /** The inline projection of ShareDeleted, guarded by the share's version. */
   projectShareDeleted(shareId: string, expectedVersion: number): Statement {
-    return { sql: `DELETE FROM shares WHERE share_id = $1 AND version = $2 RETURNING 1`, params: [shareId, expectedVersion] };
+    return {
+      sql: `DELETE FROM shares WHERE share_id = $1 AND version = $2 RETURNING 1`,
+      params: [shareId, expectedVersion],
+    };
   }
 
   /**
@@ -278,7 +313,14 @@ export class NodeRepository {
   /** Key-share-locks a directory's row until the transaction ends (it cannot be deleted meanwhile); false when there is none. The share root always is. */
   async holdDirectory(shareId: string, key: string, sql: SqlExecutor): Promise<boolean> {
     if (key === '') return true;
-    return (await sql.query(`SELECT 1 FROM nodes WHERE share_id = $1 AND path_key = $2 AND kind = 'directory' FOR KEY SHARE`, [shareId, key])).length > 0;
+    return (
+      (
+        await sql.query(
+          `SELECT 1 FROM nodes WHERE share_id = $1 AND path_key = $2 AND kind = 'directory' FOR KEY SHARE`,
+          [shareId, key],
+        )
+      ).length > 0
+    );
   }
 
   /**
@@ -286,7 +328,10 @@ export class NodeRepository {
    * key-share-locks its parent, so it waits too) and returns their states, in key order.
    */
   async lockDescendants(shareId: string, key: string, sql: SqlExecutor): Promise<NodeState[]> {
-    const rows = await sql.query(`SELECT ${NODE_COLUMNS} FROM nodes n WHERE n.share_id = $1 AND starts_with(n.path_key, $2) ORDER BY n.path_key FOR UPDATE`, [shareId, `${key}/`]);
+    const rows = await sql.query(
+      `SELECT ${NODE_COLUMNS} FROM nodes n WHERE n.share_id = $1 AND starts_with(n.path_key, $2) ORDER BY n.path_key FOR UPDATE`,
+      [shareId, `${key}/`],
+    );
     return rows.map(toNode);
   }
 
@@ -295,7 +340,11 @@ export class NodeRepository {
    * state where it is still at its old key and expected version; returns the ordinal (from 1) of
    * each move that applied. No new key can collide: the destination and everything below it are free.
    */
-  projectMoves(tenant: string, shareId: string, moves: Array<{ fromKey: string; state: NodeState; expectedVersion: number }>): Statement {
+  projectMoves(
+    tenant: string,
+    shareId: string,
+    moves: Array<{ fromKey: string; state: NodeState; expectedVersion: number }>,
+  ): Statement {
     return {
       sql: `UPDATE nodes n SET (path_key, parent_key, path, name, parent_id, metadata, etag, last_modified, lease_state, lease_id, lease_epoch, version) =
               (SELECT path_key, parent_key, path, name, parent_id, metadata, etag, last_modified, lease_state, lease_id, lease_epoch, version
@@ -353,7 +402,9 @@ export class NodeRepository {
    * where the same node is still at its expected version, and the statement returns the ordinal
    * (from 1) of each update that applied.
    */
-  projectNodeUpdates(updates: Array<{ tenant: string; located: Located; state: NodeState; expectedVersion: number }>): Statement {
+  projectNodeUpdates(
+    updates: Array<{ tenant: string; located: Located; state: NodeState; expectedVersion: number }>,
+  ): Statement {
     return {
       sql: `UPDATE nodes n SET (metadata, properties, content_length, etag, last_modified, lease_state, lease_id, lease_epoch, copy, version) =
               (SELECT metadata, properties, content_length, etag, last_modified, lease_state, lease_id, lease_epoch, copy, version
@@ -370,5 +421,4 @@ export class NodeRepository {
       ],
     };
   }
-
 }

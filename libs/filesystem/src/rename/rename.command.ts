@@ -1,7 +1,13 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { CommandContext, DomainError, evolveNode, NodeEvent, NodeState, pathKey } from '@leasehold/domain';
-import { ConcurrencyError, EventStore, eventMetadata, isUniqueViolation, retryOnConcurrency } from '@leasehold/event-store';
+import {
+  ConcurrencyError,
+  EventStore,
+  eventMetadata,
+  isUniqueViolation,
+  retryOnConcurrency,
+} from '@leasehold/event-store';
 import { newEtag } from '../etag';
 import { truncateContent } from '../files/file-content';
 import { gateAccess } from '../lease-gate';
@@ -65,34 +71,72 @@ export class RenameHandler implements ICommandHandler<RenameCommand> {
         // The destination's directory stays until this commits (a Delete Directory then finds it not empty).
         if (!(await this.nodes.holdDirectory(shareId, to.parentKey, sql))) throw new DomainError('ParentNotFound');
         const below = kind === 'directory' ? await this.nodes.lockDescendants(shareId, from.key, sql) : [];
-        const open = kind === 'directory' ? this.handles.anyOpenUnder(shareId, from.key, sql) : this.handles.anyOpenOn(shareId, from.key, sql);
+        const open =
+          kind === 'directory'
+            ? this.handles.anyOpenUnder(shareId, from.key, sql)
+            : this.handles.anyOpenOn(shareId, from.key, sql);
         if (await open) throw new DomainError('SharingViolation');
-        const sourceEvents: NodeEvent[] = kind === 'file' ? gateAccess(from.node.lease, { kind: 'write', leaseId: options.sourceLeaseId }) : [];
+        const sourceEvents: NodeEvent[] =
+          kind === 'file' ? gateAccess(from.node.lease, { kind: 'write', leaseId: options.sourceLeaseId }) : [];
 
         const replaced = to.node && to.node.fileId !== from.node.fileId ? to.node : undefined;
         if (replaced) {
-          if (!options.replaceIfExists || replaced.kind !== 'file' || kind !== 'file') throw new DomainError('ResourceAlreadyExists');
+          if (!options.replaceIfExists || replaced.kind !== 'file' || kind !== 'file')
+            throw new DomainError('ResourceAlreadyExists');
           const leaseEvents = gateAccess(replaced.lease, { kind: 'write', leaseId: options.destinationLeaseId });
           await this.nodes.lockNode(shareId, to.key, sql);
           if (await this.handles.anyOpenOn(shareId, to.key, sql)) throw new DomainError('SharingViolation');
           await truncateContent(sql, replaced.fileId, 0);
-          await this.writer.commit(context, to, [...leaseEvents, { type: 'FileDeleted', data: { path: replaced.path } }], sql);
+          await this.writer.commit(
+            context,
+            to,
+            [...leaseEvents, { type: 'FileDeleted', data: { path: replaced.path } }],
+            sql,
+          );
         }
 
         const path = destination.join('/');
         const stamp = { etag: newEtag(), at: context.now.toISOString() };
-        sourceEvents.push({ type: 'NodeRenamed', data: { ...stamp, from: from.node.path, path, parentId: to.parentId, ...(options.metadata ? { metadata: options.metadata } : {}) } });
+        sourceEvents.push({
+          type: 'NodeRenamed',
+          data: {
+            ...stamp,
+            from: from.node.path,
+            path,
+            parentId: to.parentId,
+            ...(options.metadata ? { metadata: options.metadata } : {}),
+          },
+        });
         const moves = [{ node: from.node, events: sourceEvents }];
-        for (const node of below) moves.push({ node, events: [{ type: 'NodeMoved', data: { from: node.path, path: `${path}${node.path.slice(from.node.path.length)}` } }] });
+        for (const node of below)
+          moves.push({
+            node,
+            events: [
+              {
+                type: 'NodeMoved',
+                data: { from: node.path, path: `${path}${node.path.slice(from.node.path.length)}` },
+              },
+            ],
+          });
         const states = moves.map((m) => m.events.reduce<NodeState | undefined>(evolveNode, m.node)!);
         const conflict = () => new ConcurrencyError(context.tenant, nodeStream(from.node!.fileId), from.node!.version);
         const applied = await this.store
           .appendEach(
-            moves.map((m) => ({ tenant: context.tenant, streamId: nodeStream(m.node.fileId), expectedVersion: m.node.version, events: m.events, metadata: eventMetadata(context) })),
+            moves.map((m) => ({
+              tenant: context.tenant,
+              streamId: nodeStream(m.node.fileId),
+              expectedVersion: m.node.version,
+              events: m.events,
+              metadata: eventMetadata(context),
+            })),
             this.nodes.projectMoves(
               context.tenant,
               shareId,
-              moves.map((m, i) => ({ fromKey: pathKey(m.node.path.split('/')), state: states[i], expectedVersion: m.node.version })),
+              moves.map((m, i) => ({
+                fromKey: pathKey(m.node.path.split('/')),
+                state: states[i],
+                expectedVersion: m.node.version,
+              })),
             ),
             sql,
           )

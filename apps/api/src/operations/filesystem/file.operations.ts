@@ -1,7 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { clipRanges, DomainError, FileProperties, NodeState, parseGuid } from '@leasehold/domain';
-import { FileContentQuery, FileRangesQuery, FileWrite, gateAccess, NodeQuery, WriteFileCommand } from '@leasehold/filesystem';
+import {
+  FileContentQuery,
+  FileRangesQuery,
+  FileWrite,
+  gateAccess,
+  NodeQuery,
+  WriteFileCommand,
+} from '@leasehold/filesystem';
 import {
   Authenticator,
   AzureError,
@@ -63,7 +70,8 @@ function copyHeaders({ copy }: NodeState): Record<string, string | undefined> {
   };
 }
 
-const cannotVerifyCopySource = (status: number, message: string) => new AzureError(status, 'CannotVerifyCopySource', message);
+const cannotVerifyCopySource = (status: number, message: string) =>
+  new AzureError(status, 'CannotVerifyCopySource', message);
 
 function propertyHeaders(node: NodeState): Record<string, string | undefined> {
   const p = node.properties;
@@ -86,7 +94,9 @@ export class FileOperations {
   ) {}
 
   private write(req: WireRequest, write: FileWrite): Promise<NodeState | undefined> {
-    return this.commands.execute(new WriteFileCommand(req.context, req.share!, req.path, guidHeader(req, 'x-ms-lease-id'), write));
+    return this.commands.execute(
+      new WriteFileCommand(req.context, req.share!, req.path, guidHeader(req, 'x-ms-lease-id'), write),
+    );
   }
 
   /** Create File, or Copy File when x-ms-copy-source is present (Azure routes both by PUT on the file). */
@@ -97,7 +107,12 @@ export class FileOperations {
     if (type.toLowerCase() !== 'file') throw invalidHeader('x-ms-type', type);
     const contentLength = integerHeader(req, 'x-ms-content-length', MAX_FILE_BYTES);
     if (contentLength === undefined) throw missingHeader('x-ms-content-length');
-    const node = await this.write(req, { kind: 'create', contentLength, properties: fileProperties(req), metadata: readMetadata(req.rawHeaders) });
+    const node = await this.write(req, {
+      kind: 'create',
+      contentLength,
+      properties: fileProperties(req),
+      metadata: readMetadata(req.rawHeaders),
+    });
     return { status: 201, headers: nodeResponseHeaders(node!) };
   }
 
@@ -111,10 +126,18 @@ export class FileOperations {
     const url = header(req, 'x-ms-copy-source')!;
     if (source.url.query['sig'] !== undefined) {
       await this.authenticator.verifySourceSas(source.url, req.context.now).catch((error: unknown) => {
-        throw error instanceof AzureError ? cannotVerifyCopySource(403, `The source is not readable with the signature on x-ms-copy-source: ${error.message}`) : error;
+        throw error instanceof AzureError
+          ? cannotVerifyCopySource(
+              403,
+              `The source is not readable with the signature on x-ms-copy-source: ${error.message}`,
+            )
+          : error;
       });
     } else if (req.context.authentication !== 'SharedKey') {
-      throw cannotVerifyCopySource(403, 'This request is not authorized to read the copy source: give x-ms-copy-source a shared access signature.');
+      throw cannotVerifyCopySource(
+        403,
+        'This request is not authorized to read the copy source: give x-ms-copy-source a shared access signature.',
+      );
     }
     const metadata = readMetadata(req.rawHeaders);
     const copyId = randomUUID();
@@ -124,7 +147,15 @@ export class FileOperations {
       copyId,
       metadata: Object.keys(metadata).length > 0 ? metadata : undefined,
     });
-    return { status: 202, headers: { etag: node!.etag, 'last-modified': rfc1123(new Date(node!.lastModified)), 'x-ms-copy-id': copyId, 'x-ms-copy-status': 'success' } };
+    return {
+      status: 202,
+      headers: {
+        etag: node!.etag,
+        'last-modified': rfc1123(new Date(node!.lastModified)),
+        'x-ms-copy-id': copyId,
+        'x-ms-copy-status': 'success',
+      },
+    };
   }
 
   /** Every copy completes before Copy File answers, so there is never one to abort. */
@@ -133,7 +164,13 @@ export class FileOperations {
     const action = requiredHeader(req, 'x-ms-copy-action');
     if (action.toLowerCase() !== 'abort') throw invalidHeader('x-ms-copy-action', action);
     const copyId = req.query['copyid'];
-    if (copyId === undefined) throw new AzureError(400, 'MissingRequiredQueryParameter', 'A query parameter that is mandatory for this request is not specified.', { QueryParameterName: 'copyid' });
+    if (copyId === undefined)
+      throw new AzureError(
+        400,
+        'MissingRequiredQueryParameter',
+        'A query parameter that is mandatory for this request is not specified.',
+        { QueryParameterName: 'copyid' },
+      );
     if (parseGuid(copyId) === undefined) throw invalidQuery('copyid', copyId);
     const { node } = await this.queries.execute(new NodeQuery(req.context, req.share!, req.path, 'file'));
     // Aborting needs the destination's lease as a write would; it writes nothing either way.
@@ -153,13 +190,31 @@ export class FileOperations {
       return { status: 201, headers: { etag: node!.etag, 'last-modified': rfc1123(new Date(node!.lastModified)) } };
     }
     if (mode !== 'update') throw invalidHeader('x-ms-write', mode);
-    if (length > MAX_RANGE_BYTES) throw new AzureError(413, 'RequestBodyTooLarge', 'The request body is too large and exceeds the maximum permissible limit.');
-    if (req.body.length !== length) throw invalidHeader('Content-Length', String(req.body.length), 'The Content-Length does not match the length of x-ms-range.');
+    if (length > MAX_RANGE_BYTES)
+      throw new AzureError(
+        413,
+        'RequestBodyTooLarge',
+        'The request body is too large and exceeds the maximum permissible limit.',
+      );
+    if (req.body.length !== length)
+      throw invalidHeader(
+        'Content-Length',
+        String(req.body.length),
+        'The Content-Length does not match the length of x-ms-range.',
+      );
     const md5 = createHash('md5').update(req.body).digest('base64');
     const sent = header(req, 'content-md5');
-    if (sent !== undefined && sent !== md5) throw new AzureError(400, 'Md5Mismatch', 'The MD5 value specified in the request did not match with the MD5 value calculated by the server.');
+    if (sent !== undefined && sent !== md5)
+      throw new AzureError(
+        400,
+        'Md5Mismatch',
+        'The MD5 value specified in the request did not match with the MD5 value calculated by the server.',
+      );
     const node = await this.write(req, { kind: 'putRange', start: range.start, data: req.body });
-    return { status: 201, headers: { etag: node!.etag, 'last-modified': rfc1123(new Date(node!.lastModified)), 'content-md5': md5 } };
+    return {
+      status: 201,
+      headers: { etag: node!.etag, 'last-modified': rfc1123(new Date(node!.lastModified)), 'content-md5': md5 },
+    };
   }
 
   @AzureOperation({ name: 'Set File Metadata', method: 'PUT', comp: 'metadata', resource: 'file', sas: 'w' })
@@ -200,23 +255,48 @@ export class FileOperations {
     };
   }
 
-  @AzureOperation({ name: 'Get File Properties', method: 'HEAD', resource: 'file', sas: 'r', sasResponseOverrides: true })
+  @AzureOperation({
+    name: 'Get File Properties',
+    method: 'HEAD',
+    resource: 'file',
+    sas: 'r',
+    sasResponseOverrides: true,
+  })
   async getProperties(req: WireRequest): Promise<WireResponse> {
     const node = await this.readable(req);
-    return { status: 200, headers: { ...this.describe(node), 'content-length': node.contentLength, 'content-md5': node.properties.contentMD5 } };
+    return {
+      status: 200,
+      headers: {
+        ...this.describe(node),
+        'content-length': node.contentLength,
+        'content-md5': node.properties.contentMD5,
+      },
+    };
   }
 
   @AzureOperation({ name: 'Get File', method: 'GET', resource: 'file', sas: 'r', sasResponseOverrides: true })
   async get(req: WireRequest): Promise<WireResponse> {
-    const rangeHeader = header(req, 'x-ms-range') !== undefined ? 'x-ms-range' : header(req, 'range') !== undefined ? 'range' : undefined;
+    const rangeHeader =
+      header(req, 'x-ms-range') !== undefined ? 'x-ms-range' : header(req, 'range') !== undefined ? 'range' : undefined;
     const node = await this.readable(req);
     const size = node.contentLength;
     if (!rangeHeader) {
       const body = await this.queries.execute(new FileContentQuery(node.fileId, 0, size));
-      return { status: 200, headers: { ...this.describe(node), 'content-length': size, 'content-md5': node.properties.contentMD5 }, body };
+      return {
+        status: 200,
+        headers: { ...this.describe(node), 'content-length': size, 'content-md5': node.properties.contentMD5 },
+        body,
+      };
     }
     const range = parseRange(header(req, rangeHeader)!, rangeHeader);
-    if (range.start >= size) throw new AzureError(416, 'InvalidRange', 'The range specified is invalid for the current size of the resource.', {}, { 'content-range': `bytes */${size}` });
+    if (range.start >= size)
+      throw new AzureError(
+        416,
+        'InvalidRange',
+        'The range specified is invalid for the current size of the resource.',
+        {},
+        { 'content-range': `bytes */${size}` },
+      );
     const end = Math.min(range.end ?? size - 1, size - 1);
     const wantMd5 = header(req, 'x-ms-range-get-content-md5')?.toLowerCase() === 'true';
     if (wantMd5 && end - range.start + 1 > MAX_RANGE_BYTES) {
@@ -230,7 +310,11 @@ export class FileOperations {
         'content-length': end - range.start + 1,
         'content-range': `bytes ${range.start}-${end}/${size}`,
         // Only asked for ranges of at most 4 MiB (checked above), which are read whole.
-        'content-md5': wantMd5 ? createHash('md5').update(body as Buffer).digest('base64') : undefined,
+        'content-md5': wantMd5
+          ? createHash('md5')
+              .update(body as Buffer)
+              .digest('base64')
+          : undefined,
       },
       body,
     };
@@ -239,7 +323,14 @@ export class FileOperations {
   @AzureOperation({ name: 'Get File Metadata', method: 'GET', comp: 'metadata', resource: 'file', sas: 'r' })
   async getMetadata(req: WireRequest): Promise<WireResponse> {
     const node = await this.readable(req);
-    return { status: 200, headers: { etag: node.etag, 'last-modified': rfc1123(new Date(node.lastModified)), ...metadataResponseHeaders(node.metadata) } };
+    return {
+      status: 200,
+      headers: {
+        etag: node.etag,
+        'last-modified': rfc1123(new Date(node.lastModified)),
+        ...metadataResponseHeaders(node.metadata),
+      },
+    };
   }
 
   @AzureOperation({ name: 'Get File Metadata', method: 'HEAD', comp: 'metadata', resource: 'file', sas: 'r' })
@@ -250,7 +341,8 @@ export class FileOperations {
   /** The written ranges (folded from the file's events: see evolveRanges), within x-ms-range when given. */
   @AzureOperation({ name: 'List Ranges', method: 'GET', comp: 'rangelist', resource: 'file', sas: 'r' })
   async listRanges(req: WireRequest): Promise<WireResponse> {
-    const rangeHeader = header(req, 'x-ms-range') !== undefined ? 'x-ms-range' : header(req, 'range') !== undefined ? 'range' : undefined;
+    const rangeHeader =
+      header(req, 'x-ms-range') !== undefined ? 'x-ms-range' : header(req, 'range') !== undefined ? 'range' : undefined;
     const window = rangeHeader ? parseRange(header(req, rangeHeader)!, rangeHeader) : undefined;
     const node = await this.readable(req);
     const written = await this.queries.execute(new FileRangesQuery(req.context, node));
@@ -258,7 +350,12 @@ export class FileOperations {
     const body = `${XML_DECLARATION}<Ranges>${ranges.map((r) => `<Range>${element('Start', r.start)}${element('End', r.end)}</Range>`).join('')}</Ranges>`;
     return {
       status: 200,
-      headers: { 'content-type': 'application/xml', etag: node.etag, 'last-modified': rfc1123(new Date(node.lastModified)), 'x-ms-content-length': node.contentLength },
+      headers: {
+        'content-type': 'application/xml',
+        etag: node.etag,
+        'last-modified': rfc1123(new Date(node.lastModified)),
+        'x-ms-content-length': node.contentLength,
+      },
       body,
     };
   }

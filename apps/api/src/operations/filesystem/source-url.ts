@@ -30,9 +30,15 @@ export function sourceLocation(req: WireRequest, name: string, trailingDotHeader
     throw invalidHeader(name, value);
   }
   if (parsed.account !== req.context.tenant || parsed.share === undefined || parsed.path.length === 0) {
-    throw new AzureError(400, 'InvalidHeaderValue', 'The source must name a file or directory in the same account.', { HeaderName: name, HeaderValue: value });
+    throw new AzureError(400, 'InvalidHeaderValue', 'The source must name a file or directory in the same account.', {
+      HeaderName: name,
+      HeaderValue: value,
+    });
   }
-  const path = header(req, trailingDotHeader)?.toLowerCase() === 'true' ? parsed.path : parsed.path.map((c) => c.replace(/\.+$/, ''));
+  const path =
+    header(req, trailingDotHeader)?.toLowerCase() === 'true'
+      ? parsed.path
+      : parsed.path.map((c) => c.replace(/\.+$/, ''));
   if (checkPathComponents(path)) throw invalidHeader(name, value);
   return { share: parsed.share, path, url: parsed };
 }

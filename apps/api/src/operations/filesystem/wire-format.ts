@@ -55,7 +55,8 @@ export function readMetadata(rawHeaders: string[]): Record<string, string> {
     // x-ms-meta-* headers and, serialized, as `x-ms-meta: {...}`, which Azure ignores.
     if (header.length < 10 || header.slice(0, 10).toLowerCase() !== 'x-ms-meta-') continue;
     const name = header.slice(10);
-    if (name === '') throw new AzureError(400, 'EmptyMetadataKey', 'The key for one of the metadata key-value pairs is empty.');
+    if (name === '')
+      throw new AzureError(400, 'EmptyMetadataKey', 'The key for one of the metadata key-value pairs is empty.');
     if (!isValidMetadataName(name)) throw invalidMetadata(`The metadata name '${name}' is not a valid C# identifier.`);
     if (seen.has(name.toLowerCase())) throw invalidMetadata(`The metadata name '${name}' is given more than once.`);
     seen.add(name.toLowerCase());
@@ -64,7 +65,11 @@ export function readMetadata(rawHeaders: string[]): Record<string, string> {
     metadata[name] = value;
   }
   if (bytes > MAX_METADATA_BYTES) {
-    throw new AzureError(400, 'MetadataTooLarge', 'The size of the specified metadata exceeds the maximum size permitted.');
+    throw new AzureError(
+      400,
+      'MetadataTooLarge',
+      'The size of the specified metadata exceeds the maximum size permitted.',
+    );
   }
   return metadata;
 }
