@@ -5,6 +5,8 @@ import { ProjectionsWithoutForeignKeys1763900000000 } from './1763900000000-Proj
 import { AuditReadModel1764000000000 } from './1764000000000-AuditReadModel';
 import { DropDeadColumns1764100000000 } from './1764100000000-DropDeadColumns';
 import { ShareLeases1764200000000 } from './1764200000000-ShareLeases';
+import { AuditByStream1764400000000 } from './1764400000000-AuditByStream';
+import { NodeCopy1764410000000 } from './1764410000000-NodeCopy';
 import { WatchNotify1764600000000 } from './1764600000000-WatchNotify';
 
 /** Every migration, in order. Listed as classes so they run the same from sources and from dist. */
@@ -16,5 +18,7 @@ export const migrations = [
   AuditReadModel1764000000000,
   DropDeadColumns1764100000000,
   ShareLeases1764200000000,
+  AuditByStream1764400000000,
+  NodeCopy1764410000000,
   WatchNotify1764600000000,
 ];

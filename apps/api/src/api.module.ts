@@ -15,6 +15,7 @@ import { AdminController } from './admin.controller';
 import { AuditOperations } from './operations/audit/audit.operations';
 import { DirectoryOperations } from './operations/filesystem/directory.operations';
 import { FileOperations } from './operations/filesystem/file.operations';
+import { RenameOperations } from './operations/filesystem/rename.operations';
 import { ShareOperations } from './operations/filesystem/share.operations';
 import { HandleOperations } from './operations/handles/handle.operations';
 import { JobOperations } from './operations/jobs/job.operations';
@@ -67,6 +68,7 @@ export class ApiModule {
         FileOperations,
         LeaseOperations,
         ShareLeaseOperations,
+        RenameOperations,
         HandleOperations,
         JobOperations,
         AuditOperations,

@@ -3,7 +3,7 @@ import type { Pool, PoolClient } from 'pg';
 import { eventAppendDuration } from '@leasehold/observability';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
-import { ConcurrencyError, isUniqueViolation } from './errors';
+import { ConcurrencyError, isDeadlock, isUniqueViolation } from './errors';
 import {
   AppendRequest,
   Checkpoint,
@@ -125,7 +125,11 @@ export class EventStore {
     };
   }
 
-  /** Runs `work` in one transaction; the executor it gets must be used for every statement. */
+  /**
+   * Runs `work` in one transaction; the executor it gets must be used for every statement. A
+   * deadlock (two writers locking rows in opposite orders, e.g. copies A→B and B→A) is a
+   * ConcurrencyError: PostgreSQL rolled one back, and it only has to decide again.
+   */
   async transaction<T>(work: (sql: SqlExecutor) => Promise<T>): Promise<T> {
     const client: PoolClient = await this.pool.connect();
     const sql: SqlExecutor = {
@@ -138,7 +142,7 @@ export class EventStore {
       return result;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
+      throw isDeadlock(error) ? new ConcurrencyError('', '(transaction)', -1) : error;
     } finally {
       client.release();
     }

@@ -8,6 +8,7 @@ import { WriteFileHandler } from './files/file.commands';
 import {
   DirectoryHandler,
   FileContentHandler,
+  FileRangesHandler,
   ListDirectoryHandler,
   LocateHandler,
   NodeHandler,
@@ -16,6 +17,7 @@ import {
 import { NodeRepository } from './nodes/node.repository';
 import { NodeWriter } from './nodes/node.writer';
 import { RecentNodes } from './nodes/recent-nodes';
+import { RenameHandler } from './rename/rename.command';
 import { ShareLeaseRepository } from './shares/share-lease.repository';
 import { CreateShareHandler, DeleteShareHandler } from './shares/share.commands';
 
@@ -35,12 +37,14 @@ import { CreateShareHandler, DeleteShareHandler } from './shares/share.commands'
     SetDirectoryMetadataHandler,
     DeleteDirectoryHandler,
     WriteFileHandler,
+    RenameHandler,
     ShareHandler,
     NodeHandler,
     DirectoryHandler,
     LocateHandler,
     ListDirectoryHandler,
     FileContentHandler,
+    FileRangesHandler,
   ],
   exports: [NodeRepository, ShareLeaseRepository, NodeWriter, RecentNodes],
 })

@@ -16,8 +16,12 @@ import { OperationRouter } from './routing';
     RateLimiter,
     WireGateway,
     // One codec, keyed by SECRET_KEY, for every operation's continuation markers.
-    { provide: MarkerCodec, inject: [LEASEHOLD_CONFIG], useFactory: (config: LeaseholdConfig) => new MarkerCodec(config.secretKey) },
+    {
+      provide: MarkerCodec,
+      inject: [LEASEHOLD_CONFIG],
+      useFactory: (config: LeaseholdConfig) => new MarkerCodec(config.secretKey),
+    },
   ],
-  exports: [WireGateway, OperationRouter, MarkerCodec],
+  exports: [WireGateway, OperationRouter, MarkerCodec, Authenticator],
 })
 export class WireModule {}

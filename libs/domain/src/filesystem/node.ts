@@ -1,4 +1,5 @@
 import { evolveLease, initialLeaseState, LeaseEvent, LeaseState } from '../lease';
+import type { ByteRange } from './ranges';
 
 /** HTTP properties of a file (Set File Properties / Create File headers). */
 export interface FileProperties {
@@ -9,6 +10,16 @@ export interface FileProperties {
   contentDisposition?: string;
   /** Base64 MD5 of the whole content, as the client set it. */
   contentMD5?: string;
+}
+
+/** The copy a file is the destination of (Copy File completes at once, so its status is always success). */
+export interface CopyState {
+  id: string;
+  /** The x-ms-copy-source the request named. */
+  source: string;
+  /** Bytes copied / total, as Azure writes it. */
+  progress: string;
+  completedAt: string;
 }
 
 /** The current state of one directory or file: a fold of the events on its stream. */
@@ -25,6 +36,8 @@ export interface NodeState {
   createdAt: string;
   lastModified: string;
   lease: LeaseState;
+  /** Set by Copy File; a later Create File or Set File Properties clears it (as in Azure). */
+  copy?: CopyState;
   version: number;
 }
 
@@ -35,22 +48,56 @@ interface Stamp {
 
 /** Creation events carry the share, so the nodes projection can be rebuilt from the log alone. */
 export type NodeEvent =
-  | { type: 'DirectoryCreated'; data: Stamp & { shareId: string; fileId: string; parentId: string; path: string; metadata: Record<string, string> } }
+  | {
+      type: 'DirectoryCreated';
+      data: Stamp & {
+        shareId: string;
+        fileId: string;
+        parentId: string;
+        path: string;
+        metadata: Record<string, string>;
+      };
+    }
   | { type: 'DirectoryMetadataSet'; data: Stamp & { metadata: Record<string, string> } }
   | { type: 'DirectoryPropertiesSet'; data: Stamp }
   | { type: 'DirectoryDeleted'; data: { path: string } }
   | {
       type: 'FileCreated';
-      data: Stamp & { shareId: string; fileId: string; parentId: string; path: string; contentLength: number; properties: FileProperties; metadata: Record<string, string>; replaced: boolean };
+      data: Stamp & {
+        shareId: string;
+        fileId: string;
+        parentId: string;
+        path: string;
+        contentLength: number;
+        properties: FileProperties;
+        metadata: Record<string, string>;
+        replaced: boolean;
+        /** A copy's written ranges (the source's); a plain create has none. */
+        ranges?: ByteRange[];
+        /** Copy File: the copy that wrote this file. */
+        copy?: CopyState;
+      };
     }
   | { type: 'FileRangeWritten'; data: Stamp & { start: number; end: number; length: number; contentMD5: string } }
   | { type: 'FileRangeCleared'; data: Stamp & { start: number; end: number } }
   | { type: 'FileMetadataSet'; data: Stamp & { metadata: Record<string, string> } }
   | { type: 'FilePropertiesSet'; data: Stamp & { properties: FileProperties; contentLength: number } }
   | { type: 'FileDeleted'; data: { path: string } }
+  /** Rename File or Rename Directory of this node: a new path and parent; the FileId, the lease and the handles' file stay. */
+  | {
+      type: 'NodeRenamed';
+      data: Stamp & { from: string; path: string; parentId: string; metadata?: Record<string, string> };
+    }
+  /** This node moved with a renamed directory above it: only its path changes. */
+  | { type: 'NodeMoved'; data: { from: string; path: string } }
   | LeaseEvent;
 
-const touch = (state: NodeState, { etag, at }: Stamp): NodeState => ({ ...state, etag, lastModified: at, version: state.version + 1 });
+const touch = (state: NodeState, { etag, at }: Stamp): NodeState => ({
+  ...state,
+  etag,
+  lastModified: at,
+  version: state.version + 1,
+});
 
 /** Applies one event; undefined is "no such node" (never created, or deleted). */
 export function evolveNode(state: NodeState | undefined, event: NodeEvent): NodeState | undefined {
@@ -84,6 +131,7 @@ export function evolveNode(state: NodeState | undefined, event: NodeEvent): Node
         lastModified: event.data.at,
         // Re-creating a file keeps its lease: the lease is on the file, and the write was gated by it.
         lease: state?.lease ?? initialLeaseState,
+        ...(event.data.copy ? { copy: event.data.copy } : {}),
         version: (state?.version ?? 0) + 1,
       };
     case 'DirectoryDeleted':
@@ -100,7 +148,21 @@ export function evolveNode(state: NodeState | undefined, event: NodeEvent): Node
     case 'FileRangeCleared':
       return touch(state, event.data);
     case 'FilePropertiesSet':
-      return { ...touch(state, event.data), properties: event.data.properties, contentLength: event.data.contentLength };
+      return {
+        ...touch(state, event.data),
+        properties: event.data.properties,
+        contentLength: event.data.contentLength,
+        copy: undefined,
+      };
+    case 'NodeRenamed':
+      return {
+        ...touch(state, event.data),
+        path: event.data.path,
+        parentId: event.data.parentId,
+        metadata: event.data.metadata ?? state.metadata,
+      };
+    case 'NodeMoved':
+      return { ...state, path: event.data.path, version: state.version + 1 };
     default:
       // Lease events change neither ETag nor Last-Modified (Lease File does not modify them).
       return { ...state, lease: evolveLease(state.lease, event), version: state.version + 1 };

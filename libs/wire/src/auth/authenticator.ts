@@ -1,7 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { authenticationFailed } from '../errors';
 import type { ParsedUrl } from '../request';
-import { checkSasConditions, ClientConnection, hasSas, parseSas, sasSignatureMatches, sasStringToSign, SasToken } from './sas';
+import {
+  authorizeSas,
+  checkSasConditions,
+  ClientConnection,
+  hasSas,
+  parseSas,
+  sasSignatureMatches,
+  sasStringToSign,
+  SasToken,
+} from './sas';
 import { checkRequestDate, parseSharedKeyAuthorization, SignableRequest, verifySharedKeySignature } from './shared-key';
 
 /** The accounts capability answers this: the decoded keys of an account, or undefined when there is no such (enabled) account. */
@@ -22,14 +31,21 @@ export interface Principal {
 export class Authenticator {
   constructor(@Inject(ACCOUNT_KEY_LOOKUP) private readonly accounts: AccountKeyLookup) {}
 
-  async authenticate(url: ParsedUrl, req: SignableRequest, now: Date, connection: ClientConnection = {}): Promise<Principal> {
+  async authenticate(
+    url: ParsedUrl,
+    req: SignableRequest,
+    now: Date,
+    connection: ClientConnection = {},
+  ): Promise<Principal> {
     const account = url.account;
     const authorization = req.headers['authorization'];
     // An Authorization header decides: its signature covers the whole query, SAS fields included.
     if (authorization === undefined && hasSas(url.query)) return this.authenticateSas(url, now, connection);
     const credentials = parseSharedKeyAuthorization(Array.isArray(authorization) ? authorization[0] : authorization);
     if (credentials === undefined) {
-      throw authenticationFailed('No credentials: the request carries neither a Shared Key Authorization header nor a shared access signature.');
+      throw authenticationFailed(
+        'No credentials: the request carries neither a Shared Key Authorization header nor a shared access signature.',
+      );
     }
     if ('error' in credentials) throw authenticationFailed(credentials.error);
     const dateProblem = checkRequestDate(req.headers, now);
@@ -48,6 +64,12 @@ export class Authenticator {
     return { principal: account, authentication: 'SharedKey' };
   }
 
+  /** A SAS on the source URL of a copy: signed with a key of the source's account, current, and granting read on the file. */
+  async verifySourceSas(url: ParsedUrl, now: Date): Promise<void> {
+    const { sas } = await this.authenticateSas(url, now, {});
+    authorizeSas(sas!, { sas: 'r', resource: 'file' }, url.path);
+  }
+
   /** Azure's order: well formed, known account, signature; then time, source address, protocol. No x-ms-date: SAS requests carry none. */
   private async authenticateSas(url: ParsedUrl, now: Date, connection: ClientConnection): Promise<Principal> {
     const sas = parseSas(url.query);
@@ -55,7 +77,8 @@ export class Authenticator {
     if (!keys) throw authenticationFailed(`The account '${url.account}' does not exist or is disabled.`);
     const stringToSign = sasStringToSign(sas, url);
     // As Azure does, the detail shows the string-to-sign: it is made only of what the request sent.
-    if (!sasSignatureMatches(stringToSign, sas.signature, keys)) throw authenticationFailed(`Signature did not match. String to sign used was ${stringToSign}`);
+    if (!sasSignatureMatches(stringToSign, sas.signature, keys))
+      throw authenticationFailed(`Signature did not match. String to sign used was ${stringToSign}`);
     checkSasConditions(sas, now, connection);
     return { principal: `sas:${url.account}`, authentication: 'SAS', sas };
   }

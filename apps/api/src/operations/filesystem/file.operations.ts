@@ -1,21 +1,33 @@
 import { Injectable } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { FileProperties, NodeState } from '@leasehold/domain';
-import { FileContentQuery, FileWrite, gateAccess, NodeQuery, WriteFileCommand } from '@leasehold/filesystem';
+import { clipRanges, DomainError, FileProperties, NodeState, parseGuid } from '@leasehold/domain';
 import {
+  FileContentQuery,
+  FileRangesQuery,
+  FileWrite,
+  gateAccess,
+  NodeQuery,
+  WriteFileCommand,
+} from '@leasehold/filesystem';
+import {
+  Authenticator,
   AzureError,
   AzureOperation,
   guidHeader,
   header,
   integerHeader,
   invalidHeader,
+  invalidQuery,
   missingHeader,
   requiredHeader,
   rfc1123,
+  element,
   WireRequest,
+  XML_DECLARATION,
   WireResponse,
 } from '@leasehold/wire';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { sourceLocation } from './source-url';
 import { leaseResponseHeaders, metadataResponseHeaders, nodeResponseHeaders, readMetadata } from './wire-format';
 
 const MAX_FILE_BYTES = 4 * 1024 ** 4;
@@ -46,6 +58,21 @@ function fileProperties(req: WireRequest): FileProperties {
   return Object.fromEntries(Object.entries(properties).filter(([, v]) => v !== undefined));
 }
 
+/** What Get File and Get File Properties say about the copy that wrote a file, if one did. */
+function copyHeaders({ copy }: NodeState): Record<string, string | undefined> {
+  if (!copy) return {};
+  return {
+    'x-ms-copy-id': copy.id,
+    'x-ms-copy-source': copy.source,
+    'x-ms-copy-status': 'success',
+    'x-ms-copy-progress': copy.progress,
+    'x-ms-copy-completion-time': rfc1123(new Date(copy.completedAt)),
+  };
+}
+
+const cannotVerifyCopySource = (status: number, message: string) =>
+  new AzureError(status, 'CannotVerifyCopySource', message);
+
 function propertyHeaders(node: NodeState): Record<string, string | undefined> {
   const p = node.properties;
   return {
@@ -57,26 +84,98 @@ function propertyHeaders(node: NodeState): Record<string, string | undefined> {
   };
 }
 
-/** Create File, Put Range, Get File, Get File Properties, Set File Metadata, Set File Properties, Delete File. */
+/** Create File, Put Range, Get File, Get File Properties, Get/Set File Metadata, Set File Properties, List Ranges, Delete File. */
 @Injectable()
 export class FileOperations {
   constructor(
     private readonly commands: CommandBus,
     private readonly queries: QueryBus,
+    private readonly authenticator: Authenticator,
   ) {}
 
   private write(req: WireRequest, write: FileWrite): Promise<NodeState | undefined> {
-    return this.commands.execute(new WriteFileCommand(req.context, req.share!, req.path, guidHeader(req, 'x-ms-lease-id'), write));
+    return this.commands.execute(
+      new WriteFileCommand(req.context, req.share!, req.path, guidHeader(req, 'x-ms-lease-id'), write),
+    );
   }
 
+  /** Create File, or Copy File when x-ms-copy-source is present (Azure routes both by PUT on the file). */
   @AzureOperation({ name: 'Create File', method: 'PUT', resource: 'file', sas: 'c' })
   async create(req: WireRequest): Promise<WireResponse> {
+    if (header(req, 'x-ms-copy-source') !== undefined) return this.copy(req);
     const type = requiredHeader(req, 'x-ms-type');
     if (type.toLowerCase() !== 'file') throw invalidHeader('x-ms-type', type);
     const contentLength = integerHeader(req, 'x-ms-content-length', MAX_FILE_BYTES);
     if (contentLength === undefined) throw missingHeader('x-ms-content-length');
-    const node = await this.write(req, { kind: 'create', contentLength, properties: fileProperties(req), metadata: readMetadata(req.rawHeaders) });
+    const node = await this.write(req, {
+      kind: 'create',
+      contentLength,
+      properties: fileProperties(req),
+      metadata: readMetadata(req.rawHeaders),
+    });
     return { status: 201, headers: nodeResponseHeaders(node!) };
+  }
+
+  /**
+   * Copy File within the account, completed before it answers. The source is authorized by a SAS on
+   * its URL when it carries one, else by the request's Shared Key (same account); a request made
+   * with a SAS must bring one for the source too.
+   */
+  private async copy(req: WireRequest): Promise<WireResponse> {
+    const source = sourceLocation(req, 'x-ms-copy-source', 'x-ms-source-allow-trailing-dot');
+    const url = header(req, 'x-ms-copy-source')!;
+    if (source.url.query['sig'] !== undefined) {
+      await this.authenticator.verifySourceSas(source.url, req.context.now).catch((error: unknown) => {
+        throw error instanceof AzureError
+          ? cannotVerifyCopySource(
+              403,
+              `The source is not readable with the signature on x-ms-copy-source: ${error.message}`,
+            )
+          : error;
+      });
+    } else if (req.context.authentication !== 'SharedKey') {
+      throw cannotVerifyCopySource(
+        403,
+        'This request is not authorized to read the copy source: give x-ms-copy-source a shared access signature.',
+      );
+    }
+    const metadata = readMetadata(req.rawHeaders);
+    const copyId = randomUUID();
+    const node = await this.write(req, {
+      kind: 'copy',
+      source: { share: source.share, path: source.path, url },
+      copyId,
+      metadata: Object.keys(metadata).length > 0 ? metadata : undefined,
+    });
+    return {
+      status: 202,
+      headers: {
+        etag: node!.etag,
+        'last-modified': rfc1123(new Date(node!.lastModified)),
+        'x-ms-copy-id': copyId,
+        'x-ms-copy-status': 'success',
+      },
+    };
+  }
+
+  /** Every copy completes before Copy File answers, so there is never one to abort. */
+  @AzureOperation({ name: 'Abort Copy File', method: 'PUT', comp: 'copy', resource: 'file', sas: 'w' })
+  async abortCopy(req: WireRequest): Promise<WireResponse> {
+    const action = requiredHeader(req, 'x-ms-copy-action');
+    if (action.toLowerCase() !== 'abort') throw invalidHeader('x-ms-copy-action', action);
+    const copyId = req.query['copyid'];
+    if (copyId === undefined)
+      throw new AzureError(
+        400,
+        'MissingRequiredQueryParameter',
+        'A query parameter that is mandatory for this request is not specified.',
+        { QueryParameterName: 'copyid' },
+      );
+    if (parseGuid(copyId) === undefined) throw invalidQuery('copyid', copyId);
+    const { node } = await this.queries.execute(new NodeQuery(req.context, req.share!, req.path, 'file'));
+    // Aborting needs the destination's lease as a write would; it writes nothing either way.
+    gateAccess(node.lease, { kind: 'write', leaseId: guidHeader(req, 'x-ms-lease-id') });
+    throw new DomainError('NoPendingCopyOperation');
   }
 
   @AzureOperation({ name: 'Put Range', method: 'PUT', comp: 'range', resource: 'file', sas: 'w' })
@@ -91,13 +190,31 @@ export class FileOperations {
       return { status: 201, headers: { etag: node!.etag, 'last-modified': rfc1123(new Date(node!.lastModified)) } };
     }
     if (mode !== 'update') throw invalidHeader('x-ms-write', mode);
-    if (length > MAX_RANGE_BYTES) throw new AzureError(413, 'RequestBodyTooLarge', 'The request body is too large and exceeds the maximum permissible limit.');
-    if (req.body.length !== length) throw invalidHeader('Content-Length', String(req.body.length), 'The Content-Length does not match the length of x-ms-range.');
+    if (length > MAX_RANGE_BYTES)
+      throw new AzureError(
+        413,
+        'RequestBodyTooLarge',
+        'The request body is too large and exceeds the maximum permissible limit.',
+      );
+    if (req.body.length !== length)
+      throw invalidHeader(
+        'Content-Length',
+        String(req.body.length),
+        'The Content-Length does not match the length of x-ms-range.',
+      );
     const md5 = createHash('md5').update(req.body).digest('base64');
     const sent = header(req, 'content-md5');
-    if (sent !== undefined && sent !== md5) throw new AzureError(400, 'Md5Mismatch', 'The MD5 value specified in the request did not match with the MD5 value calculated by the server.');
+    if (sent !== undefined && sent !== md5)
+      throw new AzureError(
+        400,
+        'Md5Mismatch',
+        'The MD5 value specified in the request did not match with the MD5 value calculated by the server.',
+      );
     const node = await this.write(req, { kind: 'putRange', start: range.start, data: req.body });
-    return { status: 201, headers: { etag: node!.etag, 'last-modified': rfc1123(new Date(node!.lastModified)), 'content-md5': md5 } };
+    return {
+      status: 201,
+      headers: { etag: node!.etag, 'last-modified': rfc1123(new Date(node!.lastModified)), 'content-md5': md5 },
+    };
   }
 
   @AzureOperation({ name: 'Set File Metadata', method: 'PUT', comp: 'metadata', resource: 'file', sas: 'w' })
@@ -132,28 +249,54 @@ export class FileOperations {
       ...propertyHeaders(node),
       ...metadataResponseHeaders(node.metadata),
       ...leaseResponseHeaders(node.lease),
+      ...copyHeaders(node),
       'x-ms-type': 'File',
       'accept-ranges': 'bytes',
     };
   }
 
-  @AzureOperation({ name: 'Get File Properties', method: 'HEAD', resource: 'file', sas: 'r', sasResponseOverrides: true })
+  @AzureOperation({
+    name: 'Get File Properties',
+    method: 'HEAD',
+    resource: 'file',
+    sas: 'r',
+    sasResponseOverrides: true,
+  })
   async getProperties(req: WireRequest): Promise<WireResponse> {
     const node = await this.readable(req);
-    return { status: 200, headers: { ...this.describe(node), 'content-length': node.contentLength, 'content-md5': node.properties.contentMD5 } };
+    return {
+      status: 200,
+      headers: {
+        ...this.describe(node),
+        'content-length': node.contentLength,
+        'content-md5': node.properties.contentMD5,
+      },
+    };
   }
 
   @AzureOperation({ name: 'Get File', method: 'GET', resource: 'file', sas: 'r', sasResponseOverrides: true })
   async get(req: WireRequest): Promise<WireResponse> {
-    const rangeHeader = header(req, 'x-ms-range') !== undefined ? 'x-ms-range' : header(req, 'range') !== undefined ? 'range' : undefined;
+    const rangeHeader =
+      header(req, 'x-ms-range') !== undefined ? 'x-ms-range' : header(req, 'range') !== undefined ? 'range' : undefined;
     const node = await this.readable(req);
     const size = node.contentLength;
     if (!rangeHeader) {
       const body = await this.queries.execute(new FileContentQuery(node.fileId, 0, size));
-      return { status: 200, headers: { ...this.describe(node), 'content-length': size, 'content-md5': node.properties.contentMD5 }, body };
+      return {
+        status: 200,
+        headers: { ...this.describe(node), 'content-length': size, 'content-md5': node.properties.contentMD5 },
+        body,
+      };
     }
     const range = parseRange(header(req, rangeHeader)!, rangeHeader);
-    if (range.start >= size) throw new AzureError(416, 'InvalidRange', 'The range specified is invalid for the current size of the resource.', {}, { 'content-range': `bytes */${size}` });
+    if (range.start >= size)
+      throw new AzureError(
+        416,
+        'InvalidRange',
+        'The range specified is invalid for the current size of the resource.',
+        {},
+        { 'content-range': `bytes */${size}` },
+      );
     const end = Math.min(range.end ?? size - 1, size - 1);
     const wantMd5 = header(req, 'x-ms-range-get-content-md5')?.toLowerCase() === 'true';
     if (wantMd5 && end - range.start + 1 > MAX_RANGE_BYTES) {
@@ -167,7 +310,51 @@ export class FileOperations {
         'content-length': end - range.start + 1,
         'content-range': `bytes ${range.start}-${end}/${size}`,
         // Only asked for ranges of at most 4 MiB (checked above), which are read whole.
-        'content-md5': wantMd5 ? createHash('md5').update(body as Buffer).digest('base64') : undefined,
+        'content-md5': wantMd5
+          ? createHash('md5')
+              .update(body as Buffer)
+              .digest('base64')
+          : undefined,
+      },
+      body,
+    };
+  }
+
+  @AzureOperation({ name: 'Get File Metadata', method: 'GET', comp: 'metadata', resource: 'file', sas: 'r' })
+  async getMetadata(req: WireRequest): Promise<WireResponse> {
+    const node = await this.readable(req);
+    return {
+      status: 200,
+      headers: {
+        etag: node.etag,
+        'last-modified': rfc1123(new Date(node.lastModified)),
+        ...metadataResponseHeaders(node.metadata),
+      },
+    };
+  }
+
+  @AzureOperation({ name: 'Get File Metadata', method: 'HEAD', comp: 'metadata', resource: 'file', sas: 'r' })
+  headMetadata(req: WireRequest): Promise<WireResponse> {
+    return this.getMetadata(req);
+  }
+
+  /** The written ranges (folded from the file's events: see evolveRanges), within x-ms-range when given. */
+  @AzureOperation({ name: 'List Ranges', method: 'GET', comp: 'rangelist', resource: 'file', sas: 'r' })
+  async listRanges(req: WireRequest): Promise<WireResponse> {
+    const rangeHeader =
+      header(req, 'x-ms-range') !== undefined ? 'x-ms-range' : header(req, 'range') !== undefined ? 'range' : undefined;
+    const window = rangeHeader ? parseRange(header(req, rangeHeader)!, rangeHeader) : undefined;
+    const node = await this.readable(req);
+    const written = await this.queries.execute(new FileRangesQuery(req.context, node));
+    const ranges = window ? clipRanges(written, window.start, window.end ?? Number.MAX_SAFE_INTEGER) : written;
+    const body = `${XML_DECLARATION}<Ranges>${ranges.map((r) => `<Range>${element('Start', r.start)}${element('End', r.end)}</Range>`).join('')}</Ranges>`;
+    return {
+      status: 200,
+      headers: {
+        'content-type': 'application/xml',
+        etag: node.etag,
+        'last-modified': rfc1123(new Date(node.lastModified)),
+        'x-ms-content-length': node.contentLength,
       },
       body,
     };

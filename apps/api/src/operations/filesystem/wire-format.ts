@@ -51,14 +51,12 @@ export function readMetadata(rawHeaders: string[]): Record<string, string> {
   let bytes = 0;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const header = rawHeaders[i];
-    if (header.length < 10 || header.slice(0, 10).toLowerCase() !== 'x-ms-meta-') {
-      if (header.toLowerCase() === 'x-ms-meta-' || header.toLowerCase() === 'x-ms-meta') {
-        throw new AzureError(400, 'EmptyMetadataKey', 'The key for one of the metadata key-value pairs is empty.');
-      }
-      continue;
-    }
+    // A bare `x-ms-meta` header is not an entry: the Python SDK 12.x sends its metadata both as
+    // x-ms-meta-* headers and, serialized, as `x-ms-meta: {...}`, which Azure ignores.
+    if (header.length < 10 || header.slice(0, 10).toLowerCase() !== 'x-ms-meta-') continue;
     const name = header.slice(10);
-    if (name === '') throw new AzureError(400, 'EmptyMetadataKey', 'The key for one of the metadata key-value pairs is empty.');
+    if (name === '')
+      throw new AzureError(400, 'EmptyMetadataKey', 'The key for one of the metadata key-value pairs is empty.');
     if (!isValidMetadataName(name)) throw invalidMetadata(`The metadata name '${name}' is not a valid C# identifier.`);
     if (seen.has(name.toLowerCase())) throw invalidMetadata(`The metadata name '${name}' is given more than once.`);
     seen.add(name.toLowerCase());
@@ -67,7 +65,11 @@ export function readMetadata(rawHeaders: string[]): Record<string, string> {
     metadata[name] = value;
   }
   if (bytes > MAX_METADATA_BYTES) {
-    throw new AzureError(400, 'MetadataTooLarge', 'The size of the specified metadata exceeds the maximum size permitted.');
+    throw new AzureError(
+      400,
+      'MetadataTooLarge',
+      'The size of the specified metadata exceeds the maximum size permitted.',
+    );
   }
   return metadata;
 }
