@@ -122,7 +122,7 @@ export class HandleRepository implements OpenHandles {
 
   /** Open handles across all tenants, for the metrics. */
   async countAll(): Promise<number> {
-    const rows = await this.store.db.query(`SELECT count(*)::int AS n FROM handles`);
+    const rows = await this.store.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM handles`);
     return rows[0].n;
   }
 
