@@ -37,7 +37,11 @@ class PortsModule {}
 /** The API is ready with PostgreSQL at the current schema; without Redis it is degraded (leases work, jobs cannot be queued). */
 const readiness = ObservabilityModule.forRoot({
   inject: [DatabaseHealth, RedisHealth],
-  useFactory: (db: DatabaseHealth, redis: RedisHealth) => [() => db.reachable(), () => db.migrations(), () => redis.degradedWithout()],
+  useFactory: (db: DatabaseHealth, redis: RedisHealth) => [
+    () => db.reachable(),
+    () => db.migrations(),
+    () => redis.degradedWithout(),
+  ],
 });
 
 /** The HTTP service: the Azure Files operations (operations/, one folder per capability) in front of one module per capability. */

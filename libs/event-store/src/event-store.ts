@@ -186,10 +186,10 @@ export class EventStore {
     let appended: Array<{ event_id: string }>;
     try {
       appended = await timed(
-        sql.query<{ event_id: string }>(`WITH projection AS (${projection.sql}) ${rows.insert} WHERE e.ord IN (SELECT ord FROM projection) RETURNING event_id`, [
-          ...projection.params,
-          ...rows.params,
-        ]),
+        sql.query<{ event_id: string }>(
+          `WITH projection AS (${projection.sql}) ${rows.insert} WHERE e.ord IN (SELECT ord FROM projection) RETURNING event_id`,
+          [...projection.params, ...rows.params],
+        ),
       );
     } catch (error) {
       if (isUniqueViolation(error, 'events_stream_version_unique'))
@@ -217,7 +217,9 @@ export class EventStore {
       SELECT $${n + 1}, p.stream_id, p.stream_version, gen_random_uuid(), p.type, 1, p.data, $${n + 2}::jsonb FROM projection p
       RETURNING data`;
     try {
-      const rows = await timed(sql.query<{ data: D }>(statement, [...projection.params, tenant, JSON.stringify(metadata)]));
+      const rows = await timed(
+        sql.query<{ data: D }>(statement, [...projection.params, tenant, JSON.stringify(metadata)]),
+      );
       return rows.map((r) => r.data);
     } catch (error) {
       if (isUniqueViolation(error, 'events_stream_version_unique'))
