@@ -222,7 +222,7 @@ export const EXTENSION_OPERATIONS: ExtensionOperation[] = [
     name: 'Lease History (extension)',
     method: 'GET',
     comp: 'leasehistory',
-    resource: 'file',
+    resource: 'file-or-directory',
     summary: "One file's lease timeline, or a share's lease timeline (on the share root), oldest first",
     responses: {
       '200': json('The timeline.', {
