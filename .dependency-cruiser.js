@@ -1,7 +1,7 @@
 // Layering rules, checked by `npm run lint` (depcruise): the build fails when one is broken.
 // apps/ may use any library; libraries never use apps/. The domain is pure; config and the event
-// store sit below the capabilities; the wire layer (the Azure HTTP dialect) sits beside them and
-// reaches none; capabilities speak no HTTP and meet each other only through a library's index.ts.
+// store sit below the capabilities (observability, which imports only config, below them all); the
+// wire layer (the Azure HTTP dialect) sits beside them and reaches none; capabilities speak no HTTP and meet each other only through a library's index.ts.
 const CAPABILITIES = '(accounts|filesystem|leases|handles|jobs|audit|projections)';
 const HTTP = ['^(node:)?(http|https|http2)$', 'node_modules/(fastify|@fastify/[^/]+|@nestjs/platform-fastify)/'];
 
@@ -41,7 +41,16 @@ module.exports = {
       comment: 'The event store is below every capability and the wire layer; its schema lives in migrations/.',
       severity: 'error',
       from: { path: '^libs/event-store/' },
-      to: { path: '^(libs|apps)/', pathNot: '^libs/(event-store|config|domain)/' },
+      to: { path: '^(libs|apps)/', pathNot: '^libs/(event-store|config|domain|observability)/' },
+    },
+    {
+      name: 'observability-imports-only-config',
+      comment:
+        'libs/observability (metrics registry, logging, health) is cross-cutting infrastructure that the event ' +
+        'store, the wire layer and the capabilities record into, so it must not import any of them.',
+      severity: 'error',
+      from: { path: '^libs/observability/' },
+      to: { path: '^(libs|apps|migrations)/', pathNot: '^libs/(observability|config)/' },
     },
     {
       name: 'wire-imports-no-capability',

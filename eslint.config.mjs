@@ -41,5 +41,7 @@ export default tseslint.config(
     rules: { ...tseslint.configs.disableTypeChecked.rules, '@typescript-eslint/no-require-imports': 'off' },
   },
   { files: ['**/*.mjs'], languageOptions: { sourceType: 'module' } },
+  // The CLI launcher is a Node CommonJS script.
+  { files: ['bin/*.js'], languageOptions: { globals: { console: 'readonly', process: 'readonly' } } },
   prettier,
 );

@@ -42,7 +42,7 @@ export async function startReady(entry: string, portVariable: string, extraEnv: 
   const port = await freePort();
   const child = start(process.execPath, [resolve(DIST, entry)], { ...extraEnv, [portVariable]: String(port) });
   let text = '';
-  const keep = (d: Buffer) => (text = (text + d).slice(-3000));
+  const keep = (d: Buffer) => (text = (text + d.toString()).slice(-3000));
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   const url = `http://127.0.0.1:${port}`;

@@ -184,7 +184,7 @@ export async function runWatchLoad(spec: WatchLoadSpec): Promise<WatchLoadResult
           { host: base.hostname, port: base.port, path: `${path}?comp=watch`, headers, agent: streamAgent },
           (res) => {
             if (res.statusCode !== 200)
-              return reject(new Error(`watch ${path}: ${res.statusCode} ${res.headers['x-ms-error-code']}`));
+              return reject(new Error(`watch ${path}: ${res.statusCode} ${String(res.headers['x-ms-error-code'])}`));
             res.setEncoding('utf8');
             let buffer = '';
             let first = true;

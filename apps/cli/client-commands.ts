@@ -1,12 +1,15 @@
 import { ShareDirectoryClient } from '@azure/storage-file-share';
 import { Command } from 'commander';
-import { CliError, LeaseholdClient } from './client';
-import { countHandles, getJob, Job, toJob, watchJob } from './jobs';
-import { print, printRecord } from './output';
+import { LeaseholdClient } from './client';
+import { countHandles, getJob, Job, JobXml, toJob, watchJob } from './jobs';
+import { Cell, print, printRecord } from './output';
+
+/** A JSON answer's entry (audit history, audit events), shown as table cells. */
+type JsonEntry = Record<string, Cell>;
 
 const client = () => LeaseholdClient.fromEnvironment();
 const EPOCH = 'x-leasehold-lease-epoch';
-const jobColumns: Array<[string, (j: Job) => unknown]> = [
+const jobColumns: Array<[string, (j: Job) => Cell]> = [
   ['job id', (j) => j.jobId],
   ['state', (j) => j.state],
   ['path', (j) => `${j.share}/${j.path}`],
@@ -130,7 +133,7 @@ function jobs(program: Command): void {
       const c = client();
       const total = o.watch ? await countHandles(await c.fileOrDirectory(target), Boolean(o.recursive)) : 0;
       const job = toJob(
-        await c.sendXml('PUT', target, { comp: 'forceclosejob' }, { 'x-ms-handle-id': o.handle, 'x-ms-recursive': String(Boolean(o.recursive)), 'x-leasehold-idempotency-key': o.idempotencyKey }),
+        await c.sendXml<JobXml>('PUT', target, { comp: 'forceclosejob' }, { 'x-ms-handle-id': o.handle, 'x-ms-recursive': String(Boolean(o.recursive)), 'x-leasehold-idempotency-key': o.idempotencyKey }),
       );
       console.log(`job ${job.jobId} ${job.state}`);
       if (o.watch) await follow(c, job, total);
@@ -153,7 +156,7 @@ function jobs(program: Command): void {
     .command('cancel <jobId>')
     .description('cancel a job: it stops after the chunk in hand')
     .action(async (jobId: string) => {
-      const job = toJob(await client().sendXml('DELETE', undefined, { comp: 'forceclosejob', jobid: jobId }));
+      const job = toJob(await client().sendXml<JobXml>('DELETE', undefined, { comp: 'forceclosejob', jobid: jobId }));
       console.log(`job ${job.jobId} ${job.state}${job.cancelRequested ? ', cancel requested' : ''}`);
     });
   jobs
@@ -166,7 +169,7 @@ function jobs(program: Command): void {
       const found: Job[] = [];
       let marker: string | undefined;
       do {
-        const page = await c.sendXml('GET', undefined, { comp: 'forceclosejobs', maxresults: String(Math.min(1000, Number(o.max) - found.length)), marker });
+        const page = await c.sendXml<{ Jobs?: { ForceCloseJob?: JobXml | JobXml[] }; NextMarker?: string }>('GET', undefined, { comp: 'forceclosejobs', maxresults: String(Math.min(1000, Number(o.max) - found.length)), marker });
         found.push(...[page.Jobs?.ForceCloseJob ?? []].flat().map(toJob));
         marker = page.NextMarker || undefined;
       } while (marker && found.length < Number(o.max));
@@ -182,9 +185,9 @@ function audit(program: Command): void {
     .description('who acquired, changed, broke and released the lease of share/path/to/file')
     .option('--json', 'print JSON')
     .action(async (path: string, o: { json?: boolean }) => {
-      const { timeline } = await client().sendJson('GET', path, { comp: 'leasehistory' });
+      const { timeline } = await client().sendJson<{ timeline: JsonEntry[] }>('GET', path, { comp: 'leasehistory' });
       print(
-        timeline as Array<Record<string, unknown>>,
+        timeline,
         [
           ['at', (e) => e.at],
           ['action', (e) => e.action],
@@ -214,7 +217,7 @@ function audit(program: Command): void {
     .option('--marker <marker>', 'continue from a previous answer')
     .option('--json', 'print JSON')
     .action(async (target: string | undefined, o: Record<string, string | boolean | undefined>) => {
-      const answer = await client().sendJson('GET', target, {
+      const answer = await client().sendJson<{ events: JsonEntry[]; nextMarker?: string }>('GET', target, {
         comp: 'auditevents',
         recursive: o.recursive ? 'true' : undefined,
         type: o.type as string,
@@ -231,7 +234,7 @@ function audit(program: Command): void {
       });
       if (o.json) return console.log(JSON.stringify(answer, null, 2));
       print(
-        answer.events as Array<Record<string, unknown>>,
+        answer.events,
         [
           ['seq', (e) => e.seq],
           ['recorded', (e) => e.recordedAt],

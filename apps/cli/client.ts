@@ -18,7 +18,7 @@ export class CliError extends Error {
   static from(error: unknown): CliError {
     if (error instanceof CliError) return error;
     if (error instanceof RestError) {
-      const code = error.code ?? (error.response?.headers.get('x-ms-error-code') as string | undefined);
+      const code = error.code ?? error.response?.headers.get('x-ms-error-code');
       // The SDK's message for a HEAD (no body) is empty; the code says it all then.
       const first = error.message.split('\n')[0].trim();
       const message = first && first !== code ? first : '';
@@ -108,19 +108,22 @@ export class LeaseholdClient {
     }
     if (response.status >= 400) {
       const code = response.headers.get('x-ms-error-code');
-      const message = (await parseXML(response.bodyAsText ?? '').catch(() => undefined))?.Message ?? response.bodyAsText ?? '';
+      const error = (await parseXML(response.bodyAsText ?? '').catch(() => undefined)) as { Message?: string } | undefined;
+      const message = error?.Message ?? response.bodyAsText ?? '';
       throw new CliError(String(message).split('\n')[0], response.status, code);
     }
     return response;
   }
 
-  async sendXml(method: string, target: string | undefined, query: Record<string, string | undefined>, headers?: Record<string, string | undefined>): Promise<any> {
+  /** `T` names the parsed XML the caller expects (the SDK's parser gives it untyped). */
+  async sendXml<T>(method: string, target: string | undefined, query: Record<string, string | undefined>, headers?: Record<string, string | undefined>): Promise<T> {
     const response = await this.send(method, target, query, headers);
-    return parseXML(response.bodyAsText ?? '');
+    return (await parseXML(response.bodyAsText ?? '')) as T;
   }
 
-  async sendJson(method: string, target: string | undefined, query: Record<string, string | undefined>): Promise<any> {
+  /** `T` names the JSON the caller expects. */
+  async sendJson<T>(method: string, target: string | undefined, query: Record<string, string | undefined>): Promise<T> {
     const response = await this.send(method, target, query);
-    return JSON.parse(response.bodyAsText ?? 'null');
+    return JSON.parse(response.bodyAsText ?? 'null') as T;
   }
 }

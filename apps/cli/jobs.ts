@@ -21,8 +21,11 @@ export interface Job {
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 
+/** The <ForceCloseJob> element as the XML parser gives it. */
+export type JobXml = Record<string, string>;
+
 /** The <ForceCloseJob> element, typed. */
-export function toJob(x: Record<string, string>): Job {
+export function toJob(x: JobXml): Job {
   return {
     jobId: x.JobId,
     state: x.State,
@@ -41,7 +44,7 @@ export function toJob(x: Record<string, string>): Job {
   };
 }
 
-export const getJob = async (client: LeaseholdClient, jobId: string) => toJob(await client.sendXml('GET', undefined, { comp: 'forceclosejob', jobid: jobId }));
+export const getJob = async (client: LeaseholdClient, jobId: string) => toJob(await client.sendXml<JobXml>('GET', undefined, { comp: 'forceclosejob', jobid: jobId }));
 
 /** Open handles a job over `target` has to close, counted by listing them (5,000 a page). */
 export async function countHandles(target: ShareFileClient | ShareDirectoryClient, recursive: boolean): Promise<number> {

@@ -40,8 +40,6 @@ afterAll(async () => {
   await database?.drop();
 });
 
-const leaseError = (error: unknown) => (error instanceof RestError ? error.code : error);
-
 test('requests, lease outcomes, latency, appends and batches count what was done', async () => {
   const share = a.serviceClient().getShareClient(uniqueShare('metrics'));
   await share.create();
@@ -51,7 +49,7 @@ test('requests, lease outcomes, latency, appends and batches count what was done
   const first = file.getShareLeaseClient();
   await first.acquireLease(-1);
   const second = file.getShareLeaseClient();
-  await expect(second.acquireLease(-1).catch((e) => Promise.reject(leaseError(e)))).rejects.toBe('LeaseAlreadyPresent');
+  await expect(second.acquireLease(-1)).rejects.toMatchObject({ code: 'LeaseAlreadyPresent' });
   const after = await scrape(a.url);
   const delta = (name: string, labels?: Record<string, string>) => after.value(name, labels) - before.value(name, labels);
   expect(delta('leasehold_lease_actions_total', { action: 'acquire', outcome: 'success' })).toBe(1);
@@ -77,7 +75,7 @@ test('a lease decided on a state another process moved on counts a conflict and 
   await onB.getShareLeaseClient().acquireLease(-1);
   // Both services count in this one process: read the counters around A's stale decision.
   const before = await scrape(a.url);
-  await expect(onA.getShareLeaseClient().acquireLease(-1).catch((e) => Promise.reject(leaseError(e)))).rejects.toBe('LeaseAlreadyPresent');
+  await expect(onA.getShareLeaseClient().acquireLease(-1)).rejects.toMatchObject({ code: 'LeaseAlreadyPresent' });
   const after = await scrape(a.url);
   expect(after.value('leasehold_concurrency_conflicts_total') - before.value('leasehold_concurrency_conflicts_total')).toBe(1);
   expect(after.value('leasehold_concurrency_retries_total') - before.value('leasehold_concurrency_retries_total')).toBe(1);

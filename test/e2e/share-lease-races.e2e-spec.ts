@@ -186,7 +186,7 @@ describe('Lease Share races across two API processes, one with its clock 10 minu
     let swept: ShareClient[];
     let expiresAt = 0;
 
-    const expiryOf = async (via: ShareClient[]) => Date.parse((await leaseEvents(via[0]))[0].data.expiresAt!);
+    const expiryOf = async (via: ShareClient[]) => Date.parse((await leaseEvents(via[0]))[0].data.expiresAt);
 
     beforeAll(async () => {
       raced = [];
@@ -249,7 +249,7 @@ describe('Lease Share races across two API processes, one with its clock 10 minu
       expect(lapses).toHaveLength(1);
       expect(lapses[0].principal).toBe('system');
       expect(lapses[0].data.expiredAt).toBe(events[0].data.expiresAt);
-      expect(lapses[0].recordedAt.getTime()).toBeGreaterThanOrEqual(Date.parse(events[0].data.expiresAt!));
+      expect(lapses[0].recordedAt.getTime()).toBeGreaterThanOrEqual(Date.parse(events[0].data.expiresAt));
       expect((await swept[1].getProperties()).leaseState).toBe('expired');
       await expectReplayMatches(swept);
     });

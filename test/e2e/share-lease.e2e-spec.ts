@@ -423,7 +423,7 @@ describe('time, on the database clock', () => {
 
 describe('Delete Share under a share lease', () => {
   const del = (share: ShareClient, leaseId?: string) =>
-    attempt(() => share.delete(leaseId ? { leaseAccessConditions: { leaseId } } : {}) as Promise<never>);
+    attempt(() => share.delete(leaseId ? { leaseAccessConditions: { leaseId } } : {}));
 
   it.each<[string, 'leased' | 'breaking' | 'broken' | 'none']>([
     ['leased', 'leased'],

@@ -54,7 +54,7 @@ export async function ownPostgres(): Promise<OwnService> {
   const dir = mkdtempSync(join(tmpdir(), 'leasehold-pg-'));
   // PostgreSQL refuses to run as root: as root, run it as the postgres user.
   const user = process.getuid?.() === 0 ? { uid: Number(execFileSync('id', ['-u', 'postgres'])), gid: Number(execFileSync('id', ['-g', 'postgres'])) } : {};
-  if (user.uid !== undefined) chownSync(dir, user.uid, user.gid!);
+  if (user.uid !== undefined) chownSync(dir, user.uid, user.gid);
   execFileSync('initdb', ['-D', join(dir, 'data'), '-A', 'trust', '-U', 'postgres', '--no-sync'], { stdio: 'ignore', ...user });
   const port = await freePort();
   const args = ['-D', join(dir, 'data'), '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'];

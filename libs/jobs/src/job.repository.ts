@@ -82,8 +82,8 @@ export class JobRepository {
 
   /** Jobs per state across all tenants, for the metrics. */
   async countByState(): Promise<Array<{ state: string; count: number }>> {
-    const rows = await this.store.db.query(`SELECT state, count(*)::int AS n FROM jobs GROUP BY state`);
-    return rows.map((r: any) => ({ state: r.state, count: r.n }));
+    const rows = await this.store.db.query<{ state: string; n: number }>(`SELECT state, count(*)::int AS n FROM jobs GROUP BY state`);
+    return rows.map((r) => ({ state: r.state, count: r.n }));
   }
 
   /** Jobs not yet ended, for the worker to make sure each has its next chunk queued. */

@@ -121,7 +121,7 @@ export class HealthController {
 export interface ReadinessOptions {
   imports?: ModuleMetadata['imports'];
   inject: InjectionToken[];
-  useFactory: (...deps: any[]) => ReadinessCheck[];
+  useFactory: (...deps: never[]) => ReadinessCheck[];
 }
 
 /** Every pool of this process (an application's, or several in a test process), summed when scraped. */

@@ -65,7 +65,7 @@ export class PinoNestLogger implements LoggerService {
   private write(level: 'info' | 'warn' | 'error' | 'debug' | 'trace', message: unknown, params: unknown[]): void {
     // Nest passes the context (the Logger's name) last, and for errors a stack before it.
     const context = typeof params[params.length - 1] === 'string' ? (params.pop() as string) : undefined;
-    const stack = level === 'error' && typeof params[0] === 'string' ? (params[0] as string) : undefined;
+    const stack = level === 'error' && typeof params[0] === 'string' ? params[0] : undefined;
     const fields = { context, ...(stack ? { stack: scrub(stack) } : {}) };
     if (message instanceof Error) this.logger[level]({ ...fields, err: message }, scrub(message.message));
     else if (typeof message === 'object' && message !== null) this.logger[level]({ ...fields, ...message });

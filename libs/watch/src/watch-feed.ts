@@ -254,7 +254,7 @@ export class WatchFeed {
     const behind = after !== undefined && compareCheckpoints(after, head) < 0;
     const watcher = new Watcher(this, filter, after ?? head, behind ? head : undefined, this.options.bufferEvents);
     let byKey = this.watchers.get(filter.tenant);
-    if (!byKey) this.watchers.set(filter.tenant, (byKey = new Map()));
+    if (!byKey) this.watchers.set(filter.tenant, (byKey = new Map<string, Set<Watcher>>()));
     let set = byKey.get(watcher.key);
     if (!set) byKey.set(watcher.key, (set = new Set()));
     set.add(watcher);

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { CommandContext, parseGuid } from '@leasehold/domain';
-import type { SasToken } from './auth/sas';
+import type { SasToken } from './auth/sas-token';
 import { AzureError, invalidHeader, invalidQuery, invalidUri } from './errors';
 
 /** A request after URL parsing and authentication, as operations see it. */

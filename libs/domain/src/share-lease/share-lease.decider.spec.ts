@@ -473,7 +473,6 @@ describe('Delete Share under a share lease', () => {
 });
 
 describe('property: any sequence of commands at increasing instants', () => {
-  type Step = { command: ShareLeaseCommand; advance: number };
   const id = fc.constantFrom(A, B, C);
   const duration = fc.constantFrom(-1, 15, 30, 60);
   const period = fc.option(fc.integer({ min: 0, max: 60 }), { nil: undefined });
@@ -527,7 +526,7 @@ describe('property: any sequence of commands at increasing instants', () => {
         return (st === 'leased' || st === 'expired') && c.leaseId === m.holder
           ? m.duration < 0
             ? m
-            : lease(m.holder!, m.duration, m.epoch)
+            : lease(m.holder, m.duration, m.epoch)
           : 'fails';
       case 'change':
         if (st !== 'leased') return 'fails';

@@ -90,7 +90,7 @@ interface NodeColumns {
 }
 
 /** A row of the shares table. */
-interface ShareColumns {
+export interface ShareColumns {
   share_id: string;
   name: string;
   quota: number;

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { CommandContext, evolveShareLease, ShareLeaseEvent, ShareLeaseState } from '@leasehold/domain';
 import { eventMetadata, EventStore, SqlExecutor, Statement } from '@leasehold/event-store';
-import { ShareRow, toShareRow } from '../nodes/node.repository';
-import { shareLeaseColumns, shareLeaseOf } from './share-lease.row';
+import { ShareColumns, ShareRow, toShareRow } from '../nodes/node.repository';
+import { shareLeaseColumns, shareLeaseOf, ShareLeaseRow } from './share-lease.row';
 import { shareStream } from './share.events';
 
 /** A share with its lease, and the database's clock when the row was read: the one clock lease decisions use. */
@@ -18,7 +18,7 @@ export class ShareLeaseRepository {
   constructor(private readonly store: EventStore) {}
 
   async find(tenant: string, name: string, sql: SqlExecutor = this.store.db): Promise<LeasedShare | undefined> {
-    const rows = await sql.query(
+    const rows = await sql.query<ShareColumns & ShareLeaseRow & { read_at: number }>(
       `SELECT *, floor(extract(epoch FROM clock_timestamp()) * 1000)::float8 AS read_at FROM shares WHERE tenant = $1 AND name = $2`,
       [tenant, name],
     );

@@ -40,32 +40,42 @@ export function shareLeaseColumns(lease: ShareLeaseState) {
   }
 }
 
-/** The lease a shares row records. */
-export function shareLeaseOf(r: any): ShareLeaseState {
+/** The lease columns of a shares row, as pg returns them (the epoch is a bigint, so a string). */
+export interface ShareLeaseRow {
+  lease_status: ShareLeaseState['status'];
+  lease_epoch: string | number;
+  lease_id: string | null;
+  lease_duration: number | null;
+  lease_expires_at: Date | string | null;
+  lease_broken_at: Date | string | null;
+}
+
+/** The lease a shares row records; shareLeaseColumns fills the columns each status needs (the `!`s). */
+export function shareLeaseOf(r: ShareLeaseRow): ShareLeaseState {
   const epoch = Number(r.lease_epoch);
   const at = (value: Date | string) => new Date(value).getTime();
-  switch (r.lease_status as ShareLeaseState['status']) {
+  switch (r.lease_status) {
     case 'available':
       return { status: 'available', epoch };
     case 'leased':
       return r.lease_expires_at === null
-        ? { status: 'leased', leaseId: r.lease_id, epoch, duration: r.lease_duration }
+        ? { status: 'leased', leaseId: r.lease_id!, epoch, duration: r.lease_duration! }
         : {
             status: 'leased',
-            leaseId: r.lease_id,
+            leaseId: r.lease_id!,
             epoch,
-            duration: r.lease_duration,
+            duration: r.lease_duration!,
             expiresAt: at(r.lease_expires_at),
           };
     case 'expired':
       return {
         status: 'expired',
-        leaseId: r.lease_id,
+        leaseId: r.lease_id!,
         epoch,
-        duration: r.lease_duration,
-        expiredAt: at(r.lease_expires_at),
+        duration: r.lease_duration!,
+        expiredAt: at(r.lease_expires_at!),
       };
     case 'broken':
-      return { status: 'broken', leaseId: r.lease_id, epoch, brokenAt: at(r.lease_broken_at) };
+      return { status: 'broken', leaseId: r.lease_id!, epoch, brokenAt: at(r.lease_broken_at!) };
   }
 }

@@ -2,6 +2,9 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { AzureError, authenticationFailed, invalidQuery } from '../errors';
 import type { WireResponse } from '../request';
 import type { OperationSpec } from '../routing';
+import { OVERRIDES, SasToken, ServiceSas } from './sas-token';
+
+export type { AccountSas, SasToken, ServiceSas } from './sas-token';
 
 /** The connection a request came on: a SAS may restrict the source address (`sip`) and protocol (`spr`). */
 export interface ClientConnection {
@@ -17,42 +20,6 @@ export interface SasTarget {
   share?: string;
   path: string[];
 }
-
-interface CommonSas {
-  version: string;
-  permissions: string;
-  start?: string;
-  expiry: string;
-  ip?: string;
-  protocol?: string;
-  signature: string;
-}
-
-/** Service SAS for a share (`sr=s`) or a file (`sr=f`), as `generateSasUrl` on a share or file client makes it. */
-export interface ServiceSas extends CommonSas {
-  kind: 'service';
-  resource: 'f' | 's';
-  /** rscc, rscd, rsce, rscl, rsct: signed, and sent back as response headers by Get File. */
-  overrides: Record<(typeof OVERRIDES)[number][0], string>;
-}
-
-/** Account SAS (`ss`, `srt`), as `generateAccountSasUrl` / `generateAccountSASQueryParameters` make it. */
-export interface AccountSas extends CommonSas {
-  kind: 'account';
-  services: string;
-  resourceTypes: string;
-  encryptionScope: string;
-}
-
-export type SasToken = ServiceSas | AccountSas;
-
-const OVERRIDES = [
-  ['rscc', 'cache-control'],
-  ['rscd', 'content-disposition'],
-  ['rsce', 'content-encoding'],
-  ['rscl', 'content-language'],
-  ['rsct', 'content-type'],
-] as const;
 
 /** The first version with `sip` and `spr` in the string-to-sign; File SAS before it (2015-02-21) signs differently. */
 const OLDEST_VERSION = '2015-04-05';
