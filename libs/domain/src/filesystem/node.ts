@@ -1,5 +1,10 @@
 import { evolveLease, initialLeaseState, LeaseEvent, LeaseState } from '../lease';
-import type { ByteRange } from './ranges';
+
+/** An inclusive byte range [start, end] of a file. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
 
 /** HTTP properties of a file (Set File Properties / Create File headers). */
 export interface FileProperties {

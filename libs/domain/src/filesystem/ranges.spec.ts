@@ -1,5 +1,5 @@
-import { NodeEvent } from './node';
-import { ByteRange, clipRanges, evolveRanges } from './ranges';
+import { ByteRange, NodeEvent } from './node';
+import { clipRanges, evolveRanges } from './ranges';
 
 const stamp = { etag: '"x"', at: '2026-01-01T00:00:00.000Z' };
 const write = (start: number, end: number): NodeEvent => ({

@@ -1,10 +1,4 @@
-import type { NodeEvent } from './node';
-
-/** An inclusive byte range [start, end] of a file. */
-export interface ByteRange {
-  start: number;
-  end: number;
-}
+import type { ByteRange, NodeEvent } from './node';
 
 /** `ranges` (sorted, disjoint, not touching) without [start, end]. */
 function cut(ranges: ByteRange[], start: number, end: number): ByteRange[] {
