@@ -6,6 +6,8 @@ import { AuditReadModel1764000000000 } from './1764000000000-AuditReadModel';
 import { DropDeadColumns1764100000000 } from './1764100000000-DropDeadColumns';
 import { ShareLeases1764200000000 } from './1764200000000-ShareLeases';
 import { ShareSettingsAndFileService1764300000000 } from './1764300000000-ShareSettingsAndFileService';
+import { AuditByStream1764400000000 } from './1764400000000-AuditByStream';
+import { NodeCopy1764410000000 } from './1764410000000-NodeCopy';
 import { WatchNotify1764600000000 } from './1764600000000-WatchNotify';
 
 /** Every migration, in order. Listed as classes so they run the same from sources and from dist. */
@@ -18,5 +20,7 @@ export const migrations = [
   DropDeadColumns1764100000000,
   ShareLeases1764200000000,
   ShareSettingsAndFileService1764300000000,
+  AuditByStream1764400000000,
+  NodeCopy1764410000000,
   WatchNotify1764600000000,
 ];

@@ -3,18 +3,18 @@ import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '../../libs/accounts/src';
 import { AsyncProjector, auditProjection, AsyncProjection } from '../../libs/audit/src';
-import { createDataSource, EventStore, migrateDatabase } from '../../libs/event-store/src';
-import { startTestService, TestService, uniqueShare } from '../support/service';
+import { EventStore } from '../../libs/event-store/src';
+import { AuditedService, startAuditedService } from '../support/audited-service';
+import { TestService, uniqueShare } from '../support/service';
 import { breakShareLease, untilDbClock } from '../support/share-lease';
 import { sendRaw } from '../support/signed-request';
 
 /** The audit API and its asynchronous read model, on a database of their own (one projector leads per database). */
 describe('audit trail', () => {
-  const databaseUrl = `${process.env.LEASEHOLD_TEST_DATABASE_URL}_audit`;
+  let audited: AuditedService;
   let service: TestService;
   let pool: Pool;
   let store: EventStore;
-  let closeStore: () => Promise<void>;
   let projector: AsyncProjector;
   let other: { name: string; key1: string };
 
@@ -36,39 +36,14 @@ describe('audit trail', () => {
     } while (marker);
     return events;
   };
-  /**
-   * Applies everything committed so far. The reader only takes transactions below the cluster's
-   * oldest running one (xmin is cluster-wide, so other suites' transactions count): wait them out.
-   */
-  const catchUp = async () => {
-    for (let i = 0; i < 1500; i++) {
-      await projector.catchUp();
-      if ((await projector.lag()).behind === 0) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error('the audit projector did not catch up');
-  };
+  const catchUp = () => audited.catchUp();
 
   beforeAll(async () => {
-    await migrateDatabase(databaseUrl);
-    service = await startTestService({ DATABASE_URL: databaseUrl });
-    pool = new Pool({ connectionString: databaseUrl, max: 4 });
-    const db = await createDataSource(databaseUrl, 4).initialize();
-    store = new EventStore(db);
-    closeStore = () => db.destroy();
-    projector = new AsyncProjector(pool, store, auditProjection, 50);
-    expect(await projector.lead()).toBe(true);
+    audited = await startAuditedService('audit', 50);
+    ({ service, pool, store, projector } = audited);
     other = await service.createAccount(`audit${randomUUID().slice(0, 8)}`);
   });
-  afterAll(async () => {
-    projector.resign();
-    await pool.end();
-    await closeStore();
-    await service.stop();
-    const admin = new Pool({ connectionString: databaseUrl.replace(/\/[^/]+$/, '/postgres'), max: 1 });
-    await admin.query(`DROP DATABASE IF EXISTS "${databaseUrl.split('/').pop()}" WITH (FORCE)`);
-    await admin.end();
-  });
+  afterAll(() => audited.stop());
 
   it('answers who held, changed, broke and released a lease, and what the file looked like at any time', async () => {
     const shareName = uniqueShare('audit');

@@ -446,6 +446,25 @@ const handleish = fc.oneof(
   ),
   fc.bigInt({ min: 0n, max: 2n ** 64n + 5n }).map(String),
 );
+/** Source URLs (rename, copy): the tree's own paths, absolute or not, other accounts and shares, broken URLs. */
+const sourceish = fc.oneof(
+  fc.constantFrom(
+    ...[...Object.keys(FILES), ...DIRS].map((p) => `http://127.0.0.1:1/$ACCOUNT/${SHARE}/${encodePath(p)}`),
+  ),
+  fc.constantFrom(
+    `/$ACCOUNT/${SHARE}/d1/plain.txt`,
+    `http://127.0.0.1:1/$OTHER/${SHARE}/d1/plain.txt`,
+    `http://127.0.0.1:1/$ACCOUNT/no-such-share/x`,
+    `http://127.0.0.1:1/$ACCOUNT/${SHARE}`,
+    `http://127.0.0.1:1/$ACCOUNT/${SHARE}/d1/%`,
+    'http://[bad',
+    'not a url',
+    '',
+    `http://127.0.0.1:1/$ACCOUNT/${SHARE}/d1/plain.txt?sv=x&sig=y`,
+    `http://127.0.0.1:1/$ACCOUNT/${SHARE}/${'a/'.repeat(300)}x`,
+  ),
+  latin1,
+);
 const md5ish = fc.oneof(
   fc.constantFrom('XrY7u+Ae7tCTyyK7j1rNww==', 'not base64', '', 'AAAA', '==', 'XrY7u+Ae7tCTyyK7j1rNww'),
   latin1,
@@ -565,6 +584,13 @@ const HEADER_VALUES: [string, fc.Arbitrary<string>][] = [
       'Read,Read',
     ),
   ],
+  ['x-ms-file-rename-source', sourceish],
+  ['x-ms-copy-source', sourceish],
+  ['x-ms-copy-action', fc.constantFrom('abort', 'Abort', 'stop', '')],
+  ['x-ms-file-rename-replace-if-exists', fc.constantFrom('true', 'false', 'TRUE', 'yes', '')],
+  ['x-ms-file-rename-ignore-readonly', fc.constantFrom('true', 'false', 'no', '')],
+  ['x-ms-source-lease-id', guidish],
+  ['x-ms-destination-lease-id', guidish],
   ['x-leasehold-idempotency-key', fc.oneof(latin1, big(250, 300, 'k'), fc.constant(''))],
   [
     'content-type',
@@ -643,6 +669,12 @@ const OPS: [string, string, Kind][] = [
   ['HEAD', '', 'file'],
   ['GET', '', 'file'],
   ['PUT', 'comp=lease', 'file'],
+  ['GET', 'comp=metadata', 'file'],
+  ['HEAD', 'comp=metadata', 'file'],
+  ['GET', 'comp=rangelist', 'file'],
+  ['PUT', 'comp=rename', 'file'],
+  ['PUT', 'restype=directory&comp=rename', 'dir'],
+  ['PUT', 'comp=copy&copyid=00000000-0000-0000-0000-000000000001', 'file'],
   ['GET', 'comp=listhandles', 'node'],
   ['PUT', 'comp=forceclosehandles', 'node'],
   ['PUT', 'comp=openhandle', 'node'],

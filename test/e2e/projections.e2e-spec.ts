@@ -57,6 +57,18 @@ describe('projections rebuilt from the event log', () => {
       breakPeriod: fc.constantFrom(undefined, 0, 5),
     }),
     fc.record({
+      op: fc.constant('renamedir'),
+      dir: fc.constantFrom('a', 'b', 'a/c'),
+      to: fc.constantFrom('a', 'b', 'b/c', 'A'),
+    }),
+    fc.record({
+      op: fc.constant('renamefile'),
+      file: fc.constantFrom('f', 'a/g', 'a/c/h'),
+      to: fc.constantFrom('f', 'a/g', 'a/c/h', 'b/f'),
+      lease: fc.constantFrom('11111111-1111-1111-1111-111111111111', '22222222-2222-2222-2222-222222222222'),
+      replace: fc.boolean(),
+    }),
+    fc.record({
       op: fc.constantFrom(
         'create',
         'write',
@@ -71,6 +83,7 @@ describe('projections rebuilt from the event log', () => {
         'open',
         'openw',
         'closeall',
+        'copy',
       ),
       file: fc.constantFrom('f', 'a/g', 'a/c/h'),
       lease: fc.constantFrom('11111111-1111-1111-1111-111111111111', '22222222-2222-2222-2222-222222222222'),
@@ -157,6 +170,25 @@ describe('projections rebuilt from the event log', () => {
         case 'open':
         case 'openw': {
           const res = await open(name, s.file, s.op === 'openw' ? 'Read,Write' : 'Read');
+          expect(res.status).toBeLessThan(500);
+          return;
+        }
+        case 'copy':
+          return void (await file!.startCopyFromURL(`${share.url}/f`, conditions));
+        case 'renamedir':
+        case 'renamefile': {
+          const from = s.op === 'renamedir' ? s.dir : s.file;
+          const res = await sendRaw(service.url, {
+            method: 'PUT',
+            path: `/${DEVELOPMENT_ACCOUNT}/${name}/${s.to}`,
+            query: s.op === 'renamedir' ? 'restype=directory&comp=rename' : 'comp=rename',
+            headers: {
+              'x-ms-file-rename-source': `${service.url}/${DEVELOPMENT_ACCOUNT}/${name}/${from}`,
+              'x-ms-file-rename-replace-if-exists': String(s.replace ?? false),
+              ...(s.lease ? { 'x-ms-source-lease-id': s.lease, 'x-ms-destination-lease-id': s.lease } : {}),
+            },
+            signer: { account: DEVELOPMENT_ACCOUNT, key: DEVELOPMENT_KEY },
+          });
           expect(res.status).toBeLessThan(500);
           return;
         }

@@ -16,6 +16,7 @@ import { AuditOperations } from './operations/audit/audit.operations';
 import { DirectoryOperations } from './operations/filesystem/directory.operations';
 import { FileServiceOperations } from './operations/filesystem/file-service.operations';
 import { FileOperations } from './operations/filesystem/file.operations';
+import { RenameOperations } from './operations/filesystem/rename.operations';
 import { ShareOperations } from './operations/filesystem/share.operations';
 import { HandleOperations } from './operations/handles/handle.operations';
 import { JobOperations } from './operations/jobs/job.operations';
@@ -40,7 +41,11 @@ class PortsModule {}
 /** The API is ready with PostgreSQL at the current schema; without Redis it is degraded (leases work, jobs cannot be queued). */
 const readiness = ObservabilityModule.forRoot({
   inject: [DatabaseHealth, RedisHealth],
-  useFactory: (db: DatabaseHealth, redis: RedisHealth) => [() => db.reachable(), () => db.migrations(), () => redis.degradedWithout()],
+  useFactory: (db: DatabaseHealth, redis: RedisHealth) => [
+    () => db.reachable(),
+    () => db.migrations(),
+    () => redis.degradedWithout(),
+  ],
 });
 
 /** The HTTP service: the Azure Files operations (operations/, one folder per capability) in front of one module per capability. */
@@ -72,6 +77,7 @@ export class ApiModule {
         FileOperations,
         LeaseOperations,
         ShareLeaseOperations,
+        RenameOperations,
         HandleOperations,
         JobOperations,
         AuditOperations,

@@ -61,13 +61,25 @@ export const auditProjection: AsyncProjection = {
     const rows = events.map((e) => {
       const d = factsOf(e);
       if (e.type === 'ShareCreated') learn(e.tenant, e.streamId, { share: d.name ?? null, path: '' });
-      else if (e.type === 'ForceCloseJobSubmitted') learn(e.tenant, e.streamId, { share: d.shareName ?? null, path: d.path ?? null });
+      else if (e.type === 'ForceCloseJobSubmitted')
+        learn(e.tenant, e.streamId, { share: d.shareName ?? null, path: d.path ?? null });
       else if (shareIdOf(e) && !places.has(key(e.tenant, e.streamId))) {
-        learn(e.tenant, e.streamId, { share: places.get(key(e.tenant, shareStream(shareIdOf(e)!)))?.share ?? null, path: d.path ?? null });
+        learn(e.tenant, e.streamId, {
+          share: places.get(key(e.tenant, shareStream(shareIdOf(e)!)))?.share ?? null,
+          path: d.path ?? null,
+        });
       }
+      // A renamed node keeps its stream: from this event on, it is about the new path.
+      else if (e.type === 'NodeRenamed' || e.type === 'NodeMoved')
+        learn(e.tenant, e.streamId, {
+          share: places.get(key(e.tenant, e.streamId))?.share ?? null,
+          path: d.path ?? null,
+        });
       const place = places.get(key(e.tenant, e.streamId)) ?? { share: null, path: null };
       const leaseId = d.leaseId ?? d.toLeaseId;
-      const jobId = e.metadata?.jobId ?? (e.streamId.startsWith(JOB_STREAM_PREFIX) ? e.streamId.slice(JOB_STREAM_PREFIX.length) : undefined);
+      const jobId =
+        e.metadata?.jobId ??
+        (e.streamId.startsWith(JOB_STREAM_PREFIX) ? e.streamId.slice(JOB_STREAM_PREFIX.length) : undefined);
       return {
         position: e.position,
         tenant: e.tenant,

@@ -72,7 +72,7 @@ export class StateAsOfHandler implements IQueryHandler<StateAsOfQuery> {
   constructor(private readonly audit: AuditRepository) {}
 
   async execute({ context, share, pathKey, at }: StateAsOfQuery) {
-    return stateAsOf(await this.audit.historyOf(context.tenant, share, pathKey, at), at);
+    return stateAsOf(await this.audit.historyOf(context.tenant, share, pathKey, at), at, pathKey);
   }
 }
 

@@ -81,7 +81,8 @@ function where(tenant: string, filter: AuditFilter, params: unknown[]): string {
   if (filter.share !== undefined) clauses.push(`share = ${add(filter.share)}`);
   if (filter.pathKey !== undefined) {
     if (filter.recursive && filter.pathKey === '') clauses.push(`path_key IS NOT NULL`);
-    else if (filter.recursive) clauses.push(`(path_key = ${add(filter.pathKey)} OR path_key LIKE ${add(likePrefix(filter.pathKey))})`);
+    else if (filter.recursive)
+      clauses.push(`(path_key = ${add(filter.pathKey)} OR path_key LIKE ${add(likePrefix(filter.pathKey))})`);
     else clauses.push(`path_key = ${add(filter.pathKey)}`);
   }
   if (filter.type) clauses.push(`type = ${add(filter.type)}`);
@@ -101,7 +102,13 @@ export class AuditRepository {
   constructor(private readonly store: EventStore) {}
 
   /** One page in seq order; `after` is the seq the previous page ended at. */
-  async query(tenant: string, filter: AuditFilter, order: 'asc' | 'desc', after: string | undefined, limit: number): Promise<{ events: AuditEvent[]; more: boolean }> {
+  async query(
+    tenant: string,
+    filter: AuditFilter,
+    order: 'asc' | 'desc',
+    after: string | undefined,
+    limit: number,
+  ): Promise<{ events: AuditEvent[]; more: boolean }> {
     const params: unknown[] = [];
     const clause = where(tenant, filter, params);
     const cursor = after === undefined ? '' : ` AND seq ${order === 'asc' ? '>' : '<'} $${params.push(after)}`;
@@ -112,10 +119,16 @@ export class AuditRepository {
     return { events: rows.slice(0, limit).map(toEvent), more: rows.length > limit };
   }
 
-  /** Everything recorded about one path up to `at`, oldest first: the material of an as-of reconstruction. */
+  /**
+   * Everything recorded up to `at` on every stream that has been at one path (a renamed file's
+   * stream in whole, before and after the rename), oldest first: the material of an as-of
+   * reconstruction and of a lease history.
+   */
   async historyOf(tenant: string, share: string, key: string, at?: Date): Promise<AuditEvent[]> {
     const rows = await this.store.db.query<AuditRow>(
-      `SELECT * FROM audit_log WHERE tenant = $1 AND share = $2 AND path_key = $3 AND ($4::timestamptz IS NULL OR recorded_at <= $4)
+      `SELECT * FROM audit_log
+       WHERE tenant = $1 AND stream_id IN (SELECT stream_id FROM audit_log WHERE tenant = $1 AND share = $2 AND path_key = $3)
+         AND ($4::timestamptz IS NULL OR recorded_at <= $4)
        ORDER BY seq`,
       [tenant, share, key, at ?? null],
     );

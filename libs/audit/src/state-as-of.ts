@@ -5,6 +5,7 @@ import {
   LeaseEvent,
   NodeEvent,
   NodeState,
+  pathKey,
   ShareLeaseEvent,
   ShareLeaseState,
   ShareLeaseStateName,
@@ -43,10 +44,11 @@ function groupByStream(events: AuditEvent[]): Map<string, AuditEvent[]> {
 }
 
 /**
- * The lease and the open handles of one path as they were at `at`, folded from everything
- * recorded about the path up to then with the same evolve functions the service runs on.
+ * The lease and the open handles of the path `key` as they were at `at`, folded from everything
+ * recorded up to then on the streams that have been at the path, with the same evolve functions the
+ * service runs on: a node counts only if it was at the path then (not renamed away, or not yet renamed there).
  */
-export function stateAsOf(events: AuditEvent[], at: Date): StateAsOf {
+export function stateAsOf(events: AuditEvent[], at: Date, key: string): StateAsOf {
   const streams = groupByStream(events);
   let share: { exists: boolean; lease: ShareLeaseState } | undefined;
   let node: NodeState | undefined;
@@ -60,6 +62,7 @@ export function stateAsOf(events: AuditEvent[], at: Date): StateAsOf {
         undefined,
       );
       const seq = BigInt(list[0].seq);
+      if (state && pathKey(state.path.split('/')) !== key) continue;
       if (seq > nodeSeq) [node, nodeSeq] = [state, seq];
     } else if (streamId.startsWith(SHARE_STREAM_PREFIX)) {
       const lease = list
@@ -125,6 +128,8 @@ const LEASE_EVENTS: Record<LeaseEvent['type'] | ShareLeaseEvent['type'], string>
 
 export interface LeaseHistoryEntry {
   at: string;
+  /** Where the file was then (a renamed file's history spans its paths). */
+  path: string | null;
   action: string;
   leaseId: string;
   previousLeaseId?: string;
@@ -134,7 +139,7 @@ export interface LeaseHistoryEntry {
   clientRequestId: string | null;
 }
 
-/** Who acquired, renewed, changed, broke and released the lease on a path (a file, or a share's root), and when it expired, oldest first. */
+/** Who acquired, renewed, changed, broke and released the lease on a path (each file that has been at it, or a share's root), and when it expired, oldest first. */
 export function leaseHistory(events: AuditEvent[]): LeaseHistoryEntry[] {
   return events
     .filter((e) => e.type in LEASE_EVENTS)
@@ -142,6 +147,7 @@ export function leaseHistory(events: AuditEvent[]): LeaseHistoryEntry[] {
       const { type, data } = { type: e.type, data: e.data } as LeaseEvent | ShareLeaseEvent;
       return {
         at: e.recordedAt,
+        path: e.path,
         action: LEASE_EVENTS[type],
         leaseId: 'toLeaseId' in data ? data.toLeaseId : data.leaseId,
         ...('fromLeaseId' in data ? { previousLeaseId: data.fromLeaseId } : {}),

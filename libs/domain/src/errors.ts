@@ -21,6 +21,12 @@ export type DomainReason =
   | 'DirectoryNotEmpty'
   /** Delete File or Delete Directory while handles are open on it. */
   | 'SharingViolation'
+  /** Copy File: no readable file at x-ms-copy-source. */
+  | 'CopySourceNotFound'
+  /** Abort Copy File: every copy here has completed. */
+  | 'NoPendingCopyOperation'
+  /** Rename Directory into the directory itself or below it. */
+  | 'RenameIntoItself'
   /** A write beyond the end of the file. */
   | 'InvalidRange'
   /** Close Handle: no such open handle on this path in this session. */

@@ -24,3 +24,6 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
   const name = e?.constraint ?? e?.driverError?.constraint;
   return code === UNIQUE_VIOLATION && (constraint === undefined || name === constraint);
 }
+
+/** PostgreSQL broke a lock cycle by failing this transaction: for an optimistic writer, only "decide again". */
+export const isDeadlock = (error: unknown): boolean => (error as { code?: string })?.code === '40P01';

@@ -3,7 +3,7 @@ import type { Pool, PoolClient } from 'pg';
 import { eventAppendDuration } from '@leasehold/observability';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
-import { ConcurrencyError, isUniqueViolation } from './errors';
+import { ConcurrencyError, isDeadlock, isUniqueViolation } from './errors';
 import {
   AppendRequest,
   Checkpoint,
@@ -125,7 +125,11 @@ export class EventStore {
     };
   }
 
-  /** Runs `work` in one transaction; the executor it gets must be used for every statement. */
+  /**
+   * Runs `work` in one transaction; the executor it gets must be used for every statement. A
+   * deadlock (two writers locking rows in opposite orders, e.g. copies A→B and B→A) is a
+   * ConcurrencyError: PostgreSQL rolled one back, and it only has to decide again.
+   */
   async transaction<T>(work: (sql: SqlExecutor) => Promise<T>): Promise<T> {
     const client: PoolClient = await this.pool.connect();
     const sql: SqlExecutor = {
@@ -138,7 +142,7 @@ export class EventStore {
       return result;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
+      throw isDeadlock(error) ? new ConcurrencyError('', '(transaction)', -1) : error;
     } finally {
       client.release();
     }
@@ -182,10 +186,10 @@ export class EventStore {
     let appended: Array<{ event_id: string }>;
     try {
       appended = await timed(
-        sql.query<{ event_id: string }>(`WITH projection AS (${projection.sql}) ${rows.insert} WHERE e.ord IN (SELECT ord FROM projection) RETURNING event_id`, [
-          ...projection.params,
-          ...rows.params,
-        ]),
+        sql.query<{ event_id: string }>(
+          `WITH projection AS (${projection.sql}) ${rows.insert} WHERE e.ord IN (SELECT ord FROM projection) RETURNING event_id`,
+          [...projection.params, ...rows.params],
+        ),
       );
     } catch (error) {
       if (isUniqueViolation(error, 'events_stream_version_unique'))
@@ -213,7 +217,9 @@ export class EventStore {
       SELECT $${n + 1}, p.stream_id, p.stream_version, gen_random_uuid(), p.type, 1, p.data, $${n + 2}::jsonb FROM projection p
       RETURNING data`;
     try {
-      const rows = await timed(sql.query<{ data: D }>(statement, [...projection.params, tenant, JSON.stringify(metadata)]));
+      const rows = await timed(
+        sql.query<{ data: D }>(statement, [...projection.params, tenant, JSON.stringify(metadata)]),
+      );
       return rows.map((r) => r.data);
     } catch (error) {
       if (isUniqueViolation(error, 'events_stream_version_unique'))

@@ -9,6 +9,7 @@ import {
   DirectoryHandler,
   FileContentHandler,
   FileServicePropertiesHandler,
+  FileRangesHandler,
   ListDirectoryHandler,
   LocateHandler,
   ListSharesHandler,
@@ -21,6 +22,7 @@ import { NodeWriter } from './nodes/node.writer';
 import { RecentNodes } from './nodes/recent-nodes';
 import { SetFileServicePropertiesHandler } from './service/file-service.commands';
 import { FileServiceRepository } from './service/file-service.repository';
+import { RenameHandler } from './rename/rename.command';
 import { ShareLeaseRepository } from './shares/share-lease.repository';
 import { ChangeShareHandler, CreateShareHandler, DeleteShareHandler } from './shares/share.commands';
 import { ShareRepository } from './shares/share.repository';
@@ -47,6 +49,7 @@ import { ShareRepository } from './shares/share.repository';
     SetDirectoryMetadataHandler,
     DeleteDirectoryHandler,
     WriteFileHandler,
+    RenameHandler,
     ShareHandler,
     ListSharesHandler,
     ShareUsageHandler,
@@ -56,6 +59,7 @@ import { ShareRepository } from './shares/share.repository';
     LocateHandler,
     ListDirectoryHandler,
     FileContentHandler,
+    FileRangesHandler,
   ],
   exports: [NodeRepository, ShareLeaseRepository, NodeWriter, RecentNodes, ShareRepository, FileServiceRepository],
 })

@@ -1,5 +1,5 @@
 import { IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
-import { CommandContext, DomainError, NodeState } from '@leasehold/domain';
+import { ByteRange, CommandContext, DomainError, NodeState } from '@leasehold/domain';
 import type { Readable } from 'node:stream';
 import { ListedNode, Located, NodeRepository } from './nodes/node.repository';
 import { FileServiceProperties } from './service/file-service.events';
@@ -103,6 +103,16 @@ export class FileContentQuery extends Query<Buffer | Readable> {
   }
 }
 
+/** The written ranges of a file as of the state `node` (read by NodeQuery). */
+export class FileRangesQuery extends Query<ByteRange[]> {
+  constructor(
+    readonly context: CommandContext,
+    readonly node: NodeState,
+  ) {
+    super();
+  }
+}
+
 @QueryHandler(ShareQuery)
 export class ShareHandler implements IQueryHandler<ShareQuery> {
   constructor(private readonly shares: ShareRepository) {}
@@ -186,5 +196,14 @@ export class FileContentHandler implements IQueryHandler<FileContentQuery> {
 
   execute({ fileId, start, endExclusive }: FileContentQuery) {
     return this.nodes.content(fileId, start, endExclusive);
+  }
+}
+
+@QueryHandler(FileRangesQuery)
+export class FileRangesHandler implements IQueryHandler<FileRangesQuery> {
+  constructor(private readonly nodes: NodeRepository) {}
+
+  execute({ context, node }: FileRangesQuery) {
+    return this.nodes.ranges(context.tenant, node.fileId, node.version);
   }
 }

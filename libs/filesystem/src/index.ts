@@ -16,5 +16,6 @@ export {
   SetDirectoryMetadataCommand,
 } from './directories/directory.commands';
 export { FileWrite, WriteFileCommand } from './files/file.commands';
+export { RenameCommand, RenameOptions } from './rename/rename.command';
 export * from './filesystem.queries';
 export * from './shares/share-lease.repository';

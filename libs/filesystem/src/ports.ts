@@ -9,6 +9,8 @@ import type { SqlExecutor } from '@leasehold/event-store';
 export interface OpenHandles {
   /** Whether a handle is open on the node: Delete File and Delete Directory refuse then. */
   anyOpenOn(shareId: string, nodeKey: string, sql: SqlExecutor): Promise<boolean>;
+  /** Whether a handle is open on the node or anywhere below it: Rename Directory refuses then. */
+  anyOpenUnder(shareId: string, nodeKey: string, sql: SqlExecutor): Promise<boolean>;
   /** Closes every handle open in the share, each with its HandleForceClosed event, in the caller's transaction. */
   closeAllInShare(context: CommandContext, shareId: string, sql: SqlExecutor): Promise<void>;
 }

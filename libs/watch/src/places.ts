@@ -9,7 +9,9 @@ const key = (tenant: string, stream: string) => `${tenant}\n${stream}`;
 /**
  * Finds where events happen. Lease and most handle and job events do not say; the first event of
  * their stream does (a file's creation, a handle's opening, a job's submission), and the log keeps
- * it for ever, so a place is found even for a file deleted since.
+ * it for ever, so a place is found even for a file deleted since. A renamed or moved file
+ * (NodeRenamed, NodeMoved) is still reported at the path it was created at: following renames
+ * needs the place by stream version, not per stream.
  */
 export class StreamPlaces {
   private readonly known = new Map<string, Place | null>();

@@ -70,6 +70,17 @@ const ANSWERS: Record<DomainReason, Answer> = {
     status: 409,
     message: 'The specified resource is open by an SMB client; close its handles (Force Close Handles) first.',
   },
+  CopySourceNotFound: {
+    status: 404,
+    code: 'CannotVerifyCopySource',
+    message: 'The specified resource does not exist.',
+  },
+  NoPendingCopyOperation: { status: 409, message: 'There is currently no pending copy operation.' },
+  RenameIntoItself: {
+    status: 400,
+    code: 'InvalidResourceName',
+    message: 'The destination lies inside the directory being renamed.',
+  },
   InvalidRange: { status: 416, message: 'The range specified is invalid for the current size of the resource.' },
   HandleNotOpen: {
     status: 404,

@@ -36,14 +36,39 @@ const error: Response = {
   content: { 'application/xml': { schema: { type: 'string' } } },
 };
 const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [String(s), error]));
-const xml = (description: string): Response => ({ description, content: { 'application/xml': { schema: { type: 'string' } } } });
-const json = (description: string, schema: Schema): Response => ({ description, content: { 'application/json': { schema } } });
-const header = (name: string, description: string, required = false, schema: Schema = { type: 'string' }): Parameter => ({ name, in: 'header', required, description, schema });
-const query = (name: string, description: string, schema: Schema = { type: 'string' }, required = false): Parameter => ({ name, in: 'query', required, description, schema });
+const xml = (description: string): Response => ({
+  description,
+  content: { 'application/xml': { schema: { type: 'string' } } },
+});
+const json = (description: string, schema: Schema): Response => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+const header = (
+  name: string,
+  description: string,
+  required = false,
+  schema: Schema = { type: 'string' },
+): Parameter => ({ name, in: 'header', required, description, schema });
+const query = (
+  name: string,
+  description: string,
+  schema: Schema = { type: 'string' },
+  required = false,
+): Parameter => ({ name, in: 'query', required, description, schema });
 
-const marker = query('marker', 'Opaque continuation marker from the previous page; bound to the account and the query it came from.');
-const jobId = query('jobid', 'The job id (`x-leasehold-job-id` of the submit).', { type: 'string', format: 'uuid' }, true);
-const jobXml = 'The job as `<ForceCloseJob>`: JobId, State (queued, running, completed, failed, cancelled), Share, Path, Recursive, HandleId, ChunksDone, HandlesClosed, CancelRequested, RequestedBy, CreatedTime, StartedTime, EndedTime, Error.';
+const marker = query(
+  'marker',
+  'Opaque continuation marker from the previous page; bound to the account and the query it came from.',
+);
+const jobId = query(
+  'jobid',
+  'The job id (`x-leasehold-job-id` of the submit).',
+  { type: 'string', format: 'uuid' },
+  true,
+);
+const jobXml =
+  'The job as `<ForceCloseJob>`: JobId, State (queued, running, completed, failed, cancelled), Share, Path, Recursive, HandleId, ChunksDone, HandlesClosed, CancelRequested, RequestedBy, CreatedTime, StartedTime, EndedTime, Error.';
 const auditFilters: Parameter[] = [
   query('recursive', 'With a path: the directory and everything under it.', { type: 'boolean' }),
   query('type', 'Event type, e.g. `LeaseBroken`.'),
@@ -88,7 +113,10 @@ export const EXTENSION_OPERATIONS: ExtensionOperation[] = [
       header('x-leasehold-client-ip', '`ip:port` of the client.', true),
       header('x-leasehold-client-name', 'The client machine name (≤ 256 characters).'),
       header('x-leasehold-session-id', 'uint64; generated when absent.'),
-      header('x-leasehold-access', 'Comma-separated Read, Write, Delete (default Read). Write or Delete on a leased file need its lease id.'),
+      header(
+        'x-leasehold-access',
+        'Comma-separated Read, Write, Delete (default Read). Write or Delete on a leased file need its lease id.',
+      ),
       header('x-ms-lease-id', 'The lease id, for Write or Delete on a leased file.'),
     ],
     responses: {
@@ -109,7 +137,10 @@ export const EXTENSION_OPERATIONS: ExtensionOperation[] = [
     comp: 'closehandle',
     resource: 'file-or-directory',
     summary: 'The holder closes its own handle',
-    parameters: [header('x-leasehold-handle-id', 'The handle id.', true), header('x-leasehold-session-id', "The holder's session id: its proof.", true)],
+    parameters: [
+      header('x-leasehold-handle-id', 'The handle id.', true),
+      header('x-leasehold-session-id', "The holder's session id: its proof.", true),
+    ],
     responses: { '200': { description: 'Closed.' }, ...errors(400, 404) },
   },
   {
@@ -121,7 +152,12 @@ export const EXTENSION_OPERATIONS: ExtensionOperation[] = [
     parameters: [
       header('x-ms-handle-id', '`*` or one handle id.', true),
       header('x-ms-recursive', 'Include everything under a directory.', false, { type: 'boolean' }),
-      header('x-leasehold-idempotency-key', 'The same key gives the same job (default: x-ms-client-request-id).', false, { type: 'string', maxLength: 256 }),
+      header(
+        'x-leasehold-idempotency-key',
+        'The same key gives the same job (default: x-ms-client-request-id).',
+        false,
+        { type: 'string', maxLength: 256 },
+      ),
     ],
     responses: {
       '202': { ...xml(jobXml), headers: { 'x-leasehold-job-id': { schema: { type: 'string', format: 'uuid' } } } },
@@ -153,7 +189,10 @@ export const EXTENSION_OPERATIONS: ExtensionOperation[] = [
     resource: 'account',
     summary: "The account's jobs, newest first",
     parameters: [query('maxresults', 'Page size (≤ 1,000).', { type: 'integer', minimum: 1, maximum: 1000 }), marker],
-    responses: { '200': xml('`<EnumerationResults><Jobs><ForceCloseJob>…</Jobs><NextMarker/></EnumerationResults>`'), ...errors(400, 403) },
+    responses: {
+      '200': xml('`<EnumerationResults><Jobs><ForceCloseJob>…</Jobs><NextMarker/></EnumerationResults>`'),
+      ...errors(400, 403),
+    },
   },
   {
     name: 'Query Audit Events (extension)',
@@ -171,7 +210,10 @@ export const EXTENSION_OPERATIONS: ExtensionOperation[] = [
     responses: {
       '200': json('One page.', {
         type: 'object',
-        properties: { events: { type: 'array', items: { $ref: '#/components/schemas/AuditEvent' } }, nextMarker: { type: 'string', description: 'Empty on the last page.' } },
+        properties: {
+          events: { type: 'array', items: { $ref: '#/components/schemas/AuditEvent' } },
+          nextMarker: { type: 'string', description: 'Empty on the last page.' },
+        },
       }),
       ...errors(400, 403),
     },
@@ -194,7 +236,14 @@ export const EXTENSION_OPERATIONS: ExtensionOperation[] = [
               type: 'object',
               properties: {
                 at: { type: 'string', format: 'date-time' },
-                action: { type: 'string', enum: ['acquired', 'renewed', 'changed', 'released', 'broken', 'expired', 'cleared by a write'] },
+                path: {
+                  type: ['string', 'null'],
+                  description: 'Where the file was then (a renamed file keeps its whole history).',
+                },
+                action: {
+                  type: 'string',
+                  enum: ['acquired', 'renewed', 'changed', 'released', 'broken', 'expired', 'cleared by a write'],
+                },
                 leaseId: { type: 'string' },
                 previousLeaseId: { type: 'string' },
                 epoch: { type: 'integer' },
@@ -222,10 +271,14 @@ export const EXTENSION_OPERATIONS: ExtensionOperation[] = [
         properties: {
           exists: { type: 'boolean' },
           kind: { type: 'string', enum: ['file', 'directory'] },
-          lease: { type: 'object', properties: { state: { type: 'string' }, leaseId: { type: 'string' }, epoch: { type: 'integer' } } },
+          lease: {
+            type: 'object',
+            properties: { state: { type: 'string' }, leaseId: { type: 'string' }, epoch: { type: 'integer' } },
+          },
           shareLease: {
             type: 'object',
-            description: "On the share root, the share's lease at `at` (expiry and the end of a break read off the recorded instants).",
+            description:
+              "On the share root, the share's lease at `at` (expiry and the end of a break read off the recorded instants).",
             properties: {
               state: { type: 'string', enum: ['available', 'leased', 'expired', 'breaking', 'broken'] },
               leaseId: { type: 'string' },
@@ -245,25 +298,45 @@ export const EXTENSION_OPERATIONS: ExtensionOperation[] = [
     resource: 'any',
     summary: 'Audit events as NDJSON, oldest first, streamed page by page',
     parameters: auditFilters,
-    responses: { '200': { description: 'One AuditEvent JSON object per line.', content: { 'application/x-ndjson': { schema: { $ref: '#/components/schemas/AuditEvent' } } } }, ...errors(400, 403) },
+    responses: {
+      '200': {
+        description: 'One AuditEvent JSON object per line.',
+        content: { 'application/x-ndjson': { schema: { $ref: '#/components/schemas/AuditEvent' } } },
+      },
+      ...errors(400, 403),
+    },
   },
   {
     name: 'Watch (extension)',
     method: 'GET',
     comp: 'watch',
     resource: 'any',
-    summary: "A tenant's changes under a path (account, share, directory or file) as they happen, resumable from any point",
+    summary:
+      "A tenant's changes under a path (account, share, directory or file) as they happen, resumable from any point",
     description:
-      'Leases (file and share), handles, creations and deletions, and force-close jobs, in the log\'s order, never ahead of what is committed and never skipping a late commit. ' +
+      "Leases (file and share), handles, creations and deletions, and force-close jobs, in the log's order, never ahead of what is committed and never skipping a late commit. " +
       'With `Accept: text/event-stream`: Server-Sent Events, each change a message whose `id` is its cursor (`Last-Event-ID` resumes exactly after it); heartbeats every `WATCH_HEARTBEAT_SECONDS`; ' +
       'a watcher `WATCH_BUFFER_EVENTS` behind gets `event: resume` naming the cursor to reconnect from. Otherwise a long poll (JSON, or XML with `Accept: application/xml`). ' +
       'Authorization: the account owner, or a SAS with `r` on a file, `l` on a directory, share or the account. At most `WATCH_LIMIT_PER_TENANT` watches per tenant per API process (503 `ServerBusy` beyond).',
     parameters: [
-      query('recursive', 'With a directory or share: everything below it (the account is always recursive).', { type: 'boolean' }),
+      query('recursive', 'With a directory or share: everything below it (the account is always recursive).', {
+        type: 'boolean',
+      }),
       query('type', 'Comma-separated event types to keep, e.g. `LeaseReleased,LeaseBroken`.'),
-      query('cursor', 'Resume after this cursor (long poll; SSE uses Last-Event-ID). Bound to the account and the watch.'),
-      query('timeout', 'Long poll only: seconds to wait for a change (at most 60, default 30).', { type: 'integer', minimum: 0, maximum: 60 }),
-      query('maxresults', 'Long poll only: at most this many changes (default 100).', { type: 'integer', minimum: 1, maximum: 1000 }),
+      query(
+        'cursor',
+        'Resume after this cursor (long poll; SSE uses Last-Event-ID). Bound to the account and the watch.',
+      ),
+      query('timeout', 'Long poll only: seconds to wait for a change (at most 60, default 30).', {
+        type: 'integer',
+        minimum: 0,
+        maximum: 60,
+      }),
+      query('maxresults', 'Long poll only: at most this many changes (default 100).', {
+        type: 'integer',
+        minimum: 1,
+        maximum: 1000,
+      }),
       header('Last-Event-ID', 'SSE: resume after this cursor.'),
     ],
     responses: {

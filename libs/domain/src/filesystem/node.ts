@@ -1,5 +1,11 @@
 import { evolveLease, initialLeaseState, LeaseEvent, LeaseState } from '../lease';
 
+/** An inclusive byte range [start, end] of a file. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
 /** HTTP properties of a file (Set File Properties / Create File headers). */
 export interface FileProperties {
   contentType?: string;
@@ -9,6 +15,16 @@ export interface FileProperties {
   contentDisposition?: string;
   /** Base64 MD5 of the whole content, as the client set it. */
   contentMD5?: string;
+}
+
+/** The copy a file is the destination of (Copy File completes at once, so its status is always success). */
+export interface CopyState {
+  id: string;
+  /** The x-ms-copy-source the request named. */
+  source: string;
+  /** Bytes copied / total, as Azure writes it. */
+  progress: string;
+  completedAt: string;
 }
 
 /** The current state of one directory or file: a fold of the events on its stream. */
@@ -25,6 +41,8 @@ export interface NodeState {
   createdAt: string;
   lastModified: string;
   lease: LeaseState;
+  /** Set by Copy File; a later Create File or Set File Properties clears it (as in Azure). */
+  copy?: CopyState;
   version: number;
 }
 
@@ -59,6 +77,10 @@ export type NodeEvent =
         properties: FileProperties;
         metadata: Record<string, string>;
         replaced: boolean;
+        /** A copy's written ranges (the source's); a plain create has none. */
+        ranges?: ByteRange[];
+        /** Copy File: the copy that wrote this file. */
+        copy?: CopyState;
       };
     }
   | {
@@ -75,6 +97,13 @@ export type NodeEvent =
   | { type: 'FileMetadataSet'; data: Stamp & { metadata: Record<string, string> } }
   | { type: 'FilePropertiesSet'; data: Stamp & { properties: FileProperties; contentLength: number } }
   | { type: 'FileDeleted'; data: { path: string } }
+  /** Rename File or Rename Directory of this node: a new path and parent; the FileId, the lease and the handles' file stay. */
+  | {
+      type: 'NodeRenamed';
+      data: Stamp & { from: string; path: string; parentId: string; metadata?: Record<string, string> };
+    }
+  /** This node moved with a renamed directory above it: only its path changes. */
+  | { type: 'NodeMoved'; data: { from: string; path: string } }
   | LeaseEvent;
 
 const touch = (state: NodeState, { etag, at }: Stamp): NodeState => ({
@@ -116,6 +145,7 @@ export function evolveNode(state: NodeState | undefined, event: NodeEvent): Node
         lastModified: event.data.at,
         // Re-creating a file keeps its lease: the lease is on the file, and the write was gated by it.
         lease: state?.lease ?? initialLeaseState,
+        ...(event.data.copy ? { copy: event.data.copy } : {}),
         version: (state?.version ?? 0) + 1,
       };
     case 'DirectoryDeleted':
@@ -136,7 +166,17 @@ export function evolveNode(state: NodeState | undefined, event: NodeEvent): Node
         ...touch(state, event.data),
         properties: event.data.properties,
         contentLength: event.data.contentLength,
+        copy: undefined,
       };
+    case 'NodeRenamed':
+      return {
+        ...touch(state, event.data),
+        path: event.data.path,
+        parentId: event.data.parentId,
+        metadata: event.data.metadata ?? state.metadata,
+      };
+    case 'NodeMoved':
+      return { ...state, path: event.data.path, version: state.version + 1 };
     default:
       // Lease events change neither ETag nor Last-Modified (Lease File does not modify them).
       return { ...state, lease: evolveLease(state.lease, event), version: state.version + 1 };

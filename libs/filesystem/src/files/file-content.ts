@@ -11,11 +11,19 @@ function chunkRange(start: number, endExclusive: number): number[] {
 }
 
 /** Reads bytes [start, endExclusive) of a file. */
-export async function readContent(sql: SqlExecutor, fileId: string, start: number, endExclusive: number): Promise<Buffer> {
+export async function readContent(
+  sql: SqlExecutor,
+  fileId: string,
+  start: number,
+  endExclusive: number,
+): Promise<Buffer> {
   const out = Buffer.alloc(endExclusive - start);
   if (out.length === 0) return out;
   const chunks = chunkRange(start, endExclusive);
-  const rows = await sql.query(`SELECT chunk_no, data FROM file_chunks WHERE file_id = $1 AND chunk_no = ANY($2::int[])`, [fileId, chunks]);
+  const rows = await sql.query(
+    `SELECT chunk_no, data FROM file_chunks WHERE file_id = $1 AND chunk_no = ANY($2::int[])`,
+    [fileId, chunks],
+  );
   for (const { chunk_no, data } of rows) {
     const chunkStart = chunk_no * CHUNK_BYTES;
     const from = Math.max(start, chunkStart);
@@ -71,7 +79,8 @@ export async function writeContent(sql: SqlExecutor, fileId: string, start: numb
       payload.push(next);
     }
   }
-  if (drop.length) await sql.query(`DELETE FROM file_chunks WHERE file_id = $1 AND chunk_no = ANY($2::int[])`, [fileId, drop]);
+  if (drop.length)
+    await sql.query(`DELETE FROM file_chunks WHERE file_id = $1 AND chunk_no = ANY($2::int[])`, [fileId, drop]);
   if (keep.length) {
     await sql.query(
       `INSERT INTO file_chunks (file_id, chunk_no, data) SELECT $1, c, d FROM unnest($2::int[], $3::bytea[]) AS u(c, d)
@@ -86,14 +95,34 @@ export async function writeContent(sql: SqlExecutor, fileId: string, start: numb
  * range may span terabytes): whole chunks inside the range are dropped, the partial ones at its
  * edges rewritten, so the work is two chunks and one DELETE whatever the range.
  */
-export async function clearContent(sql: SqlExecutor, fileId: string, start: number, endExclusive: number): Promise<void> {
+export async function clearContent(
+  sql: SqlExecutor,
+  fileId: string,
+  start: number,
+  endExclusive: number,
+): Promise<void> {
   const firstWhole = Math.ceil(start / CHUNK_BYTES);
   const pastWhole = Math.floor(endExclusive / CHUNK_BYTES);
   // No whole chunk inside: the range lies within at most two chunks.
   if (firstWhole >= pastWhole) return writeContent(sql, fileId, start, Buffer.alloc(endExclusive - start));
-  await sql.query(`DELETE FROM file_chunks WHERE file_id = $1 AND chunk_no >= $2 AND chunk_no < $3`, [fileId, firstWhole, pastWhole]);
-  if (start < firstWhole * CHUNK_BYTES) await writeContent(sql, fileId, start, Buffer.alloc(firstWhole * CHUNK_BYTES - start));
-  if (endExclusive > pastWhole * CHUNK_BYTES) await writeContent(sql, fileId, pastWhole * CHUNK_BYTES, Buffer.alloc(endExclusive - pastWhole * CHUNK_BYTES));
+  await sql.query(`DELETE FROM file_chunks WHERE file_id = $1 AND chunk_no >= $2 AND chunk_no < $3`, [
+    fileId,
+    firstWhole,
+    pastWhole,
+  ]);
+  if (start < firstWhole * CHUNK_BYTES)
+    await writeContent(sql, fileId, start, Buffer.alloc(firstWhole * CHUNK_BYTES - start));
+  if (endExclusive > pastWhole * CHUNK_BYTES)
+    await writeContent(sql, fileId, pastWhole * CHUNK_BYTES, Buffer.alloc(endExclusive - pastWhole * CHUNK_BYTES));
+}
+
+/** Makes `to`'s bytes those of `from` (Copy File): one statement per table, whatever the size. */
+export async function copyContent(sql: SqlExecutor, from: string, to: string): Promise<void> {
+  await sql.query(`DELETE FROM file_chunks WHERE file_id = $1`, [to]);
+  await sql.query(
+    `INSERT INTO file_chunks (file_id, chunk_no, data) SELECT $2, chunk_no, data FROM file_chunks WHERE file_id = $1`,
+    [from, to],
+  );
 }
 
 /** Drops every byte at or beyond `length` (resize down, re-create). */

@@ -8,7 +8,7 @@ import { gateAccess } from '../lease-gate';
 import { Located, NodeRepository } from '../nodes/node.repository';
 import { NodeWriter } from '../nodes/node.writer';
 import { OPEN_HANDLES, OpenHandles } from '../ports';
-import { clearContent, truncateContent, writeContent } from './file-content';
+import { clearContent, copyContent, truncateContent, writeContent } from './file-content';
 
 /** A write to a file: every one of them is gated by the file's lease (the first table of docs/lease-file.md). */
 export type FileWrite =
@@ -17,7 +17,17 @@ export type FileWrite =
   | { kind: 'clearRange'; start: number; end: number }
   | { kind: 'setMetadata'; metadata: Record<string, string> }
   | { kind: 'setProperties'; properties: FileProperties; contentLength?: number }
-  | { kind: 'delete' };
+  | { kind: 'delete' }
+  /**
+   * Copy File: the source's bytes, written ranges, properties and (unless given) metadata become
+   * the destination's, in the same transaction, so the copy is complete when it answers.
+   */
+  | {
+      kind: 'copy';
+      source: { share: string; path: string[]; url: string };
+      copyId: string;
+      metadata?: Record<string, string>;
+    };
 
 export class WriteFileCommand extends Command<NodeState | undefined> {
   constructor(
@@ -48,15 +58,15 @@ export class WriteFileHandler implements ICommandHandler<WriteFileCommand> {
   ) {}
 
   async execute({ context, share, path, leaseId, write }: WriteFileCommand): Promise<NodeState | undefined> {
-    const newFileId = write.kind === 'create' ? await this.nodes.nextId() : undefined;
+    const creates = write.kind === 'create' || write.kind === 'copy';
+    const newFileId = creates ? await this.nodes.nextId() : undefined;
     return retryOnConcurrency(() =>
       this.store.transaction(async (sql) => {
         const located = await this.nodes.locate(context.tenant, share, path, sql);
         const { node } = located;
-        if (node && node.kind !== 'file')
-          throw new DomainError(write.kind === 'create' ? 'ResourceTypeMismatch' : 'ResourceNotFound');
+        if (node && node.kind !== 'file') throw new DomainError(creates ? 'ResourceTypeMismatch' : 'ResourceNotFound');
         if (!located.parentExists) throw new DomainError('ParentNotFound');
-        if (!node && write.kind !== 'create') throw new DomainError('ResourceNotFound');
+        if (!node && !creates) throw new DomainError('ResourceNotFound');
         if (write.kind === 'delete') {
           await this.nodes.lockNode(located.share.shareId, located.key, sql);
           if (await this.handles.anyOpenOn(located.share.shareId, located.key, sql))
@@ -66,16 +76,37 @@ export class WriteFileHandler implements ICommandHandler<WriteFileCommand> {
         const stamp = { etag: newEtag(), at: context.now.toISOString() };
         const events: NodeEvent[] = [
           ...leaseEvents,
-          await this.apply(sql, located, newFileId ?? '', path.join('/'), write, stamp),
+          await this.apply(sql, context, located, newFileId ?? '', path.join('/'), write, stamp),
         ];
         return this.writer.commit(context, located, events, sql);
       }),
     );
   }
 
+  /**
+   * The copy's source, its row locked until the copy commits, so that its bytes, ranges and
+   * properties are read from one state (a write to it waits); undefined when there is none.
+   */
+  private async lockedSource(
+    sql: SqlExecutor,
+    context: CommandContext,
+    source: { share: string; path: string[] },
+  ): Promise<NodeState | undefined> {
+    const read = () =>
+      this.nodes.locate(context.tenant, source.share, source.path, sql).catch((error: unknown) => {
+        if (error instanceof DomainError) return undefined;
+        throw error;
+      });
+    const first = await read();
+    if (!first?.node) return undefined;
+    await this.nodes.lockNode(first.share.shareId, first.key, sql);
+    return (await read())?.node;
+  }
+
   /** Writes the bytes (in the transaction) and returns the event that records the write. */
   private async apply(
     sql: SqlExecutor,
+    context: CommandContext,
     located: Located,
     newFileId: string,
     displayPath: string,
@@ -125,6 +156,34 @@ export class WriteFileHandler implements ICommandHandler<WriteFileCommand> {
       case 'delete':
         await truncateContent(sql, node!.fileId, 0);
         return { type: 'FileDeleted', data: { path: node!.path } };
+      case 'copy': {
+        // The source is read, not written: its lease does not gate the copy.
+        const source = await this.lockedSource(sql, context, write.source);
+        if (source?.kind !== 'file') throw new DomainError('CopySourceNotFound');
+        const fileId = node?.fileId ?? newFileId;
+        if (source.fileId !== fileId) await copyContent(sql, source.fileId, fileId);
+        return {
+          type: 'FileCreated',
+          data: {
+            ...stamp,
+            shareId: located.share.shareId,
+            fileId,
+            parentId: located.parentId,
+            path: node?.path ?? displayPath,
+            contentLength: source.contentLength,
+            properties: source.properties,
+            metadata: write.metadata ?? source.metadata,
+            replaced: node !== undefined,
+            ranges: await this.nodes.ranges(context.tenant, source.fileId, source.version, sql),
+            copy: {
+              id: write.copyId,
+              source: write.source.url,
+              progress: `${source.contentLength}/${source.contentLength}`,
+              completedAt: stamp.at,
+            },
+          },
+        };
+      }
     }
   }
 }

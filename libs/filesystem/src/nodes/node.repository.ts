@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError, NodeState, pathKey } from '@leasehold/domain';
+import { ByteRange, CopyState, DomainError, evolveRanges, NodeEvent, NodeState, pathKey } from '@leasehold/domain';
 import { EventStore, SqlExecutor, Statement } from '@leasehold/event-store';
 import type { Readable } from 'node:stream';
 import { contentStream, readContent, STREAM_SEGMENT_BYTES } from '../files/file-content';
@@ -65,6 +65,7 @@ export function nodeRow(tenant: string, shareId: string, state: NodeState) {
     lease_state: lease.status,
     lease_id: lease.status === 'available' ? null : lease.leaseId,
     lease_epoch: lease.epoch,
+    copy: state.copy ?? null,
     version: state.version,
   };
 }
@@ -84,6 +85,7 @@ interface NodeColumns {
   lease_state: NodeState['lease']['status'];
   lease_id: string | null;
   lease_epoch: string;
+  copy: CopyState | null;
   version: number;
 }
 
@@ -115,12 +117,13 @@ function toNode(row: NodeColumns): NodeState {
         ? { status: 'available', epoch: Number(row.lease_epoch) }
         : // A leased or broken node always has its lease id.
           { status: row.lease_state, leaseId: row.lease_id!, epoch: Number(row.lease_epoch) },
+    ...(row.copy ? { copy: row.copy } : {}),
     version: row.version,
   };
 }
 
 const NODE_COLUMNS = `n.file_id, n.parent_id, n.kind, n.path, n.metadata, n.properties, n.content_length, n.etag,
-  n.created_at, n.last_modified, n.lease_state, n.lease_id, n.lease_epoch, n.version`;
+  n.created_at, n.last_modified, n.lease_state, n.lease_id, n.lease_epoch, n.copy, n.version`;
 
 export const toShareRow = (r: ShareColumns): ShareRow => ({
   shareId: String(r.share_id),
@@ -236,6 +239,28 @@ export class NodeRepository {
     return contentStream(this.store.db, fileId, start, endExclusive);
   }
 
+  /**
+   * The file's written ranges as of its stream version `version` (the state the caller read), folded
+   * from the range events since its latest creation: one indexed scan of its stream, whose cost grows
+   * with the writes since then.
+   */
+  async ranges(
+    tenant: string,
+    fileId: string,
+    version: number,
+    sql: SqlExecutor = this.store.db,
+  ): Promise<ByteRange[]> {
+    const rows = await sql.query<NodeEvent>(
+      `SELECT type, data FROM events
+       WHERE tenant = $1 AND stream_id = $2 AND stream_version <= $3
+         AND stream_version >= (SELECT max(stream_version) FROM events WHERE tenant = $1 AND stream_id = $2 AND stream_version <= $3 AND type = 'FileCreated')
+         AND type IN ('FileCreated', 'FileRangeWritten', 'FileRangeCleared', 'FilePropertiesSet')
+       ORDER BY stream_version`,
+      [tenant, nodeStream(fileId), version],
+    );
+    return rows.reduce<ByteRange[]>(evolveRanges, []);
+  }
+
   async childCount(shareId: string, key: string, sql: SqlExecutor = this.store.db): Promise<number> {
     const rows = await sql.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM (SELECT 1 FROM nodes WHERE share_id = $1 AND parent_key = $2 LIMIT 1) c`,
@@ -285,6 +310,58 @@ export class NodeRepository {
     else await sql.query(`SELECT 1 FROM nodes WHERE share_id = $1 AND path_key = $2 FOR UPDATE`, [shareId, key]);
   }
 
+  /** Key-share-locks a directory's row until the transaction ends (it cannot be deleted meanwhile); false when there is none. The share root always is. */
+  async holdDirectory(shareId: string, key: string, sql: SqlExecutor): Promise<boolean> {
+    if (key === '') return true;
+    return (
+      (
+        await sql.query(
+          `SELECT 1 FROM nodes WHERE share_id = $1 AND path_key = $2 AND kind = 'directory' FOR KEY SHARE`,
+          [shareId, key],
+        )
+      ).length > 0
+    );
+  }
+
+  /**
+   * Locks the rows of everything below a directory until the transaction ends (a create below it
+   * key-share-locks its parent, so it waits too) and returns their states, in key order.
+   */
+  async lockDescendants(shareId: string, key: string, sql: SqlExecutor): Promise<NodeState[]> {
+    const rows = await sql.query(
+      `SELECT ${NODE_COLUMNS} FROM nodes n WHERE n.share_id = $1 AND starts_with(n.path_key, $2) ORDER BY n.path_key FOR UPDATE`,
+      [shareId, `${key}/`],
+    );
+    return rows.map(toNode);
+  }
+
+  /**
+   * The inline projection of a rename: each moved node's row gets its new path (and keys) and
+   * state where it is still at its old key and expected version; returns the ordinal (from 1) of
+   * each move that applied. No new key can collide: the destination and everything below it are free.
+   */
+  projectMoves(
+    tenant: string,
+    shareId: string,
+    moves: Array<{ fromKey: string; state: NodeState; expectedVersion: number }>,
+  ): Statement {
+    return {
+      sql: `UPDATE nodes n SET (path_key, parent_key, path, name, parent_id, metadata, etag, last_modified, lease_state, lease_id, lease_epoch, version) =
+              (SELECT path_key, parent_key, path, name, parent_id, metadata, etag, last_modified, lease_state, lease_id, lease_epoch, version
+               FROM jsonb_populate_record(NULL::nodes, u.row))
+            FROM unnest($2::text[], $3::bigint[], $4::int[], $5::jsonb[]) WITH ORDINALITY AS u(from_key, file_id, expected, row, ord)
+            WHERE n.share_id = $1 AND n.path_key = u.from_key AND n.file_id = u.file_id AND n.version = u.expected
+            RETURNING u.ord`,
+      params: [
+        shareId,
+        moves.map((m) => m.fromKey),
+        moves.map((m) => m.state.fileId),
+        moves.map((m) => m.expectedVersion),
+        moves.map((m) => JSON.stringify(nodeRow(tenant, shareId, m.state))),
+      ],
+    };
+  }
+
   async nextId(): Promise<string> {
     const rows = await this.store.db.query<{ id: string }>(`SELECT nextval('node_ids')::text AS id`);
     return rows[0].id;
@@ -329,8 +406,8 @@ export class NodeRepository {
     updates: Array<{ tenant: string; located: Located; state: NodeState; expectedVersion: number }>,
   ): Statement {
     return {
-      sql: `UPDATE nodes n SET (metadata, properties, content_length, etag, last_modified, lease_state, lease_id, lease_epoch, version) =
-              (SELECT metadata, properties, content_length, etag, last_modified, lease_state, lease_id, lease_epoch, version
+      sql: `UPDATE nodes n SET (metadata, properties, content_length, etag, last_modified, lease_state, lease_id, lease_epoch, copy, version) =
+              (SELECT metadata, properties, content_length, etag, last_modified, lease_state, lease_id, lease_epoch, copy, version
                FROM jsonb_populate_record(NULL::nodes, u.row))
             FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::int[], $5::jsonb[]) WITH ORDINALITY AS u(share_id, path_key, file_id, expected, row, ord)
             WHERE n.share_id = u.share_id AND n.path_key = u.path_key AND n.file_id = u.file_id AND n.version = u.expected

@@ -1,6 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { CommandContext, evolveNode, NodeEvent, NodeState } from '@leasehold/domain';
-import { AppendRequest, ConcurrencyError, EventStore, eventMetadata, SqlExecutor } from '@leasehold/event-store';
+import {
+  AppendRequest,
+  ConcurrencyError,
+  EventStore,
+  eventMetadata,
+  isDeadlock,
+  SqlExecutor,
+} from '@leasehold/event-store';
 import { writeBatchSize } from '@leasehold/observability';
 import { Located, nodeStream, NodeRepository } from './node.repository';
 import { RecentNodes } from './recent-nodes';
@@ -20,7 +27,6 @@ const MAX_BATCH = 64;
  * updates arriving meanwhile gather into the next batch instead of each taking a connection.
  */
 const MAX_IN_FLIGHT = 4;
-const DEADLOCK_DETECTED = '40P01';
 
 /**
  * Appends a node's events together with its projected row, in one statement: the row's version
@@ -43,12 +49,23 @@ export class NodeWriter {
     private readonly recent: RecentNodes,
   ) {}
 
-  async commit(context: CommandContext, located: Located, events: NodeEvent[], sql?: SqlExecutor): Promise<NodeState | undefined> {
+  async commit(
+    context: CommandContext,
+    located: Located,
+    events: NodeEvent[],
+    sql?: SqlExecutor,
+  ): Promise<NodeState | undefined> {
     const before = located.node;
     const after = events.reduce<NodeState | undefined>(evolveNode, before);
     if (events.length === 0) return after;
     const expectedVersion = before?.version ?? 0;
-    const request = { tenant: context.tenant, streamId: nodeStream((after ?? before)!.fileId), expectedVersion, events, metadata: eventMetadata(context) };
+    const request = {
+      tenant: context.tenant,
+      streamId: nodeStream((after ?? before)!.fileId),
+      expectedVersion,
+      events,
+      metadata: eventMetadata(context),
+    };
     try {
       if (!sql && before && after) {
         await new Promise<void>((resolve, reject) => {
@@ -56,7 +73,10 @@ export class NodeWriter {
           this.pump();
         });
       } else {
-        await this.store.append({ ...request, projection: this.nodes.projectNode(context.tenant, located, after, expectedVersion) }, sql);
+        await this.store.append(
+          { ...request, projection: this.nodes.projectNode(context.tenant, located, after, expectedVersion) },
+          sql,
+        );
       }
     } catch (error) {
       if (error instanceof ConcurrencyError) this.recent.forget(context.tenant, located);
@@ -99,13 +119,32 @@ export class NodeWriter {
     try {
       const applied = await this.store.appendEach(
         batch.map((u) => u.request),
-        this.nodes.projectNodeUpdates(batch.map((u) => ({ tenant: u.request.tenant, located: u.located, state: u.after, expectedVersion: u.request.expectedVersion }))),
+        this.nodes.projectNodeUpdates(
+          batch.map((u) => ({
+            tenant: u.request.tenant,
+            located: u.located,
+            state: u.after,
+            expectedVersion: u.request.expectedVersion,
+          })),
+        ),
       );
-      batch.forEach((u, i) => u.done(applied[i] ? undefined : new ConcurrencyError(u.request.tenant, u.request.streamId, u.request.expectedVersion)));
+      batch.forEach((u, i) =>
+        u.done(
+          applied[i]
+            ? undefined
+            : new ConcurrencyError(u.request.tenant, u.request.streamId, u.request.expectedVersion),
+        ),
+      );
     } catch (error) {
       // A deadlock with some other writer's transaction only means: decide again.
-      const retry = (error as { code?: string }).code === DEADLOCK_DETECTED || error instanceof ConcurrencyError;
-      batch.forEach((u) => u.done(retry ? new ConcurrencyError(u.request.tenant, u.request.streamId, u.request.expectedVersion) : (error as Error)));
+      const retry = isDeadlock(error) || error instanceof ConcurrencyError;
+      batch.forEach((u) =>
+        u.done(
+          retry
+            ? new ConcurrencyError(u.request.tenant, u.request.streamId, u.request.expectedVersion)
+            : (error as Error),
+        ),
+      );
     }
   }
 }

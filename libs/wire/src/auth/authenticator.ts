@@ -108,6 +108,12 @@ export class Authenticator {
     return url;
   }
 
+  /** A SAS on the source URL of a copy: signed with a key of the source's account, current, and granting read on the file. */
+  async verifySourceSas(url: ParsedUrl, now: Date): Promise<void> {
+    const { sas } = await this.authenticateSas(url, now, {});
+    authorizeSas(sas!, { sas: 'r', resource: 'file' }, url.path);
+  }
+
   /** Azure's order: well formed, known account, signature; then time, source address, protocol. No x-ms-date: SAS requests carry none. */
   private async authenticateSas(url: ParsedUrl, now: Date, connection: ClientConnection): Promise<Principal> {
     const sas = parseSas(url.query);

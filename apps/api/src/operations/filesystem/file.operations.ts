@@ -1,23 +1,34 @@
 import { Injectable } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { DomainError, FileProperties, NodeState } from '@leasehold/domain';
-import { FileContentQuery, FileWrite, gateAccess, NodeQuery, WriteFileCommand } from '@leasehold/filesystem';
+import { clipRanges, DomainError, FileProperties, NodeState, parseGuid } from '@leasehold/domain';
 import {
+  FileContentQuery,
+  FileRangesQuery,
+  FileWrite,
+  gateAccess,
+  NodeQuery,
+  WriteFileCommand,
+} from '@leasehold/filesystem';
+import {
+  Authenticator,
   AzureError,
   AzureOperation,
-  Authenticator,
   azureErrorOf,
   guidHeader,
   header,
   integerHeader,
   invalidHeader,
+  invalidQuery,
   missingHeader,
   requiredHeader,
   rfc1123,
+  element,
   WireRequest,
+  XML_DECLARATION,
   WireResponse,
 } from '@leasehold/wire';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { sourceLocation } from './source-url';
 import { leaseResponseHeaders, metadataResponseHeaders, nodeResponseHeaders, readMetadata } from './wire-format';
 
 const MAX_FILE_BYTES = 4 * 1024 ** 4;
@@ -48,6 +59,21 @@ function fileProperties(req: WireRequest): FileProperties {
   return Object.fromEntries(Object.entries(properties).filter(([, v]) => v !== undefined));
 }
 
+/** What Get File and Get File Properties say about the copy that wrote a file, if one did. */
+function copyHeaders({ copy }: NodeState): Record<string, string | undefined> {
+  if (!copy) return {};
+  return {
+    'x-ms-copy-id': copy.id,
+    'x-ms-copy-source': copy.source,
+    'x-ms-copy-status': 'success',
+    'x-ms-copy-progress': copy.progress,
+    'x-ms-copy-completion-time': rfc1123(new Date(copy.completedAt)),
+  };
+}
+
+const cannotVerifyCopySource = (status: number, message: string) =>
+  new AzureError(status, 'CannotVerifyCopySource', message);
+
 function propertyHeaders(node: NodeState): Record<string, string | undefined> {
   const p = node.properties;
   return {
@@ -59,7 +85,7 @@ function propertyHeaders(node: NodeState): Record<string, string | undefined> {
   };
 }
 
-/** Create File, Put Range, Get File, Get File Properties, Set File Metadata, Set File Properties, Delete File. */
+/** Create File, Put Range, Get File, Get File Properties, Get/Set File Metadata, Set File Properties, List Ranges, Delete File. */
 @Injectable()
 export class FileOperations {
   constructor(
@@ -74,8 +100,10 @@ export class FileOperations {
     );
   }
 
+  /** Create File, or Copy File when x-ms-copy-source is present (Azure routes both by PUT on the file). */
   @AzureOperation({ name: 'Create File', method: 'PUT', resource: 'file', sas: 'c' })
   async create(req: WireRequest): Promise<WireResponse> {
+    if (header(req, 'x-ms-copy-source') !== undefined) return this.copy(req);
     const type = requiredHeader(req, 'x-ms-type');
     if (type.toLowerCase() !== 'file') throw invalidHeader('x-ms-type', type);
     const contentLength = integerHeader(req, 'x-ms-content-length', MAX_FILE_BYTES);
@@ -87,6 +115,68 @@ export class FileOperations {
       metadata: readMetadata(req.rawHeaders),
     });
     return { status: 201, headers: nodeResponseHeaders(node!) };
+  }
+
+  /**
+   * Copy File within the account, completed before it answers. The source is authorized by a SAS on
+   * its URL when it carries one, else by the request's Shared Key (same account); a request made
+   * with a SAS must bring one for the source too.
+   */
+  private async copy(req: WireRequest): Promise<WireResponse> {
+    const source = sourceLocation(req, 'x-ms-copy-source', 'x-ms-source-allow-trailing-dot');
+    const url = header(req, 'x-ms-copy-source')!;
+    if (source.url.query['sig'] !== undefined) {
+      await this.authenticator.verifySourceSas(source.url, req.context.now).catch((error: unknown) => {
+        throw error instanceof AzureError
+          ? cannotVerifyCopySource(
+              403,
+              `The source is not readable with the signature on x-ms-copy-source: ${error.message}`,
+            )
+          : error;
+      });
+    } else if (req.context.authentication !== 'SharedKey') {
+      throw cannotVerifyCopySource(
+        403,
+        'This request is not authorized to read the copy source: give x-ms-copy-source a shared access signature.',
+      );
+    }
+    const metadata = readMetadata(req.rawHeaders);
+    const copyId = randomUUID();
+    const node = await this.write(req, {
+      kind: 'copy',
+      source: { share: source.share, path: source.path, url },
+      copyId,
+      metadata: Object.keys(metadata).length > 0 ? metadata : undefined,
+    });
+    return {
+      status: 202,
+      headers: {
+        etag: node!.etag,
+        'last-modified': rfc1123(new Date(node!.lastModified)),
+        'x-ms-copy-id': copyId,
+        'x-ms-copy-status': 'success',
+      },
+    };
+  }
+
+  /** Every copy completes before Copy File answers, so there is never one to abort. */
+  @AzureOperation({ name: 'Abort Copy File', method: 'PUT', comp: 'copy', resource: 'file', sas: 'w' })
+  async abortCopy(req: WireRequest): Promise<WireResponse> {
+    const action = requiredHeader(req, 'x-ms-copy-action');
+    if (action.toLowerCase() !== 'abort') throw invalidHeader('x-ms-copy-action', action);
+    const copyId = req.query['copyid'];
+    if (copyId === undefined)
+      throw new AzureError(
+        400,
+        'MissingRequiredQueryParameter',
+        'A query parameter that is mandatory for this request is not specified.',
+        { QueryParameterName: 'copyid' },
+      );
+    if (parseGuid(copyId) === undefined) throw invalidQuery('copyid', copyId);
+    const { node } = await this.queries.execute(new NodeQuery(req.context, req.share!, req.path, 'file'));
+    // Aborting needs the destination's lease as a write would; it writes nothing either way.
+    gateAccess(node.lease, { kind: 'write', leaseId: guidHeader(req, 'x-ms-lease-id') });
+    throw new DomainError('NoPendingCopyOperation');
   }
 
   /** Put Range and, with x-ms-copy-source, Put Range From URL (the same method, restype and comp). */
@@ -221,6 +311,7 @@ export class FileOperations {
       ...propertyHeaders(node),
       ...metadataResponseHeaders(node.metadata),
       ...leaseResponseHeaders(node.lease),
+      ...copyHeaders(node),
       'x-ms-type': 'File',
       'accept-ranges': 'bytes',
     };
@@ -286,6 +377,46 @@ export class FileOperations {
               .update(body as Buffer)
               .digest('base64')
           : undefined,
+      },
+      body,
+    };
+  }
+
+  @AzureOperation({ name: 'Get File Metadata', method: 'GET', comp: 'metadata', resource: 'file', sas: 'r' })
+  async getMetadata(req: WireRequest): Promise<WireResponse> {
+    const node = await this.readable(req);
+    return {
+      status: 200,
+      headers: {
+        etag: node.etag,
+        'last-modified': rfc1123(new Date(node.lastModified)),
+        ...metadataResponseHeaders(node.metadata),
+      },
+    };
+  }
+
+  @AzureOperation({ name: 'Get File Metadata', method: 'HEAD', comp: 'metadata', resource: 'file', sas: 'r' })
+  headMetadata(req: WireRequest): Promise<WireResponse> {
+    return this.getMetadata(req);
+  }
+
+  /** The written ranges (folded from the file's events: see evolveRanges), within x-ms-range when given. */
+  @AzureOperation({ name: 'List Ranges', method: 'GET', comp: 'rangelist', resource: 'file', sas: 'r' })
+  async listRanges(req: WireRequest): Promise<WireResponse> {
+    const rangeHeader =
+      header(req, 'x-ms-range') !== undefined ? 'x-ms-range' : header(req, 'range') !== undefined ? 'range' : undefined;
+    const window = rangeHeader ? parseRange(header(req, rangeHeader)!, rangeHeader) : undefined;
+    const node = await this.readable(req);
+    const written = await this.queries.execute(new FileRangesQuery(req.context, node));
+    const ranges = window ? clipRanges(written, window.start, window.end ?? Number.MAX_SAFE_INTEGER) : written;
+    const body = `${XML_DECLARATION}<Ranges>${ranges.map((r) => `<Range>${element('Start', r.start)}${element('End', r.end)}</Range>`).join('')}</Ranges>`;
+    return {
+      status: 200,
+      headers: {
+        'content-type': 'application/xml',
+        etag: node.etag,
+        'last-modified': rfc1123(new Date(node.lastModified)),
+        'x-ms-content-length': node.contentLength,
       },
       body,
     };

@@ -1,0 +1,55 @@
+import { Pool } from 'pg';
+import { AsyncProjector, auditProjection } from '../../libs/audit/src';
+import { createDataSource, EventStore, migrateDatabase } from '../../libs/event-store/src';
+import { startTestService, TestService } from './service';
+
+export interface AuditedService {
+  service: TestService;
+  /** A pool on the suite's own database. */
+  pool: Pool;
+  store: EventStore;
+  /** The audit projector, leading on this database. */
+  projector: AsyncProjector;
+  /** Applies everything committed so far (waiting out other suites' transactions, which hold back the cluster-wide xmin). */
+  catchUp(): Promise<void>;
+  /** Stops the projector and the service, and drops the database. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The service on a database of the suite's own (named `{test database}_{suffix}`), with an audit
+ * projector leading there: one projector leads per database, so suites with their own do not collide.
+ */
+export async function startAuditedService(suffix: string, batch: number): Promise<AuditedService> {
+  const databaseUrl = `${process.env.LEASEHOLD_TEST_DATABASE_URL}_${suffix}`;
+  await migrateDatabase(databaseUrl);
+  const service = await startTestService({ DATABASE_URL: databaseUrl });
+  const pool = new Pool({ connectionString: databaseUrl, max: 4 });
+  const source = await createDataSource(databaseUrl, 4).initialize();
+  const store = new EventStore(source);
+  const projector = new AsyncProjector(pool, store, auditProjection, batch);
+  if (!(await projector.lead())) throw new Error('the audit projector could not lead on its own database');
+  return {
+    service,
+    pool,
+    store,
+    projector,
+    catchUp: async () => {
+      for (let i = 0; i < 1500; i++) {
+        await projector.catchUp();
+        if ((await projector.lag()).behind === 0) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error('the audit projector did not catch up');
+    },
+    stop: async () => {
+      projector.resign();
+      await pool.end();
+      await source.destroy();
+      await service.stop();
+      const admin = new Pool({ connectionString: databaseUrl.replace(/\/[^/]+$/, '/postgres'), max: 1 });
+      await admin.query(`DROP DATABASE IF EXISTS "${databaseUrl.split('/').pop()}" WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
