@@ -117,7 +117,7 @@ function httpQuery(spec: LoadSpec, concurrency: number): { run: Query; close: ()
 async function sqlQuery(spec: LoadSpec): Promise<{ run: Query; close: () => Promise<void> }> {
   // Loaded here so the HTTP load process stays small.
   const { Pool } = await import('pg');
-  const { AuditRepository, leaseHistory } = await import('@leasehold/audit');
+  const { AuditRepository, leaseHistory, LEASE_EVENT_TYPES } = await import('@leasehold/audit');
   const { pathKey } = await import('@leasehold/domain');
   // The API's pool size (createDataSource's default).
   const pool = new Pool({ connectionString: spec.databaseUrl, max: 20 });
@@ -127,7 +127,8 @@ async function sqlQuery(spec: LoadSpec): Promise<{ run: Query; close: () => Prom
   const run: Query = async (scenario, target) => {
     const account = target.account ?? spec.account;
     if (scenario.kind === 'history') {
-      const events = await audit.historyOf(account, target.share, keyOf(target.path));
+      // The first page of the lease history, as the API reads it.
+      const { events } = await audit.query(account, { share: target.share, pathKey: keyOf(target.path), recursive: false, type: LEASE_EVENT_TYPES }, 'asc', undefined, 1000);
       return { returned: leaseHistory(events).length, fetched: events.length };
     }
     const page = await audit.query(account, { share: target.share, pathKey: keyOf(target.path), recursive: true }, 'desc', undefined, 100);

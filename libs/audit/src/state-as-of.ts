@@ -20,42 +20,36 @@ export interface StateAsOf {
   handles: OpenHandleAsOf[];
 }
 
-const byVersion = (a: AuditEvent, b: AuditEvent) => a.streamVersion - b.streamVersion;
-
-function groupByStream(events: AuditEvent[]): Map<string, AuditEvent[]> {
-  const streams = new Map<string, AuditEvent[]>();
-  for (const e of events) streams.set(e.streamId, [...(streams.get(e.streamId) ?? []), e]);
-  for (const list of streams.values()) list.sort(byVersion);
-  return streams;
-}
-
 /**
- * The lease and the open handles of one path as they were at a time, folded from everything
- * recorded about the path up to then with the same evolve functions the service runs on.
+ * The lease and the open handles of one path as they were at a time, folded page by page (oldest
+ * first) from everything recorded about the path up to then, with the same evolve functions the
+ * service runs on. Memory: the node's state and the handles open at one moment.
  */
-export function stateAsOf(events: AuditEvent[]): StateAsOf {
-  const streams = groupByStream(events);
+export async function stateAsOf(pages: AsyncIterable<AuditEvent[]>): Promise<StateAsOf> {
   let node: NodeState | undefined;
-  let nodeSeq = -1n;
-  const handles: OpenHandleAsOf[] = [];
-  for (const [streamId, list] of streams) {
-    if (streamId.startsWith(NODE_STREAM_PREFIX)) {
-      // A path may have been deleted and created again: the latest creation is the one that counts.
-      const state = list.reduce<NodeState | undefined>((s, e) => evolveNode(s, { type: e.type, data: e.data } as NodeEvent), undefined);
-      const seq = BigInt(list[0].seq);
-      if (seq > nodeSeq) [node, nodeSeq] = [state, seq];
-    } else if (streamId.startsWith(HANDLE_STREAM_PREFIX) && list.length === 1 && list[0].type === 'HandleOpened') {
-      const d = list[0].data as HandleOpened;
-      handles.push({ handleId: d.handleId, sessionId: d.sessionId, clientName: d.clientName, clientIp: d.clientIp, access: d.access, openedAt: list[0].recordedAt, openedBy: list[0].principal });
+  let nodeStream: string | undefined;
+  const handles = new Map<string, OpenHandleAsOf>();
+  for await (const page of pages) {
+    for (const e of page) {
+      if (e.streamId.startsWith(NODE_STREAM_PREFIX)) {
+        // A path may have been deleted and created again: a newer node's stream starts afresh.
+        if (e.streamId !== nodeStream) [node, nodeStream] = [undefined, e.streamId];
+        node = evolveNode(node, { type: e.type, data: e.data } as NodeEvent);
+      } else if (e.streamId.startsWith(HANDLE_STREAM_PREFIX)) {
+        const d = e.data as HandleOpened;
+        if (e.type === 'HandleOpened') {
+          handles.set(e.streamId, { handleId: d.handleId, sessionId: d.sessionId, clientName: d.clientName, clientIp: d.clientIp, access: d.access, openedAt: e.recordedAt, openedBy: e.principal });
+        } else handles.delete(e.streamId);
+      }
     }
   }
-  if (!node) return { exists: false, handles };
+  if (!node) return { exists: false, handles: [...handles.values()] };
   const lease = node.lease;
   return {
     exists: true,
     kind: node.kind,
     lease: node.kind === 'file' ? { state: lease.status, ...(lease.status !== 'available' ? { leaseId: lease.leaseId } : {}), epoch: lease.epoch } : undefined,
-    handles,
+    handles: [...handles.values()],
   };
 }
 
@@ -77,6 +71,8 @@ export interface LeaseHistoryEntry {
   requestId: string | null;
   clientRequestId: string | null;
 }
+
+export const LEASE_EVENT_TYPES = Object.keys(LEASE_EVENTS);
 
 /** Who acquired, changed, broke and released the lease on a path, oldest first. */
 export function leaseHistory(events: AuditEvent[]): LeaseHistoryEntry[] {

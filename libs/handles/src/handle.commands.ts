@@ -80,7 +80,7 @@ export class OpenHandleHandler implements ICommandHandler<OpenHandleCommand> {
       }
       const limit = c.path.length === 0 ? this.config.handleLimitShareRoot : this.config.handleLimitPerNode;
       if ((await this.handles.countOn(located.share.shareId, located.key, sql)) >= limit) throw new DomainError('HandleLimitExceeded', { limit });
-      const ids = await this.handles.nextIds(sql);
+      const ids = this.handles.nextIds();
       const opened: HandleOpened = {
         shareId: located.share.shareId,
         handleId: ids.handleId,

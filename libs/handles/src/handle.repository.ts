@@ -4,6 +4,9 @@ import { eventMetadata, EventStore, SqlExecutor } from '@leasehold/event-store';
 import type { OpenHandles } from '@leasehold/filesystem';
 import { AccessRight, HANDLE_STREAM_PREFIX, HandleEvent, HandleForceClosed, HandleOpened, handleRow, handleStream } from './handle.events';
 import { HandlePosition } from './markers';
+import { randomBytes } from 'node:crypto';
+
+const randomId = (): string => ((randomBytes(8).readBigUInt64BE() % (2n ** 63n - 1n)) + 1n).toString();
 
 export interface HandleRow {
   handleId: string;
@@ -106,10 +109,13 @@ export class HandleRepository implements OpenHandles {
     return (await sql.query(`SELECT 1 FROM handles WHERE share_id = $1 AND node_key = $2 LIMIT 1`, [shareId, nodeKey])).length > 0;
   }
 
-  /** A new handle id and a new session id (used when the client names no session). */
-  async nextIds(sql: SqlExecutor): Promise<{ handleId: string; sessionId: string }> {
-    const [ids] = await sql.query<{ handle_id: string; session_id: string }>(`SELECT nextval('handle_ids')::text AS handle_id, nextval('session_ids')::text AS session_id`);
-    return { handleId: ids.handle_id, sessionId: ids.session_id };
+  /**
+   * A new handle id and a new session id (used when the client names no session): random positive
+   * 63-bit integers (uint64 on the wire, bigint here). A counter would tell one tenant how busy the
+   * others are, and would make the session id that proves a Close Handle guessable.
+   */
+  nextIds(): { handleId: string; sessionId: string } {
+    return { handleId: randomId(), sessionId: randomId() };
   }
 
   /** Appends HandleOpened with the handle's row, in the caller's transaction. */

@@ -2,7 +2,7 @@ import { Inject, Logger } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
 import { CommandContext, DomainError, ForceCloseJob, isTerminal } from '@leasehold/domain';
-import { ConcurrencyError, eventMetadata, retryOnConcurrency } from '@leasehold/event-store';
+import { ConcurrencyError, eventMetadata, OutageLog, retryOnConcurrency } from '@leasehold/event-store';
 import { NodeRepository } from '@leasehold/filesystem';
 import { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
@@ -36,7 +36,8 @@ export class CancelForceCloseJobCommand extends Command<ForceCloseJob> {
 /** Records the job, then queues its first chunk; the same idempotency key always gives the same job. */
 @CommandHandler(SubmitForceCloseJobCommand)
 export class SubmitForceCloseJobHandler implements ICommandHandler<SubmitForceCloseJobCommand> {
-  private readonly logger = new Logger('SubmitForceCloseJob');
+  /** Jobs submitted while Redis is away are recorded and answered; the worker's reconciler queues them when it is back. */
+  private readonly redis = new OutageLog(new Logger('SubmitForceCloseJob'), 'Redis (job queue)', 'jobs are recorded and queued by the worker when it is back');
 
   constructor(
     private readonly nodes: NodeRepository,
@@ -74,8 +75,9 @@ export class SubmitForceCloseJobHandler implements ICommandHandler<SubmitForceCl
       return winner;
     }
     // The job is recorded; if Redis is away, the worker's reconciler queues it later.
-    await enqueueChunk(this.queue, { tenant: context.tenant, jobId: job.jobId, chunk: 1 }, this.config.jobRetentionSeconds).catch((e: unknown) =>
-      this.logger.warn(`job ${job.jobId} recorded but not queued yet: ${e instanceof Error ? e.message : String(e)}`),
+    await enqueueChunk(this.queue, { tenant: context.tenant, jobId: job.jobId, chunk: 1 }, this.config.jobRetentionSeconds).then(
+      () => this.redis.succeeded(),
+      (e: unknown) => this.redis.failed(e),
     );
     return job;
   }

@@ -21,6 +21,9 @@ export const invalidHeader = (name: string, value: string, message = 'The value 
 export const missingHeader = (name: string) =>
   new AzureError(400, 'MissingRequiredHeader', 'An HTTP header that\'s mandatory for this request is not specified.', { HeaderName: name });
 
+export const missingQuery = (name: string) =>
+  new AzureError(400, 'MissingRequiredQueryParameter', 'A query parameter that is mandatory for this request is not specified.', { QueryParameterName: name });
+
 export const invalidQuery = (name: string, value: string, reason?: string) =>
   new AzureError(400, 'InvalidQueryParameterValue', 'Value for one of the query parameters specified in the request URI is invalid.', {
     QueryParameterName: name,
@@ -37,3 +40,6 @@ export const authenticationFailed = (detail: string) =>
     'Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.',
     { AuthenticationErrorDetail: detail },
   );
+
+export const permissionMismatch = () =>
+  new AzureError(403, 'AuthorizationPermissionMismatch', 'This request is not authorized to perform this operation using this permission.');

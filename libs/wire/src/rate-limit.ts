@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
 import Redis from 'ioredis';
+import { LRUCache } from 'lru-cache';
 
 /**
  * Claims up to ARGV[1] requests of the tenant's budget ARGV[2] in the one-second window KEYS[1]
@@ -51,7 +52,8 @@ const SLICE_OF_RATE = 1 / 20;
 export class RateLimiter implements OnApplicationShutdown {
   private readonly logger = new Logger('RateLimiter');
   private readonly redis?: ClaimingRedis;
-  private readonly slices = new Map<string, Slice>();
+  // Bounded: a slice lives for its second and the next (its rate sizes the next claim).
+  private readonly slices = new LRUCache<string, Slice>({ max: 100_000, ttl: 2_000 });
   private lastWarning = 0;
 
   constructor(@Inject(LEASEHOLD_CONFIG) private readonly config: LeaseholdConfig) {

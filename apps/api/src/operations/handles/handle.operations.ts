@@ -35,7 +35,7 @@ import { requireAccountOwner } from '../account-owner';
 const MAX_LIST_RESULTS = 5000;
 const ACCESS_RIGHTS: AccessRight[] = ['Read', 'Write', 'Delete'];
 /** Ids are uint64 on the wire and bigint (signed 64-bit) in PostgreSQL; larger ones cannot name anything here. */
-const isId = (value: string) => /^\d{1,19}$/.test(value) && BigInt(value) <= 2n ** 63n - 1n;
+export const isHandleId = (value: string) => /^\d{1,19}$/.test(value) && BigInt(value) <= 2n ** 63n - 1n;
 
 /** Extension headers of the handle registry (the project prefix, never x-ms-). */
 export const HANDLE_HEADERS = {
@@ -96,9 +96,10 @@ export class HandleOperations {
   async forceClose(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const id = requiredHeader(req, 'x-ms-handle-id');
-    if (id !== '*' && !/^\d{1,20}$/.test(id)) throw invalidHeader('x-ms-handle-id', id);
+    // A handle id is a uint64: anything else is malformed; a uint64 beyond bigint names no handle here.
+    if (id !== '*' && !(/^\d{1,20}$/.test(id) && BigInt(id) <= 2n ** 64n - 1n)) throw invalidHeader('x-ms-handle-id', id);
     // An id no handle can have (beyond bigint) is simply an unknown handle: 200 with nothing closed.
-    if (id !== '*' && !isId(id)) return { status: 200, headers: { 'x-ms-number-of-handles-closed': 0, 'x-ms-number-of-handles-failed': 0 } };
+    if (id !== '*' && !isHandleId(id)) return { status: 200, headers: { 'x-ms-number-of-handles-closed': 0, 'x-ms-number-of-handles-failed': 0 } };
     const { scope, after } = await this.scope(req, id === '*' ? undefined : id, 'close');
     const chunk = await this.commands.execute(new ForceCloseHandlesCommand(req.context, scope, after));
     const binding = markerBinding('close', req.context.tenant, scope.shareId, scope.nodeKey, scope.recursive, id);
@@ -123,7 +124,7 @@ export class HandleOperations {
     const clientName = header(req, HANDLE_HEADERS.clientName) ?? '';
     if (clientName.length > 256) throw invalidHeader(HANDLE_HEADERS.clientName, clientName.slice(0, 64));
     const sessionId = header(req, HANDLE_HEADERS.sessionId);
-    if (sessionId !== undefined && !isId(sessionId)) throw invalidHeader(HANDLE_HEADERS.sessionId, sessionId);
+    if (sessionId !== undefined && !isHandleId(sessionId)) throw invalidHeader(HANDLE_HEADERS.sessionId, sessionId);
     const opened = await this.commands.execute(
       new OpenHandleCommand(req.context, req.share!, req.path, rights, guidHeader(req, 'x-ms-lease-id'), clientName, clientIp, sessionId),
     );
@@ -138,8 +139,8 @@ export class HandleOperations {
   async close(req: WireRequest): Promise<WireResponse> {
     const handleId = requiredHeader(req, HANDLE_HEADERS.handleId);
     const sessionId = requiredHeader(req, HANDLE_HEADERS.sessionId);
-    if (!isId(handleId)) throw invalidHeader(HANDLE_HEADERS.handleId, handleId);
-    if (!isId(sessionId)) throw invalidHeader(HANDLE_HEADERS.sessionId, sessionId);
+    if (!isHandleId(handleId)) throw invalidHeader(HANDLE_HEADERS.handleId, handleId);
+    if (!isHandleId(sessionId)) throw invalidHeader(HANDLE_HEADERS.sessionId, sessionId);
     await this.commands.execute(new CloseHandleCommand(req.context, req.share!, req.path, handleId, sessionId));
     return { status: 200 };
   }

@@ -11,6 +11,7 @@ import {
   invalidQuery,
   markerBinding,
   MarkerCodec,
+  missingQuery,
   pageSize,
   requiredHeader,
   WireRequest,
@@ -24,6 +25,13 @@ export const IDEMPOTENCY_KEY_HEADER = 'x-leasehold-idempotency-key';
 const MAX_JOBS_PAGE = 1000;
 
 const isJobPosition = (v: unknown): v is JobPosition => typeof (v as JobPosition)?.createdAt === 'string' && typeof (v as JobPosition)?.jobId === 'string';
+
+/** `jobid` is required on Get and Cancel; any other value is a job that does not exist (404). */
+function jobIdOf(req: WireRequest): string {
+  const jobId = req.query['jobid'];
+  if (jobId === undefined || jobId === '') throw missingQuery('jobid');
+  return jobId;
+}
 
 function jobXml(job: ForceCloseJob): string {
   return (
@@ -61,14 +69,14 @@ export class JobOperations {
   @AzureOperation({ name: 'Get Force Close Job (extension)', method: 'GET', comp: 'forceclosejob', resource: 'account', sas: 'owner' })
   async get(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
-    const job = await this.queries.execute(new GetForceCloseJobQuery(req.context, req.query['jobid'] ?? ''));
+    const job = await this.queries.execute(new GetForceCloseJobQuery(req.context, jobIdOf(req)));
     return { status: 200, headers: { 'content-type': 'application/xml' }, body: `${XML_DECLARATION}${jobXml(job)}` };
   }
 
   @AzureOperation({ name: 'Cancel Force Close Job (extension)', method: 'DELETE', comp: 'forceclosejob', resource: 'account', sas: 'owner' })
   async cancel(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
-    const job = await this.commands.execute(new CancelForceCloseJobCommand(req.context, req.query['jobid'] ?? ''));
+    const job = await this.commands.execute(new CancelForceCloseJobCommand(req.context, jobIdOf(req)));
     return { status: 202, headers: { 'content-type': 'application/xml' }, body: `${XML_DECLARATION}${jobXml(job)}` };
   }
 
