@@ -6,7 +6,10 @@ import { randomUUID } from 'node:crypto';
 import { createServer, IncomingMessage, request as httpRequest, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '../../libs/accounts/src';
+import { openHandle } from '../support/jobs';
 import { startTestService, TestService, uniqueShare } from '../support/service';
+
+const signer = { account: DEVELOPMENT_ACCOUNT, key: DEVELOPMENT_KEY };
 
 describe('retried lease actions get their original answer', () => {
   let service: TestService;
@@ -14,6 +17,8 @@ describe('retried lease actions get their original answer', () => {
   let proxyUrl: string;
   /** Runs once the service has answered the request to cut (it has committed), before the cut. */
   let onCut: ((req: IncomingMessage) => Promise<void>) | undefined;
+  /** Which requests are cut (their first attempt). */
+  let cutComp = 'comp=lease';
   const seen = new Map<string, number>();
 
   beforeAll(async () => {
@@ -30,7 +35,7 @@ describe('retried lease actions get their original answer', () => {
             const id = String(req.headers['x-ms-client-request-id']);
             const attempt = (seen.get(id) ?? 0) + 1;
             seen.set(id, attempt);
-            if (onCut && req.url?.includes('comp=lease') && attempt === 1) {
+            if (onCut && req.url?.includes(cutComp) && attempt === 1) {
               await onCut(req);
               req.socket.destroy();
               return;
@@ -63,7 +68,10 @@ describe('retried lease actions get their original answer', () => {
     return { direct, viaProxy: retrying().getShareClient(name).rootDirectoryClient.getFileClient('f.txt') };
   }
 
-  afterEach(() => (onCut = undefined));
+  afterEach(() => {
+    onCut = undefined;
+    cutComp = 'comp=lease';
+  });
 
   it('release: the retry answers 200 although another client holds the lease by then', async () => {
     const { direct, viaProxy } = await newFile();
@@ -101,6 +109,24 @@ describe('retried lease actions get their original answer', () => {
     };
     const changed = await viaProxy.getShareLeaseClient(first).changeLease(second);
     expect([changed._response.status, changed.leaseId]).toEqual([200, second]);
+  });
+
+  it('force close: the retry answers the handles the first attempt closed, and closes none opened since', async () => {
+    const name = uniqueShare('retry');
+    await service.serviceClient().getShareClient(name).create();
+    await service.serviceClient().getShareClient(name).getDirectoryClient('d').create();
+    await openHandle(service.url, signer, name, 'd');
+    let late = '';
+    cutComp = 'comp=forceclosehandles';
+    onCut = async () => void (late = await openHandle(service.url, signer, name, 'd'));
+    const closed = await retrying().getShareClient(name).getDirectoryClient('d').forceCloseAllHandles();
+    expect(closed.closedHandlesCount).toBe(1);
+    const open = await service.db.query(
+      `SELECT h.handle_id::text AS id FROM handles h JOIN shares s ON s.share_id = h.share_id WHERE s.tenant = $1 AND s.name = $2`,
+      [DEVELOPMENT_ACCOUNT, name],
+    );
+    const stillOpen = open.rows.map((r) => r.id);
+    expect(stillOpen).toEqual([late]);
   });
 
   it('answers a new request (another client request id) on its own merits', async () => {

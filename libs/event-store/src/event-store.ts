@@ -204,6 +204,19 @@ export class EventStore {
   }
 
   /**
+   * The events of one type a client request (its x-ms-client-request-id) recorded in the tenant
+   * since `since`: what a retried request already did. Served by a partial index per type that asks
+   * for it (events_force_closed_by_request).
+   */
+  async recordedBy(tenant: string, type: string, clientRequestId: string, since: Date, sql: SqlExecutor = this.db): Promise<RecordedEvent[]> {
+    const rows = await sql.query(
+      `SELECT ${COLUMNS} FROM events WHERE tenant = $1 AND type = $2 AND metadata->>'clientRequestId' = $3 AND recorded_at >= $4 ORDER BY position`,
+      [tenant, type, clientRequestId, since],
+    );
+    return rows.map(toRecorded);
+  }
+
+  /**
    * The next events after `after` in an order a checkpointed reader can follow without ever
    * skipping a transaction that commits late: only transactions older than every transaction
    * still in progress (below the snapshot's xmin) are visible, ordered by (transaction id,

@@ -41,6 +41,9 @@ export class CloseHandleCommand extends Command<void> {
   }
 }
 
+/** How long a repeated Force Close Handles gets the original answer: longer than any SDK's retries of one request. */
+const FORCE_CLOSE_REPLAY_MS = 10 * 60_000;
+
 export class ForceCloseHandlesCommand extends Command<ClosedChunk> {
   constructor(
     readonly context: CommandContext,
@@ -122,7 +125,12 @@ export class ForceCloseHandlesHandler implements ICommandHandler<ForceCloseHandl
     @Inject(LEASEHOLD_CONFIG) private readonly config: LeaseholdConfig,
   ) {}
 
-  execute({ context, scope, after }: ForceCloseHandlesCommand): Promise<ClosedChunk> {
-    return this.handles.forceCloseChunk(context, scope, after, this.config.forceCloseChunkSize);
+  /**
+   * A retried request (same client request id, within FORCE_CLOSE_REPLAY_MS) gets its original
+   * answer: with `*`, running it again would close handles opened since.
+   */
+  async execute({ context, scope, after }: ForceCloseHandlesCommand): Promise<ClosedChunk> {
+    const original = await this.handles.closedBy(context, scope, FORCE_CLOSE_REPLAY_MS, this.config.forceCloseChunkSize);
+    return original ?? this.handles.forceCloseChunk(context, scope, after, this.config.forceCloseChunkSize);
   }
 }

@@ -177,6 +177,26 @@ export class HandleRepository implements OpenHandles {
       },
       sql,
     );
+    return this.chunkOf(scope, closed, sql);
+  }
+
+  /**
+   * What a Force Close Handles with this client request id closed within `windowMs`: a retry of a
+   * request that committed gets that answer, instead of closing what was opened since. A chunk
+   * short of `limit` left nothing behind it then, so it carries no marker; a full one continues
+   * after its last handle. Undefined when it closed nothing.
+   */
+  async closedBy(context: CommandContext, scope: HandleScope, windowMs: number, limit: number): Promise<ClosedChunk | undefined> {
+    if (!context.clientRequestId) return undefined;
+    const since = new Date(context.now.getTime() - windowMs);
+    const events = await this.store.recordedBy(context.tenant, 'HandleForceClosed', context.clientRequestId, since);
+    if (events.length === 0) return undefined;
+    if (events.length < limit) return { closed: events.length };
+    return this.chunkOf(scope, events.map((e) => e.data as HandleForceClosed), this.store.db);
+  }
+
+  /** The answer for a chunk that closed `closed`: how many, and where the next chunk starts when handles in scope lie beyond it. */
+  private async chunkOf(scope: HandleScope, closed: HandleForceClosed[], sql: SqlExecutor): Promise<ClosedChunk> {
     if (closed.length === 0) return { closed: 0 };
     // The chunk's last position in PostgreSQL's own order (its collation, not JavaScript's), and whether any handle lies beyond it.
     const [last] = await sql.query<{ node_key: string; handle_id: string; more: boolean }>(
