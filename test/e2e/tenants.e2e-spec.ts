@@ -70,8 +70,8 @@ describe('tenants: accounts, keys and their administration', () => {
 
     // Keys are encrypted at rest.
     const stored = await service.db.query(`SELECT key1, key2 FROM account_keys WHERE account = $1`, [name]);
-    expect(stored.rows[0].key1).toMatch(/^v1:/);
-    expect(stored.rows[0].key2).toMatch(/^v1:/);
+    expect(stored.rows[0].key1).toMatch(/^v2:/);
+    expect(stored.rows[0].key2).toMatch(/^v2:/);
     expect(JSON.stringify(stored.rows)).not.toContain(key2);
   });
 
