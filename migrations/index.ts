@@ -7,4 +7,12 @@ import { DropDeadColumns1764100000000 } from './1764100000000-DropDeadColumns';
 import { ForceClosedByRequest1764200000000 } from './1764200000000-ForceClosedByRequest';
 
 /** Every migration, in order. Listed as classes so they run the same from sources and from dist. */
-export const migrations = [InitialSchema1763600000000, Handles1763700000000, Jobs1763800000000, ProjectionsWithoutForeignKeys1763900000000, AuditReadModel1764000000000, DropDeadColumns1764100000000, ForceClosedByRequest1764200000000];
+export const migrations = [
+  InitialSchema1763600000000,
+  Handles1763700000000,
+  Jobs1763800000000,
+  ProjectionsWithoutForeignKeys1763900000000,
+  AuditReadModel1764000000000,
+  DropDeadColumns1764100000000,
+  ForceClosedByRequest1764200000000,
+];

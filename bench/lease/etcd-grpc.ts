@@ -23,7 +23,8 @@ function varint(n: number): Buffer {
   return Buffer.from(out);
 }
 
-const bytesField = (field: number, value: Buffer) => Buffer.concat([varint((field << 3) | 2), varint(value.length), value]);
+const bytesField = (field: number, value: Buffer) =>
+  Buffer.concat([varint((field << 3) | 2), varint(value.length), value]);
 const varintField = (field: number, value: number) => Buffer.concat([varint(field << 3), varint(value)]);
 
 function frame(message: Buffer): Buffer {

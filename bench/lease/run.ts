@@ -8,7 +8,20 @@ import { envInteger, sql } from '../common';
 import { azureRequest, Signer } from './azure';
 import { LoadResult, LoadSpec, summarize } from './load';
 import { captureLeaseStatements, PGBENCH_LEASE_ID, pgbenchScript } from './pgbench-script';
-import { CpuSampler, freePort, killAllNow, pidsByName, postgresPids, run, sleep, start, stop, stopAll, trackTempDir, waitForOutput } from './processes';
+import {
+  CpuSampler,
+  freePort,
+  killAllNow,
+  pidsByName,
+  postgresPids,
+  run,
+  sleep,
+  start,
+  stop,
+  stopAll,
+  trackTempDir,
+  waitForOutput,
+} from './processes';
 
 /**
  * `npm run bench:lease`: Lease File throughput and latency of Leasehold, with two baselines in the
@@ -34,7 +47,8 @@ const CONFIG = {
   etcd: flag('BENCH_ETCD'),
   roundTrips: flag('BENCH_ROUNDTRIPS'),
 };
-if (CONFIG.clients.some((c) => !Number.isInteger(c) || c < 1 || c > 500)) throw new Error('BENCH_CLIENTS: integers from 1 to 500');
+if (CONFIG.clients.some((c) => !Number.isInteger(c) || c < 1 || c > 500))
+  throw new Error('BENCH_CLIENTS: integers from 1 to 500');
 if (CONFIG.modes.some((m) => m !== 'distinct' && m !== 'hot')) throw new Error('BENCH_MODES: distinct and/or hot');
 if (!/^[a-z_][a-z0-9_]*$/.test(CONFIG.database)) throw new Error('BENCH_DB: a plain lowercase identifier');
 
@@ -64,8 +78,14 @@ async function freshDatabase(): Promise<void> {
   await sql(adminUrl, `DROP DATABASE IF EXISTS ${CONFIG.database} WITH (FORCE)`);
   await sql(adminUrl, `CREATE DATABASE ${CONFIG.database}`);
   const serviceEnv = { ...env, DATABASE_URL: databaseUrl, NODE_ENV: 'development' };
-  const { stdout } = await run(process.execPath, [join(DIST, 'apps/cli/main.js'), 'migrate'], { env: serviceEnv, cwd: ROOT });
-  stdout.trim().split('\n').forEach((l) => say(l));
+  const { stdout } = await run(process.execPath, [join(DIST, 'apps/cli/main.js'), 'migrate'], {
+    env: serviceEnv,
+    cwd: ROOT,
+  });
+  stdout
+    .trim()
+    .split('\n')
+    .forEach((l) => say(l));
 }
 
 interface Api {
@@ -79,7 +99,14 @@ interface Api {
 async function startApi(): Promise<Api> {
   const child = start(process.execPath, [join(DIST, 'apps/api/src/main.js')], {
     // The rate limiter runs, and its cost is measured, but it never refuses: the bench measures leases, not the limit.
-    env: { ...env, DATABASE_URL: databaseUrl, NODE_ENV: 'development', PORT: '0', HOST: '127.0.0.1', RATE_LIMIT_PER_SECOND: '1000000' },
+    env: {
+      ...env,
+      DATABASE_URL: databaseUrl,
+      NODE_ENV: 'development',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      RATE_LIMIT_PER_SECOND: '1000000',
+    },
     cwd: ROOT,
   });
   const match = await waitForOutput(child, /listening on (http:\/\/\S+)/, 60_000);
@@ -112,7 +139,15 @@ async function createFiles(api: Api, count: number): Promise<void> {
     if (share.status !== 201) throw new Error(`Create Share: ${share.status} ${share.errorCode}`);
     // File names are numbers so that pgbench, which has no string functions, can address them.
     for (let i = 0; i <= count; i++) {
-      const file = await azureRequest(api.url, agent, signer, 'PUT', `/${ACCOUNT}/${SHARE}/${i}`, {}, { 'x-ms-type': 'file', 'x-ms-content-length': '0' });
+      const file = await azureRequest(
+        api.url,
+        agent,
+        signer,
+        'PUT',
+        `/${ACCOUNT}/${SHARE}/${i}`,
+        {},
+        { 'x-ms-type': 'file', 'x-ms-content-length': '0' },
+      );
       if (file.status !== 201) throw new Error(`Create File ${i}: ${file.status} ${file.errorCode}`);
     }
   } finally {
@@ -122,14 +157,26 @@ async function createFiles(api: Api, count: number): Promise<void> {
 
 /** Ends, through the API, any lease pgbench left held when its time ran out. */
 async function releasePgbenchLeases(api: Api): Promise<number> {
-  const rows = await sql<{ path: string }>(databaseUrl, `SELECT path FROM nodes WHERE lease_state = 'leased' AND lease_id = $1`, [PGBENCH_LEASE_ID]);
+  const rows = await sql<{ path: string }>(
+    databaseUrl,
+    `SELECT path FROM nodes WHERE lease_state = 'leased' AND lease_id = $1`,
+    [PGBENCH_LEASE_ID],
+  );
   const agent = new Agent({ keepAlive: true });
   try {
     for (const { path } of rows) {
-      const res = await azureRequest(api.url, agent, signer, 'PUT', `/${ACCOUNT}/${SHARE}/${path}`, { comp: 'lease' }, {
-        'x-ms-lease-action': 'release',
-        'x-ms-lease-id': PGBENCH_LEASE_ID,
-      });
+      const res = await azureRequest(
+        api.url,
+        agent,
+        signer,
+        'PUT',
+        `/${ACCOUNT}/${SHARE}/${path}`,
+        { comp: 'lease' },
+        {
+          'x-ms-lease-action': 'release',
+          'x-ms-lease-id': PGBENCH_LEASE_ID,
+        },
+      );
       if (res.status !== 200) throw new Error(`releasing pgbench's lease on ${path}: ${res.status} ${res.errorCode}`);
     }
   } finally {
@@ -150,7 +197,11 @@ function filesFor(clients: number, mode: 'distinct' | 'hot'): string[] {
   return Array.from({ length: clients }, (_, i) => (mode === 'hot' ? HOT_FILE : String(i + 1)));
 }
 
-async function runLoadProcess(spec: LoadSpec, groups: () => Record<string, number[]>, wantTop: boolean): Promise<Measured<LoadResult>> {
+async function runLoadProcess(
+  spec: LoadSpec,
+  groups: () => Record<string, number[]>,
+  wantTop: boolean,
+): Promise<Measured<LoadResult>> {
   const child = start(process.execPath, [join(__dirname, 'load.js'), JSON.stringify(spec)], { cwd: ROOT });
   const sampler = new CpuSampler(() => ({ ...groups(), load: child.pid ? [child.pid] : [] }));
   let stdout = '';
@@ -167,7 +218,9 @@ async function runLoadProcess(spec: LoadSpec, groups: () => Record<string, numbe
         setTimeout(() => {
           try {
             // Two frames 0.5 s apart: top's first frame has no CPU interval to go by.
-            const frames = execFileSync('top', ['-b', '-n2', '-d0.5', '-w', '160']).toString().split(/^(?=top - )/m);
+            const frames = execFileSync('top', ['-b', '-n2', '-d0.5', '-w', '160'])
+              .toString()
+              .split(/^(?=top - )/m);
             top = frames[frames.length - 1].split('\n').slice(0, 17).join('\n');
           } catch {
             top = undefined;
@@ -198,7 +251,15 @@ interface PgbenchResult {
 
 const pgArgs = () => {
   const url = new URL(databaseUrl);
-  return ['-h', url.hostname, '-p', url.port || '5432', '-U', decodeURIComponent(url.username || 'postgres'), CONFIG.database];
+  return [
+    '-h',
+    url.hostname,
+    '-p',
+    url.port || '5432',
+    '-U',
+    decodeURIComponent(url.username || 'postgres'),
+    CONFIG.database,
+  ];
 };
 
 /**
@@ -224,23 +285,44 @@ async function runPgbench(
   protocol: 'prepared' | 'extended',
 ): Promise<Measured<PgbenchResult>> {
   // The script tells available from leased by the version's parity (see pgbench-script.ts).
-  const [broken] = await sql(databaseUrl, `SELECT count(*)::int AS n FROM nodes WHERE kind = 'file' AND (version % 2 = 1) <> (lease_state = 'available')`);
+  const [broken] = await sql(
+    databaseUrl,
+    `SELECT count(*)::int AS n FROM nodes WHERE kind = 'file' AND (version % 2 = 1) <> (lease_state = 'available')`,
+  );
   if (broken.n !== 0) throw new Error(`pgbench: ${broken.n} files break "odd version = available"`);
   await waitForConnections(clients + 2);
   const logDir = trackTempDir(mkdtempSync(join(tmpdir(), 'leasehold-bench-pgbench-')));
   const common = [
-    '-n', '-M', protocol, '-c', String(clients), '-j', String(Math.min(2, clients)), '-f', scriptFile,
-    '-D', 'holding=0', '-D', 'ready=0', ...Object.entries(constants).flatMap(([k, v]) => ['-D', `${k}=${v}`]),
+    '-n',
+    '-M',
+    protocol,
+    '-c',
+    String(clients),
+    '-j',
+    String(Math.min(2, clients)),
+    '-f',
+    scriptFile,
+    '-D',
+    'holding=0',
+    '-D',
+    'ready=0',
+    ...Object.entries(constants).flatMap(([k, v]) => ['-D', `${k}=${v}`]),
   ];
   const pgEnv = { ...env, PGPASSWORD: decodeURIComponent(new URL(databaseUrl).password || '') };
   if (CONFIG.warmupMs > 0) {
-    await run('pgbench', [...common, '-T', String(Math.max(1, Math.round(CONFIG.warmupMs / 1000))), ...pgArgs()], { env: pgEnv });
+    await run('pgbench', [...common, '-T', String(Math.max(1, Math.round(CONFIG.warmupMs / 1000))), ...pgArgs()], {
+      env: pgEnv,
+    });
     await releasePgbenchLeases(api);
   }
   const [{ p: before }] = await sql(databaseUrl, `SELECT coalesce(max(position), 0)::text AS p FROM events`);
   const sampler = new CpuSampler(() => ({ ...postgresPids(CONFIG.database), pgbench: pidsByName('pgbench') }));
   sampler.start();
-  const { stdout } = await run('pgbench', [...common, '-T', String(CONFIG.durationMs / 1000), '-l', '--log-prefix', join(logDir, 'log'), ...pgArgs()], { env: pgEnv });
+  const { stdout } = await run(
+    'pgbench',
+    [...common, '-T', String(CONFIG.durationMs / 1000), '-l', '--log-prefix', join(logDir, 'log'), ...pgArgs()],
+    { env: pgEnv },
+  );
   const cpu = sampler.stop();
   const [counts] = await sql(
     databaseUrl,
@@ -285,7 +367,11 @@ interface Etcd {
 
 function which(command: string): string | undefined {
   try {
-    return execFileSync('sh', ['-c', `command -v ${command}`]).toString().trim() || undefined;
+    return (
+      execFileSync('sh', ['-c', `command -v ${command}`])
+        .toString()
+        .trim() || undefined
+    );
   } catch {
     return undefined;
   }
@@ -296,8 +382,11 @@ async function ensureEtcd(): Promise<string | { unavailable: string }> {
   const found = which('etcd');
   if (found) return found;
   if (!which('apt-get')) return { unavailable: 'etcd is not installed and apt-get is not available' };
-  if (process.getuid?.() !== 0) return { unavailable: 'etcd is not installed; run `apt-get install -y etcd-server` as root' };
-  say('etcd is not installed: installing Debian\'s etcd-server with apt-get (apt-get update && apt-get install -y etcd-server)');
+  if (process.getuid?.() !== 0)
+    return { unavailable: 'etcd is not installed; run `apt-get install -y etcd-server` as root' };
+  say(
+    "etcd is not installed: installing Debian's etcd-server with apt-get (apt-get update && apt-get install -y etcd-server)",
+  );
   try {
     await run('apt-get', ['update'], { env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } });
     await run('apt-get', ['install', '-y', 'etcd-server'], { env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } });
@@ -326,11 +415,26 @@ async function startEtcd(binary: string): Promise<Etcd> {
   const clientUrl = `http://127.0.0.1:${clientPort}`;
   const peerUrl = `http://127.0.0.1:${peerPort}`;
   const child = start(binary, [
-    '--name', 'bench', '--data-dir', join(dataDir, 'data'),
-    '--listen-client-urls', clientUrl, '--advertise-client-urls', clientUrl,
-    '--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl,
-    '--initial-cluster', `bench=${peerUrl}`, '--initial-cluster-state', 'new',
-    '--logger', 'zap', '--log-level', 'warn',
+    '--name',
+    'bench',
+    '--data-dir',
+    join(dataDir, 'data'),
+    '--listen-client-urls',
+    clientUrl,
+    '--advertise-client-urls',
+    clientUrl,
+    '--listen-peer-urls',
+    peerUrl,
+    '--initial-advertise-peer-urls',
+    peerUrl,
+    '--initial-cluster',
+    `bench=${peerUrl}`,
+    '--initial-cluster-state',
+    'new',
+    '--logger',
+    'zap',
+    '--log-level',
+    'warn',
   ]);
   const log: string[] = [];
   child.stdout?.on('data', (d) => log.push(d.toString()));
@@ -391,7 +495,17 @@ async function countRoundTrips(mode: 'distinct' | 'hot', clients: number): Promi
   const api = await startApi();
   let result: LoadResult;
   try {
-    const spec: LoadSpec = { target: 'leasehold', url: api.url.toString(), clients, files: filesFor(clients, mode), warmupMs: 0, durationMs: 3000, account: ACCOUNT, keyBase64: ACCOUNT_KEY, share: SHARE };
+    const spec: LoadSpec = {
+      target: 'leasehold',
+      url: api.url.toString(),
+      clients,
+      files: filesFor(clients, mode),
+      warmupMs: 0,
+      durationMs: 3000,
+      account: ACCOUNT,
+      keyBase64: ACCOUNT_KEY,
+      share: SHARE,
+    };
     result = (await runLoadProcess(spec, () => ({}), false)).result;
   } finally {
     await api.stop();
@@ -399,7 +513,12 @@ async function countRoundTrips(mode: 'distinct' | 'hot', clients: number): Promi
   await sleep(500);
   const [after] = await sql(adminUrl, counter, [CONFIG.database]);
   const statements = Number(after.n) - Number(before.n);
-  return { label: `${mode}, ${clients} client${clients > 1 ? 's' : ''}`, ops: result.ops, statements, perOp: statements / result.ops };
+  return {
+    label: `${mode}, ${clients} client${clients > 1 ? 's' : ''}`,
+    ops: result.ops,
+    statements,
+    perOp: statements / result.ops,
+  };
 }
 
 // ---- report ----
@@ -414,10 +533,12 @@ interface Scenario {
 }
 
 // Empty summaries arrive as null (NaN does not survive JSON).
-const f0 = (n: number | null | undefined) => (n == null || Number.isNaN(n) ? '–' : Math.round(n).toLocaleString('en-US'));
+const f0 = (n: number | null | undefined) =>
+  n == null || Number.isNaN(n) ? '–' : Math.round(n).toLocaleString('en-US');
 const f2 = (n: number | null | undefined) => (n == null || Number.isNaN(n) ? '–' : n.toFixed(2));
 const ratio = (a: number, b: number | undefined) => (b === undefined || !b ? '–' : `${(a / b).toFixed(2)}×`);
-const scenarioName = (s: Scenario) => `${s.clients} client${s.clients > 1 ? 's' : ''}, ${s.mode === 'hot' ? 'one hot file' : 'distinct files'}`;
+const scenarioName = (s: Scenario) =>
+  `${s.clients} client${s.clients > 1 ? 's' : ''}, ${s.mode === 'hot' ? 'one hot file' : 'distinct files'}`;
 const cores = (cpu: Record<string, number>, group: string) => (cpu[group] === undefined ? '–' : cpu[group].toFixed(2));
 
 function report(scenarios: Scenario[], roundTrips: RoundTrips[], notes: string[], machine: string): string {
@@ -427,7 +548,9 @@ function report(scenarios: Scenario[], roundTrips: RoundTrips[], notes: string[]
     `Each scenario: ${CONFIG.warmupMs / 1000} s warm-up, then ${CONFIG.durationMs / 1000} s measured. An op is one lease operation (an acquire attempt or a release; one HTTP request, one pgbench transaction, one etcd txn). Latencies in ms per op.`,
     '',
   );
-  lines.push('| scenario | Leasehold ops/s | p50 | p99 | pgbench tps | p50 (avg) | p99 | etcd ops/s | p50 | p99 | Leasehold/pgbench | Leasehold/etcd | pgbench -M extended tps |');
+  lines.push(
+    '| scenario | Leasehold ops/s | p50 | p99 | pgbench tps | p50 (avg) | p99 | etcd ops/s | p50 | p99 | Leasehold/pgbench | Leasehold/etcd | pgbench -M extended tps |',
+  );
   lines.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const s of scenarios) {
     const l = s.leasehold.result;
@@ -438,13 +561,21 @@ function report(scenarios: Scenario[], roundTrips: RoundTrips[], notes: string[]
     );
   }
   lines.push('', '## Outcomes per scenario (measured window)', '');
-  lines.push('| scenario | system | ops/s | cycles/s | acquired (201) | refused (409) | released (200) | other | p50 acquire / refused / release (ms) |');
+  lines.push(
+    '| scenario | system | ops/s | cycles/s | acquired (201) | refused (409) | released (200) | other | p50 acquire / refused / release (ms) |',
+  );
   lines.push('|---|---|--:|--:|--:|--:|--:|--:|---|');
   for (const s of scenarios) {
-    for (const [name, m] of [['Leasehold', s.leasehold], ['etcd', s.etcd]] as const) {
+    for (const [name, m] of [
+      ['Leasehold', s.leasehold],
+      ['etcd', s.etcd],
+    ] as const) {
       if (!m) continue;
       const r = m.result;
-      const other = Object.entries(r.unexpected).map(([k, v]) => `${k}: ${v}`).join('; ') || '0';
+      const other =
+        Object.entries(r.unexpected)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join('; ') || '0';
       lines.push(
         `| ${scenarioName(s)} | ${name} | ${f0(r.opsPerSec)} | ${f0(r.cyclesPerSec)} | ${r.acquired} | ${r.refused} | ${r.released} | ${other} | ${f2(r.acquireLatency.p50)} / ${f2(r.refusedLatency.p50)} / ${f2(r.releaseLatency.p50)} |`,
       );
@@ -460,27 +591,49 @@ function report(scenarios: Scenario[], roundTrips: RoundTrips[], notes: string[]
     }
   }
   lines.push('', '## CPU during the measured window (cores; the machine has ' + cpus().length + ')', '');
-  lines.push(`Columns: the API process; PostgreSQL backends connected to ${CONFIG.database}; the rest of PostgreSQL (WAL writer, checkpointer, other databases' backends: other work on this machine shows here); the load process or pgbench; etcd; all of the machine.`, '');
-  lines.push('| scenario | system | API | postgres, bench DB | postgres, rest | load / pgbench | etcd | whole machine |');
+  lines.push(
+    `Columns: the API process; PostgreSQL backends connected to ${CONFIG.database}; the rest of PostgreSQL (WAL writer, checkpointer, other databases' backends: other work on this machine shows here); the load process or pgbench; etcd; all of the machine.`,
+    '',
+  );
+  lines.push(
+    '| scenario | system | API | postgres, bench DB | postgres, rest | load / pgbench | etcd | whole machine |',
+  );
   lines.push('|---|---|--:|--:|--:|--:|--:|--:|');
   for (const s of scenarios) {
     const l = s.leasehold.cpu;
-    lines.push(`| ${scenarioName(s)} | Leasehold | ${cores(l, 'api')} | ${cores(l, 'postgres')} | ${cores(l, 'postgresRest')} | ${cores(l, 'load')} | – | ${cores(l, 'machine')} |`);
+    lines.push(
+      `| ${scenarioName(s)} | Leasehold | ${cores(l, 'api')} | ${cores(l, 'postgres')} | ${cores(l, 'postgresRest')} | ${cores(l, 'load')} | – | ${cores(l, 'machine')} |`,
+    );
     for (const m of [s.pgbench, s.pgbenchExtended]) {
-      if (m) lines.push(`| ${scenarioName(s)} | pgbench -M ${m.result.mode} | – | ${cores(m.cpu, 'postgres')} | ${cores(m.cpu, 'postgresRest')} | ${cores(m.cpu, 'pgbench')} | – | ${cores(m.cpu, 'machine')} |`);
+      if (m)
+        lines.push(
+          `| ${scenarioName(s)} | pgbench -M ${m.result.mode} | – | ${cores(m.cpu, 'postgres')} | ${cores(m.cpu, 'postgresRest')} | ${cores(m.cpu, 'pgbench')} | – | ${cores(m.cpu, 'machine')} |`,
+        );
     }
-    if (s.etcd) lines.push(`| ${scenarioName(s)} | etcd | – | ${cores(s.etcd.cpu, 'postgres')} | ${cores(s.etcd.cpu, 'postgresRest')} | ${cores(s.etcd.cpu, 'load')} | ${cores(s.etcd.cpu, 'etcd')} | ${cores(s.etcd.cpu, 'machine')} |`);
+    if (s.etcd)
+      lines.push(
+        `| ${scenarioName(s)} | etcd | – | ${cores(s.etcd.cpu, 'postgres')} | ${cores(s.etcd.cpu, 'postgresRest')} | ${cores(s.etcd.cpu, 'load')} | ${cores(s.etcd.cpu, 'etcd')} | ${cores(s.etcd.cpu, 'machine')} |`,
+      );
   }
   for (const s of scenarios) {
-    for (const [name, m] of [['Leasehold', s.leasehold], ['etcd', s.etcd]] as const) {
+    for (const [name, m] of [
+      ['Leasehold', s.leasehold],
+      ['etcd', s.etcd],
+    ] as const) {
       const other = m ? Object.values(m.result.unexpected).reduce((a, b) => a + b, 0) : 0;
       if (other > 0) {
-        notes.push(`${scenarioName(s)}, ${name}: ${other} unexpected outcomes (see "other"); a 503 ServerBusy is the service's per-tenant rate limit (RATE_LIMIT_PER_SECOND, passed through to the API) or contention.`);
+        notes.push(
+          `${scenarioName(s)}, ${name}: ${other} unexpected outcomes (see "other"); a 503 ServerBusy is the service's per-tenant rate limit (RATE_LIMIT_PER_SECOND, passed through to the API) or contention.`,
+        );
       }
     }
   }
   if (roundTrips.length) {
-    lines.push('', '## PostgreSQL statements per Leasehold op (pg_stat_database transactions / ops, separate 3 s runs)', '');
+    lines.push(
+      '',
+      '## PostgreSQL statements per Leasehold op (pg_stat_database transactions / ops, separate 3 s runs)',
+      '',
+    );
     lines.push('| run | ops | statements | per op |', '|---|--:|--:|--:|');
     for (const r of roundTrips) lines.push(`| ${r.label} | ${r.ops} | ${r.statements} | ${r.perOp.toFixed(3)} |`);
   }
@@ -506,7 +659,10 @@ function describeMachine(etcdVersion: string | undefined, loadAtStart: number[])
   const code = (() => {
     try {
       const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
-      const dirty = execFileSync('git', ['status', '--porcelain', '--', 'apps', 'libs', 'migrations'], { cwd: ROOT }).toString().trim() !== '';
+      const dirty =
+        execFileSync('git', ['status', '--porcelain', '--', 'apps', 'libs', 'migrations'], { cwd: ROOT })
+          .toString()
+          .trim() !== '';
       return `Service code: ${commit}${dirty ? ' plus uncommitted changes in apps/, libs/ or migrations/' : ''}.`;
     } catch {
       return 'Service code: not a git checkout.';
@@ -515,7 +671,9 @@ function describeMachine(etcdVersion: string | undefined, loadAtStart: number[])
   return [
     code,
     `Machine: ${cpus().length} cores (${model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ${pg}${etcdVersion ? `, etcd ${etcdVersion}` : ''}.`,
-    `Load average (1, 5, 15 min) before the run: ${loadAtStart.map((l) => l.toFixed(2)).join(', ')}; after: ${loadavg().map((l) => l.toFixed(2)).join(', ')}.`,
+    `Load average (1, 5, 15 min) before the run: ${loadAtStart.map((l) => l.toFixed(2)).join(', ')}; after: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(', ')}.`,
     'A shared, noisy machine: the load generator, the API, PostgreSQL and etcd all compete for the same cores, and other work may run at the same time. Compare numbers within one run, not across runs.',
   ].join(' ');
 }
@@ -528,8 +686,13 @@ async function main(): Promise<void> {
   const maxClients = Math.max(...CONFIG.clients);
   say(`fresh database ${CONFIG.database}, migrations and the development account`);
   await freshDatabase();
-  const [settings] = await sql(databaseUrl, `SELECT current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS sc, current_setting('max_connections') AS mc`);
-  notes.push(`PostgreSQL fsync=${settings.fsync}, synchronous_commit=${settings.sc}; etcd runs with its default fsync of every commit, its data directory on the same disk.`);
+  const [settings] = await sql(
+    databaseUrl,
+    `SELECT current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS sc, current_setting('max_connections') AS mc`,
+  );
+  notes.push(
+    `PostgreSQL fsync=${settings.fsync}, synchronous_commit=${settings.sc}; etcd runs with its default fsync of every commit, its data directory on the same disk.`,
+  );
   if (CONFIG.pgbench && maxClients + 25 > Number(settings.mc)) {
     notes.push(`max_connections=${settings.mc} is tight for pgbench -c ${maxClients} next to the API's pool.`);
   }
@@ -583,30 +746,51 @@ async function main(): Promise<void> {
       const name = `${clients} client(s), ${mode}`;
       say(`${name}: Leasehold`);
       const leasehold = await runLoadProcess(
-        { target: 'leasehold', url: api.url.toString(), clients, files, warmupMs: CONFIG.warmupMs, durationMs: CONFIG.durationMs, account: ACCOUNT, keyBase64: ACCOUNT_KEY, share: SHARE },
+        {
+          target: 'leasehold',
+          url: api.url.toString(),
+          clients,
+          files,
+          warmupMs: CONFIG.warmupMs,
+          durationMs: CONFIG.durationMs,
+          account: ACCOUNT,
+          keyBase64: ACCOUNT_KEY,
+          share: SHARE,
+        },
         () => ({ api: [api.pid], ...postgresPids(CONFIG.database) }),
         true,
       ).catch((error) => {
         throw new Error(api.death() ?? (error as Error).message);
       });
       const scenario: Scenario = { clients, mode, leasehold };
-      say(`  ${f0(leasehold.result.opsPerSec)} ops/s, p50 ${f2(leasehold.result.latency.p50)} ms, p99 ${f2(leasehold.result.latency.p99)} ms`);
+      say(
+        `  ${f0(leasehold.result.opsPerSec)} ops/s, p50 ${f2(leasehold.result.latency.p50)} ms, p99 ${f2(leasehold.result.latency.p99)} ms`,
+      );
       // A baseline that fails is reported as such; the Leasehold numbers still stand.
       const baseline = async <T>(label: string, work: () => Promise<T>): Promise<T | undefined> => {
         say(`${name}: ${label}`);
         try {
           return await work();
         } catch (error) {
-          notes.push(`${name}, ${label}: failed, not reported: ${(error as Error).message.split('\n').slice(0, 3).join(' ')}`);
+          notes.push(
+            `${name}, ${label}: failed, not reported: ${(error as Error).message.split('\n').slice(0, 3).join(' ')}`,
+          );
           say(notes[notes.length - 1]);
           return undefined;
         }
       };
       if (statements) {
-        scenario.pgbench = await baseline('pgbench -M prepared', () => runPgbench(api, scripts[mode], statements.constants, clients, 'prepared'));
-        if (scenario.pgbench) say(`  ${f0(scenario.pgbench.result.tps)} tps, p50 ${f2(scenario.pgbench.result.p50)} ms, p99 ${f2(scenario.pgbench.result.p99)} ms`);
+        scenario.pgbench = await baseline('pgbench -M prepared', () =>
+          runPgbench(api, scripts[mode], statements.constants, clients, 'prepared'),
+        );
+        if (scenario.pgbench)
+          say(
+            `  ${f0(scenario.pgbench.result.tps)} tps, p50 ${f2(scenario.pgbench.result.p50)} ms, p99 ${f2(scenario.pgbench.result.p99)} ms`,
+          );
         if (CONFIG.pgbenchExtended) {
-          scenario.pgbenchExtended = await baseline('pgbench -M extended', () => runPgbench(api, scripts[mode], statements.constants, clients, 'extended'));
+          scenario.pgbenchExtended = await baseline('pgbench -M extended', () =>
+            runPgbench(api, scripts[mode], statements.constants, clients, 'extended'),
+          );
           if (scenario.pgbenchExtended) say(`  ${f0(scenario.pgbenchExtended.result.tps)} tps`);
         }
       }
@@ -614,12 +798,23 @@ async function main(): Promise<void> {
         const current = etcd;
         scenario.etcd = await baseline('etcd', () =>
           runLoadProcess(
-            { target: 'etcd', url: current.url, clients, files, warmupMs: CONFIG.warmupMs, durationMs: CONFIG.durationMs, etcdPrefix: `/leasehold-bench/${clients}-${mode}/` },
+            {
+              target: 'etcd',
+              url: current.url,
+              clients,
+              files,
+              warmupMs: CONFIG.warmupMs,
+              durationMs: CONFIG.durationMs,
+              etcdPrefix: `/leasehold-bench/${clients}-${mode}/`,
+            },
             () => ({ etcd: [current.pid], ...postgresPids(CONFIG.database) }),
             false,
           ),
         );
-        if (scenario.etcd) say(`  ${f0(scenario.etcd.result.opsPerSec)} ops/s, p50 ${f2(scenario.etcd.result.latency.p50)} ms, p99 ${f2(scenario.etcd.result.latency.p99)} ms`);
+        if (scenario.etcd)
+          say(
+            `  ${f0(scenario.etcd.result.opsPerSec)} ops/s, p50 ${f2(scenario.etcd.result.latency.p50)} ms, p99 ${f2(scenario.etcd.result.latency.p99)} ms`,
+          );
       }
       scenarios.push(scenario);
     }
@@ -649,7 +844,9 @@ async function main(): Promise<void> {
   }
 
   if (statements) {
-    notes.push(`pgbench runs the statements captured from the service's code (bench/lease/pgbench-script.ts), changed only where pgbench cannot build a value per transaction: ${statements.substitutions.join('; ')}.`);
+    notes.push(
+      `pgbench runs the statements captured from the service's code (bench/lease/pgbench-script.ts), changed only where pgbench cannot build a value per transaction: ${statements.substitutions.join('; ')}.`,
+    );
   }
   const markdown = report(scenarios, roundTrips, notes, describeMachine(etcd?.version, loadAtStart));
   const dir = join(ROOT, 'bench', 'results');

@@ -96,7 +96,11 @@ describe('audit trail', () => {
       method: 'PUT',
       path: `/${DEVELOPMENT_ACCOUNT}/${shareName}/dir/file.txt`,
       query: 'comp=openhandle',
-      headers: { 'x-leasehold-client-ip': '10.0.0.9:445', 'x-leasehold-client-name': 'laptop', 'x-ms-client-request-id': 'open-1' },
+      headers: {
+        'x-leasehold-client-ip': '10.0.0.9:445',
+        'x-leasehold-client-name': 'laptop',
+        'x-ms-client-request-id': 'open-1',
+      },
       signer,
     });
     expect(opened.status).toBe(201);
@@ -122,45 +126,84 @@ describe('audit trail', () => {
     // Paged: two at a time, continued by a signed marker; a directory has no lease history.
     const first = await get(path, 'comp=leasehistory&maxresults=2');
     expect(first.body.timeline.map((t: any) => t.action)).toEqual(['acquired', 'changed']);
-    const second = await get(path, `comp=leasehistory&maxresults=2&marker=${encodeURIComponent(first.body.nextMarker)}`);
-    expect([second.body.timeline.map((t: any) => t.action), second.body.nextMarker]).toEqual([['broken', 'released'], '']);
+    const second = await get(
+      path,
+      `comp=leasehistory&maxresults=2&marker=${encodeURIComponent(first.body.nextMarker)}`,
+    );
+    expect([second.body.timeline.map((t: any) => t.action), second.body.nextMarker]).toEqual([
+      ['broken', 'released'],
+      '',
+    ]);
     const directory = await get(`/${DEVELOPMENT_ACCOUNT}/${shareName}/dir`, 'comp=leasehistory');
     expect([directory.status, directory.code]).toEqual([400, 'InvalidQueryParameterValue']);
 
-    const asOf = async (i: number) => (await get(path, `comp=stateasof&at=${encodeURIComponent(marks[i].toISOString())}`)).body;
+    const asOf = async (i: number) =>
+      (await get(path, `comp=stateasof&at=${encodeURIComponent(marks[i].toISOString())}`)).body;
     expect((await asOf(0)).lease).toEqual({ state: 'available', epoch: 0 });
     expect((await asOf(1)).lease).toMatchObject({ state: 'leased', leaseId: a, epoch: 1 });
     expect((await asOf(2)).lease).toMatchObject({ state: 'leased', leaseId: b, epoch: 2 });
     const three = await asOf(3);
-    expect(three.handles).toEqual([expect.objectContaining({ handleId, clientName: 'laptop', clientIp: '10.0.0.9:445' })]);
+    expect(three.handles).toEqual([
+      expect.objectContaining({ handleId, clientName: 'laptop', clientIp: '10.0.0.9:445' }),
+    ]);
     expect(await asOf(4)).toMatchObject({ lease: { state: 'broken', leaseId: b, epoch: 3 }, handles: [] });
     expect((await asOf(5)).lease).toMatchObject({ state: 'available' });
-    const before = await get(`/${DEVELOPMENT_ACCOUNT}/${shareName}/dir/file.txt`, `comp=stateasof&at=2000-01-01T00:00:00Z`);
+    const before = await get(
+      `/${DEVELOPMENT_ACCOUNT}/${shareName}/dir/file.txt`,
+      `comp=stateasof&at=2000-01-01T00:00:00Z`,
+    );
     expect(before.body).toMatchObject({ exists: false, handles: [] });
 
     // Queries: by path, by type, by lease id, by handle id, by client request id, by time; both orders; pages.
     const fileEvents = await all(path, 'comp=auditevents&order=asc');
     expect(fileEvents.map((e) => e.type)).toEqual([
-      'FileCreated', 'LeaseAcquired', 'LeaseChanged', 'HandleOpened', 'LeaseBroken', 'HandleForceClosed', 'LeaseReleased',
+      'FileCreated',
+      'LeaseAcquired',
+      'LeaseChanged',
+      'HandleOpened',
+      'LeaseBroken',
+      'HandleForceClosed',
+      'LeaseReleased',
     ]);
     const desc = await all(path, 'comp=auditevents&order=desc');
     expect(desc.map(identity)).toEqual(fileEvents.map(identity).reverse());
-    expect((await all(path, `comp=auditevents&leaseid=${encodeURIComponent(`{${a.toUpperCase()}}`)}`)).map((e) => e.type).sort()).toEqual(['LeaseAcquired']);
-    expect((await all(path, `comp=auditevents&handleid=${handleId}`)).map((e) => e.type).sort()).toEqual(['HandleForceClosed', 'HandleOpened']);
-    expect((await all(`/${DEVELOPMENT_ACCOUNT}`, 'comp=auditevents&clientrequestid=open-1')).map((e) => e.type)).toEqual(['HandleOpened']);
+    expect(
+      (await all(path, `comp=auditevents&leaseid=${encodeURIComponent(`{${a.toUpperCase()}}`)}`))
+        .map((e) => e.type)
+        .sort(),
+    ).toEqual(['LeaseAcquired']);
+    expect((await all(path, `comp=auditevents&handleid=${handleId}`)).map((e) => e.type).sort()).toEqual([
+      'HandleForceClosed',
+      'HandleOpened',
+    ]);
+    expect(
+      (await all(`/${DEVELOPMENT_ACCOUNT}`, 'comp=auditevents&clientrequestid=open-1')).map((e) => e.type),
+    ).toEqual(['HandleOpened']);
     expect((await all(path, 'comp=auditevents&type=LeaseBroken')).length).toBe(1);
-    const window = await all(path, `comp=auditevents&order=asc&from=${encodeURIComponent(marks[1].toISOString())}&to=${encodeURIComponent(marks[3].toISOString())}`);
+    const window = await all(
+      path,
+      `comp=auditevents&order=asc&from=${encodeURIComponent(marks[1].toISOString())}&to=${encodeURIComponent(marks[3].toISOString())}`,
+    );
     expect(window.map((e) => e.type)).toEqual(['LeaseChanged', 'HandleOpened']);
     const dir = `/${DEVELOPMENT_ACCOUNT}/${shareName}/dir`;
     expect((await all(dir, 'comp=auditevents')).map((e) => e.type)).toEqual(['DirectoryCreated']);
     expect((await all(dir, 'comp=auditevents&recursive=true')).length).toBe(fileEvents.length + 1);
-    expect((await all(`/${DEVELOPMENT_ACCOUNT}/${shareName}`, 'comp=auditevents&recursive=true')).length).toBe(fileEvents.length + 2);
+    expect((await all(`/${DEVELOPMENT_ACCOUNT}/${shareName}`, 'comp=auditevents&recursive=true')).length).toBe(
+      fileEvents.length + 2,
+    );
 
     // The export streams the same events as NDJSON.
     const exported = await get(`/${DEVELOPMENT_ACCOUNT}/${shareName}`, 'comp=auditexport&recursive=true');
     expect(exported.type).toMatch(/application\/x-ndjson/);
-    const lines = exported.raw.trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines.map(identity)).toEqual([...(await all(`/${DEVELOPMENT_ACCOUNT}/${shareName}`, 'comp=auditevents&recursive=true&order=asc'))].map(identity));
+    const lines = exported.raw
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map(identity)).toEqual(
+      [...(await all(`/${DEVELOPMENT_ACCOUNT}/${shareName}`, 'comp=auditevents&recursive=true&order=asc'))].map(
+        identity,
+      ),
+    );
   });
 
   it('keeps a cursor correct while new events arrive', async () => {
@@ -175,7 +218,10 @@ describe('audit trail', () => {
     const seen = [...first.body.events];
     let marker = first.body.nextMarker;
     while (marker) {
-      const page = await get(path, `comp=auditevents&recursive=true&order=asc&maxresults=3&marker=${encodeURIComponent(marker)}`);
+      const page = await get(
+        path,
+        `comp=auditevents&recursive=true&order=asc&maxresults=3&marker=${encodeURIComponent(marker)}`,
+      );
       seen.push(...page.body.events);
       marker = page.body.nextMarker;
     }
@@ -185,7 +231,7 @@ describe('audit trail', () => {
     expect(seen.filter((e) => 'seq' in e || 'position' in e)).toEqual([]);
   });
 
-  it('never shows one tenant another tenant\'s events, through any filter or cursor', async () => {
+  it("never shows one tenant another tenant's events, through any filter or cursor", async () => {
     const share = service.serviceClient().getShareClient(uniqueShare('mine'));
     await share.create();
     await catchUp();
@@ -193,14 +239,22 @@ describe('audit trail', () => {
     const mine = await get(`/${DEVELOPMENT_ACCOUNT}/${share.name}`, 'comp=auditevents&maxresults=1');
     expect(mine.body.events).toHaveLength(1);
     // The other tenant, on its own URL, asking for the same share name, principal and type, sees nothing of ours.
-    const res = await get(`/${other.name}/${share.name}`, `comp=auditevents&principal=${DEVELOPMENT_ACCOUNT}&recursive=true`, theirs);
+    const res = await get(
+      `/${other.name}/${share.name}`,
+      `comp=auditevents&principal=${DEVELOPMENT_ACCOUNT}&recursive=true`,
+      theirs,
+    );
     expect(res.status).toBe(200);
     expect(res.body.events).toEqual([]);
     const everything = await get(`/${other.name}`, 'comp=auditevents&maxresults=1000', theirs);
     expect(everything.body.events.every((e: any) => e.principal !== DEVELOPMENT_ACCOUNT)).toBe(true);
     // Our marker is worthless to them.
     const ours = await get(`/${DEVELOPMENT_ACCOUNT}`, 'comp=auditevents&maxresults=1');
-    const stolen = await get(`/${other.name}`, `comp=auditevents&maxresults=1&marker=${encodeURIComponent(ours.body.nextMarker)}`, theirs);
+    const stolen = await get(
+      `/${other.name}`,
+      `comp=auditevents&maxresults=1&marker=${encodeURIComponent(ours.body.nextMarker)}`,
+      theirs,
+    );
     expect([stolen.status, stolen.code]).toEqual([400, 'InvalidQueryParameterValue']);
     // And signing for our account with their key is refused outright.
     const forged = await get(`/${DEVELOPMENT_ACCOUNT}`, 'comp=auditevents', theirs);
@@ -208,7 +262,16 @@ describe('audit trail', () => {
   });
 
   it('refuses bad filters with Azure errors', async () => {
-    for (const query of ['leaseid=nope', 'handleid=x', 'jobid=1', 'from=yesterday', 'order=sideways', 'maxresults=0', 'marker=forged.sig', 'recursive=maybe']) {
+    for (const query of [
+      'leaseid=nope',
+      'handleid=x',
+      'jobid=1',
+      'from=yesterday',
+      'order=sideways',
+      'maxresults=0',
+      'marker=forged.sig',
+      'recursive=maybe',
+    ]) {
       const res = await get(`/${DEVELOPMENT_ACCOUNT}`, `comp=auditevents&${query}`);
       expect([query, res.status, res.code]).toEqual([query, 400, 'InvalidQueryParameterValue']);
     }
@@ -226,13 +289,22 @@ describe('audit trail', () => {
     const late = `late-${randomUUID()}`;
     const metadata = { requestId: 'r', principal: 'p', authentication: 'System' as const };
     const slow = store.transaction(async (sql) => {
-      await store.append({ tenant: 'ooo', streamId: early, expectedVersion: 0, events: [{ type: 'Early', data: {} }], metadata }, sql);
+      await store.append(
+        { tenant: 'ooo', streamId: early, expectedVersion: 0, events: [{ type: 'Early', data: {} }], metadata },
+        sql,
+      );
       appended();
       await gate;
     });
     try {
       await hasAppended;
-      await store.append({ tenant: 'ooo', streamId: late, expectedVersion: 0, events: [{ type: 'Late', data: {} }], metadata });
+      await store.append({
+        tenant: 'ooo',
+        streamId: late,
+        expectedVersion: 0,
+        events: [{ type: 'Late', data: {} }],
+        metadata,
+      });
       await projector.catchUp(); // the late event is committed, but the open transaction holds it back
       const seenWhileOpen = await pool.query(`SELECT stream_id FROM audit_log WHERE tenant = 'ooo'`);
       expect(seenWhileOpen.rows).toEqual([]);

@@ -37,7 +37,19 @@ const HANDLES: Record<string, number> = { [LEASED]: 2, d1: 1, '': 1 };
 const MAX_READ = 1024 * 1024;
 
 type Signer = { account: string; key: string };
-type AuthMode = 'key1' | 'key2' | 'none' | 'garbage' | 'scheme' | 'other-account' | 'wrong-key' | 'tampered' | 'other-query' | 'stale-date' | 'no-date' | 'dup-auth';
+type AuthMode =
+  | 'key1'
+  | 'key2'
+  | 'none'
+  | 'garbage'
+  | 'scheme'
+  | 'other-account'
+  | 'wrong-key'
+  | 'tampered'
+  | 'other-query'
+  | 'stale-date'
+  | 'no-date'
+  | 'dup-auth';
 const SIGNED: AuthMode[] = ['key1', 'key2'];
 
 interface Hostile {
@@ -111,7 +123,8 @@ function fire(r: Hostile): Promise<Reply> {
     const joined = Array.isArray(value) ? value.join(', ') : value;
     seen[lower] = seen[lower] === undefined ? joined : `${seen[lower]}, ${joined}`;
   }
-  const sign = (s: Signer, rawQuery = query) => `SharedKey ${s.account}:${sharedKeySignature({ method: r.method, rawPath: path, rawQuery, headers: seen }, s.account, s.key)}`;
+  const sign = (s: Signer, rawQuery = query) =>
+    `SharedKey ${s.account}:${sharedKeySignature({ method: r.method, rawPath: path, rawQuery, headers: seen }, s.account, s.key)}`;
   const own = { account: H.name, key: H.key1 };
   switch (r.auth) {
     case 'key1':
@@ -127,7 +140,15 @@ function fire(r: Hostile): Promise<Reply> {
       break;
     case 'scheme': {
       const valid = sign(own).split(' ')[1];
-      const variants = [`SharedKeyLite ${valid}`, `Bearer ${valid.split(':')[1]}`, `SharedKey ${H.name}`, `SharedKey :${valid.split(':')[1]}`, `SharedKey ${valid}!`, `SharedKey ${valid} extra`, 'SharedKey'];
+      const variants = [
+        `SharedKeyLite ${valid}`,
+        `Bearer ${valid.split(':')[1]}`,
+        `SharedKey ${H.name}`,
+        `SharedKey :${valid.split(':')[1]}`,
+        `SharedKey ${valid}!`,
+        `SharedKey ${valid} extra`,
+        'SharedKey',
+      ];
       out['authorization'] = variants[body.length % variants.length];
       break;
     }
@@ -155,7 +176,14 @@ function fire(r: Hostile): Promise<Reply> {
   return new Promise((resolve, reject) => {
     let answered = false;
     const req = httpRequest(
-      { host: url.hostname, port: url.port, method: r.method, path: query ? `${path}?${query}` : path, headers: out, agent: false },
+      {
+        host: url.hostname,
+        port: url.port,
+        method: r.method,
+        path: query ? `${path}?${query}` : path,
+        headers: out,
+        agent: false,
+      },
       (res) => {
         answered = true;
         const chunks: Buffer[] = [];
@@ -201,7 +229,13 @@ async function snapshot(): Promise<Record<string, string>> {
 }
 
 /** A request the tree's upkeep needs; it must succeed. */
-async function must(method: string, path: string, query: string, headers: [string, string][] = [], body?: Buffer): Promise<Reply> {
+async function must(
+  method: string,
+  path: string,
+  query: string,
+  headers: [string, string][] = [],
+  body?: Buffer,
+): Promise<Reply> {
   const res = await fire({ method, path, query, headers, body, auth: 'key1' });
   if (res.status >= 300) throw new Error(`upkeep ${method} ${path}?${query} answered ${res.status}: ${res.body}`);
   return res;
@@ -227,7 +261,13 @@ async function ensureTree(): Promise<void> {
     if (node && node.content_length === String(size)) continue;
     const lease: [string, string][] = node?.lease_state === 'leased' ? [['x-ms-lease-id', node.lease_id]] : [];
     await must('PUT', wire(file), '', [['x-ms-type', 'file'], ['x-ms-content-length', String(size)], ...lease]);
-    await must('PUT', wire(file), 'comp=range', [['x-ms-range', 'bytes=0-4'], ['x-ms-write', 'update'], ...lease], Buffer.from('hello'));
+    await must(
+      'PUT',
+      wire(file),
+      'comp=range',
+      [['x-ms-range', 'bytes=0-4'], ['x-ms-write', 'update'], ...lease],
+      Buffer.from('hello'),
+    );
   }
   // LEASED is leased with LEASE, every other file is free: a hostile acquire, change or break is undone.
   const leases = await db.query(
@@ -239,8 +279,17 @@ async function ensureTree(): Promise<void> {
     const wanted = file === LEASED;
     if (wanted && lease.lease_state === 'leased' && lease.lease_id === LEASE) continue;
     if (lease.lease_state === 'leased') await must('PUT', wire(file), 'comp=lease', [['x-ms-lease-action', 'break']]);
-    if (lease.lease_state !== 'available') await must('PUT', wire(file), 'comp=lease', [['x-ms-lease-action', 'release'], ['x-ms-lease-id', lease.lease_id]]);
-    if (wanted) await must('PUT', wire(file), 'comp=lease', [['x-ms-lease-action', 'acquire'], ['x-ms-lease-duration', '-1'], ['x-ms-proposed-lease-id', LEASE]]);
+    if (lease.lease_state !== 'available')
+      await must('PUT', wire(file), 'comp=lease', [
+        ['x-ms-lease-action', 'release'],
+        ['x-ms-lease-id', lease.lease_id],
+      ]);
+    if (wanted)
+      await must('PUT', wire(file), 'comp=lease', [
+        ['x-ms-lease-action', 'acquire'],
+        ['x-ms-lease-duration', '-1'],
+        ['x-ms-proposed-lease-id', LEASE],
+      ]);
   }
   const open = await db.query(
     `SELECT h.node_key, h.handle_id::text, h.session_id::text FROM handles h JOIN shares s ON s.share_id = h.share_id WHERE s.tenant = $1 AND s.name = $2 ORDER BY h.handle_id`,
@@ -248,7 +297,11 @@ async function ensureTree(): Promise<void> {
   );
   for (const [path, wanted] of Object.entries(HANDLES)) {
     const have = open.rows.filter((h) => h.node_key === path.toLowerCase()).length;
-    for (let i = have; i < wanted; i++) await must('PUT', wire(path), 'comp=openhandle', [['x-leasehold-client-ip', '10.0.0.7:445'], ['x-leasehold-client-name', 'hostile-fixture']]);
+    for (let i = have; i < wanted; i++)
+      await must('PUT', wire(path), 'comp=openhandle', [
+        ['x-leasehold-client-ip', '10.0.0.7:445'],
+        ['x-leasehold-client-name', 'hostile-fixture'],
+      ]);
   }
   const handle = (
     await db.query(
@@ -257,17 +310,26 @@ async function ensureTree(): Promise<void> {
     )
   ).rows[0];
   [live.handle, live.session] = [handle.handle_id, handle.session_id];
-  const job = await db.query(`SELECT job_id::text FROM jobs WHERE tenant = $1 AND state = 'queued' AND NOT cancel_requested ORDER BY created_at DESC LIMIT 1`, [H.name]);
+  const job = await db.query(
+    `SELECT job_id::text FROM jobs WHERE tenant = $1 AND state = 'queued' AND NOT cancel_requested ORDER BY created_at DESC LIMIT 1`,
+    [H.name],
+  );
   if (job.rowCount) live.job = job.rows[0].job_id;
   else {
-    const res = await must('PUT', wire('d1'), 'comp=forceclosejob', [['x-ms-handle-id', '*'], ['x-ms-recursive', 'true'], ['x-leasehold-idempotency-key', randomUUID()]]);
+    const res = await must('PUT', wire('d1'), 'comp=forceclosejob', [
+      ['x-ms-handle-id', '*'],
+      ['x-ms-recursive', 'true'],
+      ['x-leasehold-idempotency-key', randomUUID()],
+    ]);
     live.job = res.header('x-leasehold-job-id')!;
   }
 }
 
 // ---------------------------------------------------------------- generators
 
-const latin1Char = fc.oneof(fc.integer({ min: 0x20, max: 0x7e }), fc.integer({ min: 0x80, max: 0xff })).map((c) => String.fromCharCode(c));
+const latin1Char = fc
+  .oneof(fc.integer({ min: 0x20, max: 0x7e }), fc.integer({ min: 0x80, max: 0xff }))
+  .map((c) => String.fromCharCode(c));
 /** Header values Node will send: visible ASCII and Latin-1, no edge whitespace (the parser strips it, the signer would not). */
 const latin1 = fc.string({ unit: latin1Char, maxLength: 40 }).map((s) => s.replace(/^[ \t]+|[ \t]+$/g, ''));
 const big = (min: number, max: number, ch = 'x') => fc.integer({ min, max }).map((n) => ch.repeat(n));
@@ -296,31 +358,94 @@ const guidish = fc.oneof(
   big(100, 3000, 'f'),
 );
 const numberish = fc.oneof(
-  fc.constantFrom('-1', '0', '1', '5000', '5001', '4398046511104', '4398046511105', '9007199254740993', '99999999999999999999', '1.5', '0x10', '1e3', '+1', '', '\xb2', '00000000000000000000000001'),
+  fc.constantFrom(
+    '-1',
+    '0',
+    '1',
+    '5000',
+    '5001',
+    '4398046511104',
+    '4398046511105',
+    '9007199254740993',
+    '99999999999999999999',
+    '1.5',
+    '0x10',
+    '1e3',
+    '+1',
+    '',
+    '\xb2',
+    '00000000000000000000000001',
+  ),
   fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }).map(String),
   fc.nat().map(String),
 );
 const rangeish = fc.oneof(
   fc.constantFrom(
-    'bytes=0-0', 'bytes=0-', 'bytes=-5', 'bytes=5-1', 'bytes=0-4194303', 'bytes=0-4194304', 'bytes=299-299', 'bytes=300-300', 'bytes=0-1,2-3',
-    'bites=0-1', 'bytes= 0-1', 'bytes=1e3-2e3', 'bytes=', '', 'bytes=999999999999999-9999999999999999', 'bytes=0-9007199254740993',
-    `bytes=0-${8 * GiB - 1}`, `bytes=0-${4 * GiB}`, `bytes=${4 * GiB}-${8 * GiB - 1}`, `bytes=${8 * GiB - 10}-${8 * GiB - 1}`, `bytes=${8 * GiB}-${8 * GiB}`,
-    `bytes=1048570-3145740`, 'bytes=0-4,0-4', 'bytes=0x0-0x4',
+    'bytes=0-0',
+    'bytes=0-',
+    'bytes=-5',
+    'bytes=5-1',
+    'bytes=0-4194303',
+    'bytes=0-4194304',
+    'bytes=299-299',
+    'bytes=300-300',
+    'bytes=0-1,2-3',
+    'bites=0-1',
+    'bytes= 0-1',
+    'bytes=1e3-2e3',
+    'bytes=',
+    '',
+    'bytes=999999999999999-9999999999999999',
+    'bytes=0-9007199254740993',
+    `bytes=0-${8 * GiB - 1}`,
+    `bytes=0-${4 * GiB}`,
+    `bytes=${4 * GiB}-${8 * GiB - 1}`,
+    `bytes=${8 * GiB - 10}-${8 * GiB - 1}`,
+    `bytes=${8 * GiB}-${8 * GiB}`,
+    `bytes=1048570-3145740`,
+    'bytes=0-4,0-4',
+    'bytes=0x0-0x4',
   ),
   fc.tuple(fc.nat(), fc.nat()).map(([a, b]) => `bytes=${a}-${a + b}`),
   fc.tuple(fc.nat({ max: 8 * GiB }), fc.nat({ max: 8 * GiB })).map(([a, b]) => `bytes=${a}-${b}`),
 );
 const handleish = fc.oneof(
   { weight: 2, arbitrary: fc.constantFrom('$HANDLE', '*') },
-  fc.constantFrom('0', '-1', '18446744073709551615', '18446744073709551616', '9223372036854775807', '9223372036854775808', '1'.repeat(30), 'abc', '**', '', '$HANDLE,$HANDLE', '0x1', ' *'),
+  fc.constantFrom(
+    '0',
+    '-1',
+    '18446744073709551615',
+    '18446744073709551616',
+    '9223372036854775807',
+    '9223372036854775808',
+    '1'.repeat(30),
+    'abc',
+    '**',
+    '',
+    '$HANDLE,$HANDLE',
+    '0x1',
+    ' *',
+  ),
   fc.bigInt({ min: 0n, max: 2n ** 64n + 5n }).map(String),
 );
-const md5ish = fc.oneof(fc.constantFrom('XrY7u+Ae7tCTyyK7j1rNww==', 'not base64', '', 'AAAA', '==', 'XrY7u+Ae7tCTyyK7j1rNww'), latin1);
+const md5ish = fc.oneof(
+  fc.constantFrom('XrY7u+Ae7tCTyyK7j1rNww==', 'not base64', '', 'AAAA', '==', 'XrY7u+Ae7tCTyyK7j1rNww'),
+  latin1,
+);
 const HEADER_VALUES: [string, fc.Arbitrary<string>][] = [
   ['x-ms-lease-id', guidish],
   ['x-ms-proposed-lease-id', guidish],
-  ['x-ms-lease-action', fc.oneof(fc.constantFrom('acquire', 'change', 'release', 'break', 'ACQUIRE', 'Break', 'renew', '', 'acquire, break'), latin1)],
-  ['x-ms-lease-duration', fc.constantFrom('-1', '15', '60', '0', '-2', 'infinite', '', '99999999999999999999', '-1, -1')],
+  [
+    'x-ms-lease-action',
+    fc.oneof(
+      fc.constantFrom('acquire', 'change', 'release', 'break', 'ACQUIRE', 'Break', 'renew', '', 'acquire, break'),
+      latin1,
+    ),
+  ],
+  [
+    'x-ms-lease-duration',
+    fc.constantFrom('-1', '15', '60', '0', '-2', 'infinite', '', '99999999999999999999', '-1, -1'),
+  ],
   ['x-ms-lease-break-period', numberish],
   ['x-ms-range', rangeish],
   ['range', rangeish],
@@ -330,8 +455,29 @@ const HEADER_VALUES: [string, fc.Arbitrary<string>][] = [
   ['x-ms-write', fc.constantFrom('update', 'clear', 'UPDATE', 'Clear', '', 'delete')],
   ['x-ms-handle-id', handleish],
   ['x-ms-recursive', fc.constantFrom('true', 'false', 'TRUE', 'False', 'yes', '1', '0', '', 'true, true')],
-  ['x-ms-version', fc.constantFrom('2026-04-06', '2019-02-02', '9999-99-99', '2026-4-6', '', 'latest', '2026-04-06, 2026-04-06', 'x'.repeat(300))],
-  ['x-ms-date', fc.constantFrom('', 'yesterday', 'Thu, 01 Jan 1970 00:00:00 GMT', 'Fri, 31 Dec 9999 23:59:59 GMT', '2026-01-01T00:00:00Z')],
+  [
+    'x-ms-version',
+    fc.constantFrom(
+      '2026-04-06',
+      '2019-02-02',
+      '9999-99-99',
+      '2026-4-6',
+      '',
+      'latest',
+      '2026-04-06, 2026-04-06',
+      'x'.repeat(300),
+    ),
+  ],
+  [
+    'x-ms-date',
+    fc.constantFrom(
+      '',
+      'yesterday',
+      'Thu, 01 Jan 1970 00:00:00 GMT',
+      'Fri, 31 Dec 9999 23:59:59 GMT',
+      '2026-01-01T00:00:00Z',
+    ),
+  ],
   ['x-ms-share-quota', numberish],
   ['x-ms-content-md5', md5ish],
   ['content-md5', md5ish],
@@ -344,42 +490,121 @@ const HEADER_VALUES: [string, fc.Arbitrary<string>][] = [
   ['x-ms-file-permission', fc.oneof(fc.constantFrom('inherit', 'O:BAG:BAD:(A;;FA;;;SY)', ''), big(1000, 9000))],
   ['x-ms-allow-trailing-dot', fc.constantFrom('true', 'false', 'yes')],
   ['x-ms-client-request-id', fc.oneof(latin1, big(1020, 1030, 'r'))],
-  ['x-leasehold-client-ip', fc.oneof(fc.constantFrom('10.0.0.1:445', '::1', '[::1]:445', 'not-an-ip', '1.2.3.4:99999', '', '1'.repeat(65)), latin1)],
+  [
+    'x-leasehold-client-ip',
+    fc.oneof(
+      fc.constantFrom('10.0.0.1:445', '::1', '[::1]:445', 'not-an-ip', '1.2.3.4:99999', '', '1'.repeat(65)),
+      latin1,
+    ),
+  ],
   ['x-leasehold-client-name', fc.oneof(latin1, big(250, 300, 'n'))],
   ['x-leasehold-session-id', fc.oneof(fc.constant('$SESSION'), handleish)],
   ['x-leasehold-handle-id', handleish],
-  ['x-leasehold-access', fc.constantFrom('Read', 'Write', 'Delete', 'Read,Write', 'read, write', 'Execute', '', ',', 'Read,,Write', 'READ', 'Read,Read')],
+  [
+    'x-leasehold-access',
+    fc.constantFrom(
+      'Read',
+      'Write',
+      'Delete',
+      'Read,Write',
+      'read, write',
+      'Execute',
+      '',
+      ',',
+      'Read,,Write',
+      'READ',
+      'Read,Read',
+    ),
+  ],
   ['x-leasehold-idempotency-key', fc.oneof(latin1, big(250, 300, 'k'), fc.constant(''))],
-  ['content-type', fc.constantFrom('application/octet-stream', 'application/json', 'text/plain; charset=utf-8', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded', 'application/xml')],
+  [
+    'content-type',
+    fc.constantFrom(
+      'application/octet-stream',
+      'application/json',
+      'text/plain; charset=utf-8',
+      'multipart/form-data; boundary=x',
+      'application/x-www-form-urlencoded',
+      'application/xml',
+    ),
+  ],
 ];
 /** Metadata: valid and invalid C# identifiers, duplicates in other case, big values. */
-const metaName = fc.oneof(fc.constantFrom('a', 'Owner', 'owner', 'OWNER', '_x', '1abc', 'a-b', 'a.b', 'a$b', ''), fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,20}$/));
-const metaEntry = fc.tuple(metaName, fc.oneof(latin1, big(2000, 9000, 'm'))).map(([n, v]): [string, string] => [`x-ms-meta-${n}`, v]);
+const metaName = fc.oneof(
+  fc.constantFrom('a', 'Owner', 'owner', 'OWNER', '_x', '1abc', 'a-b', 'a.b', 'a$b', ''),
+  fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,20}$/),
+);
+const metaEntry = fc
+  .tuple(metaName, fc.oneof(latin1, big(2000, 9000, 'm')))
+  .map(([n, v]): [string, string] => [`x-ms-meta-${n}`, v]);
 const headerEntry = fc.oneof(
-  { weight: 6, arbitrary: fc.oneof(...HEADER_VALUES.map(([name, value]) => value.map((v): [string, string] => [name, v]))) },
+  {
+    weight: 6,
+    arbitrary: fc.oneof(...HEADER_VALUES.map(([name, value]) => value.map((v): [string, string] => [name, v]))),
+  },
   { weight: 1, arbitrary: metaEntry },
 );
 /** Header names as sent: mostly lowercase, sometimes upper or mixed case (Node passes them on as given). */
-const headerList = fc.array(fc.tuple(headerEntry, fc.constantFrom(0, 0, 0, 1, 2)), { maxLength: 6 }).map((entries) =>
-  entries.map(([[name, value], casing]): [string, string] => [casing === 1 ? name.toUpperCase() : casing === 2 ? name.replace(/(^|-)(\w)/g, (m) => m.toUpperCase()) : name, value]),
-);
+const headerList = fc
+  .array(fc.tuple(headerEntry, fc.constantFrom(0, 0, 0, 1, 2)), { maxLength: 6 })
+  .map((entries) =>
+    entries.map(([[name, value], casing]): [string, string] => [
+      casing === 1 ? name.toUpperCase() : casing === 2 ? name.replace(/(^|-)(\w)/g, (m) => m.toUpperCase()) : name,
+      value,
+    ]),
+  );
 /** Now and then the same header twice, with two different values. */
 const headers = fc.oneof(
   { weight: 4, arbitrary: headerList },
-  { weight: 1, arbitrary: fc.tuple(headerList, fc.oneof(...HEADER_VALUES.map(([name, value]) => fc.tuple(value, value).map(([a, b]): [string, string][] => [[name, a], [name, b]])))).map(([l, d]) => [...l, ...d]) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(
+        headerList,
+        fc.oneof(
+          ...HEADER_VALUES.map(([name, value]) =>
+            fc.tuple(value, value).map(([a, b]): [string, string][] => [
+              [name, a],
+              [name, b],
+            ]),
+          ),
+        ),
+      )
+      .map(([l, d]) => [...l, ...d]),
+  },
 );
 
 type Kind = 'account' | 'share' | 'dir' | 'file' | 'node' | 'any';
 const OPS: [string, string, Kind][] = [
-  ['PUT', 'restype=share', 'share'], ['GET', 'restype=share', 'share'], ['DELETE', 'restype=share', 'share'],
-  ['PUT', 'restype=directory', 'dir'], ['GET', 'restype=directory', 'dir'], ['PUT', 'restype=directory&comp=metadata', 'dir'],
-  ['PUT', 'restype=directory&comp=properties', 'dir'], ['DELETE', 'restype=directory', 'dir'], ['GET', 'restype=directory&comp=list', 'dir'],
-  ['PUT', '', 'file'], ['PUT', 'comp=range', 'file'], ['PUT', 'comp=metadata', 'file'], ['PUT', 'comp=properties', 'file'],
-  ['DELETE', '', 'file'], ['HEAD', '', 'file'], ['GET', '', 'file'], ['PUT', 'comp=lease', 'file'],
-  ['GET', 'comp=listhandles', 'node'], ['PUT', 'comp=forceclosehandles', 'node'], ['PUT', 'comp=openhandle', 'node'], ['PUT', 'comp=closehandle', 'node'],
-  ['PUT', 'comp=forceclosejob', 'node'], ['GET', 'comp=forceclosejob&jobid=$JOB', 'account'], ['DELETE', 'comp=forceclosejob&jobid=$JOB', 'account'],
-  ['GET', 'comp=forceclosejobs', 'account'], ['GET', 'comp=auditevents', 'any'], ['GET', 'comp=leasehistory', 'file'],
-  ['GET', 'comp=stateasof&at=2030-01-01T00:00:00Z', 'node'], ['GET', 'comp=auditexport', 'any'],
+  ['PUT', 'restype=share', 'share'],
+  ['GET', 'restype=share', 'share'],
+  ['DELETE', 'restype=share', 'share'],
+  ['PUT', 'restype=directory', 'dir'],
+  ['GET', 'restype=directory', 'dir'],
+  ['PUT', 'restype=directory&comp=metadata', 'dir'],
+  ['PUT', 'restype=directory&comp=properties', 'dir'],
+  ['DELETE', 'restype=directory', 'dir'],
+  ['GET', 'restype=directory&comp=list', 'dir'],
+  ['PUT', '', 'file'],
+  ['PUT', 'comp=range', 'file'],
+  ['PUT', 'comp=metadata', 'file'],
+  ['PUT', 'comp=properties', 'file'],
+  ['DELETE', '', 'file'],
+  ['HEAD', '', 'file'],
+  ['GET', '', 'file'],
+  ['PUT', 'comp=lease', 'file'],
+  ['GET', 'comp=listhandles', 'node'],
+  ['PUT', 'comp=forceclosehandles', 'node'],
+  ['PUT', 'comp=openhandle', 'node'],
+  ['PUT', 'comp=closehandle', 'node'],
+  ['PUT', 'comp=forceclosejob', 'node'],
+  ['GET', 'comp=forceclosejob&jobid=$JOB', 'account'],
+  ['DELETE', 'comp=forceclosejob&jobid=$JOB', 'account'],
+  ['GET', 'comp=forceclosejobs', 'account'],
+  ['GET', 'comp=auditevents', 'any'],
+  ['GET', 'comp=leasehistory', 'file'],
+  ['GET', 'comp=stateasof&at=2030-01-01T00:00:00Z', 'node'],
+  ['GET', 'comp=auditexport', 'any'],
 ];
 
 /** Real paths of each kind (and a few that name nothing), built once the tenant exists. */
@@ -387,59 +612,234 @@ function pathsOf(kind: Kind): string[] {
   const account = ['/$ACCOUNT'];
   const dirs = [wire(), ...DIRS.map(wire), wire('nope')];
   const files = [...Object.keys(FILES).map(wire), wire('d1/nope.txt'), wire('nope/x.txt')];
-  const byKind = { account, share: [wire(), '/$ACCOUNT/no-such-share'], dir: dirs, file: files, node: [...dirs, ...files], any: [...account, ...dirs, ...files] };
+  const byKind = {
+    account,
+    share: [wire(), '/$ACCOUNT/no-such-share'],
+    dir: dirs,
+    file: files,
+    node: [...dirs, ...files],
+    any: [...account, ...dirs, ...files],
+  };
   return byKind[kind];
 }
 const realOp = () =>
-  fc.constantFrom(...OPS).chain(([method, query, kind]) => fc.constantFrom(...pathsOf(kind)).map((path) => ({ method, query, path })));
+  fc
+    .constantFrom(...OPS)
+    .chain(([method, query, kind]) => fc.constantFrom(...pathsOf(kind)).map((path) => ({ method, query, path })));
 const signedAuth = fc.constantFrom<AuthMode>(...SIGNED);
-const smallBody = fc.option(fc.uint8Array({ maxLength: 700 }).map((b) => Buffer.from(b)), { freq: 3 });
+const smallBody = fc.option(
+  fc.uint8Array({ maxLength: 700 }).map((b) => Buffer.from(b)),
+  { freq: 3 },
+);
 
 /** Raw URL characters: visible ASCII, and now and then a raw Latin-1 byte (which HTTP parsers refuse). */
 const urlChar = (exclude: string) =>
   fc
-    .oneof({ weight: 60, arbitrary: fc.integer({ min: 0x21, max: 0x7e }) }, { weight: 1, arbitrary: fc.integer({ min: 0x80, max: 0xff }) })
+    .oneof(
+      { weight: 60, arbitrary: fc.integer({ min: 0x21, max: 0x7e }) },
+      { weight: 1, arbitrary: fc.integer({ min: 0x80, max: 0xff }) },
+    )
     .filter((c) => !exclude.includes(String.fromCharCode(c)))
     .map((c) => String.fromCharCode(c));
 const hostileSegment = fc.oneof(
   fc.constantFrom(
-    '%', '%0', '%00', '%2F', '%2f', '%5C', '..', '.', '%2E%2E', '%2e', '%C0%AF', '%ED%A0%80', '%EF%BF%BE', '%EF%BF%BF', '%FF', '%C3%28',
-    'CON', 'nul', 'LPT1', 'COM9', 'CLOCK$', 'con.txt', 'a.', 'a...', '%20', '%20a%20', '~', '%25', 'a%3Fb', '%3F', '%23', ';', 'a:b', '%22',
-    '%3C%3E', '%7C', '*', '%2A', '%E2%80%AE', '%EE%80%80', '%F0%9F%92%A9', '\xfc', '\xff', 'd1', 'leased.txt', 'LEASED.TXT', 'D1',
+    '%',
+    '%0',
+    '%00',
+    '%2F',
+    '%2f',
+    '%5C',
+    '..',
+    '.',
+    '%2E%2E',
+    '%2e',
+    '%C0%AF',
+    '%ED%A0%80',
+    '%EF%BF%BE',
+    '%EF%BF%BF',
+    '%FF',
+    '%C3%28',
+    'CON',
+    'nul',
+    'LPT1',
+    'COM9',
+    'CLOCK$',
+    'con.txt',
+    'a.',
+    'a...',
+    '%20',
+    '%20a%20',
+    '~',
+    '%25',
+    'a%3Fb',
+    '%3F',
+    '%23',
+    ';',
+    'a:b',
+    '%22',
+    '%3C%3E',
+    '%7C',
+    '*',
+    '%2A',
+    '%E2%80%AE',
+    '%EE%80%80',
+    '%F0%9F%92%A9',
+    '\xfc',
+    '\xff',
+    'd1',
+    'leased.txt',
+    'LEASED.TXT',
+    'D1',
   ),
   big(250, 260, 'a'),
   fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }).map(encodeURIComponent),
   fc.string({ unit: urlChar('/?#'), minLength: 1, maxLength: 12 }),
 );
 const hostilePath = fc.oneof(
-  { weight: 6, arbitrary: fc.tuple(fc.constantFrom(...['', 'd1', 'd1/d2', 'üñí'].map((p) => wire(p))), fc.array(hostileSegment, { minLength: 1, maxLength: 4 })).map(([base, segments]) => `${base}/${segments.join('/')}`) },
-  { weight: 3, arbitrary: fc.constantFrom(
-    ...[
-      `/${'$ACCOUNT'}//d1`, `/$ACCOUNT/${SHARE}//d1`, `/$ACCOUNT/${SHARE}/d1//leased.txt`, `/$ACCOUNT/${SHARE}/`, '/$ACCOUNT/', '/', '//', '///',
-      `/$ACCOUNT/${SHARE}/d1/`, `/$ACCOUNT/${SHARE}/./d1`, `/$ACCOUNT/${SHARE}/d1/../d1/leased.txt`, `/$ACCOUNT/${SHARE.toUpperCase()}`, '/$ACCOUNT/ab',
-      '/$ACCOUNT/a--b', '/$ACCOUNT/-ab', `/$ACCOUNT/${'s'.repeat(64)}`, `/nosuchaccount1/${SHARE}`, `/$OTHER/${SHARE}`, '/%', `/$ACCOUNT%2F${SHARE}`,
-      `/$ACCOUNT/${SHARE}/d1%2Fleased.txt`, `/$ACCOUNT/${SHARE}/d1%5Cleased.txt`, `/$ACCOUNT/${SHARE}/%64%31/leased.txt`, '/$ACCOUNT/%00', '/%00/x',
-    ],
-  ) },
-  { weight: 1, arbitrary: fc.integer({ min: 248, max: 253 }).map((n) => `/$ACCOUNT/${SHARE}/${Array(n).fill('x').join('/')}`) },
-  { weight: 1, arbitrary: fc.integer({ min: 8, max: 11 }).map((n) => `/$ACCOUNT/${SHARE}/${Array(n).fill('y'.repeat(250)).join('/')}`) },
+  {
+    weight: 6,
+    arbitrary: fc
+      .tuple(
+        fc.constantFrom(...['', 'd1', 'd1/d2', 'üñí'].map((p) => wire(p))),
+        fc.array(hostileSegment, { minLength: 1, maxLength: 4 }),
+      )
+      .map(([base, segments]) => `${base}/${segments.join('/')}`),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      ...[
+        `/${'$ACCOUNT'}//d1`,
+        `/$ACCOUNT/${SHARE}//d1`,
+        `/$ACCOUNT/${SHARE}/d1//leased.txt`,
+        `/$ACCOUNT/${SHARE}/`,
+        '/$ACCOUNT/',
+        '/',
+        '//',
+        '///',
+        `/$ACCOUNT/${SHARE}/d1/`,
+        `/$ACCOUNT/${SHARE}/./d1`,
+        `/$ACCOUNT/${SHARE}/d1/../d1/leased.txt`,
+        `/$ACCOUNT/${SHARE.toUpperCase()}`,
+        '/$ACCOUNT/ab',
+        '/$ACCOUNT/a--b',
+        '/$ACCOUNT/-ab',
+        `/$ACCOUNT/${'s'.repeat(64)}`,
+        `/nosuchaccount1/${SHARE}`,
+        `/$OTHER/${SHARE}`,
+        '/%',
+        `/$ACCOUNT%2F${SHARE}`,
+        `/$ACCOUNT/${SHARE}/d1%2Fleased.txt`,
+        `/$ACCOUNT/${SHARE}/d1%5Cleased.txt`,
+        `/$ACCOUNT/${SHARE}/%64%31/leased.txt`,
+        '/$ACCOUNT/%00',
+        '/%00/x',
+      ],
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.integer({ min: 248, max: 253 }).map((n) => `/$ACCOUNT/${SHARE}/${Array(n).fill('x').join('/')}`),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .integer({ min: 8, max: 11 })
+      .map((n) => `/$ACCOUNT/${SHARE}/${Array(n).fill('y'.repeat(250)).join('/')}`),
+  },
   { weight: 1, arbitrary: fc.constant(`/$ACCOUNT/${SHARE}/${'z'.repeat(20_000)}`) },
 );
 
 const QUERY_NAMES = [
-  'comp', 'restype', 'marker', 'maxresults', 'timeout', 'prefix', 'jobid', 'at', 'from', 'to', 'order', 'recursive', 'type', 'leaseid',
-  'handleid', 'clientrequestid', 'principal', 'sharesnapshot', 'include', 'COMP', 'Restype', 'MaxResults', 'sv', 'sig', 'se', 'sp', 'sr',
+  'comp',
+  'restype',
+  'marker',
+  'maxresults',
+  'timeout',
+  'prefix',
+  'jobid',
+  'at',
+  'from',
+  'to',
+  'order',
+  'recursive',
+  'type',
+  'leaseid',
+  'handleid',
+  'clientrequestid',
+  'principal',
+  'sharesnapshot',
+  'include',
+  'COMP',
+  'Restype',
+  'MaxResults',
+  'sv',
+  'sig',
+  'se',
+  'sp',
+  'sr',
 ];
-const COMPS = ['list', 'lease', 'range', 'metadata', 'properties', 'listhandles', 'forceclosehandles', 'openhandle', 'closehandle', 'forceclosejob', 'forceclosejobs', 'auditevents', 'leasehistory', 'stateasof', 'auditexport', 'share', 'directory', 'file', 'service', 'container', 'LIST', 'stats', 'acl', 'snapshot', 'rangelist', 'filepermission'];
+const COMPS = [
+  'list',
+  'lease',
+  'range',
+  'metadata',
+  'properties',
+  'listhandles',
+  'forceclosehandles',
+  'openhandle',
+  'closehandle',
+  'forceclosejob',
+  'forceclosejobs',
+  'auditevents',
+  'leasehistory',
+  'stateasof',
+  'auditexport',
+  'share',
+  'directory',
+  'file',
+  'service',
+  'container',
+  'LIST',
+  'stats',
+  'acl',
+  'snapshot',
+  'rangelist',
+  'filepermission',
+];
 const markerish = fc.oneof(
-  fc.constantFrom('', '.', 'a.b', 'eyJrZXkiOiIifQ.AAAAAAAAAAAAAAAAAAAAAA', '%', '%zz', '%E0%A4%A', '%00', 'YQ', 'YQ%3D%3D', 'bnVsbA.AAAAAAAAAAAAAAAAAAAAAA'),
-  fc.tuple(fc.json(), fc.string({ unit: fc.constantFrom(...'ABCDEFabcdef0123456789-_'), minLength: 22, maxLength: 22 })).map(([j, s]) => `${Buffer.from(j).toString('base64url')}.${s}`),
+  fc.constantFrom(
+    '',
+    '.',
+    'a.b',
+    'eyJrZXkiOiIifQ.AAAAAAAAAAAAAAAAAAAAAA',
+    '%',
+    '%zz',
+    '%E0%A4%A',
+    '%00',
+    'YQ',
+    'YQ%3D%3D',
+    'bnVsbA.AAAAAAAAAAAAAAAAAAAAAA',
+  ),
+  fc
+    .tuple(fc.json(), fc.string({ unit: fc.constantFrom(...'ABCDEFabcdef0123456789-_'), minLength: 22, maxLength: 22 }))
+    .map(([j, s]) => `${Buffer.from(j).toString('base64url')}.${s}`),
   fc.base64String({ maxLength: 60 }).map(encodeURIComponent),
   big(3000, 6000, 'm'),
 );
 const dateish = fc.constantFrom(
-  '2026-13-45T99:99:99Z', '0000-01-01T00:00:00Z', '%2B275760-09-13T00:00:00.000Z', '9999-12-31T23:59:59.999Z', '2026-01-01T00:00:00Z', '2026-01-01',
-  'now', '1e999', '2026-01-01T00:00:00%2B99:99', '2026-02-31T00:00:00Z', '1970-01-01T00:00:00.000000001Z', '-000001-01-01T00:00:00Z',
+  '2026-13-45T99:99:99Z',
+  '0000-01-01T00:00:00Z',
+  '%2B275760-09-13T00:00:00.000Z',
+  '9999-12-31T23:59:59.999Z',
+  '2026-01-01T00:00:00Z',
+  '2026-01-01',
+  'now',
+  '1e999',
+  '2026-01-01T00:00:00%2B99:99',
+  '2026-02-31T00:00:00Z',
+  '1970-01-01T00:00:00.000000001Z',
+  '-000001-01-01T00:00:00Z',
 );
 const queryValue = fc.oneof(
   fc.constantFrom(...COMPS),
@@ -447,39 +847,101 @@ const queryValue = fc.oneof(
   markerish,
   dateish,
   guidish.map(encodeURIComponent),
-  fc.constantFrom('$JOB', '$HANDLE', 'asc', 'desc', 'ASC', 'true', 'false', 'LeaseAcquired', 'x'.repeat(65), '------------------------------------', 'a'.repeat(36), 'A'.repeat(36)),
+  fc.constantFrom(
+    '$JOB',
+    '$HANDLE',
+    'asc',
+    'desc',
+    'ASC',
+    'true',
+    'false',
+    'LeaseAcquired',
+    'x'.repeat(65),
+    '------------------------------------',
+    'a'.repeat(36),
+    'A'.repeat(36),
+  ),
   fc.stringMatching(/^[0-9a-f-]{36}$/),
   fc.string({ maxLength: 20 }).map(encodeURIComponent),
   fc.string({ unit: urlChar('&#'), maxLength: 10 }),
 );
 const param = fc.oneof(
-  { weight: 8, arbitrary: fc.tuple(fc.oneof(fc.constantFrom(...QUERY_NAMES), fc.string({ unit: urlChar('&=#'), minLength: 1, maxLength: 8 })), queryValue).map(([n, v]) => `${n}=${v}`) },
-  { weight: 1, arbitrary: fc.constantFrom('comp', '=x', '', 'comp==list', 'a=b=c', '%=%', 'comp=%', 'comp=%zz', '&', 'comp=list&comp=lease', 'restype=share&restype=directory') },
+  {
+    weight: 8,
+    arbitrary: fc
+      .tuple(
+        fc.oneof(fc.constantFrom(...QUERY_NAMES), fc.string({ unit: urlChar('&=#'), minLength: 1, maxLength: 8 })),
+        queryValue,
+      )
+      .map(([n, v]) => `${n}=${v}`),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      'comp',
+      '=x',
+      '',
+      'comp==list',
+      'a=b=c',
+      '%=%',
+      'comp=%',
+      'comp=%zz',
+      '&',
+      'comp=list&comp=lease',
+      'restype=share&restype=directory',
+    ),
+  },
 );
 const hostileQuery = fc.oneof(
   fc.array(param, { maxLength: 6 }).map((ps) => ps.join('&')),
-  fc.tuple(fc.constantFrom(...OPS.map((o) => o[1])), fc.array(param, { minLength: 1, maxLength: 5 })).map(([base, ps]) => [base, ...ps].filter(Boolean).join('&')),
+  fc
+    .tuple(fc.constantFrom(...OPS.map((o) => o[1])), fc.array(param, { minLength: 1, maxLength: 5 }))
+    .map(([base, ps]) => [base, ...ps].filter(Boolean).join('&')),
 );
 /** Parameters the operations read, each given a hostile value, on a method and resource the operation takes. */
 const NAMED: [string, string, Kind][] = [
-  ['GET', 'comp=forceclosejob&jobid=', 'account'], ['DELETE', 'comp=forceclosejob&jobid=', 'account'], ['GET', 'comp=auditevents&jobid=', 'any'],
-  ['GET', 'comp=auditevents&handleid=', 'any'], ['GET', 'comp=auditevents&leaseid=', 'any'], ['GET', 'comp=auditevents&type=', 'any'],
-  ['GET', 'comp=auditevents&from=', 'any'], ['GET', 'comp=auditevents&to=', 'any'], ['GET', 'comp=auditevents&order=', 'any'],
-  ['GET', 'comp=auditevents&principal=', 'any'], ['GET', 'comp=auditevents&clientrequestid=', 'any'], ['GET', 'comp=auditevents&recursive=', 'any'],
-  ['GET', 'comp=auditevents&maxresults=', 'any'], ['GET', 'comp=auditevents&marker=', 'any'], ['GET', 'comp=auditexport&to=', 'any'],
-  ['GET', 'comp=stateasof&at=', 'node'], ['GET', 'comp=listhandles&marker=', 'node'], ['GET', 'comp=listhandles&maxresults=', 'node'],
-  ['GET', 'comp=forceclosejobs&marker=', 'account'], ['GET', 'comp=forceclosejobs&maxresults=', 'account'], ['GET', 'restype=directory&comp=list&marker=', 'dir'],
-  ['GET', 'restype=directory&comp=list&maxresults=', 'dir'], ['GET', 'restype=directory&comp=list&prefix=', 'dir'], ['PUT', 'comp=forceclosehandles&marker=', 'node'],
-  ['GET', 'restype=share&timeout=', 'share'], ['PUT', 'comp=lease&sharesnapshot=', 'file'], ['GET', 'comp=', 'any'], ['GET', 'restype=', 'any'],
+  ['GET', 'comp=forceclosejob&jobid=', 'account'],
+  ['DELETE', 'comp=forceclosejob&jobid=', 'account'],
+  ['GET', 'comp=auditevents&jobid=', 'any'],
+  ['GET', 'comp=auditevents&handleid=', 'any'],
+  ['GET', 'comp=auditevents&leaseid=', 'any'],
+  ['GET', 'comp=auditevents&type=', 'any'],
+  ['GET', 'comp=auditevents&from=', 'any'],
+  ['GET', 'comp=auditevents&to=', 'any'],
+  ['GET', 'comp=auditevents&order=', 'any'],
+  ['GET', 'comp=auditevents&principal=', 'any'],
+  ['GET', 'comp=auditevents&clientrequestid=', 'any'],
+  ['GET', 'comp=auditevents&recursive=', 'any'],
+  ['GET', 'comp=auditevents&maxresults=', 'any'],
+  ['GET', 'comp=auditevents&marker=', 'any'],
+  ['GET', 'comp=auditexport&to=', 'any'],
+  ['GET', 'comp=stateasof&at=', 'node'],
+  ['GET', 'comp=listhandles&marker=', 'node'],
+  ['GET', 'comp=listhandles&maxresults=', 'node'],
+  ['GET', 'comp=forceclosejobs&marker=', 'account'],
+  ['GET', 'comp=forceclosejobs&maxresults=', 'account'],
+  ['GET', 'restype=directory&comp=list&marker=', 'dir'],
+  ['GET', 'restype=directory&comp=list&maxresults=', 'dir'],
+  ['GET', 'restype=directory&comp=list&prefix=', 'dir'],
+  ['PUT', 'comp=forceclosehandles&marker=', 'node'],
+  ['GET', 'restype=share&timeout=', 'share'],
+  ['PUT', 'comp=lease&sharesnapshot=', 'file'],
+  ['GET', 'comp=', 'any'],
+  ['GET', 'restype=', 'any'],
 ];
 const namedParameter = fc
   .constantFrom(...NAMED)
-  .chain(([method, base, kind]) => fc.tuple(fc.constantFrom(...pathsOf(kind)), queryValue).map(([path, value]) => ({ method, path, query: `${base}${value}` })));
+  .chain(([method, base, kind]) =>
+    fc
+      .tuple(fc.constantFrom(...pathsOf(kind)), queryValue)
+      .map(([path, value]) => ({ method, path, query: `${base}${value}` })),
+  );
 
 // ---------------------------------------------------------------- checks
 
 const stats = new Map<string, Map<string, number>>();
-const ERROR_BODY = /^<\?xml version="1\.0" encoding="utf-8"\?><Error><Code>([^<]+)<\/Code><Message>[^<]+<\/Message>.*<\/Error>$/s;
+const ERROR_BODY =
+  /^<\?xml version="1\.0" encoding="utf-8"\?><Error><Code>([^<]+)<\/Code><Message>[^<]+<\/Message>.*<\/Error>$/s;
 
 function show(r: Hostile, res: Reply): string {
   return `${r.method} ${substitute(r.path).slice(0, 300)}?${substitute(r.query).slice(0, 300)} [${r.auth}] headers ${JSON.stringify(r.headers).slice(0, 600)} → ${res.status} ${res.header('x-ms-error-code') ?? ''} ${res.body.slice(0, 300)}`;
@@ -501,7 +963,8 @@ async function check(property: string, r: Hostile, res: Reply): Promise<void> {
   if (res.status >= 400) {
     if (!code) fail('an error without x-ms-error-code');
     if (r.method !== 'HEAD') {
-      if (!/^application\/xml(;|$)/.test(res.header('content-type') ?? '')) fail('an error body that is not application/xml');
+      if (!/^application\/xml(;|$)/.test(res.header('content-type') ?? ''))
+        fail('an error body that is not application/xml');
       const body = ERROR_BODY.exec(res.body);
       if (!body) fail('an error body that is not <Error><Code/><Message/></Error>');
       if (body![1] !== code) fail(`<Code>${body![1]}</Code> differs from x-ms-error-code ${code}`);
@@ -510,14 +973,20 @@ async function check(property: string, r: Hostile, res: Reply): Promise<void> {
   const after = await snapshot();
   const changed = Object.keys(after).filter((k) => after[k] !== current[k]);
   // A refusal, and any read, leaves the log and the projections as they were.
-  if ((res.status >= 400 || r.method === 'GET' || r.method === 'HEAD') && changed.length) fail(`the store changed (${changed.join(', ')})`);
+  if ((res.status >= 400 || r.method === 'GET' || r.method === 'HEAD') && changed.length)
+    fail(`the store changed (${changed.join(', ')})`);
   if (changed.length || res.status < 400) {
     await ensureTree();
     current = await snapshot();
   }
 }
 
-async function hostile(property: string, arbitrary: fc.Arbitrary<Hostile>, numRuns: number, also?: (r: Hostile, res: Reply) => void): Promise<void> {
+async function hostile(
+  property: string,
+  arbitrary: fc.Arbitrary<Hostile>,
+  numRuns: number,
+  also?: (r: Hostile, res: Reply) => void,
+): Promise<void> {
   await ensureTree();
   current = await snapshot();
   await fc.assert(
@@ -537,7 +1006,10 @@ async function hostile(property: string, arbitrary: fc.Arbitrary<Hostile>, numRu
 function reached(property: string): number {
   const tally = stats.get(property)!;
   const total = [...tally.values()].reduce((a, b) => a + b, 0);
-  const door = ['403 AuthenticationFailed', '400 InvalidInput', '431 RequestHeaderFieldsTooLarge'].reduce((n, k) => n + (tally.get(k) ?? 0), 0);
+  const door = ['403 AuthenticationFailed', '400 InvalidInput', '431 RequestHeaderFieldsTooLarge'].reduce(
+    (n, k) => n + (tally.get(k) ?? 0),
+    0,
+  );
   return 1 - door / total;
 }
 
@@ -554,7 +1026,11 @@ beforeAll(async () => {
 afterAll(async () => {
   const lines = [...stats].map(([property, tally]) => {
     const total = [...tally.values()].reduce((a, b) => a + b, 0);
-    const top = [...tally].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, n]) => `${k}: ${n}`).join(', ');
+    const top = [...tally]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 12)
+      .map(([k, n]) => `${k}: ${n}`)
+      .join(', ');
     return `${property}: ${total} requests; ${top}`;
   });
   console.log(`hostile requests by answer\n${lines.join('\n')}`);
@@ -566,23 +1042,32 @@ afterAll(async () => {
 
 describe('hostile requests', () => {
   it('hostile headers on real operations', async () => {
-    const arbitrary = fc.record({ op: realOp(), headers, body: smallBody, auth: signedAuth }).map(
-      ({ op, headers, body, auth }): Hostile => ({ ...op, headers, body: body ?? undefined, auth }),
-    );
+    const arbitrary = fc
+      .record({ op: realOp(), headers, body: smallBody, auth: signedAuth })
+      .map(({ op, headers, body, auth }): Hostile => ({ ...op, headers, body: body ?? undefined, auth }));
     await hostile('headers', arbitrary, 2900);
     expect(reached('headers')).toBeGreaterThan(0.7);
   });
 
   it('hostile paths and encodings', async () => {
-    const arbitrary = fc.record({ op: fc.constantFrom(...OPS), path: hostilePath, headers: fc.oneof(fc.constant<[string, string][]>([]), headers), auth: signedAuth }).map(
-      ({ op, path, headers, auth }): Hostile => ({ method: op[0], query: op[1], path, headers, auth }),
-    );
+    const arbitrary = fc
+      .record({
+        op: fc.constantFrom(...OPS),
+        path: hostilePath,
+        headers: fc.oneof(fc.constant<[string, string][]>([]), headers),
+        auth: signedAuth,
+      })
+      .map(({ op, path, headers, auth }): Hostile => ({ method: op[0], query: op[1], path, headers, auth }));
     await hostile('paths', arbitrary, 1700);
     expect(reached('paths')).toBeGreaterThan(0.6);
   });
 
   it('hostile queries: comp, restype, markers, maxresults, timeout, audit filters, job ids', async () => {
-    const anywhere = fc.record({ path: fc.constantFrom(...pathsOf('any')), method: fc.constantFrom('GET', 'GET', 'PUT', 'DELETE', 'HEAD'), query: hostileQuery });
+    const anywhere = fc.record({
+      path: fc.constantFrom(...pathsOf('any')),
+      method: fc.constantFrom('GET', 'GET', 'PUT', 'DELETE', 'HEAD'),
+      query: hostileQuery,
+    });
     const arbitrary = fc
       .record({ request: fc.oneof(anywhere, namedParameter), auth: signedAuth })
       .map(({ request, auth }): Hostile => ({ ...request, headers: [], auth }));
@@ -594,29 +1079,78 @@ describe('hostile requests', () => {
     const files = Object.keys(FILES).map(wire);
     const arbitrary = fc
       .record({
-        op: fc.constantFrom(['PUT', 'comp=range'], ['PUT', 'comp=range'], ['GET', ''], ['HEAD', ''], ['PUT', 'comp=properties'], ['PUT', 'comp=lease']),
-        path: fc.oneof({ weight: 2, arbitrary: fc.constant(wire('d1/big.bin')) }, { weight: 1, arbitrary: fc.constant(wire(LEASED)) }, { weight: 2, arbitrary: fc.constantFrom(...files) }),
+        op: fc.constantFrom(
+          ['PUT', 'comp=range'],
+          ['PUT', 'comp=range'],
+          ['GET', ''],
+          ['HEAD', ''],
+          ['PUT', 'comp=properties'],
+          ['PUT', 'comp=lease'],
+        ),
+        path: fc.oneof(
+          { weight: 2, arbitrary: fc.constant(wire('d1/big.bin')) },
+          { weight: 1, arbitrary: fc.constant(wire(LEASED)) },
+          { weight: 2, arbitrary: fc.constantFrom(...files) },
+        ),
         range: fc.tuple(fc.constantFrom('x-ms-range', 'range'), rangeish),
         write: fc.constantFrom('update', 'clear', 'clear', 'Clear', 'bogus'),
         lease: fc.option(guidish, { freq: 4 }),
-        more: fc.array(fc.oneof(...HEADER_VALUES.filter(([n]) => /lease|length|md5|recursive/.test(n)).map(([n, v]) => v.map((x): [string, string] => [n, x]))), { maxLength: 2 }),
+        more: fc.array(
+          fc.oneof(
+            ...HEADER_VALUES.filter(([n]) => /lease|length|md5|recursive/.test(n)).map(([n, v]) =>
+              v.map((x): [string, string] => [n, x]),
+            ),
+          ),
+          { maxLength: 2 },
+        ),
         bodyLength: fc.oneof(fc.nat({ max: 64 }), fc.constant(-1)),
       })
       .map(({ op, path, range, write, lease, more, bodyLength }): Hostile => {
         const m = /^bytes=(\d+)-(\d+)$/.exec(range[1]);
         // An update body as long as the range says, when that is small; otherwise a length that does not fit.
         const wanted = m ? Number(m[2]) - Number(m[1]) + 1 : 0;
-        const length = op[1] === 'comp=range' && write !== 'clear' && write !== 'Clear' ? (wanted > 0 && wanted <= 4096 && bodyLength < 0 ? wanted : Math.max(bodyLength, 0)) : 0;
+        const length =
+          op[1] === 'comp=range' && write !== 'clear' && write !== 'Clear'
+            ? wanted > 0 && wanted <= 4096 && bodyLength < 0
+              ? wanted
+              : Math.max(bodyLength, 0)
+            : 0;
         const hs: [string, string][] = [range, ['x-ms-write', write], ...more];
         if (lease !== null) hs.push(['x-ms-lease-id', lease]);
-        return { method: op[0], query: op[1], path, headers: hs, body: length ? Buffer.alloc(length, 7) : undefined, auth: 'key1' };
+        return {
+          method: op[0],
+          query: op[1],
+          path,
+          headers: hs,
+          body: length ? Buffer.alloc(length, 7) : undefined,
+          auth: 'key1',
+        };
       });
     await hostile('ranges', arbitrary, 1200);
     expect(reached('ranges')).toBeGreaterThan(0.9);
   });
 
   it('wrong methods and bodies where none belong', async () => {
-    const methods = ['GET', 'HEAD', 'PUT', 'DELETE', 'POST', 'PATCH', 'OPTIONS', 'PROPFIND', 'MKCOL', 'COPY', 'MOVE', 'LOCK', 'UNLOCK', 'SEARCH', 'PURGE', 'REPORT', 'MERGE', 'TRACE'];
+    const methods = [
+      'GET',
+      'HEAD',
+      'PUT',
+      'DELETE',
+      'POST',
+      'PATCH',
+      'OPTIONS',
+      'PROPFIND',
+      'MKCOL',
+      'COPY',
+      'MOVE',
+      'LOCK',
+      'UNLOCK',
+      'SEARCH',
+      'PURGE',
+      'REPORT',
+      'MERGE',
+      'TRACE',
+    ];
     const arbitrary = fc
       .record({
         method: fc.constantFrom(...methods),
@@ -629,7 +1163,14 @@ describe('hostile requests', () => {
         ),
         headers: fc.oneof(fc.constant<[string, string][]>([]), headers),
       })
-      .map(({ method, op, query, body, headers }): Hostile => ({ method, path: op.path, query: query ?? op.query, headers, body: method === 'TRACE' ? undefined : body, auth: 'key1' }));
+      .map(({ method, op, query, body, headers }): Hostile => ({
+        method,
+        path: op.path,
+        query: query ?? op.query,
+        headers,
+        body: method === 'TRACE' ? undefined : body,
+        auth: 'key1',
+      }));
     await hostile('methods', arbitrary, 1000);
     expect(reached('methods')).toBeGreaterThan(0.7);
   });
@@ -639,19 +1180,43 @@ describe('hostile requests', () => {
     const file = wire('d1/big.bin');
     const bytes = (n: number, fill: number) => Buffer.alloc(n, fill);
     // Data at the chunk edges the clear cuts through, inside the chunks it drops, and around it.
-    const writes: [number, Buffer][] = [[0, bytes(10, 1)], [MiB - 4, bytes(8, 2)], [2 * MiB + 5, bytes(6, 3)], [3 * MiB - 3, bytes(6, 4)], [5 * GiB, bytes(4, 5)], [8 * GiB - 4, bytes(4, 6)]];
-    for (const [at, data] of writes) await must('PUT', file, 'comp=range', [['x-ms-range', `bytes=${at}-${at + data.length - 1}`], ['x-ms-write', 'update']], data);
+    const writes: [number, Buffer][] = [
+      [0, bytes(10, 1)],
+      [MiB - 4, bytes(8, 2)],
+      [2 * MiB + 5, bytes(6, 3)],
+      [3 * MiB - 3, bytes(6, 4)],
+      [5 * GiB, bytes(4, 5)],
+      [8 * GiB - 4, bytes(4, 6)],
+    ];
+    for (const [at, data] of writes)
+      await must(
+        'PUT',
+        file,
+        'comp=range',
+        [
+          ['x-ms-range', `bytes=${at}-${at + data.length - 1}`],
+          ['x-ms-write', 'update'],
+        ],
+        data,
+      );
     // From inside chunk 0 to inside chunk 3: chunk 0's tail and chunk 3's head rewritten, 1 and 2 dropped.
-    await must('PUT', file, 'comp=range', [['x-ms-range', `bytes=${MiB - 2}-${3 * MiB - 2}`], ['x-ms-write', 'clear']]);
+    await must('PUT', file, 'comp=range', [
+      ['x-ms-range', `bytes=${MiB - 2}-${3 * MiB - 2}`],
+      ['x-ms-write', 'clear'],
+    ]);
     const read = async (at: number, n: number) =>
       Buffer.from((await must('GET', file, '', [['x-ms-range', `bytes=${at}-${at + n - 1}`]])).body, 'latin1');
-    const expectBytes = async (at: number, expected: number[]) => expect([...(await read(at, expected.length))]).toEqual(expected);
+    const expectBytes = async (at: number, expected: number[]) =>
+      expect([...(await read(at, expected.length))]).toEqual(expected);
     await expectBytes(0, [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0]);
     await expectBytes(MiB - 4, [2, 2, 0, 0, 0, 0, 0, 0]);
     await expectBytes(2 * MiB + 5, [0, 0, 0, 0, 0, 0]);
     await expectBytes(3 * MiB - 3, [0, 0, 4, 4, 4, 4]);
     // A clear of (nearly) all 8 GiB: one DELETE and two edge chunks, not 8 GiB of zeros.
-    await must('PUT', file, 'comp=range', [['x-ms-range', `bytes=1-${8 * GiB - 2}`], ['x-ms-write', 'clear']]);
+    await must('PUT', file, 'comp=range', [
+      ['x-ms-range', `bytes=1-${8 * GiB - 2}`],
+      ['x-ms-write', 'clear'],
+    ]);
     await expectBytes(0, [1, 0]);
     await expectBytes(5 * GiB, [0, 0, 0, 0]);
     await expectBytes(8 * GiB - 4, [0, 0, 0, 6]);
@@ -663,14 +1228,38 @@ describe('hostile requests', () => {
   });
 
   it('broken authentication never gets in', async () => {
-    const broken = fc.constantFrom<AuthMode>('none', 'garbage', 'scheme', 'other-account', 'wrong-key', 'tampered', 'other-query', 'stale-date', 'no-date', 'dup-auth');
-    const arbitrary = fc.record({ op: realOp(), auth: broken, garbage: latin1, headers: fc.oneof(fc.constant<[string, string][]>([]), headers), body: smallBody }).map(
-      ({ op, auth, garbage, headers, body }): Hostile => ({ ...op, headers, auth, garbage, body: body ?? undefined }),
+    const broken = fc.constantFrom<AuthMode>(
+      'none',
+      'garbage',
+      'scheme',
+      'other-account',
+      'wrong-key',
+      'tampered',
+      'other-query',
+      'stale-date',
+      'no-date',
+      'dup-auth',
     );
+    const arbitrary = fc
+      .record({
+        op: realOp(),
+        auth: broken,
+        garbage: latin1,
+        headers: fc.oneof(fc.constant<[string, string][]>([]), headers),
+        body: smallBody,
+      })
+      .map(({ op, auth, garbage, headers, body }): Hostile => ({
+        ...op,
+        headers,
+        auth,
+        garbage,
+        body: body ?? undefined,
+      }));
     // Every one of them is refused at the door: 403, or 431 when its headers are too large to be read at all.
     await hostile('authentication', arbitrary, 1200, (r, res) => {
       const refused = `${res.status} ${res.header('x-ms-error-code')}`;
-      if (refused !== '403 AuthenticationFailed' && refused !== '431 RequestHeaderFieldsTooLarge') throw new Error(`got in: ${show(r, res)}`);
+      if (refused !== '403 AuthenticationFailed' && refused !== '431 RequestHeaderFieldsTooLarge')
+        throw new Error(`got in: ${show(r, res)}`);
     });
   });
 });

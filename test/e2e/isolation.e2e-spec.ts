@@ -83,7 +83,8 @@ let B: Tenant;
 
 const send = (call: Call, signer?: Signer) => sendRaw(service.url, { ...call, signer });
 const at = (t: Tenant, path = '') => `/${t.name}/${SHARE}${path ? `/${path}` : ''}`;
-const xmlValues = (xml: string, name: string) => [...xml.matchAll(new RegExp(`<${name}>([^<]*)</${name}>`, 'g'))].map((m) => m[1]);
+const xmlValues = (xml: string, name: string) =>
+  [...xml.matchAll(new RegExp(`<${name}>([^<]*)</${name}>`, 'g'))].map((m) => m[1]);
 
 /** An Azure error in the documented shape: status, x-ms-error-code, the XML body whose Code matches. */
 function expectAzureError(res: RawResponse, method: string, status: number, code: string): void {
@@ -91,7 +92,12 @@ function expectAzureError(res: RawResponse, method: string, status: number, code
   expect(res.header('x-ms-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   if (method === 'HEAD') return;
   expect(res.header('content-type')).toMatch(/^application\/xml(;|$)/);
-  expect(res.body).toMatch(new RegExp(`^<\\?xml version="1.0" encoding="utf-8"\\?><Error><Code>${code}</Code><Message>[^<]+</Message>.*</Error>$`, 's'));
+  expect(res.body).toMatch(
+    new RegExp(
+      `^<\\?xml version="1.0" encoding="utf-8"\\?><Error><Code>${code}</Code><Message>[^<]+</Message>.*</Error>$`,
+      's',
+    ),
+  );
 }
 
 const snapshot = (tenant: string) => tenantDigest(db, tenant);
@@ -114,13 +120,21 @@ const AUDIT_WAIT_MS = 360_000;
 
 async function ok(call: Call, signer: Signer, status: number): Promise<RawResponse> {
   const res = await send(call, signer);
-  if (res.status !== status) throw new Error(`${call.method} ${call.path}?${call.query ?? ''} answered ${res.status}, not ${status}: ${res.body}`);
+  if (res.status !== status)
+    throw new Error(
+      `${call.method} ${call.path}?${call.query ?? ''} answered ${res.status}, not ${status}: ${res.body}`,
+    );
   return res;
 }
 
 async function openHandle(t: Tenant, path: string): Promise<Handle> {
   const res = await ok(
-    { method: 'PUT', path: at(t, path), query: 'comp=openhandle', headers: { 'x-leasehold-client-ip': '10.20.30.40:445', 'x-leasehold-client-name': t.clientName } },
+    {
+      method: 'PUT',
+      path: at(t, path),
+      query: 'comp=openhandle',
+      headers: { 'x-leasehold-client-ip': '10.20.30.40:445', 'x-leasehold-client-name': t.clientName },
+    },
     t.signer,
     201,
   );
@@ -136,7 +150,9 @@ async function createTenant(label: string): Promise<Tenant> {
     leaseId: randomUUID(),
     lease2: randomUUID(),
     lease3: randomUUID(),
-    content: `${account.name}-content-${randomBytes(16).toString('hex')}`.padEnd(CONTENT_BYTES, '.').slice(0, CONTENT_BYTES),
+    content: `${account.name}-content-${randomBytes(16).toString('hex')}`
+      .padEnd(CONTENT_BYTES, '.')
+      .slice(0, CONTENT_BYTES),
     owner: `owner-${account.name}-${randomBytes(4).toString('hex')}`,
     clientName: `client-${account.name}`,
     handles: [],
@@ -144,16 +160,53 @@ async function createTenant(label: string): Promise<Tenant> {
   };
   const s = t.signer;
   await ok({ method: 'PUT', path: at(t), query: 'restype=share', headers: { 'x-ms-meta-owner': t.owner } }, s, 201);
-  for (const dir of ['dir', 'dir/sub', 'empty', 'closeme']) await ok({ method: 'PUT', path: at(t, dir), query: 'restype=directory', headers: { 'x-ms-meta-owner': t.owner } }, s, 201);
+  for (const dir of ['dir', 'dir/sub', 'empty', 'closeme'])
+    await ok(
+      { method: 'PUT', path: at(t, dir), query: 'restype=directory', headers: { 'x-ms-meta-owner': t.owner } },
+      s,
+      201,
+    );
   for (const file of [FILE, 'dir/spare.txt', 'dir/lease2.txt']) {
-    await ok({ method: 'PUT', path: at(t, file), headers: { 'x-ms-type': 'file', 'x-ms-content-length': String(CONTENT_BYTES), 'x-ms-meta-owner': t.owner } }, s, 201);
-    await ok({ method: 'PUT', path: at(t, file), query: 'comp=range', headers: { 'x-ms-range': `bytes=0-${CONTENT_BYTES - 1}`, 'x-ms-write': 'update' }, body: t.content }, s, 201);
+    await ok(
+      {
+        method: 'PUT',
+        path: at(t, file),
+        headers: { 'x-ms-type': 'file', 'x-ms-content-length': String(CONTENT_BYTES), 'x-ms-meta-owner': t.owner },
+      },
+      s,
+      201,
+    );
+    await ok(
+      {
+        method: 'PUT',
+        path: at(t, file),
+        query: 'comp=range',
+        headers: { 'x-ms-range': `bytes=0-${CONTENT_BYTES - 1}`, 'x-ms-write': 'update' },
+        body: t.content,
+      },
+      s,
+      201,
+    );
   }
-  await ok({ method: 'PUT', path: at(t, FILE), query: 'comp=lease', headers: { 'x-ms-lease-action': 'acquire', 'x-ms-lease-duration': '-1', 'x-ms-proposed-lease-id': t.leaseId } }, s, 201);
+  await ok(
+    {
+      method: 'PUT',
+      path: at(t, FILE),
+      query: 'comp=lease',
+      headers: { 'x-ms-lease-action': 'acquire', 'x-ms-lease-duration': '-1', 'x-ms-proposed-lease-id': t.leaseId },
+    },
+    s,
+    201,
+  );
   for (const path of [FILE, FILE, 'dir', 'closeme', 'closeme']) t.handles.push(await openHandle(t, path));
   for (const key of ['first', 'second']) {
     const res = await ok(
-      { method: 'PUT', path: at(t, 'dir'), query: 'comp=forceclosejob', headers: { 'x-ms-handle-id': '*', 'x-ms-recursive': 'true', 'x-leasehold-idempotency-key': `${t.name}-${key}` } },
+      {
+        method: 'PUT',
+        path: at(t, 'dir'),
+        query: 'comp=forceclosejob',
+        headers: { 'x-ms-handle-id': '*', 'x-ms-recursive': 'true', 'x-leasehold-idempotency-key': `${t.name}-${key}` },
+      },
       s,
       202,
     );
@@ -174,7 +227,14 @@ async function tokensOf(t: Tenant): Promise<{ text: string[]; ids: string[] }> {
   );
   return {
     text: [
-      t.name, t.leaseId, t.lease2, t.lease3, t.content, t.owner, t.clientName, ...t.jobs,
+      t.name,
+      t.leaseId,
+      t.lease2,
+      t.lease3,
+      t.content,
+      t.owner,
+      t.clientName,
+      ...t.jobs,
       ...etags.rows.map((r) => r.etag.replace(/"/g, '')),
       // Request ids the client chose or the service generated (not 'system', which every account shares).
       ...requests.rows.map((r) => r.id).filter((id) => /^[0-9a-f-]{36}$/.test(id ?? '')),
@@ -192,11 +252,18 @@ function expectNothingOf(res: RawResponse, tokens: { text: string[]; ids: string
 
 /** The tenant's audit events in the read model's order, each as stream@version (the API shows no global sequence). */
 const auditEvents = async (t: Tenant, where = '', params: unknown[] = []) =>
-  (await db.query(`SELECT stream_id || '@' || stream_version AS s FROM audit_log WHERE tenant = $1 ${where} ORDER BY seq`, [t.name, ...params])).rows.map((r) => r.s);
+  (
+    await db.query(
+      `SELECT stream_id || '@' || stream_version AS s FROM audit_log WHERE tenant = $1 ${where} ORDER BY seq`,
+      [t.name, ...params],
+    )
+  ).rows.map((r) => r.s);
 const identity = (e: { streamId: string; streamVersion: number }) => `${e.streamId}@${e.streamVersion}`;
 
 const openHandleIds = async (t: Tenant) =>
-  (await db.query(`SELECT handle_id::text AS id FROM handles WHERE tenant = $1`, [t.name])).rows.map((r) => r.id).sort();
+  (await db.query(`SELECT handle_id::text AS id FROM handles WHERE tenant = $1`, [t.name])).rows
+    .map((r) => r.id)
+    .sort();
 
 /**
  * Every operation of the service, as its owner would call it on its own tree, in an order where
@@ -218,7 +285,9 @@ const CATALOG: Operation[] = [
     call: (t) => ({ method: 'GET', path: at(t, 'dir'), query: 'restype=directory' }),
     status: 200,
     check: async (res, t) => {
-      const { rows } = await db.query(`SELECT file_id::text FROM nodes WHERE tenant = $1 AND path_key = 'dir'`, [t.name]);
+      const { rows } = await db.query(`SELECT file_id::text FROM nodes WHERE tenant = $1 AND path_key = 'dir'`, [
+        t.name,
+      ]);
       expect(res.header('x-ms-file-id')).toBe(rows[0].file_id);
       expect(res.header('x-ms-meta-owner')).toBe(t.owner);
     },
@@ -228,7 +297,10 @@ const CATALOG: Operation[] = [
     call: (t) => ({ method: 'GET', path: at(t, 'dir'), query: 'restype=directory&comp=list' }),
     status: 200,
     check: async (res, t) => {
-      const { rows } = await db.query(`SELECT name, file_id::text FROM nodes WHERE tenant = $1 AND parent_key = 'dir' ORDER BY path_key`, [t.name]);
+      const { rows } = await db.query(
+        `SELECT name, file_id::text FROM nodes WHERE tenant = $1 AND parent_key = 'dir' ORDER BY path_key`,
+        [t.name],
+      );
       expect(xmlValues(res.body, 'Name')).toEqual(['file.txt', 'lease2.txt', 'spare.txt', 'sub']);
       expect(xmlValues(res.body, 'FileId')).toEqual(rows.map((r) => r.file_id));
     },
@@ -247,7 +319,10 @@ const CATALOG: Operation[] = [
     call: (t) => ({ method: 'HEAD', path: at(t, FILE) }),
     status: 200,
     check: async (res, t) => {
-      const { rows } = await db.query(`SELECT file_id::text FROM nodes WHERE tenant = $1 AND path_key = $2`, [t.name, FILE]);
+      const { rows } = await db.query(`SELECT file_id::text FROM nodes WHERE tenant = $1 AND path_key = $2`, [
+        t.name,
+        FILE,
+      ]);
       expect(res.header('x-ms-file-id')).toBe(rows[0].file_id);
       expect(res.header('x-ms-meta-owner')).toBe(t.owner);
       expect(res.header('content-length')).toBe(String(CONTENT_BYTES));
@@ -288,16 +363,25 @@ const CATALOG: Operation[] = [
     name: 'Lease History (extension)',
     call: (t) => ({ method: 'GET', path: at(t, FILE), query: 'comp=leasehistory' }),
     status: 200,
-    check: (res, t) => expect(JSON.parse(res.body).timeline.map((e: { action: string; leaseId: string }) => [e.action, e.leaseId])).toEqual([['acquired', t.leaseId]]),
+    check: (res, t) =>
+      expect(
+        JSON.parse(res.body).timeline.map((e: { action: string; leaseId: string }) => [e.action, e.leaseId]),
+      ).toEqual([['acquired', t.leaseId]]),
   },
   {
     name: 'State As Of (extension)',
-    call: (t) => ({ method: 'GET', path: at(t, FILE), query: `comp=stateasof&at=${encodeURIComponent(new Date().toISOString())}` }),
+    call: (t) => ({
+      method: 'GET',
+      path: at(t, FILE),
+      query: `comp=stateasof&at=${encodeURIComponent(new Date().toISOString())}`,
+    }),
     status: 200,
     check: (res, t) => {
       const state = JSON.parse(res.body);
       expect(state.lease).toMatchObject({ state: 'leased', leaseId: t.leaseId });
-      expect(state.handles.map((h: { handleId: string }) => h.handleId).sort()).toEqual([t.handles[0].id, t.handles[1].id].sort());
+      expect(state.handles.map((h: { handleId: string }) => h.handleId).sort()).toEqual(
+        [t.handles[0].id, t.handles[1].id].sort(),
+      );
     },
   },
   {
@@ -305,36 +389,76 @@ const CATALOG: Operation[] = [
     call: (t) => ({ method: 'GET', path: `/${t.name}`, query: 'comp=auditexport' }),
     status: 200,
     check: async (res, t) => {
-      const lines = res.body.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      const lines = res.body
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
       expect(lines.map(identity)).toEqual(await auditEvents(t));
     },
   },
-  { name: 'Create Share', call: (t) => ({ method: 'PUT', path: `/${t.name}/fresh-share`, query: 'restype=share' }), status: 201 },
-  { name: 'Create Directory', call: (t) => ({ method: 'PUT', path: at(t, 'newdir'), query: 'restype=directory' }), status: 201 },
+  {
+    name: 'Create Share',
+    call: (t) => ({ method: 'PUT', path: `/${t.name}/fresh-share`, query: 'restype=share' }),
+    status: 201,
+  },
+  {
+    name: 'Create Directory',
+    call: (t) => ({ method: 'PUT', path: at(t, 'newdir'), query: 'restype=directory' }),
+    status: 201,
+  },
   {
     name: 'Set Directory Metadata',
-    call: (t) => ({ method: 'PUT', path: at(t, 'dir'), query: 'restype=directory&comp=metadata', headers: { 'x-ms-meta-owner': t.owner } }),
+    call: (t) => ({
+      method: 'PUT',
+      path: at(t, 'dir'),
+      query: 'restype=directory&comp=metadata',
+      headers: { 'x-ms-meta-owner': t.owner },
+    }),
     status: 200,
   },
-  { name: 'Set Directory Properties', call: (t) => ({ method: 'PUT', path: at(t, 'dir'), query: 'restype=directory&comp=properties' }), status: 200 },
+  {
+    name: 'Set Directory Properties',
+    call: (t) => ({ method: 'PUT', path: at(t, 'dir'), query: 'restype=directory&comp=properties' }),
+    status: 200,
+  },
   {
     name: 'Create File',
-    call: (t) => ({ method: 'PUT', path: at(t, 'dir/new.txt'), headers: { 'x-ms-type': 'file', 'x-ms-content-length': '10' } }),
+    call: (t) => ({
+      method: 'PUT',
+      path: at(t, 'dir/new.txt'),
+      headers: { 'x-ms-type': 'file', 'x-ms-content-length': '10' },
+    }),
     status: 201,
   },
   {
     name: 'Put Range',
-    call: (t) => ({ method: 'PUT', path: at(t, FILE), query: 'comp=range', headers: { 'x-ms-range': 'bytes=0-3', 'x-ms-write': 'update', 'x-ms-lease-id': t.leaseId }, body: 'XXXX' }),
+    call: (t) => ({
+      method: 'PUT',
+      path: at(t, FILE),
+      query: 'comp=range',
+      headers: { 'x-ms-range': 'bytes=0-3', 'x-ms-write': 'update', 'x-ms-lease-id': t.leaseId },
+      body: 'XXXX',
+    }),
     status: 201,
   },
   {
     name: 'Set File Metadata',
-    call: (t) => ({ method: 'PUT', path: at(t, FILE), query: 'comp=metadata', headers: { 'x-ms-lease-id': t.leaseId, 'x-ms-meta-owner': t.owner } }),
+    call: (t) => ({
+      method: 'PUT',
+      path: at(t, FILE),
+      query: 'comp=metadata',
+      headers: { 'x-ms-lease-id': t.leaseId, 'x-ms-meta-owner': t.owner },
+    }),
     status: 200,
   },
   {
     name: 'Set File Properties',
-    call: (t) => ({ method: 'PUT', path: at(t, FILE), query: 'comp=properties', headers: { 'x-ms-lease-id': t.leaseId, 'x-ms-content-type': 'text/plain' } }),
+    call: (t) => ({
+      method: 'PUT',
+      path: at(t, FILE),
+      query: 'comp=properties',
+      headers: { 'x-ms-lease-id': t.leaseId, 'x-ms-content-type': 'text/plain' },
+    }),
     status: 200,
   },
   {
@@ -359,15 +483,34 @@ const CATALOG: Operation[] = [
     status: 200,
     check: (res, t) => expect(res.header('x-ms-lease-id')).toBe(t.lease3),
   },
-  { name: 'Lease File', call: (t) => ({ method: 'PUT', path: at(t, 'dir/lease2.txt'), query: 'comp=lease', headers: { 'x-ms-lease-action': 'break' } }), status: 202 },
   {
     name: 'Lease File',
-    call: (t) => ({ method: 'PUT', path: at(t, 'dir/lease2.txt'), query: 'comp=lease', headers: { 'x-ms-lease-action': 'release', 'x-ms-lease-id': t.lease3 } }),
+    call: (t) => ({
+      method: 'PUT',
+      path: at(t, 'dir/lease2.txt'),
+      query: 'comp=lease',
+      headers: { 'x-ms-lease-action': 'break' },
+    }),
+    status: 202,
+  },
+  {
+    name: 'Lease File',
+    call: (t) => ({
+      method: 'PUT',
+      path: at(t, 'dir/lease2.txt'),
+      query: 'comp=lease',
+      headers: { 'x-ms-lease-action': 'release', 'x-ms-lease-id': t.lease3 },
+    }),
     status: 200,
   },
   {
     name: 'Open Handle (extension)',
-    call: (t) => ({ method: 'PUT', path: at(t, FILE), query: 'comp=openhandle', headers: { 'x-leasehold-client-ip': '10.20.30.41:445', 'x-leasehold-client-name': t.clientName } }),
+    call: (t) => ({
+      method: 'PUT',
+      path: at(t, FILE),
+      query: 'comp=openhandle',
+      headers: { 'x-leasehold-client-ip': '10.20.30.41:445', 'x-leasehold-client-name': t.clientName },
+    }),
     status: 201,
   },
   {
@@ -382,18 +525,36 @@ const CATALOG: Operation[] = [
   },
   {
     name: 'Force Close Handles',
-    call: (t) => ({ method: 'PUT', path: at(t, FILE), query: 'comp=forceclosehandles', headers: { 'x-ms-handle-id': t.handles[1].id } }),
+    call: (t) => ({
+      method: 'PUT',
+      path: at(t, FILE),
+      query: 'comp=forceclosehandles',
+      headers: { 'x-ms-handle-id': t.handles[1].id },
+    }),
     status: 200,
     check: (res) => expect(res.header('x-ms-number-of-handles-closed')).toBe('1'),
   },
   {
     name: 'Submit Force Close Job (extension)',
-    call: (t) => ({ method: 'PUT', path: at(t, 'dir'), query: 'comp=forceclosejob', headers: { 'x-ms-handle-id': '*', 'x-leasehold-idempotency-key': `${t.name}-third` } }),
+    call: (t) => ({
+      method: 'PUT',
+      path: at(t, 'dir'),
+      query: 'comp=forceclosejob',
+      headers: { 'x-ms-handle-id': '*', 'x-leasehold-idempotency-key': `${t.name}-third` },
+    }),
     status: 202,
   },
-  { name: 'Cancel Force Close Job (extension)', call: (t) => ({ method: 'DELETE', path: `/${t.name}`, query: `comp=forceclosejob&jobid=${t.jobs[0]}` }), status: 202 },
+  {
+    name: 'Cancel Force Close Job (extension)',
+    call: (t) => ({ method: 'DELETE', path: `/${t.name}`, query: `comp=forceclosejob&jobid=${t.jobs[0]}` }),
+    status: 202,
+  },
   { name: 'Delete File', call: (t) => ({ method: 'DELETE', path: at(t, 'dir/spare.txt') }), status: 202 },
-  { name: 'Delete Directory', call: (t) => ({ method: 'DELETE', path: at(t, 'empty'), query: 'restype=directory' }), status: 202 },
+  {
+    name: 'Delete Directory',
+    call: (t) => ({ method: 'DELETE', path: at(t, 'empty'), query: 'restype=directory' }),
+    status: 202,
+  },
   { name: 'Delete Share', call: (t) => ({ method: 'DELETE', path: at(t), query: 'restype=share' }), status: 202 },
 ];
 
@@ -412,14 +573,27 @@ function foreignCredentials(): { label: string; sign(call: Call): Call & { signe
     },
     credential,
   ).toString();
-  const shareSas = generateFileSASQueryParameters({ shareName: SHARE, permissions: ShareSASPermissions.parse('rcwdl'), startsOn, expiresOn }, credential).toString();
+  const shareSas = generateFileSASQueryParameters(
+    { shareName: SHARE, permissions: ShareSASPermissions.parse('rcwdl'), startsOn, expiresOn },
+    credential,
+  ).toString();
   const withSas = (call: Call, sas: string) => ({ ...call, query: call.query ? `${call.query}&${sas}` : sas });
   return [
     { label: "A's Shared Key (A's account name)", sign: (call) => ({ ...call, signer: A.signer }) },
-    { label: "B's account name signed with A's key1", sign: (call) => ({ ...call, signer: { account: B.name, key: A.key1 } }) },
-    { label: "B's account name signed with A's key2", sign: (call) => ({ ...call, signer: { account: B.name, key: A.key2 } }) },
+    {
+      label: "B's account name signed with A's key1",
+      sign: (call) => ({ ...call, signer: { account: B.name, key: A.key1 } }),
+    },
+    {
+      label: "B's account name signed with A's key2",
+      sign: (call) => ({ ...call, signer: { account: B.name, key: A.key2 } }),
+    },
     // ownUse: the same token on A's own share, where it must work (so the refusal is about the tenant).
-    { label: "A's account SAS", sign: (call) => withSas(call, accountSas), ownUse: withSas({ method: 'GET', path: at(A), query: 'restype=share' }, accountSas) },
+    {
+      label: "A's account SAS",
+      sign: (call) => withSas(call, accountSas),
+      ownUse: withSas({ method: 'GET', path: at(A), query: 'restype=share' }, accountSas),
+    },
     {
       label: "A's share SAS for a share of the same name",
       sign: (call) => withSas(call, shareSas),
@@ -456,7 +630,10 @@ afterAll(async () => {
 
 describe('tenant isolation', () => {
   it('the catalog covers every operation the service routes', () => {
-    const routed = service.api.app.get(OperationRouter).operations().map((o) => o.name);
+    const routed = service.api.app
+      .get(OperationRouter)
+      .operations()
+      .map((o) => o.name);
     expect([...new Set(CATALOG.map((o) => o.name))].sort()).toEqual([...routed].sort());
   });
 
@@ -481,7 +658,7 @@ describe('tenant isolation', () => {
     expect(refused).toBe(CATALOG.length * 5);
   });
 
-  it("(c) markers, cursors, job ids and handle ids obtained by A are useless to B", async () => {
+  it('(c) markers, cursors, job ids and handle ids obtained by A are useless to B', async () => {
     const before = { a: await snapshot(A.name), b: await snapshot(B.name) };
     const unchanged = async () => {
       expect(await snapshot(A.name)).toEqual(before.a);
@@ -497,27 +674,56 @@ describe('tenant isolation', () => {
     };
 
     // List Handles: A's NextMarker, on B's share root with the same query.
-    const listHandles = (t: Tenant): Call => ({ method: 'GET', path: at(t), query: 'comp=listhandles&maxresults=1', headers: { 'x-ms-recursive': 'true' } });
+    const listHandles = (t: Tenant): Call => ({
+      method: 'GET',
+      path: at(t),
+      query: 'comp=listhandles&maxresults=1',
+      headers: { 'x-ms-recursive': 'true' },
+    });
     const handlesMarker = xmlValues((await ok(listHandles(A), A.signer, 200)).body, 'NextMarker')[0];
     expect(handlesMarker).toBeTruthy();
     await replay(listHandles, handlesMarker, 'InvalidQueryParameterValue');
     // The marker is a good one for A.
-    expect((await ok({ ...listHandles(A), query: `comp=listhandles&maxresults=1&marker=${encodeURIComponent(handlesMarker)}` }, A.signer, 200)).status).toBe(200);
+    expect(
+      (
+        await ok(
+          { ...listHandles(A), query: `comp=listhandles&maxresults=1&marker=${encodeURIComponent(handlesMarker)}` },
+          A.signer,
+          200,
+        )
+      ).status,
+    ).toBe(200);
 
     // Directory listing: A's NextMarker, on B's directory of the same path.
-    const list = (t: Tenant): Call => ({ method: 'GET', path: at(t, 'dir'), query: 'restype=directory&comp=list&maxresults=1' });
+    const list = (t: Tenant): Call => ({
+      method: 'GET',
+      path: at(t, 'dir'),
+      query: 'restype=directory&comp=list&maxresults=1',
+    });
     const listMarker = xmlValues((await ok(list(A), A.signer, 200)).body, 'NextMarker')[0];
     expect(listMarker).toBeTruthy();
     await replay(list, listMarker, 'InvalidContinuationToken');
-    const second = await ok({ ...list(A), query: `restype=directory&comp=list&maxresults=1&marker=${encodeURIComponent(listMarker)}` }, A.signer, 200);
+    const second = await ok(
+      { ...list(A), query: `restype=directory&comp=list&maxresults=1&marker=${encodeURIComponent(listMarker)}` },
+      A.signer,
+      200,
+    );
     expect(xmlValues(second.body, 'Name')).toEqual(['lease2.txt']);
 
     // Jobs list: A's NextMarker.
-    const jobs = (t: Tenant): Call => ({ method: 'GET', path: `/${t.name}`, query: 'comp=forceclosejobs&maxresults=1' });
+    const jobs = (t: Tenant): Call => ({
+      method: 'GET',
+      path: `/${t.name}`,
+      query: 'comp=forceclosejobs&maxresults=1',
+    });
     const jobsMarker = xmlValues((await ok(jobs(A), A.signer, 200)).body, 'NextMarker')[0];
     expect(jobsMarker).toBeTruthy();
     await replay(jobs, jobsMarker, 'InvalidQueryParameterValue');
-    await ok({ ...jobs(A), query: `comp=forceclosejobs&maxresults=1&marker=${encodeURIComponent(jobsMarker)}` }, A.signer, 200);
+    await ok(
+      { ...jobs(A), query: `comp=forceclosejobs&maxresults=1&marker=${encodeURIComponent(jobsMarker)}` },
+      A.signer,
+      200,
+    );
 
     // Audit cursors: account-wide and for one path.
     for (const audit of [
@@ -533,9 +739,23 @@ describe('tenant isolation', () => {
 
     // A's job ids: B can neither read nor cancel them, nor find them in its audit trail.
     for (const jobId of A.jobs) {
-      expectAzureError(await send({ method: 'GET', path: `/${B.name}`, query: `comp=forceclosejob&jobid=${jobId}` }, B.signer), 'GET', 404, 'JobNotFound');
-      expectAzureError(await send({ method: 'DELETE', path: `/${B.name}`, query: `comp=forceclosejob&jobid=${jobId}` }, B.signer), 'DELETE', 404, 'JobNotFound');
-      const audit = await ok({ method: 'GET', path: `/${B.name}`, query: `comp=auditevents&jobid=${jobId}` }, B.signer, 200);
+      expectAzureError(
+        await send({ method: 'GET', path: `/${B.name}`, query: `comp=forceclosejob&jobid=${jobId}` }, B.signer),
+        'GET',
+        404,
+        'JobNotFound',
+      );
+      expectAzureError(
+        await send({ method: 'DELETE', path: `/${B.name}`, query: `comp=forceclosejob&jobid=${jobId}` }, B.signer),
+        'DELETE',
+        404,
+        'JobNotFound',
+      );
+      const audit = await ok(
+        { method: 'GET', path: `/${B.name}`, query: `comp=auditevents&jobid=${jobId}` },
+        B.signer,
+        200,
+      );
       expect(JSON.parse(audit.body).events).toEqual([]);
     }
     await unchanged();
@@ -543,7 +763,12 @@ describe('tenant isolation', () => {
     // A's handle ids in B's Force Close Handles (recursive from the root, and on the same file): nothing closed.
     for (const h of A.handles) {
       for (const call of [
-        { method: 'PUT', path: at(B), query: 'comp=forceclosehandles', headers: { 'x-ms-handle-id': h.id, 'x-ms-recursive': 'true' } },
+        {
+          method: 'PUT',
+          path: at(B),
+          query: 'comp=forceclosehandles',
+          headers: { 'x-ms-handle-id': h.id, 'x-ms-recursive': 'true' },
+        },
         { method: 'PUT', path: at(B, FILE), query: 'comp=forceclosehandles', headers: { 'x-ms-handle-id': h.id } },
       ]) {
         const res = await ok(call, B.signer, 200);
@@ -552,21 +777,39 @@ describe('tenant isolation', () => {
       }
       // …nor in B's Close Handle, even with the session id that proves holding it.
       const close = await send(
-        { method: 'PUT', path: at(B, FILE), query: 'comp=closehandle', headers: { 'x-leasehold-handle-id': h.id, 'x-leasehold-session-id': h.session } },
+        {
+          method: 'PUT',
+          path: at(B, FILE),
+          query: 'comp=closehandle',
+          headers: { 'x-leasehold-handle-id': h.id, 'x-leasehold-session-id': h.session },
+        },
         B.signer,
       );
       expectAzureError(close, 'PUT', 404, 'ResourceNotFound');
       // …nor in B's audit filters.
-      const audit = await ok({ method: 'GET', path: `/${B.name}`, query: `comp=auditevents&handleid=${h.id}` }, B.signer, 200);
+      const audit = await ok(
+        { method: 'GET', path: `/${B.name}`, query: `comp=auditevents&handleid=${h.id}` },
+        B.signer,
+        200,
+      );
       expect(JSON.parse(audit.body).events).toEqual([]);
     }
     expect(await openHandleIds(A)).toEqual(A.handles.map((h) => h.id).sort());
-    const byLease = await ok({ method: 'GET', path: `/${B.name}`, query: `comp=auditevents&leaseid=${A.leaseId}` }, B.signer, 200);
+    const byLease = await ok(
+      { method: 'GET', path: `/${B.name}`, query: `comp=auditevents&leaseid=${A.leaseId}` },
+      B.signer,
+      200,
+    );
     expect(JSON.parse(byLease.body).events).toEqual([]);
     await unchanged();
 
     // Force Close Handles: A's x-ms-marker (one handle per call here), on B's directory of the same path.
-    const forceClose = (t: Tenant): Call => ({ method: 'PUT', path: at(t, 'closeme'), query: 'comp=forceclosehandles', headers: { 'x-ms-handle-id': '*' } });
+    const forceClose = (t: Tenant): Call => ({
+      method: 'PUT',
+      path: at(t, 'closeme'),
+      query: 'comp=forceclosehandles',
+      headers: { 'x-ms-handle-id': '*' },
+    });
     const first = await ok(forceClose(A), A.signer, 200);
     expect(first.header('x-ms-number-of-handles-closed')).toBe('1');
     const closeMarker = first.header('x-ms-marker')!;
@@ -575,9 +818,18 @@ describe('tenant isolation', () => {
     await replay(forceClose, closeMarker, 'InvalidQueryParameterValue');
     expect((await openHandleIds(B)).length).toBe(B.handles.length);
     // A continues where its marker says: the other handle.
-    const rest = await ok({ ...forceClose(A), query: `comp=forceclosehandles&marker=${encodeURIComponent(closeMarker)}` }, A.signer, 200);
+    const rest = await ok(
+      { ...forceClose(A), query: `comp=forceclosehandles&marker=${encodeURIComponent(closeMarker)}` },
+      A.signer,
+      200,
+    );
     expect(rest.header('x-ms-number-of-handles-closed')).toBe('1');
-    expect(await openHandleIds(A)).toEqual(A.handles.slice(0, 3).map((h) => h.id).sort());
+    expect(await openHandleIds(A)).toEqual(
+      A.handles
+        .slice(0, 3)
+        .map((h) => h.id)
+        .sort(),
+    );
     expect(await snapshot(B.name)).toEqual(before.b);
     // Reopen A's two so that (b) starts from the same tree as B's.
     A.handles.splice(3, 2, await openHandle(A, 'closeme'), await openHandle(A, 'closeme'));
@@ -586,22 +838,28 @@ describe('tenant isolation', () => {
   it.each([
     ['A', () => [A, B] as const],
     ['B', () => [B, A] as const],
-  ])('(b) %s on its own URLs: every operation works and shows nothing of the other tenant, who stays unchanged', async (_, pair) => {
-    const [self, other] = pair();
-    await catchUp();
-    const tokens = await tokensOf(other);
-    const otherBefore = await snapshot(other.name);
-    for (const operation of CATALOG) {
-      const call = operation.call(self);
-      const res = await send(call, self.signer);
-      try {
-        expect(res.status).toBe(operation.status);
-        await operation.check?.(res, self);
-        expectNothingOf(res, tokens);
-        expect(await snapshot(other.name)).toEqual(otherBefore);
-      } catch (error) {
-        throw new Error(`${operation.name} (${call.method} ${call.path}?${call.query ?? ''}): ${(error as Error).message}\n${res.body.slice(0, 500)}`);
+  ])(
+    '(b) %s on its own URLs: every operation works and shows nothing of the other tenant, who stays unchanged',
+    async (_, pair) => {
+      const [self, other] = pair();
+      await catchUp();
+      const tokens = await tokensOf(other);
+      const otherBefore = await snapshot(other.name);
+      for (const operation of CATALOG) {
+        const call = operation.call(self);
+        const res = await send(call, self.signer);
+        try {
+          expect(res.status).toBe(operation.status);
+          await operation.check?.(res, self);
+          expectNothingOf(res, tokens);
+          expect(await snapshot(other.name)).toEqual(otherBefore);
+        } catch (error) {
+          throw new Error(
+            `${operation.name} (${call.method} ${call.path}?${call.query ?? ''}): ${(error as Error).message}\n${res.body.slice(0, 500)}`,
+          );
+        }
       }
-    }
-  }, AUDIT_WAIT_MS);
+    },
+    AUDIT_WAIT_MS,
+  );
 });

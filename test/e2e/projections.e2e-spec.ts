@@ -46,7 +46,20 @@ describe('projections rebuilt from the event log', () => {
   const step = fc.oneof(
     fc.record({ op: fc.constantFrom('mkdir', 'rmdir', 'dirmeta'), dir: fc.constantFrom('a', 'b', 'a/c') }),
     fc.record({
-      op: fc.constantFrom('create', 'write', 'meta', 'resize', 'delete', 'acquire', 'change', 'release', 'break', 'open', 'openw', 'closeall'),
+      op: fc.constantFrom(
+        'create',
+        'write',
+        'meta',
+        'resize',
+        'delete',
+        'acquire',
+        'change',
+        'release',
+        'break',
+        'open',
+        'openw',
+        'closeall',
+      ),
       file: fc.constantFrom('f', 'a/g', 'a/c/h'),
       lease: fc.constantFrom('11111111-1111-1111-1111-111111111111', '22222222-2222-2222-2222-222222222222'),
       withLease: fc.boolean(),
@@ -54,31 +67,45 @@ describe('projections rebuilt from the event log', () => {
   );
 
   async function run(share: ShareClient, s: any): Promise<void> {
-    const dir = (p: string) => (p.includes('/') ? share.getDirectoryClient(p.slice(0, p.lastIndexOf('/'))) : share.rootDirectoryClient);
+    const dir = (p: string) =>
+      p.includes('/') ? share.getDirectoryClient(p.slice(0, p.lastIndexOf('/'))) : share.rootDirectoryClient;
     const file = s.file ? dir(s.file).getFileClient(s.file.split('/').pop()) : undefined;
     const conditions = s.withLease ? { leaseAccessConditions: { leaseId: s.lease } } : {};
     const name = share.name;
     try {
       switch (s.op) {
-        case 'mkdir': return void (await share.getDirectoryClient(s.dir).create());
-        case 'rmdir': return void (await share.getDirectoryClient(s.dir).delete());
-        case 'dirmeta': return void (await share.getDirectoryClient(s.dir).setMetadata({ n: String(Math.random()) }));
-        case 'create': return void (await file!.create(8, conditions));
-        case 'write': return void (await file!.uploadRange(Buffer.from('abcd'), 0, 4, conditions));
-        case 'meta': return void (await file!.setMetadata({ m: 'v' }, conditions));
-        case 'resize': return void (await file!.resize(4, conditions));
-        case 'delete': return void (await file!.delete(conditions));
-        case 'acquire': return void (await file!.getShareLeaseClient(s.lease).acquireLease());
-        case 'change': return void (await file!.getShareLeaseClient(s.lease).changeLease('33333333-3333-3333-3333-333333333333'));
-        case 'release': return void (await file!.getShareLeaseClient(s.lease).releaseLease());
-        case 'break': return void (await file!.getShareLeaseClient().breakLease());
+        case 'mkdir':
+          return void (await share.getDirectoryClient(s.dir).create());
+        case 'rmdir':
+          return void (await share.getDirectoryClient(s.dir).delete());
+        case 'dirmeta':
+          return void (await share.getDirectoryClient(s.dir).setMetadata({ n: String(Math.random()) }));
+        case 'create':
+          return void (await file!.create(8, conditions));
+        case 'write':
+          return void (await file!.uploadRange(Buffer.from('abcd'), 0, 4, conditions));
+        case 'meta':
+          return void (await file!.setMetadata({ m: 'v' }, conditions));
+        case 'resize':
+          return void (await file!.resize(4, conditions));
+        case 'delete':
+          return void (await file!.delete(conditions));
+        case 'acquire':
+          return void (await file!.getShareLeaseClient(s.lease).acquireLease());
+        case 'change':
+          return void (await file!.getShareLeaseClient(s.lease).changeLease('33333333-3333-3333-3333-333333333333'));
+        case 'release':
+          return void (await file!.getShareLeaseClient(s.lease).releaseLease());
+        case 'break':
+          return void (await file!.getShareLeaseClient().breakLease());
         case 'open':
         case 'openw': {
           const res = await open(name, s.file, s.op === 'openw' ? 'Read,Write' : 'Read');
           expect(res.status).toBeLessThan(500);
           return;
         }
-        case 'closeall': return void (await share.rootDirectoryClient.forceCloseAllHandles({ recursive: true }));
+        case 'closeall':
+          return void (await share.rootDirectoryClient.forceCloseAllHandles({ recursive: true }));
       }
     } catch (error) {
       if (!(error instanceof RestError) || (error.statusCode ?? 500) >= 500) throw error;
@@ -107,13 +134,18 @@ describe('projections rebuilt from the event log', () => {
     await file.create(1);
     await file.getShareLeaseClient().acquireLease();
 
-    await client.query(`UPDATE nodes SET lease_state = 'available', lease_id = NULL WHERE path = 'leased' AND lease_state = 'leased'`);
+    await client.query(
+      `UPDATE nodes SET lease_state = 'available', lease_id = NULL WHERE path = 'leased' AND lease_state = 'leased'`,
+    );
     await client.query(`DELETE FROM shares WHERE name = $1`, [share.name]);
     const found = await verifyProjections(client);
     expect(found.differences.map((d) => d.table).sort()).toEqual(['nodes', 'shares']);
     const nodes = found.differences.find((d) => d.table === 'nodes')!;
     expect(nodes).toMatchObject({ onlyLive: 1, onlyRebuilt: 1 });
-    expect(nodes.samples.find((s) => s.side === 'rebuilt')!.row).toMatchObject({ path: 'leased', lease_state: 'leased' });
+    expect(nodes.samples.find((s) => s.side === 'rebuilt')!.row).toMatchObject({
+      path: 'leased',
+      lease_state: 'leased',
+    });
 
     const rebuilt = await rebuildProjections(client);
     expect(rebuilt.events).toBeGreaterThan(0);

@@ -28,22 +28,25 @@ describe('retried lease actions get their original answer', () => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const upstream = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-          const body: Buffer[] = [];
-          answer.on('data', (c: Buffer) => body.push(c));
-          answer.on('end', async () => {
-            const id = String(req.headers['x-ms-client-request-id']);
-            const attempt = (seen.get(id) ?? 0) + 1;
-            seen.set(id, attempt);
-            if (onCut && req.url?.includes(cutComp) && attempt === 1) {
-              await onCut(req);
-              req.socket.destroy();
-              return;
-            }
-            res.writeHead(answer.statusCode ?? 500, answer.headers);
-            res.end(Buffer.concat(body));
-          });
-        });
+        const upstream = httpRequest(
+          { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+          (answer) => {
+            const body: Buffer[] = [];
+            answer.on('data', (c: Buffer) => body.push(c));
+            answer.on('end', async () => {
+              const id = String(req.headers['x-ms-client-request-id']);
+              const attempt = (seen.get(id) ?? 0) + 1;
+              seen.set(id, attempt);
+              if (onCut && req.url?.includes(cutComp) && attempt === 1) {
+                await onCut(req);
+                req.socket.destroy();
+                return;
+              }
+              res.writeHead(answer.statusCode ?? 500, answer.headers);
+              res.end(Buffer.concat(body));
+            });
+          },
+        );
         upstream.end(Buffer.concat(chunks));
       });
     });
@@ -57,7 +60,10 @@ describe('retried lease actions get their original answer', () => {
 
   const credential = new StorageSharedKeyCredential(DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY);
   /** The SDK through the proxy, retrying at once. */
-  const retrying = () => new ShareServiceClient(proxyUrl, credential, { retryOptions: { maxTries: 3, retryDelayInMs: 1, maxRetryDelayInMs: 5 } });
+  const retrying = () =>
+    new ShareServiceClient(proxyUrl, credential, {
+      retryOptions: { maxTries: 3, retryDelayInMs: 1, maxRetryDelayInMs: 5 },
+    });
 
   async function newFile(): Promise<{ direct: ShareFileClient; viaProxy: ShareFileClient }> {
     const name = uniqueShare('retry');
@@ -134,7 +140,10 @@ describe('retried lease actions get their original answer', () => {
     const mine = randomUUID();
     await direct.getShareLeaseClient(mine).acquireLease();
     await viaProxy.getShareLeaseClient(mine).releaseLease();
-    const again = await viaProxy.getShareLeaseClient(mine).releaseLease().catch((e) => e);
+    const again = await viaProxy
+      .getShareLeaseClient(mine)
+      .releaseLease()
+      .catch((e) => e);
     expect([again.statusCode, again.code]).toEqual([409, 'LeaseNotPresentWithLeaseOperation']);
   });
 });

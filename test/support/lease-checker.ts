@@ -48,18 +48,24 @@ export function leaseViolations(outcomes: LeaseOutcome[], log: LoggedEpoch[]): s
   for (const [file, events] of byFile(log)) {
     const ordered = [...events].sort((a, b) => a.streamVersion - b.streamVersion);
     for (let i = 1; i < ordered.length; i++) {
-      if (ordered[i].epoch <= ordered[i - 1].epoch) violations.push(`${file}: log epoch ${ordered[i].epoch} (v${ordered[i].streamVersion}) after ${ordered[i - 1].epoch}`);
+      if (ordered[i].epoch <= ordered[i - 1].epoch)
+        violations.push(
+          `${file}: log epoch ${ordered[i].epoch} (v${ordered[i].streamVersion}) after ${ordered[i - 1].epoch}`,
+        );
     }
   }
   const logged = new Map(log.map((e) => [e.requestId, e]));
   const brokenAt = new Set(log.filter((e) => e.type === 'LeaseBroken').map((e) => `${e.file}@${e.epoch}`));
   // Breaking a broken lease answers 202 with its epoch and records nothing (Azure's idempotent break).
-  const repeatedBreak = (o: LeaseOutcome) => o.op === 'break' && !logged.has(o.requestId) && brokenAt.has(`${o.file}@${o.epoch}`);
+  const repeatedBreak = (o: LeaseOutcome) =>
+    o.op === 'break' && !logged.has(o.requestId) && brokenAt.has(`${o.file}@${o.epoch}`);
   for (const o of outcomes.filter(creates)) {
     const event = logged.get(o.requestId);
     if (repeatedBreak(o)) continue;
-    if (!event || event.file !== o.file) violations.push(`${o.file}: acknowledged ${o.op} ${o.requestId} (epoch ${o.epoch}) is not in the log`);
-    else if (event.epoch !== o.epoch) violations.push(`${o.file}: ${o.op} ${o.requestId} answered epoch ${o.epoch}, the log says ${event.epoch}`);
+    if (!event || event.file !== o.file)
+      violations.push(`${o.file}: acknowledged ${o.op} ${o.requestId} (epoch ${o.epoch}) is not in the log`);
+    else if (event.epoch !== o.epoch)
+      violations.push(`${o.file}: ${o.op} ${o.requestId} answered epoch ${o.epoch}, the log says ${event.epoch}`);
   }
   for (const [file, list] of byFile(outcomes)) {
     // Epoch-creating successes by end time; the largest epoch ended before each start, by binary search.
@@ -78,8 +84,12 @@ export function leaseViolations(outcomes: LeaseOutcome[], log: LoggedEpoch[]): s
     };
     for (const o of list) {
       const before = largestEndedBefore(o.start);
-      if (creates(o) && !repeatedBreak(o) && o.epoch <= before) violations.push(`${file}: ${o.op} ${o.requestId} got epoch ${o.epoch} after epoch ${before} had been answered`);
-      if (o.op === 'write' && o.status === 201 && o.epoch < before) violations.push(`${file}: write ${o.requestId} under epoch ${o.epoch} succeeded after epoch ${before} had been answered`);
+      if (creates(o) && !repeatedBreak(o) && o.epoch <= before)
+        violations.push(`${file}: ${o.op} ${o.requestId} got epoch ${o.epoch} after epoch ${before} had been answered`);
+      if (o.op === 'write' && o.status === 201 && o.epoch < before)
+        violations.push(
+          `${file}: write ${o.requestId} under epoch ${o.epoch} succeeded after epoch ${before} had been answered`,
+        );
     }
   }
   return violations;

@@ -24,7 +24,9 @@ export function freePort(): Promise<number> {
 /** Runs a command as the postgres OS user (PostgreSQL refuses to run as root). */
 async function asPostgres(command: string, args: string[]): Promise<string> {
   const asRoot = process.getuid?.() === 0;
-  const { stdout } = asRoot ? await run('runuser', ['-u', 'postgres', '--', command, ...args]) : await run(command, args);
+  const { stdout } = asRoot
+    ? await run('runuser', ['-u', 'postgres', '--', command, ...args])
+    : await run(command, args);
   return stdout;
 }
 
@@ -86,7 +88,11 @@ export async function startOwnRedis(): Promise<OwnRedis> {
   let child: ChildProcess | undefined;
   const start = () =>
     new Promise<void>((ready, fail) => {
-      const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const server = spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       child = server;
       let output = '';
       server.stdout!.on('data', (chunk) => {

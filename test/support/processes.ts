@@ -93,13 +93,23 @@ function lifecycle(child: ChildProcess, output: () => string, forceAfterMs: numb
     await exited;
     clearTimeout(force);
   };
-  return { pid: child.pid!, output, alive, stop: () => signal('SIGTERM', forceAfterMs), kill: () => signal('SIGKILL', 0) };
+  return {
+    pid: child.pid!,
+    output,
+    alive,
+    stop: () => signal('SIGTERM', forceAfterMs),
+    kill: () => signal('SIGKILL', 0),
+  };
 }
 
 const LISTENING = /leasehold api listening on (http:\/\/\S+)/;
 
 /** Starts `node main.js` on a free port against `databaseUrl` (with extra environment) and waits until it listens. */
-export function startApiProcess(build: ApiBuild, databaseUrl: string, env: Record<string, string> = {}): Promise<ApiProcess> {
+export function startApiProcess(
+  build: ApiBuild,
+  databaseUrl: string,
+  env: Record<string, string> = {},
+): Promise<ApiProcess> {
   const child: ChildProcess = spawn(process.execPath, ['-r', build.preload, build.main], {
     cwd: ROOT,
     env: {
@@ -137,7 +147,10 @@ export function startApiProcess(build: ApiBuild, databaseUrl: string, env: Recor
 export async function ensureDevelopmentAccount(databaseUrl: string): Promise<void> {
   const dataSource = await createDataSource(databaseUrl, 1).initialize();
   try {
-    await new AccountsService(new EventStore(dataSource), new KeyCipher(loadConfig({ NODE_ENV: 'test' }).encryptionKey)).ensureDevelopmentAccount();
+    await new AccountsService(
+      new EventStore(dataSource),
+      new KeyCipher(loadConfig({ NODE_ENV: 'test' }).encryptionKey),
+    ).ensureDevelopmentAccount();
   } finally {
     await dataSource.destroy();
   }
@@ -145,9 +158,13 @@ export async function ensureDevelopmentAccount(databaseUrl: string): Promise<voi
 
 /** An SDK client for an API at `url` (path style), first answers only. */
 export function serviceClientAt(url: string): ShareServiceClient {
-  return new ShareServiceClient(`${url}/${DEVELOPMENT_ACCOUNT}`, new StorageSharedKeyCredential(DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY), {
-    retryOptions: { maxTries: 1 },
-  });
+  return new ShareServiceClient(
+    `${url}/${DEVELOPMENT_ACCOUNT}`,
+    new StorageSharedKeyCredential(DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY),
+    {
+      retryOptions: { maxTries: 1 },
+    },
+  );
 }
 
 /** stop(): SIGTERM (graceful: finishes the chunk in hand), SIGKILL after 10 s. */
@@ -160,7 +177,11 @@ export const workerMain = (build: ApiBuild): string => join(build.main, '../../.
  * Starts `node main.js` of the worker against `databaseUrl` with extra environment (QUEUE_PREFIX,
  * FORCE_CLOSE_CHUNK_SIZE, …) and waits until it has bootstrapped, i.e. is consuming the queue.
  */
-export function startWorkerProcess(build: ApiBuild, databaseUrl: string, env: Record<string, string> = {}): Promise<WorkerProcess> {
+export function startWorkerProcess(
+  build: ApiBuild,
+  databaseUrl: string,
+  env: Record<string, string> = {},
+): Promise<WorkerProcess> {
   const child: ChildProcess = spawn(process.execPath, ['-r', build.preload, workerMain(build)], {
     cwd: ROOT,
     env: { ...process.env, DATABASE_URL: databaseUrl, NODE_ENV: 'test', NODE_PATH: join(ROOT, 'node_modules'), ...env },

@@ -50,7 +50,15 @@ export class ApiModule {
         AuditModule,
       ],
       controllers: [AdminController],
-      providers: [ShareOperations, DirectoryOperations, FileOperations, LeaseOperations, HandleOperations, JobOperations, AuditOperations],
+      providers: [
+        ShareOperations,
+        DirectoryOperations,
+        FileOperations,
+        LeaseOperations,
+        HandleOperations,
+        JobOperations,
+        AuditOperations,
+      ],
     };
   }
 }

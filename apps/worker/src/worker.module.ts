@@ -9,6 +9,15 @@ import { JobsWorkerModule } from '@leasehold/jobs';
 @Module({})
 export class WorkerModule {
   static forRoot(config: LeaseholdConfig): DynamicModule {
-    return { module: WorkerModule, imports: [ConfigModule.forRoot(config), CqrsModule.forRoot(), EventStoreModule, JobsWorkerModule, AuditProjectorModule] };
+    return {
+      module: WorkerModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        CqrsModule.forRoot(),
+        EventStoreModule,
+        JobsWorkerModule,
+        AuditProjectorModule,
+      ],
+    };
   }
 }

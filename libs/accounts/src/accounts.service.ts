@@ -8,7 +8,8 @@ import { KeyCipher } from './key-cipher';
 
 /** The public development account of the Azure storage emulators: SDK samples work against it unchanged. */
 export const DEVELOPMENT_ACCOUNT = 'devstoreaccount1';
-export const DEVELOPMENT_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+export const DEVELOPMENT_KEY =
+  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 export const ACCOUNT_NAME = /^[a-z0-9]{3,24}$/;
 /** Keys are looked up on every request; a short cache keeps that off the database, and bounds how long a disabled account or a rotated key lingers. */
@@ -93,13 +94,17 @@ export class AccountsService {
       try {
         key = this.cipher.decrypt(value, account);
       } catch {
-        this.logger.error(`a stored key of account ${account} does not open with ENCRYPTION_KEY for this account; it is refused`);
+        this.logger.error(
+          `a stored key of account ${account} does not open with ENCRYPTION_KEY for this account; it is refused`,
+        );
         continue;
       }
       if (this.options.production && key === DEVELOPMENT_KEY) {
         if (!this.warnedDevelopmentKey.has(account)) {
           this.warnedDevelopmentKey.add(account);
-          this.logger.warn(`account ${account} has the public Azure emulator key; production refuses it: rotate that key`);
+          this.logger.warn(
+            `account ${account} has the public Azure emulator key; production refuses it: rotate that key`,
+          );
         }
         continue;
       }
@@ -115,18 +120,30 @@ export class AccountsService {
 
   /** Creates an account with the given keys; false when it exists already. */
   async create(name: string, key1: string, key2: string, by: Caller = SYSTEM_CALLER): Promise<boolean> {
-    if (!ACCOUNT_NAME.test(name)) throw new AccountError('InvalidName', 'account names are 3 to 24 lowercase letters and digits');
+    if (!ACCOUNT_NAME.test(name))
+      throw new AccountError('InvalidName', 'account names are 3 to 24 lowercase letters and digits');
     const createdAt = new Date();
     const created: AccountEvent = { type: 'AccountCreated', data: { name, createdAt } };
     try {
       return await this.store.transaction(async (sql) => {
-        const inserted = await sql.query(`INSERT INTO accounts SELECT * FROM jsonb_populate_record(NULL::accounts, $1::jsonb) ON CONFLICT DO NOTHING RETURNING 1`, [
-          JSON.stringify(accountRow({ name, createdAt }, false, 1)),
-        ]);
+        const inserted = await sql.query(
+          `INSERT INTO accounts SELECT * FROM jsonb_populate_record(NULL::accounts, $1::jsonb) ON CONFLICT DO NOTHING RETURNING 1`,
+          [JSON.stringify(accountRow({ name, createdAt }, false, 1))],
+        );
         if (inserted.length === 0) return false;
-        await sql.query(`INSERT INTO account_keys (account, key1, key2) VALUES ($1, $2, $3)`, [name, this.cipher.encrypt(key1, name), this.cipher.encrypt(key2, name)]);
+        await sql.query(`INSERT INTO account_keys (account, key1, key2) VALUES ($1, $2, $3)`, [
+          name,
+          this.cipher.encrypt(key1, name),
+          this.cipher.encrypt(key2, name),
+        ]);
         await this.store.append(
-          { tenant: name, streamId: accountStream(name), expectedVersion: 0, events: [created], metadata: eventMetadata(by) },
+          {
+            tenant: name,
+            streamId: accountStream(name),
+            expectedVersion: 0,
+            events: [created],
+            metadata: eventMetadata(by),
+          },
           sql,
         );
         this.forget(name);
@@ -146,13 +163,22 @@ export class AccountsService {
   }
 
   /** Appends one event to the account's stream with its projection, guarded by the version read. */
-  private async change(name: string, event: Exclude<AccountEvent, { type: 'AccountCreated' }>, by: Caller, alsoInTransaction?: (sql: SqlExecutor) => Promise<void>): Promise<void> {
+  private async change(
+    name: string,
+    event: Exclude<AccountEvent, { type: 'AccountCreated' }>,
+    by: Caller,
+    alsoInTransaction?: (sql: SqlExecutor) => Promise<void>,
+  ): Promise<void> {
     await retryOnConcurrency(() =>
       this.store.transaction(async (sql) => {
-        const rows = await sql.query<{ version: number; disabled: boolean }>(`SELECT version, disabled FROM accounts WHERE name = $1`, [name]);
+        const rows = await sql.query<{ version: number; disabled: boolean }>(
+          `SELECT version, disabled FROM accounts WHERE name = $1`,
+          [name],
+        );
         if (!rows.length) throw new AccountError('NotFound', `no account named ${name}`);
         const { version } = rows[0];
-        const disabled = event.type === 'AccountDisabled' ? true : event.type === 'AccountEnabled' ? false : rows[0].disabled;
+        const disabled =
+          event.type === 'AccountDisabled' ? true : event.type === 'AccountEnabled' ? false : rows[0].disabled;
         await alsoInTransaction?.(sql);
         await this.store.append(
           {
@@ -161,7 +187,10 @@ export class AccountsService {
             expectedVersion: version,
             events: [event],
             metadata: eventMetadata(by),
-            projection: { sql: `UPDATE accounts SET disabled = $2, version = $3 WHERE name = $1 AND version = $4 RETURNING 1`, params: [name, disabled, version + 1, version] },
+            projection: {
+              sql: `UPDATE accounts SET disabled = $2, version = $3 WHERE name = $1 AND version = $4 RETURNING 1`,
+              params: [name, disabled, version + 1, version],
+            },
           },
           sql,
         );
@@ -182,7 +211,10 @@ export class AccountsService {
   async rotate(name: string, which: KeyName, by: Caller = SYSTEM_CALLER): Promise<string> {
     const key = newAccountKey();
     await this.change(name, { type: 'AccountKeyRotated', data: { name, key: which } }, by, async (sql) => {
-      await sql.query(`UPDATE account_keys SET ${which} = $2 WHERE account = $1`, [name, this.cipher.encrypt(key, name)]);
+      await sql.query(`UPDATE account_keys SET ${which} = $2 WHERE account = $1`, [
+        name,
+        this.cipher.encrypt(key, name),
+      ]);
     });
     return key;
   }
@@ -200,13 +232,10 @@ export class AccountsService {
       const key2 = this.cipher.reseal(r.key2, r.account);
       if (key1 === undefined && key2 === undefined) continue;
       // Guarded by the values read, so a rotation meanwhile is not overwritten.
-      await this.store.db.query(`UPDATE account_keys SET key1 = $2, key2 = $3 WHERE account = $1 AND key1 = $4 AND key2 = $5`, [
-        r.account,
-        key1 ?? r.key1,
-        key2 ?? r.key2,
-        r.key1,
-        r.key2,
-      ]);
+      await this.store.db.query(
+        `UPDATE account_keys SET key1 = $2, key2 = $3 WHERE account = $1 AND key1 = $4 AND key2 = $5`,
+        [r.account, key1 ?? r.key1, key2 ?? r.key2, r.key1, r.key2],
+      );
       resealed++;
     }
     return resealed;

@@ -29,7 +29,11 @@ describe('KeyCipher', () => {
   it('re-seals plain and v1 values (no associated data) bound to the account, and leaves current ones alone', () => {
     // A v1 value as the previous release wrote it: same key derivation, no associated data.
     const iv = randomBytes(12);
-    const v1 = createCipheriv('aes-256-gcm', createHash('sha256').update(`leasehold account keys\n${secret}`).digest(), iv);
+    const v1 = createCipheriv(
+      'aes-256-gcm',
+      createHash('sha256').update(`leasehold account keys\n${secret}`).digest(),
+      iv,
+    );
     const body = Buffer.concat([v1.update(key, 'utf8'), v1.final()]);
     const legacy = ['v1', iv.toString('base64'), v1.getAuthTag().toString('base64'), body.toString('base64')].join(':');
     expect(() => cipher.decrypt(legacy, 'alice')).toThrow();

@@ -82,10 +82,12 @@ function where(tenant: string, filter: AuditFilter, params: unknown[]): string {
   if (filter.share !== undefined) clauses.push(`share = ${add(filter.share)}`);
   if (filter.pathKey !== undefined) {
     if (filter.recursive && filter.pathKey === '') clauses.push(`path_key IS NOT NULL`);
-    else if (filter.recursive) clauses.push(`(path_key = ${add(filter.pathKey)} OR path_key LIKE ${add(likePrefix(filter.pathKey))})`);
+    else if (filter.recursive)
+      clauses.push(`(path_key = ${add(filter.pathKey)} OR path_key LIKE ${add(likePrefix(filter.pathKey))})`);
     else clauses.push(`path_key = ${add(filter.pathKey)}`);
   }
-  if (filter.type) clauses.push(Array.isArray(filter.type) ? `type = ANY(${add(filter.type)})` : `type = ${add(filter.type)}`);
+  if (filter.type)
+    clauses.push(Array.isArray(filter.type) ? `type = ANY(${add(filter.type)})` : `type = ${add(filter.type)}`);
   if (filter.leaseId) clauses.push(`lease_id = ${add(filter.leaseId)}`);
   if (filter.handleId) clauses.push(`handle_id = ${add(filter.handleId)}`);
   if (filter.jobId) clauses.push(`job_id = ${add(filter.jobId)}`);
@@ -102,7 +104,13 @@ export class AuditRepository {
   constructor(private readonly store: EventStore) {}
 
   /** One page in seq order; `after` is the seq the previous page ended at. */
-  async query(tenant: string, filter: AuditFilter, order: 'asc' | 'desc', after: string | undefined, limit: number): Promise<{ events: AuditEvent[]; more: boolean }> {
+  async query(
+    tenant: string,
+    filter: AuditFilter,
+    order: 'asc' | 'desc',
+    after: string | undefined,
+    limit: number,
+  ): Promise<{ events: AuditEvent[]; more: boolean }> {
     const params: unknown[] = [];
     const clause = where(tenant, filter, params);
     const cursor = after === undefined ? '' : ` AND seq ${order === 'asc' ? '>' : '<'} $${params.push(after)}`;

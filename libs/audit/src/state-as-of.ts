@@ -38,7 +38,15 @@ export async function stateAsOf(pages: AsyncIterable<AuditEvent[]>): Promise<Sta
       } else if (e.streamId.startsWith(HANDLE_STREAM_PREFIX)) {
         const d = e.data as HandleOpened;
         if (e.type === 'HandleOpened') {
-          handles.set(e.streamId, { handleId: d.handleId, sessionId: d.sessionId, clientName: d.clientName, clientIp: d.clientIp, access: d.access, openedAt: e.recordedAt, openedBy: e.principal });
+          handles.set(e.streamId, {
+            handleId: d.handleId,
+            sessionId: d.sessionId,
+            clientName: d.clientName,
+            clientIp: d.clientIp,
+            access: d.access,
+            openedAt: e.recordedAt,
+            openedBy: e.principal,
+          });
         } else handles.delete(e.streamId);
       }
     }
@@ -48,7 +56,14 @@ export async function stateAsOf(pages: AsyncIterable<AuditEvent[]>): Promise<Sta
   return {
     exists: true,
     kind: node.kind,
-    lease: node.kind === 'file' ? { state: lease.status, ...(lease.status !== 'available' ? { leaseId: lease.leaseId } : {}), epoch: lease.epoch } : undefined,
+    lease:
+      node.kind === 'file'
+        ? {
+            state: lease.status,
+            ...(lease.status !== 'available' ? { leaseId: lease.leaseId } : {}),
+            epoch: lease.epoch,
+          }
+        : undefined,
     handles: [...handles.values()],
   };
 }

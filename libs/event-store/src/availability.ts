@@ -2,9 +2,19 @@ import type { Logger } from '@nestjs/common';
 
 /** SQLSTATE classes and codes that say the server is away or not taking work, not that the statement was wrong. */
 const UNAVAILABLE_STATES = /^(08...|57P0[1-3]|53300|53400)$/;
-const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const UNAVAILABLE_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 // pg reports a dropped connection, a dead pooled client and a pool wait that timed out by message only.
-const UNAVAILABLE_MESSAGES = /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect|Client was closed and is not queryable|Connection is closed/i;
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect|Client was closed and is not queryable|Connection is closed/i;
 
 /** True when `error` means PostgreSQL could not be reached or dropped the connection: worth a 503 and a retry. */
 export function isUnavailable(error: unknown): boolean {

@@ -1,7 +1,17 @@
 import { Module } from '@nestjs/common';
-import { CreateDirectoryHandler, DeleteDirectoryHandler, SetDirectoryMetadataHandler } from './directories/directory.commands';
+import {
+  CreateDirectoryHandler,
+  DeleteDirectoryHandler,
+  SetDirectoryMetadataHandler,
+} from './directories/directory.commands';
 import { WriteFileHandler } from './files/file.commands';
-import { DirectoryHandler, FileContentHandler, ListDirectoryHandler, NodeHandler, ShareHandler } from './filesystem.queries';
+import {
+  DirectoryHandler,
+  FileContentHandler,
+  ListDirectoryHandler,
+  NodeHandler,
+  ShareHandler,
+} from './filesystem.queries';
 import { NodeRepository } from './nodes/node.repository';
 import { NodeWriter } from './nodes/node.writer';
 import { RecentNodes } from './nodes/recent-nodes';

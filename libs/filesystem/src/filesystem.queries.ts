@@ -83,7 +83,9 @@ export class DirectoryHandler implements IQueryHandler<DirectoryQuery> {
   constructor(private readonly nodes: NodeRepository) {}
 
   execute({ context, share, path }: DirectoryQuery): Promise<Located> {
-    return path.length === 0 ? this.nodes.locate(context.tenant, share, []) : this.nodes.require(context.tenant, share, path, 'directory');
+    return path.length === 0
+      ? this.nodes.locate(context.tenant, share, [])
+      : this.nodes.require(context.tenant, share, path, 'directory');
   }
 }
 

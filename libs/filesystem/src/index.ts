@@ -6,6 +6,10 @@ export * from './lease-gate';
 export * from './ports';
 export * from './shares/share.events';
 export { CreateShareCommand, DeleteShareCommand } from './shares/share.commands';
-export { CreateDirectoryCommand, DeleteDirectoryCommand, SetDirectoryMetadataCommand } from './directories/directory.commands';
+export {
+  CreateDirectoryCommand,
+  DeleteDirectoryCommand,
+  SetDirectoryMetadataCommand,
+} from './directories/directory.commands';
 export { FileWrite, WriteFileCommand } from './files/file.commands';
 export * from './filesystem.queries';

@@ -74,7 +74,8 @@ export class OpenHandleHandler implements ICommandHandler<OpenHandleCommand> {
       await this.nodes.lockNode(first.share.shareId, first.key, sql);
       const located = await this.nodes.locate(c.context.tenant, c.share, c.path, sql);
       const node = located.node;
-      if (c.path.length > 0 && !node) throw new DomainError(located.parentExists ? 'ResourceNotFound' : 'ParentNotFound');
+      if (c.path.length > 0 && !node)
+        throw new DomainError(located.parentExists ? 'ResourceNotFound' : 'ParentNotFound');
       if (node?.kind === 'file') {
         // A lease gives exclusive write and delete access: opening for either needs the lease id.
         const writes = c.access.includes('Write') || c.access.includes('Delete');
@@ -82,7 +83,8 @@ export class OpenHandleHandler implements ICommandHandler<OpenHandleCommand> {
         else gateAccess(node.lease, { kind: 'read', leaseId: c.leaseId });
       }
       const limit = c.path.length === 0 ? this.config.handleLimitShareRoot : this.config.handleLimitPerNode;
-      if ((await this.handles.countOn(located.share.shareId, located.key, sql)) >= limit) throw new DomainError('HandleLimitExceeded', { limit });
+      if ((await this.handles.countOn(located.share.shareId, located.key, sql)) >= limit)
+        throw new DomainError('HandleLimitExceeded', { limit });
       const ids = this.handles.nextIds();
       const opened: HandleOpened = {
         shareId: located.share.shareId,
@@ -113,7 +115,8 @@ export class CloseHandleHandler implements ICommandHandler<CloseHandleCommand> {
 
   async execute(c: CloseHandleCommand): Promise<void> {
     const located = await this.nodes.locate(c.context.tenant, c.share, c.path);
-    if (!(await this.handles.closeByHolder(c.context, located.share.shareId, located.key, c.handleId, c.sessionId))) throw new DomainError('HandleNotOpen');
+    if (!(await this.handles.closeByHolder(c.context, located.share.shareId, located.key, c.handleId, c.sessionId)))
+      throw new DomainError('HandleNotOpen');
   }
 }
 
@@ -130,7 +133,12 @@ export class ForceCloseHandlesHandler implements ICommandHandler<ForceCloseHandl
    * answer: with `*`, running it again would close handles opened since.
    */
   async execute({ context, scope, after }: ForceCloseHandlesCommand): Promise<ClosedChunk> {
-    const original = await this.handles.closedBy(context, scope, FORCE_CLOSE_REPLAY_MS, this.config.forceCloseChunkSize);
+    const original = await this.handles.closedBy(
+      context,
+      scope,
+      FORCE_CLOSE_REPLAY_MS,
+      this.config.forceCloseChunkSize,
+    );
     return original ?? this.handles.forceCloseChunk(context, scope, after, this.config.forceCloseChunkSize);
   }
 }

@@ -37,7 +37,11 @@ export class CancelForceCloseJobCommand extends Command<ForceCloseJob> {
 @CommandHandler(SubmitForceCloseJobCommand)
 export class SubmitForceCloseJobHandler implements ICommandHandler<SubmitForceCloseJobCommand> {
   /** Jobs submitted while Redis is away are recorded and answered; the worker's reconciler queues them when it is back. */
-  private readonly redis = new OutageLog(new Logger('SubmitForceCloseJob'), 'Redis (job queue)', 'jobs are recorded and queued by the worker when it is back');
+  private readonly redis = new OutageLog(
+    new Logger('SubmitForceCloseJob'),
+    'Redis (job queue)',
+    'jobs are recorded and queued by the worker when it is back',
+  );
 
   constructor(
     private readonly nodes: NodeRepository,
@@ -46,12 +50,20 @@ export class SubmitForceCloseJobHandler implements ICommandHandler<SubmitForceCl
     @Inject(LEASEHOLD_CONFIG) private readonly config: LeaseholdConfig,
   ) {}
 
-  async execute({ context, share, path, handleId, recursive, idempotencyKey }: SubmitForceCloseJobCommand): Promise<ForceCloseJob> {
+  async execute({
+    context,
+    share,
+    path,
+    handleId,
+    recursive,
+    idempotencyKey,
+  }: SubmitForceCloseJobCommand): Promise<ForceCloseJob> {
     const key = idempotencyKey ?? context.clientRequestId ?? randomUUID();
     const existing = await this.jobs.findByIdempotencyKey(context.tenant, key);
     if (existing) return existing;
     const located = await this.nodes.locate(context.tenant, share, path);
-    if (path.length > 0 && !located.node) throw new DomainError(located.parentExists ? 'ResourceNotFound' : 'ParentNotFound');
+    if (path.length > 0 && !located.node)
+      throw new DomainError(located.parentExists ? 'ResourceNotFound' : 'ParentNotFound');
     if (recursive && located.node?.kind === 'file') throw new DomainError('RecursiveOnFile');
     const submitted = {
       jobId: randomUUID(),
@@ -67,15 +79,25 @@ export class SubmitForceCloseJobHandler implements ICommandHandler<SubmitForceCl
     };
     let job: ForceCloseJob;
     try {
-      job = await this.jobs.commit(context.tenant, undefined, [{ type: 'ForceCloseJobSubmitted', data: submitted }], eventMetadata(context));
+      job = await this.jobs.commit(
+        context.tenant,
+        undefined,
+        [{ type: 'ForceCloseJobSubmitted', data: submitted }],
+        eventMetadata(context),
+      );
     } catch (error) {
       // The same key submitted concurrently: the other request recorded the job.
-      const winner = error instanceof ConcurrencyError ? await this.jobs.findByIdempotencyKey(context.tenant, key) : undefined;
+      const winner =
+        error instanceof ConcurrencyError ? await this.jobs.findByIdempotencyKey(context.tenant, key) : undefined;
       if (!winner) throw error;
       return winner;
     }
     // The job is recorded; if Redis is away, the worker's reconciler queues it later.
-    await enqueueChunk(this.queue, { tenant: context.tenant, jobId: job.jobId, chunk: 1 }, this.config.jobRetentionSeconds).then(
+    await enqueueChunk(
+      this.queue,
+      { tenant: context.tenant, jobId: job.jobId, chunk: 1 },
+      this.config.jobRetentionSeconds,
+    ).then(
       () => this.redis.succeeded(),
       (e: unknown) => this.redis.failed(e),
     );
@@ -94,7 +116,12 @@ export class CancelForceCloseJobHandler implements ICommandHandler<CancelForceCl
       if (!job) throw new DomainError('JobNotFound');
       if (job.cancelRequested || job.state === 'cancelled') return job;
       if (isTerminal(job.state)) throw new DomainError('JobAlreadyEnded', { state: job.state });
-      return this.jobs.commit(context.tenant, job, [{ type: 'ForceCloseJobCancelRequested', data: { by: context.principal, at: context.now.toISOString() } }], eventMetadata(context));
+      return this.jobs.commit(
+        context.tenant,
+        job,
+        [{ type: 'ForceCloseJobCancelRequested', data: { by: context.principal, at: context.now.toISOString() } }],
+        eventMetadata(context),
+      );
     });
   }
 }

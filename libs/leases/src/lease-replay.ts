@@ -16,7 +16,11 @@ function recordedBy(command: LeaseCommand, event: RecordedEvent): boolean {
     case 'release':
       return event.type === 'LeaseReleased' && data.leaseId === command.leaseId;
     case 'change':
-      return event.type === 'LeaseChanged' && data.fromLeaseId === command.leaseId && data.toLeaseId === command.proposedLeaseId;
+      return (
+        event.type === 'LeaseChanged' &&
+        data.fromLeaseId === command.leaseId &&
+        data.toLeaseId === command.proposedLeaseId
+      );
     case 'break':
       return event.type === 'LeaseBroken';
     default:
@@ -40,13 +44,21 @@ export class LeaseReplay {
   async find(context: CommandContext, located: Located, command: LeaseCommand): Promise<LeaseFileResult | undefined> {
     const node = located.node;
     if (!context.clientRequestId || !node || command.action === 'acquire') return undefined;
-    const events = await this.store.readStreamAfter(context.tenant, nodeStream(node.fileId), Math.max(0, node.version - REPLAY_DEPTH));
+    const events = await this.store.readStreamAfter(
+      context.tenant,
+      nodeStream(node.fileId),
+      Math.max(0, node.version - REPLAY_DEPTH),
+    );
     const since = context.now.getTime() - REPLAY_WINDOW_MS;
     let epoch = 0;
     for (const event of events) {
       const { epoch: installed } = event.data as { epoch?: unknown };
       if (typeof installed === 'number') epoch = installed;
-      if (event.metadata.clientRequestId === context.clientRequestId && new Date(event.recordedAt).getTime() >= since && recordedBy(command, event)) {
+      if (
+        event.metadata.clientRequestId === context.clientRequestId &&
+        new Date(event.recordedAt).getTime() >= since &&
+        recordedBy(command, event)
+      ) {
         const leaseId = command.action === 'change' ? command.proposedLeaseId : undefined;
         return { leaseId, node: { ...node, lease: { ...node.lease, epoch } } };
       }

@@ -54,13 +54,20 @@ export const PROJECTIONS: ProjectionSpec[] = [
     table: 'handles',
     streamPrefix: HANDLE_STREAM_PREFIX,
     keyColumn: 'handle_id',
-    row: (tenant, _stream, events) => (events.length === 1 && events[0].type === 'HandleOpened' ? handleRow(tenant, events[0].data as HandleOpened) : undefined),
+    row: (tenant, _stream, events) =>
+      events.length === 1 && events[0].type === 'HandleOpened'
+        ? handleRow(tenant, events[0].data as HandleOpened)
+        : undefined,
   },
   {
     table: 'jobs',
     streamPrefix: JOB_STREAM_PREFIX,
     keyColumn: 'job_id',
-    row: (tenant, _stream, events) => jobRow(tenant, events.reduce<ForceCloseJob | undefined>((j, e) => evolveJob(j, e as never), undefined)!),
+    row: (tenant, _stream, events) =>
+      jobRow(
+        tenant,
+        events.reduce<ForceCloseJob | undefined>((j, e) => evolveJob(j, e as never), undefined)!,
+      ),
   },
 ];
 

@@ -1,4 +1,13 @@
-import { decideFileAccess, decideLease, DomainError, FileAccess, isLeaseError, LeaseCommand, LeaseDecision, LeaseState } from '@leasehold/domain';
+import {
+  decideFileAccess,
+  decideLease,
+  DomainError,
+  FileAccess,
+  isLeaseError,
+  LeaseCommand,
+  LeaseDecision,
+  LeaseState,
+} from '@leasehold/domain';
 import { azureErrorOf } from './domain-errors';
 
 const A = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
@@ -15,8 +24,22 @@ function answer(decision: LeaseDecision) {
 
 describe('lease errors carry Azure status and message', () => {
   test.each<[string, LeaseCommand, LeaseState, string, number, string]>([
-    ['Acquire, no proposed id on Leased(A)', { action: 'acquire', generatedLeaseId: X }, leasedA, 'LeaseAlreadyPresent', 409, 'There is already a lease present.'],
-    ['Break on Available', { action: 'break' }, available, 'LeaseNotPresentWithLeaseOperation', 409, 'There is currently no lease on the file.'],
+    [
+      'Acquire, no proposed id on Leased(A)',
+      { action: 'acquire', generatedLeaseId: X },
+      leasedA,
+      'LeaseAlreadyPresent',
+      409,
+      'There is already a lease present.',
+    ],
+    [
+      'Break on Available',
+      { action: 'break' },
+      available,
+      'LeaseNotPresentWithLeaseOperation',
+      409,
+      'There is currently no lease on the file.',
+    ],
     [
       'Release (B) on Leased(A)',
       { action: 'release', leaseId: B },
@@ -32,10 +55,28 @@ describe('lease errors carry Azure status and message', () => {
 
 describe('file access errors carry Azure status and message', () => {
   test.each<[string, FileAccess, LeaseState, number, string]>([
-    ['Write, no lease on Leased(A)', { kind: 'write' }, leasedA, 412, 'There is currently a lease on the file and no lease ID was specified in the request.'],
-    ['Read using (A) on Available', { kind: 'read', leaseId: A }, available, 412, 'There is currently no lease on the file.'],
+    [
+      'Write, no lease on Leased(A)',
+      { kind: 'write' },
+      leasedA,
+      412,
+      'There is currently a lease on the file and no lease ID was specified in the request.',
+    ],
+    [
+      'Read using (A) on Available',
+      { kind: 'read', leaseId: A },
+      available,
+      412,
+      'There is currently no lease on the file.',
+    ],
     // The outcome table wins over the 412 Azure's wire has been seen to return.
-    ['Write using (B) on Leased(A)', { kind: 'write', leaseId: B }, leasedA, 409, 'The lease ID specified did not match the lease ID for the file.'],
+    [
+      'Write using (B) on Leased(A)',
+      { kind: 'write', leaseId: B },
+      leasedA,
+      409,
+      'The lease ID specified did not match the lease ID for the file.',
+    ],
   ])('%s', (_label, access, state, status, message) => {
     expect(answer(decideFileAccess(access, state))).toMatchObject({ status, message });
   });

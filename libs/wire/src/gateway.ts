@@ -50,7 +50,11 @@ export function redactQuery(url: string): string {
 }
 
 /** The headers every response carries, errors included. */
-export function commonResponseHeaders(requestHeaders: IncomingHttpHeaders, requestId: string, now: Date): Record<string, string> {
+export function commonResponseHeaders(
+  requestHeaders: IncomingHttpHeaders,
+  requestId: string,
+  now: Date,
+): Record<string, string> {
   const version = header({ headers: requestHeaders }, 'x-ms-version');
   const clientRequestId = header({ headers: requestHeaders }, 'x-ms-client-request-id');
   const headers: Record<string, string> = {
@@ -59,7 +63,8 @@ export function commonResponseHeaders(requestHeaders: IncomingHttpHeaders, reque
     date: now.toUTCString(),
     server: 'Leasehold',
   };
-  if (clientRequestId !== undefined && ECHOABLE.test(clientRequestId)) headers['x-ms-client-request-id'] = clientRequestId;
+  if (clientRequestId !== undefined && ECHOABLE.test(clientRequestId))
+    headers['x-ms-client-request-id'] = clientRequestId;
   return headers;
 }
 
@@ -99,7 +104,13 @@ export class WireGateway {
     return { status: response.status, headers, body };
   }
 
-  private async dispatch(raw: RawRequest, requestId: string, now: Date, clientRequestId: string | undefined, version: string | undefined): Promise<WireResponse> {
+  private async dispatch(
+    raw: RawRequest,
+    requestId: string,
+    now: Date,
+    clientRequestId: string | undefined,
+    version: string | undefined,
+  ): Promise<WireResponse> {
     const url = parseUrl(raw.url);
     const { sas, signedQuery, ...principal } = await this.authenticator.authenticate(
       url,
@@ -109,12 +120,19 @@ export class WireGateway {
     );
     // After authentication, so that only a proven tenant's requests count against its limit.
     if (!(await this.limiter.admit(url.account))) {
-      throw new AzureError(503, 'ServerBusy', 'Operations per second is over the account limit.', {}, { 'retry-after': '1' });
+      throw new AzureError(
+        503,
+        'ServerBusy',
+        'Operations per second is over the account limit.',
+        {},
+        { 'retry-after': '1' },
+      );
     }
     // Shared Key: act only on what the signature covers. A SAS signs its own fields; the rest of its query is the caller's, as in Azure.
     const query = signedQuery ?? url.query;
     // Azure's limit: 1 KiB. It goes into every event the request causes, so a longer one is refused, not stored.
-    if (clientRequestId !== undefined && clientRequestId.length > MAX_CLIENT_REQUEST_ID) throw invalidHeader('x-ms-client-request-id', clientRequestId.slice(0, 64) + '…');
+    if (clientRequestId !== undefined && clientRequestId.length > MAX_CLIENT_REQUEST_ID)
+      throw invalidHeader('x-ms-client-request-id', clientRequestId.slice(0, 64) + '…');
     if (version === undefined) throw missingHeader('x-ms-version');
     if (!SERVICE_VERSION.test(version)) throw invalidHeader('x-ms-version', version);
     const timeout = query['timeout'];
@@ -126,7 +144,10 @@ export class WireGateway {
     if (url.share !== undefined && !isValidShareName(url.share)) {
       throw new AzureError(400, 'InvalidResourceName', 'The specifed resource name contains invalid characters.');
     }
-    const path = header(raw, 'x-ms-allow-trailing-dot')?.toLowerCase() === 'true' ? url.path : url.path.map((c) => c.replace(/\.+$/, ''));
+    const path =
+      header(raw, 'x-ms-allow-trailing-dot')?.toLowerCase() === 'true'
+        ? url.path
+        : url.path.map((c) => c.replace(/\.+$/, ''));
     const problem = checkPathComponents(path);
     if (problem === 'InvalidFileOrDirectoryPathName') {
       throw new AzureError(400, problem, 'The specified path is too long or has too many directory levels.');
@@ -156,11 +177,23 @@ export class WireGateway {
     } else if (error instanceof ConcurrencyError || isUnavailable(error)) {
       // Still contended after every retry, or PostgreSQL away: the client's retry policy retries a 503.
       if (!(error instanceof ConcurrencyError)) this.database.failed(error);
-      azure = new AzureError(503, 'ServerBusy', 'The server is currently unable to receive requests. Please retry your request.', {}, { 'retry-after': '1' });
+      azure = new AzureError(
+        503,
+        'ServerBusy',
+        'The server is currently unable to receive requests. Please retry your request.',
+        {},
+        { 'retry-after': '1' },
+      );
     } else {
       // A bug, not bad input: log it with the request id, and still answer the way Azure does.
-      this.logger.error(`${raw.method} ${redactQuery(raw.url)} failed (request ${requestId}): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      azure = new AzureError(500, 'InternalError', 'The server encountered an internal error. Please retry the request.');
+      this.logger.error(
+        `${raw.method} ${redactQuery(raw.url)} failed (request ${requestId}): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
+      azure = new AzureError(
+        500,
+        'InternalError',
+        'The server encountered an internal error. Please retry the request.',
+      );
     }
     return {
       status: azure.status,

@@ -59,7 +59,11 @@ export class RateLimiter implements OnApplicationShutdown {
   constructor(@Inject(LEASEHOLD_CONFIG) private readonly config: LeaseholdConfig) {
     if (config.rateLimitPerSecond === 0) return;
     // Fail fast rather than queue commands while Redis is away: a request must not wait on the limiter.
-    this.redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: 2000 }) as ClaimingRedis;
+    this.redis = new Redis(config.redisUrl, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 2000,
+    }) as ClaimingRedis;
     this.redis.on('error', () => undefined);
     this.redis.defineCommand('claimRequests', { numberOfKeys: 1, lua: CLAIM });
   }
@@ -97,9 +101,16 @@ export class RateLimiter implements OnApplicationShutdown {
   private async claim(tenant: string, slice: Slice): Promise<boolean> {
     const limit = this.config.rateLimitPerSecond;
     const rate = Math.max(slice.admittedBefore, slice.admitted);
-    const want = Math.max(1, Math.min(Math.floor(limit * MAX_SLICE_OF_LIMIT), Math.max(Math.ceil(rate * SLICE_OF_RATE), slice.waiting)));
+    const want = Math.max(
+      1,
+      Math.min(Math.floor(limit * MAX_SLICE_OF_LIMIT), Math.max(Math.ceil(rate * SLICE_OF_RATE), slice.waiting)),
+    );
     try {
-      const granted = await this.redis!.claimRequests(`${this.config.queuePrefix}:rate:${tenant}:${slice.window}`, want, limit);
+      const granted = await this.redis!.claimRequests(
+        `${this.config.queuePrefix}:rate:${tenant}:${slice.window}`,
+        want,
+        limit,
+      );
       slice.left += granted;
       if (granted < want) slice.spent = true;
       return true;

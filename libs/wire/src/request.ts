@@ -82,7 +82,12 @@ export function header(req: { headers: IncomingHttpHeaders }, name: string): str
 export function requiredHeader(req: { headers: IncomingHttpHeaders }, name: string): string {
   const value = header(req, name);
   if (value === undefined || value === '') {
-    throw new AzureError(400, 'MissingRequiredHeader', "An HTTP header that's mandatory for this request is not specified.", { HeaderName: name });
+    throw new AzureError(
+      400,
+      'MissingRequiredHeader',
+      "An HTTP header that's mandatory for this request is not specified.",
+      { HeaderName: name },
+    );
   }
   return value;
 }
@@ -97,7 +102,11 @@ export function booleanHeader(req: { headers: IncomingHttpHeaders }, name: strin
 }
 
 /** A non-negative integer header within [0, max]; absent → undefined. */
-export function integerHeader(req: { headers: IncomingHttpHeaders }, name: string, max = Number.MAX_SAFE_INTEGER): number | undefined {
+export function integerHeader(
+  req: { headers: IncomingHttpHeaders },
+  name: string,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   const value = header(req, name);
   if (value === undefined) return undefined;
   if (!/^\d{1,16}$/.test(value) || Number(value) > max) throw invalidHeader(name, value);

@@ -131,7 +131,15 @@ export class NodeRepository {
     const rows = await sql.query<ShareColumns>(`SELECT * FROM shares WHERE tenant = $1 AND name = $2`, [tenant, name]);
     if (!rows.length) return undefined;
     const r = rows[0];
-    return { shareId: String(r.share_id), name: r.name, quota: r.quota, metadata: r.metadata, etag: r.etag, lastModified: r.last_modified, version: r.version };
+    return {
+      shareId: String(r.share_id),
+      name: r.name,
+      quota: r.quota,
+      metadata: r.metadata,
+      etag: r.etag,
+      lastModified: r.last_modified,
+      version: r.version,
+    };
   }
 
   /** The share, the node at `path` and its parent's existence, in one round trip. */
@@ -179,7 +187,12 @@ export class NodeRepository {
   }
 
   /** The node at `path`, which must exist and be of `kind` (the share root counts as a directory with no node). */
-  async require(tenant: string, shareName: string, path: string[], kind: 'file' | 'directory'): Promise<Located & { node: NodeState }> {
+  async require(
+    tenant: string,
+    shareName: string,
+    path: string[],
+    kind: 'file' | 'directory',
+  ): Promise<Located & { node: NodeState }> {
     const located = await this.locate(tenant, shareName, path);
     if (!located.node) throw new DomainError(located.parentExists ? 'ResourceNotFound' : 'ParentNotFound');
     if (located.node.kind !== kind) throw new DomainError('ResourceNotFound');
@@ -187,9 +200,18 @@ export class NodeRepository {
   }
 
   /** One page of a directory's entries whose keys start with `prefix`, after `after`, in key order; `more` tells whether another follows. */
-  async listChildren(shareId: string, key: string, prefix: string, after: string, limit: number): Promise<{ entries: ListedNode[]; more: boolean }> {
+  async listChildren(
+    shareId: string,
+    key: string,
+    prefix: string,
+    after: string,
+    limit: number,
+  ): Promise<{ entries: ListedNode[]; more: boolean }> {
     const rows = await this.store.db.query<
-      Pick<NodeColumns, 'kind' | 'file_id' | 'content_length' | 'etag' | 'last_modified'> & { name: string; path_key: string }
+      Pick<NodeColumns, 'kind' | 'file_id' | 'content_length' | 'etag' | 'last_modified'> & {
+        name: string;
+        path_key: string;
+      }
     >(
       `SELECT kind, name, file_id, content_length, path_key, etag, last_modified FROM nodes
        WHERE share_id = $1 AND parent_key = $2 AND path_key > $3 AND starts_with(path_key, $4)
@@ -215,7 +237,10 @@ export class NodeRepository {
   }
 
   async childCount(shareId: string, key: string, sql: SqlExecutor = this.store.db): Promise<number> {
-    const rows = await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM (SELECT 1 FROM nodes WHERE share_id = $1 AND parent_key = $2 LIMIT 1) c`, [shareId, key]);
+    const rows = await sql.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM (SELECT 1 FROM nodes WHERE share_id = $1 AND parent_key = $2 LIMIT 1) c`,
+      [shareId, key],
+    );
     return rows[0].n;
   }
 
@@ -229,7 +254,9 @@ export class NodeRepository {
 
   /** Deletes the share's nodes, then their bytes in a later statement, which sees any write that held a node until now. */
   async deleteShareNodes(shareId: string, sql: SqlExecutor): Promise<void> {
-    const gone = await sql.query<{ file_id: string }>(`DELETE FROM nodes WHERE share_id = $1 RETURNING file_id`, [shareId]);
+    const gone = await sql.query<{ file_id: string }>(`DELETE FROM nodes WHERE share_id = $1 RETURNING file_id`, [
+      shareId,
+    ]);
     await sql.query(`DELETE FROM file_chunks WHERE file_id = ANY($1::bigint[])`, [gone.map((r) => r.file_id)]);
   }
 
@@ -243,7 +270,10 @@ export class NodeRepository {
 
   /** The inline projection of ShareDeleted, guarded by the share's version. */
   projectShareDeleted(shareId: string, expectedVersion: number): Statement {
-    return { sql: `DELETE FROM shares WHERE share_id = $1 AND version = $2 RETURNING 1`, params: [shareId, expectedVersion] };
+    return {
+      sql: `DELETE FROM shares WHERE share_id = $1 AND version = $2 RETURNING 1`,
+      params: [shareId, expectedVersion],
+    };
   }
 
   /**
@@ -295,7 +325,9 @@ export class NodeRepository {
    * where the same node is still at its expected version, and the statement returns the ordinal
    * (from 1) of each update that applied.
    */
-  projectNodeUpdates(updates: Array<{ tenant: string; located: Located; state: NodeState; expectedVersion: number }>): Statement {
+  projectNodeUpdates(
+    updates: Array<{ tenant: string; located: Located; state: NodeState; expectedVersion: number }>,
+  ): Statement {
     return {
       sql: `UPDATE nodes n SET (metadata, properties, content_length, etag, last_modified, lease_state, lease_id, lease_epoch, version) =
               (SELECT metadata, properties, content_length, etag, last_modified, lease_state, lease_id, lease_epoch, version
@@ -312,5 +344,4 @@ export class NodeRepository {
       ],
     };
   }
-
 }

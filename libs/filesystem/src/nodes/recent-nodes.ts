@@ -58,13 +58,15 @@ export class RecentNodes {
       return running;
     };
     if (!lane.running) return start();
-    const queued = lane.running.then(
-      () => undefined,
-      () => undefined,
-    ).then(() => {
-      lane.queued = undefined;
-      return start();
-    });
+    const queued = lane.running
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .then(() => {
+        lane.queued = undefined;
+        return start();
+      });
     lane.queued = queued;
     return queued;
   }

@@ -74,7 +74,8 @@ export class DeleteShareHandler implements ICommandHandler<DeleteShareCommand> {
       if (!share) throw new DomainError('ShareNotFound');
       await this.store.transaction(async (sql) => {
         // Lock the share first: nothing is created in it from here on.
-        if (!(await this.nodes.lockShare(share.shareId, sql))) throw new ConcurrencyError(context.tenant, shareStream(share.shareId), share.version);
+        if (!(await this.nodes.lockShare(share.shareId, sql)))
+          throw new ConcurrencyError(context.tenant, shareStream(share.shareId), share.version);
         await this.nodes.deleteShareNodes(share.shareId, sql);
         // Handles open in the share close with it, each with its event, so the audit trail never shows them open afterwards.
         await this.handles.closeAllInShare(context, share.shareId, sql);

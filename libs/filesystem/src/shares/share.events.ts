@@ -9,7 +9,8 @@ export interface ShareCreated {
 }
 
 /** The events of a share's stream, share-<id>. */
-export type ShareEvent = { type: 'ShareCreated'; data: ShareCreated } | { type: 'ShareDeleted'; data: { shareId: string; name: string } };
+export type ShareEvent =
+  { type: 'ShareCreated'; data: ShareCreated } | { type: 'ShareDeleted'; data: { shareId: string; name: string } };
 
 export const SHARE_STREAM_PREFIX = 'share-';
 export const shareStream = (shareId: string) => `${SHARE_STREAM_PREFIX}${shareId}`;

@@ -2,7 +2,15 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { authenticationFailed } from '../errors';
 import type { ParsedUrl } from '../request';
-import { checkSasConditions, ClientConnection, hasSas, parseSas, sasSignatureMatches, sasStringToSign, SasToken } from './sas';
+import {
+  checkSasConditions,
+  ClientConnection,
+  hasSas,
+  parseSas,
+  sasSignatureMatches,
+  sasStringToSign,
+  SasToken,
+} from './sas';
 import { checkRequestDate, parseSharedKeyAuthorization, SignableRequest, verifySharedKeySignature } from './shared-key';
 
 /** The accounts capability answers this: the decoded keys of an account, or undefined when there is no such (enabled) account. */
@@ -32,14 +40,21 @@ const NO_KEYS = [randomBytes(64)];
 export class Authenticator {
   constructor(@Inject(ACCOUNT_KEY_LOOKUP) private readonly accounts: AccountKeyLookup) {}
 
-  async authenticate(url: ParsedUrl, req: SignableRequest, now: Date, connection: ClientConnection = {}): Promise<Principal> {
+  async authenticate(
+    url: ParsedUrl,
+    req: SignableRequest,
+    now: Date,
+    connection: ClientConnection = {},
+  ): Promise<Principal> {
     const account = url.account;
     const authorization = req.headers['authorization'];
     // An Authorization header decides: its signature covers the whole query, SAS fields included.
     if (authorization === undefined && hasSas(url.query)) return this.authenticateSas(url, now, connection);
     const credentials = parseSharedKeyAuthorization(Array.isArray(authorization) ? authorization[0] : authorization);
     if (credentials === undefined) {
-      throw authenticationFailed('No credentials: the request carries neither a Shared Key Authorization header nor a shared access signature.');
+      throw authenticationFailed(
+        'No credentials: the request carries neither a Shared Key Authorization header nor a shared access signature.',
+      );
     }
     if ('error' in credentials) throw authenticationFailed(credentials.error);
     const dateProblem = checkRequestDate(req.headers, now);
@@ -64,7 +79,8 @@ export class Authenticator {
     const keys = (await this.accounts.keysOf(url.account)) ?? NO_KEYS;
     const stringToSign = sasStringToSign(sas, url);
     // As Azure does, the detail shows the string-to-sign: it is made only of what the request sent.
-    if (!sasSignatureMatches(stringToSign, sas.signature, keys) || keys === NO_KEYS) throw authenticationFailed(`Signature did not match. String to sign used was ${stringToSign}`);
+    if (!sasSignatureMatches(stringToSign, sas.signature, keys) || keys === NO_KEYS)
+      throw authenticationFailed(`Signature did not match. String to sign used was ${stringToSign}`);
     checkSasConditions(sas, now, connection);
     return { principal: `sas:${url.account}`, authentication: 'SAS', sas };
   }

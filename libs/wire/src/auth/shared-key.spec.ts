@@ -61,7 +61,8 @@ function credentialsOf(req: SignableRequest): SharedKeyCredentials {
 }
 
 /** True when the signature verifies (the service then acts on the query it covers). */
-const verifies = (req: SignableRequest, credentials: SharedKeyCredentials, keys: Buffer[]) => verifySharedKeySignature(req, credentials, keys) !== undefined;
+const verifies = (req: SignableRequest, credentials: SharedKeyCredentials, keys: Buffer[]) =>
+  verifySharedKeySignature(req, credentials, keys) !== undefined;
 const verify = (req: SignableRequest, keys: Buffer[] = [KEY]) => verifies(req, credentialsOf(req), keys);
 
 const withHeader = (req: SignableRequest, name: string, value: string): SignableRequest => ({
@@ -84,9 +85,7 @@ describe('Shared Key verification against requests signed by the SDK', () => {
 
     const [stringToSign] = sharedKeyStringsToSign(req, ACCOUNT);
     // The collation order of the metadata, and the account twice (credential + path style).
-    expect(stringToSign).toContain(
-      'x-ms-meta-a:1\nx-ms-meta-a_b:2\nx-ms-meta-a1:3\nx-ms-meta-ab:4\nx-ms-meta-zed:5\n',
-    );
+    expect(stringToSign).toContain('x-ms-meta-a:1\nx-ms-meta-a_b:2\nx-ms-meta-a1:3\nx-ms-meta-ab:4\nx-ms-meta-zed:5\n');
     expect(stringToSign.endsWith('\n/devstoreaccount1/devstoreaccount1/share/dir%20x/a%27b.txt\ncomp:metadata')).toBe(
       true,
     );
@@ -295,7 +294,12 @@ describe('sharedKeyStringsToSign', () => {
     const req = { ...base, rawQuery: 'restype=directory&comp=list&prefix=d=&maxresults=' };
     const [documented, sdk] = sharedKeyStringsToSign(req, ACCOUNT);
     const credentials = (stringToSign: string) => ({ account: ACCOUNT, signature: sign(stringToSign) });
-    expect(verifySharedKeySignature(req, credentials(documented), [KEY])).toEqual({ restype: 'directory', comp: 'list', prefix: 'd=', maxresults: '' });
+    expect(verifySharedKeySignature(req, credentials(documented), [KEY])).toEqual({
+      restype: 'directory',
+      comp: 'list',
+      prefix: 'd=',
+      maxresults: '',
+    });
     // Signed the SDK's way, prefix and maxresults were not signed: the service does not see them.
     expect(verifySharedKeySignature(req, credentials(sdk), [KEY])).toEqual({ restype: 'directory', comp: 'list' });
   });

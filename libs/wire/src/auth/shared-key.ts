@@ -57,7 +57,9 @@ function canonicalizedHeaders(headers: SignableRequest['headers']): string {
     .map((name) => {
       // The docs ask for folded whitespace; only a line break (obsolete header folding) is folded,
       // because the SDK signs runs of spaces inside a value as they are.
-      const value = headerValue(headers, name).replace(/[ \t]*\r?\n[ \t]*/g, ' ').trimStart();
+      const value = headerValue(headers, name)
+        .replace(/[ \t]*\r?\n[ \t]*/g, ' ')
+        .trimStart();
       return `${name}:${value}\n`;
     })
     .join('');
@@ -103,7 +105,8 @@ function sdkQuery(rawQuery: string): SignedQuery {
   const byName = new Map<string, string>();
   for (const pair of rawQuery.split('&')) {
     const eq = pair.indexOf('=');
-    if (eq > 0 && eq === pair.lastIndexOf('=') && eq < pair.length - 1) byName.set(pair.slice(0, eq), pair.slice(eq + 1));
+    if (eq > 0 && eq === pair.lastIndexOf('=') && eq < pair.length - 1)
+      byName.set(pair.slice(0, eq), pair.slice(eq + 1));
   }
   const byLowerName = new Map<string, string>();
   const lowerNames: string[] = [];
@@ -157,7 +160,8 @@ function candidates(req: SignableRequest, signingAccount: string): Candidate[] {
     h('range'),
   ];
   const prefix = canonicalizedHeaders(req.headers) + `/${signingAccount}${req.rawPath || '/'}`;
-  const build = (first: string, second: string) => [req.method.toUpperCase(), first, second, ...tail].map((line) => line + '\n').join('') + prefix;
+  const build = (first: string, second: string) =>
+    [req.method.toUpperCase(), first, second, ...tail].map((line) => line + '\n').join('') + prefix;
   // The SDK's order (Content-Language before Content-Encoding) and the documented order.
   const sdkOrder = build(h('content-language'), h('content-encoding'));
   const documentedOrder = build(h('content-encoding'), h('content-language'));
@@ -180,7 +184,11 @@ export function sharedKeyStringsToSign(req: SignableRequest, signingAccount: str
  * the only ones the service may act on. Undefined when none matches. `keys` are the decoded account
  * keys. Never throws.
  */
-export function verifySharedKeySignature(req: SignableRequest, credentials: SharedKeyCredentials, keys: Buffer[]): Record<string, string> | undefined {
+export function verifySharedKeySignature(
+  req: SignableRequest,
+  credentials: SharedKeyCredentials,
+  keys: Buffer[],
+): Record<string, string> | undefined {
   // Compare the base64 text, not decoded bytes: Node's base64 decoder skips invalid characters,
   // which would let altered signatures match.
   const given = Buffer.from(credentials.signature, 'utf8');

@@ -1,6 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { AuditEvent, AuditEventsQuery, AuditFilter, ExportAuditQuery, LeaseHistoryQuery, StateAsOfQuery } from '@leasehold/audit';
+import {
+  AuditEvent,
+  AuditEventsQuery,
+  AuditFilter,
+  ExportAuditQuery,
+  LeaseHistoryQuery,
+  StateAsOfQuery,
+} from '@leasehold/audit';
 import { DomainError, parseGuid, pathKey } from '@leasehold/domain';
 import { DirectoryQuery } from '@leasehold/filesystem';
 import {
@@ -20,19 +27,25 @@ import { isHandleId } from '../handles/handle.operations';
 
 const MAX_PAGE = 1000;
 const DEFAULT_PAGE = 100;
-const json = (status: number, value: unknown): WireResponse => ({ status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) });
+const json = (status: number, value: unknown): WireResponse => ({
+  status,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(value),
+});
 /**
  * An audit event as the API shows it: without the log's global position and the read model's
  * sequence, which would tell one tenant how busy the others are. Pages continue by signed markers.
  */
 const published = ({ seq: _seq, position: _position, ...event }: AuditEvent) => event;
-const isSeq = (v: unknown): v is { seq: string } => typeof (v as { seq: string })?.seq === 'string' && /^\d{1,19}$/.test((v as { seq: string }).seq);
+const isSeq = (v: unknown): v is { seq: string } =>
+  typeof (v as { seq: string })?.seq === 'string' && /^\d{1,19}$/.test((v as { seq: string }).seq);
 
 function date(query: Record<string, string>, name: string): Date | undefined {
   const raw = query[name];
   if (raw === undefined) return undefined;
   const value = new Date(raw);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(raw) || Number.isNaN(value.getTime())) throw invalidQuery(name, raw, 'An ISO 8601 date and time is required.');
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(raw) || Number.isNaN(value.getTime()))
+    throw invalidQuery(name, raw, 'An ISO 8601 date and time is required.');
   return value;
 }
 
@@ -78,33 +91,57 @@ function filterOf(req: WireRequest): AuditFilter {
  */
 @Injectable()
 export class AuditOperations {
-
   constructor(
     private readonly queries: QueryBus,
     private readonly markers: MarkerCodec,
   ) {}
 
-  @AzureOperation({ name: 'Query Audit Events (extension)', method: 'GET', comp: 'auditevents', resource: 'any', sas: 'owner' })
+  @AzureOperation({
+    name: 'Query Audit Events (extension)',
+    method: 'GET',
+    comp: 'auditevents',
+    resource: 'any',
+    sas: 'owner',
+  })
   async events(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const filter = filterOf(req);
     const order = (pattern(req.query, 'order', /^(asc|desc)$/) ?? 'desc') as 'asc' | 'desc';
     const limit = pageSize(req.query, MAX_PAGE, DEFAULT_PAGE);
     const binding = markerBinding('audit', req.context.tenant, JSON.stringify(filter), order);
-    const { events, more } = await this.queries.execute(new AuditEventsQuery(req.context, filter, order, this.marker(req, binding), limit));
+    const { events, more } = await this.queries.execute(
+      new AuditEventsQuery(req.context, filter, order, this.marker(req, binding), limit),
+    );
     const last = events[events.length - 1];
-    return json(200, { events: events.map(published), nextMarker: more && last ? this.markers.encode(binding, { seq: last.seq }) : '' });
+    return json(200, {
+      events: events.map(published),
+      nextMarker: more && last ? this.markers.encode(binding, { seq: last.seq }) : '',
+    });
   }
 
   /** A file's lease timeline, oldest first, a page at a time (`maxresults` ≤ 1,000, `marker`). */
-  @AzureOperation({ name: 'Lease History (extension)', method: 'GET', comp: 'leasehistory', resource: 'file', sas: 'owner' })
+  @AzureOperation({
+    name: 'Lease History (extension)',
+    method: 'GET',
+    comp: 'leasehistory',
+    resource: 'file',
+    sas: 'owner',
+  })
   async leaseHistory(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const key = pathKey(req.path);
-    if (req.path.length === 0 || (await this.isDirectory(req))) throw invalidQuery('comp', 'leasehistory', 'Lease history is kept for files; this path is a directory.');
+    if (req.path.length === 0 || (await this.isDirectory(req)))
+      throw invalidQuery('comp', 'leasehistory', 'Lease history is kept for files; this path is a directory.');
     const binding = markerBinding('leasehistory', req.context.tenant, req.share!, key);
-    const { timeline, last, more } = await this.queries.execute(new LeaseHistoryQuery(req.context, req.share!, key, this.marker(req, binding), pageSize(req.query, MAX_PAGE)));
-    return json(200, { share: req.share, path: req.path.join('/'), timeline, nextMarker: more && last ? this.markers.encode(binding, { seq: last }) : '' });
+    const { timeline, last, more } = await this.queries.execute(
+      new LeaseHistoryQuery(req.context, req.share!, key, this.marker(req, binding), pageSize(req.query, MAX_PAGE)),
+    );
+    return json(200, {
+      share: req.share,
+      path: req.path.join('/'),
+      timeline,
+      nextMarker: more && last ? this.markers.encode(binding, { seq: last }) : '',
+    });
   }
 
   /** The path as it is now is a directory (a deleted file's history can still be read). */
@@ -122,11 +159,18 @@ export class AuditOperations {
   private marker(req: WireRequest, binding: string): string | undefined {
     const marker = req.query['marker'];
     const after = marker ? this.markers.decode(binding, marker, isSeq) : undefined;
-    if (marker && !after) throw invalidQuery('marker', marker, 'The marker is not one this service issued for this account and query.');
+    if (marker && !after)
+      throw invalidQuery('marker', marker, 'The marker is not one this service issued for this account and query.');
     return after?.seq;
   }
 
-  @AzureOperation({ name: 'State As Of (extension)', method: 'GET', comp: 'stateasof', resource: 'file-or-directory', sas: 'owner' })
+  @AzureOperation({
+    name: 'State As Of (extension)',
+    method: 'GET',
+    comp: 'stateasof',
+    resource: 'file-or-directory',
+    sas: 'owner',
+  })
   async stateAsOf(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const at = date(req.query, 'at');
@@ -135,7 +179,13 @@ export class AuditOperations {
     return json(200, { share: req.share, path: req.path.join('/'), at: at.toISOString(), ...state });
   }
 
-  @AzureOperation({ name: 'Export Audit Events (extension)', method: 'GET', comp: 'auditexport', resource: 'any', sas: 'owner' })
+  @AzureOperation({
+    name: 'Export Audit Events (extension)',
+    method: 'GET',
+    comp: 'auditexport',
+    resource: 'any',
+    sas: 'owner',
+  })
   async export(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const pages = await this.queries.execute(new ExportAuditQuery(req.context, filterOf(req)));

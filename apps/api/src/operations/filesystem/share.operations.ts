@@ -17,8 +17,14 @@ export class ShareOperations {
   @AzureOperation({ name: 'Create Share', method: 'PUT', restype: 'share', resource: 'share', sas: 'c' })
   async create(req: WireRequest): Promise<WireResponse> {
     const quota = integerHeader(req, 'x-ms-share-quota', MAX_QUOTA_GIB) ?? MAX_QUOTA_GIB;
-    if (quota < 1) throw new AzureError(400, 'InvalidHeaderValue', 'The share quota must be at least 1 GiB.', { HeaderName: 'x-ms-share-quota', HeaderValue: '0' });
-    const result = await this.commands.execute(new CreateShareCommand(req.context, req.share!, quota, readMetadata(req.rawHeaders)));
+    if (quota < 1)
+      throw new AzureError(400, 'InvalidHeaderValue', 'The share quota must be at least 1 GiB.', {
+        HeaderName: 'x-ms-share-quota',
+        HeaderValue: '0',
+      });
+    const result = await this.commands.execute(
+      new CreateShareCommand(req.context, req.share!, quota, readMetadata(req.rawHeaders)),
+    );
     return { status: 201, headers: { etag: result.etag, 'last-modified': rfc1123(result.lastModified) } };
   }
 
