@@ -1,7 +1,7 @@
 import { children, DIST, envInteger, output, ROOT, runToEnd, sql, start, stop } from './common';
 import { Logger } from '@nestjs/common';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
-import { AsyncProjector, AuditRepository, auditProjection } from '@leasehold/audit';
+import { AsyncProjector, AuditRepository, auditProjection, LEASE_EVENT_TYPES } from '@leasehold/audit';
 import { createDataSource, EventStore } from '@leasehold/event-store';
 import { pathKey } from '@leasehold/domain';
 import { ChildProcess, execFileSync } from 'node:child_process';
@@ -67,7 +67,13 @@ const median = (values: number[]) => {
 };
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toLocaleString('en', { maximumFractionDigits: 0 })} MiB`;
 
-const serviceEnv = () => ({ DATABASE_URL: databaseUrl, REDIS_URL: CONFIG.redisUrl, NODE_ENV: 'development', HOST: '127.0.0.1', PORT: '0' });
+const serviceEnv = () => ({
+  DATABASE_URL: databaseUrl,
+  REDIS_URL: CONFIG.redisUrl,
+  NODE_ENV: 'development',
+  HOST: '127.0.0.1',
+  PORT: '0',
+});
 
 // ---- CPU: wall time on a shared 2-core machine moves with whatever else runs; CPU seconds per
 // event (client process + PostgreSQL backends of the bench database) much less so ----
@@ -154,13 +160,13 @@ class CpuMeter {
     let server = 0;
     for (const [pid, ticks] of this.last) server += ticks - (this.first.get(pid) ?? 0);
     const self = process.cpuUsage(this.self);
-    const client = this.clientPid === undefined ? (self.user + self.system) / 1e6 : (this.clientLast - this.clientFirst) / CLK_TCK;
+    const client =
+      this.clientPid === undefined ? (self.user + self.system) / 1e6 : (this.clientLast - this.clientFirst) / CLK_TCK;
     return { client, server: server / CLK_TCK };
   }
 }
 
 // ---- database ----
-
 
 async function connect(): Promise<Client> {
   const client = new Client({ connectionString: databaseUrl });
@@ -187,7 +193,9 @@ async function seed(): Promise<{ result: SeedResult; validation: string }> {
       progress: (done, total) => process.stdout.write(`\rbench: seeding ${n0(done)} / ${n0(total)} events   `),
     });
     process.stdout.write('\n');
-    say(`seeded ${n0(result.events)} events in ${result.seconds.toFixed(0)} s (${n0(result.events / result.seconds)} events/s)`);
+    say(
+      `seeded ${n0(result.events)} events in ${result.seconds.toFixed(0)} s (${n0(result.events / result.seconds)} events/s)`,
+    );
     // Every reader below starts from the same state: hint bits set, visibility map and statistics current, dirty pages written.
     const started = Date.now();
     await db.query('VACUUM (ANALYZE) events');
@@ -209,7 +217,8 @@ const LOG_QUERY = 'SELECT tenant, stream_id, type, data FROM events ORDER BY ten
 function rebuildFetchSize(): number {
   const source = readFileSync(join(DIST, 'libs/projections/src/rebuild.js'), 'utf8');
   const found = /const FETCH = (\d+);/.exec(source);
-  if (!found) throw new Error('cannot find `const FETCH = <n>;` in dist/libs/projections/src/rebuild.js: update bench/audit.ts');
+  if (!found)
+    throw new Error('cannot find `const FETCH = <n>;` in dist/libs/projections/src/rebuild.js: update bench/audit.ts');
   return Number(found[1]);
 }
 
@@ -248,10 +257,27 @@ async function copyBaseline(events: number): Promise<Rate> {
   const url = new URL(databaseUrl);
   const meter = new CpuMeter().start();
   const started = process.hrtime.bigint();
-  await runToEnd('psql', [
-    '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', url.hostname, '-p', url.port || '5432', '-U', decodeURIComponent(url.username || 'postgres'), '-d', CONFIG.database,
-    '-c', `COPY (${LOG_QUERY}) TO '/dev/null'`,
-  ], {}, (child) => meter.client(child.pid!));
+  await runToEnd(
+    'psql',
+    [
+      '-X',
+      '-q',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-h',
+      url.hostname,
+      '-p',
+      url.port || '5432',
+      '-U',
+      decodeURIComponent(url.username || 'postgres'),
+      '-d',
+      CONFIG.database,
+      '-c',
+      `COPY (${LOG_QUERY}) TO '/dev/null'`,
+    ],
+    {},
+    (child) => meter.client(child.pid!),
+  );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   return { events, seconds, rate: events / seconds, cpu: meter.stop() };
 }
@@ -259,7 +285,12 @@ async function copyBaseline(events: number): Promise<Rate> {
 async function rebuild(): Promise<Rate & { wall: number; line: string }> {
   const meter = new CpuMeter().start();
   const started = Date.now();
-  const out = await runToEnd(process.execPath, [join(DIST, 'apps/cli/main.js'), 'projections:rebuild'], serviceEnv(), (child) => meter.client(child.pid!));
+  const out = await runToEnd(
+    process.execPath,
+    [join(DIST, 'apps/cli/main.js'), 'projections:rebuild'],
+    serviceEnv(),
+    (child) => meter.client(child.pid!),
+  );
   const wall = (Date.now() - started) / 1000;
   const cpu = meter.stop();
   const line = out.split('\n').find((l) => l.startsWith('projections:rebuild:')) ?? '';
@@ -277,7 +308,13 @@ async function checkProjections(s: SeedResult): Promise<string> {
             (SELECT count(*)::int FROM nodes WHERE lease_state = 'leased') AS leased, (SELECT count(*)::int FROM handles) AS handles`,
   );
   const summary = `${r.accounts} accounts, ${r.shares} shares, ${n0(r.directories)} directories, ${n0(r.files)} files (${n0(r.leased)} leased), ${n0(r.handles)} open handles`;
-  if (r.accounts !== CONFIG.tenants || r.shares !== CONFIG.tenants * CONFIG.shares || r.directories !== s.directories || r.files !== s.files || r.handles !== s.openHandles) {
+  if (
+    r.accounts !== CONFIG.tenants ||
+    r.shares !== CONFIG.tenants * CONFIG.shares ||
+    r.directories !== s.directories ||
+    r.files !== s.files ||
+    r.handles !== s.openHandles
+  ) {
     throw new Error(`the rebuilt projections do not match the seed: ${summary}`);
   }
   return summary;
@@ -296,7 +333,8 @@ async function catchUp(total: number): Promise<Catchup> {
   const pool = new Pool({ connectionString: databaseUrl, max: 2 });
   const projector = new AsyncProjector(pool, new EventStore(dataSource), auditProjection, PROJECTOR_BATCH);
   try {
-    if (!(await projector.lead())) throw new Error('the audit projector is led elsewhere (is a worker running on the bench database?)');
+    if (!(await projector.lead()))
+      throw new Error('the audit projector is led elsewhere (is a worker running on the bench database?)');
     const tenths: number[] = [];
     let applied = 0;
     const meter = new CpuMeter().start();
@@ -307,7 +345,10 @@ async function catchUp(total: number): Promise<Catchup> {
       if (n === 0) break;
       applied += n;
       while (tenths.length < 10 && applied >= ((tenths.length + 1) / 10) * total) tenths.push(elapsed());
-      if (batch % 20 === 0) process.stdout.write(`\rbench: audit projector ${n0(applied)} / ${n0(total)} events, ${n0(applied / elapsed())} events/s   `);
+      if (batch % 20 === 0)
+        process.stdout.write(
+          `\rbench: audit projector ${n0(applied)} / ${n0(total)} events, ${n0(applied / elapsed())} events/s   `,
+        );
     }
     process.stdout.write('\n');
     const seconds = elapsed();
@@ -384,13 +425,25 @@ async function targets(): Promise<Targets> {
   );
   return {
     otherFiles: others.filter((n) => n.kind === 'file').map(({ account, share, path }) => ({ account, share, path })),
-    otherLevel1: others.filter((n) => n.kind === 'directory').map(({ account, share, path }) => ({ account, share, path })),
+    otherLevel1: others
+      .filter((n) => n.kind === 'directory')
+      .map(({ account, share, path }) => ({ account, share, path })),
     files: nodes.filter((n) => n.kind === 'file').map(({ share, path }) => ({ share, path })),
     largest: { share: largest.share, path: largest.path, rows: Number(sizes.max) },
-    level1: nodes.filter((n) => n.kind === 'directory' && depth(n.path) === 1).map(({ share, path }) => ({ share, path })),
-    level2: nodes.filter((n) => n.kind === 'directory' && depth(n.path) === 2).map(({ share, path }) => ({ share, path })),
+    level1: nodes
+      .filter((n) => n.kind === 'directory' && depth(n.path) === 1)
+      .map(({ share, path }) => ({ share, path })),
+    level2: nodes
+      .filter((n) => n.kind === 'directory' && depth(n.path) === 2)
+      .map(({ share, path }) => ({ share, path })),
     roots: [...new Set(nodes.map((n) => n.share))].map((share) => ({ share, path: '' })),
-    rowsPerFile: { p50: Number(sizes.p50), p95: Number(sizes.p95), p99: Number(sizes.p99), max: Number(sizes.max), mean: sizes.mean },
+    rowsPerFile: {
+      p50: Number(sizes.p50),
+      p95: Number(sizes.p95),
+      p99: Number(sizes.p99),
+      max: Number(sizes.max),
+      mean: sizes.mean,
+    },
     rowsPerLevel1: dirs.level1,
     rowsPerLevel2: dirs.level2,
   };
@@ -401,13 +454,36 @@ function scenarios(t: Targets): (Scenario & { sqlOnly?: boolean })[] {
   const base = { requests: CONFIG.requests, warmup: CONFIG.warmup };
   const list: (Scenario & { sqlOnly?: boolean })[] = [
     // First, before anything reads the other tenants' rows: each target once, pages not yet in shared_buffers.
-    { name: 'history: file of another tenant, each once (first touch)', kind: 'history', targets: t.otherFiles, concurrency: 1, distinct: true, sqlOnly: true, ...base },
-    { name: 'prefix: level-1 directory of another tenant, each once (first touch)', kind: 'prefix', targets: t.otherLevel1, concurrency: 1, distinct: true, sqlOnly: true, ...base },
+    {
+      name: 'history: file of another tenant, each once (first touch)',
+      kind: 'history',
+      targets: t.otherFiles,
+      concurrency: 1,
+      distinct: true,
+      sqlOnly: true,
+      ...base,
+    },
+    {
+      name: 'prefix: level-1 directory of another tenant, each once (first touch)',
+      kind: 'prefix',
+      targets: t.otherLevel1,
+      concurrency: 1,
+      distinct: true,
+      sqlOnly: true,
+      ...base,
+    },
   ];
   for (const concurrency of [1, CONFIG.concurrency]) {
     list.push(
       { name: 'history: random file', kind: 'history', targets: t.files, concurrency, ...base },
-      { name: `history: largest file (${n0(t.largest.rows)} rows)`, kind: 'history', targets: [t.largest], concurrency, requests: Math.min(200, CONFIG.requests), warmup: Math.min(20, CONFIG.warmup) },
+      {
+        name: `history: largest file (${n0(t.largest.rows)} rows)`,
+        kind: 'history',
+        targets: [t.largest],
+        concurrency,
+        requests: Math.min(200, CONFIG.requests),
+        warmup: Math.min(20, CONFIG.warmup),
+      },
       { name: 'prefix: level-1 directory', kind: 'prefix', targets: t.level1, concurrency, ...base },
       { name: 'prefix: level-2 directory', kind: 'prefix', targets: t.level2, concurrency, ...base },
       { name: 'prefix: share root', kind: 'prefix', targets: t.roots, concurrency, ...base },
@@ -423,7 +499,10 @@ async function load(spec: LoadSpec): Promise<ScenarioResult[]> {
     const file = join(dir, 'spec.json');
     writeFileSync(file, JSON.stringify(spec));
     const out = await runToEnd(process.execPath, [join(DIST, 'bench/audit-load.js'), file]);
-    return out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    return out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -433,7 +512,9 @@ async function load(spec: LoadSpec): Promise<ScenarioResult[]> {
 
 async function capturedStatements(t: Targets): Promise<{ label: string; text: string; params: unknown[] }[]> {
   const captured: { text: string; params: unknown[] }[] = [];
-  const recorder = { db: { query: async (text: string, params: unknown[] = []) => (captured.push({ text, params }), []) } };
+  const recorder = {
+    db: { query: async (text: string, params: unknown[] = []) => (captured.push({ text, params }), []) },
+  };
   const audit = new AuditRepository(recorder as never);
   const key = (p: string) => pathKey(p === '' ? [] : p.split('/'));
   // A file of median size: the one whose row count is closest to the median.
@@ -443,12 +524,51 @@ async function capturedStatements(t: Targets): Promise<{ label: string; text: st
      ORDER BY abs(rows - $2) LIMIT 1`,
     [ACCOUNT, t.rowsPerFile.p50],
   );
+  // The first page of a file's lease history, as the API reads it.
+  const leaseHistoryPage = (share: string, path: string) =>
+    audit.query(
+      ACCOUNT,
+      { share, pathKey: key(path), recursive: false, type: LEASE_EVENT_TYPES },
+      'asc',
+      undefined,
+      1000,
+    );
   const cases: { label: string; run: () => Promise<unknown> }[] = [
-    { label: `history of a median file (${median.share}/${median.path})`, run: () => audit.historyOf(ACCOUNT, median.share, key(median.path)) },
-    { label: `history of the largest file (${t.largest.share}/${t.largest.path})`, run: () => audit.historyOf(ACCOUNT, t.largest.share, key(t.largest.path)) },
-    { label: `prefix, level-1 directory (${t.level1[0].share}/${t.level1[0].path})`, run: () => audit.query(ACCOUNT, { share: t.level1[0].share, pathKey: key(t.level1[0].path), recursive: true }, 'desc', undefined, 100) },
-    { label: `prefix, level-2 directory (${t.level2[0].share}/${t.level2[0].path})`, run: () => audit.query(ACCOUNT, { share: t.level2[0].share, pathKey: key(t.level2[0].path), recursive: true }, 'desc', undefined, 100) },
-    { label: `prefix, share root (${t.roots[0].share})`, run: () => audit.query(ACCOUNT, { share: t.roots[0].share, pathKey: '', recursive: true }, 'desc', undefined, 100) },
+    {
+      label: `history of a median file (${median.share}/${median.path})`,
+      run: () => leaseHistoryPage(median.share, median.path),
+    },
+    {
+      label: `history of the largest file (${t.largest.share}/${t.largest.path})`,
+      run: () => leaseHistoryPage(t.largest.share, t.largest.path),
+    },
+    {
+      label: `prefix, level-1 directory (${t.level1[0].share}/${t.level1[0].path})`,
+      run: () =>
+        audit.query(
+          ACCOUNT,
+          { share: t.level1[0].share, pathKey: key(t.level1[0].path), recursive: true },
+          'desc',
+          undefined,
+          100,
+        ),
+    },
+    {
+      label: `prefix, level-2 directory (${t.level2[0].share}/${t.level2[0].path})`,
+      run: () =>
+        audit.query(
+          ACCOUNT,
+          { share: t.level2[0].share, pathKey: key(t.level2[0].path), recursive: true },
+          'desc',
+          undefined,
+          100,
+        ),
+    },
+    {
+      label: `prefix, share root (${t.roots[0].share})`,
+      run: () =>
+        audit.query(ACCOUNT, { share: t.roots[0].share, pathKey: '', recursive: true }, 'desc', undefined, 100),
+    },
   ];
   const out: { label: string; text: string; params: unknown[] }[] = [];
   for (const c of cases) {
@@ -459,7 +579,9 @@ async function capturedStatements(t: Targets): Promise<{ label: string; text: st
   return out;
 }
 
-async function explainAll(t: Targets): Promise<{ label: string; text: string; params: unknown[]; plan: string; ms: number }[]> {
+async function explainAll(
+  t: Targets,
+): Promise<{ label: string; text: string; params: unknown[]; plan: string; ms: number }[]> {
   const db = await connect();
   try {
     const result = [];
@@ -480,7 +602,9 @@ async function logPlans(): Promise<{ cursor: string; copy: string }> {
   const db = await connect();
   try {
     await db.query('BEGIN');
-    const cursor = (await db.query(`EXPLAIN DECLARE log NO SCROLL CURSOR FOR ${LOG_QUERY}`)).rows.map((r) => r['QUERY PLAN']).join('\n');
+    const cursor = (await db.query(`EXPLAIN DECLARE log NO SCROLL CURSOR FOR ${LOG_QUERY}`)).rows
+      .map((r) => r['QUERY PLAN'])
+      .join('\n');
     await db.query('ROLLBACK');
     const copy = (await db.query(`EXPLAIN ${LOG_QUERY}`)).rows.map((r) => r['QUERY PLAN']).join('\n');
     return { cursor, copy };
@@ -502,7 +626,9 @@ async function sizes(): Promise<Record<string, { table: number; indexes: number 
 async function main(): Promise<void> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const runStarted = Date.now();
-  say(`${n0(CONFIG.events)} events, ${CONFIG.tenants} tenants × ${CONFIG.shares} shares; database ${CONFIG.database} (dropped and recreated); queried tenant ${ACCOUNT}`);
+  say(
+    `${n0(CONFIG.events)} events, ${CONFIG.tenants} tenants × ${CONFIG.shares} shares; database ${CONFIG.database} (dropped and recreated); queried tenant ${ACCOUNT}`,
+  );
 
   await freshDatabase();
   const seeded = await seed();
@@ -511,14 +637,18 @@ async function main(): Promise<void> {
   const fetch = rebuildFetchSize();
   // The machine is shared: SELECT and rebuild alternate (S R S R S …) so that both see the same
   // background load, and the medians are compared. COPY goes first and warms the page cache for all.
-  say(`throughput: COPY (server only), then SELECT through a cursor (FETCH ${fetch}) and projections:rebuild alternating, ${CONFIG.rounds} rebuild(s)`);
+  say(
+    `throughput: COPY (server only), then SELECT through a cursor (FETCH ${fetch}) and projections:rebuild alternating, ${CONFIG.rounds} rebuild(s)`,
+  );
   const copy = await copyBaseline(seeded.result.events);
   say(`COPY (${LOG_QUERY}) TO '/dev/null': ${copy.seconds.toFixed(1)} s, ${n0(copy.rate)} events/s`);
   const selects: Rate[] = [];
   const rebuilds: Awaited<ReturnType<typeof rebuild>>[] = [];
   const selectOnce = async () => {
     selects.push(await selectBaseline(fetch));
-    say(`SELECT via cursor: ${selects[selects.length - 1].seconds.toFixed(1)} s, ${n0(selects[selects.length - 1].rate)} events/s`);
+    say(
+      `SELECT via cursor: ${selects[selects.length - 1].seconds.toFixed(1)} s, ${n0(selects[selects.length - 1].rate)} events/s`,
+    );
   };
   await selectOnce();
   for (let round = 0; round < CONFIG.rounds; round++) {
@@ -533,25 +663,42 @@ async function main(): Promise<void> {
   loads.projector = loadavg()[0];
   say(`audit projector: catching up from an empty audit_log, batches of ${PROJECTOR_BATCH}`);
   const projector = await catchUp(seeded.result.events);
-  say(`audit projector: ${n0(projector.events)} events in ${projector.seconds.toFixed(0)} s, ${n0(projector.rate)} events/s`);
+  say(
+    `audit projector: ${n0(projector.events)} events in ${projector.seconds.toFixed(0)} s, ${n0(projector.rate)} events/s`,
+  );
   const vacuumStarted = Date.now();
   await sql(databaseUrl, 'VACUUM (ANALYZE) audit_log');
   await sql(databaseUrl, 'ANALYZE audit_streams');
   say(`VACUUM ANALYZE audit_log: ${((Date.now() - vacuumStarted) / 1000).toFixed(0)} s`);
 
   const t = await targets();
-  say(`latency: ${t.files.length} files, ${t.level1.length} + ${t.level2.length} directories of ${ACCOUNT}; ${CONFIG.requests} requests per scenario after ${CONFIG.warmup} warm-up`);
+  say(
+    `latency: ${t.files.length} files, ${t.level1.length} + ${t.level2.length} directories of ${ACCOUNT}; ${CONFIG.requests} requests per scenario after ${CONFIG.warmup} warm-up`,
+  );
   const api = await startApi();
   loads.latency = loadavg()[0];
   // Each scenario over HTTP, then the same over SQL right after (same seed, same targets): the pair sees the same background load.
   const http: ScenarioResult[] = [];
   const direct: ScenarioResult[] = [];
   for (const [i, { sqlOnly, ...scenario }] of scenarios(t).entries()) {
-    const h = sqlOnly ? undefined : (await load({ mode: 'http', url: api.url, account: ACCOUNT, keyBase64: DEVELOPMENT_KEY, seed: 7 + i, scenarios: [scenario] }))[0];
+    const h = sqlOnly
+      ? undefined
+      : (
+          await load({
+            mode: 'http',
+            url: api.url,
+            account: ACCOUNT,
+            keyBase64: DEVELOPMENT_KEY,
+            seed: 7 + i,
+            scenarios: [scenario],
+          })
+        )[0];
     const [d] = await load({ mode: 'sql', databaseUrl, account: ACCOUNT, seed: 7 + i, scenarios: [scenario] });
     if (h) http.push(h);
     direct.push(d);
-    say(`${scenario.name}, ${scenario.concurrency} client(s): ${h ? `HTTP p50 ${ms(h.p50)} p95 ${ms(h.p95)} ms; ` : ''}SQL p50 ${ms(d.p50)} p95 ${ms(d.p95)} ms`);
+    say(
+      `${scenario.name}, ${scenario.concurrency} client(s): ${h ? `HTTP p50 ${ms(h.p50)} p95 ${ms(h.p95)} ms; ` : ''}SQL p50 ${ms(d.p50)} p95 ${ms(d.p95)} ms`,
+    );
   }
   loads.end = loadavg()[0];
   await stop(api.child);
@@ -561,13 +708,22 @@ async function main(): Promise<void> {
   // ---- report ----
   const cpu = cpus();
   const [pg] = await sql(adminUrl, 'SHOW server_version');
-  const [settings] = await sql(adminUrl, `SELECT current_setting('shared_buffers') AS sb, current_setting('work_mem') AS wm`);
+  const [settings] = await sql(
+    adminUrl,
+    `SELECT current_setting('shared_buffers') AS sb, current_setting('work_mem') AS wm`,
+  );
   const s = seeded.result;
   const selectRate = median(selects.map((r) => r.rate));
   const rebuildRate = median(rebuilds.map((r) => r.rate));
   report(`# Audit benchmark, ${new Date().toISOString()}`);
   report();
-  report(`Machine: ${cpu.length} × ${cpu[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; PostgreSQL ${pg.server_version} (shared_buffers ${settings.sb}, work_mem ${settings.wm}), Node ${process.version}. 1-minute load average at the start of each phase: ${Object.entries(loads).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}. Whole run: ${((Date.now() - runStarted) / 60000).toFixed(0)} min.`);
+  report(
+    `Machine: ${cpu.length} × ${cpu[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; PostgreSQL ${pg.server_version} (shared_buffers ${settings.sb}, work_mem ${settings.wm}), Node ${process.version}. 1-minute load average at the start of each phase: ${Object.entries(
+      loads,
+    )
+      .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+      .join(', ')}. Whole run: ${((Date.now() - runStarted) / 60000).toFixed(0)} min.`,
+  );
   report();
   report(
     `Log: **${n0(s.events)} events** (${s.filler} of them extra writes to make the count exact) over ${CONFIG.tenants} tenants × ${CONFIG.shares} shares, ` +
@@ -584,19 +740,28 @@ async function main(): Promise<void> {
   report();
   const runs = (list: Rate[]) => list.map((r) => `${r.seconds.toFixed(1)} s`).join(', ');
   const perEvent = (r: Rate) => ((r.cpu.client + r.cpu.server) / r.events) * 1e6;
-  const cpuRuns = (list: Rate[]) => list.map((r) => `${r.cpu.client.toFixed(1)} + ${r.cpu.server.toFixed(1)} s`).join(', ');
+  const cpuRuns = (list: Rate[]) =>
+    list.map((r) => `${r.cpu.client.toFixed(1)} + ${r.cpu.server.toFixed(1)} s`).join(', ');
   const selectCpu = median(selects.map(perEvent));
   const row = (label: string, list: Rate[], rate: number, bold = false) => {
     const b = (v: string) => (bold ? `**${v}**` : v);
     const cpu = median(list.map(perEvent));
-    report(`| ${label} | ${n0(list[0].events)} | ${runs(list)} | ${b(n0(rate))} | ${b(`${((rate / selectRate) * 100).toFixed(0)} %`)} | ${cpuRuns(list)} | ${cpu.toFixed(1)} | ${b(`${((selectCpu / cpu) * 100).toFixed(0)} %`)} |`);
+    report(
+      `| ${label} | ${n0(list[0].events)} | ${runs(list)} | ${b(n0(rate))} | ${b(`${((rate / selectRate) * 100).toFixed(0)} %`)} | ${cpuRuns(list)} | ${cpu.toFixed(1)} | ${b(`${((selectCpu / cpu) * 100).toFixed(0)} %`)} |`,
+    );
   };
-  report('| | events | each run, wall | events/s (median) | rate vs plain SELECT | each run, CPU client + server | CPU µs per event (median) | CPU efficiency vs plain SELECT |');
+  report(
+    '| | events | each run, wall | events/s (median) | rate vs plain SELECT | each run, CPU client + server | CPU µs per event (median) | CPU efficiency vs plain SELECT |',
+  );
   report('|---|---:|---|---:|---:|---|---:|---:|');
   row(`plain SELECT, node-pg cursor (FETCH ${fetch}), repeatable read like the rebuild`, selects, selectRate);
   row('**projections:rebuild** (all projections, CLI)', rebuilds, rebuildRate, true);
   row("COPY (same SELECT) TO '/dev/null', server side only (psql)", [copy], copy.rate);
-  row(`audit projector catch-up (AsyncProjector, batches of ${PROJECTOR_BATCH}, empty audit_log to caught up)`, [projector], projector.rate);
+  row(
+    `audit projector catch-up (AsyncProjector, batches of ${PROJECTOR_BATCH}, empty audit_log to caught up)`,
+    [projector],
+    projector.rate,
+  );
   report();
   report(
     `Runs in this order: COPY, then SELECT and rebuild alternating (${[...selects.keys()].map((i) => (i < rebuilds.length ? 'S R' : 'S')).join(' ')}), then the projector. ` +
@@ -605,7 +770,7 @@ async function main(): Promise<void> {
       `CPU is utime + stime from /proc, sampled every 100 ms: the client process (the CLI, the runner's own cursor or projector, psql) and the backends connected to the bench database; ` +
       `on this shared machine it moves much less than wall time. "CPU efficiency" = plain SELECT's CPU per event / this one's.`,
   );
-  const tenthRates = projector.tenths.map((sec, i) => (s.events / 10) / (sec - (i ? projector.tenths[i - 1] : 0)));
+  const tenthRates = projector.tenths.map((sec, i) => s.events / 10 / (sec - (i ? projector.tenths[i - 1] : 0)));
   report(`Audit projector rate per tenth of the log (events/s): ${tenthRates.map(n0).join(', ')}.`);
   report();
   report('## Audit query latency');
@@ -616,14 +781,23 @@ async function main(): Promise<void> {
       `${CONFIG.requests} requests per row (largest file: ${Math.min(200, CONFIG.requests)}), after ${CONFIG.warmup} warm-up requests.`,
   );
   report();
-  report('| query | via | clients | requests | p50 ms | p95 ms | p99 ms | mean ms | max ms | req/s | entries per answer |');
+  report(
+    '| query | via | clients | requests | p50 ms | p95 ms | p99 ms | mean ms | max ms | req/s | entries per answer |',
+  );
   report('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   // Each HTTP row beside the SQL row of the same scenario.
-  for (const r of direct.flatMap((d) => [http.find((h) => h.name === d.name && h.concurrency === d.concurrency), d]).filter((r): r is ScenarioResult => !!r)) {
+  for (const r of direct
+    .flatMap((d) => [http.find((h) => h.name === d.name && h.concurrency === d.concurrency), d])
+    .filter((r): r is ScenarioResult => !!r)) {
     const via = r.mode === 'http' ? 'HTTP' : 'SQL (AuditRepository)';
-    const entries = r.fetchedMean !== undefined && r.fetchedMean !== r.returnedMean ? `${r.returnedMean.toFixed(1)} (of ${r.fetchedMean.toFixed(1)} rows read)` : r.returnedMean.toFixed(1);
+    const entries =
+      r.fetchedMean !== undefined && r.fetchedMean !== r.returnedMean
+        ? `${r.returnedMean.toFixed(1)} (of ${r.fetchedMean.toFixed(1)} rows read)`
+        : r.returnedMean.toFixed(1);
     const errors = Object.keys(r.errors).length ? ` errors: ${JSON.stringify(r.errors)}` : '';
-    report(`| ${r.name} | ${via} | ${r.concurrency} | ${r.count} | ${ms(r.p50)} | ${ms(r.p95)} | ${ms(r.p99)} | ${ms(r.mean)} | ${ms(r.max)} | ${n0(r.perSecond)} | ${entries}${errors} |`);
+    report(
+      `| ${r.name} | ${via} | ${r.concurrency} | ${r.count} | ${ms(r.p50)} | ${ms(r.p95)} | ${ms(r.p99)} | ${ms(r.mean)} | ${ms(r.max)} | ${n0(r.perSecond)} | ${entries}${errors} |`,
+    );
   }
   report();
   report(
@@ -648,7 +822,9 @@ async function main(): Promise<void> {
     report('```');
     report();
   }
-  report('The rebuild\'s read (EXPLAIN DECLARE … CURSOR, cursor_tuple_fraction applies), and the same SELECT without a cursor (what COPY runs):');
+  report(
+    "The rebuild's read (EXPLAIN DECLARE … CURSOR, cursor_tuple_fraction applies), and the same SELECT without a cursor (what COPY runs):",
+  );
   report();
   report('```');
   report(plans.cursor);
@@ -671,7 +847,8 @@ main()
   })
   .finally(async () => {
     await Promise.all([...children].map(stop));
-    if (!CONFIG.keepDatabase) await sql(adminUrl, `DROP DATABASE IF EXISTS ${CONFIG.database} WITH (FORCE)`).catch(() => undefined);
+    if (!CONFIG.keepDatabase)
+      await sql(adminUrl, `DROP DATABASE IF EXISTS ${CONFIG.database} WITH (FORCE)`).catch(() => undefined);
     process.exit(exitCode);
   });
 process.on('SIGINT', () => {

@@ -20,8 +20,8 @@ async function prepare(): Promise<void> {
   await migrateDatabase(config.databaseUrl);
   console.log('leasehold: database ready, migrations applied');
   await withAccounts(async (accounts) => {
-    const sealed = await accounts.sealPlainKeys();
-    if (sealed) console.log(`leasehold: encrypted the keys of ${sealed} account(s) stored before encryption at rest`);
+    const resealed = await accounts.resealKeys();
+    if (resealed) console.log(`leasehold: re-sealed the keys of ${resealed} account(s), each bound to its account`);
     if (!config.production) {
       await accounts.ensureDevelopmentAccount();
       console.log('leasehold: development account devstoreaccount1 ready (the Azure emulator key)');
@@ -33,7 +33,9 @@ async function withAccounts<T>(work: (accounts: AccountsService) => Promise<T>):
   const config = loadConfig();
   const db = await createDataSource(config.databaseUrl, 1).initialize();
   try {
-    return await work(new AccountsService(new EventStore(db), new KeyCipher(config.encryptionKey)));
+    return await work(
+      new AccountsService(new EventStore(db), new KeyCipher(config.encryptionKey), { production: config.production }),
+    );
   } finally {
     await db.destroy();
   }
@@ -47,7 +49,8 @@ async function accounts(): Promise<void> {
     switch (action) {
       case 'create': {
         const [key1, key2] = [newAccountKey(), newAccountKey()];
-        if (!(await service.create(name ?? '', key1, key2, by))) throw new AccountError('AlreadyExists', `account ${name} already exists`);
+        if (!(await service.create(name ?? '', key1, key2, by)))
+          throw new AccountError('AlreadyExists', `account ${name} already exists`);
         return console.log(JSON.stringify({ name, key1, key2 }, null, 2));
       }
       case 'list':
@@ -60,7 +63,9 @@ async function accounts(): Promise<void> {
         if (key !== 'key1' && key !== 'key2') throw new UsageError('usage: accounts rotate <name> key1|key2');
         return console.log(JSON.stringify({ name, [key]: await service.rotate(name ?? '', key, by) }, null, 2));
       default:
-        throw new UsageError('usage: accounts create <name> | list | disable <name> | enable <name> | rotate <name> key1|key2');
+        throw new UsageError(
+          'usage: accounts create <name> | list | disable <name> | enable <name> | rotate <name> key1|key2',
+        );
     }
   });
 }
@@ -132,6 +137,8 @@ if (!command) {
   process.exit(2);
 }
 command().catch((error: unknown) => {
-  console.error(`leasehold: ${error instanceof AccountError || error instanceof UsageError ? error.message : describeStartupFailure(error)}`);
+  console.error(
+    `leasehold: ${error instanceof AccountError || error instanceof UsageError ? error.message : describeStartupFailure(error)}`,
+  );
   process.exit(1);
 });

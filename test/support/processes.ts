@@ -66,12 +66,40 @@ export async function buildApi(): Promise<ApiBuild> {
   return { main, preload, remove, diagnostics: code === 0 ? '' : output };
 }
 
-export interface ApiProcess {
+export interface ApiProcess extends Lifecycle {
   url: string;
+}
+
+/** Stopping and watching a child process: the same for the API and the worker. */
+interface Lifecycle {
   pid: number;
   /** What the process printed, for failure messages. */
   output(): string;
+  /** SIGTERM (graceful), SIGKILL if it is still there after a while. */
   stop(): Promise<void>;
+  /** kill -9, and wait until it is gone. */
+  kill(): Promise<void>;
+  /** False once the process has exited, however. */
+  alive(): boolean;
+}
+
+function lifecycle(child: ChildProcess, output: () => string, forceAfterMs: number): Lifecycle {
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const alive = () => child.exitCode === null && child.signalCode === null;
+  const signal = async (name: NodeJS.Signals, after: number) => {
+    if (!alive()) return;
+    const force = setTimeout(() => child.kill('SIGKILL'), after);
+    child.kill(name);
+    await exited;
+    clearTimeout(force);
+  };
+  return {
+    pid: child.pid!,
+    output,
+    alive,
+    stop: () => signal('SIGTERM', forceAfterMs),
+    kill: () => signal('SIGKILL', 0),
+  };
 }
 
 const LISTENING = /leasehold api listening on (http:\/\/\S+)/;
@@ -116,26 +144,17 @@ export function startApiProcess(
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let output = '';
-  const stop = () =>
-    new Promise<void>((done) => {
-      if (child.exitCode !== null || child.signalCode !== null) return done();
-      const force = setTimeout(() => child.kill('SIGKILL'), 5000);
-      child.once('exit', () => {
-        clearTimeout(force);
-        done();
-      });
-      child.kill('SIGTERM');
-    });
+  const api = lifecycle(child, () => output, 5000);
   return new Promise((ready, fail) => {
     const failed = (why: string) => {
-      void stop();
+      void api.stop();
       const tsc = build.diagnostics ? `\n(tsc reported errors when building it:\n${build.diagnostics})` : '';
       fail(new Error(`API process ${child.pid} ${why}:\n${output}${tsc}`));
     };
     child.stdout!.on('data', (chunk) => {
       output += chunk;
       const match = LISTENING.exec(output);
-      if (match) ready({ url: match[1], pid: child.pid!, output: () => output, stop });
+      if (match) ready({ url: match[1], ...api });
     });
     child.stderr!.on('data', (chunk) => (output += chunk));
     child.on('error', (error) => failed(`could not start: ${error.message}`));
@@ -167,15 +186,8 @@ export function serviceClientAt(url: string): ShareServiceClient {
   );
 }
 
-export interface WorkerProcess {
-  pid: number;
-  /** What the process printed, for failure messages. */
-  output(): string;
-  /** SIGTERM (graceful: finishes the chunk in hand), SIGKILL after 10 s. */
-  stop(): Promise<void>;
-  /** kill -9, and wait until it is gone. */
-  kill(): Promise<void>;
-}
+/** stop(): SIGTERM (graceful: finishes the chunk in hand), SIGKILL after 10 s. */
+export type WorkerProcess = Lifecycle;
 
 /** The worker's entry point in a build: beside the API's, as `npm run build` lays them out. */
 export const workerMain = (build: ApiBuild): string => join(build.main, '../../../worker/src/main.js');
@@ -195,21 +207,11 @@ export function startWorkerProcess(
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let output = '';
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  const gone = () => child.exitCode !== null || child.signalCode !== null;
-  const signal = async (name: NodeJS.Signals, forceAfterMs: number) => {
-    if (gone()) return;
-    const force = setTimeout(() => child.kill('SIGKILL'), forceAfterMs);
-    child.kill(name);
-    await exited;
-    clearTimeout(force);
-  };
-  const stop = () => signal('SIGTERM', 10_000);
-  const kill = () => signal('SIGKILL', 0);
+  const worker = lifecycle(child, () => output, 10_000);
   return new Promise((ready, fail) => {
     child.stdout!.on('data', (chunk) => {
       output += chunk;
-      if (output.includes('leasehold worker started')) ready({ pid: child.pid!, output: () => output, stop, kill });
+      if (output.includes('leasehold worker started')) ready(worker);
     });
     child.stderr!.on('data', (chunk) => (output += chunk));
     child.on('error', (error) => fail(new Error(`worker process could not start: ${error.message}`)));

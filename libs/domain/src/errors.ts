@@ -31,7 +31,9 @@ export type DomainReason =
   | 'RecursiveOnFile'
   | 'JobNotFound'
   /** facts.state: how the job ended. */
-  | 'JobAlreadyEnded';
+  | 'JobAlreadyEnded'
+  /** Create File over an existing file through a SAS that grants create (c) but not write (w). */
+  | 'ReplaceNeedsWritePermission';
 
 export class DomainError extends Error {
   constructor(

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { isUnavailable } from './availability';
 import { ConcurrencyError, isUniqueViolation } from './errors';
 import { AppendRequest, Checkpoint, EventMetadata, RecordedEvent, SqlExecutor, Statement } from './event-store.types';
 
@@ -47,7 +48,9 @@ const statementNames = new Map<string, string | undefined>();
 function prepared(sql: string, values: unknown[] | undefined) {
   let name = statementNames.get(sql);
   if (name === undefined && !statementNames.has(sql)) {
-    name = /^\s*(select|with|insert|update|delete)\b/i.test(sql) ? `lh_${createHash('sha1').update(sql).digest('base64url').slice(0, 24)}` : undefined;
+    name = /^\s*(select|with|insert|update|delete)\b/i.test(sql)
+      ? `lh_${createHash('sha1').update(sql).digest('base64url').slice(0, 24)}`
+      : undefined;
     // The service's statements are a fixed set; ad-hoc ones (tests, tools) are not remembered past a bound.
     if (statementNames.size < 10_000) statementNames.set(sql, name);
   }
@@ -66,7 +69,17 @@ function eventRows(requests: Array<Omit<AppendRequest, 'projection'>>, lead: num
     request.events.forEach((event, k) => {
       const id = randomUUID();
       if (k === 0) firstEventIds.push(id);
-      const row = [i + 1, request.tenant, request.streamId, request.expectedVersion + k + 1, id, event.type, event.schemaVersion ?? 1, JSON.stringify(event.data), metadata];
+      const row = [
+        i + 1,
+        request.tenant,
+        request.streamId,
+        request.expectedVersion + k + 1,
+        id,
+        event.type,
+        event.schemaVersion ?? 1,
+        JSON.stringify(event.data),
+        metadata,
+      ];
       row.forEach((value, c) => columns[c].push(value));
     });
   });
@@ -93,23 +106,35 @@ export class EventStore {
 
   constructor(dataSource: DataSource) {
     this.pool = (dataSource.driver as PostgresDriver).master as Pool;
-    this.db = { query: async <R>(sql: string, params?: unknown[]) => (await this.pool.query(prepared(sql, params))).rows as R[] };
+    this.db = {
+      query: async <R>(sql: string, params?: unknown[]) => (await this.pool.query(prepared(sql, params))).rows as R[],
+    };
   }
 
   /** Runs `work` in one transaction; the executor it gets must be used for every statement. */
   async transaction<T>(work: (sql: SqlExecutor) => Promise<T>): Promise<T> {
     const client: PoolClient = await this.pool.connect();
-    const sql: SqlExecutor = { query: async <R>(s: string, p?: unknown[]) => (await client.query(prepared(s, p))).rows as R[] };
+    // A checked-out client has no listener of the pool's: without one, the server going away
+    // (the statement in flight fails anyway) would be an unhandled 'error' that ends the process.
+    let broken: Error | undefined;
+    const onError = (error: Error) => (broken = error);
+    client.on('error', onError);
+    const sql: SqlExecutor = {
+      query: async <R>(s: string, p?: unknown[]) => (await client.query(prepared(s, p))).rows as R[],
+    };
     try {
       await client.query('BEGIN');
       const result = await work(sql);
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      if (isUnavailable(error)) broken ??= error as Error;
+      else await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
-      client.release();
+      client.off('error', onError);
+      // A broken connection is closed, not handed to the next caller.
+      client.release(broken);
     }
   }
 
@@ -128,7 +153,8 @@ export class EventStore {
     try {
       appended = await sql.query(statement, [...(projection?.params ?? []), ...rows.params]);
     } catch (error) {
-      if (isUniqueViolation(error, 'events_stream_version_unique')) throw new ConcurrencyError(tenant, streamId, expectedVersion);
+      if (isUniqueViolation(error, 'events_stream_version_unique'))
+        throw new ConcurrencyError(tenant, streamId, expectedVersion);
       throw error;
     }
     if (appended.length !== events.length) throw new ConcurrencyError(tenant, streamId, expectedVersion);
@@ -141,7 +167,11 @@ export class EventStore {
    * row with `ord` = i. Returns, per request, whether it was appended. One round trip and one
    * commit for many writes.
    */
-  async appendEach(requests: Array<Omit<AppendRequest, 'projection'>>, projection: Statement, sql: SqlExecutor = this.db): Promise<boolean[]> {
+  async appendEach(
+    requests: Array<Omit<AppendRequest, 'projection'>>,
+    projection: Statement,
+    sql: SqlExecutor = this.db,
+  ): Promise<boolean[]> {
     const rows = eventRows(requests, projection.params.length);
     let appended: Array<{ event_id: string }>;
     try {
@@ -150,7 +180,8 @@ export class EventStore {
         [...projection.params, ...rows.params],
       );
     } catch (error) {
-      if (isUniqueViolation(error, 'events_stream_version_unique')) throw new ConcurrencyError(requests[0].tenant, '(several streams)', -1);
+      if (isUniqueViolation(error, 'events_stream_version_unique'))
+        throw new ConcurrencyError(requests[0].tenant, '(several streams)', -1);
       throw error;
     }
     const ids = new Set(appended.map((r) => r.event_id));
@@ -162,7 +193,12 @@ export class EventStore {
    * type, data), in the same statement: for one change that touches many streams, such as closing
    * a chunk of handles. Returns the data of the appended events.
    */
-  async appendPerRow<D = unknown>(tenant: string, metadata: EventMetadata, projection: Statement, sql: SqlExecutor = this.db): Promise<D[]> {
+  async appendPerRow<D = unknown>(
+    tenant: string,
+    metadata: EventMetadata,
+    projection: Statement,
+    sql: SqlExecutor = this.db,
+  ): Promise<D[]> {
     const n = projection.params.length;
     const statement = `WITH projection AS (${projection.sql})
       INSERT INTO events (tenant, stream_id, stream_version, event_id, type, schema_version, data, metadata)
@@ -172,7 +208,8 @@ export class EventStore {
       const rows = await sql.query<{ data: D }>(statement, [...projection.params, tenant, JSON.stringify(metadata)]);
       return rows.map((r) => r.data);
     } catch (error) {
-      if (isUniqueViolation(error, 'events_stream_version_unique')) throw new ConcurrencyError(tenant, '(several streams)', -1);
+      if (isUniqueViolation(error, 'events_stream_version_unique'))
+        throw new ConcurrencyError(tenant, '(several streams)', -1);
       throw error;
     }
   }
@@ -181,6 +218,39 @@ export class EventStore {
     const rows = await sql.query<EventRow>(
       `SELECT ${COLUMNS} FROM events WHERE tenant = $1 AND stream_id = $2 ORDER BY stream_version`,
       [tenant, streamId],
+    );
+    return rows.map(toRecorded);
+  }
+
+  /** A stream's events after version `after` (in order): its recent past, read without reading all of it. */
+  async readStreamAfter(
+    tenant: string,
+    streamId: string,
+    after: number,
+    sql: SqlExecutor = this.db,
+  ): Promise<RecordedEvent[]> {
+    const rows = await sql.query(
+      `SELECT ${COLUMNS} FROM events WHERE tenant = $1 AND stream_id = $2 AND stream_version > $3 ORDER BY stream_version`,
+      [tenant, streamId, after],
+    );
+    return rows.map(toRecorded);
+  }
+
+  /**
+   * The events of one type a client request (its x-ms-client-request-id) recorded in the tenant
+   * since `since`: what a retried request already did. Served by a partial index per type that asks
+   * for it (events_force_closed_by_request).
+   */
+  async recordedBy(
+    tenant: string,
+    type: string,
+    clientRequestId: string,
+    since: Date,
+    sql: SqlExecutor = this.db,
+  ): Promise<RecordedEvent[]> {
+    const rows = await sql.query(
+      `SELECT ${COLUMNS} FROM events WHERE tenant = $1 AND type = $2 AND metadata->>'clientRequestId' = $3 AND recorded_at >= $4 ORDER BY position`,
+      [tenant, type, clientRequestId, since],
     );
     return rows.map(toRecorded);
   }

@@ -90,6 +90,11 @@ const ANSWERS: Record<DomainReason, Answer> = {
     status: 409,
     message: (f) => `The job has already ${f.state === 'completed' ? 'completed' : 'failed'}.`,
   },
+  ReplaceNeedsWritePermission: {
+    status: 403,
+    code: 'AuthorizationPermissionMismatch',
+    message: 'This request is not authorized to perform this operation using this permission.',
+  },
 };
 
 /** The Azure error that says a domain refusal. */

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { checkPathComponents, DomainError, isValidShareName } from '@leasehold/domain';
-import { ConcurrencyError } from '@leasehold/event-store';
+import { ConcurrencyError, isUnavailable, OutageLog } from '@leasehold/event-store';
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -34,11 +34,27 @@ export interface FinalResponse {
 }
 
 /** x-ms-client-request-id is echoed only when it is at most 1,024 visible ASCII characters. */
+const MAX_CLIENT_REQUEST_ID = 1024;
 const ECHOABLE = /^[\x20-\x7e]{1,1024}$/;
 const SERVICE_VERSION = /^\d{4}-\d{2}-\d{2}$/;
 
+/** A URL fit for a log: a SAS signature is a credential, so the query's values stay out. */
+export function redactQuery(url: string): string {
+  const q = url.indexOf('?');
+  if (q === -1) return url;
+  const names = url
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => pair.split('=')[0] + (pair.includes('=') ? '=…' : ''));
+  return `${url.slice(0, q)}?${names.join('&')}`;
+}
+
 /** The headers every response carries, errors included. */
-export function commonResponseHeaders(requestHeaders: IncomingHttpHeaders, requestId: string, now: Date): Record<string, string> {
+export function commonResponseHeaders(
+  requestHeaders: IncomingHttpHeaders,
+  requestId: string,
+  now: Date,
+): Record<string, string> {
   const version = header({ headers: requestHeaders }, 'x-ms-version');
   const clientRequestId = header({ headers: requestHeaders }, 'x-ms-client-request-id');
   const headers: Record<string, string> = {
@@ -47,7 +63,8 @@ export function commonResponseHeaders(requestHeaders: IncomingHttpHeaders, reque
     date: now.toUTCString(),
     server: 'Leasehold',
   };
-  if (clientRequestId !== undefined && ECHOABLE.test(clientRequestId)) headers['x-ms-client-request-id'] = clientRequestId;
+  if (clientRequestId !== undefined && ECHOABLE.test(clientRequestId))
+    headers['x-ms-client-request-id'] = clientRequestId;
   return headers;
 }
 
@@ -59,6 +76,7 @@ export function commonResponseHeaders(requestHeaders: IncomingHttpHeaders, reque
 @Injectable()
 export class WireGateway {
   private readonly logger = new Logger('WireGateway');
+  private readonly database = new OutageLog(this.logger, 'PostgreSQL', 'answering 503 ServerBusy until it is back');
 
   constructor(
     private readonly router: OperationRouter,
@@ -74,6 +92,7 @@ export class WireGateway {
     let response: WireResponse;
     try {
       response = await this.dispatch(raw, requestId, now, clientRequestId, version);
+      this.database.succeeded();
     } catch (error) {
       response = this.errorResponse(error, requestId, now, raw);
     }
@@ -85,9 +104,15 @@ export class WireGateway {
     return { status: response.status, headers, body };
   }
 
-  private async dispatch(raw: RawRequest, requestId: string, now: Date, clientRequestId: string | undefined, version: string | undefined): Promise<WireResponse> {
+  private async dispatch(
+    raw: RawRequest,
+    requestId: string,
+    now: Date,
+    clientRequestId: string | undefined,
+    version: string | undefined,
+  ): Promise<WireResponse> {
     const url = parseUrl(raw.url);
-    const { sas, ...principal } = await this.authenticator.authenticate(
+    const { sas, signedQuery, ...principal } = await this.authenticator.authenticate(
       url,
       { method: raw.method, rawPath: url.rawPath, rawQuery: url.rawQuery, headers: raw.headers },
       now,
@@ -95,20 +120,34 @@ export class WireGateway {
     );
     // After authentication, so that only a proven tenant's requests count against its limit.
     if (!(await this.limiter.admit(url.account))) {
-      throw new AzureError(503, 'ServerBusy', 'Operations per second is over the account limit.', {}, { 'retry-after': '1' });
+      throw new AzureError(
+        503,
+        'ServerBusy',
+        'Operations per second is over the account limit.',
+        {},
+        { 'retry-after': '1' },
+      );
     }
+    // Shared Key: act only on what the signature covers. A SAS signs its own fields; the rest of its query is the caller's, as in Azure.
+    const query = signedQuery ?? url.query;
+    // Azure's limit: 1 KiB. It goes into every event the request causes, so a longer one is refused, not stored.
+    if (clientRequestId !== undefined && clientRequestId.length > MAX_CLIENT_REQUEST_ID)
+      throw invalidHeader('x-ms-client-request-id', clientRequestId.slice(0, 64) + '…');
     if (version === undefined) throw missingHeader('x-ms-version');
     if (!SERVICE_VERSION.test(version)) throw invalidHeader('x-ms-version', version);
-    const timeout = url.query['timeout'];
+    const timeout = query['timeout'];
     if (timeout !== undefined && !/^\d{1,9}$/.test(timeout)) throw invalidQuery('timeout', timeout);
 
-    const route = this.router.resolve(raw.method, url.query, url.share, url.path);
+    const route = this.router.resolve(raw.method, query, url.share, url.path);
     // A SAS authorizes only what it grants, which depends on the operation.
     if (sas) authorizeSas(sas, route.spec, url.path);
     if (url.share !== undefined && !isValidShareName(url.share)) {
       throw new AzureError(400, 'InvalidResourceName', 'The specifed resource name contains invalid characters.');
     }
-    const path = header(raw, 'x-ms-allow-trailing-dot')?.toLowerCase() === 'true' ? url.path : url.path.map((c) => c.replace(/\.+$/, ''));
+    const path =
+      header(raw, 'x-ms-allow-trailing-dot')?.toLowerCase() === 'true'
+        ? url.path
+        : url.path.map((c) => c.replace(/\.+$/, ''));
     const problem = checkPathComponents(path);
     if (problem === 'InvalidFileOrDirectoryPathName') {
       throw new AzureError(400, problem, 'The specified path is too long or has too many directory levels.');
@@ -119,11 +158,12 @@ export class WireGateway {
       method: raw.method,
       share: url.share,
       path,
-      query: url.query,
+      query,
       headers: raw.headers,
       rawHeaders: raw.rawHeaders,
       body: raw.body,
       context: { tenant: url.account, requestId, clientRequestId, now, ...principal },
+      sasPermissions: sas?.permissions,
     });
     return sas ? applySasResponseOverrides(sas, route.spec, response) : response;
   }
@@ -134,13 +174,26 @@ export class WireGateway {
       azure = error;
     } else if (error instanceof DomainError) {
       azure = azureErrorOf(error);
-    } else if (error instanceof ConcurrencyError) {
-      // Still contended after every retry: the client's retry policy retries a 503.
-      azure = new AzureError(503, 'ServerBusy', 'The server is currently unable to receive requests. Please retry your request.', {}, { 'retry-after': '1' });
+    } else if (error instanceof ConcurrencyError || isUnavailable(error)) {
+      // Still contended after every retry, or PostgreSQL away: the client's retry policy retries a 503.
+      if (!(error instanceof ConcurrencyError)) this.database.failed(error);
+      azure = new AzureError(
+        503,
+        'ServerBusy',
+        'The server is currently unable to receive requests. Please retry your request.',
+        {},
+        { 'retry-after': '1' },
+      );
     } else {
       // A bug, not bad input: log it with the request id, and still answer the way Azure does.
-      this.logger.error(`${raw.method} ${raw.url} failed (request ${requestId}): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      azure = new AzureError(500, 'InternalError', 'The server encountered an internal error. Please retry the request.');
+      this.logger.error(
+        `${raw.method} ${redactQuery(raw.url)} failed (request ${requestId}): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
+      azure = new AzureError(
+        500,
+        'InternalError',
+        'The server encountered an internal error. Please retry the request.',
+      );
     }
     return {
       status: azure.status,

@@ -17,6 +17,8 @@ export interface WireRequest {
   body: Buffer;
   /** Who is asking and through which request; the tenant is the account named in the path and proven by the credentials. */
   context: CommandContext;
+  /** Under a SAS, the permission letters it grants (an operation may need more than its route declares); undefined under Shared Key. */
+  sasPermissions?: string;
 }
 
 export interface WireResponse {
@@ -54,15 +56,19 @@ export function parseUrl(url: string): ParsedUrl {
   if (segments.length > 1 && segments[segments.length - 1] === '') segments.pop();
   if (segments.some((s, i) => s === '' && i > 0)) throw invalidUri();
   const decoded = segments.map((s) => decode(s, invalidUri));
-  const query: Record<string, string> = {};
+  // As the documented Shared Key rule reads a query: a repeated name's values sorted and comma-joined.
+  const values = new Map<string, string[]>();
   for (const pair of rawQuery.split('&')) {
     if (pair === '') continue;
     const eq = pair.indexOf('=');
     const rawName = eq === -1 ? pair : pair.slice(0, eq);
     const rawValue = eq === -1 ? '' : pair.slice(eq + 1);
     const name = decode(rawName, invalidUri).toLowerCase();
-    query[name] = decode(rawValue, () => invalidQuery(name, rawValue));
+    if (name === '') continue;
+    values.set(name, [...(values.get(name) ?? []), decode(rawValue, () => invalidQuery(name, rawValue))]);
   }
+  const query: Record<string, string> = {};
+  for (const [name, given] of values) query[name] = given.sort().join(',');
   const [account = '', share, ...path] = decoded;
   return { rawPath, rawQuery, account, share: share === '' ? undefined : share, path, query };
 }
@@ -76,7 +82,12 @@ export function header(req: { headers: IncomingHttpHeaders }, name: string): str
 export function requiredHeader(req: { headers: IncomingHttpHeaders }, name: string): string {
   const value = header(req, name);
   if (value === undefined || value === '') {
-    throw new AzureError(400, 'MissingRequiredHeader', "An HTTP header that's mandatory for this request is not specified.", { HeaderName: name });
+    throw new AzureError(
+      400,
+      'MissingRequiredHeader',
+      "An HTTP header that's mandatory for this request is not specified.",
+      { HeaderName: name },
+    );
   }
   return value;
 }
@@ -91,7 +102,11 @@ export function booleanHeader(req: { headers: IncomingHttpHeaders }, name: strin
 }
 
 /** A non-negative integer header within [0, max]; absent → undefined. */
-export function integerHeader(req: { headers: IncomingHttpHeaders }, name: string, max = Number.MAX_SAFE_INTEGER): number | undefined {
+export function integerHeader(
+  req: { headers: IncomingHttpHeaders },
+  name: string,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   const value = header(req, name);
   if (value === undefined) return undefined;
   if (!/^\d{1,16}$/.test(value) || Number(value) > max) throw invalidHeader(name, value);

@@ -12,7 +12,13 @@ import { clearContent, truncateContent, writeContent } from './file-content';
 
 /** A write to a file: every one of them is gated by the file's lease (the first table of docs/lease-file.md). */
 export type FileWrite =
-  | { kind: 'create'; contentLength: number; properties: FileProperties; metadata: Record<string, string> }
+  | {
+      kind: 'create';
+      contentLength: number;
+      properties: FileProperties;
+      metadata: Record<string, string>;
+      mayReplace: boolean;
+    }
   | { kind: 'putRange'; start: number; data: Buffer }
   | { kind: 'clearRange'; start: number; end: number }
   | { kind: 'setMetadata'; metadata: Record<string, string> }
@@ -53,16 +59,22 @@ export class WriteFileHandler implements ICommandHandler<WriteFileCommand> {
       this.store.transaction(async (sql) => {
         const located = await this.nodes.locate(context.tenant, share, path, sql);
         const { node } = located;
-        if (node && node.kind !== 'file') throw new DomainError(write.kind === 'create' ? 'ResourceTypeMismatch' : 'ResourceNotFound');
+        if (node && node.kind !== 'file')
+          throw new DomainError(write.kind === 'create' ? 'ResourceTypeMismatch' : 'ResourceNotFound');
+        if (node && write.kind === 'create' && !write.mayReplace) throw new DomainError('ReplaceNeedsWritePermission');
         if (!located.parentExists) throw new DomainError('ParentNotFound');
         if (!node && write.kind !== 'create') throw new DomainError('ResourceNotFound');
         if (write.kind === 'delete') {
           await this.nodes.lockNode(located.share.shareId, located.key, sql);
-          if (await this.handles.anyOpenOn(located.share.shareId, located.key, sql)) throw new DomainError('SharingViolation');
+          if (await this.handles.anyOpenOn(located.share.shareId, located.key, sql))
+            throw new DomainError('SharingViolation');
         }
         const leaseEvents = gateAccess(node?.lease ?? { status: 'available', epoch: 0 }, { kind: 'write', leaseId });
         const stamp = { etag: newEtag(), at: context.now.toISOString() };
-        const events: NodeEvent[] = [...leaseEvents, await this.apply(sql, located, newFileId ?? '', path.join('/'), write, stamp)];
+        const events: NodeEvent[] = [
+          ...leaseEvents,
+          await this.apply(sql, located, newFileId ?? '', path.join('/'), write, stamp),
+        ];
         return this.writer.commit(context, located, events, sql);
       }),
     );
@@ -100,7 +112,10 @@ export class WriteFileHandler implements ICommandHandler<WriteFileCommand> {
         if (end >= node!.contentLength) throw invalidRange();
         await writeContent(sql, node!.fileId, write.start, write.data);
         const contentMD5 = createHash('md5').update(write.data).digest('base64');
-        return { type: 'FileRangeWritten', data: { ...stamp, start: write.start, end, length: write.data.length, contentMD5 } };
+        return {
+          type: 'FileRangeWritten',
+          data: { ...stamp, start: write.start, end, length: write.data.length, contentMD5 },
+        };
       }
       case 'clearRange':
         if (write.end >= node!.contentLength) throw invalidRange();

@@ -1,7 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
 import { authenticationFailed } from '../errors';
 import type { ParsedUrl } from '../request';
-import { checkSasConditions, ClientConnection, hasSas, parseSas, sasSignatureMatches, sasStringToSign, SasToken } from './sas';
+import {
+  checkSasConditions,
+  ClientConnection,
+  hasSas,
+  parseSas,
+  sasSignatureMatches,
+  sasStringToSign,
+  SasToken,
+} from './sas';
 import { checkRequestDate, parseSharedKeyAuthorization, SignableRequest, verifySharedKeySignature } from './shared-key';
 
 /** The accounts capability answers this: the decoded keys of an account, or undefined when there is no such (enabled) account. */
@@ -15,21 +24,37 @@ export interface Principal {
   authentication: 'SharedKey' | 'SAS';
   /** The verified SAS: what it grants is checked once the operation is known. */
   sas?: SasToken;
+  /** Under Shared Key, the query parameters the signature covers: the only ones the request may act on. */
+  signedQuery?: Record<string, string>;
 }
+
+/**
+ * Stands in for the keys of an account that does not exist (or is disabled): the signature is
+ * checked against it all the same, so such a request gets the same answer, after the same work, as
+ * a wrong signature, and account names cannot be enumerated.
+ */
+const NO_KEYS = [randomBytes(64)];
 
 /** Proves that a request was signed with a key of the account its URL names, by Shared Key or by a SAS. */
 @Injectable()
 export class Authenticator {
   constructor(@Inject(ACCOUNT_KEY_LOOKUP) private readonly accounts: AccountKeyLookup) {}
 
-  async authenticate(url: ParsedUrl, req: SignableRequest, now: Date, connection: ClientConnection = {}): Promise<Principal> {
+  async authenticate(
+    url: ParsedUrl,
+    req: SignableRequest,
+    now: Date,
+    connection: ClientConnection = {},
+  ): Promise<Principal> {
     const account = url.account;
     const authorization = req.headers['authorization'];
     // An Authorization header decides: its signature covers the whole query, SAS fields included.
     if (authorization === undefined && hasSas(url.query)) return this.authenticateSas(url, now, connection);
     const credentials = parseSharedKeyAuthorization(Array.isArray(authorization) ? authorization[0] : authorization);
     if (credentials === undefined) {
-      throw authenticationFailed('No credentials: the request carries neither a Shared Key Authorization header nor a shared access signature.');
+      throw authenticationFailed(
+        'No credentials: the request carries neither a Shared Key Authorization header nor a shared access signature.',
+      );
     }
     if ('error' in credentials) throw authenticationFailed(credentials.error);
     const dateProblem = checkRequestDate(req.headers, now);
@@ -38,24 +63,24 @@ export class Authenticator {
     if (credentials.account !== account) {
       throw authenticationFailed(`The credentials are for account '${credentials.account}', not for '${account}'.`);
     }
-    const keys = await this.accounts.keysOf(account);
-    if (!keys) throw authenticationFailed(`The account '${account}' does not exist or is disabled.`);
-    if (!verifySharedKeySignature(req, credentials, keys)) {
+    const keys = (await this.accounts.keysOf(account)) ?? NO_KEYS;
+    const signedQuery = verifySharedKeySignature(req, credentials, keys);
+    if (!signedQuery || keys === NO_KEYS) {
       throw authenticationFailed(
         'The MAC signature found in the HTTP request is not the same as any computed signature. Server used the Shared Key string-to-sign rules of the Azure Storage SDK.',
       );
     }
-    return { principal: account, authentication: 'SharedKey' };
+    return { principal: account, authentication: 'SharedKey', signedQuery };
   }
 
   /** Azure's order: well formed, known account, signature; then time, source address, protocol. No x-ms-date: SAS requests carry none. */
   private async authenticateSas(url: ParsedUrl, now: Date, connection: ClientConnection): Promise<Principal> {
     const sas = parseSas(url.query);
-    const keys = await this.accounts.keysOf(url.account);
-    if (!keys) throw authenticationFailed(`The account '${url.account}' does not exist or is disabled.`);
+    const keys = (await this.accounts.keysOf(url.account)) ?? NO_KEYS;
     const stringToSign = sasStringToSign(sas, url);
     // As Azure does, the detail shows the string-to-sign: it is made only of what the request sent.
-    if (!sasSignatureMatches(stringToSign, sas.signature, keys)) throw authenticationFailed(`Signature did not match. String to sign used was ${stringToSign}`);
+    if (!sasSignatureMatches(stringToSign, sas.signature, keys) || keys === NO_KEYS)
+      throw authenticationFailed(`Signature did not match. String to sign used was ${stringToSign}`);
     checkSasConditions(sas, now, connection);
     return { principal: `sas:${url.account}`, authentication: 'SAS', sas };
   }

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { AzureError, authenticationFailed, invalidQuery } from '../errors';
+import { AzureError, authenticationFailed, invalidQuery, permissionMismatch } from '../errors';
 import type { WireResponse } from '../request';
 import type { OperationSpec } from '../routing';
 
@@ -92,7 +92,8 @@ export function parseSas(query: Record<string, string>): SasToken {
   const q = (name: string) => (query[name] === '' ? undefined : query[name]);
   const version = q('sv');
   if (!version || !VERSION.test(version)) throw malformed('sv is mandatory and must be a version like 2026-04-06.');
-  if (version < OLDEST_VERSION) throw malformed(`sv ${version} is older than ${OLDEST_VERSION}, the oldest SAS version this service verifies.`);
+  if (version < OLDEST_VERSION)
+    throw malformed(`sv ${version} is older than ${OLDEST_VERSION}, the oldest SAS version this service verifies.`);
   if (query['si'] !== undefined) {
     throw authenticationFailed('Stored access policies are not supported: sign the SAS with sp and se instead of si.');
   }
@@ -103,21 +104,32 @@ export function parseSas(query: Record<string, string>): SasToken {
   if (!expiry) throw malformed('se is mandatory.');
   const protocol = q('spr');
   // Azure never allows http alone.
-  if (protocol !== undefined && protocol !== 'https' && protocol !== 'https,http') throw malformed("spr must be 'https' or 'https,http'.");
+  if (protocol !== undefined && protocol !== 'https' && protocol !== 'https,http')
+    throw malformed("spr must be 'https' or 'https,http'.");
   const common = { version, start: q('st'), expiry, ip: q('sip'), protocol, signature: query['sig'] };
   for (const time of [common.start, expiry]) {
-    if (time !== undefined && parseSasTime(time) === undefined) throw malformed(`'${time}' is not an ISO 8601 UTC time.`);
+    if (time !== undefined && parseSasTime(time) === undefined)
+      throw malformed(`'${time}' is not an ISO 8601 UTC time.`);
   }
-  if (common.ip !== undefined && parseIpRange(common.ip) === undefined) throw malformed(`sip '${common.ip}' is not an IPv4 address or range.`);
+  if (common.ip !== undefined && parseIpRange(common.ip) === undefined)
+    throw malformed(`sip '${common.ip}' is not an IPv4 address or range.`);
 
   if (query['ss'] !== undefined || query['srt'] !== undefined) {
     const permissions = q('sp');
     const services = q('ss');
     const resourceTypes = q('srt');
-    if (!letters(permissions, 'rwdxylacuptfi', false)) throw malformed('sp must name account SAS permissions (r, w, d, l, c, …), each once.');
+    if (!letters(permissions, 'rwdxylacuptfi', false))
+      throw malformed('sp must name account SAS permissions (r, w, d, l, c, …), each once.');
     if (!letters(services, 'bfqt', false)) throw malformed('ss must name services (b, f, q, t), each once.');
     if (!letters(resourceTypes, 'sco', false)) throw malformed('srt must name resource types (s, c, o), each once.');
-    return { kind: 'account', ...common, permissions: permissions!, services: services!, resourceTypes: resourceTypes!, encryptionScope: query['ses'] ?? '' };
+    return {
+      kind: 'account',
+      ...common,
+      permissions: permissions!,
+      services: services!,
+      resourceTypes: resourceTypes!,
+      encryptionScope: query['ses'] ?? '',
+    };
   }
 
   const resource = q('sr');
@@ -148,7 +160,17 @@ function canonicalResource(token: ServiceSas, target: SasTarget): string {
  */
 export function sasStringToSign(token: SasToken, target: SasTarget): string {
   if (token.kind === 'account') {
-    const lines = [target.account, token.permissions, token.services, token.resourceTypes, token.start ?? '', token.expiry, token.ip ?? '', token.protocol ?? '', token.version];
+    const lines = [
+      target.account,
+      token.permissions,
+      token.services,
+      token.resourceTypes,
+      token.start ?? '',
+      token.expiry,
+      token.ip ?? '',
+      token.protocol ?? '',
+      token.version,
+    ];
     if (token.version >= ACCOUNT_SCOPE_VERSION) lines.push(token.encryptionScope);
     // The account SAS string ends with a newline.
     return [...lines, ''].join('\n');
@@ -189,12 +211,21 @@ const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d
 export function parseSasTime(value: string): number | undefined {
   const m = ISO_TIME.exec(value);
   if (!m) return undefined;
-  const [year, month, day, hour = 0, minute = 0, second = 0] = m.slice(1, 7).map((part) => (part === undefined ? 0 : Number(part)));
+  const [year, month, day, hour = 0, minute = 0, second = 0] = m
+    .slice(1, 7)
+    .map((part) => (part === undefined ? 0 : Number(part)));
   const date = new Date(0);
   date.setUTCFullYear(year, month - 1, day);
   date.setUTCHours(hour, minute, second, Number(((m[7] ?? '') + '000').slice(0, 3)));
   // Out-of-range fields (month 13, 25:00) roll over; refuse them instead.
-  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day || date.getUTCHours() !== hour || date.getUTCMinutes() !== minute || date.getUTCSeconds() !== second) {
+  if (
+    date.getUTCFullYear() !== year ||
+    date.getUTCMonth() !== month - 1 ||
+    date.getUTCDate() !== day ||
+    date.getUTCHours() !== hour ||
+    date.getUTCMinutes() !== minute ||
+    date.getUTCSeconds() !== second
+  ) {
     return undefined;
   }
   const zone = m[8];
@@ -243,20 +274,37 @@ export function checkSasConditions(token: SasToken, now: Date, connection: Clien
     const range = parseIpRange(token.ip)!;
     const client = clientIpv4(connection.remoteAddress);
     if (client === undefined || client < range.from || client > range.to) {
-      throw new AzureError(403, 'AuthorizationSourceIPMismatch', `This request is not authorized to perform this operation using this source IP ${connection.remoteAddress ?? ''}.`);
+      throw new AzureError(
+        403,
+        'AuthorizationSourceIPMismatch',
+        `This request is not authorized to perform this operation using this source IP ${connection.remoteAddress ?? ''}.`,
+      );
     }
   }
   if (token.protocol === 'https' && !connection.encrypted) {
-    throw new AzureError(403, 'AuthorizationProtocolMismatch', 'This request is not authorized to perform this operation using this protocol.');
+    throw new AzureError(
+      403,
+      'AuthorizationProtocolMismatch',
+      'This request is not authorized to perform this operation using this protocol.',
+    );
   }
   if (token.kind === 'account' && !token.services.includes('f')) {
-    throw new AzureError(403, 'AuthorizationServiceMismatch', 'This request is not authorized to perform this operation using this service.');
+    throw new AzureError(
+      403,
+      'AuthorizationServiceMismatch',
+      'This request is not authorized to perform this operation using this service.',
+    );
   }
 }
 
-const notAuthorized = () => new AzureError(403, 'AuthorizationFailure', 'This request is not authorized to perform this operation.');
+const notAuthorized = () =>
+  new AzureError(403, 'AuthorizationFailure', 'This request is not authorized to perform this operation.');
 const resourceTypeMismatch = () =>
-  new AzureError(403, 'AuthorizationResourceTypeMismatch', 'This request is not authorized to perform this operation using this resource type.');
+  new AzureError(
+    403,
+    'AuthorizationResourceTypeMismatch',
+    'This request is not authorized to perform this operation using this resource type.',
+  );
 
 /**
  * Throws unless the SAS grants the operation on this path: account-owner operations → AuthorizationFailure
@@ -271,20 +319,31 @@ export function authorizeSas(token: SasToken, spec: Pick<OperationSpec, 'sas' | 
   if (token.kind === 'service') {
     if (spec.resource === 'share' || spec.resource === 'account') throw notAuthorized();
     // A file SAS covers one file: operations on files (or handles) at its path, never the share root.
-    if (token.resource === 'f' && (path.length === 0 || (spec.resource !== 'file' && spec.resource !== 'file-or-directory'))) throw resourceTypeMismatch();
+    if (
+      token.resource === 'f' &&
+      (path.length === 0 || (spec.resource !== 'file' && spec.resource !== 'file-or-directory'))
+    )
+      throw resourceTypeMismatch();
   } else {
     // Service level: the account; container: a share, and listing it (List is valid for s and c only); object: directories and files.
     const level = spec.resource === 'account' ? 's' : spec.resource === 'share' || need === 'l' ? 'c' : 'o';
     if (!token.resourceTypes.includes(level)) throw resourceTypeMismatch();
   }
-  const granted = need === 'c' ? token.permissions.includes('c') || token.permissions.includes('w') : token.permissions.includes(need);
+  const granted =
+    need === 'c'
+      ? token.permissions.includes('c') || token.permissions.includes('w')
+      : token.permissions.includes(need);
   if (!granted) {
-    throw new AzureError(403, 'AuthorizationPermissionMismatch', 'This request is not authorized to perform this operation using this permission.');
+    throw permissionMismatch();
   }
 }
 
 /** For Get File (and its HEAD) under a service SAS: the signed rscc…rsct replace the stored headers. */
-export function applySasResponseOverrides(token: SasToken, spec: Pick<OperationSpec, 'sasResponseOverrides'>, response: WireResponse): WireResponse {
+export function applySasResponseOverrides(
+  token: SasToken,
+  spec: Pick<OperationSpec, 'sasResponseOverrides'>,
+  response: WireResponse,
+): WireResponse {
   if (token.kind !== 'service' || !spec.sasResponseOverrides || response.status >= 300) return response;
   const headers = { ...response.headers };
   for (const [param, name] of OVERRIDES) {

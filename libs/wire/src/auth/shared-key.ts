@@ -57,22 +57,56 @@ function canonicalizedHeaders(headers: SignableRequest['headers']): string {
     .map((name) => {
       // The docs ask for folded whitespace; only a line break (obsolete header folding) is folded,
       // because the SDK signs runs of spaces inside a value as they are.
-      const value = headerValue(headers, name).replace(/[ \t]*\r?\n[ \t]*/g, ' ').trimStart();
+      const value = headerValue(headers, name)
+        .replace(/[ \t]*\r?\n[ \t]*/g, ' ')
+        .trimStart();
       return `${name}:${value}\n`;
     })
     .join('');
 }
 
-/** Throws URIError when a query value is not valid percent-encoding. */
-function canonicalizedResource(req: SignableRequest, signingAccount: string): string {
-  // Same selection as the SDK: exactly one '=', non-empty name and value; a repeated name keeps
-  // its last value, and names differing only in case end up under one lowercase name.
-  const byName = new Map<string, string>();
-  for (const pair of req.rawQuery.split('&')) {
+/** A canonicalized query: the lines it adds to the string-to-sign, and the parameters it covers (names lowercase, values decoded). */
+interface SignedQuery {
+  lines: string;
+  query: Record<string, string>;
+}
+
+/**
+ * The documented rule: every parameter, names lowercased and URL-decoded, sorted by name; an empty
+ * value signs as `name:`; a repeated name signs once with its values sorted and comma-joined (and
+ * the service then uses that joined value). Throws URIError on malformed percent-encoding.
+ */
+function documentedQuery(rawQuery: string): SignedQuery {
+  const values = new Map<string, string[]>();
+  for (const pair of rawQuery.split('&')) {
+    if (pair === '') continue;
     const eq = pair.indexOf('=');
-    if (eq > 0 && eq === pair.lastIndexOf('=') && eq < pair.length - 1) {
+    const name = decodeURIComponent(eq === -1 ? pair : pair.slice(0, eq)).toLowerCase();
+    if (name === '') continue;
+    const value = eq === -1 ? '' : decodeURIComponent(pair.slice(eq + 1));
+    values.set(name, [...(values.get(name) ?? []), value]);
+  }
+  const query: Record<string, string> = {};
+  let lines = '';
+  for (const name of [...values.keys()].sort()) {
+    query[name] = values.get(name)!.sort().join(',');
+    lines += `\n${name}:${query[name]}`;
+  }
+  return { lines, query };
+}
+
+/**
+ * What the JS SDK signs (its StorageSharedKeyCredentialPolicy): only pairs with exactly one '=' and
+ * a non-empty name and value; a repeated spelling keeps its last value; names differing only in case
+ * share the value of the last one, one line per spelling. The service then uses exactly those
+ * parameters: the ones the SDK leaves unsigned are ignored. Throws URIError like documentedQuery.
+ */
+function sdkQuery(rawQuery: string): SignedQuery {
+  const byName = new Map<string, string>();
+  for (const pair of rawQuery.split('&')) {
+    const eq = pair.indexOf('=');
+    if (eq > 0 && eq === pair.lastIndexOf('=') && eq < pair.length - 1)
       byName.set(pair.slice(0, eq), pair.slice(eq + 1));
-    }
   }
   const byLowerName = new Map<string, string>();
   const lowerNames: string[] = [];
@@ -80,23 +114,33 @@ function canonicalizedResource(req: SignableRequest, signingAccount: string): st
     byLowerName.set(name.toLowerCase(), value);
     lowerNames.push(name.toLowerCase());
   }
-  // The SDK emits one line per distinct original spelling, so `a=1&A=2` gives two `a:` lines.
-  const query = lowerNames
-    .sort()
-    .map((name) => `\n${name}:${decodeURIComponent(byLowerName.get(name)!)}`)
-    .join('');
-  return `/${signingAccount}${req.rawPath || '/'}${query}`;
+  const query: Record<string, string> = {};
+  let lines = '';
+  for (const name of lowerNames.sort()) {
+    const value = decodeURIComponent(byLowerName.get(name)!);
+    query[decodeURIComponent(name)] = value;
+    lines += `\n${name}:${value}`;
+  }
+  return { lines, query };
 }
 
-/**
- * The strings-to-sign the service accepts for this request: the SDK's order (Content-Language before
- * Content-Encoding) and the documented order; one string when both orders give the same text.
- * Empty when the query cannot be decoded, so nothing verifies.
- */
-export function sharedKeyStringsToSign(req: SignableRequest, signingAccount: string): string[] {
-  let resource: string;
+/** The canonicalized queries a signature may cover: the documented one, and the SDK's when it differs. */
+function signedQueries(rawQuery: string): SignedQuery[] {
+  const documented = documentedQuery(rawQuery);
+  const sdk = sdkQuery(rawQuery);
+  return sdk.lines === documented.lines ? [documented] : [documented, sdk];
+}
+
+/** A string-to-sign and the query parameters it covers. */
+interface Candidate {
+  stringToSign: string;
+  query: Record<string, string>;
+}
+
+function candidates(req: SignableRequest, signingAccount: string): Candidate[] {
+  let queries: SignedQuery[];
   try {
-    resource = canonicalizedResource(req, signingAccount);
+    queries = signedQueries(req.rawQuery);
   } catch {
     // A malformed percent-encoding in the query: no string-to-sign can match it.
     return [];
@@ -115,34 +159,46 @@ export function sharedKeyStringsToSign(req: SignableRequest, signingAccount: str
     h('if-unmodified-since'),
     h('range'),
   ];
-  const suffix = canonicalizedHeaders(req.headers) + resource;
+  const prefix = canonicalizedHeaders(req.headers) + `/${signingAccount}${req.rawPath || '/'}`;
   const build = (first: string, second: string) =>
-    [req.method.toUpperCase(), first, second, ...tail].map((line) => line + '\n').join('') + suffix;
-
+    [req.method.toUpperCase(), first, second, ...tail].map((line) => line + '\n').join('') + prefix;
+  // The SDK's order (Content-Language before Content-Encoding) and the documented order.
   const sdkOrder = build(h('content-language'), h('content-encoding'));
   const documentedOrder = build(h('content-encoding'), h('content-language'));
-  return sdkOrder === documentedOrder ? [sdkOrder] : [sdkOrder, documentedOrder];
+  const orders = sdkOrder === documentedOrder ? [sdkOrder] : [sdkOrder, documentedOrder];
+  return queries.flatMap(({ lines, query }) => orders.map((head) => ({ stringToSign: head + lines, query })));
 }
 
 /**
- * True when `signature` (base64) equals HMAC-SHA256(key, stringToSign) for any key and any accepted
- * string-to-sign; constant-time comparison. `keys` are the decoded account keys. Never throws.
+ * The strings-to-sign the service accepts for this request: the documented query canonicalization
+ * and the JS SDK's (when they differ), each with the SDK's and the documented order of
+ * Content-Language and Content-Encoding. Empty when the query cannot be decoded, so nothing verifies.
+ */
+export function sharedKeyStringsToSign(req: SignableRequest, signingAccount: string): string[] {
+  return candidates(req, signingAccount).map((c) => c.stringToSign);
+}
+
+/**
+ * When `signature` (base64) equals HMAC-SHA256(key, stringToSign) for any key and any accepted
+ * string-to-sign (constant-time comparison): the query parameters that signature covers, which are
+ * the only ones the service may act on. Undefined when none matches. `keys` are the decoded account
+ * keys. Never throws.
  */
 export function verifySharedKeySignature(
   req: SignableRequest,
   credentials: SharedKeyCredentials,
   keys: Buffer[],
-): boolean {
+): Record<string, string> | undefined {
   // Compare the base64 text, not decoded bytes: Node's base64 decoder skips invalid characters,
   // which would let altered signatures match.
   const given = Buffer.from(credentials.signature, 'utf8');
-  let matched = false;
-  for (const stringToSign of sharedKeyStringsToSign(req, credentials.account)) {
+  let matched: Record<string, string> | undefined;
+  for (const { stringToSign, query } of candidates(req, credentials.account)) {
     for (const key of keys) {
       const digest = createHmac('sha256', key).update(stringToSign, 'utf8').digest('base64');
       const expected = Buffer.from(digest, 'utf8');
       // No early exit, so the time taken does not reveal which key or order matched.
-      matched = (expected.length === given.length && timingSafeEqual(expected, given)) || matched;
+      if (expected.length === given.length && timingSafeEqual(expected, given)) matched ??= query;
     }
   }
   return matched;

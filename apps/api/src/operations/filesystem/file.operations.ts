@@ -66,7 +66,9 @@ export class FileOperations {
   ) {}
 
   private write(req: WireRequest, write: FileWrite): Promise<NodeState | undefined> {
-    return this.commands.execute(new WriteFileCommand(req.context, req.share!, req.path, guidHeader(req, 'x-ms-lease-id'), write));
+    return this.commands.execute(
+      new WriteFileCommand(req.context, req.share!, req.path, guidHeader(req, 'x-ms-lease-id'), write),
+    );
   }
 
   @AzureOperation({ name: 'Create File', method: 'PUT', resource: 'file', sas: 'c' })
@@ -75,12 +77,23 @@ export class FileOperations {
     if (type.toLowerCase() !== 'file') throw invalidHeader('x-ms-type', type);
     const contentLength = integerHeader(req, 'x-ms-content-length', MAX_FILE_BYTES);
     if (contentLength === undefined) throw missingHeader('x-ms-content-length');
-    const node = await this.write(req, { kind: 'create', contentLength, properties: fileProperties(req), metadata: readMetadata(req.rawHeaders) });
+    // Create needs `c` (or `w`) of a SAS; replacing an existing file is a write and needs `w`.
+    const mayReplace = req.sasPermissions === undefined || req.sasPermissions.includes('w');
+    const node = await this.write(req, {
+      kind: 'create',
+      contentLength,
+      properties: fileProperties(req),
+      metadata: readMetadata(req.rawHeaders),
+      mayReplace,
+    });
     return { status: 201, headers: nodeResponseHeaders(node!) };
   }
 
   @AzureOperation({ name: 'Put Range', method: 'PUT', comp: 'range', resource: 'file', sas: 'w' })
   async putRange(req: WireRequest): Promise<WireResponse> {
+    // As Azure: the length is declared up front, not streamed in chunks.
+    if (header(req, 'content-length') === undefined)
+      throw new AzureError(411, 'MissingContentLengthHeader', 'Content-Length HTTP header is required.');
     const range = parseRange(requiredHeader(req, 'x-ms-range'), 'x-ms-range');
     if (range.end === undefined) throw invalidHeader('x-ms-range', header(req, 'x-ms-range')!);
     const mode = requiredHeader(req, 'x-ms-write').toLowerCase();
@@ -91,13 +104,31 @@ export class FileOperations {
       return { status: 201, headers: { etag: node!.etag, 'last-modified': rfc1123(new Date(node!.lastModified)) } };
     }
     if (mode !== 'update') throw invalidHeader('x-ms-write', mode);
-    if (length > MAX_RANGE_BYTES) throw new AzureError(413, 'RequestBodyTooLarge', 'The request body is too large and exceeds the maximum permissible limit.');
-    if (req.body.length !== length) throw invalidHeader('Content-Length', String(req.body.length), 'The Content-Length does not match the length of x-ms-range.');
+    if (length > MAX_RANGE_BYTES)
+      throw new AzureError(
+        413,
+        'RequestBodyTooLarge',
+        'The request body is too large and exceeds the maximum permissible limit.',
+      );
+    if (req.body.length !== length)
+      throw invalidHeader(
+        'Content-Length',
+        String(req.body.length),
+        'The Content-Length does not match the length of x-ms-range.',
+      );
     const md5 = createHash('md5').update(req.body).digest('base64');
     const sent = header(req, 'content-md5');
-    if (sent !== undefined && sent !== md5) throw new AzureError(400, 'Md5Mismatch', 'The MD5 value specified in the request did not match with the MD5 value calculated by the server.');
+    if (sent !== undefined && sent !== md5)
+      throw new AzureError(
+        400,
+        'Md5Mismatch',
+        'The MD5 value specified in the request did not match with the MD5 value calculated by the server.',
+      );
     const node = await this.write(req, { kind: 'putRange', start: range.start, data: req.body });
-    return { status: 201, headers: { etag: node!.etag, 'last-modified': rfc1123(new Date(node!.lastModified)), 'content-md5': md5 } };
+    return {
+      status: 201,
+      headers: { etag: node!.etag, 'last-modified': rfc1123(new Date(node!.lastModified)), 'content-md5': md5 },
+    };
   }
 
   @AzureOperation({ name: 'Set File Metadata', method: 'PUT', comp: 'metadata', resource: 'file', sas: 'w' })
@@ -137,23 +168,48 @@ export class FileOperations {
     };
   }
 
-  @AzureOperation({ name: 'Get File Properties', method: 'HEAD', resource: 'file', sas: 'r', sasResponseOverrides: true })
+  @AzureOperation({
+    name: 'Get File Properties',
+    method: 'HEAD',
+    resource: 'file',
+    sas: 'r',
+    sasResponseOverrides: true,
+  })
   async getProperties(req: WireRequest): Promise<WireResponse> {
     const node = await this.readable(req);
-    return { status: 200, headers: { ...this.describe(node), 'content-length': node.contentLength, 'content-md5': node.properties.contentMD5 } };
+    return {
+      status: 200,
+      headers: {
+        ...this.describe(node),
+        'content-length': node.contentLength,
+        'content-md5': node.properties.contentMD5,
+      },
+    };
   }
 
   @AzureOperation({ name: 'Get File', method: 'GET', resource: 'file', sas: 'r', sasResponseOverrides: true })
   async get(req: WireRequest): Promise<WireResponse> {
-    const rangeHeader = header(req, 'x-ms-range') !== undefined ? 'x-ms-range' : header(req, 'range') !== undefined ? 'range' : undefined;
+    const rangeHeader =
+      header(req, 'x-ms-range') !== undefined ? 'x-ms-range' : header(req, 'range') !== undefined ? 'range' : undefined;
     const node = await this.readable(req);
     const size = node.contentLength;
     if (!rangeHeader) {
       const body = await this.queries.execute(new FileContentQuery(node.fileId, 0, size));
-      return { status: 200, headers: { ...this.describe(node), 'content-length': size, 'content-md5': node.properties.contentMD5 }, body };
+      return {
+        status: 200,
+        headers: { ...this.describe(node), 'content-length': size, 'content-md5': node.properties.contentMD5 },
+        body,
+      };
     }
     const range = parseRange(header(req, rangeHeader)!, rangeHeader);
-    if (range.start >= size) throw new AzureError(416, 'InvalidRange', 'The range specified is invalid for the current size of the resource.', {}, { 'content-range': `bytes */${size}` });
+    if (range.start >= size)
+      throw new AzureError(
+        416,
+        'InvalidRange',
+        'The range specified is invalid for the current size of the resource.',
+        {},
+        { 'content-range': `bytes */${size}` },
+      );
     const end = Math.min(range.end ?? size - 1, size - 1);
     const wantMd5 = header(req, 'x-ms-range-get-content-md5')?.toLowerCase() === 'true';
     if (wantMd5 && end - range.start + 1 > MAX_RANGE_BYTES) {
@@ -167,7 +223,11 @@ export class FileOperations {
         'content-length': end - range.start + 1,
         'content-range': `bytes ${range.start}-${end}/${size}`,
         // Only asked for ranges of at most 4 MiB (checked above), which are read whole.
-        'content-md5': wantMd5 ? createHash('md5').update(body as Buffer).digest('base64') : undefined,
+        'content-md5': wantMd5
+          ? createHash('md5')
+              .update(body as Buffer)
+              .digest('base64')
+          : undefined,
       },
       body,
     };
