@@ -33,7 +33,10 @@ describe('retried lease actions get their original answer', () => {
           (answer) => {
             const body: Buffer[] = [];
             answer.on('data', (c: Buffer) => body.push(c));
-            answer.on('end', async () => {
+            answer.on('end', () => {
+              void forward();
+            });
+            const forward = async () => {
               const id = String(req.headers['x-ms-client-request-id']);
               const attempt = (seen.get(id) ?? 0) + 1;
               seen.set(id, attempt);
@@ -44,7 +47,7 @@ describe('retried lease actions get their original answer', () => {
               }
               res.writeHead(answer.statusCode ?? 500, answer.headers);
               res.end(Buffer.concat(body));
-            });
+            };
           },
         );
         upstream.end(Buffer.concat(chunks));

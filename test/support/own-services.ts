@@ -95,7 +95,7 @@ export async function startOwnRedis(): Promise<OwnRedis> {
       );
       child = server;
       let output = '';
-      server.stdout!.on('data', (chunk) => {
+      server.stdout.on('data', (chunk) => {
         output += chunk;
         if (output.includes('Ready to accept connections')) ready();
       });

@@ -225,7 +225,9 @@ export class AccountsService {
    * `npm start`); keysOf opens only current values. Returns how many accounts it changed.
    */
   async resealKeys(): Promise<number> {
-    const rows = await this.store.db.query(`SELECT account, key1, key2 FROM account_keys`);
+    const rows = await this.store.db.query<{ account: string; key1: string; key2: string }>(
+      `SELECT account, key1, key2 FROM account_keys`,
+    );
     let resealed = 0;
     for (const r of rows) {
       const key1 = this.cipher.reseal(r.key1, r.account);
