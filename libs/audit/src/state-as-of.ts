@@ -51,7 +51,8 @@ export async function stateAsOf(pages: AsyncIterable<AuditEvent[]>, at: Date): P
         node = evolveNode(node, { type: e.type, data: e.data } as NodeEvent);
       } else if (e.streamId.startsWith(SHARE_STREAM_PREFIX)) {
         // Likewise a share deleted and created again under the same name.
-        if (e.streamId !== share?.streamId) share = { streamId: e.streamId, exists: true, lease: initialShareLeaseState };
+        if (e.streamId !== share?.streamId)
+          share = { streamId: e.streamId, exists: true, lease: initialShareLeaseState };
         if (e.type === 'ShareDeleted') share.exists = false;
         else if (e.type.startsWith('ShareLease'))
           share.lease = evolveShareLease(share.lease, { type: e.type, data: e.data } as ShareLeaseEvent);
