@@ -1,21 +1,8 @@
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import {
-  CommandContext,
-  decideLease,
-  DomainError,
-  isLeaseError,
-  LeaseCommand,
-  LeaseDecision,
-  NodeState,
-} from '@leasehold/domain';
+import { CommandContext, decideLease, DomainError, isLeaseError, LeaseCommand, LeaseDecision } from '@leasehold/domain';
 import { retryOnConcurrency } from '@leasehold/event-store';
 import { Located, NodeRepository, NodeWriter, orThrow, RecentNodes } from '@leasehold/filesystem';
-import { LeaseReplay } from './lease-replay';
-
-export interface LeaseFileResult {
-  leaseId?: string;
-  node: NodeState;
-}
+import { LeaseFileResult, LeaseReplay } from './lease-replay';
 
 export class LeaseFileCommand extends Command<LeaseFileResult> {
   constructor(

@@ -1,8 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { CommandContext, LeaseCommand } from '@leasehold/domain';
+import { CommandContext, LeaseCommand, NodeState } from '@leasehold/domain';
 import { EventStore, RecordedEvent } from '@leasehold/event-store';
 import { Located, nodeStream } from '@leasehold/filesystem';
-import type { LeaseFileResult } from './lease-file.command';
+
+/** What a Lease File answers, and what a repeat of one that committed is answered again (here, so the command and its replay share it without a cycle). */
+export interface LeaseFileResult {
+  leaseId?: string;
+  node: NodeState;
+}
 
 /** How long a repeated request gets the original answer: longer than any SDK's retries of one request. */
 export const REPLAY_WINDOW_MS = 10 * 60_000;
