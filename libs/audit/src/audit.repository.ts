@@ -7,7 +7,8 @@ export interface AuditFilter {
   pathKey?: string;
   /** With a path: the directory and everything under it. */
   recursive?: boolean;
-  type?: string;
+  /** One event type, or any of several. */
+  type?: string | string[];
   leaseId?: string;
   handleId?: string;
   jobId?: string;
@@ -81,10 +82,12 @@ function where(tenant: string, filter: AuditFilter, params: unknown[]): string {
   if (filter.share !== undefined) clauses.push(`share = ${add(filter.share)}`);
   if (filter.pathKey !== undefined) {
     if (filter.recursive && filter.pathKey === '') clauses.push(`path_key IS NOT NULL`);
-    else if (filter.recursive) clauses.push(`(path_key = ${add(filter.pathKey)} OR path_key LIKE ${add(likePrefix(filter.pathKey))})`);
+    else if (filter.recursive)
+      clauses.push(`(path_key = ${add(filter.pathKey)} OR path_key LIKE ${add(likePrefix(filter.pathKey))})`);
     else clauses.push(`path_key = ${add(filter.pathKey)}`);
   }
-  if (filter.type) clauses.push(`type = ${add(filter.type)}`);
+  if (filter.type)
+    clauses.push(Array.isArray(filter.type) ? `type = ANY(${add(filter.type)})` : `type = ${add(filter.type)}`);
   if (filter.leaseId) clauses.push(`lease_id = ${add(filter.leaseId)}`);
   if (filter.handleId) clauses.push(`handle_id = ${add(filter.handleId)}`);
   if (filter.jobId) clauses.push(`job_id = ${add(filter.jobId)}`);
@@ -101,7 +104,13 @@ export class AuditRepository {
   constructor(private readonly store: EventStore) {}
 
   /** One page in seq order; `after` is the seq the previous page ended at. */
-  async query(tenant: string, filter: AuditFilter, order: 'asc' | 'desc', after: string | undefined, limit: number): Promise<{ events: AuditEvent[]; more: boolean }> {
+  async query(
+    tenant: string,
+    filter: AuditFilter,
+    order: 'asc' | 'desc',
+    after: string | undefined,
+    limit: number,
+  ): Promise<{ events: AuditEvent[]; more: boolean }> {
     const params: unknown[] = [];
     const clause = where(tenant, filter, params);
     const cursor = after === undefined ? '' : ` AND seq ${order === 'asc' ? '>' : '<'} $${params.push(after)}`;
@@ -110,16 +119,6 @@ export class AuditRepository {
       params,
     );
     return { events: rows.slice(0, limit).map(toEvent), more: rows.length > limit };
-  }
-
-  /** Everything recorded about one path up to `at`, oldest first: the material of an as-of reconstruction. */
-  async historyOf(tenant: string, share: string, key: string, at?: Date): Promise<AuditEvent[]> {
-    const rows = await this.store.db.query<AuditRow>(
-      `SELECT * FROM audit_log WHERE tenant = $1 AND share = $2 AND path_key = $3 AND ($4::timestamptz IS NULL OR recorded_at <= $4)
-       ORDER BY seq`,
-      [tenant, share, key, at ?? null],
-    );
-    return rows.map(toEvent);
   }
 
   /** Streams a range in pages of `page` rows, so an export of any size holds one page in memory. */

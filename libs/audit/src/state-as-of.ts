@@ -33,53 +33,43 @@ export interface StateAsOf {
   handles: OpenHandleAsOf[];
 }
 
-const byVersion = (a: AuditEvent, b: AuditEvent) => a.streamVersion - b.streamVersion;
-
-function groupByStream(events: AuditEvent[]): Map<string, AuditEvent[]> {
-  const streams = new Map<string, AuditEvent[]>();
-  for (const e of events) streams.set(e.streamId, [...(streams.get(e.streamId) ?? []), e]);
-  for (const list of streams.values()) list.sort(byVersion);
-  return streams;
-}
-
 /**
- * The lease and the open handles of one path as they were at `at`, folded from everything
- * recorded about the path up to then with the same evolve functions the service runs on.
+ * The lease and the open handles of one path as they were at `at`, folded page by page (oldest
+ * first) from everything recorded about the path up to then, with the same evolve functions the
+ * service runs on. Memory: the node's (or share's) state and the handles open at one moment.
  */
-export function stateAsOf(events: AuditEvent[], at: Date): StateAsOf {
-  const streams = groupByStream(events);
-  let share: { exists: boolean; lease: ShareLeaseState } | undefined;
+export async function stateAsOf(pages: AsyncIterable<AuditEvent[]>, at: Date): Promise<StateAsOf> {
   let node: NodeState | undefined;
-  let nodeSeq = -1n;
-  const handles: OpenHandleAsOf[] = [];
-  for (const [streamId, list] of streams) {
-    if (streamId.startsWith(NODE_STREAM_PREFIX)) {
-      // A path may have been deleted and created again: the latest creation is the one that counts.
-      const state = list.reduce<NodeState | undefined>(
-        (s, e) => evolveNode(s, { type: e.type, data: e.data } as NodeEvent),
-        undefined,
-      );
-      const seq = BigInt(list[0].seq);
-      if (seq > nodeSeq) [node, nodeSeq] = [state, seq];
-    } else if (streamId.startsWith(SHARE_STREAM_PREFIX)) {
-      const lease = list
-        .filter((e) => e.type.startsWith('ShareLease'))
-        .reduce(
-          (s, e) => evolveShareLease(s, { type: e.type, data: e.data } as ShareLeaseEvent),
-          initialShareLeaseState,
-        );
-      share = { exists: !list.some((e) => e.type === 'ShareDeleted'), lease };
-    } else if (streamId.startsWith(HANDLE_STREAM_PREFIX) && list.length === 1 && list[0].type === 'HandleOpened') {
-      const d = list[0].data as HandleOpened;
-      handles.push({
-        handleId: d.handleId,
-        sessionId: d.sessionId,
-        clientName: d.clientName,
-        clientIp: d.clientIp,
-        access: d.access,
-        openedAt: list[0].recordedAt,
-        openedBy: list[0].principal,
-      });
+  let nodeStream: string | undefined;
+  let share: { streamId: string; exists: boolean; lease: ShareLeaseState } | undefined;
+  const handles = new Map<string, OpenHandleAsOf>();
+  for await (const page of pages) {
+    for (const e of page) {
+      if (e.streamId.startsWith(NODE_STREAM_PREFIX)) {
+        // A path may have been deleted and created again: a newer node's stream starts afresh.
+        if (e.streamId !== nodeStream) [node, nodeStream] = [undefined, e.streamId];
+        node = evolveNode(node, { type: e.type, data: e.data } as NodeEvent);
+      } else if (e.streamId.startsWith(SHARE_STREAM_PREFIX)) {
+        // Likewise a share deleted and created again under the same name.
+        if (e.streamId !== share?.streamId)
+          share = { streamId: e.streamId, exists: true, lease: initialShareLeaseState };
+        if (e.type === 'ShareDeleted') share.exists = false;
+        else if (e.type.startsWith('ShareLease'))
+          share.lease = evolveShareLease(share.lease, { type: e.type, data: e.data } as ShareLeaseEvent);
+      } else if (e.streamId.startsWith(HANDLE_STREAM_PREFIX)) {
+        const d = e.data as HandleOpened;
+        if (e.type === 'HandleOpened') {
+          handles.set(e.streamId, {
+            handleId: d.handleId,
+            sessionId: d.sessionId,
+            clientName: d.clientName,
+            clientIp: d.clientIp,
+            access: d.access,
+            openedAt: e.recordedAt,
+            openedBy: e.principal,
+          });
+        } else handles.delete(e.streamId);
+      }
     }
   }
   if (share) {
@@ -90,9 +80,9 @@ export function stateAsOf(events: AuditEvent[], at: Date): StateAsOf {
       ...(view.state !== 'available' ? { leaseId: view.leaseId } : {}),
       epoch: view.epoch,
     };
-    return { exists: share.exists, kind: 'directory', shareLease, handles };
+    return { exists: share.exists, kind: 'directory', shareLease, handles: [...handles.values()] };
   }
-  if (!node) return { exists: false, handles };
+  if (!node) return { exists: false, handles: [...handles.values()] };
   const lease = node.lease;
   return {
     exists: true,
@@ -105,7 +95,7 @@ export function stateAsOf(events: AuditEvent[], at: Date): StateAsOf {
             epoch: lease.epoch,
           }
         : undefined,
-    handles,
+    handles: [...handles.values()],
   };
 }
 
@@ -133,6 +123,8 @@ export interface LeaseHistoryEntry {
   requestId: string | null;
   clientRequestId: string | null;
 }
+
+export const LEASE_EVENT_TYPES = Object.keys(LEASE_EVENTS);
 
 /** Who acquired, renewed, changed, broke and released the lease on a path (a file, or a share's root), and when it expired, oldest first. */
 export function leaseHistory(events: AuditEvent[]): LeaseHistoryEntry[] {

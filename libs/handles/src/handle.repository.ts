@@ -2,8 +2,19 @@ import { Injectable } from '@nestjs/common';
 import type { CommandContext } from '@leasehold/domain';
 import { eventMetadata, EventStore, SqlExecutor } from '@leasehold/event-store';
 import type { OpenHandles } from '@leasehold/filesystem';
-import { AccessRight, HANDLE_STREAM_PREFIX, HandleEvent, HandleForceClosed, HandleOpened, handleRow, handleStream } from './handle.events';
+import {
+  AccessRight,
+  HANDLE_STREAM_PREFIX,
+  HandleEvent,
+  HandleForceClosed,
+  HandleOpened,
+  handleRow,
+  handleStream,
+} from './handle.events';
 import { HandlePosition } from './markers';
+import { randomBytes } from 'node:crypto';
+
+const randomId = (): string => ((randomBytes(8).readBigUInt64BE() % (2n ** 63n - 1n)) + 1n).toString();
 
 export interface HandleRow {
   handleId: string;
@@ -72,14 +83,25 @@ const SCOPE = `share_id = $1
 
 function scopeParams(scope: HandleScope, after?: HandlePosition): unknown[] {
   const prefix = scope.nodeKey === '' ? '' : `${scope.nodeKey}/`;
-  return [scope.shareId, scope.nodeKey, scope.recursive, prefix, scope.handleId ?? null, after?.nodeKey ?? '', after?.handleId ?? '-1'];
+  return [
+    scope.shareId,
+    scope.nodeKey,
+    scope.recursive,
+    prefix,
+    scope.handleId ?? null,
+    after?.nodeKey ?? '',
+    after?.handleId ?? '-1',
+  ];
 }
 
 /**
  * The RETURNING clause of a statement that deletes handles rows: one HandleForceClosed event per row,
  * its data built here only. `$reason` is the parameter holding the reason (text, or null for none).
  */
-const forceClosedEvents = (prefix: string, reason: string) => `RETURNING ${prefix}::text || handle_id AS stream_id, 2 AS stream_version, 'HandleForceClosed' AS type,
+const forceClosedEvents = (
+  prefix: string,
+  reason: string,
+) => `RETURNING ${prefix}::text || handle_id AS stream_id, 2 AS stream_version, 'HandleForceClosed' AS type,
   jsonb_build_object('handleId', handle_id::text, 'path', path, 'nodeKey', node_key, 'fileId', file_id::text,
     'sessionId', session_id::text, 'clientName', client_name) || jsonb_strip_nulls(jsonb_build_object('reason', ${reason}::text)) AS data`;
 
@@ -89,7 +111,11 @@ export class HandleRepository implements OpenHandles {
   constructor(private readonly store: EventStore) {}
 
   /** One page of handles in scope after `after`; `more` tells whether another page follows. */
-  async list(scope: HandleScope, after: HandlePosition | undefined, limit: number): Promise<{ handles: HandleRow[]; more: boolean }> {
+  async list(
+    scope: HandleScope,
+    after: HandlePosition | undefined,
+    limit: number,
+  ): Promise<{ handles: HandleRow[]; more: boolean }> {
     const rows = await this.store.db.query<HandleColumns>(
       `SELECT * FROM handles WHERE ${SCOPE} ORDER BY node_key, handle_id LIMIT $8`,
       [...scopeParams(scope, after), limit + 1],
@@ -104,18 +130,27 @@ export class HandleRepository implements OpenHandles {
   }
 
   async countOn(shareId: string, nodeKey: string, sql: SqlExecutor = this.store.db): Promise<number> {
-    const rows = await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM handles WHERE share_id = $1 AND node_key = $2`, [shareId, nodeKey]);
+    const rows = await sql.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM handles WHERE share_id = $1 AND node_key = $2`,
+      [shareId, nodeKey],
+    );
     return rows[0].n;
   }
 
   async anyOpenOn(shareId: string, nodeKey: string, sql: SqlExecutor): Promise<boolean> {
-    return (await sql.query(`SELECT 1 FROM handles WHERE share_id = $1 AND node_key = $2 LIMIT 1`, [shareId, nodeKey])).length > 0;
+    return (
+      (await sql.query(`SELECT 1 FROM handles WHERE share_id = $1 AND node_key = $2 LIMIT 1`, [shareId, nodeKey]))
+        .length > 0
+    );
   }
 
-  /** A new handle id and a new session id (used when the client names no session). */
-  async nextIds(sql: SqlExecutor): Promise<{ handleId: string; sessionId: string }> {
-    const [ids] = await sql.query<{ handle_id: string; session_id: string }>(`SELECT nextval('handle_ids')::text AS handle_id, nextval('session_ids')::text AS session_id`);
-    return { handleId: ids.handle_id, sessionId: ids.session_id };
+  /**
+   * A new handle id and a new session id (used when the client names no session): random positive
+   * 63-bit integers (uint64 on the wire, bigint here). A counter would tell one tenant how busy the
+   * others are, and would make the session id that proves a Close Handle guessable.
+   */
+  nextIds(): { handleId: string; sessionId: string } {
+    return { handleId: randomId(), sessionId: randomId() };
   }
 
   /** Appends HandleOpened with the handle's row, in the caller's transaction. */
@@ -138,7 +173,13 @@ export class HandleRepository implements OpenHandles {
   }
 
   /** Closes a handle for its holder (the handle id and the session prove who holds it); false when no such handle is open there. */
-  async closeByHolder(context: CommandContext, shareId: string, nodeKey: string, handleId: string, sessionId: string): Promise<boolean> {
+  async closeByHolder(
+    context: CommandContext,
+    shareId: string,
+    nodeKey: string,
+    handleId: string,
+    sessionId: string,
+  ): Promise<boolean> {
     const closed = await this.store.appendPerRow(context.tenant, eventMetadata(context), {
       sql: `DELETE FROM handles WHERE handle_id = $1 AND share_id = $2 AND node_key = $3 AND session_id = $4
             RETURNING $5::text || handle_id AS stream_id, 2 AS stream_version, 'HandleClosed' AS type,
@@ -152,7 +193,10 @@ export class HandleRepository implements OpenHandles {
     await this.store.appendPerRow(
       context.tenant,
       eventMetadata(context),
-      { sql: `DELETE FROM handles WHERE share_id = $1 ${forceClosedEvents('$2', '$3')}`, params: [shareId, HANDLE_STREAM_PREFIX, 'ShareDeleted'] },
+      {
+        sql: `DELETE FROM handles WHERE share_id = $1 ${forceClosedEvents('$2', '$3')}`,
+        params: [shareId, HANDLE_STREAM_PREFIX, 'ShareDeleted'],
+      },
       sql,
     );
   }
@@ -163,7 +207,13 @@ export class HandleRepository implements OpenHandles {
    * handle closed concurrently (by its holder, or by another closer) is closed exactly once. The
    * synchronous Force Close Handles operation and the queued job both close through this.
    */
-  async forceCloseChunk(context: CommandContext, scope: HandleScope, after: HandlePosition | undefined, limit: number, sql: SqlExecutor = this.store.db): Promise<ClosedChunk> {
+  async forceCloseChunk(
+    context: CommandContext,
+    scope: HandleScope,
+    after: HandlePosition | undefined,
+    limit: number,
+    sql: SqlExecutor = this.store.db,
+  ): Promise<ClosedChunk> {
     const tenant = context.tenant;
     const closed = await this.store.appendPerRow<HandleForceClosed>(
       tenant,
@@ -177,6 +227,35 @@ export class HandleRepository implements OpenHandles {
       },
       sql,
     );
+    return this.chunkOf(scope, closed, sql);
+  }
+
+  /**
+   * What a Force Close Handles with this client request id closed within `windowMs`: a retry of a
+   * request that committed gets that answer, instead of closing what was opened since. A chunk
+   * short of `limit` left nothing behind it then, so it carries no marker; a full one continues
+   * after its last handle. Undefined when it closed nothing.
+   */
+  async closedBy(
+    context: CommandContext,
+    scope: HandleScope,
+    windowMs: number,
+    limit: number,
+  ): Promise<ClosedChunk | undefined> {
+    if (!context.clientRequestId) return undefined;
+    const since = new Date(context.now.getTime() - windowMs);
+    const events = await this.store.recordedBy(context.tenant, 'HandleForceClosed', context.clientRequestId, since);
+    if (events.length === 0) return undefined;
+    if (events.length < limit) return { closed: events.length };
+    return this.chunkOf(
+      scope,
+      events.map((e) => e.data as HandleForceClosed),
+      this.store.db,
+    );
+  }
+
+  /** The answer for a chunk that closed `closed`: how many, and where the next chunk starts when handles in scope lie beyond it. */
+  private async chunkOf(scope: HandleScope, closed: HandleForceClosed[], sql: SqlExecutor): Promise<ClosedChunk> {
     if (closed.length === 0) return { closed: 0 };
     // The chunk's last position in PostgreSQL's own order (its collation, not JavaScript's), and whether any handle lies beyond it.
     const [last] = await sql.query<{ node_key: string; handle_id: string; more: boolean }>(
@@ -187,8 +266,14 @@ export class HandleRepository implements OpenHandles {
        SELECT last.node_key, last.handle_id::text,
          EXISTS (SELECT 1 FROM handles WHERE ${SCOPE.replace('($6::text, $7::bigint)', '(last.node_key, last.handle_id)')}) AS more
        FROM last`,
-      [...scopeParams(scope, undefined).slice(0, 5), JSON.stringify(closed.map((c) => ({ node_key: c.nodeKey, handle_id: c.handleId })))],
+      [
+        ...scopeParams(scope, undefined).slice(0, 5),
+        JSON.stringify(closed.map((c) => ({ node_key: c.nodeKey, handle_id: c.handleId }))),
+      ],
     );
-    return { closed: closed.length, next: last.more ? { nodeKey: last.node_key, handleId: last.handle_id } : undefined };
+    return {
+      closed: closed.length,
+      next: last.more ? { nodeKey: last.node_key, handleId: last.handle_id } : undefined,
+    };
   }
 }

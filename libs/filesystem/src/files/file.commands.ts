@@ -12,7 +12,13 @@ import { clearContent, truncateContent, writeContent } from './file-content';
 
 /** A write to a file: every one of them is gated by the file's lease (the first table of docs/lease-file.md). */
 export type FileWrite =
-  | { kind: 'create'; contentLength: number; properties: FileProperties; metadata: Record<string, string> }
+  | {
+      kind: 'create';
+      contentLength: number;
+      properties: FileProperties;
+      metadata: Record<string, string>;
+      mayReplace: boolean;
+    }
   | { kind: 'putRange'; start: number; data: Buffer; copiedFrom?: { share: string; path: string; start: number } }
   | { kind: 'clearRange'; start: number; end: number }
   | { kind: 'setMetadata'; metadata: Record<string, string> }
@@ -55,6 +61,7 @@ export class WriteFileHandler implements ICommandHandler<WriteFileCommand> {
         const { node } = located;
         if (node && node.kind !== 'file')
           throw new DomainError(write.kind === 'create' ? 'ResourceTypeMismatch' : 'ResourceNotFound');
+        if (node && write.kind === 'create' && !write.mayReplace) throw new DomainError('ReplaceNeedsWritePermission');
         if (!located.parentExists) throw new DomainError('ParentNotFound');
         if (!node && write.kind !== 'create') throw new DomainError('ResourceNotFound');
         if (write.kind === 'delete') {
