@@ -91,22 +91,34 @@ function httpQuery(spec: LoadSpec, concurrency: number): { run: Query; close: ()
   const run: Query = (scenario, target) => {
     if (target.account && target.account !== spec.account) throw new Error('HTTP mode queries the spec account only');
     const rawPath = `/${spec.account}/${encodePath(target.share)}${target.path ? `/${encodePath(target.path)}` : ''}`;
-    const rawQuery = scenario.kind === 'history' ? 'comp=leasehistory' : 'comp=auditevents&recursive=true&maxresults=100';
-    const headers: Record<string, string> = { 'x-ms-date': new Date().toUTCString(), 'x-ms-version': '2026-04-06', 'x-ms-client-request-id': randomUUID() };
+    const rawQuery =
+      scenario.kind === 'history' ? 'comp=leasehistory' : 'comp=auditevents&recursive=true&maxresults=100';
+    const headers: Record<string, string> = {
+      'x-ms-date': new Date().toUTCString(),
+      'x-ms-version': '2026-04-06',
+      'x-ms-client-request-id': randomUUID(),
+    };
     const [stringToSign] = sharedKeyStringsToSign({ method: 'GET', rawPath, rawQuery, headers }, spec.account);
-    headers['authorization'] = `SharedKey ${spec.account}:${createHmac('sha256', key).update(stringToSign, 'utf8').digest('base64')}`;
+    headers['authorization'] =
+      `SharedKey ${spec.account}:${createHmac('sha256', key).update(stringToSign, 'utf8').digest('base64')}`;
     return new Promise((resolve, reject) => {
-      const req = request({ host: base.hostname, port: base.port, method: 'GET', path: `${rawPath}?${rawQuery}`, headers, agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const body = Buffer.concat(chunks).toString('utf8');
-          if (res.statusCode !== 200) return reject(new Error(`${res.statusCode} ${String(res.headers['x-ms-error-code'] ?? body.slice(0, 100))}`));
-          const parsed = JSON.parse(body);
-          resolve({ returned: scenario.kind === 'history' ? parsed.timeline.length : parsed.events.length });
-        });
-      });
+      const req = request(
+        { host: base.hostname, port: base.port, method: 'GET', path: `${rawPath}?${rawQuery}`, headers, agent },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            const body = Buffer.concat(chunks).toString('utf8');
+            if (res.statusCode !== 200)
+              return reject(
+                new Error(`${res.statusCode} ${String(res.headers['x-ms-error-code'] ?? body.slice(0, 100))}`),
+              );
+            const parsed = JSON.parse(body);
+            resolve({ returned: scenario.kind === 'history' ? parsed.timeline.length : parsed.events.length });
+          });
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -117,20 +129,35 @@ function httpQuery(spec: LoadSpec, concurrency: number): { run: Query; close: ()
 async function sqlQuery(spec: LoadSpec): Promise<{ run: Query; close: () => Promise<void> }> {
   // Loaded here so the HTTP load process stays small.
   const { Pool } = await import('pg');
-  const { AuditRepository, leaseHistory } = await import('@leasehold/audit');
+  const { AuditRepository, leaseHistory, LEASE_EVENT_TYPES } = await import('@leasehold/audit');
   const { pathKey } = await import('@leasehold/domain');
   // The API's pool size (createDataSource's default).
   const pool = new Pool({ connectionString: spec.databaseUrl, max: 20 });
-  const store = { db: { query: async (text: string, params?: unknown[]) => (await pool.query(text, params as unknown[])).rows } };
+  const store = {
+    db: { query: async (text: string, params?: unknown[]) => (await pool.query(text, params as unknown[])).rows },
+  };
   const audit = new AuditRepository(store as never);
   const keyOf = (path: string) => pathKey(path === '' ? [] : path.split('/'));
   const run: Query = async (scenario, target) => {
     const account = target.account ?? spec.account;
     if (scenario.kind === 'history') {
-      const events = await audit.historyOf(account, target.share, keyOf(target.path));
+      // The first page of the lease history, as the API reads it.
+      const { events } = await audit.query(
+        account,
+        { share: target.share, pathKey: keyOf(target.path), recursive: false, type: LEASE_EVENT_TYPES },
+        'asc',
+        undefined,
+        1000,
+      );
       return { returned: leaseHistory(events).length, fetched: events.length };
     }
-    const page = await audit.query(account, { share: target.share, pathKey: keyOf(target.path), recursive: true }, 'desc', undefined, 100);
+    const page = await audit.query(
+      account,
+      { share: target.share, pathKey: keyOf(target.path), recursive: true },
+      'desc',
+      undefined,
+      100,
+    );
     return { returned: page.events.length, fetched: page.events.length };
   };
   return { run, close: () => pool.end() };
@@ -172,11 +199,13 @@ async function runScenario(spec: LoadSpec, scenario: Scenario, index: number): P
       } catch (error) {
         const message = (error as Error).message;
         errors[message] = (errors[message] ?? 0) + 1;
-        if (Object.values(errors).reduce((a, b) => a + b, 0) > 20) throw new Error(`${scenario.name}: too many errors: ${JSON.stringify(errors)}`);
+        if (Object.values(errors).reduce((a, b) => a + b, 0) > 20)
+          throw new Error(`${scenario.name}: too many errors: ${JSON.stringify(errors)}`);
       }
     }
   };
-  const workers = (limit: number, measure: boolean) => Promise.all(Array.from({ length: scenario.concurrency }, () => worker(limit, measure)));
+  const workers = (limit: number, measure: boolean) =>
+    Promise.all(Array.from({ length: scenario.concurrency }, () => worker(limit, measure)));
   try {
     await workers(scenario.warmup, false);
     next = 0;

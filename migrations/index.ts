@@ -5,6 +5,7 @@ import { ProjectionsWithoutForeignKeys1763900000000 } from './1763900000000-Proj
 import { AuditReadModel1764000000000 } from './1764000000000-AuditReadModel';
 import { DropDeadColumns1764100000000 } from './1764100000000-DropDeadColumns';
 import { ShareLeases1764200000000 } from './1764200000000-ShareLeases';
+import { ForceClosedByRequest1764250000000 } from './1764250000000-ForceClosedByRequest';
 import { ShareSettingsAndFileService1764300000000 } from './1764300000000-ShareSettingsAndFileService';
 import { AuditByStream1764400000000 } from './1764400000000-AuditByStream';
 import { NodeCopy1764410000000 } from './1764410000000-NodeCopy';
@@ -19,6 +20,7 @@ export const migrations = [
   AuditReadModel1764000000000,
   DropDeadColumns1764100000000,
   ShareLeases1764200000000,
+  ForceClosedByRequest1764250000000,
   ShareSettingsAndFileService1764300000000,
   AuditByStream1764400000000,
   NodeCopy1764410000000,

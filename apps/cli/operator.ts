@@ -21,8 +21,8 @@ export async function prepare(): Promise<void> {
   await migrateDatabase(config.databaseUrl);
   console.log('leasehold: database ready, migrations applied');
   await withAccounts(async (accounts) => {
-    const sealed = await accounts.sealPlainKeys();
-    if (sealed) console.log(`leasehold: encrypted the keys of ${sealed} account(s) stored before encryption at rest`);
+    const resealed = await accounts.resealKeys();
+    if (resealed) console.log(`leasehold: re-sealed the keys of ${resealed} account(s), each bound to its account`);
     if (!config.production) {
       await accounts.ensureDevelopmentAccount();
       console.log('leasehold: development account devstoreaccount1 ready (the Azure emulator key)');
@@ -34,7 +34,9 @@ async function withAccounts<T>(work: (accounts: AccountsService) => Promise<T>):
   const config = loadConfig();
   const db = await createDataSource(config.databaseUrl, 1).initialize();
   try {
-    return await work(new AccountsService(new EventStore(db), new KeyCipher(config.encryptionKey)));
+    return await work(
+      new AccountsService(new EventStore(db), new KeyCipher(config.encryptionKey), { production: config.production }),
+    );
   } finally {
     await db.destroy();
   }

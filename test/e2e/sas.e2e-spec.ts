@@ -513,7 +513,7 @@ describe('Shared access signatures through the SDK', () => {
         'AuthenticationFailed',
       );
       expect((error.details as { authenticationErrorDetail?: string }).authenticationErrorDetail).toMatch(
-        /does not exist/,
+        /^Signature did not match/,
       );
     });
   });

@@ -8,10 +8,20 @@ import { startTestService, TestService, testDatabaseUrl, uniqueShare } from '../
 
 const ADMIN = 'leasehold-development-admin-token';
 const client = (service: TestService, account: string, key: string) =>
-  new ShareServiceClient(service.accountUrl(account), new StorageSharedKeyCredential(account, key), { retryOptions: { maxTries: 1 } });
-const failure = (promise: Promise<unknown>) => promise.then(() => undefined, (e: RestError) => e);
+  new ShareServiceClient(service.accountUrl(account), new StorageSharedKeyCredential(account, key), {
+    retryOptions: { maxTries: 1 },
+  });
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (e: RestError) => e,
+  );
 /** 200 when the call succeeded, else its status code. */
-const status = (promise: Promise<unknown>) => promise.then(() => 200, (e: RestError) => e.statusCode);
+const status = (promise: Promise<unknown>) =>
+  promise.then(
+    () => 200,
+    (e: RestError) => e.statusCode,
+  );
 
 describe('tenants: accounts, keys and their administration', () => {
   let service: TestService;
@@ -59,24 +69,41 @@ describe('tenants: accounts, keys and their administration', () => {
 
     expect((await admin('POST', `/accounts/${name}/disable`)).status).toBe(200);
     const refused = await failure(client(service, name, fresh).getShareClient(share).getProperties());
-    expect([refused?.statusCode, (refused?.details as { errorCode?: string } | undefined)?.errorCode]).toEqual([403, 'AuthenticationFailed']);
+    expect([refused?.statusCode, (refused?.details as { errorCode?: string } | undefined)?.errorCode]).toEqual([
+      403,
+      'AuthenticationFailed',
+    ]);
     expect((await admin('POST', `/accounts/${name}/enable`)).status).toBe(200);
     expect(await status(client(service, name, fresh).getShareClient(share).getProperties())).toBe(200);
 
-    const events = await service.db.query(`SELECT type, data::text, metadata FROM events WHERE stream_id = $1 ORDER BY stream_version`, [`account-${name}`]);
-    expect(events.rows.map((e) => e.type)).toEqual(['AccountCreated', 'AccountKeyRotated', 'AccountDisabled', 'AccountEnabled']);
-    expect(events.rows.slice(1).every((e) => e.metadata.principal === 'admin' && e.metadata.authentication === 'Admin')).toBe(true);
+    const events = await service.db.query(
+      `SELECT type, data::text, metadata FROM events WHERE stream_id = $1 ORDER BY stream_version`,
+      [`account-${name}`],
+    );
+    expect(events.rows.map((e) => e.type)).toEqual([
+      'AccountCreated',
+      'AccountKeyRotated',
+      'AccountDisabled',
+      'AccountEnabled',
+    ]);
+    expect(
+      events.rows.slice(1).every((e) => e.metadata.principal === 'admin' && e.metadata.authentication === 'Admin'),
+    ).toBe(true);
     for (const key of [key1, key2, fresh]) expect(events.rows.some((e) => e.data.includes(key))).toBe(false);
 
     // Keys are encrypted at rest.
     const stored = await service.db.query(`SELECT key1, key2 FROM account_keys WHERE account = $1`, [name]);
-    expect(stored.rows[0].key1).toMatch(/^v1:/);
-    expect(stored.rows[0].key2).toMatch(/^v1:/);
+    expect(stored.rows[0].key1).toMatch(/^v2:/);
+    expect(stored.rows[0].key2).toMatch(/^v2:/);
     expect(JSON.stringify(stored.rows)).not.toContain(key2);
   });
 
   it('has no admin API without an admin token (the production default)', async () => {
-    const production = await startTestService({ NODE_ENV: 'production', SECRET_KEY: 's'.repeat(32), ENCRYPTION_KEY: 'leasehold-development-encryption-key-not-for-production' });
+    const production = await startTestService({
+      NODE_ENV: 'production',
+      SECRET_KEY: 's'.repeat(32),
+      ENCRYPTION_KEY: 'leasehold-development-encryption-key-not-for-production',
+    });
     try {
       const res = await fetch(`${production.url}/_admin/accounts`, { headers: { authorization: `Bearer ${ADMIN}` } });
       expect(res.status).toBe(404);
@@ -95,12 +122,21 @@ describe('tenants: accounts, keys and their administration', () => {
     it('creates, lists, rotates and disables accounts', async () => {
       const cli = (...args: string[]) =>
         promisify(execFile)(process.execPath, [join(build.main, '../../../cli/main.js'), 'accounts', ...args], {
-          env: { ...process.env, DATABASE_URL: testDatabaseUrl(), NODE_ENV: 'test', NODE_PATH: join(__dirname, '../../node_modules') },
+          env: {
+            ...process.env,
+            DATABASE_URL: testDatabaseUrl(),
+            NODE_ENV: 'test',
+            NODE_PATH: join(__dirname, '../../node_modules'),
+          },
         });
       const name = `c${randomUUID().replace(/-/g, '').slice(0, 12)}`;
       const { key1, key2 } = JSON.parse((await cli('create', name)).stdout);
       await client(service, name, key1).getShareClient(uniqueShare('cli')).create();
-      expect(JSON.parse((await cli('list')).stdout)).toContainEqual({ name, disabled: false, createdAt: expect.any(String) });
+      expect(JSON.parse((await cli('list')).stdout)).toContainEqual({
+        name,
+        disabled: false,
+        createdAt: expect.any(String),
+      });
       const { key2: fresh } = JSON.parse((await cli('rotate', name, 'key2')).stdout);
       expect(fresh).not.toBe(key2);
       await cli('disable', name);
@@ -132,7 +168,10 @@ describe('per-tenant rate limits', () => {
     const windows = new Set<number>();
     const flood = Array.from({ length: 200 }, async () => {
       windows.add(Math.floor(Date.now() / 1000));
-      const result = await noisyShare.getProperties().then(() => 200, (e: RestError) => e);
+      const result = await noisyShare.getProperties().then(
+        () => 200,
+        (e: RestError) => e,
+      );
       windows.add(Math.floor(Date.now() / 1000));
       return result;
     });
@@ -144,7 +183,11 @@ describe('per-tenant rate limits', () => {
     const busy = results.filter((r): r is RestError => r instanceof RestError);
     expect(quietResults).toEqual([200, 200, 200, 200, 200]);
     expect(busy.length).toBeGreaterThan(0);
-    expect(busy.every((e) => e.statusCode === 503 && (e.details as { errorCode?: string } | undefined)?.errorCode === 'ServerBusy')).toBe(true);
+    expect(
+      busy.every(
+        (e) => e.statusCode === 503 && (e.details as { errorCode?: string } | undefined)?.errorCode === 'ServerBusy',
+      ),
+    ).toBe(true);
     expect(busy[0].response?.headers.get('retry-after')).toBe('1');
     // Never more than the limit in any one-second window the flood touched.
     expect(served).toBeLessThanOrEqual(20 * windows.size);

@@ -10,6 +10,8 @@ export interface OwnService {
   url: string;
   /** Stops it (SIGTERM, the instance's own pid) and waits until it is gone. */
   stop(): Promise<void>;
+  /** Stops it as a crash would (PostgreSQL's immediate shutdown, Redis's SIGKILL): nothing is flushed. */
+  crash(): Promise<void>;
   /** Starts it again on the same port and data, and waits until it accepts connections. */
   start(): Promise<void>;
   /** Stops it for good and removes its files. */
@@ -25,19 +27,28 @@ async function until(condition: () => boolean, what: string, timeoutMs = 30_000)
 }
 
 /** `signal`: what stops it at once, closing its clients' connections (PostgreSQL's fast shutdown is SIGINT). */
-function managed(spawnIt: () => ChildProcess, accepting: () => boolean, what: string, dir: string, url: string, signal: NodeJS.Signals): OwnService {
+function managed(
+  spawnIt: () => ChildProcess,
+  accepting: () => boolean,
+  what: string,
+  dir: string,
+  url: string,
+  signal: NodeJS.Signals,
+  crashSignal: NodeJS.Signals,
+): OwnService {
   let child: ChildProcess | undefined;
-  const stop = async () => {
+  const send = async (name: NodeJS.Signals) => {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const gone = new Promise((done) => child!.once('exit', done));
-    child.kill(signal);
+    child.kill(name);
     await gone;
   };
+  const stop = () => send(signal);
   const start = async () => {
     child = spawnIt();
     await until(accepting, `${what} accepting connections`);
   };
-  return { url, stop, start, remove: async () => (await stop(), rmSync(dir, { recursive: true, force: true })) };
+  return { url, stop, crash: () => send(crashSignal), start, remove: async () => (await stop(), rmSync(dir, { recursive: true, force: true })) };
 }
 
 const canRun = (command: string, args: string[]) => {
@@ -65,6 +76,7 @@ export async function ownPostgres(): Promise<OwnService> {
     dir,
     `postgres://postgres@127.0.0.1:${port}`,
     'SIGINT',
+    'SIGQUIT',
   );
   await service.start();
   return service;
@@ -81,6 +93,7 @@ export async function ownRedis(): Promise<OwnService> {
     dir,
     `redis://127.0.0.1:${port}`,
     'SIGTERM',
+    'SIGKILL',
   );
   await service.start();
   return service;

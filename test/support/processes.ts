@@ -67,8 +67,12 @@ export async function buildApi(): Promise<ApiBuild> {
   return { main, preload, remove, diagnostics: code === 0 ? '' : output };
 }
 
-export interface ApiProcess {
+export interface ApiProcess extends Lifecycle {
   url: string;
+}
+
+/** Stopping and watching a child process: the same for the API and the worker. */
+interface Lifecycle {
   pid: number;
   /** What the process printed, for failure messages. */
   output(): string;
@@ -76,6 +80,10 @@ export interface ApiProcess {
   stop(): Promise<void>;
   /** Resolves with the exit code (or signal) once the process has exited. */
   exited: Promise<number | string>;
+  /** kill -9, and wait until it is gone. */
+  kill(): Promise<void>;
+  /** False once the process has exited, however. */
+  alive(): boolean;
 }
 
 /**
@@ -109,13 +117,14 @@ function spawnService(build: ApiBuild, main: string, env: Record<string, string>
   child.stderr!.on('data', (chunk) => (output += chunk));
   const exited = new Promise<number | string>((done) => child.once('exit', (code, signal) => done(signal ?? code ?? 0)));
   const signal = async (name: NodeJS.Signals, forceAfterMs: number) => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
+    if (!alive()) return;
     const force = setTimeout(() => child.kill('SIGKILL'), forceAfterMs);
     child.kill(name);
     await exited;
     clearTimeout(force);
   };
-  return { child, output: () => output, exited, signal };
+  const alive = () => child.exitCode === null && child.signalCode === null;
+  return { child, output: () => output, exited, signal, alive, kill: () => signal('SIGKILL', 0) };
 }
 
 /** Waits for `/_health/ready`; on failure stops the process and says what it printed. */
@@ -138,7 +147,8 @@ export async function startApiProcess(build: ApiBuild, databaseUrl: string, env:
   const service = spawnService(build, build.main, { DATABASE_URL: databaseUrl, PORT: String(port), ...env });
   const url = `http://127.0.0.1:${port}`;
   await ready(build, 'API', url, service, probe);
-  return { url, pid: service.child.pid!, output: service.output, stop: () => service.signal('SIGTERM', 5000), exited: service.exited };
+  const { output, exited, alive, kill } = service;
+  return { url, pid: service.child.pid!, output, exited, alive, kill, stop: () => service.signal('SIGTERM', 5000) };
 }
 
 /** The development account, created the way the API's own start-up code does it. */
@@ -158,16 +168,10 @@ export function serviceClientAt(url: string): ShareServiceClient {
   });
 }
 
-export interface WorkerProcess {
-  pid: number;
+/** stop(): SIGTERM (graceful: finishes the chunk in hand), SIGKILL after 10 s. */
+export interface WorkerProcess extends Lifecycle {
   /** Its health and metrics endpoints. */
   url: string;
-  /** What the process printed, for failure messages. */
-  output(): string;
-  /** SIGTERM (graceful: finishes the chunk in hand), SIGKILL after 10 s. */
-  stop(): Promise<void>;
-  /** kill -9, and wait until it is gone. */
-  kill(): Promise<void>;
 }
 
 /** The worker's entry point in a build: beside the API's, as `npm run build` lays them out. */
@@ -182,11 +186,6 @@ export async function startWorkerProcess(build: ApiBuild, databaseUrl: string, e
   const service = spawnService(build, workerMain(build), { DATABASE_URL: databaseUrl, WORKER_PORT: String(port), ...env });
   const url = `http://127.0.0.1:${port}`;
   await ready(build, 'worker', url, service);
-  return {
-    pid: service.child.pid!,
-    url,
-    output: service.output,
-    stop: () => service.signal('SIGTERM', 10_000),
-    kill: () => service.signal('SIGKILL', 0),
-  };
+  const { output, exited, alive, kill } = service;
+  return { pid: service.child.pid!, url, output, exited, alive, kill, stop: () => service.signal('SIGTERM', 10_000) };
 }

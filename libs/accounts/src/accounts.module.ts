@@ -10,7 +10,8 @@ import { KeyCipher } from './key-cipher';
     {
       provide: AccountsService,
       inject: [EventStore, LEASEHOLD_CONFIG],
-      useFactory: (store: EventStore, config: LeaseholdConfig) => new AccountsService(store, new KeyCipher(config.encryptionKey)),
+      useFactory: (store: EventStore, config: LeaseholdConfig) =>
+        new AccountsService(store, new KeyCipher(config.encryptionKey), { production: config.production }),
     },
   ],
   exports: [AccountsService],

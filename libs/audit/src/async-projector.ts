@@ -42,13 +42,25 @@ export class AsyncProjector {
   async lead(): Promise<boolean> {
     if (this.leader) return true;
     const client = await this.pool.connect();
-    const { rows } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(hashtext($1)) AS ok`, [`projection:${this.projection.name}`]);
+    // Dropping the connection releases the lock, so a crashed leader never blocks a successor.
+    // Listening from the start: an error on a checked-out client with no listener ends the process.
+    const onError = () => (this.leader === client ? this.resign(true) : undefined);
+    client.on('error', onError);
+    let rows: Array<{ ok: boolean }>;
+    try {
+      ({ rows } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(hashtext($1)) AS ok`, [
+        `projection:${this.projection.name}`,
+      ]));
+    } catch (error) {
+      client.off('error', onError);
+      client.release(true);
+      throw error;
+    }
     if (!rows[0].ok) {
+      client.off('error', onError);
       client.release();
       return false;
     }
-    // Dropping the connection releases the lock, so a crashed leader never blocks a successor.
-    client.on('error', () => this.resign(true));
     this.leader = client;
     this.logger.log('leading');
     return true;
@@ -60,7 +72,10 @@ export class AsyncProjector {
   }
 
   async checkpoint(sql: SqlExecutor = this.store.db): Promise<Checkpoint | undefined> {
-    const rows = await sql.query<{ transaction_id: string; position: string }>(`SELECT transaction_id::text, position::text FROM projection_checkpoints WHERE name = $1`, [this.projection.name]);
+    const rows = await sql.query<{ transaction_id: string; position: string }>(
+      `SELECT transaction_id::text, position::text FROM projection_checkpoints WHERE name = $1`,
+      [this.projection.name],
+    );
     return rows.length ? { transactionId: rows[0].transaction_id, position: rows[0].position } : undefined;
   }
 

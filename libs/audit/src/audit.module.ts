@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
-import { EventStore } from '@leasehold/event-store';
+import { EventStore, OutageLog } from '@leasehold/event-store';
 import { Pool } from 'pg';
 import { AsyncProjector, ProjectorLag } from './async-projector';
 import { auditProjection } from './audit.projection';
@@ -24,6 +24,7 @@ export class AuditProjectorService implements OnApplicationBootstrap, OnApplicat
   private stopped = false;
   private loop?: Promise<void>;
   private lastReport = 0;
+  private readonly outage = new OutageLog(this.logger, 'PostgreSQL', 'the audit projector stands by and retries');
 
   constructor(store: EventStore, @Inject(LEASEHOLD_CONFIG) config: LeaseholdConfig) {
     this.pool = new Pool({ connectionString: config.databaseUrl, max: 2, application_name: 'leasehold-projector' });
@@ -42,9 +43,10 @@ export class AuditProjectorService implements OnApplicationBootstrap, OnApplicat
         if (!(await this.projector.lead())) wait = STANDBY_POLL_MS;
         else if ((await this.projector.runBatch()) > 0) wait = 0;
         await this.report();
+        this.outage.succeeded();
       } catch (error) {
         // Lost the database for a while: give up the lead (another worker may take it) and retry.
-        this.logger.warn(`batch failed, retrying: ${(error as Error).message}`);
+        this.outage.failed(error);
         this.projector.resign(true);
         wait = STANDBY_POLL_MS;
       }

@@ -1,7 +1,7 @@
 import { IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
 import { CommandContext } from '@leasehold/domain';
 import { AuditEvent, AuditFilter, AuditRepository } from './audit.repository';
-import { leaseHistory, LeaseHistoryEntry, StateAsOf, stateAsOf } from './state-as-of';
+import { LEASE_EVENT_TYPES, leaseHistory, LeaseHistoryEntry, StateAsOf, stateAsOf } from './state-as-of';
 
 /** One page of the tenant's audit events matching a filter, in seq order, after the seq a previous page ended at. */
 export class AuditEventsQuery extends Query<{ events: AuditEvent[]; more: boolean }> {
@@ -16,12 +16,14 @@ export class AuditEventsQuery extends Query<{ events: AuditEvent[]; more: boolea
   }
 }
 
-/** Who acquired, changed, broke and released the lease on a path. */
-export class LeaseHistoryQuery extends Query<LeaseHistoryEntry[]> {
+/** Who acquired, renewed, changed, broke and released the lease on a path (a file, or a share's root): one page, oldest first, after the seq a previous page ended at. */
+export class LeaseHistoryQuery extends Query<{ timeline: LeaseHistoryEntry[]; last?: string; more: boolean }> {
   constructor(
     readonly context: CommandContext,
     readonly share: string,
     readonly pathKey: string,
+    readonly after: string | undefined,
+    readonly limit: number,
   ) {
     super();
   }
@@ -62,8 +64,10 @@ export class AuditEventsHandler implements IQueryHandler<AuditEventsQuery> {
 export class LeaseHistoryHandler implements IQueryHandler<LeaseHistoryQuery> {
   constructor(private readonly audit: AuditRepository) {}
 
-  async execute({ context, share, pathKey }: LeaseHistoryQuery) {
-    return leaseHistory(await this.audit.historyOf(context.tenant, share, pathKey));
+  async execute({ context, share, pathKey, after, limit }: LeaseHistoryQuery) {
+    const filter: AuditFilter = { share, pathKey, recursive: false, type: LEASE_EVENT_TYPES };
+    const { events, more } = await this.audit.query(context.tenant, filter, 'asc', after, limit);
+    return { timeline: leaseHistory(events), last: events[events.length - 1]?.seq, more };
   }
 }
 

@@ -7,7 +7,8 @@ export interface AuditFilter {
   pathKey?: string;
   /** With a path: the directory and everything under it. */
   recursive?: boolean;
-  type?: string;
+  /** One event type, or any of several. */
+  type?: string | string[];
   leaseId?: string;
   handleId?: string;
   jobId?: string;
@@ -85,7 +86,8 @@ function where(tenant: string, filter: AuditFilter, params: unknown[]): string {
       clauses.push(`(path_key = ${add(filter.pathKey)} OR path_key LIKE ${add(likePrefix(filter.pathKey))})`);
     else clauses.push(`path_key = ${add(filter.pathKey)}`);
   }
-  if (filter.type) clauses.push(`type = ${add(filter.type)}`);
+  if (filter.type)
+    clauses.push(Array.isArray(filter.type) ? `type = ANY(${add(filter.type)})` : `type = ${add(filter.type)}`);
   if (filter.leaseId) clauses.push(`lease_id = ${add(filter.leaseId)}`);
   if (filter.handleId) clauses.push(`handle_id = ${add(filter.handleId)}`);
   if (filter.jobId) clauses.push(`job_id = ${add(filter.jobId)}`);

@@ -139,6 +139,8 @@ export interface LeaseHistoryEntry {
   clientRequestId: string | null;
 }
 
+export const LEASE_EVENT_TYPES = Object.keys(LEASE_EVENTS);
+
 /** Who acquired, renewed, changed, broke and released the lease on a path (each file that has been at it, or a share's root), and when it expired, oldest first. */
 export function leaseHistory(events: AuditEvent[]): LeaseHistoryEntry[] {
   return events

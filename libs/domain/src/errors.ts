@@ -41,7 +41,9 @@ export type DomainReason =
   /** facts.limit: the watches one tenant may hold open on one API process. */
   | 'WatcherLimitReached'
   /** The process is shutting down and takes no new watch. */
-  | 'WatchStopped';
+  | 'WatchStopped'
+  /** Create File over an existing file through a SAS that grants create (c) but not write (w). */
+  | 'ReplaceNeedsWritePermission';
 
 export class DomainError extends Error {
   constructor(

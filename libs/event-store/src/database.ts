@@ -10,6 +10,8 @@ export function createDataSource(databaseUrl: string, poolSize = 20): DataSource
     migrationsTableName: 'schema_migrations',
     synchronize: false,
     logging: false,
+    // A request waits at most this long for a connection (the pool full, or PostgreSQL away), then gets a 503.
+    connectTimeoutMS: 5_000,
     extra: { max: poolSize, application_name: 'leasehold' },
   });
 }

@@ -3,6 +3,7 @@ import type { Pool, PoolClient } from 'pg';
 import { eventAppendDuration } from '@leasehold/observability';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { isUnavailable } from './availability';
 import { ConcurrencyError, isDeadlock, isUniqueViolation } from './errors';
 import {
   AppendRequest,
@@ -132,6 +133,11 @@ export class EventStore {
    */
   async transaction<T>(work: (sql: SqlExecutor) => Promise<T>): Promise<T> {
     const client: PoolClient = await this.pool.connect();
+    // A checked-out client has no listener of the pool's: without one, the server going away
+    // (the statement in flight fails anyway) would be an unhandled 'error' that ends the process.
+    let broken: Error | undefined;
+    const onError = (error: Error) => (broken = error);
+    client.on('error', onError);
     const sql: SqlExecutor = {
       query: async <R>(s: string, p?: unknown[]) => (await client.query(prepared(s, p))).rows as R[],
     };
@@ -141,10 +147,13 @@ export class EventStore {
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      if (isUnavailable(error)) broken ??= error as Error;
+      else await client.query('ROLLBACK').catch(() => undefined);
       throw isDeadlock(error) ? new ConcurrencyError('', '(transaction)', -1) : error;
     } finally {
-      client.release();
+      client.off('error', onError);
+      // A broken connection is closed, not handed to the next caller.
+      client.release(broken);
     }
   }
 
@@ -232,6 +241,39 @@ export class EventStore {
     const rows = await sql.query<EventRow>(
       `SELECT ${COLUMNS} FROM events WHERE tenant = $1 AND stream_id = $2 ORDER BY stream_version`,
       [tenant, streamId],
+    );
+    return rows.map(toRecorded);
+  }
+
+  /** A stream's events after version `after` (in order): its recent past, read without reading all of it. */
+  async readStreamAfter(
+    tenant: string,
+    streamId: string,
+    after: number,
+    sql: SqlExecutor = this.db,
+  ): Promise<RecordedEvent[]> {
+    const rows = await sql.query(
+      `SELECT ${COLUMNS} FROM events WHERE tenant = $1 AND stream_id = $2 AND stream_version > $3 ORDER BY stream_version`,
+      [tenant, streamId, after],
+    );
+    return rows.map(toRecorded);
+  }
+
+  /**
+   * The events of one type a client request (its x-ms-client-request-id) recorded in the tenant
+   * since `since`: what a retried request already did. Served by a partial index per type that asks
+   * for it (events_force_closed_by_request).
+   */
+  async recordedBy(
+    tenant: string,
+    type: string,
+    clientRequestId: string,
+    since: Date,
+    sql: SqlExecutor = this.db,
+  ): Promise<RecordedEvent[]> {
+    const rows = await sql.query(
+      `SELECT ${COLUMNS} FROM events WHERE tenant = $1 AND type = $2 AND metadata->>'clientRequestId' = $3 AND recorded_at >= $4 ORDER BY position`,
+      [tenant, type, clientRequestId, since],
     );
     return rows.map(toRecorded);
   }

@@ -1,5 +1,6 @@
 export * from './event-store.types';
 export * from './errors';
+export * from './availability';
 export * from './event-store';
 export * from './database';
 export * from './event-store.module';

@@ -41,6 +41,9 @@ export class CloseHandleCommand extends Command<void> {
   }
 }
 
+/** How long a repeated Force Close Handles gets the original answer: longer than any SDK's retries of one request. */
+const FORCE_CLOSE_REPLAY_MS = 10 * 60_000;
+
 export class ForceCloseHandlesCommand extends Command<ClosedChunk> {
   constructor(
     readonly context: CommandContext,
@@ -71,7 +74,8 @@ export class OpenHandleHandler implements ICommandHandler<OpenHandleCommand> {
       await this.nodes.lockNode(first.share.shareId, first.key, sql);
       const located = await this.nodes.locate(c.context.tenant, c.share, c.path, sql);
       const node = located.node;
-      if (c.path.length > 0 && !node) throw new DomainError(located.parentExists ? 'ResourceNotFound' : 'ParentNotFound');
+      if (c.path.length > 0 && !node)
+        throw new DomainError(located.parentExists ? 'ResourceNotFound' : 'ParentNotFound');
       if (node?.kind === 'file') {
         // A lease gives exclusive write and delete access: opening for either needs the lease id.
         const writes = c.access.includes('Write') || c.access.includes('Delete');
@@ -79,8 +83,9 @@ export class OpenHandleHandler implements ICommandHandler<OpenHandleCommand> {
         else gateAccess(node.lease, { kind: 'read', leaseId: c.leaseId });
       }
       const limit = c.path.length === 0 ? this.config.handleLimitShareRoot : this.config.handleLimitPerNode;
-      if ((await this.handles.countOn(located.share.shareId, located.key, sql)) >= limit) throw new DomainError('HandleLimitExceeded', { limit });
-      const ids = await this.handles.nextIds(sql);
+      if ((await this.handles.countOn(located.share.shareId, located.key, sql)) >= limit)
+        throw new DomainError('HandleLimitExceeded', { limit });
+      const ids = this.handles.nextIds();
       const opened: HandleOpened = {
         shareId: located.share.shareId,
         handleId: ids.handleId,
@@ -110,7 +115,8 @@ export class CloseHandleHandler implements ICommandHandler<CloseHandleCommand> {
 
   async execute(c: CloseHandleCommand): Promise<void> {
     const located = await this.nodes.locate(c.context.tenant, c.share, c.path);
-    if (!(await this.handles.closeByHolder(c.context, located.share.shareId, located.key, c.handleId, c.sessionId))) throw new DomainError('HandleNotOpen');
+    if (!(await this.handles.closeByHolder(c.context, located.share.shareId, located.key, c.handleId, c.sessionId)))
+      throw new DomainError('HandleNotOpen');
   }
 }
 
@@ -122,7 +128,17 @@ export class ForceCloseHandlesHandler implements ICommandHandler<ForceCloseHandl
     @Inject(LEASEHOLD_CONFIG) private readonly config: LeaseholdConfig,
   ) {}
 
-  execute({ context, scope, after }: ForceCloseHandlesCommand): Promise<ClosedChunk> {
-    return this.handles.forceCloseChunk(context, scope, after, this.config.forceCloseChunkSize);
+  /**
+   * A retried request (same client request id, within FORCE_CLOSE_REPLAY_MS) gets its original
+   * answer: with `*`, running it again would close handles opened since.
+   */
+  async execute({ context, scope, after }: ForceCloseHandlesCommand): Promise<ClosedChunk> {
+    const original = await this.handles.closedBy(
+      context,
+      scope,
+      FORCE_CLOSE_REPLAY_MS,
+      this.config.forceCloseChunkSize,
+    );
+    return original ?? this.handles.forceCloseChunk(context, scope, after, this.config.forceCloseChunkSize);
   }
 }

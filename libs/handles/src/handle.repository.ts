@@ -12,6 +12,9 @@ import {
   handleStream,
 } from './handle.events';
 import { HandlePosition } from './markers';
+import { randomBytes } from 'node:crypto';
+
+const randomId = (): string => ((randomBytes(8).readBigUInt64BE() % (2n ** 63n - 1n)) + 1n).toString();
 
 export interface HandleRow {
   handleId: string;
@@ -149,12 +152,13 @@ export class HandleRepository implements OpenHandles {
     return rows.length > 0;
   }
 
-  /** A new handle id and a new session id (used when the client names no session). */
-  async nextIds(sql: SqlExecutor): Promise<{ handleId: string; sessionId: string }> {
-    const [ids] = await sql.query<{ handle_id: string; session_id: string }>(
-      `SELECT nextval('handle_ids')::text AS handle_id, nextval('session_ids')::text AS session_id`,
-    );
-    return { handleId: ids.handle_id, sessionId: ids.session_id };
+  /**
+   * A new handle id and a new session id (used when the client names no session): random positive
+   * 63-bit integers (uint64 on the wire, bigint here). A counter would tell one tenant how busy the
+   * others are, and would make the session id that proves a Close Handle guessable.
+   */
+  nextIds(): { handleId: string; sessionId: string } {
+    return { handleId: randomId(), sessionId: randomId() };
   }
 
   /** Appends HandleOpened with the handle's row, in the caller's transaction. */
@@ -231,6 +235,35 @@ export class HandleRepository implements OpenHandles {
       },
       sql,
     );
+    return this.chunkOf(scope, closed, sql);
+  }
+
+  /**
+   * What a Force Close Handles with this client request id closed within `windowMs`: a retry of a
+   * request that committed gets that answer, instead of closing what was opened since. A chunk
+   * short of `limit` left nothing behind it then, so it carries no marker; a full one continues
+   * after its last handle. Undefined when it closed nothing.
+   */
+  async closedBy(
+    context: CommandContext,
+    scope: HandleScope,
+    windowMs: number,
+    limit: number,
+  ): Promise<ClosedChunk | undefined> {
+    if (!context.clientRequestId) return undefined;
+    const since = new Date(context.now.getTime() - windowMs);
+    const events = await this.store.recordedBy(context.tenant, 'HandleForceClosed', context.clientRequestId, since);
+    if (events.length === 0) return undefined;
+    if (events.length < limit) return { closed: events.length };
+    return this.chunkOf(
+      scope,
+      events.map((e) => e.data as HandleForceClosed),
+      this.store.db,
+    );
+  }
+
+  /** The answer for a chunk that closed `closed`: how many, and where the next chunk starts when handles in scope lie beyond it. */
+  private async chunkOf(scope: HandleScope, closed: HandleForceClosed[], sql: SqlExecutor): Promise<ClosedChunk> {
     if (closed.length === 0) return { closed: 0 };
     // The chunk's last position in PostgreSQL's own order (its collation, not JavaScript's), and whether any handle lies beyond it.
     const [last] = await sql.query<{ node_key: string; handle_id: string; more: boolean }>(

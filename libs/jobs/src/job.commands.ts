@@ -2,7 +2,7 @@ import { Inject, Logger } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
 import { CommandContext, DomainError, ForceCloseJob, isTerminal } from '@leasehold/domain';
-import { ConcurrencyError, eventMetadata, retryOnConcurrency } from '@leasehold/event-store';
+import { ConcurrencyError, eventMetadata, OutageLog, retryOnConcurrency } from '@leasehold/event-store';
 import { NodeRepository } from '@leasehold/filesystem';
 import { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
@@ -36,7 +36,12 @@ export class CancelForceCloseJobCommand extends Command<ForceCloseJob> {
 /** Records the job, then queues its first chunk; the same idempotency key always gives the same job. */
 @CommandHandler(SubmitForceCloseJobCommand)
 export class SubmitForceCloseJobHandler implements ICommandHandler<SubmitForceCloseJobCommand> {
-  private readonly logger = new Logger('SubmitForceCloseJob');
+  /** Jobs submitted while Redis is away are recorded and answered; the worker's reconciler queues them when it is back. */
+  private readonly redis = new OutageLog(
+    new Logger('SubmitForceCloseJob'),
+    'Redis (job queue)',
+    'jobs are recorded and queued by the worker when it is back',
+  );
 
   constructor(
     private readonly nodes: NodeRepository,
@@ -45,12 +50,20 @@ export class SubmitForceCloseJobHandler implements ICommandHandler<SubmitForceCl
     @Inject(LEASEHOLD_CONFIG) private readonly config: LeaseholdConfig,
   ) {}
 
-  async execute({ context, share, path, handleId, recursive, idempotencyKey }: SubmitForceCloseJobCommand): Promise<ForceCloseJob> {
+  async execute({
+    context,
+    share,
+    path,
+    handleId,
+    recursive,
+    idempotencyKey,
+  }: SubmitForceCloseJobCommand): Promise<ForceCloseJob> {
     const key = idempotencyKey ?? context.clientRequestId ?? randomUUID();
     const existing = await this.jobs.findByIdempotencyKey(context.tenant, key);
     if (existing) return existing;
     const located = await this.nodes.locate(context.tenant, share, path);
-    if (path.length > 0 && !located.node) throw new DomainError(located.parentExists ? 'ResourceNotFound' : 'ParentNotFound');
+    if (path.length > 0 && !located.node)
+      throw new DomainError(located.parentExists ? 'ResourceNotFound' : 'ParentNotFound');
     if (recursive && located.node?.kind === 'file') throw new DomainError('RecursiveOnFile');
     const submitted = {
       jobId: randomUUID(),
@@ -66,16 +79,27 @@ export class SubmitForceCloseJobHandler implements ICommandHandler<SubmitForceCl
     };
     let job: ForceCloseJob;
     try {
-      job = await this.jobs.commit(context.tenant, undefined, [{ type: 'ForceCloseJobSubmitted', data: submitted }], eventMetadata(context));
+      job = await this.jobs.commit(
+        context.tenant,
+        undefined,
+        [{ type: 'ForceCloseJobSubmitted', data: submitted }],
+        eventMetadata(context),
+      );
     } catch (error) {
       // The same key submitted concurrently: the other request recorded the job.
-      const winner = error instanceof ConcurrencyError ? await this.jobs.findByIdempotencyKey(context.tenant, key) : undefined;
+      const winner =
+        error instanceof ConcurrencyError ? await this.jobs.findByIdempotencyKey(context.tenant, key) : undefined;
       if (!winner) throw error;
       return winner;
     }
     // The job is recorded; if Redis is away, the worker's reconciler queues it later.
-    await enqueueChunk(this.queue, { tenant: context.tenant, jobId: job.jobId, chunk: 1 }, this.config.jobRetentionSeconds).catch((e: unknown) =>
-      this.logger.warn(`job ${job.jobId} recorded but not queued yet: ${e instanceof Error ? e.message : String(e)}`),
+    await enqueueChunk(
+      this.queue,
+      { tenant: context.tenant, jobId: job.jobId, chunk: 1 },
+      this.config.jobRetentionSeconds,
+    ).then(
+      () => this.redis.succeeded(),
+      (e: unknown) => this.redis.failed(e),
     );
     return job;
   }
@@ -92,7 +116,12 @@ export class CancelForceCloseJobHandler implements ICommandHandler<CancelForceCl
       if (!job) throw new DomainError('JobNotFound');
       if (job.cancelRequested || job.state === 'cancelled') return job;
       if (isTerminal(job.state)) throw new DomainError('JobAlreadyEnded', { state: job.state });
-      return this.jobs.commit(context.tenant, job, [{ type: 'ForceCloseJobCancelRequested', data: { by: context.principal, at: context.now.toISOString() } }], eventMetadata(context));
+      return this.jobs.commit(
+        context.tenant,
+        job,
+        [{ type: 'ForceCloseJobCancelRequested', data: { by: context.principal, at: context.now.toISOString() } }],
+        eventMetadata(context),
+      );
     });
   }
 }

@@ -8,7 +8,7 @@ import { ForceCloseWorker } from './force-close.worker';
 import { CancelForceCloseJobHandler, FORCE_CLOSE_QUEUE_TOKEN, SubmitForceCloseJobHandler } from './job.commands';
 import { GetForceCloseJobHandler, ListForceCloseJobsHandler } from './job.queries';
 import { JobRepository } from './job.repository';
-import { closeQueue, FORCE_CLOSE_QUEUE, queueOptions } from './queue';
+import { closeQueue, FORCE_CLOSE_QUEUE, producerConnection, queueOptions } from './queue';
 
 /** The API side of queued force-close: submit, read, list and cancel jobs. */
 @Module({
@@ -22,7 +22,12 @@ import { closeQueue, FORCE_CLOSE_QUEUE, queueOptions } from './queue';
     {
       provide: FORCE_CLOSE_QUEUE_TOKEN,
       inject: [LEASEHOLD_CONFIG],
-      useFactory: (config: LeaseholdConfig) => new Queue(FORCE_CLOSE_QUEUE, queueOptions(config)),
+      useFactory: (config: LeaseholdConfig) => {
+        const queue = new Queue(FORCE_CLOSE_QUEUE, queueOptions(config, producerConnection(config.redisUrl)));
+        // Redis away: submits still answer (the reconciler queues their chunks); it is said once per outage in SubmitForceCloseJob.
+        queue.on('error', () => undefined);
+        return queue;
+      },
     },
   ],
 })

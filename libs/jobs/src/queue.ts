@@ -16,8 +16,22 @@ export const chunkJobId = ({ jobId, chunk }: ChunkJobData) => `${jobId}-${chunk}
 /** BullMQ needs `maxRetriesPerRequest: null` so a Redis outage waits instead of failing commands. */
 export const redisConnection = (url: string) => new Redis(url, { maxRetriesPerRequest: null });
 
+/**
+ * The API only adds entries, and a request must not wait on Redis: commands fail at once while it
+ * is away (no offline queue, no retries) and wait at most 5 s on a Redis that hangs (a first add,
+ * which loads BullMQ's scripts, took 0.9 s on a busy machine); the reconciler queues the chunk later.
+ */
+export const producerConnection = (url: string) =>
+  new Redis(url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, commandTimeout: 5_000, connectTimeout: 2_000 });
+
 /** The API's Queue and the worker must agree on the connection and the prefix (QUEUE_PREFIX). */
-export const queueOptions = (config: { redisUrl: string; queuePrefix: string }) => ({ connection: redisConnection(config.redisUrl), prefix: config.queuePrefix });
+export const queueOptions = (
+  config: { redisUrl: string; queuePrefix: string },
+  connection = redisConnection(config.redisUrl),
+) => ({
+  connection,
+  prefix: config.queuePrefix,
+});
 
 /**
  * BullMQ treats a connection it was given as shared and leaves it open on close(); it is ours, so

@@ -1,12 +1,8 @@
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { CommandContext, decideLease, DomainError, isLeaseError, LeaseCommand, LeaseDecision, NodeState } from '@leasehold/domain';
+import { CommandContext, decideLease, DomainError, isLeaseError, LeaseCommand, LeaseDecision } from '@leasehold/domain';
 import { retryOnConcurrency } from '@leasehold/event-store';
 import { Located, NodeRepository, NodeWriter, orThrow, RecentNodes } from '@leasehold/filesystem';
-
-export interface LeaseFileResult {
-  leaseId?: string;
-  node: NodeState;
-}
+import { LeaseFileResult, LeaseReplay } from './lease-replay';
 
 export class LeaseFileCommand extends Command<LeaseFileResult> {
   constructor(
@@ -36,17 +32,29 @@ export class LeaseFileHandler implements ICommandHandler<LeaseFileCommand> {
     private readonly nodes: NodeRepository,
     private readonly writer: NodeWriter,
     private readonly recent: RecentNodes,
+    private readonly replay: LeaseReplay,
   ) {}
 
   execute({ context, share, path, command }: LeaseFileCommand): Promise<LeaseFileResult> {
     let remembered = this.recent.get(context.tenant, share, path);
     return retryOnConcurrency(async () => {
       let located = remembered;
-      let decision = located?.node?.kind === 'file' ? decideLease(command, located.node.lease) : undefined;
+      // A break is looked up before it is decided: repeated, it would succeed again and break the next holder's lease.
+      let decision =
+        located?.node?.kind === 'file' && command.action !== 'break'
+          ? decideLease(command, located.node.lease)
+          : undefined;
       remembered = undefined; // a retry after a conflict reads afresh
       if (!located || !decision || isLeaseError(decision) || decision.events.length === 0) {
-        located = await this.recent.read(context.tenant, share, path, () => this.nodes.locate(context.tenant, share, path));
+        located = await this.recent.read(context.tenant, share, path, () =>
+          this.nodes.locate(context.tenant, share, path),
+        );
         decision = decide(located, command);
+        // Only a break, or an answer that would change nothing, can be a repeat of a request that already succeeded.
+        if (command.action === 'break' || isLeaseError(decision) || decision.events.length === 0) {
+          const original = await this.replay.find(context, located, command);
+          if (original) return original;
+        }
       }
       const { events, leaseId } = orThrow(decision);
       const after = await this.writer.commit(context, located, events);

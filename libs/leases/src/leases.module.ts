@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { FilesystemModule, ShareLeaseRepository } from '@leasehold/filesystem';
 import { LeaseFileHandler } from './lease-file.command';
+import { LeaseReplay } from './lease-replay';
 import { LeaseShareHandler } from './lease-share.command';
 import { ShareLeaseSweeper } from './share-lease.sweeper';
 
 @Module({
   imports: [FilesystemModule],
-  providers: [LeaseFileHandler, LeaseShareHandler],
+  providers: [LeaseFileHandler, LeaseShareHandler, LeaseReplay],
 })
 export class LeasesModule {}
 

@@ -115,6 +115,11 @@ const ANSWERS: Record<DomainReason, Answer> = {
     message: 'The server is shutting down; retry the watch.',
     headers: { 'retry-after': '1' },
   },
+  ReplaceNeedsWritePermission: {
+    status: 403,
+    code: 'AuthorizationPermissionMismatch',
+    message: 'This request is not authorized to perform this operation using this permission.',
+  },
 };
 
 /** The Azure error that says a domain refusal. */

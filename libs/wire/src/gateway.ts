@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
 import { checkPathComponents, DomainError, isValidShareName } from '@leasehold/domain';
 import { rateLimitRefusals, RequestTrace, TenantLabels } from '@leasehold/observability';
-import { ConcurrencyError } from '@leasehold/event-store';
+import { ConcurrencyError, isUnavailable, OutageLog } from '@leasehold/event-store';
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -39,8 +39,20 @@ export interface FinalResponse {
 }
 
 /** x-ms-client-request-id is echoed only when it is at most 1,024 visible ASCII characters. */
+const MAX_CLIENT_REQUEST_ID = 1024;
 const ECHOABLE = /^[\x20-\x7e]{1,1024}$/;
 const SERVICE_VERSION = /^\d{4}-\d{2}-\d{2}$/;
+
+/** A URL fit for a log: a SAS signature is a credential, so the query's values stay out. */
+export function redactQuery(url: string): string {
+  const q = url.indexOf('?');
+  if (q === -1) return url;
+  const names = url
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => pair.split('=')[0] + (pair.includes('=') ? '=…' : ''));
+  return `${url.slice(0, q)}?${names.join('&')}`;
+}
 
 /** The headers every response carries, errors included. */
 export function commonResponseHeaders(
@@ -70,6 +82,7 @@ export function commonResponseHeaders(
 export class WireGateway {
   private readonly logger = new Logger('WireGateway');
   private readonly tenantLabels: TenantLabels;
+  private readonly database = new OutageLog(this.logger, 'PostgreSQL', 'answering 503 ServerBusy until it is back');
 
   constructor(
     private readonly router: OperationRouter,
@@ -95,6 +108,7 @@ export class WireGateway {
         raw.method === 'OPTIONS'
           ? { status: 200, headers: await this.cors.preflight(parseUrl(raw.url).account, raw.headers) }
           : await this.dispatch(raw, requestId, now, clientRequestId, version, trace);
+      this.database.succeeded();
     } catch (error) {
       response = this.errorResponse(error, requestId, now, raw);
     }
@@ -119,7 +133,7 @@ export class WireGateway {
   ): Promise<WireResponse> {
     const url = parseUrl(raw.url);
     const connection = { remoteAddress: raw.remoteAddress, encrypted: raw.encrypted };
-    const { sas, ...principal } = await this.authenticator.authenticate(
+    const { sas, signedQuery, ...principal } = await this.authenticator.authenticate(
       url,
       { method: raw.method, rawPath: url.rawPath, rawQuery: url.rawQuery, headers: raw.headers },
       now,
@@ -131,12 +145,17 @@ export class WireGateway {
       rateLimitRefusals.inc({ tenant: this.tenantLabels.label(url.account) });
       throw new AzureError(503, 'ServerBusy', 'Operations per second is over the account limit.', {}, { 'retry-after': '1' });
     }
+    // Shared Key: act only on what the signature covers. A SAS signs its own fields; the rest of its query is the caller's, as in Azure.
+    const query = signedQuery ?? url.query;
+    // Azure's limit: 1 KiB. It goes into every event the request causes, so a longer one is refused, not stored.
+    if (clientRequestId !== undefined && clientRequestId.length > MAX_CLIENT_REQUEST_ID)
+      throw invalidHeader('x-ms-client-request-id', clientRequestId.slice(0, 64) + '…');
     if (version === undefined) throw missingHeader('x-ms-version');
     if (!SERVICE_VERSION.test(version)) throw invalidHeader('x-ms-version', version);
-    const timeout = url.query['timeout'];
+    const timeout = query['timeout'];
     if (timeout !== undefined && !/^\d{1,9}$/.test(timeout)) throw invalidQuery('timeout', timeout);
 
-    const route = this.router.resolve(raw.method, url.query, url.share, url.path);
+    const route = this.router.resolve(raw.method, query, url.share, url.path);
     trace.operation = route.spec.name;
     // A SAS authorizes only what it grants, which depends on the operation.
     if (sas && !route.spec.sasByOperation) authorizeSas(sas, route.spec, url.path);
@@ -157,13 +176,14 @@ export class WireGateway {
       method: raw.method,
       share: url.share,
       path,
-      query: url.query,
+      query,
       headers: raw.headers,
       rawHeaders: raw.rawHeaders,
       body: raw.body,
       connection,
       context: { tenant: url.account, requestId, clientRequestId, now, ...principal },
       ...(sas && route.spec.sasByOperation ? { sas } : {}),
+      sasPermissions: sas?.permissions,
     });
     return sas ? applySasResponseOverrides(sas, route.spec, response) : response;
   }
@@ -187,8 +207,9 @@ export class WireGateway {
       azure = error;
     } else if (error instanceof DomainError) {
       azure = azureErrorOf(error);
-    } else if (error instanceof ConcurrencyError) {
-      // Still contended after every retry: the client's retry policy retries a 503.
+    } else if (error instanceof ConcurrencyError || isUnavailable(error)) {
+      // Still contended after every retry, or PostgreSQL away: the client's retry policy retries a 503.
+      if (!(error instanceof ConcurrencyError)) this.database.failed(error);
       azure = new AzureError(
         503,
         'ServerBusy',
@@ -199,7 +220,7 @@ export class WireGateway {
     } else {
       // A bug, not bad input: log it with the request id, and still answer the way Azure does.
       this.logger.error(
-        `${raw.method} ${raw.url} failed (request ${requestId}): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+        `${raw.method} ${redactQuery(raw.url)} failed (request ${requestId}): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
       );
       azure = new AzureError(
         500,

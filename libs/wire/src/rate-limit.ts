@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
 import Redis from 'ioredis';
+import { LRUCache } from 'lru-cache';
 
 /**
  * Claims up to ARGV[1] requests of the tenant's budget ARGV[2] in the one-second window KEYS[1]
@@ -51,13 +52,18 @@ const SLICE_OF_RATE = 1 / 20;
 export class RateLimiter implements OnApplicationShutdown {
   private readonly logger = new Logger('RateLimiter');
   private readonly redis?: ClaimingRedis;
-  private readonly slices = new Map<string, Slice>();
+  // Bounded: a slice lives for its second and the next (its rate sizes the next claim).
+  private readonly slices = new LRUCache<string, Slice>({ max: 100_000, ttl: 2_000 });
   private lastWarning = 0;
 
   constructor(@Inject(LEASEHOLD_CONFIG) private readonly config: LeaseholdConfig) {
     if (config.rateLimitPerSecond === 0) return;
     // Fail fast rather than queue commands while Redis is away: a request must not wait on the limiter.
-    this.redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: 2000 }) as ClaimingRedis;
+    this.redis = new Redis(config.redisUrl, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 2000,
+    }) as ClaimingRedis;
     this.redis.on('error', () => undefined);
     this.redis.defineCommand('claimRequests', { numberOfKeys: 1, lua: CLAIM });
   }
@@ -95,9 +101,16 @@ export class RateLimiter implements OnApplicationShutdown {
   private async claim(tenant: string, slice: Slice): Promise<boolean> {
     const limit = this.config.rateLimitPerSecond;
     const rate = Math.max(slice.admittedBefore, slice.admitted);
-    const want = Math.max(1, Math.min(Math.floor(limit * MAX_SLICE_OF_LIMIT), Math.max(Math.ceil(rate * SLICE_OF_RATE), slice.waiting)));
+    const want = Math.max(
+      1,
+      Math.min(Math.floor(limit * MAX_SLICE_OF_LIMIT), Math.max(Math.ceil(rate * SLICE_OF_RATE), slice.waiting)),
+    );
     try {
-      const granted = await this.redis!.claimRequests(`${this.config.queuePrefix}:rate:${tenant}:${slice.window}`, want, limit);
+      const granted = await this.redis!.claimRequests(
+        `${this.config.queuePrefix}:rate:${tenant}:${slice.window}`,
+        want,
+        limit,
+      );
       slice.left += granted;
       if (granted < want) slice.spent = true;
       return true;

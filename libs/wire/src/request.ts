@@ -30,6 +30,8 @@ export interface WireRequest {
   sas?: SasToken;
   /** Where the request came from: a SAS checked on its behalf (a copy source's) is checked against it too. */
   connection: ClientConnection;
+  /** Under a SAS, the permission letters it grants (an operation may need more than its route declares); undefined under Shared Key. */
+  sasPermissions?: string;
 }
 
 export interface WireResponse {
@@ -67,15 +69,19 @@ export function parseUrl(url: string): ParsedUrl {
   if (segments.length > 1 && segments[segments.length - 1] === '') segments.pop();
   if (segments.some((s, i) => s === '' && i > 0)) throw invalidUri();
   const decoded = segments.map((s) => decode(s, invalidUri));
-  const query: Record<string, string> = {};
+  // As the documented Shared Key rule reads a query: a repeated name's values sorted and comma-joined.
+  const values = new Map<string, string[]>();
   for (const pair of rawQuery.split('&')) {
     if (pair === '') continue;
     const eq = pair.indexOf('=');
     const rawName = eq === -1 ? pair : pair.slice(0, eq);
     const rawValue = eq === -1 ? '' : pair.slice(eq + 1);
     const name = decode(rawName, invalidUri).toLowerCase();
-    query[name] = decode(rawValue, () => invalidQuery(name, rawValue));
+    if (name === '') continue;
+    values.set(name, [...(values.get(name) ?? []), decode(rawValue, () => invalidQuery(name, rawValue))]);
   }
+  const query: Record<string, string> = {};
+  for (const [name, given] of values) query[name] = given.sort().join(',');
   const [account = '', share, ...path] = decoded;
   return { rawPath, rawQuery, account, share: share === '' ? undefined : share, path, query };
 }

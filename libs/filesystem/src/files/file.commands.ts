@@ -12,7 +12,13 @@ import { clearContent, copyContent, truncateContent, writeContent } from './file
 
 /** A write to a file: every one of them is gated by the file's lease (the first table of docs/lease-file.md). */
 export type FileWrite =
-  | { kind: 'create'; contentLength: number; properties: FileProperties; metadata: Record<string, string> }
+  | {
+      kind: 'create';
+      contentLength: number;
+      properties: FileProperties;
+      metadata: Record<string, string>;
+      mayReplace: boolean;
+    }
   | { kind: 'putRange'; start: number; data: Buffer; copiedFrom?: { share: string; path: string; start: number } }
   | { kind: 'clearRange'; start: number; end: number }
   | { kind: 'setMetadata'; metadata: Record<string, string> }
@@ -65,6 +71,7 @@ export class WriteFileHandler implements ICommandHandler<WriteFileCommand> {
         const located = await this.nodes.locate(context.tenant, share, path, sql);
         const { node } = located;
         if (node && node.kind !== 'file') throw new DomainError(creates ? 'ResourceTypeMismatch' : 'ResourceNotFound');
+        if (node && write.kind === 'create' && !write.mayReplace) throw new DomainError('ReplaceNeedsWritePermission');
         if (!located.parentExists) throw new DomainError('ParentNotFound');
         if (!node && !creates) throw new DomainError('ResourceNotFound');
         if (write.kind === 'delete') {

@@ -1,9 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { pathKey } from '@leasehold/domain';
+import { LRUCache } from 'lru-cache';
 import type { Located } from './node.repository';
 
 /** Enough for every file a busy process touches in a while; about 1 KiB each. */
 const CAPACITY = 10_000;
+/** A guess older than this is not worth its memory: the next write reads afresh. */
+const REMEMBER_MS = 10 * 60_000;
 
 const entryKey = (tenant: string, share: string, key: string) => `${tenant}/${share}/${key}`;
 
@@ -26,18 +29,12 @@ interface Reads {
  */
 @Injectable()
 export class RecentNodes {
-  // A Map iterates in insertion order: re-inserting on use makes the first key the least recently used.
-  private readonly entries = new Map<string, Located>();
+  private readonly entries = new LRUCache<string, Located>({ max: CAPACITY, ttl: REMEMBER_MS });
   private readonly reads = new Map<string, Reads>();
 
   get(tenant: string, share: string, path: string[]): Located | undefined {
     const key = entryKey(tenant, share, pathKey(path));
-    const located = this.entries.get(key);
-    if (located) {
-      this.entries.delete(key);
-      this.entries.set(key, located);
-    }
-    return located;
+    return this.entries.get(key);
   }
 
   /** Reads the node with `read`, sharing the read with concurrent callers as described above, and remembers it. */
@@ -61,13 +58,15 @@ export class RecentNodes {
       return running;
     };
     if (!lane.running) return start();
-    const queued = lane.running.then(
-      () => undefined,
-      () => undefined,
-    ).then(() => {
-      lane.queued = undefined;
-      return start();
-    });
+    const queued = lane.running
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .then(() => {
+        lane.queued = undefined;
+        return start();
+      });
     lane.queued = queued;
     return queued;
   }
@@ -78,13 +77,12 @@ export class RecentNodes {
    */
   remember(tenant: string, located: Located): void {
     const key = entryKey(tenant, located.share.name, located.key);
-    const known = this.entries.get(key)?.node;
+    const known = this.entries.peek(key)?.node;
     const node = located.node;
     if (node && known && known.fileId === node.fileId && known.version > node.version) return;
     this.entries.delete(key);
     if (!node) return;
     this.entries.set(key, located);
-    if (this.entries.size > CAPACITY) this.entries.delete(this.entries.keys().next().value!);
   }
 
   forget(tenant: string, located: Located): void {

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { applyPolicy, SignedIdentifier } from '@leasehold/domain';
+import { randomBytes } from 'node:crypto';
 import { AzureError, authenticationFailed, invalidHeader } from '../errors';
 import { ClientConnection, parseUrl, ParsedUrl } from '../request';
 import {
@@ -32,7 +33,16 @@ export interface Principal {
   authentication: 'SharedKey' | 'SAS';
   /** The verified SAS: what it grants is checked once the operation is known. */
   sas?: SasToken;
+  /** Under Shared Key, the query parameters the signature covers: the only ones the request may act on. */
+  signedQuery?: Record<string, string>;
 }
+
+/**
+ * Stands in for the keys of an account that does not exist (or is disabled): the signature is
+ * checked against it all the same, so such a request gets the same answer, after the same work, as
+ * a wrong signature, and account names cannot be enumerated.
+ */
+const NO_KEYS = [randomBytes(64)];
 
 /** Proves that a request was signed with a key of the account its URL names, by Shared Key or by a SAS. */
 @Injectable()
@@ -65,14 +75,14 @@ export class Authenticator {
     if (credentials.account !== account) {
       throw authenticationFailed(`The credentials are for account '${credentials.account}', not for '${account}'.`);
     }
-    const keys = await this.accounts.keysOf(account);
-    if (!keys) throw authenticationFailed(`The account '${account}' does not exist or is disabled.`);
-    if (!verifySharedKeySignature(req, credentials, keys)) {
+    const keys = (await this.accounts.keysOf(account)) ?? NO_KEYS;
+    const signedQuery = verifySharedKeySignature(req, credentials, keys);
+    if (!signedQuery || keys === NO_KEYS) {
       throw authenticationFailed(
         'The MAC signature found in the HTTP request is not the same as any computed signature. Server used the Shared Key string-to-sign rules of the Azure Storage SDK.',
       );
     }
-    return { principal: account, authentication: 'SharedKey' };
+    return { principal: account, authentication: 'SharedKey', signedQuery };
   }
 
   /**
@@ -117,11 +127,10 @@ export class Authenticator {
   /** Azure's order: well formed, known account, signature; then time, source address, protocol. No x-ms-date: SAS requests carry none. */
   private async authenticateSas(url: ParsedUrl, now: Date, connection: ClientConnection): Promise<Principal> {
     const sas = parseSas(url.query);
-    const keys = await this.accounts.keysOf(url.account);
-    if (!keys) throw authenticationFailed(`The account '${url.account}' does not exist or is disabled.`);
+    const keys = (await this.accounts.keysOf(url.account)) ?? NO_KEYS;
     const stringToSign = sasStringToSign(sas, url);
     // As Azure does, the detail shows the string-to-sign: it is made only of what the request sent.
-    if (!sasSignatureMatches(stringToSign, sas.signature, keys))
+    if (!sasSignatureMatches(stringToSign, sas.signature, keys) || keys === NO_KEYS)
       throw authenticationFailed(`Signature did not match. String to sign used was ${stringToSign}`);
     const effective = sas.kind === 'service' && sas.identifier !== undefined ? await this.withPolicy(sas, url) : sas;
     checkSasConditions(effective, now, connection);

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { AzureError, authenticationFailed, invalidQuery } from '../errors';
+import { AzureError, authenticationFailed, invalidQuery, permissionMismatch } from '../errors';
 import type { ClientConnection, WireResponse } from '../request';
 import type { OperationSpec } from '../routing';
 import { OVERRIDES, SasToken, ServiceSas } from './sas-token';
@@ -301,11 +301,7 @@ export function authorizeSas(token: SasToken, spec: Pick<OperationSpec, 'sas' | 
       ? token.permissions.includes('c') || token.permissions.includes('w')
       : token.permissions.includes(need);
   if (!granted) {
-    throw new AzureError(
-      403,
-      'AuthorizationPermissionMismatch',
-      'This request is not authorized to perform this operation using this permission.',
-    );
+    throw permissionMismatch();
   }
 }
 

@@ -60,8 +60,10 @@ function credentialsOf(req: SignableRequest): SharedKeyCredentials {
   return parsed;
 }
 
-const verify = (req: SignableRequest, keys: Buffer[] = [KEY]) =>
-  verifySharedKeySignature(req, credentialsOf(req), keys);
+/** True when the signature verifies (the service then acts on the query it covers). */
+const verifies = (req: SignableRequest, credentials: SharedKeyCredentials, keys: Buffer[]) =>
+  verifySharedKeySignature(req, credentials, keys) !== undefined;
+const verify = (req: SignableRequest, keys: Buffer[] = [KEY]) => verifies(req, credentialsOf(req), keys);
 
 const withHeader = (req: SignableRequest, name: string, value: string): SignableRequest => ({
   ...req,
@@ -121,7 +123,7 @@ describe('Shared Key verification against requests signed by the SDK', () => {
 
   it('refuses another signing account name', async () => {
     const req = await setMetadata();
-    expect(verifySharedKeySignature(req, { ...credentialsOf(req), account: 'share' }, [KEY])).toBe(false);
+    expect(verifies(req, { ...credentialsOf(req), account: 'share' }, [KEY])).toBe(false);
   });
 
   it('does not fold runs of spaces inside a header value, as the SDK signs them as they are', async () => {
@@ -223,10 +225,10 @@ describe('sharedKeyStringsToSign', () => {
 
     for (const stringToSign of [sdkOrder, documentedOrder]) {
       const signature = sign(stringToSign);
-      expect(verifySharedKeySignature(req, { account: ACCOUNT, signature }, [KEY])).toBe(true);
+      expect(verifies(req, { account: ACCOUNT, signature }, [KEY])).toBe(true);
     }
     const wrong = `PUT\nen\nen${'\n'.repeat(10)}${headerLines}${resource}`;
-    expect(verifySharedKeySignature(req, { account: ACCOUNT, signature: sign(wrong) }, [KEY])).toBe(false);
+    expect(verifies(req, { account: ACCOUNT, signature: sign(wrong) }, [KEY])).toBe(false);
   });
 
   it('signs Content-Length 0 as empty and leaves Date empty when x-ms-date is present', () => {
@@ -277,32 +279,56 @@ describe('sharedKeyStringsToSign', () => {
     ]);
   });
 
-  it('canonicalizes the query as the JS SDK does, and as the Python SDK does (empty values signed)', () => {
-    const rawQuery = 'restype=share&Comp=lease&b=1&b=2&empty=&bare&two=1=2&=v&plus=a+b&enc=a%20b%2Fc%3D';
+  it('canonicalizes the query as documented, and as the SDK does', () => {
+    const rawQuery = 'restype=share&Comp=lease&b=2&b=1&empty=&bare&two=1=2&=v&plus=a+b&enc=a%20b%2Fc%3D';
     const req = { ...base, rawQuery };
+    const head = `PUT${'\n'.repeat(12)}${headerLines}${resource}`;
     expect(sharedKeyStringsToSign(req, ACCOUNT)).toEqual([
-      `PUT${'\n'.repeat(12)}${headerLines}${resource}\nb:2\ncomp:lease\nenc:a b/c=\nplus:a+b\nrestype:share`,
-      `PUT${'\n'.repeat(12)}${headerLines}${resource}\nb:2\ncomp:lease\nempty:\nenc:a b/c=\nplus:a+b\nrestype:share`,
+      // Every parameter: empty values as `name:`, a repeated name's values sorted and comma-joined.
+      `${head}\nb:1,2\nbare:\ncomp:lease\nempty:\nenc:a b/c=\nplus:a+b\nrestype:share\ntwo:1=2`,
+      // The JS SDK's selection, and the Python SDK's (the same with empty values signed).
+      `${head}\nb:1\ncomp:lease\nenc:a b/c=\nplus:a+b\nrestype:share`,
+      `${head}\nb:1\ncomp:lease\nempty:\nenc:a b/c=\nplus:a+b\nrestype:share`,
     ]);
     // Without an empty value, both SDKs sign the same string: one candidate.
     expect(sharedKeyStringsToSign({ ...base, rawQuery: 'comp=list' }, ACCOUNT)).toHaveLength(1);
   });
 
+  it('covers exactly the parameters the service then acts on', () => {
+    const req = { ...base, rawQuery: 'restype=directory&comp=list&prefix=d=&maxresults=' };
+    const [documented, sdk, python] = sharedKeyStringsToSign(req, ACCOUNT);
+    const credentials = (stringToSign: string) => ({ account: ACCOUNT, signature: sign(stringToSign) });
+    expect(verifySharedKeySignature(req, credentials(documented), [KEY])).toEqual({
+      restype: 'directory',
+      comp: 'list',
+      prefix: 'd=',
+      maxresults: '',
+    });
+    // Signed the SDK's way, prefix and maxresults were not signed: the service does not see them.
+    expect(verifySharedKeySignature(req, credentials(sdk), [KEY])).toEqual({ restype: 'directory', comp: 'list' });
+    // Signed the Python SDK's way, the empty maxresults is covered, prefix (two '=') is not.
+    expect(verifySharedKeySignature(req, credentials(python), [KEY])).toEqual({
+      restype: 'directory',
+      comp: 'list',
+      maxresults: '',
+    });
+  });
+
   it('accepts no string and does not throw when a query value is malformed percent-encoding', () => {
     const req = { ...base, rawQuery: 'comp=%E0%A4%A' };
     expect(sharedKeyStringsToSign(req, ACCOUNT)).toEqual([]);
-    expect(verifySharedKeySignature(req, { account: ACCOUNT, signature: sign('anything') }, [KEY])).toBe(false);
+    expect(verifies(req, { account: ACCOUNT, signature: sign('anything') }, [KEY])).toBe(false);
   });
 
   it('refuses a signature that only decodes to the right bytes', () => {
     const [stringToSign] = sharedKeyStringsToSign(base, ACCOUNT);
     const good = sign(stringToSign);
-    expect(verifySharedKeySignature(base, { account: ACCOUNT, signature: good }, [KEY])).toBe(true);
+    expect(verifies(base, { account: ACCOUNT, signature: good }, [KEY])).toBe(true);
     // Node's base64 decoder would ignore the extra characters; the comparison must not.
-    expect(verifySharedKeySignature(base, { account: ACCOUNT, signature: `${good}!!` }, [KEY])).toBe(false);
+    expect(verifies(base, { account: ACCOUNT, signature: `${good}!!` }, [KEY])).toBe(false);
     const unpadded = good.replace(/=$/, '');
-    expect(verifySharedKeySignature(base, { account: ACCOUNT, signature: unpadded }, [KEY])).toBe(false);
-    expect(verifySharedKeySignature(base, { account: ACCOUNT, signature: good }, [])).toBe(false);
+    expect(verifies(base, { account: ACCOUNT, signature: unpadded }, [KEY])).toBe(false);
+    expect(verifies(base, { account: ACCOUNT, signature: good }, [])).toBe(false);
   });
 });
 

@@ -65,19 +65,49 @@ function canonicalizedHeaders(headers: SignableRequest['headers']): string {
     .join('');
 }
 
+/** A canonicalized query: the lines it adds to the string-to-sign, and the parameters it covers (names lowercase, values decoded). */
+interface SignedQuery {
+  lines: string;
+  query: Record<string, string>;
+}
+
 /**
- * Throws URIError when a query value is not valid percent-encoding. `keepEmpty`: the Python SDK
- * signs parameters with an empty value too (List Shares sends `include=`); the JS SDK skips them.
+ * The documented rule: every parameter, names lowercased and URL-decoded, sorted by name; an empty
+ * value signs as `name:`; a repeated name signs once with its values sorted and comma-joined (and
+ * the service then uses that joined value). Throws URIError on malformed percent-encoding.
  */
-function canonicalizedResource(req: SignableRequest, signingAccount: string, keepEmpty: boolean): string {
-  // Same selection as the SDK: exactly one '=', non-empty name (and value, for the JS SDK); a
-  // repeated name keeps its last value, and names differing only in case end up under one lowercase name.
-  const byName = new Map<string, string>();
-  for (const pair of req.rawQuery.split('&')) {
+function documentedQuery(rawQuery: string): SignedQuery {
+  const values = new Map<string, string[]>();
+  for (const pair of rawQuery.split('&')) {
+    if (pair === '') continue;
     const eq = pair.indexOf('=');
-    if (eq > 0 && eq === pair.lastIndexOf('=') && (keepEmpty || eq < pair.length - 1)) {
+    const name = decodeURIComponent(eq === -1 ? pair : pair.slice(0, eq)).toLowerCase();
+    if (name === '') continue;
+    const value = eq === -1 ? '' : decodeURIComponent(pair.slice(eq + 1));
+    values.set(name, [...(values.get(name) ?? []), value]);
+  }
+  const query: Record<string, string> = {};
+  let lines = '';
+  for (const name of [...values.keys()].sort()) {
+    query[name] = values.get(name)!.sort().join(',');
+    lines += `\n${name}:${query[name]}`;
+  }
+  return { lines, query };
+}
+
+/**
+ * What the JS SDK signs (its StorageSharedKeyCredentialPolicy): only pairs with exactly one '=' and
+ * a non-empty name and value; a repeated spelling keeps its last value; names differing only in case
+ * share the value of the last one, one line per spelling. `keepEmpty`: the same selection with empty
+ * values signed too, as the Python SDK does (List Shares sends `include=`). The service then uses
+ * exactly those parameters: the ones left unsigned are ignored. Throws URIError like documentedQuery.
+ */
+function sdkQuery(rawQuery: string, keepEmpty: boolean): SignedQuery {
+  const byName = new Map<string, string>();
+  for (const pair of rawQuery.split('&')) {
+    const eq = pair.indexOf('=');
+    if (eq > 0 && eq === pair.lastIndexOf('=') && (keepEmpty || eq < pair.length - 1))
       byName.set(pair.slice(0, eq), pair.slice(eq + 1));
-    }
   }
   const byLowerName = new Map<string, string>();
   const lowerNames: string[] = [];
@@ -85,23 +115,32 @@ function canonicalizedResource(req: SignableRequest, signingAccount: string, kee
     byLowerName.set(name.toLowerCase(), value);
     lowerNames.push(name.toLowerCase());
   }
-  // The SDK emits one line per distinct original spelling, so `a=1&A=2` gives two `a:` lines.
-  const query = lowerNames
-    .sort()
-    .map((name) => `\n${name}:${decodeURIComponent(byLowerName.get(name)!)}`)
-    .join('');
-  return `/${signingAccount}${req.rawPath || '/'}${query}`;
+  const query: Record<string, string> = {};
+  let lines = '';
+  for (const name of lowerNames.sort()) {
+    const value = decodeURIComponent(byLowerName.get(name)!);
+    query[decodeURIComponent(name)] = value;
+    lines += `\n${name}:${value}`;
+  }
+  return { lines, query };
 }
 
-/**
- * The strings-to-sign the service accepts for this request: the JS SDK's order (Content-Language
- * before Content-Encoding) and the documented order, each with the JS SDK's and the Python SDK's
- * choice of query parameters; no string twice. Empty when the query cannot be decoded, so nothing verifies.
- */
-export function sharedKeyStringsToSign(req: SignableRequest, signingAccount: string): string[] {
-  let resources: string[];
+/** The canonicalized queries a signature may cover: the documented one, then the JS and Python SDKs' where they differ. */
+function signedQueries(rawQuery: string): SignedQuery[] {
+  const queries = [documentedQuery(rawQuery), sdkQuery(rawQuery, false), sdkQuery(rawQuery, true)];
+  return queries.filter((q, i) => queries.findIndex((other) => other.lines === q.lines) === i);
+}
+
+/** A string-to-sign and the query parameters it covers. */
+interface Candidate {
+  stringToSign: string;
+  query: Record<string, string>;
+}
+
+function candidates(req: SignableRequest, signingAccount: string): Candidate[] {
+  let queries: SignedQuery[];
   try {
-    resources = [...new Set([false, true].map((keepEmpty) => canonicalizedResource(req, signingAccount, keepEmpty)))];
+    queries = signedQueries(req.rawQuery);
   } catch {
     // A malformed percent-encoding in the query: no string-to-sign can match it.
     return [];
@@ -120,35 +159,46 @@ export function sharedKeyStringsToSign(req: SignableRequest, signingAccount: str
     h('if-unmodified-since'),
     h('range'),
   ];
-  const headers = canonicalizedHeaders(req.headers);
-  const build = (first: string, second: string, resource: string) =>
-    [req.method.toUpperCase(), first, second, ...tail].map((line) => line + '\n').join('') + headers + resource;
-  const orders = [
-    [h('content-language'), h('content-encoding')],
-    [h('content-encoding'), h('content-language')],
-  ];
-  return [...new Set(resources.flatMap((resource) => orders.map(([first, second]) => build(first, second, resource))))];
+  const prefix = canonicalizedHeaders(req.headers) + `/${signingAccount}${req.rawPath || '/'}`;
+  const build = (first: string, second: string) =>
+    [req.method.toUpperCase(), first, second, ...tail].map((line) => line + '\n').join('') + prefix;
+  // The SDK's order (Content-Language before Content-Encoding) and the documented order.
+  const sdkOrder = build(h('content-language'), h('content-encoding'));
+  const documentedOrder = build(h('content-encoding'), h('content-language'));
+  const orders = sdkOrder === documentedOrder ? [sdkOrder] : [sdkOrder, documentedOrder];
+  return queries.flatMap(({ lines, query }) => orders.map((head) => ({ stringToSign: head + lines, query })));
 }
 
 /**
- * True when `signature` (base64) equals HMAC-SHA256(key, stringToSign) for any key and any accepted
- * string-to-sign; constant-time comparison. `keys` are the decoded account keys. Never throws.
+ * The strings-to-sign the service accepts for this request: the documented query canonicalization
+ * and the JS and Python SDKs' (where they differ), each with the SDK's and the documented order of
+ * Content-Language and Content-Encoding. Empty when the query cannot be decoded, so nothing verifies.
+ */
+export function sharedKeyStringsToSign(req: SignableRequest, signingAccount: string): string[] {
+  return candidates(req, signingAccount).map((c) => c.stringToSign);
+}
+
+/**
+ * When `signature` (base64) equals HMAC-SHA256(key, stringToSign) for any key and any accepted
+ * string-to-sign (constant-time comparison): the query parameters that signature covers, which are
+ * the only ones the service may act on. Undefined when none matches. `keys` are the decoded account
+ * keys. Never throws.
  */
 export function verifySharedKeySignature(
   req: SignableRequest,
   credentials: SharedKeyCredentials,
   keys: Buffer[],
-): boolean {
+): Record<string, string> | undefined {
   // Compare the base64 text, not decoded bytes: Node's base64 decoder skips invalid characters,
   // which would let altered signatures match.
   const given = Buffer.from(credentials.signature, 'utf8');
-  let matched = false;
-  for (const stringToSign of sharedKeyStringsToSign(req, credentials.account)) {
+  let matched: Record<string, string> | undefined;
+  for (const { stringToSign, query } of candidates(req, credentials.account)) {
     for (const key of keys) {
       const digest = createHmac('sha256', key).update(stringToSign, 'utf8').digest('base64');
       const expected = Buffer.from(digest, 'utf8');
       // No early exit, so the time taken does not reveal which key or order matched.
-      matched = (expected.length === given.length && timingSafeEqual(expected, given)) || matched;
+      if (expected.length === given.length && timingSafeEqual(expected, given)) matched ??= query;
     }
   }
   return matched;

@@ -1,12 +1,20 @@
 import { Injectable } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { AuditEventsQuery, AuditFilter, ExportAuditQuery, LeaseHistoryQuery, StateAsOfQuery } from '@leasehold/audit';
-import { parseGuid, pathKey } from '@leasehold/domain';
 import {
-  AzureError,
+  AuditEvent,
+  AuditEventsQuery,
+  AuditFilter,
+  ExportAuditQuery,
+  LeaseHistoryQuery,
+  StateAsOfQuery,
+} from '@leasehold/audit';
+import { DomainError, parseGuid, pathKey } from '@leasehold/domain';
+import { DirectoryQuery } from '@leasehold/filesystem';
+import {
   AzureOperation,
   invalidQuery,
   markerBinding,
+  missingQuery,
   MarkerCodec,
   pageSize,
   WireRequest,
@@ -14,6 +22,7 @@ import {
 } from '@leasehold/wire';
 import { Readable } from 'node:stream';
 import { requireAccountOwner } from '../account-owner';
+import { isHandleId } from '../handles/handle.operations';
 
 const MAX_PAGE = 1000;
 const DEFAULT_PAGE = 100;
@@ -22,6 +31,11 @@ const json = (status: number, value: unknown): WireResponse => ({
   headers: { 'content-type': 'application/json' },
   body: JSON.stringify(value),
 });
+/**
+ * An audit event as the API shows it: without the log's global position and the read model's
+ * sequence, which would tell one tenant how busy the others are. Pages continue by signed markers.
+ */
+const published = ({ seq: _seq, position: _position, ...event }: AuditEvent) => event;
 const isSeq = (v: unknown): v is { seq: string } =>
   typeof (v as { seq: string })?.seq === 'string' && /^\d{1,19}$/.test((v as { seq: string }).seq);
 
@@ -41,6 +55,13 @@ function pattern(query: Record<string, string>, name: string, re: RegExp): strin
   return raw;
 }
 
+/** A handle id to filter by: an id the handle registry could have given (random 63-bit). */
+function handleIdOf(query: Record<string, string>): string | undefined {
+  const raw = query['handleid'];
+  if (raw !== undefined && !isHandleId(raw)) throw invalidQuery('handleid', raw);
+  return raw;
+}
+
 /** The audit filter a request asks for: the URL's share and path, and the query's filters. */
 function filterOf(req: WireRequest): AuditFilter {
   const q = req.query;
@@ -53,7 +74,7 @@ function filterOf(req: WireRequest): AuditFilter {
     recursive: recursive?.toLowerCase() === 'true',
     type: pattern(q, 'type', /^[A-Za-z]{1,64}$/),
     leaseId,
-    handleId: pattern(q, 'handleid', /^\d{1,18}$/),
+    handleId: handleIdOf(q),
     jobId: pattern(q, 'jobid', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
     clientRequestId: pattern(q, 'clientrequestid', /^[\x20-\x7e]{1,1024}$/),
     principal: pattern(q, 'principal', /^[\x20-\x7e]{1,256}$/),
@@ -87,17 +108,17 @@ export class AuditOperations {
     const order = (pattern(req.query, 'order', /^(asc|desc)$/) ?? 'desc') as 'asc' | 'desc';
     const limit = pageSize(req.query, MAX_PAGE, DEFAULT_PAGE);
     const binding = markerBinding('audit', req.context.tenant, JSON.stringify(filter), order);
-    const marker = req.query['marker'];
-    const after = marker ? this.markers.decode(binding, marker, isSeq) : undefined;
-    if (marker && !after)
-      throw invalidQuery('marker', marker, 'The marker is not one this service issued for this account and query.');
     const { events, more } = await this.queries.execute(
-      new AuditEventsQuery(req.context, filter, order, after?.seq, limit),
+      new AuditEventsQuery(req.context, filter, order, this.marker(req, binding), limit),
     );
     const last = events[events.length - 1];
-    return json(200, { events, nextMarker: more && last ? this.markers.encode(binding, { seq: last.seq }) : '' });
+    return json(200, {
+      events: events.map(published),
+      nextMarker: more && last ? this.markers.encode(binding, { seq: last.seq }) : '',
+    });
   }
 
+  /** A file's lease timeline, or a share's lease timeline on the share root, oldest first, a page at a time (`maxresults` ≤ 1,000, `marker`). */
   @AzureOperation({
     name: 'Lease History (extension)',
     method: 'GET',
@@ -107,8 +128,44 @@ export class AuditOperations {
   })
   async leaseHistory(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
-    const timeline = await this.queries.execute(new LeaseHistoryQuery(req.context, req.share!, pathKey(req.path)));
-    return json(200, { share: req.share, path: req.path.join('/'), timeline });
+    const key = pathKey(req.path);
+    // The share root's history is its share lease's; any other directory has no lease.
+    if (req.path.length > 0 && (await this.isDirectory(req)))
+      throw invalidQuery(
+        'comp',
+        'leasehistory',
+        "Lease history is kept for files and for a share's lease (on the share root); this path is a directory.",
+      );
+    const binding = markerBinding('leasehistory', req.context.tenant, req.share!, key);
+    const { timeline, last, more } = await this.queries.execute(
+      new LeaseHistoryQuery(req.context, req.share!, key, this.marker(req, binding), pageSize(req.query, MAX_PAGE)),
+    );
+    return json(200, {
+      share: req.share,
+      path: req.path.join('/'),
+      timeline,
+      nextMarker: more && last ? this.markers.encode(binding, { seq: last }) : '',
+    });
+  }
+
+  /** The path as it is now is a directory (a deleted file's history can still be read). */
+  private isDirectory(req: WireRequest): Promise<boolean> {
+    return this.queries.execute(new DirectoryQuery(req.context, req.share!, req.path)).then(
+      () => true,
+      (error) => {
+        if (error instanceof DomainError) return false;
+        throw error;
+      },
+    );
+  }
+
+  /** The seq a signed `marker` continues after; 400 for one this service did not issue for this binding. */
+  private marker(req: WireRequest, binding: string): string | undefined {
+    const marker = req.query['marker'];
+    const after = marker ? this.markers.decode(binding, marker, isSeq) : undefined;
+    if (marker && !after)
+      throw invalidQuery('marker', marker, 'The marker is not one this service issued for this account and query.');
+    return after?.seq;
   }
 
   @AzureOperation({
@@ -121,13 +178,7 @@ export class AuditOperations {
   async stateAsOf(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const at = date(req.query, 'at');
-    if (!at)
-      throw new AzureError(
-        400,
-        'MissingRequiredQueryParameter',
-        'A query parameter that is mandatory for this request is not specified.',
-        { QueryParameterName: 'at' },
-      );
+    if (!at) throw missingQuery('at');
     const state = await this.queries.execute(new StateAsOfQuery(req.context, req.share!, pathKey(req.path), at));
     return json(200, { share: req.share, path: req.path.join('/'), at: at.toISOString(), ...state });
   }
@@ -143,7 +194,7 @@ export class AuditOperations {
     requireAccountOwner(req);
     const pages = await this.queries.execute(new ExportAuditQuery(req.context, filterOf(req)));
     async function* lines() {
-      for await (const page of pages) yield page.map((e) => `${JSON.stringify(e)}\n`).join('');
+      for await (const page of pages) yield page.map((e) => `${JSON.stringify(published(e))}\n`).join('');
     }
     return { status: 200, headers: { 'content-type': 'application/x-ndjson' }, body: Readable.from(lines()) };
   }

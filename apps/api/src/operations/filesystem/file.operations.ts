@@ -108,11 +108,14 @@ export class FileOperations {
     if (type.toLowerCase() !== 'file') throw invalidHeader('x-ms-type', type);
     const contentLength = integerHeader(req, 'x-ms-content-length', MAX_FILE_BYTES);
     if (contentLength === undefined) throw missingHeader('x-ms-content-length');
+    // Create needs `c` (or `w`) of a SAS; replacing an existing file is a write and needs `w`.
+    const mayReplace = req.sasPermissions === undefined || req.sasPermissions.includes('w');
     const node = await this.write(req, {
       kind: 'create',
       contentLength,
       properties: fileProperties(req),
       metadata: readMetadata(req.rawHeaders),
+      mayReplace,
     });
     return { status: 201, headers: nodeResponseHeaders(node!) };
   }
@@ -182,6 +185,9 @@ export class FileOperations {
   /** Put Range and, with x-ms-copy-source, Put Range From URL (the same method, restype and comp). */
   @AzureOperation({ name: 'Put Range', method: 'PUT', comp: 'range', resource: 'file', sas: 'w' })
   async putRange(req: WireRequest): Promise<WireResponse> {
+    // As Azure: the length is declared up front, not streamed in chunks.
+    if (header(req, 'content-length') === undefined)
+      throw new AzureError(411, 'MissingContentLengthHeader', 'Content-Length HTTP header is required.');
     const range = parseRange(requiredHeader(req, 'x-ms-range'), 'x-ms-range');
     if (range.end === undefined) throw invalidHeader('x-ms-range', header(req, 'x-ms-range')!);
     const mode = requiredHeader(req, 'x-ms-write').toLowerCase();

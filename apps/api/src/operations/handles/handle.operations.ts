@@ -35,7 +35,7 @@ import { requireAccountOwner } from '../account-owner';
 const MAX_LIST_RESULTS = 5000;
 const ACCESS_RIGHTS: AccessRight[] = ['Read', 'Write', 'Delete'];
 /** Ids are uint64 on the wire and bigint (signed 64-bit) in PostgreSQL; larger ones cannot name anything here. */
-const isId = (value: string) => /^\d{1,19}$/.test(value) && BigInt(value) <= 2n ** 63n - 1n;
+export const isHandleId = (value: string) => /^\d{1,19}$/.test(value) && BigInt(value) <= 2n ** 63n - 1n;
 
 /** Extension headers of the handle registry (the project prefix, never x-ms-). */
 export const HANDLE_HEADERS = {
@@ -49,7 +49,9 @@ export const HANDLE_HEADERS = {
 
 function handleXml(h: HandleRow): string {
   // Names with U+FFFE/U+FFFF cannot travel in XML: Azure percent-encodes them and says so.
-  const path = /[\uFFFE\uFFFF]/.test(h.path) ? `<Path Encoded="true">${encodeURIComponent(h.path)}</Path>` : `<Path>${escapeXml(h.path)}</Path>`;
+  const path = /[\uFFFE\uFFFF]/.test(h.path)
+    ? `<Path Encoded="true">${encodeURIComponent(h.path)}</Path>`
+    : `<Path>${escapeXml(h.path)}</Path>`;
   return (
     `<Handle>${element('HandleId', h.handleId)}${path}${element('FileId', h.fileId)}${element('ParentId', h.parentId)}` +
     `${element('SessionId', h.sessionId)}${element('ClientIp', h.clientIp)}${element('ClientName', h.clientName)}` +
@@ -61,7 +63,6 @@ function handleXml(h: HandleRow): string {
 /** List Handles, Force Close Handles, and the registry's own open and close. */
 @Injectable()
 export class HandleOperations {
-
   constructor(
     private readonly commands: CommandBus,
     private readonly queries: QueryBus,
@@ -69,18 +70,42 @@ export class HandleOperations {
   ) {}
 
   /** The handles the request is about, and where its marker says to continue. */
-  private async scope(req: WireRequest, handleId: string | undefined, operation: string): Promise<{ scope: HandleScope; after?: HandlePosition; binding: string }> {
+  private async scope(
+    req: WireRequest,
+    handleId: string | undefined,
+    operation: string,
+  ): Promise<{ scope: HandleScope; after?: HandlePosition; binding: string }> {
     const recursive = booleanHeader(req, 'x-ms-recursive') ?? false;
-    const scope = await this.queries.execute(new HandleScopeQuery(req.context, req.share!, req.path, recursive, handleId));
-    const binding = markerBinding(operation, req.context.tenant, scope.shareId, scope.nodeKey, recursive, handleId ?? '*');
+    const scope = await this.queries.execute(
+      new HandleScopeQuery(req.context, req.share!, req.path, recursive, handleId),
+    );
+    const binding = markerBinding(
+      operation,
+      req.context.tenant,
+      scope.shareId,
+      scope.nodeKey,
+      recursive,
+      handleId ?? '*',
+    );
     const marker = req.query['marker'];
     if (marker === undefined || marker === '') return { scope, binding };
     const after = this.markers.decode(binding, marker, isHandlePosition);
-    if (!after) throw invalidQuery('marker', marker, 'The marker is not one this service issued for this account, path and query.');
+    if (!after)
+      throw invalidQuery(
+        'marker',
+        marker,
+        'The marker is not one this service issued for this account, path and query.',
+      );
     return { scope, after, binding };
   }
 
-  @AzureOperation({ name: 'List Handles', method: 'GET', comp: 'listhandles', resource: 'file-or-directory', sas: 'owner' })
+  @AzureOperation({
+    name: 'List Handles',
+    method: 'GET',
+    comp: 'listhandles',
+    resource: 'file-or-directory',
+    sas: 'owner',
+  })
   async list(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const limit = pageSize(req.query, MAX_LIST_RESULTS);
@@ -92,13 +117,22 @@ export class HandleOperations {
     return { status: 200, headers: { 'content-type': 'application/xml' }, body };
   }
 
-  @AzureOperation({ name: 'Force Close Handles', method: 'PUT', comp: 'forceclosehandles', resource: 'file-or-directory', sas: 'owner' })
+  @AzureOperation({
+    name: 'Force Close Handles',
+    method: 'PUT',
+    comp: 'forceclosehandles',
+    resource: 'file-or-directory',
+    sas: 'owner',
+  })
   async forceClose(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const id = requiredHeader(req, 'x-ms-handle-id');
-    if (id !== '*' && !/^\d{1,20}$/.test(id)) throw invalidHeader('x-ms-handle-id', id);
+    // A handle id is a uint64: anything else is malformed; a uint64 beyond bigint names no handle here.
+    if (id !== '*' && !(/^\d{1,20}$/.test(id) && BigInt(id) <= 2n ** 64n - 1n))
+      throw invalidHeader('x-ms-handle-id', id);
     // An id no handle can have (beyond bigint) is simply an unknown handle: 200 with nothing closed.
-    if (id !== '*' && !isId(id)) return { status: 200, headers: { 'x-ms-number-of-handles-closed': 0, 'x-ms-number-of-handles-failed': 0 } };
+    if (id !== '*' && !isHandleId(id))
+      return { status: 200, headers: { 'x-ms-number-of-handles-closed': 0, 'x-ms-number-of-handles-failed': 0 } };
     const { scope, after } = await this.scope(req, id === '*' ? undefined : id, 'close');
     const chunk = await this.commands.execute(new ForceCloseHandlesCommand(req.context, scope, after));
     const binding = markerBinding('close', req.context.tenant, scope.shareId, scope.nodeKey, scope.recursive, id);
@@ -113,33 +147,60 @@ export class HandleOperations {
   }
 
   /** Extension: a client registers a handle it holds open on a file, a directory or the share root. */
-  @AzureOperation({ name: 'Open Handle (extension)', method: 'PUT', comp: 'openhandle', resource: 'file-or-directory', sas: 'w' })
+  @AzureOperation({
+    name: 'Open Handle (extension)',
+    method: 'PUT',
+    comp: 'openhandle',
+    resource: 'file-or-directory',
+    sas: 'w',
+  })
   async open(req: WireRequest): Promise<WireResponse> {
     const access = (header(req, HANDLE_HEADERS.access) ?? 'Read').split(',').map((a) => a.trim());
     const rights = ACCESS_RIGHTS.filter((r) => access.some((a) => a.toLowerCase() === r.toLowerCase()));
-    if (rights.length !== access.length || rights.length === 0) throw invalidHeader(HANDLE_HEADERS.access, access.join(','));
+    if (rights.length !== access.length || rights.length === 0)
+      throw invalidHeader(HANDLE_HEADERS.access, access.join(','));
     const clientIp = requiredHeader(req, HANDLE_HEADERS.clientIp);
-    if (clientIp.length > 64 || !/^[0-9A-Fa-f:.[\]]+$/.test(clientIp)) throw invalidHeader(HANDLE_HEADERS.clientIp, clientIp);
+    if (clientIp.length > 64 || !/^[0-9A-Fa-f:.[\]]+$/.test(clientIp))
+      throw invalidHeader(HANDLE_HEADERS.clientIp, clientIp);
     const clientName = header(req, HANDLE_HEADERS.clientName) ?? '';
     if (clientName.length > 256) throw invalidHeader(HANDLE_HEADERS.clientName, clientName.slice(0, 64));
     const sessionId = header(req, HANDLE_HEADERS.sessionId);
-    if (sessionId !== undefined && !isId(sessionId)) throw invalidHeader(HANDLE_HEADERS.sessionId, sessionId);
+    if (sessionId !== undefined && !isHandleId(sessionId)) throw invalidHeader(HANDLE_HEADERS.sessionId, sessionId);
     const opened = await this.commands.execute(
-      new OpenHandleCommand(req.context, req.share!, req.path, rights, guidHeader(req, 'x-ms-lease-id'), clientName, clientIp, sessionId),
+      new OpenHandleCommand(
+        req.context,
+        req.share!,
+        req.path,
+        rights,
+        guidHeader(req, 'x-ms-lease-id'),
+        clientName,
+        clientIp,
+        sessionId,
+      ),
     );
     return {
       status: 201,
-      headers: { [HANDLE_HEADERS.handleId]: opened.handleId, [HANDLE_HEADERS.fileId]: opened.fileId, [HANDLE_HEADERS.sessionId]: opened.sessionId },
+      headers: {
+        [HANDLE_HEADERS.handleId]: opened.handleId,
+        [HANDLE_HEADERS.fileId]: opened.fileId,
+        [HANDLE_HEADERS.sessionId]: opened.sessionId,
+      },
     };
   }
 
   /** Extension: the holder closes its own handle (handle id + session id). */
-  @AzureOperation({ name: 'Close Handle (extension)', method: 'PUT', comp: 'closehandle', resource: 'file-or-directory', sas: 'w' })
+  @AzureOperation({
+    name: 'Close Handle (extension)',
+    method: 'PUT',
+    comp: 'closehandle',
+    resource: 'file-or-directory',
+    sas: 'w',
+  })
   async close(req: WireRequest): Promise<WireResponse> {
     const handleId = requiredHeader(req, HANDLE_HEADERS.handleId);
     const sessionId = requiredHeader(req, HANDLE_HEADERS.sessionId);
-    if (!isId(handleId)) throw invalidHeader(HANDLE_HEADERS.handleId, handleId);
-    if (!isId(sessionId)) throw invalidHeader(HANDLE_HEADERS.sessionId, sessionId);
+    if (!isHandleId(handleId)) throw invalidHeader(HANDLE_HEADERS.handleId, handleId);
+    if (!isHandleId(sessionId)) throw invalidHeader(HANDLE_HEADERS.sessionId, sessionId);
     await this.commands.execute(new CloseHandleCommand(req.context, req.share!, req.path, handleId, sessionId));
     return { status: 200 };
   }

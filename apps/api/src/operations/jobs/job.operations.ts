@@ -1,7 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ForceCloseJob } from '@leasehold/domain';
-import { CancelForceCloseJobCommand, GetForceCloseJobQuery, JobPosition, ListForceCloseJobsQuery, SubmitForceCloseJobCommand } from '@leasehold/jobs';
+import {
+  CancelForceCloseJobCommand,
+  GetForceCloseJobQuery,
+  JobPosition,
+  ListForceCloseJobsQuery,
+  SubmitForceCloseJobCommand,
+} from '@leasehold/jobs';
 import {
   AzureOperation,
   booleanHeader,
@@ -11,6 +17,7 @@ import {
   invalidQuery,
   markerBinding,
   MarkerCodec,
+  missingQuery,
   pageSize,
   requiredHeader,
   WireRequest,
@@ -23,7 +30,15 @@ export const JOB_ID_HEADER = 'x-leasehold-job-id';
 export const IDEMPOTENCY_KEY_HEADER = 'x-leasehold-idempotency-key';
 const MAX_JOBS_PAGE = 1000;
 
-const isJobPosition = (v: unknown): v is JobPosition => typeof (v as JobPosition)?.createdAt === 'string' && typeof (v as JobPosition)?.jobId === 'string';
+const isJobPosition = (v: unknown): v is JobPosition =>
+  typeof (v as JobPosition)?.createdAt === 'string' && typeof (v as JobPosition)?.jobId === 'string';
+
+/** `jobid` is required on Get and Cancel; any other value is a job that does not exist (404). */
+function jobIdOf(req: WireRequest): string {
+  const jobId = req.query['jobid'];
+  if (jobId === undefined || jobId === '') throw missingQuery('jobid');
+  return jobId;
+}
 
 function jobXml(job: ForceCloseJob): string {
   return (
@@ -38,41 +53,76 @@ function jobXml(job: ForceCloseJob): string {
 /** Extension operations for queued force-close jobs; account owner only, like Force Close Handles. */
 @Injectable()
 export class JobOperations {
-
   constructor(
     private readonly commands: CommandBus,
     private readonly queries: QueryBus,
     private readonly markers: MarkerCodec,
   ) {}
 
-  @AzureOperation({ name: 'Submit Force Close Job (extension)', method: 'PUT', comp: 'forceclosejob', resource: 'file-or-directory', sas: 'owner' })
+  @AzureOperation({
+    name: 'Submit Force Close Job (extension)',
+    method: 'PUT',
+    comp: 'forceclosejob',
+    resource: 'file-or-directory',
+    sas: 'owner',
+  })
   async submit(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const handleId = requiredHeader(req, 'x-ms-handle-id');
     if (handleId !== '*' && !/^\d{1,19}$/.test(handleId)) throw invalidHeader('x-ms-handle-id', handleId);
     const key = header(req, IDEMPOTENCY_KEY_HEADER);
-    if (key !== undefined && (key.length === 0 || key.length > 256)) throw invalidHeader(IDEMPOTENCY_KEY_HEADER, key.slice(0, 64));
+    if (key !== undefined && (key.length === 0 || key.length > 256))
+      throw invalidHeader(IDEMPOTENCY_KEY_HEADER, key.slice(0, 64));
     const job = await this.commands.execute(
-      new SubmitForceCloseJobCommand(req.context, req.share!, req.path, handleId, booleanHeader(req, 'x-ms-recursive') ?? false, key),
+      new SubmitForceCloseJobCommand(
+        req.context,
+        req.share!,
+        req.path,
+        handleId,
+        booleanHeader(req, 'x-ms-recursive') ?? false,
+        key,
+      ),
     );
-    return { status: 202, headers: { [JOB_ID_HEADER]: job.jobId, 'content-type': 'application/xml' }, body: `${XML_DECLARATION}${jobXml(job)}` };
+    return {
+      status: 202,
+      headers: { [JOB_ID_HEADER]: job.jobId, 'content-type': 'application/xml' },
+      body: `${XML_DECLARATION}${jobXml(job)}`,
+    };
   }
 
-  @AzureOperation({ name: 'Get Force Close Job (extension)', method: 'GET', comp: 'forceclosejob', resource: 'account', sas: 'owner' })
+  @AzureOperation({
+    name: 'Get Force Close Job (extension)',
+    method: 'GET',
+    comp: 'forceclosejob',
+    resource: 'account',
+    sas: 'owner',
+  })
   async get(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
-    const job = await this.queries.execute(new GetForceCloseJobQuery(req.context, req.query['jobid'] ?? ''));
+    const job = await this.queries.execute(new GetForceCloseJobQuery(req.context, jobIdOf(req)));
     return { status: 200, headers: { 'content-type': 'application/xml' }, body: `${XML_DECLARATION}${jobXml(job)}` };
   }
 
-  @AzureOperation({ name: 'Cancel Force Close Job (extension)', method: 'DELETE', comp: 'forceclosejob', resource: 'account', sas: 'owner' })
+  @AzureOperation({
+    name: 'Cancel Force Close Job (extension)',
+    method: 'DELETE',
+    comp: 'forceclosejob',
+    resource: 'account',
+    sas: 'owner',
+  })
   async cancel(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
-    const job = await this.commands.execute(new CancelForceCloseJobCommand(req.context, req.query['jobid'] ?? ''));
+    const job = await this.commands.execute(new CancelForceCloseJobCommand(req.context, jobIdOf(req)));
     return { status: 202, headers: { 'content-type': 'application/xml' }, body: `${XML_DECLARATION}${jobXml(job)}` };
   }
 
-  @AzureOperation({ name: 'List Force Close Jobs (extension)', method: 'GET', comp: 'forceclosejobs', resource: 'account', sas: 'owner' })
+  @AzureOperation({
+    name: 'List Force Close Jobs (extension)',
+    method: 'GET',
+    comp: 'forceclosejobs',
+    resource: 'account',
+    sas: 'owner',
+  })
   async list(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const limit = pageSize(req.query, MAX_JOBS_PAGE);
@@ -80,7 +130,8 @@ export class JobOperations {
     const after = marker ? this.decodeMarker(req.context.tenant, marker) : undefined;
     const { jobs, more } = await this.queries.execute(new ListForceCloseJobsQuery(req.context, after, limit));
     const last = jobs[jobs.length - 1];
-    const next = more && last ? this.encodeMarker(req.context.tenant, { createdAt: last.createdAt, jobId: last.jobId }) : '';
+    const next =
+      more && last ? this.encodeMarker(req.context.tenant, { createdAt: last.createdAt, jobId: last.jobId }) : '';
     const body = `${XML_DECLARATION}<EnumerationResults><Jobs>${jobs.map(jobXml).join('')}</Jobs>${element('NextMarker', next)}</EnumerationResults>`;
     return { status: 200, headers: { 'content-type': 'application/xml' }, body };
   }
