@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { SignedIdentifier } from '@leasehold/domain';
 import { EventStore, SqlExecutor, Statement } from '@leasehold/event-store';
+import { ShareColumns } from '../nodes/node.repository';
 import { READ_AT, shareLeaseOf, ShareLeaseRow } from './share-lease.row';
 import { AccessTier, ShareState, shareRow } from './share.events';
 
@@ -10,18 +11,11 @@ export interface ReadShare extends ShareState {
   readAt: number;
 }
 
-/** A shares row as pg returns it: bigint as a string, timestamptz as a Date, jsonb parsed. */
-interface ShareRow extends ShareLeaseRow {
-  share_id: string;
-  name: string;
-  quota: number;
+/** A shares row with the settings and lease columns, and the clock READ_AT adds. */
+interface ShareRow extends ShareColumns, ShareLeaseRow {
   access_tier: string;
   access_tier_changed_at: Date | null;
-  metadata: Record<string, string>;
   signed_identifiers: SignedIdentifier[];
-  etag: string;
-  last_modified: Date;
-  version: number;
   read_at: number;
 }
 
