@@ -47,11 +47,32 @@ export function errorBody(
 const invalidXml = () => new AzureError(400, 'InvalidXmlDocument', 'XML specified is not syntactically valid.');
 
 /**
+ * What parseXmlBody gives for an element: its text ('' when empty), or its children by name, a
+ * repeated or array-named child as an array.
+ */
+export type XmlNode = string | XmlElement;
+export interface XmlElement {
+  [name: string]: XmlValue;
+}
+export type XmlValue = XmlNode | XmlNode[] | undefined;
+
+/** The child `name` of `node`, or undefined when `node` is text, repeated or absent. */
+export const xmlChild = (node: XmlValue, name: string): XmlValue =>
+  typeof node === 'object' && !Array.isArray(node) ? node[name] : undefined;
+
+/** The text of `value`, or undefined when it is an element, repeated or absent. */
+export const xmlText = (value: XmlValue): string | undefined => (typeof value === 'string' ? value : undefined);
+
+/** The occurrences of an element: none when absent, one when it occurs once. */
+export const xmlList = (value: XmlValue): XmlNode[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+/**
  * A request body as a tree of elements (text kept as strings, attributes dropped), with the named
  * elements always arrays; 400 InvalidXmlDocument when it is not well-formed XML. DOCTYPE
  * declarations are refused: a request body has no use for entity definitions.
  */
-export function parseXmlBody(body: Buffer, arrays: string[]): Record<string, any> {
+export function parseXmlBody(body: Buffer, arrays: string[]): XmlElement {
   const text = body.toString('utf8');
   if (/<!DOCTYPE/i.test(text) || XMLValidator.validate(text) !== true) throw invalidXml();
   const parser = new XMLParser({
@@ -61,9 +82,10 @@ export function parseXmlBody(body: Buffer, arrays: string[]): Record<string, any
     ignoreDeclaration: true,
     isArray: (name) => arrays.includes(name),
   });
-  const tree = parser.parse(text);
+  const tree: unknown = parser.parse(text);
   if (tree === null || typeof tree !== 'object') throw invalidXml();
-  return tree;
+  // With attributes ignored and tag values unparsed, fast-xml-parser builds only strings, objects and arrays.
+  return tree as XmlElement;
 }
 
 /** 400 InvalidXmlNodeValue: well-formed XML with a value Azure would refuse. */

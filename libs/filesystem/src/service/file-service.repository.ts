@@ -10,18 +10,16 @@ export class FileServiceRepository {
 
   /** The account's properties and their stream's version (the defaults and 0 before the first Set). */
   async find(tenant: string): Promise<{ properties: FileServiceProperties; version: number }> {
-    const rows = await this.store.db.query(
+    const rows = await this.store.db.query<{ properties: FileServiceProperties; version: number }>(
       `SELECT properties, version FROM file_service_properties WHERE tenant = $1`,
       [tenant],
     );
-    return rows.length
-      ? { properties: rows[0].properties, version: rows[0].version }
-      : { properties: DEFAULT_FILE_SERVICE_PROPERTIES, version: 0 };
+    return rows.length ? rows[0] : { properties: DEFAULT_FILE_SERVICE_PROPERTIES, version: 0 };
   }
 
   /** Read for every preflight and every request with an Origin, so that changed rules apply at once. */
   async corsRulesOf(tenant: string): Promise<CorsRule[]> {
-    const rows = await this.store.db.query(
+    const rows = await this.store.db.query<{ cors: CorsRule[] | null }>(
       `SELECT properties->'cors' AS cors FROM file_service_properties WHERE tenant = $1`,
       [tenant],
     );

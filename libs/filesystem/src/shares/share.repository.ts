@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { SignedIdentifier } from '@leasehold/domain';
 import { EventStore, SqlExecutor, Statement } from '@leasehold/event-store';
-import { READ_AT, shareLeaseOf } from './share-lease.row';
+import { ShareColumns } from '../nodes/node.repository';
+import { READ_AT, shareLeaseOf, ShareLeaseRow } from './share-lease.row';
 import { AccessTier, ShareState, shareRow } from './share.events';
 
 /** A share as its row holds it, and the database's clock when the row was read: the lease's state is derived at that instant. */
@@ -10,9 +11,17 @@ export interface ReadShare extends ShareState {
   readAt: number;
 }
 
-function toShare(r: any): ReadShare {
+/** A shares row with the settings and lease columns, and the clock READ_AT adds. */
+interface ShareRow extends ShareColumns, ShareLeaseRow {
+  access_tier: string;
+  access_tier_changed_at: Date | null;
+  signed_identifiers: SignedIdentifier[];
+  read_at: number;
+}
+
+function toShare(r: ShareRow): ReadShare {
   return {
-    shareId: String(r.share_id),
+    shareId: r.share_id,
     name: r.name,
     quota: r.quota,
     accessTier: r.access_tier as AccessTier,
@@ -37,22 +46,25 @@ export class ShareRepository {
   constructor(private readonly store: EventStore) {}
 
   async find(tenant: string, name: string, sql: SqlExecutor = this.store.db): Promise<ReadShare | undefined> {
-    const rows = await sql.query(`SELECT *, ${READ_AT} FROM shares WHERE tenant = $1 AND name = $2`, [tenant, name]);
+    const rows = await sql.query<ShareRow>(`SELECT *, ${READ_AT} FROM shares WHERE tenant = $1 AND name = $2`, [
+      tenant,
+      name,
+    ]);
     return rows.length ? toShare(rows[0]) : undefined;
   }
 
   /** Read on every request with a SAS that names a policy, so that a changed or removed policy applies at once. */
   async signedIdentifiersOf(tenant: string, name: string): Promise<SignedIdentifier[] | undefined> {
-    const rows = await this.store.db.query(`SELECT signed_identifiers FROM shares WHERE tenant = $1 AND name = $2`, [
-      tenant,
-      name,
-    ]);
+    const rows = await this.store.db.query<Pick<ShareRow, 'signed_identifiers'>>(
+      `SELECT signed_identifiers FROM shares WHERE tenant = $1 AND name = $2`,
+      [tenant, name],
+    );
     return rows[0]?.signed_identifiers;
   }
 
   /** One tenant's shares whose names start with `prefix`, after `after`, at most `limit`, by name. */
   async list(tenant: string, prefix: string, after: string, limit: number): Promise<ReadShare[]> {
-    const rows = await this.store.db.query(
+    const rows = await this.store.db.query<ShareRow>(
       `SELECT *, ${READ_AT} FROM shares WHERE tenant = $1 AND name COLLATE "C" > $2 AND starts_with(name, $3) ORDER BY name COLLATE "C" LIMIT $4`,
       [tenant, after, prefix, limit],
     );
@@ -61,7 +73,8 @@ export class ShareRepository {
 
   /** The bytes the share's files hold in storage (ranges never written take none). */
   async usageBytes(shareId: string): Promise<number> {
-    const rows = await this.store.db.query(
+    // bigint: pg returns it as a string.
+    const rows = await this.store.db.query<{ bytes: string }>(
       `SELECT coalesce(sum(octet_length(c.data)), 0)::bigint AS bytes
        FROM nodes n JOIN file_chunks c ON c.file_id = n.file_id
        WHERE n.share_id = $1 AND n.kind = 'file'`,

@@ -29,6 +29,10 @@ import {
   WireRequest,
   WireResponse,
   XML_DECLARATION,
+  xmlChild,
+  xmlList,
+  xmlText,
+  XmlValue,
 } from '@leasehold/wire';
 import { listingEcho, MAX_LIST_RESULTS, resumeFrom, serviceEndpoint } from './listing';
 /** What List Shares may include; Leasehold keeps no share snapshots or soft-deleted shares, so those two add nothing. */
@@ -48,33 +52,34 @@ function readBoolean(value: unknown, node: string): boolean {
   throw invalidXmlNode(node);
 }
 
-function readMetrics(xml: any, node: string): MetricsSettings {
-  if (typeof xml !== 'object' || xml === null) throw invalidXmlNode(node);
+function readMetrics(xml: XmlValue, node: string): MetricsSettings {
+  if (typeof xml !== 'object' || Array.isArray(xml)) throw invalidXmlNode(node);
   const enabled = readBoolean(xml.Enabled, `${node}/Enabled`);
+  const version = xmlText(xml.Version);
   const settings: MetricsSettings = {
-    version: typeof xml.Version === 'string' && xml.Version !== '' ? xml.Version : '1.0',
+    version: version !== undefined && version !== '' ? version : '1.0',
     enabled,
   };
   if (enabled) settings.includeAPIs = readBoolean(xml.IncludeAPIs, `${node}/IncludeAPIs`);
   const retention = xml.RetentionPolicy;
-  if (retention !== undefined && readBoolean(retention?.Enabled, `${node}/RetentionPolicy/Enabled`)) {
-    const days = Number(retention.Days);
-    if (!/^\d{1,3}$/.test(String(retention.Days)) || days < 1 || days > 365)
-      throw invalidXmlNode(`${node}/RetentionPolicy/Days`);
+  if (retention !== undefined && readBoolean(xmlChild(retention, 'Enabled'), `${node}/RetentionPolicy/Enabled`)) {
+    const daysText = xmlText(xmlChild(retention, 'Days')) ?? '';
+    const days = Number(daysText);
+    if (!/^\d{1,3}$/.test(daysText) || days < 1 || days > 365) throw invalidXmlNode(`${node}/RetentionPolicy/Days`);
     settings.retentionDays = days;
   }
   return settings;
 }
 
-function readCorsRules(xml: any): CorsRule[] {
-  const rules: CorsRule[] = (xml === '' ? [] : (xml?.CorsRule ?? [])).map((rule: any): CorsRule => {
-    const maxAge = String(rule?.MaxAgeInSeconds ?? '');
+function readCorsRules(xml: XmlValue): CorsRule[] {
+  const rules = xmlList(xmlChild(xml, 'CorsRule')).map((rule): CorsRule => {
+    const maxAge = xmlText(xmlChild(rule, 'MaxAgeInSeconds')) ?? '';
     if (!/^\d{1,9}$/.test(maxAge)) throw invalidXmlNode('MaxAgeInSeconds');
     return {
-      allowedOrigins: list(rule.AllowedOrigins),
-      allowedMethods: list(rule.AllowedMethods).map((m) => m.toUpperCase()),
-      allowedHeaders: list(rule.AllowedHeaders),
-      exposedHeaders: list(rule.ExposedHeaders),
+      allowedOrigins: list(xmlChild(rule, 'AllowedOrigins')),
+      allowedMethods: list(xmlChild(rule, 'AllowedMethods')).map((m) => m.toUpperCase()),
+      allowedHeaders: list(xmlChild(rule, 'AllowedHeaders')),
+      exposedHeaders: list(xmlChild(rule, 'ExposedHeaders')),
       maxAgeInSeconds: Number(maxAge),
     };
   });
@@ -93,7 +98,8 @@ function readServiceProperties(body: Buffer): Partial<FileServiceProperties> {
     throw invalidXmlNode('StorageServiceProperties', 'The root element must be StorageServiceProperties.');
   if (root === '') return {};
   // Multichannel stays off (what Get answers): Leasehold serves the REST API only, with no SMB endpoint.
-  if (root.ProtocolSettings?.SMB?.Multichannel?.Enabled === 'true') {
+  const multichannel = xmlChild(xmlChild(xmlChild(root, 'ProtocolSettings'), 'SMB'), 'Multichannel');
+  if (xmlChild(multichannel, 'Enabled') === 'true') {
     throw new AzureError(
       400,
       'InvalidXmlNodeValue',
@@ -102,9 +108,12 @@ function readServiceProperties(body: Buffer): Partial<FileServiceProperties> {
     );
   }
   const change: Partial<FileServiceProperties> = {};
-  if (root.HourMetrics !== undefined) change.hourMetrics = readMetrics(root.HourMetrics, 'HourMetrics');
-  if (root.MinuteMetrics !== undefined) change.minuteMetrics = readMetrics(root.MinuteMetrics, 'MinuteMetrics');
-  if (root.Cors !== undefined) change.cors = readCorsRules(root.Cors);
+  const hourMetrics = xmlChild(root, 'HourMetrics');
+  const minuteMetrics = xmlChild(root, 'MinuteMetrics');
+  const cors = xmlChild(root, 'Cors');
+  if (hourMetrics !== undefined) change.hourMetrics = readMetrics(hourMetrics, 'HourMetrics');
+  if (minuteMetrics !== undefined) change.minuteMetrics = readMetrics(minuteMetrics, 'MinuteMetrics');
+  if (cors !== undefined) change.cors = readCorsRules(cors);
   return change;
 }
 

@@ -28,6 +28,9 @@ import {
   WireRequest,
   WireResponse,
   XML_DECLARATION,
+  xmlChild,
+  xmlList,
+  xmlText,
 } from '@leasehold/wire';
 import { LEASE_EPOCH_HEADER, metadataResponseHeaders, readMetadata } from './wire-format';
 
@@ -58,17 +61,20 @@ function readSignedIdentifiers(body: Buffer): SignedIdentifier[] {
   const tree = parseXmlBody(body, ['SignedIdentifier']);
   if (!('SignedIdentifiers' in tree))
     throw invalidXmlNode('SignedIdentifiers', 'The root element must be SignedIdentifiers.');
-  const list: any[] = tree.SignedIdentifiers?.SignedIdentifier ?? [];
+  const list = xmlList(xmlChild(tree.SignedIdentifiers, 'SignedIdentifier'));
   const identifiers = list.map((item): SignedIdentifier => {
-    const policy = item?.AccessPolicy ?? {};
-    const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
+    const policy = xmlChild(item, 'AccessPolicy');
+    const text = (name: string) => {
+      const value = xmlText(xmlChild(policy, name));
+      return value === '' ? undefined : value;
+    };
     return {
-      id: typeof item?.Id === 'string' ? item.Id : '',
+      id: xmlText(xmlChild(item, 'Id')) ?? '',
       accessPolicy: Object.fromEntries(
         Object.entries({
-          start: text(policy.Start),
-          expiry: text(policy.Expiry),
-          permission: text(policy.Permission),
+          start: text('Start'),
+          expiry: text('Expiry'),
+          permission: text('Permission'),
         }).filter(([, v]) => v !== undefined),
       ),
     };
