@@ -7,7 +7,6 @@ const TAKE = 100;
 
 /** The public form of a watch event: its cursor first, then what happened where. */
 export function publicEvent(event: WatchEvent, cursor: string): Record<string, unknown> {
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the checkpoint is dropped, not used
   const { checkpoint, ...rest } = event;
   return { cursor, ...rest };
 }
