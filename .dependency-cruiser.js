@@ -76,7 +76,7 @@ module.exports = {
     {
       name: 'only-through-a-library-index',
       comment:
-        "Another library is used through its public port, @leasehold/<lib> (its src/index.ts), never " +
+        'Another library is used through its public port, @leasehold/<lib> (its src/index.ts), never ' +
         'through a file inside it.',
       severity: 'error',
       from: { path: '^(libs|apps)/([^/]+)/' },

@@ -120,7 +120,8 @@ export async function seedAuditEvents(db: Client, o: SeedOptions): Promise<SeedR
   ).rows;
   const fixed = existing + (o.tenants - 1) + o.tenants * o.shares + directories + files + open;
   const rest = o.events - fixed;
-  if (rest < 8) throw new Error(`${o.events} events are too few for ${files} files (${fixed} events before any lease cycle)`);
+  if (rest < 8)
+    throw new Error(`${o.events} events are too few for ${files} files (${fixed} events before any lease cycle)`);
   const cycles = Math.floor(rest / 8);
   const filler = rest - cycles * 8;
 
@@ -261,12 +262,25 @@ export async function seedAuditEvents(db: Client, o: SeedOptions): Promise<SeedR
   await q(`RESET work_mem`);
   await q(`RESET TIME ZONE`);
   if (total !== o.events) throw new Error(`seeded ${total} events in all, expected ${o.events}`);
-  return { events: total, files, directories, cycles, openHandles: open, filler, filesPerLeaf, seconds: (Date.now() - started) / 1000 };
+  return {
+    events: total,
+    files,
+    directories,
+    cycles,
+    openHandles: open,
+    filler,
+    filesPerLeaf,
+    seconds: (Date.now() - started) / 1000,
+  };
 }
 
 /** JSON with sorted keys: jsonb hands keys back in its own order. */
 const canonical = (value: unknown): string =>
-  JSON.stringify(value, (_k, v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
+  JSON.stringify(value, (_k, v) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
 
 function leaseCommand(type: string, d: any): LeaseCommand | undefined {
   switch (type) {
@@ -291,7 +305,11 @@ function leaseCommand(type: string, d: any): LeaseCommand | undefined {
  * Returns a one-line summary; throws on the first violation.
  */
 export async function validateSeed(db: Client, sample: number): Promise<string> {
-  const gaps = (await db.query(`SELECT count(*)::int AS n FROM (SELECT 1 FROM events GROUP BY tenant, stream_id HAVING count(*) <> max(stream_version)) s`)).rows[0].n;
+  const gaps = (
+    await db.query(
+      `SELECT count(*)::int AS n FROM (SELECT 1 FROM events GROUP BY tenant, stream_id HAVING count(*) <> max(stream_version)) s`,
+    )
+  ).rows[0].n;
   if (gaps) throw new Error(`${gaps} stream(s) whose versions are not 1…n`);
   const { rows: files } = await db.query(
     `(SELECT tenant, stream_id, data->>'fileId' AS file_id FROM events WHERE type = 'FileCreated' ORDER BY random() LIMIT $1)
@@ -302,7 +320,10 @@ export async function validateSeed(db: Client, sample: number): Promise<string> 
   let events = 0;
   const paths = new Map<string, string>();
   for (const f of files) {
-    const { rows } = await db.query(`SELECT stream_version, type, data, recorded_at FROM events WHERE tenant = $1 AND stream_id = $2 ORDER BY stream_version`, [f.tenant, f.stream_id]);
+    const { rows } = await db.query(
+      `SELECT stream_version, type, data, recorded_at FROM events WHERE tenant = $1 AND stream_id = $2 ORDER BY stream_version`,
+      [f.tenant, f.stream_id],
+    );
     let state: NodeState | undefined;
     let last = 0;
     const fail = (i: number, why: string) => new Error(`${f.tenant} ${f.stream_id} v${i + 1} ${rows[i].type}: ${why}`);
@@ -317,9 +338,16 @@ export async function validateSeed(db: Client, sample: number): Promise<string> 
         }
       } else if (e.type === 'FileRangeWritten' || e.type === 'FileMetadataSet') {
         const lease = state!.lease;
-        const gate = decideFileAccess({ kind: 'write', leaseId: lease.status === 'leased' ? lease.leaseId : undefined }, lease);
+        const gate = decideFileAccess(
+          { kind: 'write', leaseId: lease.status === 'leased' ? lease.leaseId : undefined },
+          lease,
+        );
         if (!('events' in gate) || gate.events.length) throw fail(i, `the write gate says ${canonical(gate)}`);
-        if (e.type === 'FileRangeWritten' && (e.data.end >= state!.contentLength || e.data.end - e.data.start + 1 !== e.data.length)) throw fail(i, 'range outside the file');
+        if (
+          e.type === 'FileRangeWritten' &&
+          (e.data.end >= state!.contentLength || e.data.end - e.data.start + 1 !== e.data.length)
+        )
+          throw fail(i, 'range outside the file');
       } else if (e.type !== 'FileCreated' || i !== 0) {
         throw fail(i, 'unexpected event');
       }
@@ -341,9 +369,16 @@ export async function validateSeed(db: Client, sample: number): Promise<string> 
     const path = paths.get(`${h.tenant}\n${h.file_id}`)!;
     const [opened, closed, ...more] = h.data;
     const ok =
-      h.types[0] === 'HandleOpened' && opened.path === path && opened.nodeKey === path.toLowerCase() &&
-      (closed === undefined || (['HandleClosed', 'HandleForceClosed'].includes(h.types[1]) && closed.handleId === opened.handleId)) && more.length === 0;
-    if (!ok) throw new Error(`${h.tenant} ${h.stream_id}: not an open and at most one close of ${path}: ${h.types.join(', ')}`);
+      h.types[0] === 'HandleOpened' &&
+      opened.path === path &&
+      opened.nodeKey === path.toLowerCase() &&
+      (closed === undefined ||
+        (['HandleClosed', 'HandleForceClosed'].includes(h.types[1]) && closed.handleId === opened.handleId)) &&
+      more.length === 0;
+    if (!ok)
+      throw new Error(
+        `${h.tenant} ${h.stream_id}: not an open and at most one close of ${path}: ${h.types.join(', ')}`,
+      );
   }
   const handles = streams.length;
   return `versions 1…n on every stream; ${files.length} files (${events.toLocaleString('en')} node events, the largest file included) replayed through the lease decider and write gate, ${handles.toLocaleString('en')} of their handle streams checked`;

@@ -62,7 +62,12 @@ const median = (values: number[]) => {
 };
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toLocaleString('en', { maximumFractionDigits: 0 })} MiB`;
 
-const serviceEnv = () => ({ DATABASE_URL: databaseUrl, REDIS_URL: CONFIG.redisUrl, NODE_ENV: 'development', HOST: '127.0.0.1' });
+const serviceEnv = () => ({
+  DATABASE_URL: databaseUrl,
+  REDIS_URL: CONFIG.redisUrl,
+  NODE_ENV: 'development',
+  HOST: '127.0.0.1',
+});
 
 // ---- CPU: wall time on a shared 2-core machine moves with whatever else runs; CPU seconds per
 // event (client process + PostgreSQL backends of the bench database) much less so ----
@@ -274,7 +279,12 @@ async function copyBaseline(events: number): Promise<Rate> {
 async function rebuild(): Promise<Rate & { wall: number; line: string }> {
   const meter = new CpuMeter().start();
   const started = Date.now();
-  const out = await runToEnd(process.execPath, [join(DIST, 'apps/cli/main.js'), 'projections', 'rebuild'], serviceEnv(), (child) => meter.client(child.pid!));
+  const out = await runToEnd(
+    process.execPath,
+    [join(DIST, 'apps/cli/main.js'), 'projections', 'rebuild'],
+    serviceEnv(),
+    (child) => meter.client(child.pid!),
+  );
   const wall = (Date.now() - started) / 1000;
   const cpu = meter.stop();
   const line = out.split('\n').find((l) => l.startsWith('projections:rebuild:')) ?? '';

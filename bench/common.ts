@@ -38,7 +38,12 @@ export function stop(child: ChildProcess): Promise<void> {
  * WORKER_PORT), and resolves once its /_health/ready answers 200; rejects with the end of its
  * output if it exits or does not get ready.
  */
-export async function startReady(entry: string, portVariable: string, extraEnv: Record<string, string>, what: string): Promise<{ child: ChildProcess; url: string }> {
+export async function startReady(
+  entry: string,
+  portVariable: string,
+  extraEnv: Record<string, string>,
+  what: string,
+): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const child = start(process.execPath, [resolve(DIST, entry)], { ...extraEnv, [portVariable]: String(port) });
   let text = '';

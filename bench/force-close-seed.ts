@@ -14,7 +14,13 @@ export interface Queryable {
  * force-close benchmark and the job tests, where opening tens of thousands to a million handles
  * one HTTP request at a time would measure the open path instead.
  */
-export async function seedOpenHandles(db: Queryable, tenant: string, share: string, nodePaths: string[], perNode: number): Promise<number> {
+export async function seedOpenHandles(
+  db: Queryable,
+  tenant: string,
+  share: string,
+  nodePaths: string[],
+  perNode: number,
+): Promise<number> {
   const keys = nodePaths.map((p) => p.toLowerCase());
   const openTime = new Date().toISOString();
   const metadata = { requestId: randomUUID(), principal: tenant, authentication: 'SharedKey' };
@@ -44,6 +50,7 @@ export async function seedOpenHandles(db: Queryable, tenant: string, share: stri
     [tenant, share, keys, perNode, openTime, JSON.stringify(metadata)],
   );
   const count = result.rowCount ?? 0;
-  if (count !== keys.length * perNode) throw new Error(`seeded ${count} handles, expected ${keys.length * perNode} (a path that does not exist?)`);
+  if (count !== keys.length * perNode)
+    throw new Error(`seeded ${count} handles, expected ${keys.length * perNode} (a path that does not exist?)`);
   return count;
 }

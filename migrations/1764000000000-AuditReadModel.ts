@@ -52,7 +52,9 @@ export class AuditReadModel1764000000000 implements MigrationInterface {
     await q.query(`CREATE INDEX audit_by_lease ON audit_log (tenant, lease_id, seq) WHERE lease_id IS NOT NULL`);
     await q.query(`CREATE INDEX audit_by_handle ON audit_log (tenant, handle_id, seq) WHERE handle_id IS NOT NULL`);
     await q.query(`CREATE INDEX audit_by_job ON audit_log (tenant, job_id, seq) WHERE job_id IS NOT NULL`);
-    await q.query(`CREATE INDEX audit_by_client_request ON audit_log (tenant, client_request_id, seq) WHERE client_request_id IS NOT NULL`);
+    await q.query(
+      `CREATE INDEX audit_by_client_request ON audit_log (tenant, client_request_id, seq) WHERE client_request_id IS NOT NULL`,
+    );
     await q.query(`CREATE INDEX audit_by_principal ON audit_log (tenant, principal, seq)`);
     await q.query(`CREATE INDEX audit_by_type ON audit_log (tenant, type, seq)`);
   }

@@ -22,7 +22,9 @@ const jobColumns: Array<[string, (j: Job) => Cell]> = [
 
 /** `leases acquire|change|release|break|show`: Lease File through the SDK's ShareLeaseClient. */
 function leases(program: Command): void {
-  const leases = program.command('leases').description('take, change, release, break and show file leases (Lease File)');
+  const leases = program
+    .command('leases')
+    .description('take, change, release, break and show file leases (Lease File)');
   leases
     .command('acquire <path>')
     .description('acquire an infinite lease on share/path/to/file')
@@ -62,13 +64,24 @@ function leases(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (path: string, o: { json?: boolean }) => {
       const p = await client().file(path).getProperties();
-      printRecord({ path, state: p.leaseState, status: p.leaseStatus, duration: p.leaseDuration, epoch: p._response.headers.get(EPOCH) ?? undefined }, o);
+      printRecord(
+        {
+          path,
+          state: p.leaseState,
+          status: p.leaseStatus,
+          duration: p.leaseDuration,
+          epoch: p._response.headers.get(EPOCH) ?? undefined,
+        },
+        o,
+      );
     });
 }
 
 /** `handles list|close`: List Handles and Force Close Handles through the SDK. */
 function handles(program: Command): void {
-  const handles = program.command('handles').description('list and force-close open handles (List Handles, Force Close Handles)');
+  const handles = program
+    .command('handles')
+    .description('list and force-close open handles (List Handles, Force Close Handles)');
   handles
     .command('list <target>')
     .description('handles open on share[/path] (a file, a directory or the share root)')
@@ -77,7 +90,10 @@ function handles(program: Command): void {
     .action(async (target: string, o: { recursive?: boolean; json?: boolean }) => {
       const at = await client().fileOrDirectory(target);
       const rows = [];
-      const pages = at instanceof ShareDirectoryClient ? at.listHandles({ recursive: o.recursive }).byPage({ maxPageSize: 5000 }) : at.listHandles().byPage({ maxPageSize: 5000 });
+      const pages =
+        at instanceof ShareDirectoryClient
+          ? at.listHandles({ recursive: o.recursive }).byPage({ maxPageSize: 5000 })
+          : at.listHandles().byPage({ maxPageSize: 5000 });
       for await (const page of pages) rows.push(...(page.handleList ?? []));
       print(
         rows,
@@ -129,22 +145,36 @@ function jobs(program: Command): void {
     .option('--handle <id>', 'one handle instead of all', '*')
     .option('--idempotency-key <key>', 'the same key gives the same job')
     .option('-w, --watch', 'then follow it with a progress bar until it ends')
-    .action(async (target: string, o: { recursive?: boolean; handle: string; idempotencyKey?: string; watch?: boolean }) => {
-      const c = client();
-      const total = o.watch ? await countHandles(await c.fileOrDirectory(target), Boolean(o.recursive)) : 0;
-      const job = toJob(
-        await c.sendXml<JobXml>('PUT', target, { comp: 'forceclosejob' }, { 'x-ms-handle-id': o.handle, 'x-ms-recursive': String(Boolean(o.recursive)), 'x-leasehold-idempotency-key': o.idempotencyKey }),
-      );
-      console.log(`job ${job.jobId} ${job.state}`);
-      if (o.watch) await follow(c, job, total);
-    });
+    .action(
+      async (target: string, o: { recursive?: boolean; handle: string; idempotencyKey?: string; watch?: boolean }) => {
+        const c = client();
+        const total = o.watch ? await countHandles(await c.fileOrDirectory(target), Boolean(o.recursive)) : 0;
+        const job = toJob(
+          await c.sendXml<JobXml>(
+            'PUT',
+            target,
+            { comp: 'forceclosejob' },
+            {
+              'x-ms-handle-id': o.handle,
+              'x-ms-recursive': String(Boolean(o.recursive)),
+              'x-leasehold-idempotency-key': o.idempotencyKey,
+            },
+          ),
+        );
+        console.log(`job ${job.jobId} ${job.state}`);
+        if (o.watch) await follow(c, job, total);
+      },
+    );
   jobs
     .command('watch <jobId>')
     .description('follow a job until it ends: handles closed, rate, ETA')
     .action(async (jobId: string) => {
       const c = client();
       const job = await getJob(c, jobId);
-      const open = job.state === 'completed' ? 0 : await countHandles(await c.fileOrDirectory(`${job.share}/${job.path}`), job.recursive);
+      const open =
+        job.state === 'completed'
+          ? 0
+          : await countHandles(await c.fileOrDirectory(`${job.share}/${job.path}`), job.recursive);
       await follow(c, job, job.handlesClosed + open);
     });
   jobs
@@ -169,7 +199,11 @@ function jobs(program: Command): void {
       const found: Job[] = [];
       let marker: string | undefined;
       do {
-        const page = await c.sendXml<{ Jobs?: { ForceCloseJob?: JobXml | JobXml[] }; NextMarker?: string }>('GET', undefined, { comp: 'forceclosejobs', maxresults: String(Math.min(1000, Number(o.max) - found.length)), marker });
+        const page = await c.sendXml<{ Jobs?: { ForceCloseJob?: JobXml | JobXml[] }; NextMarker?: string }>(
+          'GET',
+          undefined,
+          { comp: 'forceclosejobs', maxresults: String(Math.min(1000, Number(o.max) - found.length)), marker },
+        );
         found.push(...[page.Jobs?.ForceCloseJob ?? []].flat().map(toJob));
         marker = page.NextMarker || undefined;
       } while (marker && found.length < Number(o.max));

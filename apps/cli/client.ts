@@ -30,7 +30,9 @@ export class CliError extends Error {
 
   /** `409 LeaseAlreadyPresent: There is already a lease present.` */
   oneLine(): string {
-    return [[this.status, this.code].filter((p) => p !== undefined).join(' '), this.message].filter((p) => p !== '').join(': ');
+    return [[this.status, this.code].filter((p) => p !== undefined).join(' '), this.message]
+      .filter((p) => p !== '')
+      .join(': ');
   }
 }
 
@@ -59,14 +61,20 @@ export class LeaseholdClient {
 
   static fromEnvironment(env: NodeJS.ProcessEnv = process.env): LeaseholdClient {
     const connectionString = env.LEASEHOLD_CONNECTION_STRING ?? env.AZURE_STORAGE_CONNECTION_STRING;
-    if (!connectionString) throw new CliError('set LEASEHOLD_CONNECTION_STRING to the account\'s connection string (see README: "Pointing the Azure SDK at it")');
+    if (!connectionString)
+      throw new CliError(
+        'set LEASEHOLD_CONNECTION_STRING to the account\'s connection string (see README: "Pointing the Azure SDK at it")',
+      );
     return new LeaseholdClient(connectionString);
   }
 
   file(target: string): ShareFileClient {
     const { share, path } = splitPath(target);
     if (path.length === 0) throw new CliError(`${target} is a share: give share/path/to/file`);
-    return this.service.getShareClient(share).getDirectoryClient(path.slice(0, -1).join('/')).getFileClient(path[path.length - 1]);
+    return this.service
+      .getShareClient(share)
+      .getDirectoryClient(path.slice(0, -1).join('/'))
+      .getFileClient(path[path.length - 1]);
   }
 
   directory(target: string): ShareDirectoryClient {
@@ -94,12 +102,26 @@ export class LeaseholdClient {
   }
 
   /** An extension operation, signed and sent by the SDK's own pipeline. */
-  async send(method: string, target: string | undefined, query: Record<string, string | undefined>, headers: Record<string, string | undefined> = {}): Promise<PipelineResponse> {
+  async send(
+    method: string,
+    target: string | undefined,
+    query: Record<string, string | undefined>,
+    headers: Record<string, string | undefined> = {},
+  ): Promise<PipelineResponse> {
     const url = this.url(target, query);
-    const defined = Object.fromEntries(Object.entries({ 'x-ms-version': SERVICE_VERSION, ...headers }).filter(([, v]) => v !== undefined)) as Record<string, string>;
-    const request = createPipelineRequest({ url, method: method as 'GET', headers: createHttpHeaders(defined), allowInsecureConnection: url.startsWith('http:') });
+    const defined = Object.fromEntries(
+      Object.entries({ 'x-ms-version': SERVICE_VERSION, ...headers }).filter(([, v]) => v !== undefined),
+    ) as Record<string, string>;
+    const request = createPipelineRequest({
+      url,
+      method: method as 'GET',
+      headers: createHttpHeaders(defined),
+      allowInsecureConnection: url.startsWith('http:'),
+    });
     // The SDK keeps its pipeline (credential policy included) in its client context.
-    const context = (this.service as unknown as { storageClientContext: { sendRequest(r: typeof request): Promise<PipelineResponse> } }).storageClientContext;
+    const context = (
+      this.service as unknown as { storageClientContext: { sendRequest(r: typeof request): Promise<PipelineResponse> } }
+    ).storageClientContext;
     let response: PipelineResponse;
     try {
       response = await context.sendRequest(request);
@@ -108,7 +130,8 @@ export class LeaseholdClient {
     }
     if (response.status >= 400) {
       const code = response.headers.get('x-ms-error-code');
-      const error = (await parseXML(response.bodyAsText ?? '').catch(() => undefined)) as { Message?: string } | undefined;
+      const error = (await parseXML(response.bodyAsText ?? '').catch(() => undefined)) as
+        { Message?: string } | undefined;
       const message = error?.Message ?? response.bodyAsText ?? '';
       throw new CliError(String(message).split('\n')[0], response.status, code);
     }
@@ -116,7 +139,12 @@ export class LeaseholdClient {
   }
 
   /** `T` names the parsed XML the caller expects (the SDK's parser gives it untyped). */
-  async sendXml<T>(method: string, target: string | undefined, query: Record<string, string | undefined>, headers?: Record<string, string | undefined>): Promise<T> {
+  async sendXml<T>(
+    method: string,
+    target: string | undefined,
+    query: Record<string, string | undefined>,
+    headers?: Record<string, string | undefined>,
+  ): Promise<T> {
     const response = await this.send(method, target, query, headers);
     return (await parseXML(response.bodyAsText ?? '')) as T;
   }

@@ -11,25 +11,54 @@ const program = new Command('leasehold')
   .description('Leasehold from a terminal')
   .showHelpAfterError('(add --help for usage)')
   .exitOverride()
-  .addHelpText('after', '\nClient commands read LEASEHOLD_CONNECTION_STRING (an Azure Storage connection string with AccountName, AccountKey and FileEndpoint).');
+  .addHelpText(
+    'after',
+    '\nClient commands read LEASEHOLD_CONNECTION_STRING (an Azure Storage connection string with AccountName, AccountKey and FileEndpoint).',
+  );
 
 // Loaded when run: the client commands must not pay for the server's libraries.
 const operator = () => import('./operator');
 
-program.command('serve').description('migrate, then run one API and one worker until stopped').action(async () => (await operator()).serve());
-program.command('migrate').description('apply migrations and (outside production) create the development account').action(async () => (await operator()).prepare());
-const accounts = program.command('accounts').description('tenants and their keys, straight in the database (the admin API on the command line)');
-accounts.command('create <name>').description('a new account; prints both keys').action(async (name: string) => (await operator()).accounts('create', name));
-accounts.command('list').description('every account').action(async () => (await operator()).accounts('list'));
-accounts.command('disable <name>').description("refuse the account's requests").action(async (name: string) => (await operator()).accounts('disable', name));
-accounts.command('enable <name>').description('accept them again').action(async (name: string) => (await operator()).accounts('enable', name));
+program
+  .command('serve')
+  .description('migrate, then run one API and one worker until stopped')
+  .action(async () => (await operator()).serve());
+program
+  .command('migrate')
+  .description('apply migrations and (outside production) create the development account')
+  .action(async () => (await operator()).prepare());
+const accounts = program
+  .command('accounts')
+  .description('tenants and their keys, straight in the database (the admin API on the command line)');
+accounts
+  .command('create <name>')
+  .description('a new account; prints both keys')
+  .action(async (name: string) => (await operator()).accounts('create', name));
+accounts
+  .command('list')
+  .description('every account')
+  .action(async () => (await operator()).accounts('list'));
+accounts
+  .command('disable <name>')
+  .description("refuse the account's requests")
+  .action(async (name: string) => (await operator()).accounts('disable', name));
+accounts
+  .command('enable <name>')
+  .description('accept them again')
+  .action(async (name: string) => (await operator()).accounts('enable', name));
 accounts
   .command('rotate <name> <key>')
   .description('replace key1 or key2 with a new key; prints it')
   .action(async (name: string, key: string) => (await operator()).accounts('rotate', name, key));
 const projections = program.command('projections').description('check or rebuild the projections from the event log');
-projections.command('verify').description('compare every projection with a rebuild; exit 1 on a difference').action(async () => (await operator()).verify());
-projections.command('rebuild').description('rebuild every projection and swap it in').action(async () => (await operator()).rebuild());
+projections
+  .command('verify')
+  .description('compare every projection with a rebuild; exit 1 on a difference')
+  .action(async () => (await operator()).verify());
+projections
+  .command('rebuild')
+  .description('rebuild every projection and swap it in')
+  .action(async () => (await operator()).rebuild());
 clientCommands(program);
 
 program.parseAsync(process.argv).catch(async (error) => {

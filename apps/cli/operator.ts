@@ -49,7 +49,8 @@ export async function accounts(action: string, name?: string, key?: string): Pro
     switch (action) {
       case 'create': {
         const [key1, key2] = [newAccountKey(), newAccountKey()];
-        if (!(await service.create(name ?? '', key1, key2, by))) throw new AccountError('AlreadyExists', `account ${name} already exists`);
+        if (!(await service.create(name ?? '', key1, key2, by)))
+          throw new AccountError('AlreadyExists', `account ${name} already exists`);
         return console.log(JSON.stringify({ name, key1, key2 }, null, 2));
       }
       case 'list':
@@ -62,7 +63,9 @@ export async function accounts(action: string, name?: string, key?: string): Pro
         if (key !== 'key1' && key !== 'key2') throw new UsageError('usage: accounts rotate <name> key1|key2');
         return console.log(JSON.stringify({ name, [key]: await service.rotate(name ?? '', key, by) }, null, 2));
       default:
-        throw new UsageError('usage: accounts create <name> | list | disable <name> | enable <name> | rotate <name> key1|key2');
+        throw new UsageError(
+          'usage: accounts create <name> | list | disable <name> | enable <name> | rotate <name> key1|key2',
+        );
     }
   });
 }
@@ -120,4 +123,3 @@ export async function rebuild(): Promise<void> {
       `${seconds.toFixed(1)} s (${Math.round(result.events / Math.max(seconds, 0.001))} events/s)`,
   );
 }
-

@@ -8,7 +8,11 @@ export interface OutputOptions {
 export type Cell = string | number | boolean | null | undefined;
 
 /** Rows as a table for a person, or as JSON with `--json` for a script. */
-export function print<T extends object>(rows: T[], columns: Array<[header: string, cell: (row: T) => Cell]>, options: OutputOptions): void {
+export function print<T extends object>(
+  rows: T[],
+  columns: Array<[header: string, cell: (row: T) => Cell]>,
+  options: OutputOptions,
+): void {
   if (options.json) return console.log(JSON.stringify(rows, null, 2));
   if (rows.length === 0) return console.log('(none)');
   const table = new Table({ head: columns.map(([header]) => header), style: { head: [], border: [] } });
@@ -20,5 +24,6 @@ export function print<T extends object>(rows: T[], columns: Array<[header: strin
 export function printRecord(record: Record<string, Cell>, options: OutputOptions): void {
   if (options.json) return console.log(JSON.stringify(record, null, 2));
   const width = Math.max(...Object.keys(record).map((k) => k.length));
-  for (const [key, value] of Object.entries(record)) if (value !== undefined && value !== '') console.log(`${key.padEnd(width)}  ${value}`);
+  for (const [key, value] of Object.entries(record))
+    if (value !== undefined && value !== '') console.log(`${key.padEnd(width)}  ${value}`);
 }

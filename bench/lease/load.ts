@@ -69,7 +69,8 @@ export function summarize(samples: number[]): LatencySummary {
 type Known = 'acquired' | 'refused' | 'released';
 /** A known outcome, or the error code of a refusal. */
 type Outcome = string;
-const isKnown = (outcome: Outcome): outcome is Known => outcome === 'acquired' || outcome === 'refused' || outcome === 'released';
+const isKnown = (outcome: Outcome): outcome is Known =>
+  outcome === 'acquired' || outcome === 'refused' || outcome === 'released';
 
 interface Target {
   acquire(client: number): Promise<Outcome>;
@@ -115,13 +116,18 @@ function etcdTarget(spec: LoadSpec): Target {
       return (await connections[client].txn(acquireTxn(key(client), leaseIds[client]))) ? 'acquired' : 'refused';
     },
     async release(client) {
-      return (await connections[client].txn(releaseTxn(key(client), leaseIds[client]))) ? 'released' : 'release refused';
+      return (await connections[client].txn(releaseTxn(key(client), leaseIds[client])))
+        ? 'released'
+        : 'release refused';
     },
     close: () => connections.forEach((c) => c.close()),
   };
 }
 
-export async function runLoad(spec: LoadSpec, onWindow: (event: 'start' | 'end') => void = () => undefined): Promise<LoadResult> {
+export async function runLoad(
+  spec: LoadSpec,
+  onWindow: (event: 'start' | 'end') => void = () => undefined,
+): Promise<LoadResult> {
   const target = spec.target === 'etcd' ? etcdTarget(spec) : leaseholdTarget(spec);
   const started = performance.now();
   const windowStart = started + spec.warmupMs;
@@ -144,7 +150,8 @@ export async function runLoad(spec: LoadSpec, onWindow: (event: 'start' | 'end')
     const known = isKnown(outcome);
     // A 503 (the service's per-tenant rate limit, or contention) is an answer, counted below; any
     // other failure repeated this often means the run is broken (refused connection, bad signature).
-    if (!known && !/ 503 /.test(outcome) && ++failures > 1000) throw new Error(`giving up after 1000 failed operations; last: ${outcome}`);
+    if (!known && !/ 503 /.test(outcome) && ++failures > 1000)
+      throw new Error(`giving up after 1000 failed operations; last: ${outcome}`);
     if (t1 >= windowStart && t1 <= windowEnd) {
       all.push(t1 - t0);
       if (isKnown(outcome)) byOutcome[outcome].push(t1 - t0);
@@ -169,7 +176,10 @@ export async function runLoad(spec: LoadSpec, onWindow: (event: 'start' | 'end')
     marked.add(event);
     onWindow(event);
   };
-  const windowTimers = [setTimeout(() => mark('start'), spec.warmupMs), setTimeout(() => mark('end'), spec.warmupMs + spec.durationMs)];
+  const windowTimers = [
+    setTimeout(() => mark('start'), spec.warmupMs),
+    setTimeout(() => mark('end'), spec.warmupMs + spec.durationMs),
+  ];
   try {
     await Promise.all(spec.files.map((_, i) => client(i)));
   } finally {

@@ -53,7 +53,10 @@ function recorder(): { sql: SqlExecutor; calls: Captured[] } {
         // Enough of a row for locate() to return; for an append, every event applied (the ids it
         // returns are among the parameters).
         const ids = params.flatMap((p) => (Array.isArray(p) ? p : [])).filter((v) => typeof v === 'string');
-        return [{ share_id: SENTINEL.shareId, file_id: null, stream_version: 1 }, ...ids.map((id) => ({ event_id: id }))] as R[];
+        return [
+          { share_id: SENTINEL.shareId, file_id: null, stream_version: 1 },
+          ...ids.map((id) => ({ event_id: id })),
+        ] as R[];
       },
     },
   };
@@ -110,13 +113,22 @@ export async function captureLeaseStatements(shareName: string): Promise<Pgbench
     rec.calls.length = 0;
     // Outside a transaction, as the lease handler commits: the batched update, here a batch of one.
     await writer.commit(context, { ...located, node: state }, decision.events);
-    if (rec.calls.length !== 1) throw new Error(`pgbench: ${command.action} ran ${rec.calls.length} statements, expected 1`);
-    if (decision.events.length !== 1) throw new Error(`pgbench: ${command.action} appended ${decision.events.length} events, expected 1`);
+    if (rec.calls.length !== 1)
+      throw new Error(`pgbench: ${command.action} ran ${rec.calls.length} statements, expected 1`);
+    if (decision.events.length !== 1)
+      throw new Error(`pgbench: ${command.action} appended ${decision.events.length} events, expected 1`);
     return rec.calls[0];
   };
   const available = sentinelNode({ status: 'available', epoch: SENTINEL.epoch }, SENTINEL.version);
-  const leased = sentinelNode({ status: 'leased', leaseId: PGBENCH_LEASE_ID, epoch: SENTINEL.epoch + 1 }, SENTINEL.version + 1);
-  const acquireCall = await commitFor(available, { action: 'acquire', proposedLeaseId: PGBENCH_LEASE_ID, generatedLeaseId: PGBENCH_LEASE_ID });
+  const leased = sentinelNode(
+    { status: 'leased', leaseId: PGBENCH_LEASE_ID, epoch: SENTINEL.epoch + 1 },
+    SENTINEL.version + 1,
+  );
+  const acquireCall = await commitFor(available, {
+    action: 'acquire',
+    proposedLeaseId: PGBENCH_LEASE_ID,
+    generatedLeaseId: PGBENCH_LEASE_ID,
+  });
   const releaseCall = await commitFor(leased, { action: 'release', leaseId: PGBENCH_LEASE_ID });
 
   const constants: Record<string, string> = {};
@@ -155,7 +167,13 @@ export async function captureLeaseStatements(shareName: string): Promise<Pgbench
         // Numbers and booleans read the same as JSON as they do as text.
         const expression = lookup(typeof v === 'string' ? v : JSON.stringify(v));
         if (!expression) throw new Error(`pgbench: ${where} field ${key} (${JSON.stringify(v)}) has no mapping`);
-        const cast = isObject ? 'jsonb' : typeof v === 'number' ? 'bigint' : typeof v === 'boolean' ? 'boolean' : 'text';
+        const cast = isObject
+          ? 'jsonb'
+          : typeof v === 'number'
+            ? 'bigint'
+            : typeof v === 'boolean'
+              ? 'boolean'
+              : 'text';
         return `'${key}', (${expression})::${cast}`;
       });
       return `jsonb_build_object(${fields.join(', ')})`;
@@ -164,7 +182,8 @@ export async function captureLeaseStatements(shareName: string): Promise<Pgbench
     const expression = (param: unknown, i: number): string => {
       // A batch of one: each array parameter holds one value, rebuilt as ARRAY[expression].
       if (Array.isArray(param)) {
-        if (param.length !== 1) throw new Error(`pgbench: ${label} parameter $${i + 1} is an array of ${param.length}, expected 1`);
+        if (param.length !== 1)
+          throw new Error(`pgbench: ${label} parameter $${i + 1} is an array of ${param.length}, expected 1`);
         substitutions.add('each one-element array parameter of the batched statement is `ARRAY[...]` of its value');
         return `ARRAY[${expression(param[0], i)}]`;
       }
@@ -193,7 +212,8 @@ export async function captureLeaseStatements(shareName: string): Promise<Pgbench
       return constant(name)(text);
     };
     const expressions = call.params.map(expression);
-    if (nextConstant !== named.length) throw new Error(`pgbench: ${label} used ${nextConstant} constants, expected ${named.length}`);
+    if (nextConstant !== named.length)
+      throw new Error(`pgbench: ${label} used ${nextConstant} constants, expected ${named.length}`);
     return call.sql.replace(/\$(\d+)/g, (_, n: string) => expressions[Number(n) - 1]);
   };
 
@@ -232,14 +252,23 @@ export async function captureLeaseStatements(shareName: string): Promise<Pgbench
     ]),
     ['c_ord', 'c_release_type', 'c_release_schema', 'c_release_data', 'c_metadata'],
   );
-  substitutions.add('lease-event payloads and event metadata are constants of the same size (the epoch inside the payload does not advance)');
+  substitutions.add(
+    'lease-event payloads and event metadata are constants of the same size (the epoch inside the payload does not advance)',
+  );
   // The script learns whether an append applied from \aset: its RETURNING also names the version.
   const returningVersion = (statement: string) => {
-    if (!/RETURNING event_id\s*$/.test(statement)) throw new Error('pgbench: the append no longer ends in RETURNING event_id');
+    if (!/RETURNING event_id\s*$/.test(statement))
+      throw new Error('pgbench: the append no longer ends in RETURNING event_id');
     substitutions.add('the append also returns `stream_version`, which the script reads with `\\aset`');
     return statement.replace(/RETURNING event_id\s*$/, 'RETURNING event_id, stream_version');
   };
-  return { locate, acquire: returningVersion(acquire), release: returningVersion(release), constants, substitutions: [...substitutions] };
+  return {
+    locate,
+    acquire: returningVersion(acquire),
+    release: returningVersion(release),
+    constants,
+    substitutions: [...substitutions],
+  };
 }
 
 /**
@@ -263,7 +292,13 @@ export function pgbenchScript(statements: PgbenchStatements, hotFile: string | u
     '\\set stream_version 0',
     `${statements.acquire.trim()} \\aset`,
   ];
-  const afterAcquire = ['\\if :stream_version > 0', '\\set holding 1', '\\set version :version + 1', '\\set lease_epoch :lease_epoch + 1', '\\endif'];
+  const afterAcquire = [
+    '\\if :stream_version > 0',
+    '\\set holding 1',
+    '\\set version :version + 1',
+    '\\set lease_epoch :lease_epoch + 1',
+    '\\endif',
+  ];
   const locate = [`${statements.locate.trim()} \\gset`, '\\set known 1'];
   return [
     // pgbench -D refuses an empty value, so the share root's parent key ('') is set once per client.

@@ -49,7 +49,12 @@ export function killAllNow(): void {
 }
 
 /** Runs a command to completion, collecting its output; rejects on a non-zero exit. */
-export function run(command: string, args: string[], options: SpawnOptions = {}, timeoutMs = 600_000): Promise<{ stdout: string; stderr: string }> {
+export function run(
+  command: string,
+  args: string[],
+  options: SpawnOptions = {},
+  timeoutMs = 600_000,
+): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = start(command, args, options);
     let stdout = '';
@@ -64,7 +69,12 @@ export function run(command: string, args: string[], options: SpawnOptions = {},
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolve({ stdout, stderr });
-      else reject(new Error(`${command} exited with ${code ?? signal}: ${(stderr || stdout).trim().split('\n').slice(-3).join(' ')}`));
+      else
+        reject(
+          new Error(
+            `${command} exited with ${code ?? signal}: ${(stderr || stdout).trim().split('\n').slice(-3).join(' ')}`,
+          ),
+        );
     });
   });
 }
@@ -180,7 +190,9 @@ export class CpuSampler {
     const result: Record<string, number> = {};
     for (const [group, ticks] of this.used) result[group] = ticks / CLK_TCK / seconds;
     const end = machineTicks();
-    const cores = readFileSync('/proc/cpuinfo', 'utf8').split('\n').filter((l) => l.startsWith('processor')).length;
+    const cores = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('processor')).length;
     result.machine = ((end.busy - this.machineStart.busy) / Math.max(1, end.total - this.machineStart.total)) * cores;
     return result;
   }

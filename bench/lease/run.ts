@@ -10,7 +10,19 @@ import { HeartbeatResult, HeartbeatSpec } from './heartbeat';
 import { LoadResult, LoadSpec, summarize } from './load';
 import { captureLeaseStatements, PGBENCH_LEASE_ID, pgbenchScript } from './pgbench-script';
 import { waitForReady } from '@leasehold/observability';
-import { CpuSampler, freePort, killAllNow, pidsByName, postgresPids, run, sleep, start, stop, stopAll, trackTempDir } from './processes';
+import {
+  CpuSampler,
+  freePort,
+  killAllNow,
+  pidsByName,
+  postgresPids,
+  run,
+  sleep,
+  start,
+  stop,
+  stopAll,
+  trackTempDir,
+} from './processes';
 
 /**
  * `npm run bench:lease`: Lease File throughput and latency of Leasehold, with two baselines in the
@@ -97,7 +109,14 @@ async function startApi(): Promise<Api> {
   const port = await freePort();
   const child = start(process.execPath, [join(DIST, 'apps/api/src/main.js')], {
     // The rate limiter runs, and its cost is measured, but it never refuses: the bench measures leases, not the limit.
-    env: { ...env, DATABASE_URL: databaseUrl, NODE_ENV: 'development', PORT: String(port), HOST: '127.0.0.1', RATE_LIMIT_PER_SECOND: '1000000' },
+    env: {
+      ...env,
+      DATABASE_URL: databaseUrl,
+      NODE_ENV: 'development',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      RATE_LIMIT_PER_SECOND: '1000000',
+    },
     cwd: ROOT,
   });
   const url = `http://127.0.0.1:${port}`;

@@ -14,7 +14,9 @@ describe('Shared Key authentication', () => {
   const keys: Record<string, string> = {};
 
   const sdk = (urlAccount: string, credentialAccount: string, key: string) =>
-    new ShareServiceClient(service.accountUrl(urlAccount), new StorageSharedKeyCredential(credentialAccount, key), { retryOptions: { maxTries: 1 } });
+    new ShareServiceClient(service.accountUrl(urlAccount), new StorageSharedKeyCredential(credentialAccount, key), {
+      retryOptions: { maxTries: 1 },
+    });
 
   beforeAll(async () => {
     service = await startTestService();
@@ -51,10 +53,10 @@ describe('Shared Key authentication', () => {
 
   const eventsOfRequest = async (requestId: string | undefined, clientRequestId: string | undefined): Promise<number> =>
     (
-      await service.db.query(`SELECT count(*)::int AS n FROM events WHERE metadata->>'requestId' = $1 OR metadata->>'clientRequestId' = $2`, [
-        requestId ?? '',
-        clientRequestId ?? '',
-      ])
+      await service.db.query(
+        `SELECT count(*)::int AS n FROM events WHERE metadata->>'requestId' = $1 OR metadata->>'clientRequestId' = $2`,
+        [requestId ?? '', clientRequestId ?? ''],
+      )
     ).rows[0].n;
 
   const targetState = async (account: string) => {
@@ -70,7 +72,12 @@ describe('Shared Key authentication', () => {
   /** What each refused attack tries: create a directory, or overwrite the target's metadata. */
   const attacks = (account: string): RawRequestOptions[] => [
     { method: 'PUT', path: `/${account}/${shares[account]}/intruder`, query: 'restype=directory' },
-    { method: 'PUT', path: `/${account}/${shares[account]}/target`, query: 'restype=directory&comp=metadata', headers: { 'x-ms-meta-v': '2' } },
+    {
+      method: 'PUT',
+      path: `/${account}/${shares[account]}/target`,
+      query: 'restype=directory&comp=metadata',
+      headers: { 'x-ms-meta-v': '2' },
+    },
   ];
 
   const expectCommonHeaders = (res: RawResponse, clientRequestId?: string) => {
@@ -84,11 +91,16 @@ describe('Shared Key authentication', () => {
   const expectRefused = async (account: string, request: RawRequestOptions): Promise<RawResponse> => {
     const before = { events: await eventCount(account), target: await targetState(account) };
     const clientRequestId = randomUUID();
-    const res = await sendRaw(service.url, { ...request, headers: { ...request.headers, 'x-ms-client-request-id': clientRequestId } });
+    const res = await sendRaw(service.url, {
+      ...request,
+      headers: { ...request.headers, 'x-ms-client-request-id': clientRequestId },
+    });
     expect(res.status).toBe(403);
     expect(res.header('x-ms-error-code')).toBe('AuthenticationFailed');
     expect(res.header('content-type')).toMatch(/^application\/xml/);
-    expect(res.body).toMatch(/<Error><Code>AuthenticationFailed<\/Code><Message>[^<]+<\/Message><AuthenticationErrorDetail>[^<]+<\/AuthenticationErrorDetail><\/Error>$/);
+    expect(res.body).toMatch(
+      /<Error><Code>AuthenticationFailed<\/Code><Message>[^<]+<\/Message><AuthenticationErrorDetail>[^<]+<\/AuthenticationErrorDetail><\/Error>$/,
+    );
     expectCommonHeaders(res, clientRequestId);
     expect(await eventsOfRequest(res.header('x-ms-request-id'), clientRequestId)).toBe(0);
     expect(await eventCount(account)).toBe(before.events);
@@ -106,8 +118,15 @@ describe('Shared Key authentication', () => {
       expect(res.status).toBe(200);
       expectCommonHeaders(res);
       expect(res.header('x-ms-error-code')).toBeUndefined();
-      const { rows } = await service.db.query(`SELECT type, metadata FROM events WHERE metadata->>'requestId' = $1`, [res.header('x-ms-request-id')]);
-      expect(rows).toEqual([{ type: 'DirectoryMetadataSet', metadata: expect.objectContaining({ principal: account, authentication: 'SharedKey' }) }]);
+      const { rows } = await service.db.query(`SELECT type, metadata FROM events WHERE metadata->>'requestId' = $1`, [
+        res.header('x-ms-request-id'),
+      ]);
+      expect(rows).toEqual([
+        {
+          type: 'DirectoryMetadataSet',
+          metadata: expect.objectContaining({ principal: account, authentication: 'SharedKey' }),
+        },
+      ]);
       expect(await eventCount(account)).toBe(before + 1);
     }
   });
@@ -133,7 +152,11 @@ describe('Shared Key authentication', () => {
 
     it('refuses a request changed after signing', async () => {
       const [, setMetadata] = attacks(account());
-      await expectRefused(account(), { ...setMetadata, ...signedBy(account()), afterSigning: (h) => void (h['x-ms-meta-v'] = '3') });
+      await expectRefused(account(), {
+        ...setMetadata,
+        ...signedBy(account()),
+        afterSigning: (h) => void (h['x-ms-meta-v'] = '3'),
+      });
       await expectRefused(account(), {
         ...setMetadata,
         ...signedBy(account()),
@@ -160,7 +183,13 @@ describe('Shared Key authentication', () => {
 
     it('refuses malformed Authorization headers', async () => {
       const [createDir] = attacks(account());
-      for (const authorization of [`Bearer ${randomUUID()}`, `SharedKey ${account()}`, `SharedKeyLite ${account()}:AAAA`, 'SharedKey :AAAA', '']) {
+      for (const authorization of [
+        `Bearer ${randomUUID()}`,
+        `SharedKey ${account()}`,
+        `SharedKeyLite ${account()}:AAAA`,
+        'SharedKey :AAAA',
+        '',
+      ]) {
         await expectRefused(account(), { ...createDir, headers: { authorization } });
       }
     });
@@ -191,13 +220,19 @@ describe('Shared Key authentication', () => {
             (e: unknown) => e,
           )) as RestError;
           expect(error).toBeInstanceOf(RestError);
-          expect({ status: error.statusCode, code: error.code, header: (error.details as { errorCode?: string }).errorCode }).toEqual({
+          expect({
+            status: error.statusCode,
+            code: error.code,
+            header: (error.details as { errorCode?: string }).errorCode,
+          }).toEqual({
             status: 403,
             code: 'AuthenticationFailed',
             header: 'AuthenticationFailed',
           });
           expect(error.response?.bodyAsText).toMatch(/<AuthenticationErrorDetail>[^<]+<\/AuthenticationErrorDetail>/);
-          expect((error.details as { authenticationErrorDetail?: string }).authenticationErrorDetail).toEqual(expect.any(String));
+          expect((error.details as { authenticationErrorDetail?: string }).authenticationErrorDetail).toEqual(
+            expect.any(String),
+          );
         }
       }
       expect(await eventCount(account())).toBe(before.events);
@@ -209,7 +244,12 @@ describe('Shared Key authentication', () => {
     const ghost = `ghost${Date.now().toString(36)}`;
     const key = randomBytes(64).toString('base64');
     const before = await eventCount(ghost);
-    const raw = await sendRaw(service.url, { method: 'PUT', path: `/${ghost}/${uniqueShare('auth')}`, query: 'restype=share', ...signedBy(ghost, key) });
+    const raw = await sendRaw(service.url, {
+      method: 'PUT',
+      path: `/${ghost}/${uniqueShare('auth')}`,
+      query: 'restype=share',
+      ...signedBy(ghost, key),
+    });
     expect(raw.status).toBe(403);
     expect(raw.header('x-ms-error-code')).toBe('AuthenticationFailed');
     expect(raw.body).toMatch(/<AuthenticationErrorDetail>[^<]+<\/AuthenticationErrorDetail>/);
@@ -227,10 +267,14 @@ describe('Shared Key authentication', () => {
 
   it('accepts both keys of an account, so a key can be rotated without downtime', async () => {
     for (const [i, key] of [other.key1, other.key2].entries()) {
-      const dir = sdk(other.name, other.name, key).getShareClient(shares[other.name]).getDirectoryClient(`rotated-${i}`);
+      const dir = sdk(other.name, other.name, key)
+        .getShareClient(shares[other.name])
+        .getDirectoryClient(`rotated-${i}`);
       const created = await dir.create();
       expect(created._response.status).toBe(201);
-      const { rows } = await service.db.query(`SELECT type, tenant FROM events WHERE metadata->>'requestId' = $1`, [created.requestId]);
+      const { rows } = await service.db.query(`SELECT type, tenant FROM events WHERE metadata->>'requestId' = $1`, [
+        created.requestId,
+      ]);
       expect(rows).toEqual([{ type: 'DirectoryCreated', tenant: other.name }]);
     }
   });
@@ -243,7 +287,10 @@ describe('Shared Key authentication', () => {
     expect(ok.version).toBe('2026-04-06');
     expect(ok.date).toBeInstanceOf(Date);
 
-    const error = (await share.getDirectoryClient('absent').getProperties().catch((e: unknown) => e)) as RestError;
+    const error = (await share
+      .getDirectoryClient('absent')
+      .getProperties()
+      .catch((e: unknown) => e)) as RestError;
     expect(error.statusCode).toBe(404);
     expect(error.response!.headers.get('x-ms-client-request-id')).toBe(error.request!.requestId);
     expect(error.response!.headers.get('x-ms-request-id')).toMatch(/^[0-9a-f-]{36}$/);
@@ -251,7 +298,11 @@ describe('Shared Key authentication', () => {
     expect(error.response!.headers.get('date')).toEqual(expect.any(String));
 
     // A HEAD error has no body; the headers still come.
-    const head = (await share.getDirectoryClient('target').getFileClient('absent').getProperties().catch((e: unknown) => e)) as RestError;
+    const head = (await share
+      .getDirectoryClient('target')
+      .getFileClient('absent')
+      .getProperties()
+      .catch((e: unknown) => e)) as RestError;
     expect(head.statusCode).toBe(404);
     expect(head.response!.headers.get('x-ms-error-code')).toBe('ResourceNotFound');
     expect(head.response!.headers.get('x-ms-client-request-id')).toBe(head.request!.requestId);
@@ -261,7 +312,11 @@ describe('Shared Key authentication', () => {
 
     // Refused before authentication: still all of them.
     const clientRequestId = randomUUID();
-    const bad = await sendRaw(service.url, { method: 'GET', path: `/${other.name}/${shares[other.name]}/%E0%A4%A`, headers: { 'x-ms-client-request-id': clientRequestId } });
+    const bad = await sendRaw(service.url, {
+      method: 'GET',
+      path: `/${other.name}/${shares[other.name]}/%E0%A4%A`,
+      headers: { 'x-ms-client-request-id': clientRequestId },
+    });
     expect(bad.status).toBe(400);
     expectCommonHeaders(bad, clientRequestId);
   });

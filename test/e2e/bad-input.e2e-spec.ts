@@ -21,16 +21,23 @@ describe('bad input', () => {
     account = await service.createAccount(`bad${Date.now().toString(36)}${process.pid % 1000}`);
     share = uniqueShare('bad');
     base = `/${account.name}/${share}`;
-    const client = new ShareServiceClient(service.accountUrl(account.name), new StorageSharedKeyCredential(account.name, account.key1), {
-      retryOptions: { maxTries: 1 },
-    });
+    const client = new ShareServiceClient(
+      service.accountUrl(account.name),
+      new StorageSharedKeyCredential(account.name, account.key1),
+      {
+        retryOptions: { maxTries: 1 },
+      },
+    );
     const shareClient = client.getShareClient(share);
     await shareClient.create();
     await shareClient.getDirectoryClient('d').create();
     const file = shareClient.getDirectoryClient('d').getFileClient('f');
     await file.create(16);
     await file.uploadRange(Buffer.from('0123456789abcdef'), 0, 16);
-    await shareClient.getDirectoryClient('d').getFileClient('big').create(5 * MiB);
+    await shareClient
+      .getDirectoryClient('d')
+      .getFileClient('big')
+      .create(5 * MiB);
   });
   afterAll(() => service.stop());
 
@@ -41,13 +48,20 @@ describe('bad input', () => {
     sendRaw(service.url, { signer: { account: account.name, key: account.key1 }, ...request });
 
   /** The request is refused with `status` and `code` in Azure's shape, and records nothing. */
-  const refused = async (request: RawRequestOptions, status: number, code: string, details: Record<string, string> = {}): Promise<RawResponse> => {
+  const refused = async (
+    request: RawRequestOptions,
+    status: number,
+    code: string,
+    details: Record<string, string> = {},
+  ): Promise<RawResponse> => {
     const before = await eventCount();
     const res = await send(request);
     expect({ status: res.status, code: res.header('x-ms-error-code') }).toEqual({ status, code });
     expect(res.header('content-type')).toMatch(/^application\/xml(;|$)/);
     expect(res.body).toMatch(
-      new RegExp(`^<\\?xml version="1.0" encoding="utf-8"\\?><Error><Code>${code}</Code><Message>[^<]+</Message>(<(\\w+)>[^<]*</\\2>|<\\w+ />)*</Error>$`),
+      new RegExp(
+        `^<\\?xml version="1.0" encoding="utf-8"\\?><Error><Code>${code}</Code><Message>[^<]+</Message>(<(\\w+)>[^<]*</\\2>|<\\w+ />)*</Error>$`,
+      ),
     );
     for (const [name, value] of Object.entries(details)) expect(res.body).toContain(`<${name}>${value}</${name}>`);
     expect(res.header('x-ms-request-id')).toEqual(expect.any(String));
@@ -60,10 +74,20 @@ describe('bad input', () => {
   const createFile = (name: string, headers: Record<string, string | undefined>): RawRequestOptions => ({
     method: 'PUT',
     path: `${base}/d/${name}`,
-    headers: { 'x-ms-type': 'file', 'x-ms-content-length': '10', 'content-type': 'application/octet-stream', ...headers },
+    headers: {
+      'x-ms-type': 'file',
+      'x-ms-content-length': '10',
+      'content-type': 'application/octet-stream',
+      ...headers,
+    },
   });
 
-  const putRange = (range: string | undefined, body: Buffer | string, headers: Record<string, string> = {}, file = 'f'): RawRequestOptions => ({
+  const putRange = (
+    range: string | undefined,
+    body: Buffer | string,
+    headers: Record<string, string> = {},
+    file = 'f',
+  ): RawRequestOptions => ({
     method: 'PUT',
     path: `${base}/d/${file}`,
     query: 'comp=range',
@@ -75,16 +99,23 @@ describe('bad input', () => {
     const before = await eventCount();
     expect((await send(createFile('ok', {}))).status).toBe(201);
     expect((await send(putRange('bytes=0-3', 'WXYZ', {}, 'ok'))).status).toBe(201);
-    expect((await send({ method: 'GET', path: base, query: 'restype=directory&comp=list&maxresults=1' })).status).toBe(200);
+    expect((await send({ method: 'GET', path: base, query: 'restype=directory&comp=list&maxresults=1' })).status).toBe(
+      200,
+    );
     expect(await eventCount()).toBe(before + 2);
   });
 
   describe('operations that do not exist', () => {
     it('refuses an unknown comp', async () => {
-      await refused({ method: 'GET', path: base, query: 'restype=share&comp=bogus' }, 400, 'InvalidQueryParameterValue', {
-        QueryParameterName: 'comp',
-        QueryParameterValue: 'bogus',
-      });
+      await refused(
+        { method: 'GET', path: base, query: 'restype=share&comp=bogus' },
+        400,
+        'InvalidQueryParameterValue',
+        {
+          QueryParameterName: 'comp',
+          QueryParameterValue: 'bogus',
+        },
+      );
       await refused({ method: 'PUT', path: `${base}/d/f`, query: 'comp=snapshot' }, 400, 'InvalidQueryParameterValue');
     });
 
@@ -108,7 +139,16 @@ describe('bad input', () => {
       // Share operations name a share, not a directory below it.
       await refused({ method: 'PUT', path: `${base}/d`, query: 'restype=share' }, 400, 'InvalidUri');
       // File operations name a file, not the share root.
-      await refused({ method: 'PUT', path: base, query: 'comp=range', headers: { 'x-ms-range': 'bytes=0-0', 'x-ms-write': 'clear' } }, 400, 'InvalidUri');
+      await refused(
+        {
+          method: 'PUT',
+          path: base,
+          query: 'comp=range',
+          headers: { 'x-ms-range': 'bytes=0-0', 'x-ms-write': 'clear' },
+        },
+        400,
+        'InvalidUri',
+      );
     });
   });
 
@@ -120,9 +160,14 @@ describe('bad input', () => {
     });
 
     it('refuses malformed percent-encoding in a query value', async () => {
-      await refused({ method: 'GET', path: base, query: 'restype=directory&comp=list&prefix=%E0%A4%A' }, 400, 'InvalidQueryParameterValue', {
-        QueryParameterName: 'prefix',
-      });
+      await refused(
+        { method: 'GET', path: base, query: 'restype=directory&comp=list&prefix=%E0%A4%A' },
+        400,
+        'InvalidQueryParameterValue',
+        {
+          QueryParameterName: 'prefix',
+        },
+      );
     });
 
     it('refuses an empty path segment', async () => {
@@ -133,65 +178,120 @@ describe('bad input', () => {
       await refused({ method: 'PUT', path: `${base}/a%7Cb`, query: 'restype=directory' }, 400, 'InvalidResourceName');
       // `..` is what a trailing-dot trim leaves empty.
       await refused({ method: 'PUT', path: `${base}/%2E%2E`, query: 'restype=directory' }, 400, 'InvalidResourceName');
-      await refused({ method: 'PUT', path: `${base}/${'n'.repeat(256)}`, query: 'restype=directory' }, 400, 'InvalidFileOrDirectoryPathName');
-      await refused({ method: 'PUT', path: `/${account.name}/Bad_Share`, query: 'restype=share' }, 400, 'InvalidResourceName');
+      await refused(
+        { method: 'PUT', path: `${base}/${'n'.repeat(256)}`, query: 'restype=directory' },
+        400,
+        'InvalidFileOrDirectoryPathName',
+      );
+      await refused(
+        { method: 'PUT', path: `/${account.name}/Bad_Share`, query: 'restype=share' },
+        400,
+        'InvalidResourceName',
+      );
     });
 
     it('refuses a bad timeout', async () => {
-      await refused({ method: 'GET', path: base, query: 'restype=share&timeout=soon' }, 400, 'InvalidQueryParameterValue', { QueryParameterName: 'timeout' });
+      await refused(
+        { method: 'GET', path: base, query: 'restype=share&timeout=soon' },
+        400,
+        'InvalidQueryParameterValue',
+        { QueryParameterName: 'timeout' },
+      );
     });
   });
 
   describe('versions', () => {
     it('refuses a request without x-ms-version', async () => {
-      await refused({ method: 'PUT', path: `${base}/noversion`, query: 'restype=directory', headers: { 'x-ms-version': undefined } }, 400, 'MissingRequiredHeader', {
-        HeaderName: 'x-ms-version',
-      });
+      await refused(
+        {
+          method: 'PUT',
+          path: `${base}/noversion`,
+          query: 'restype=directory',
+          headers: { 'x-ms-version': undefined },
+        },
+        400,
+        'MissingRequiredHeader',
+        {
+          HeaderName: 'x-ms-version',
+        },
+      );
     });
 
     it('refuses a malformed x-ms-version', async () => {
-      await refused({ method: 'PUT', path: `${base}/badversion`, query: 'restype=directory', headers: { 'x-ms-version': 'latest' } }, 400, 'InvalidHeaderValue', {
-        HeaderName: 'x-ms-version',
-      });
+      await refused(
+        {
+          method: 'PUT',
+          path: `${base}/badversion`,
+          query: 'restype=directory',
+          headers: { 'x-ms-version': 'latest' },
+        },
+        400,
+        'InvalidHeaderValue',
+        {
+          HeaderName: 'x-ms-version',
+        },
+      );
     });
   });
 
   describe('Create File', () => {
     it('refuses a missing x-ms-type', async () => {
-      await refused(createFile('nokind', { 'x-ms-type': undefined }), 400, 'MissingRequiredHeader', { HeaderName: 'x-ms-type' });
+      await refused(createFile('nokind', { 'x-ms-type': undefined }), 400, 'MissingRequiredHeader', {
+        HeaderName: 'x-ms-type',
+      });
     });
 
     it('refuses an x-ms-type other than file', async () => {
-      await refused(createFile('dirkind', { 'x-ms-type': 'directory' }), 400, 'InvalidHeaderValue', { HeaderName: 'x-ms-type' });
+      await refused(createFile('dirkind', { 'x-ms-type': 'directory' }), 400, 'InvalidHeaderValue', {
+        HeaderName: 'x-ms-type',
+      });
     });
 
     it('refuses a missing x-ms-content-length', async () => {
-      await refused(createFile('nolength', { 'x-ms-content-length': undefined }), 400, 'MissingRequiredHeader', { HeaderName: 'x-ms-content-length' });
+      await refused(createFile('nolength', { 'x-ms-content-length': undefined }), 400, 'MissingRequiredHeader', {
+        HeaderName: 'x-ms-content-length',
+      });
     });
 
-    it.each(['abc', '-1', '1.5', '1e3', '0x10', '', ' ', String(4 * 1024 ** 4 + 1), '99999999999999999999'])('refuses x-ms-content-length %j', async (value) => {
-      await refused(createFile('badlength', { 'x-ms-content-length': value }), 400, 'InvalidHeaderValue', { HeaderName: 'x-ms-content-length' });
-    });
+    it.each(['abc', '-1', '1.5', '1e3', '0x10', '', ' ', String(4 * 1024 ** 4 + 1), '99999999999999999999'])(
+      'refuses x-ms-content-length %j',
+      async (value) => {
+        await refused(createFile('badlength', { 'x-ms-content-length': value }), 400, 'InvalidHeaderValue', {
+          HeaderName: 'x-ms-content-length',
+        });
+      },
+    );
 
     it('refuses a Content-MD5 property that is not an MD5', async () => {
-      await refused(createFile('badmd5', { 'x-ms-content-md5': 'bm90IGFuIG1kNQ==' }), 400, 'InvalidHeaderValue', { HeaderName: 'x-ms-content-md5' });
+      await refused(createFile('badmd5', { 'x-ms-content-md5': 'bm90IGFuIG1kNQ==' }), 400, 'InvalidHeaderValue', {
+        HeaderName: 'x-ms-content-md5',
+      });
     });
 
     it('refuses a malformed lease id', async () => {
-      await refused(createFile('badlease', { 'x-ms-lease-id': 'not-a-guid' }), 400, 'InvalidHeaderValue', { HeaderName: 'x-ms-lease-id' });
+      await refused(createFile('badlease', { 'x-ms-lease-id': 'not-a-guid' }), 400, 'InvalidHeaderValue', {
+        HeaderName: 'x-ms-lease-id',
+      });
     });
   });
 
   describe('Set File Properties', () => {
     it.each(['abc', '-5'])('refuses x-ms-content-length %j', async (value) => {
-      await refused({ method: 'PUT', path: `${base}/d/f`, query: 'comp=properties', headers: { 'x-ms-content-length': value } }, 400, 'InvalidHeaderValue');
+      await refused(
+        { method: 'PUT', path: `${base}/d/f`, query: 'comp=properties', headers: { 'x-ms-content-length': value } },
+        400,
+        'InvalidHeaderValue',
+      );
     });
   });
 
   describe('Put Range', () => {
-    it.each(['bytes=5-2', 'bytes=abc', 'bytes=0-', 'bytes=-5', 'items=0-1', '0-1', 'bytes=0-1,3-4', 'bytes=1.5-2'])('refuses x-ms-range %j', async (range) => {
-      await refused(putRange(range, 'x'), 400, 'InvalidHeaderValue', { HeaderName: 'x-ms-range' });
-    });
+    it.each(['bytes=5-2', 'bytes=abc', 'bytes=0-', 'bytes=-5', 'items=0-1', '0-1', 'bytes=0-1,3-4', 'bytes=1.5-2'])(
+      'refuses x-ms-range %j',
+      async (range) => {
+        await refused(putRange(range, 'x'), 400, 'InvalidHeaderValue', { HeaderName: 'x-ms-range' });
+      },
+    );
 
     it('refuses a missing or empty x-ms-range', async () => {
       await refused(putRange(undefined, 'x'), 400, 'MissingRequiredHeader', { HeaderName: 'x-ms-range' });
@@ -199,8 +299,15 @@ describe('bad input', () => {
     });
 
     it('refuses a missing or unknown x-ms-write', async () => {
-      await refused({ ...putRange('bytes=0-0', 'x'), headers: { 'x-ms-range': 'bytes=0-0' } }, 400, 'MissingRequiredHeader', { HeaderName: 'x-ms-write' });
-      await refused(putRange('bytes=0-0', 'x', { 'x-ms-write': 'append' }), 400, 'InvalidHeaderValue', { HeaderName: 'x-ms-write' });
+      await refused(
+        { ...putRange('bytes=0-0', 'x'), headers: { 'x-ms-range': 'bytes=0-0' } },
+        400,
+        'MissingRequiredHeader',
+        { HeaderName: 'x-ms-write' },
+      );
+      await refused(putRange('bytes=0-0', 'x', { 'x-ms-write': 'append' }), 400, 'InvalidHeaderValue', {
+        HeaderName: 'x-ms-write',
+      });
     });
 
     it('refuses a body whose length differs from the range', async () => {
@@ -219,7 +326,11 @@ describe('bad input', () => {
     });
 
     it('refuses a Content-MD5 that does not match the body', async () => {
-      await refused(putRange('bytes=0-3', 'abcd', { 'content-md5': createHash('md5').update('abce').digest('base64') }), 400, 'Md5Mismatch');
+      await refused(
+        putRange('bytes=0-3', 'abcd', { 'content-md5': createHash('md5').update('abce').digest('base64') }),
+        400,
+        'Md5Mismatch',
+      );
     });
 
     it('refuses a range over 4 MiB with 413', async () => {
@@ -237,17 +348,30 @@ describe('bad input', () => {
 
   describe('Get File', () => {
     it.each(['bytes=5-2', 'bytes=x-', 'pages=0-1'])('refuses x-ms-range %j', async (range) => {
-      await refused({ method: 'GET', path: `${base}/d/f`, headers: { 'x-ms-range': range } }, 400, 'InvalidHeaderValue', { HeaderName: 'x-ms-range' });
+      await refused(
+        { method: 'GET', path: `${base}/d/f`, headers: { 'x-ms-range': range } },
+        400,
+        'InvalidHeaderValue',
+        { HeaderName: 'x-ms-range' },
+      );
     });
 
     it('refuses a range that starts beyond the end', async () => {
-      const res = await refused({ method: 'GET', path: `${base}/d/f`, headers: { 'x-ms-range': 'bytes=16-' } }, 416, 'InvalidRange');
+      const res = await refused(
+        { method: 'GET', path: `${base}/d/f`, headers: { 'x-ms-range': 'bytes=16-' } },
+        416,
+        'InvalidRange',
+      );
       expect(res.header('content-range')).toBe('bytes */16');
     });
 
     it('refuses an MD5 of a range over 4 MiB', async () => {
       await refused(
-        { method: 'GET', path: `${base}/d/big`, headers: { 'x-ms-range': `bytes=0-${4 * MiB}`, 'x-ms-range-get-content-md5': 'true' } },
+        {
+          method: 'GET',
+          path: `${base}/d/big`,
+          headers: { 'x-ms-range': `bytes=0-${4 * MiB}`, 'x-ms-range-get-content-md5': 'true' },
+        },
         400,
         'OutOfRangeInput',
       );
@@ -256,13 +380,22 @@ describe('bad input', () => {
 
   describe('listing', () => {
     it.each(['0', '-1', 'abc', '1.5', ''])('refuses maxresults=%j', async (value) => {
-      await refused({ method: 'GET', path: base, query: `restype=directory&comp=list&maxresults=${value}` }, 400, 'InvalidQueryParameterValue', {
-        QueryParameterName: 'maxresults',
-      });
+      await refused(
+        { method: 'GET', path: base, query: `restype=directory&comp=list&maxresults=${value}` },
+        400,
+        'InvalidQueryParameterValue',
+        {
+          QueryParameterName: 'maxresults',
+        },
+      );
     });
 
     it.each(['not-a-marker!', '%2F%2F%2F', 'AAAA====', 'YQ=='])('refuses the marker %j', async (marker) => {
-      await refused({ method: 'GET', path: base, query: `restype=directory&comp=list&marker=${marker}` }, 400, 'InvalidContinuationToken');
+      await refused(
+        { method: 'GET', path: base, query: `restype=directory&comp=list&marker=${marker}` },
+        400,
+        'InvalidContinuationToken',
+      );
     });
   });
 
@@ -284,15 +417,26 @@ describe('bad input', () => {
     });
 
     it('refuses more than 8 KiB of metadata', async () => {
-      for (const request of targets({ 'x-ms-meta-big': 'v'.repeat(8 * 1024) })) await refused(request, 400, 'MetadataTooLarge');
+      for (const request of targets({ 'x-ms-meta-big': 'v'.repeat(8 * 1024) }))
+        await refused(request, 400, 'MetadataTooLarge');
     });
   });
 
   it('refuses a bad share quota', async () => {
     for (const quota of ['0', 'abc', '102401']) {
-      await refused({ method: 'PUT', path: `/${account.name}/${uniqueShare('bad')}`, query: 'restype=share', headers: { 'x-ms-share-quota': quota } }, 400, 'InvalidHeaderValue', {
-        HeaderName: 'x-ms-share-quota',
-      });
+      await refused(
+        {
+          method: 'PUT',
+          path: `/${account.name}/${uniqueShare('bad')}`,
+          query: 'restype=share',
+          headers: { 'x-ms-share-quota': quota },
+        },
+        400,
+        'InvalidHeaderValue',
+        {
+          HeaderName: 'x-ms-share-quota',
+        },
+      );
     }
   });
 });

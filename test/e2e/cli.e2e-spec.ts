@@ -3,8 +3,24 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { Pool } from 'pg';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '../../libs/accounts/src';
-import { ApiBuild, ApiProcess, buildApi, ensureDevelopmentAccount, serviceClientAt, startApiProcess, startWorkerProcess, WorkerProcess } from '../support/processes';
-import { closeAgent, createIsolatedDatabase, openHandle, removeQueue, seedHandlesSql, uniqueQueuePrefix } from '../support/jobs';
+import {
+  ApiBuild,
+  ApiProcess,
+  buildApi,
+  ensureDevelopmentAccount,
+  serviceClientAt,
+  startApiProcess,
+  startWorkerProcess,
+  WorkerProcess,
+} from '../support/processes';
+import {
+  closeAgent,
+  createIsolatedDatabase,
+  openHandle,
+  removeQueue,
+  seedHandlesSql,
+  uniqueQueuePrefix,
+} from '../support/jobs';
 import { uniqueShare } from '../support/service';
 
 jest.setTimeout(240_000);
@@ -50,7 +66,16 @@ function leasehold(args: string[], env: Record<string, string | undefined> = {})
     execFile(
       process.execPath,
       [join(build.main, '../../../cli/main.js'), ...args],
-      { env: { ...process.env, NODE_PATH: join(__dirname, '../../node_modules'), DATABASE_URL: database.url, LEASEHOLD_CONNECTION_STRING: connectionString, NODE_ENV: 'test', ...env } },
+      {
+        env: {
+          ...process.env,
+          NODE_PATH: join(__dirname, '../../node_modules'),
+          DATABASE_URL: database.url,
+          LEASEHOLD_CONNECTION_STRING: connectionString,
+          NODE_ENV: 'test',
+          ...env,
+        },
+      },
       (error, stdout, stderr) => done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -67,8 +92,14 @@ async function newFile(): Promise<{ share: string; path: string }> {
 test('--help on every command', async () => {
   const top = await leasehold(['--help']);
   expect(top.code).toBe(0);
-  for (const command of ['leases', 'handles', 'jobs', 'audit', 'accounts', 'projections']) expect(top.stdout).toContain(command);
-  for (const command of [['leases', 'acquire'], ['handles', 'close'], ['jobs', 'watch'], ['audit', 'query']]) {
+  for (const command of ['leases', 'handles', 'jobs', 'audit', 'accounts', 'projections'])
+    expect(top.stdout).toContain(command);
+  for (const command of [
+    ['leases', 'acquire'],
+    ['handles', 'close'],
+    ['jobs', 'watch'],
+    ['audit', 'query'],
+  ]) {
     const help = await leasehold([...command, '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain(`leasehold ${command.join(' ')}`);
@@ -80,16 +111,23 @@ test('leases: acquire, show, refuse a second holder in one line with the Azure c
   const id1 = '11111111-1111-1111-1111-111111111111';
   const id2 = '22222222-2222-2222-2222-222222222222';
   const acquired = await leasehold(['leases', 'acquire', path, '--lease-id', id1]);
-  expect(acquired).toMatchObject({ code: 0, stdout: expect.stringMatching(new RegExp(`leaseId\\s+${id1}\\nepoch\\s+1`)) });
+  expect(acquired).toMatchObject({
+    code: 0,
+    stdout: expect.stringMatching(new RegExp(`leaseId\\s+${id1}\\nepoch\\s+1`)),
+  });
   expect((await leasehold(['leases', 'show', path, '--json'])).stdout).toContain('"state": "leased"');
   const refused = await leasehold(['leases', 'acquire', path, '--lease-id', id2]);
   expect(refused.code).toBe(1);
   expect(refused.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^leasehold: 409 LeaseAlreadyPresent: /)]);
-  expect((await leasehold(['leases', 'change', path, '--lease-id', id1, '--to', id2])).stdout).toMatch(new RegExp(`leaseId\\s+${id2}`));
+  expect((await leasehold(['leases', 'change', path, '--lease-id', id1, '--to', id2])).stdout).toMatch(
+    new RegExp(`leaseId\\s+${id2}`),
+  );
   expect((await leasehold(['leases', 'break', path])).code).toBe(0);
   expect(JSON.parse((await leasehold(['leases', 'show', path, '--json'])).stdout)).toMatchObject({ state: 'broken' });
   expect((await leasehold(['leases', 'release', path, '--lease-id', id2])).code).toBe(0);
-  expect(JSON.parse((await leasehold(['leases', 'show', path, '--json'])).stdout)).toMatchObject({ state: 'available' });
+  expect(JSON.parse((await leasehold(['leases', 'show', path, '--json'])).stdout)).toMatchObject({
+    state: 'available',
+  });
 });
 
 test('handles: list as a table and as JSON, close recursively', async () => {
@@ -97,7 +135,10 @@ test('handles: list as a table and as JSON, close recursively', async () => {
   const client = serviceClientAt(api.url).getShareClient(share);
   await client.create();
   await client.getDirectoryClient('d').create();
-  const ids = [await openHandle(api.url, { account: DEVELOPMENT_ACCOUNT, key: DEVELOPMENT_KEY }, share, 'd'), await openHandle(api.url, { account: DEVELOPMENT_ACCOUNT, key: DEVELOPMENT_KEY }, share, '')];
+  const ids = [
+    await openHandle(api.url, { account: DEVELOPMENT_ACCOUNT, key: DEVELOPMENT_KEY }, share, 'd'),
+    await openHandle(api.url, { account: DEVELOPMENT_ACCOUNT, key: DEVELOPMENT_KEY }, share, ''),
+  ];
   const table = await leasehold(['handles', 'list', share, '--recursive']);
   expect(table.code).toBe(0);
   for (const id of ids) expect(table.stdout).toContain(id);
@@ -121,7 +162,10 @@ test('jobs: submit --watch follows a job to its end; list, show; cancel of an en
   // The progress bar (not a terminal here: one line a second, and the last one).
   expect(watched.stderr).toMatch(/\| 50\/50 handles \| \d+ handles\/s \| ETA 0s \| completed/);
   const listed = JSON.parse((await leasehold(['jobs', 'list', '--json'])).stdout);
-  expect(listed.find((j: { jobId: string }) => j.jobId === jobId)).toMatchObject({ state: 'completed', handlesClosed: 50 });
+  expect(listed.find((j: { jobId: string }) => j.jobId === jobId)).toMatchObject({
+    state: 'completed',
+    handlesClosed: 50,
+  });
   expect((await leasehold(['jobs', 'show', jobId])).stdout).toMatch(/state\s+completed/);
   expect((await leasehold(['jobs', 'list'])).stdout).toContain(jobId);
   const cancel = await leasehold(['jobs', 'cancel', jobId]);
@@ -144,18 +188,27 @@ test('audit: lease history and a query as tables and JSON, once the projector ha
   expect(JSON.parse(history.stdout).map((e: { action: string }) => e.action)).toEqual(['acquired', 'released']);
   const table = await leasehold(['audit', 'history', path]);
   expect(table.stdout).toContain(id);
-  const query = JSON.parse((await leasehold(['audit', 'query', share, '--recursive', '--type', 'LeaseAcquired', '--json'])).stdout);
+  const query = JSON.parse(
+    (await leasehold(['audit', 'query', share, '--recursive', '--type', 'LeaseAcquired', '--json'])).stdout,
+  );
   expect(query.events).toEqual([expect.objectContaining({ type: 'LeaseAcquired', leaseId: id })]);
-  expect((await leasehold(['audit', 'query', share, '--recursive', '--order', 'asc'])).stdout).toMatch(/LeaseAcquired[\s\S]*LeaseReleased/);
+  expect((await leasehold(['audit', 'query', share, '--recursive', '--order', 'asc'])).stdout).toMatch(
+    /LeaseAcquired[\s\S]*LeaseReleased/,
+  );
 });
 
 test('operator commands as before, and errors in one line', async () => {
   const accounts = await leasehold(['accounts', 'list']);
   expect(accounts.code).toBe(0);
   expect(JSON.parse(accounts.stdout).map((a: { name: string }) => a.name)).toContain(DEVELOPMENT_ACCOUNT);
-  const missing = await leasehold(['jobs', 'list'], { LEASEHOLD_CONNECTION_STRING: undefined, AZURE_STORAGE_CONNECTION_STRING: undefined });
+  const missing = await leasehold(['jobs', 'list'], {
+    LEASEHOLD_CONNECTION_STRING: undefined,
+    AZURE_STORAGE_CONNECTION_STRING: undefined,
+  });
   expect(missing.code).toBe(1);
-  expect(missing.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^leasehold: set LEASEHOLD_CONNECTION_STRING/)]);
+  expect(missing.stderr.trim().split('\n')).toEqual([
+    expect.stringMatching(/^leasehold: set LEASEHOLD_CONNECTION_STRING/),
+  ]);
   const notFound = await leasehold(['jobs', 'show', '00000000-0000-4000-8000-000000000000']);
   expect(notFound.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^leasehold: 404 \w+/)]);
 });

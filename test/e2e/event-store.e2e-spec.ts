@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { ConcurrencyError, createDataSource, EventMetadata, EventStore, RecordedEvent } from '../../libs/event-store/src';
+import {
+  ConcurrencyError,
+  createDataSource,
+  EventMetadata,
+  EventStore,
+  RecordedEvent,
+} from '../../libs/event-store/src';
 import { testDatabaseUrl } from '../support/service';
 
 const metadata: EventMetadata = { requestId: 'test', principal: 'tester', authentication: 'System' };
@@ -40,7 +46,8 @@ describe('event store on PostgreSQL', () => {
 
   it('turns a second append at the same version into a ConcurrencyError and keeps one event', async () => {
     const stream = `s-${randomUUID()}`;
-    const append = () => store.append({ tenant, streamId: stream, expectedVersion: 0, events: [{ type: 'Created', data: {} }], metadata });
+    const append = () =>
+      store.append({ tenant, streamId: stream, expectedVersion: 0, events: [{ type: 'Created', data: {} }], metadata });
     const results = await Promise.allSettled([append(), append(), append()]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(ConcurrencyError);
@@ -63,8 +70,16 @@ describe('event store on PostgreSQL', () => {
 
   it('refuses to update or delete an event', async () => {
     const stream = `s-${randomUUID()}`;
-    await store.append({ tenant, streamId: stream, expectedVersion: 0, events: [{ type: 'Kept', data: {} }], metadata });
-    await expect(db.query(`UPDATE events SET type = 'Changed' WHERE stream_id = $1`, [stream])).rejects.toThrow(/append-only/);
+    await store.append({
+      tenant,
+      streamId: stream,
+      expectedVersion: 0,
+      events: [{ type: 'Kept', data: {} }],
+      metadata,
+    });
+    await expect(db.query(`UPDATE events SET type = 'Changed' WHERE stream_id = $1`, [stream])).rejects.toThrow(
+      /append-only/,
+    );
     await expect(db.query(`DELETE FROM events WHERE stream_id = $1`, [stream])).rejects.toThrow(/append-only/);
     expect((await store.readStream(tenant, stream))[0].type).toBe('Kept');
   });
@@ -84,17 +99,31 @@ describe('event store on PostgreSQL', () => {
 
     // Transaction 1 takes the lower position, then waits; transaction 2 appends and commits first.
     const slow = store.transaction(async (sql) => {
-      await store.append({ tenant, streamId: early, expectedVersion: 0, events: [{ type: 'Early', data: {} }], metadata }, sql);
+      await store.append(
+        { tenant, streamId: early, expectedVersion: 0, events: [{ type: 'Early', data: {} }], metadata },
+        sql,
+      );
       earlyAppended();
       await earlyMayCommit;
     });
     try {
       await earlyHasAppended;
-      await store.append({ tenant, streamId: late, expectedVersion: 0, events: [{ type: 'Late', data: {} }], metadata });
+      await store.append({
+        tenant,
+        streamId: late,
+        expectedVersion: 0,
+        events: [{ type: 'Late', data: {} }],
+        metadata,
+      });
 
-      const positions = await db.query(`SELECT stream_id, position FROM events WHERE stream_id IN ($1, $2)`, [early, late]);
+      const positions = await db.query(`SELECT stream_id, position FROM events WHERE stream_id IN ($1, $2)`, [
+        early,
+        late,
+      ]);
       expect(positions).toHaveLength(1); // only the committed one is visible to a plain reader
-      const naive = await db.query(`SELECT position FROM events WHERE position > $1 ORDER BY position`, [checkpoint?.position ?? '0']);
+      const naive = await db.query(`SELECT position FROM events WHERE position > $1 ORDER BY position`, [
+        checkpoint?.position ?? '0',
+      ]);
       expect(naive.length).toBeGreaterThan(0); // a position-ordered reader would now move past the open transaction's position
 
       // The xid8 rule holds back even the committed later event while the earlier transaction is open.
@@ -109,9 +138,17 @@ describe('event store on PostgreSQL', () => {
     // Other suites' transactions count towards xmin too (it is cluster-wide): page through
     // everything after the checkpoint until both events show, waiting those transactions out.
     let after: RecordedEvent[] = [];
-    for (let i = 0; i < 600 && !(after.some((e) => e.streamId === early) && after.some((e) => e.streamId === late)); i++) {
+    for (
+      let i = 0;
+      i < 600 && !(after.some((e) => e.streamId === early) && after.some((e) => e.streamId === late));
+      i++
+    ) {
       after = [];
-      for (let page = await store.readAll(checkpoint, 5000); page.length; page = await store.readAll(page[page.length - 1], 5000)) {
+      for (
+        let page = await store.readAll(checkpoint, 5000);
+        page.length;
+        page = await store.readAll(page[page.length - 1], 5000)
+      ) {
         after.push(...page.filter((e) => e.streamId === early || e.streamId === late));
       }
       if (after.length < 2) await new Promise((r) => setTimeout(r, 100));

@@ -12,7 +12,11 @@ function expectOneWinner(results: PromiseSettledResult<unknown>[], status: numbe
   expect(lost).toHaveLength(1);
   const error = lost[0].reason as RestError;
   expect(error).toBeInstanceOf(RestError);
-  expect({ status: error.statusCode, code: error.code, header: (error.details as { errorCode?: string }).errorCode }).toEqual({
+  expect({
+    status: error.statusCode,
+    code: error.code,
+    header: (error.details as { errorCode?: string }).errorCode,
+  }).toEqual({
     status,
     code,
     header: code,
@@ -43,7 +47,9 @@ describe('concurrent creates of one name', () => {
       const name = `race-${round}`;
       names.push(name);
       // Two clients, so the calls do not share a connection and really overlap on the server.
-      const [a, b] = [service.serviceClient(), service.serviceClient()].map((c) => c.getShareClient(share.name).getDirectoryClient(name));
+      const [a, b] = [service.serviceClient(), service.serviceClient()].map((c) =>
+        c.getShareClient(share.name).getDirectoryClient(name),
+      );
       expectOneWinner(await Promise.allSettled([a.create(), b.create()]), 409, 'ResourceAlreadyExists');
     }
     // Paths repeat across shares, so count only this share's: its directories' streams.
@@ -75,7 +81,10 @@ describe('concurrent creates of one name', () => {
     for (let round = 0; round < 10; round++) {
       const name = uniqueShare('race');
       await service.serviceClient().getShareClient(name).create();
-      const { rows } = await service.db.query(`SELECT share_id FROM shares WHERE tenant = $1 AND name = $2`, [ACCOUNT, name]);
+      const { rows } = await service.db.query(`SELECT share_id FROM shares WHERE tenant = $1 AND name = $2`, [
+        ACCOUNT,
+        name,
+      ]);
       const shareId = rows[0].share_id;
       const clients = () => service.serviceClient().getShareClient(name);
       const written = clients().rootDirectoryClient.getFileClient('written');
@@ -84,7 +93,11 @@ describe('concurrent creates of one name', () => {
         clients().delete(),
         ...Array.from({ length: 4 }, (_, i) => clients().getDirectoryClient(`d${i}`).create()),
         ...Array.from({ length: 4 }, (_, i) => clients().rootDirectoryClient.getFileClient(`f${i}`).create(1)),
-        ...Array.from({ length: 4 }, (_, i) => clients().rootDirectoryClient.getFileClient('written').uploadRange(Buffer.alloc(1024, 7), i * 1024 * 1024, 1024)),
+        ...Array.from({ length: 4 }, (_, i) =>
+          clients()
+            .rootDirectoryClient.getFileClient('written')
+            .uploadRange(Buffer.alloc(1024, 7), i * 1024 * 1024, 1024),
+        ),
       ]);
       expect(results[0].status).toBe('fulfilled');
       for (const result of results.slice(1)) {
@@ -103,7 +116,9 @@ describe('concurrent creates of one name', () => {
     const share: ShareClient = service.serviceClient().getShareClient(uniqueShare('race'));
     await share.create();
     for (let round = 0; round < 5; round++) {
-      const [a, b] = [service.serviceClient(), service.serviceClient()].map((c) => c.getShareClient(share.name).rootDirectoryClient.getFileClient(`f-${round}`));
+      const [a, b] = [service.serviceClient(), service.serviceClient()].map((c) =>
+        c.getShareClient(share.name).rootDirectoryClient.getFileClient(`f-${round}`),
+      );
       const results = await Promise.allSettled([a.create(3), b.create(4)]);
       expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
       expect([3, 4]).toContain((await a.getProperties()).contentLength);

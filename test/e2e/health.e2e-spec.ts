@@ -2,14 +2,24 @@
 import { DataSource } from 'typeorm';
 import { migrations } from '../../migrations';
 import { migrateDatabase } from '../../libs/event-store/src/database';
-import { ApiBuild, ApiProcess, buildApi, startApiProcess, startWorkerProcess, WorkerProcess } from '../support/processes';
+import {
+  ApiBuild,
+  ApiProcess,
+  buildApi,
+  startApiProcess,
+  startWorkerProcess,
+  WorkerProcess,
+} from '../support/processes';
 import { OwnService, ownPostgres, ownRedis } from '../support/own-services';
 
 jest.setTimeout(240_000);
 
 interface Health {
   status: number;
-  body: { status: string; details: Record<string, { status: string; degraded?: boolean; message?: string; pending?: string[] }> };
+  body: {
+    status: string;
+    details: Record<string, { status: string; degraded?: boolean; message?: string; pending?: string[] }>;
+  };
 }
 
 async function health(url: string, probe = 'ready'): Promise<Health> {
@@ -41,7 +51,10 @@ beforeAll(async () => {
   databaseUrl = `${pg.url}/leasehold`;
   await migrateDatabase(databaseUrl);
   const env = { REDIS_URL: redis.url, QUEUE_PREFIX: 'health' };
-  [api, worker] = await Promise.all([startApiProcess(build, databaseUrl, env), startWorkerProcess(build, databaseUrl, env)]);
+  [api, worker] = await Promise.all([
+    startApiProcess(build, databaseUrl, env),
+    startWorkerProcess(build, databaseUrl, env),
+  ]);
 });
 
 afterAll(async () => {
@@ -93,7 +106,12 @@ test('a process started on an old schema says which migrations are missing and i
   await admin.initialize();
   await admin.query('CREATE DATABASE leasehold_old');
   await admin.destroy();
-  const old = new DataSource({ type: 'postgres', url: oldUrl, migrations: migrations.slice(0, -1), migrationsTableName: 'schema_migrations' });
+  const old = new DataSource({
+    type: 'postgres',
+    url: oldUrl,
+    migrations: migrations.slice(0, -1),
+    migrationsTableName: 'schema_migrations',
+  });
   await old.initialize();
   await old.runMigrations({ transaction: 'each' });
   await old.destroy();
@@ -102,7 +120,11 @@ test('a process started on an old schema says which migrations are missing and i
     const ready = await health(stale.url);
     expect(ready.status).toBe(503);
     const last = migrations[migrations.length - 1];
-    expect(ready.body.details.migrations).toEqual({ status: 'down', message: expect.stringContaining('npm run migrate'), pending: [new last().name ?? last.name] });
+    expect(ready.body.details.migrations).toEqual({
+      status: 'down',
+      message: expect.stringContaining('npm run migrate'),
+      pending: [new last().name ?? last.name],
+    });
     await migrateDatabase(oldUrl);
     await until(stale.url, (h) => h.status === 200);
   } finally {

@@ -66,7 +66,12 @@ async function submittedJob() {
   await seedHandlesSql(db, DEVELOPMENT_ACCOUNT, share, files, 100);
   const opened = await openHandleIds(db, DEVELOPMENT_ACCOUNT, share, 'dir');
   const job = await submitOk(service.url, OWNER, share, 'dir', { recursive: true });
-  return { share, opened, jobId: job.jobId, chunk: (n: number) => ({ tenant: DEVELOPMENT_ACCOUNT, jobId: job.jobId, chunk: n }) };
+  return {
+    share,
+    opened,
+    jobId: job.jobId,
+    chunk: (n: number) => ({ tenant: DEVELOPMENT_ACCOUNT, jobId: job.jobId, chunk: n }),
+  };
 }
 
 /** Waits (a bounded number of looks) until `n` other sessions of this database wait for a lock. */
@@ -96,7 +101,10 @@ async function holdLocks(sql: string, params: unknown[]): Promise<{ release(): P
 }
 
 async function jobRow(jobId: string) {
-  const { rows } = await db.query(`SELECT state, chunks_done, closed::int, cancel_requested, version FROM jobs WHERE job_id = $1`, [jobId]);
+  const { rows } = await db.query(
+    `SELECT state, chunks_done, closed::int, cancel_requested, version FROM jobs WHERE job_id = $1`,
+    [jobId],
+  );
   return rows[0];
 }
 
@@ -119,15 +127,31 @@ describe('ForceCloseRunner', () => {
     expect(outcomes.map((o) => o.recorded).sort()).toEqual([false, true]);
     // The loser read the job again, found chunk 1 recorded, and only points on to chunk 2.
     expect(outcomes.map((o) => o.next?.chunk)).toEqual([2, 2]);
-    expect(await jobRow(job.jobId)).toEqual({ state: 'running', chunks_done: 1, closed: CHUNK, cancel_requested: false, version: 2 });
+    expect(await jobRow(job.jobId)).toEqual({
+      state: 'running',
+      chunks_done: 1,
+      closed: CHUNK,
+      cancel_requested: false,
+      version: 2,
+    });
     const events = await jobStreamEvents(db, DEVELOPMENT_ACCOUNT, job.jobId);
     expect(events.map((e) => [e.type, e.data.chunk])).toEqual([
       ['ForceCloseJobSubmitted', undefined],
       ['ForceCloseChunkCompleted', 1],
     ]);
     // The loser's closes (the next hundred handles) were rolled back with its append.
-    expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, job.opened.slice(0, CHUNK))).toEqual({ open: 0, closedOnce: CHUNK, closedTwiceOrMore: 0, neither: 0 });
-    expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, job.opened.slice(CHUNK))).toEqual({ open: 900, closedOnce: 0, closedTwiceOrMore: 0, neither: 0 });
+    expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, job.opened.slice(0, CHUNK))).toEqual({
+      open: 0,
+      closedOnce: CHUNK,
+      closedTwiceOrMore: 0,
+      neither: 0,
+    });
+    expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, job.opened.slice(CHUNK))).toEqual({
+      open: 900,
+      closedOnce: 0,
+      closedTwiceOrMore: 0,
+      neither: 0,
+    });
 
     // The rest of the job with two runners on every chunk, unsynchronised: still exact.
     let n = 2;
@@ -139,9 +163,20 @@ describe('ForceCloseRunner', () => {
     expect(n).toBe(10);
     expect(await jobRow(job.jobId)).toMatchObject({ state: 'completed', chunks_done: 10, closed: 1000 });
     const all = await jobStreamEvents(db, DEVELOPMENT_ACCOUNT, job.jobId);
-    expect(all.map((e) => e.type)).toEqual(['ForceCloseJobSubmitted', ...Array(10).fill('ForceCloseChunkCompleted'), 'ForceCloseJobCompleted']);
-    expect(all.filter((e) => e.type === 'ForceCloseChunkCompleted').map((e) => e.data.chunk)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, job.opened)).toEqual({ open: 0, closedOnce: 1000, closedTwiceOrMore: 0, neither: 0 });
+    expect(all.map((e) => e.type)).toEqual([
+      'ForceCloseJobSubmitted',
+      ...Array(10).fill('ForceCloseChunkCompleted'),
+      'ForceCloseJobCompleted',
+    ]);
+    expect(all.filter((e) => e.type === 'ForceCloseChunkCompleted').map((e) => e.data.chunk)).toEqual([
+      1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+    ]);
+    expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, job.opened)).toEqual({
+      open: 0,
+      closedOnce: 1000,
+      closedTwiceOrMore: 0,
+      neither: 0,
+    });
   });
 
   it('does nothing for a chunk delivered again after it was recorded (a replay after a crash), and only points on', async () => {
@@ -151,7 +186,12 @@ describe('ForceCloseRunner', () => {
     const replay = await runner.runChunk(job.chunk(1));
     expect(replay).toMatchObject({ recorded: false, next: job.chunk(2) });
     expect(await jobRow(job.jobId)).toMatchObject({ chunks_done: 1, closed: CHUNK, version: 2 });
-    expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, job.opened)).toEqual({ open: 900, closedOnce: CHUNK, closedTwiceOrMore: 0, neither: 0 });
+    expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, job.opened)).toEqual({
+      open: 900,
+      closedOnce: CHUNK,
+      closedTwiceOrMore: 0,
+      neither: 0,
+    });
   });
 
   it('ends the job when a cancel request is recorded while a chunk is in hand, instead of leaving it with nothing queued', async () => {
@@ -174,9 +214,24 @@ describe('ForceCloseRunner', () => {
     // Chunk 2's append conflicted and rolled back; read again, the job is cancelled after chunk 1.
     expect(outcome.recorded).toBe(true);
     expect(outcome.next).toBeUndefined();
-    expect(await jobRow(job.jobId)).toMatchObject({ state: 'cancelled', chunks_done: 1, closed: CHUNK, cancel_requested: true });
+    expect(await jobRow(job.jobId)).toMatchObject({
+      state: 'cancelled',
+      chunks_done: 1,
+      closed: CHUNK,
+      cancel_requested: true,
+    });
     const events = await jobStreamEvents(db, DEVELOPMENT_ACCOUNT, job.jobId);
-    expect(events.map((e) => e.type)).toEqual(['ForceCloseJobSubmitted', 'ForceCloseChunkCompleted', 'ForceCloseJobCancelRequested', 'ForceCloseJobCancelled']);
-    expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, job.opened)).toEqual({ open: 900, closedOnce: CHUNK, closedTwiceOrMore: 0, neither: 0 });
+    expect(events.map((e) => e.type)).toEqual([
+      'ForceCloseJobSubmitted',
+      'ForceCloseChunkCompleted',
+      'ForceCloseJobCancelRequested',
+      'ForceCloseJobCancelled',
+    ]);
+    expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, job.opened)).toEqual({
+      open: 900,
+      closedOnce: CHUNK,
+      closedTwiceOrMore: 0,
+      neither: 0,
+    });
   });
 });

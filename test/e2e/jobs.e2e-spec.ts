@@ -76,7 +76,12 @@ async function expectNoUnfinishedJobs(): Promise<void> {
 }
 
 /** The job's stream, checked event by event: Submitted, ChunkCompleted 1..n with their counts, then `last`. */
-async function expectJobStream(tenant: string, job: JobView, last: 'ForceCloseJobCompleted' | 'ForceCloseJobCancelled', chunkSize: number) {
+async function expectJobStream(
+  tenant: string,
+  job: JobView,
+  last: 'ForceCloseJobCompleted' | 'ForceCloseJobCancelled',
+  chunkSize: number,
+) {
   const events = await jobStreamEvents(db, tenant, job.jobId);
   expect(events.map((e) => e.streamVersion)).toEqual(events.map((_, i) => i + 1));
   expect(events[0].type).toBe('ForceCloseJobSubmitted');
@@ -114,7 +119,12 @@ async function expectChunksFollowMarkers(tenant: string, jobId: string): Promise
     [tenant, `job-${jobId}`, jobId],
   );
   expect(rows.length).toBeGreaterThan(0);
-  for (const row of rows) expect({ chunk: row.n, before: row.before_previous_marker, after: row.after_own_marker }).toEqual({ chunk: row.n, before: 0, after: 0 });
+  for (const row of rows)
+    expect({ chunk: row.n, before: row.before_previous_marker, after: row.after_own_marker }).toEqual({
+      chunk: row.n,
+      before: 0,
+      after: 0,
+    });
 }
 
 /** A tree under `root`: directories `root/dI` and `root/dI/eJ`, files `root/dI/eJ/fK`. */
@@ -134,15 +144,32 @@ describe('queued force-close jobs', () => {
     const t = tree('big', 4, 5, 4);
     await createTree(client, [...t.directories, 'big2'], [...t.files, 'big2/f']);
     // Round by round over the nodes: an open locks its node, so concurrent opens go to different ones.
-    const perNode = new Map<string, number>([...t.files.map((f) => [f, 240] as const), ...t.level1.map((d) => [d, 100] as const), ...t.level2.map((d) => [d, 20] as const)]);
-    const targets = Array.from({ length: 240 }, (_, round) => [...perNode].filter(([, n]) => round < n).map(([path]) => path)).flat();
+    const perNode = new Map<string, number>([
+      ...t.files.map((f) => [f, 240] as const),
+      ...t.level1.map((d) => [d, 100] as const),
+      ...t.level2.map((d) => [d, 20] as const),
+    ]);
+    const targets = Array.from({ length: 240 }, (_, round) =>
+      [...perNode].filter(([, n]) => round < n).map(([path]) => path),
+    ).flat();
     expect(targets.length).toBe(20_000);
     const opened = await inParallel(targets, 16, (path) => openHandle(service.url, OWNER, share, path));
-    const outside = await inParallel(['big2', 'big2/f', '', 'big2', 'big2/f', ''], 6, (path) => openHandle(service.url, OWNER, share, path));
+    const outside = await inParallel(['big2', 'big2/f', '', 'big2', 'big2/f', ''], 6, (path) =>
+      openHandle(service.url, OWNER, share, path),
+    );
 
     await startWorker({ FORCE_CLOSE_CHUNK_SIZE: '1000', WORKER_CONCURRENCY: '2' });
     const submitted = await submitOk(service.url, OWNER, share, 'big', { recursive: true });
-    expect(submitted).toMatchObject({ state: 'queued', share, path: 'big', recursive: true, handleId: '*', chunksDone: 0, closed: 0, requestedBy: DEVELOPMENT_ACCOUNT });
+    expect(submitted).toMatchObject({
+      state: 'queued',
+      share,
+      path: 'big',
+      recursive: true,
+      handleId: '*',
+      chunksDone: 0,
+      closed: 0,
+      requestedBy: DEVELOPMENT_ACCOUNT,
+    });
 
     // Progress: every read in between shows whole chunks done, and never goes backwards.
     const seen: JobView[] = [];
@@ -157,14 +184,28 @@ describe('queued force-close jobs', () => {
     const { chunks } = await expectJobStream(DEVELOPMENT_ACCOUNT, done, 'ForceCloseJobCompleted', 1000);
     expect(chunks).toHaveLength(20);
     const events = await jobStreamEvents(db, DEVELOPMENT_ACCOUNT, done.jobId);
-    expect(events.map((e) => e.type)).toEqual(['ForceCloseJobSubmitted', ...Array(20).fill('ForceCloseChunkCompleted'), 'ForceCloseJobCompleted']);
+    expect(events.map((e) => e.type)).toEqual([
+      'ForceCloseJobSubmitted',
+      ...Array(20).fill('ForceCloseChunkCompleted'),
+      'ForceCloseJobCompleted',
+    ]);
     expect(events[21].data).toMatchObject({ chunks: 20, closed: 20_000 });
     expect(events[21].data).not.toHaveProperty('failed');
     await expectChunksFollowMarkers(DEVELOPMENT_ACCOUNT, done.jobId);
 
     // Each handle: opened, then force-closed once, by this job; the ones outside the tree untouched.
-    expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, opened)).toEqual({ open: 0, closedOnce: 20_000, closedTwiceOrMore: 0, neither: 0 });
-    expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, outside)).toEqual({ open: 6, closedOnce: 0, closedTwiceOrMore: 0, neither: 0 });
+    expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, opened)).toEqual({
+      open: 0,
+      closedOnce: 20_000,
+      closedTwiceOrMore: 0,
+      neither: 0,
+    });
+    expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, outside)).toEqual({
+      open: 6,
+      closedOnce: 0,
+      closedTwiceOrMore: 0,
+      neither: 0,
+    });
     expect(await openHandleIds(db, DEVELOPMENT_ACCOUNT, share, 'big')).toEqual([]);
     const { rows: audit } = await db.query(
       `SELECT count(*)::int AS n, count(DISTINCT stream_id)::int AS streams, bool_and(metadata->>'principal' = $2) AS by_owner
@@ -199,10 +240,19 @@ describe('queued force-close jobs', () => {
     const env = { FORCE_CLOSE_CHUNK_SIZE: '300', WORKER_CONCURRENCY: '1', JOB_LOCK_MS: '1000' };
     const first = await startWorker(env);
     const submitted = await submitOk(service.url, OWNER, share, 'k', { recursive: true });
-    const before = await pollJob(service.url, OWNER, submitted.jobId, (job) => job.chunksDone >= 5 || isEnded(job), 6000, 5);
+    const before = await pollJob(
+      service.url,
+      OWNER,
+      submitted.jobId,
+      (job) => job.chunksDone >= 5 || isEnded(job),
+      6000,
+      5,
+    );
     await first.kill();
     // The job row and the handles table in one snapshot: they change in the same transaction.
-    const { rows: [atKill] } = await db.query(
+    const {
+      rows: [atKill],
+    } = await db.query(
       `SELECT state, chunks_done, closed::int, (SELECT count(*)::int FROM handles h JOIN shares s ON s.share_id = h.share_id WHERE s.name = $2) AS open
        FROM jobs WHERE job_id = $1`,
       [submitted.jobId, share],
@@ -221,7 +271,12 @@ describe('queued force-close jobs', () => {
     expect(done).toMatchObject({ state: 'completed', chunksDone: 102, closed: 30_600 });
     await expectJobStream(DEVELOPMENT_ACCOUNT, done, 'ForceCloseJobCompleted', 300);
     await expectChunksFollowMarkers(DEVELOPMENT_ACCOUNT, done.jobId);
-    expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, opened)).toEqual({ open: 0, closedOnce: 30_600, closedTwiceOrMore: 0, neither: 0 });
+    expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, opened)).toEqual({
+      open: 0,
+      closedOnce: 30_600,
+      closedTwiceOrMore: 0,
+      neither: 0,
+    });
     await expectNoUnfinishedJobs();
   }, 300_000);
 
@@ -252,10 +307,17 @@ describe('queued force-close jobs', () => {
     expect(events.filter((e) => e.type === 'ForceCloseJobCancelRequested')).toHaveLength(1);
     // At most the chunk that was in hand when the request was recorded follows it.
     const requestedAt = events.findIndex((e) => e.type === 'ForceCloseJobCancelRequested');
-    expect(events.slice(requestedAt).filter((e) => e.type === 'ForceCloseChunkCompleted').length).toBeLessThanOrEqual(1);
+    expect(events.slice(requestedAt).filter((e) => e.type === 'ForceCloseChunkCompleted').length).toBeLessThanOrEqual(
+      1,
+    );
     expect(events[events.length - 1].data).toMatchObject({ chunks: done.chunksDone, closed: done.closed });
 
-    expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, opened)).toEqual({ open: 20_000 - done.closed, closedOnce: done.closed, closedTwiceOrMore: 0, neither: 0 });
+    expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, opened)).toEqual({
+      open: 20_000 - done.closed,
+      closedOnce: done.closed,
+      closedTwiceOrMore: 0,
+      neither: 0,
+    });
     // A cancelled job stays cancelled; a completed one cannot be cancelled.
     expect((await cancelJob(service.url, OWNER, submitted.jobId)).status).toBe(202);
     const empty = await submitOk(service.url, OWNER, share, 'c/d0/e0/f0');
@@ -274,17 +336,29 @@ describe('queued force-close jobs', () => {
     await seedHandlesSql(db, DEVELOPMENT_ACCOUNT, share, ['x/f'], 10);
 
     const key = `key-${share}`;
-    const byKey = await Promise.all(Array.from({ length: 8 }, () => submitOk(service.url, OWNER, share, 'x', { recursive: true, idempotencyKey: key })));
+    const byKey = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        submitOk(service.url, OWNER, share, 'x', { recursive: true, idempotencyKey: key }),
+      ),
+    );
     expect(new Set(byKey.map((j) => j.jobId)).size).toBe(1);
     const requestId = `rid-${share}`;
-    const byRequestId = await Promise.all(Array.from({ length: 8 }, () => submitOk(service.url, OWNER, share, 'x/f', { clientRequestId: requestId })));
+    const byRequestId = await Promise.all(
+      Array.from({ length: 8 }, () => submitOk(service.url, OWNER, share, 'x/f', { clientRequestId: requestId })),
+    );
     expect(new Set(byRequestId.map((j) => j.jobId)).size).toBe(1);
     expect(byRequestId[0].jobId).not.toBe(byKey[0].jobId);
     const other = await submitOk(service.url, OWNER, share, 'x', { recursive: true, idempotencyKey: `${key}-other` });
     expect([byKey[0].jobId, byRequestId[0].jobId]).not.toContain(other.jobId);
 
-    for (const [jobKey, jobId] of [[key, byKey[0].jobId], [requestId, byRequestId[0].jobId]]) {
-      const { rows } = await db.query(`SELECT job_id FROM jobs WHERE tenant = $1 AND idempotency_key = $2`, [DEVELOPMENT_ACCOUNT, jobKey]);
+    for (const [jobKey, jobId] of [
+      [key, byKey[0].jobId],
+      [requestId, byRequestId[0].jobId],
+    ]) {
+      const { rows } = await db.query(`SELECT job_id FROM jobs WHERE tenant = $1 AND idempotency_key = $2`, [
+        DEVELOPMENT_ACCOUNT,
+        jobKey,
+      ]);
       expect(rows.map((r) => r.job_id)).toEqual([jobId]);
       const { rows: submittedEvents } = await db.query(
         `SELECT stream_id FROM events WHERE tenant = $1 AND type = 'ForceCloseJobSubmitted' AND data->>'idempotencyKey' = $2`,
@@ -295,7 +369,9 @@ describe('queued force-close jobs', () => {
 
     // Run them, so the total shows the handles were closed once, by one of the jobs.
     await startWorker({ FORCE_CLOSE_CHUNK_SIZE: '1000', WORKER_CONCURRENCY: '2' });
-    const ended = await Promise.all([byKey[0], byRequestId[0], other].map((j) => pollJob(service.url, OWNER, j.jobId, isEnded)));
+    const ended = await Promise.all(
+      [byKey[0], byRequestId[0], other].map((j) => pollJob(service.url, OWNER, j.jobId, isEnded)),
+    );
     expect(ended.map((j) => j.state)).toEqual(['completed', 'completed', 'completed']);
     expect(ended.reduce((sum, j) => sum + j.closed, 0)).toBe(10);
     // A repeat after completion still answers with the job as it is now.
@@ -310,7 +386,11 @@ describe('queued force-close jobs', () => {
     await client.create();
     const roots = ['p0', 'p1', 'p2', 'p3'];
     const trees = roots.map((r) => tree(r, 2, 2, 2));
-    await createTree(client, trees.flatMap((t) => t.directories), trees.flatMap((t) => t.files));
+    await createTree(
+      client,
+      trees.flatMap((t) => t.directories),
+      trees.flatMap((t) => t.files),
+    );
     for (const t of trees) await seedHandlesSql(db, DEVELOPMENT_ACCOUNT, share, t.files, 625); // 8 × 625 = 5,000 per root
     const opened = await openHandleIds(db, DEVELOPMENT_ACCOUNT, share);
     expect(opened).toHaveLength(20_000);
@@ -324,12 +404,19 @@ describe('queued force-close jobs', () => {
       await expectJobStream(DEVELOPMENT_ACCOUNT, job, 'ForceCloseJobCompleted', 250);
       await expectChunksFollowMarkers(DEVELOPMENT_ACCOUNT, job.jobId);
     }
-    expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, opened)).toEqual({ open: 0, closedOnce: 20_000, closedTwiceOrMore: 0, neither: 0 });
+    expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, opened)).toEqual({
+      open: 0,
+      closedOnce: 20_000,
+      closedTwiceOrMore: 0,
+      neither: 0,
+    });
 
     // Both processes took chunks from the one queue (BullMQ records who ran each entry).
     const queue = openQueue(prefix);
     try {
-      const entries = (await queue.getJobs(['completed'], 0, -1)).filter((e) => jobs.some((j) => e.data.jobId === j.jobId));
+      const entries = (await queue.getJobs(['completed'], 0, -1)).filter((e) =>
+        jobs.some((j) => e.data.jobId === j.jobId),
+      );
       const ranBy = new Set(entries.map((e) => e.processedBy?.split('/')[1]));
       expect([...ranBy].sort()).toEqual(pair.map((w) => String(w.pid)).sort());
     } finally {
@@ -388,10 +475,17 @@ describe('queued force-close jobs', () => {
     await createTree(client, ['dir'], ['dir/file']);
     await startWorker({ FORCE_CLOSE_CHUNK_SIZE: '1000', WORKER_CONCURRENCY: '1' });
 
-    const expectError = (res: { status: number; header(n: string): string | undefined; body: string }, status: number, code: string) =>
-      expect({ status: res.status, code: res.header('x-ms-error-code') }).toEqual({ status, code });
+    const expectError = (
+      res: { status: number; header(n: string): string | undefined; body: string },
+      status: number,
+      code: string,
+    ) => expect({ status: res.status, code: res.header('x-ms-error-code') }).toEqual({ status, code });
 
-    expectError(await submitJob(service.url, OWNER, share, 'dir/missing', { recursive: true }), 404, 'ResourceNotFound');
+    expectError(
+      await submitJob(service.url, OWNER, share, 'dir/missing', { recursive: true }),
+      404,
+      'ResourceNotFound',
+    );
     expectError(await submitJob(service.url, OWNER, share, 'nodir/missing'), 404, 'ParentNotFound');
     expectError(await submitJob(service.url, OWNER, `${share}-x`, 'dir'), 404, 'ShareNotFound');
     expectError(await submitJob(service.url, OWNER, share, 'dir/file', { recursive: true }), 400, 'InvalidHeaderValue');
@@ -404,7 +498,14 @@ describe('queued force-close jobs', () => {
     expectError(await listJobs(service.url, OWNER, 'marker=forged'), 400, 'InvalidQueryParameterValue');
     expectError(await listJobs(service.url, OWNER, 'maxresults=0'), 400, 'InvalidQueryParameterValue');
     // No job was recorded for any of these.
-    expect((await db.query(`SELECT count(*)::int AS n FROM jobs j JOIN shares s ON s.share_id = j.share_id WHERE s.name = $1`, [share])).rows[0].n).toBe(0);
+    expect(
+      (
+        await db.query(
+          `SELECT count(*)::int AS n FROM jobs j JOIN shares s ON s.share_id = j.share_id WHERE s.name = $1`,
+          [share],
+        )
+      ).rows[0].n,
+    ).toBe(0);
 
     // Another tenant's job: unknown here, for reading and for cancelling, and its data never shown.
     const other = await service.createAccount(`othr${Date.now().toString(36)}`.slice(0, 24));
@@ -412,7 +513,10 @@ describe('queued force-close jobs', () => {
     const otherShare = uniqueShare('jobs-secret');
     await service.serviceClient(other.name, other.key1).getShareClient(otherShare).create();
     const theirs = await submitOk(service.url, otherOwner, otherShare, '');
-    for (const res of [await getJob(service.url, OWNER, theirs.jobId), await cancelJob(service.url, OWNER, theirs.jobId)]) {
+    for (const res of [
+      await getJob(service.url, OWNER, theirs.jobId),
+      await cancelJob(service.url, OWNER, theirs.jobId),
+    ]) {
       expectError(res, 404, 'JobNotFound');
       expect(res.body).not.toContain(otherShare);
       expect(res.body).not.toContain(other.name);
@@ -423,7 +527,11 @@ describe('queued force-close jobs', () => {
     const submittedMore = await submitOk(service.url, otherOwner, otherShare, '');
     const theirPage = parseJobList((await listJobs(service.url, otherOwner, 'maxresults=1')).body);
     expect(theirPage.nextMarker).not.toBe('');
-    expectError(await listJobs(service.url, OWNER, `marker=${encodeURIComponent(theirPage.nextMarker)}`), 400, 'InvalidQueryParameterValue');
+    expectError(
+      await listJobs(service.url, OWNER, `marker=${encodeURIComponent(theirPage.nextMarker)}`),
+      400,
+      'InvalidQueryParameterValue',
+    );
     await Promise.all([theirs, submittedMore].map((j) => pollJob(service.url, otherOwner, j.jobId, isEnded)));
     await expectNoUnfinishedJobs();
   }, 120_000);
@@ -432,15 +540,22 @@ describe('queued force-close jobs', () => {
     const share = uniqueShare('jobs-list');
     await service.serviceClient().getShareClient(share).create();
     await startWorker({ WORKER_CONCURRENCY: '1' });
-    for (let i = 0; i < 5; i++) await pollJob(service.url, OWNER, (await submitOk(service.url, OWNER, share, '')).jobId, isEnded);
+    for (let i = 0; i < 5; i++)
+      await pollJob(service.url, OWNER, (await submitOk(service.url, OWNER, share, '')).jobId, isEnded);
     const all = parseJobList((await listJobs(service.url, OWNER)).body).jobs;
     expect(all.length).toBeGreaterThanOrEqual(5);
-    const { rows } = await db.query(`SELECT job_id FROM jobs WHERE tenant = $1 ORDER BY created_at DESC, job_id DESC`, [DEVELOPMENT_ACCOUNT]);
+    const { rows } = await db.query(`SELECT job_id FROM jobs WHERE tenant = $1 ORDER BY created_at DESC, job_id DESC`, [
+      DEVELOPMENT_ACCOUNT,
+    ]);
     expect(all.map((j) => j.jobId)).toEqual(rows.map((r) => r.job_id));
     const paged: string[] = [];
     let marker = '';
     for (let page = 0; page < 100; page++) {
-      const res = await listJobs(service.url, OWNER, `maxresults=2${marker ? `&marker=${encodeURIComponent(marker)}` : ''}`);
+      const res = await listJobs(
+        service.url,
+        OWNER,
+        `maxresults=2${marker ? `&marker=${encodeURIComponent(marker)}` : ''}`,
+      );
       expect(res.status).toBe(200);
       const { jobs, nextMarker } = parseJobList(res.body);
       expect(jobs.length).toBeLessThanOrEqual(2);

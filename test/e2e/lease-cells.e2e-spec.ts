@@ -34,7 +34,11 @@ interface SdkResponse {
 async function attempt(call: () => Promise<SdkResponse>): Promise<Outcome> {
   try {
     const response = await call();
-    return { status: response._response.status, leaseId: response.leaseId, header: (n) => response._response.headers.get(n) };
+    return {
+      status: response._response.status,
+      leaseId: response.leaseId,
+      header: (n) => response._response.headers.get(n),
+    };
   } catch (error) {
     if (!(error instanceof RestError) || error.statusCode === undefined) throw error;
     return {
@@ -49,18 +53,35 @@ async function attempt(call: () => Promise<SdkResponse>): Promise<Outcome> {
 
 function fromRaw(raw: RawResponse): Outcome {
   const code = /<Code>([^<]*)<\/Code>/.exec(raw.body)?.[1];
-  return { status: raw.status, leaseId: raw.header('x-ms-lease-id'), code, errorCode: raw.header('x-ms-error-code'), body: raw.body, header: (n) => raw.header(n) };
+  return {
+    status: raw.status,
+    leaseId: raw.header('x-ms-lease-id'),
+    code,
+    errorCode: raw.header('x-ms-error-code'),
+    body: raw.body,
+    header: (n) => raw.header(n),
+  };
 }
 
 /** Lease File with exactly these headers, hand-signed: for what the SDK never sends. */
 async function leaseRaw(file: ShareFileClient, headers: Record<string, string>): Promise<Outcome> {
   const url = new URL(file.url);
-  return fromRaw(await sendRaw(url.origin, { method: 'PUT', path: url.pathname, query: 'comp=lease', headers, signer: { account: ACCOUNT, key: DEVELOPMENT_KEY } }));
+  return fromRaw(
+    await sendRaw(url.origin, {
+      method: 'PUT',
+      path: url.pathname,
+      query: 'comp=lease',
+      headers,
+      signer: { account: ACCOUNT, key: DEVELOPMENT_KEY },
+    }),
+  );
 }
 
 /** Drains a download so its connection is free again, and reports it like any other answer. */
 async function download(file: ShareFileClient, leaseId?: string): Promise<SdkResponse> {
-  const response = await file.download(0, undefined, { leaseAccessConditions: leaseId === undefined ? undefined : { leaseId } });
+  const response = await file.download(0, undefined, {
+    leaseAccessConditions: leaseId === undefined ? undefined : { leaseId },
+  });
   for await (const _ of response.readableStreamBody!) void _;
   return response;
 }
@@ -135,7 +156,9 @@ describe('Lease File, end to end', () => {
       epoch: expected.epoch,
     });
     if (expected.status === 'leased') {
-      expect((await attempt(() => file.getProperties({ leaseAccessConditions: { leaseId: expected.leaseId } }))).status).toBe(200);
+      expect(
+        (await attempt(() => file.getProperties({ leaseAccessConditions: { leaseId: expected.leaseId } }))).status,
+      ).toBe(200);
     }
     expect(await replay(stream)).toEqual(expected);
   }
@@ -153,7 +176,11 @@ describe('Lease File, end to end', () => {
   }
 
   function expectFailure(outcome: Outcome, status: number, code: string): void {
-    expect({ status: outcome.status, code: outcome.code, errorCode: outcome.errorCode }).toEqual({ status, code, errorCode: code });
+    expect({ status: outcome.status, code: outcome.code, errorCode: outcome.errorCode }).toEqual({
+      status,
+      code,
+      errorCode: code,
+    });
   }
 
   // The state each column starts in: acquire (A) is epoch 1, the break after it epoch 2.
@@ -171,13 +198,23 @@ describe('Lease File, end to end', () => {
       | { ok: 'Broken'; event?: string; epoch: number }
       | { ok: 'Available'; event: string }
       | { fail: 409; code: string };
-    const leased = (holder: Id, event: string | undefined, epoch: number): Cell => ({ ok: 'Leased', holder, event, epoch });
+    const leased = (holder: Id, event: string | undefined, epoch: number): Cell => ({
+      ok: 'Leased',
+      holder,
+      event,
+      epoch,
+    });
     const fail = (code: string): Cell => ({ fail: 409, code });
     const NOT_PRESENT = 'LeaseNotPresentWithLeaseOperation';
     const MISMATCH = 'LeaseIdMismatchWithLeaseOperation';
 
-    type Action = { name: string; kind: 'acquire' | 'change' | 'release' | 'break'; run(file: ShareFileClient): Promise<Outcome> };
-    const sdk = (call: (file: ShareFileClient) => Promise<SdkResponse>) => (file: ShareFileClient) => attempt(() => call(file));
+    type Action = {
+      name: string;
+      kind: 'acquire' | 'change' | 'release' | 'break';
+      run(file: ShareFileClient): Promise<Outcome>;
+    };
+    const sdk = (call: (file: ShareFileClient) => Promise<SdkResponse>) => (file: ShareFileClient) =>
+      attempt(() => call(file));
     const SUCCESS = { acquire: 201, change: 200, release: 200, break: 202 };
 
     // The table of docs/lease-file.md, row by row; columns Available, Leased (A), Broken (A). Epochs start at 0, 1, 2.
@@ -224,7 +261,9 @@ describe('Lease File, end to end', () => {
         [fail(NOT_PRESENT), fail(MISMATCH), fail(MISMATCH)],
       ],
     ];
-    const cells = table.flatMap(([action, outcomes]) => columns.map((column, i) => [action.name, column, action, outcomes[i]] as const));
+    const cells = table.flatMap(([action, outcomes]) =>
+      columns.map((column, i) => [action.name, column, action, outcomes[i]] as const),
+    );
 
     it('covers 9 rows × 3 columns', () => expect(cells).toHaveLength(27));
 
@@ -259,7 +298,9 @@ describe('Lease File, end to end', () => {
         expected = { status: 'available', epoch: start.epoch };
       }
       // x-ms-lease-id comes back on acquire and change only, always the id now in force.
-      expect(outcome.leaseId).toBe(action.kind === 'acquire' || action.kind === 'change' ? ids[(cell as { holder: Id }).holder] : undefined);
+      expect(outcome.leaseId).toBe(
+        action.kind === 'acquire' || action.kind === 'change' ? ids[(cell as { holder: Id }).holder] : undefined,
+      );
       expect(outcome.header('x-ms-lease-time')).toBe(action.kind === 'break' ? '0' : undefined);
       expect(Number(outcome.header(EPOCH_HEADER))).toBe(expected.epoch);
       // Lease File modifies neither ETag nor Last-Modified.
@@ -269,7 +310,11 @@ describe('Lease File, end to end', () => {
       expect(appended.map((e) => e.type)).toEqual(cell.event ? [cell.event] : []);
       expectMetadata(appended, outcome);
       if (cell.event === 'LeaseAcquired') {
-        expect(appended[0].data).toEqual({ leaseId: ids[(cell as { holder: Id }).holder], epoch: expected.epoch, previousState: column });
+        expect(appended[0].data).toEqual({
+          leaseId: ids[(cell as { holder: Id }).holder],
+          epoch: expected.epoch,
+          previousState: column,
+        });
       }
       await expectLease(file, stream, expected);
       expect((await file.getProperties()).etag).toBe(etag);
@@ -278,13 +323,22 @@ describe('Lease File, end to end', () => {
 
   describe('outcomes of use attempts by lease state (18 cells, each with two operations)', () => {
     type Kind = 'write' | 'read';
-    const operations: Record<Kind, Array<{ name: string; status: number; event?: string; run(file: ShareFileClient, leaseId?: string): Promise<SdkResponse> }>> = {
+    const operations: Record<
+      Kind,
+      Array<{
+        name: string;
+        status: number;
+        event?: string;
+        run(file: ShareFileClient, leaseId?: string): Promise<SdkResponse>;
+      }>
+    > = {
       write: [
         {
           name: 'Put Range',
           status: 201,
           event: 'FileRangeWritten',
-          run: (file, leaseId) => file.uploadRange(Buffer.from('leasehold'), 0, 9, { leaseAccessConditions: leaseIdOf(leaseId) }),
+          run: (file, leaseId) =>
+            file.uploadRange(Buffer.from('leasehold'), 0, 9, { leaseAccessConditions: leaseIdOf(leaseId) }),
         },
         {
           name: 'Set File Metadata',
@@ -295,7 +349,11 @@ describe('Lease File, end to end', () => {
       ],
       read: [
         { name: 'Get File', status: 200, run: (file, leaseId) => download(file, leaseId) },
-        { name: 'Get File Properties', status: 200, run: (file, leaseId) => file.getProperties({ leaseAccessConditions: leaseIdOf(leaseId) }) },
+        {
+          name: 'Get File Properties',
+          status: 200,
+          run: (file, leaseId) => file.getProperties({ leaseAccessConditions: leaseIdOf(leaseId) }),
+        },
       ],
     };
 
@@ -314,7 +372,9 @@ describe('Lease File, end to end', () => {
       ['Read, no lease specified', 'read', undefined, ['ok', 'ok', 'ok']],
     ];
     const cells = table.flatMap(([row, kind, leaseId, outcomes]) =>
-      columns.flatMap((column, i) => operations[kind].map((op) => [row, column, op.name, kind, leaseId, op, outcomes[i]] as const)),
+      columns.flatMap((column, i) =>
+        operations[kind].map((op) => [row, column, op.name, kind, leaseId, op, outcomes[i]] as const),
+      ),
     );
 
     it('covers 6 rows × 3 columns, each cell with two operations', () => {
@@ -358,10 +418,20 @@ describe('Lease File, end to end', () => {
     // Every write the issue lists; Delete File last, since it ends the file.
     const writes: Array<[string, number, string, (file: ShareFileClient, c: Conditions) => Promise<SdkResponse>]> = [
       ['Create File over the existing file', 201, 'FileCreated', (f, c) => f.create(16, { leaseAccessConditions: c })],
-      ['Put Range', 201, 'FileRangeWritten', (f, c) => f.uploadRange(Buffer.from('abcd'), 0, 4, { leaseAccessConditions: c })],
+      [
+        'Put Range',
+        201,
+        'FileRangeWritten',
+        (f, c) => f.uploadRange(Buffer.from('abcd'), 0, 4, { leaseAccessConditions: c }),
+      ],
       ['Put Range (clear)', 201, 'FileRangeCleared', (f, c) => f.clearRange(0, 4, { leaseAccessConditions: c })],
       ['Set File Metadata', 200, 'FileMetadataSet', (f, c) => f.setMetadata({ k: 'v' }, { leaseAccessConditions: c })],
-      ['Set File Properties (HTTP headers)', 200, 'FilePropertiesSet', (f, c) => f.setHttpHeaders({ fileContentType: 'text/plain' }, { leaseAccessConditions: c })],
+      [
+        'Set File Properties (HTTP headers)',
+        200,
+        'FilePropertiesSet',
+        (f, c) => f.setHttpHeaders({ fileContentType: 'text/plain' }, { leaseAccessConditions: c }),
+      ],
       ['Set File Properties (resize)', 200, 'FilePropertiesSet', (f, c) => f.resize(32, { leaseAccessConditions: c })],
       ['Delete File', 202, 'FileDeleted', (f, c) => f.delete({ leaseAccessConditions: c })],
     ];
@@ -386,7 +456,8 @@ describe('Lease File, end to end', () => {
       expect((await attempt(() => file.getProperties())).status).toBe(200);
       expect((await attempt(() => download(file))).status).toBe(200);
       const names: string[] = [];
-      for await (const entry of share.rootDirectoryClient.listFilesAndDirectories({ prefix: file.name })) names.push(entry.name);
+      for await (const entry of share.rootDirectoryClient.listFilesAndDirectories({ prefix: file.name }))
+        names.push(entry.name);
       expect(names).toEqual([file.name]);
     });
   });
@@ -397,7 +468,10 @@ describe('Lease File, end to end', () => {
     // Every format .NET's Guid(String) accepts: N, D, B, P and X.
     const forms = (g: string) => {
       const hex = g.replace(/-/g, '');
-      const bytes = hex.slice(16).match(/../g)!.map((b) => `0x${b}`);
+      const bytes = hex
+        .slice(16)
+        .match(/../g)!
+        .map((b) => `0x${b}`);
       return {
         '32 digits': hex,
         'hyphenated, upper case': g.toUpperCase(),
@@ -419,11 +493,19 @@ describe('Lease File, end to end', () => {
         expect(acquired.leaseId).toBe(G);
         // Compared as GUIDs: another spelling of the same id is the same lease.
         expect((await file.getShareLeaseClient(other(1)).acquireLease())._response.status).toBe(201);
-        expect((await attempt(() => file.uploadRange(Buffer.from('x'), 0, 1, { leaseAccessConditions: { leaseId: other(2) } }))).status).toBe(201);
+        expect(
+          (
+            await attempt(() =>
+              file.uploadRange(Buffer.from('x'), 0, 1, { leaseAccessConditions: { leaseId: other(2) } }),
+            )
+          ).status,
+        ).toBe(201);
         expect((await attempt(() => download(file, other(3)))).status).toBe(200);
         const changed = await file.getShareLeaseClient(other(4)).changeLease(hForms[i]);
         expect(changed.leaseId).toBe(H);
-        expect((await file.getShareLeaseClient(hForms[(i + 1) % hForms.length]).releaseLease())._response.status).toBe(200);
+        expect((await file.getShareLeaseClient(hForms[(i + 1) % hForms.length]).releaseLease())._response.status).toBe(
+          200,
+        );
         const lease = (await eventsOf(stream)).filter((e) => LEASE_EVENTS.has(e.type));
         expect(lease.map((e) => [e.type, e.data])).toEqual([
           ['LeaseAcquired', { leaseId: G, epoch: 1, previousState: 'available' }],
@@ -451,7 +533,10 @@ describe('Lease File, end to end', () => {
         ['x-ms-proposed-lease-id', await attempt(() => file.getShareLeaseClient(A).changeLease(bad))],
         ['x-ms-lease-id', await attempt(() => file.getShareLeaseClient(bad).changeLease(B))],
         ['x-ms-lease-id', await attempt(() => file.getShareLeaseClient(bad).releaseLease())],
-        ['x-ms-lease-id', await attempt(() => file.uploadRange(Buffer.from('x'), 0, 1, { leaseAccessConditions: { leaseId: bad } }))],
+        [
+          'x-ms-lease-id',
+          await attempt(() => file.uploadRange(Buffer.from('x'), 0, 1, { leaseAccessConditions: { leaseId: bad } })),
+        ],
         ['x-ms-lease-id', await attempt(() => file.setMetadata({}, { leaseAccessConditions: { leaseId: bad } }))],
         ['x-ms-lease-id', await attempt(() => download(file, bad))],
       ];
@@ -486,7 +571,11 @@ describe('Lease File, end to end', () => {
 
     it('takes the action case-insensitively', async () => {
       const { file } = await fileIn('available');
-      const outcome = await lease(file, { 'x-ms-lease-action': 'Acquire', 'x-ms-lease-duration': '-1', 'x-ms-proposed-lease-id': B });
+      const outcome = await lease(file, {
+        'x-ms-lease-action': 'Acquire',
+        'x-ms-lease-duration': '-1',
+        'x-ms-proposed-lease-id': B,
+      });
       expect([outcome.status, outcome.leaseId]).toEqual([201, B]);
     });
 
@@ -498,16 +587,23 @@ describe('Lease File, end to end', () => {
       expect(await versionOf(stream)).toBe(1);
     });
 
-    it.each(['15', '60', '0', 'infinite', '-2'])('refuses x-ms-lease-duration %s on acquire: file leases are infinite (400 InvalidHeaderValue)', async (duration) => {
-      const { file, stream } = await fileIn('available');
-      const outcome =
-        duration === '15'
-          ? await attempt(() => file.getShareLeaseClient(A).acquireLease(15)) // what the SDK passes through
-          : await lease(file, { 'x-ms-lease-action': 'acquire', 'x-ms-lease-duration': duration, 'x-ms-proposed-lease-id': A });
-      expectFailure(outcome, 400, 'InvalidHeaderValue');
-      expect(outcome.body).toContain('<HeaderName>x-ms-lease-duration</HeaderName>');
-      expect(await versionOf(stream)).toBe(1);
-    });
+    it.each(['15', '60', '0', 'infinite', '-2'])(
+      'refuses x-ms-lease-duration %s on acquire: file leases are infinite (400 InvalidHeaderValue)',
+      async (duration) => {
+        const { file, stream } = await fileIn('available');
+        const outcome =
+          duration === '15'
+            ? await attempt(() => file.getShareLeaseClient(A).acquireLease(15)) // what the SDK passes through
+            : await lease(file, {
+                'x-ms-lease-action': 'acquire',
+                'x-ms-lease-duration': duration,
+                'x-ms-proposed-lease-id': A,
+              });
+        expectFailure(outcome, 400, 'InvalidHeaderValue');
+        expect(outcome.body).toContain('<HeaderName>x-ms-lease-duration</HeaderName>');
+        expect(await versionOf(stream)).toBe(1);
+      },
+    );
 
     it.each([
       ['release', { 'x-ms-lease-id': A }],
@@ -524,7 +620,11 @@ describe('Lease File, end to end', () => {
 
     it.each([
       ['change without x-ms-lease-id', { 'x-ms-lease-action': 'change', 'x-ms-proposed-lease-id': B }, 'x-ms-lease-id'],
-      ['change without x-ms-proposed-lease-id', { 'x-ms-lease-action': 'change', 'x-ms-lease-id': A }, 'x-ms-proposed-lease-id'],
+      [
+        'change without x-ms-proposed-lease-id',
+        { 'x-ms-lease-action': 'change', 'x-ms-lease-id': A },
+        'x-ms-proposed-lease-id',
+      ],
       ['release without x-ms-lease-id', { 'x-ms-lease-action': 'release' }, 'x-ms-lease-id'],
     ])('refuses %s (400 MissingRequiredHeader)', async (_name, headers, missing) => {
       const { file, stream } = await fileIn('leased');
@@ -539,7 +639,10 @@ describe('Lease File, end to end', () => {
     it('answers 404 ResourceNotFound, ParentNotFound or ShareNotFound for a file that is not there', async () => {
       const missingFile = share.rootDirectoryClient.getFileClient('no-such-file');
       const missingParent = share.getDirectoryClient('no-such-dir').getFileClient('file');
-      const missingShare = service.serviceClient().getShareClient(uniqueShare('gone')).rootDirectoryClient.getFileClient('file');
+      const missingShare = service
+        .serviceClient()
+        .getShareClient(uniqueShare('gone'))
+        .rootDirectoryClient.getFileClient('file');
       for (const [file, code] of [
         [missingFile, 'ResourceNotFound'],
         [missingParent, 'ParentNotFound'],
@@ -563,7 +666,9 @@ describe('Lease File, end to end', () => {
 
     it('refuses to lease a file in a share snapshot (400), leaving the live file alone', async () => {
       const { file, stream } = await fileIn('leased');
-      const inSnapshot = share.withSnapshot('2024-01-01T00:00:00.0000000Z').rootDirectoryClient.getFileClient(file.name);
+      const inSnapshot = share
+        .withSnapshot('2024-01-01T00:00:00.0000000Z')
+        .rootDirectoryClient.getFileClient(file.name);
       const code = 'ShareSnapshotOperationNotSupported';
       expectFailure(await attempt(() => inSnapshot.getShareLeaseClient(B).acquireLease()), 400, code);
       expectFailure(await attempt(() => inSnapshot.getShareLeaseClient().breakLease()), 400, code);
@@ -656,7 +761,11 @@ describe('Lease File, end to end', () => {
         ['write with (B)', () => file.setMetadata({ v: '1' }, { leaseAccessConditions: { leaseId: B } }), 2],
         ['break', () => file.getShareLeaseClient().breakLease(), 3],
         ['break again', () => file.getShareLeaseClient().breakLease(), 3],
-        ['acquire (B) of the broken lease: a new holder all the same', () => file.getShareLeaseClient(B).acquireLease(), 4],
+        [
+          'acquire (B) of the broken lease: a new holder all the same',
+          () => file.getShareLeaseClient(B).acquireLease(),
+          4,
+        ],
         ['release (B)', () => file.getShareLeaseClient(B).releaseLease(), 4],
         ['acquire (C)', () => file.getShareLeaseClient(C).acquireLease(), 5],
         ['break', () => file.getShareLeaseClient().breakLease(), 6],
@@ -688,7 +797,11 @@ describe('Lease File, end to end', () => {
       expectMetadata(appended, written);
       await expectLease(file, stream, { status: 'available', epoch: 2 });
       // Available again: any id now fails, and a new holder can acquire at once.
-      expectFailure(await attempt(() => file.getShareLeaseClient(A).releaseLease()), 409, 'LeaseNotPresentWithLeaseOperation');
+      expectFailure(
+        await attempt(() => file.getShareLeaseClient(A).releaseLease()),
+        409,
+        'LeaseNotPresentWithLeaseOperation',
+      );
       expect((await file.getShareLeaseClient(B).acquireLease())._response.status).toBe(201);
     });
 

@@ -4,12 +4,31 @@
 import { RestError, ShareClient, ShareFileClient } from '@azure/storage-file-share';
 import { isDeepStrictEqual } from 'node:util';
 import { Pool } from 'pg';
-import { decideFileAccess, decideLease, DomainError, evolveLease, initialLeaseState, isLeaseError, LeaseCommand, LeaseDecision, LeaseError, LeaseEvent, LeaseState } from '../../libs/domain/src';
+import {
+  decideFileAccess,
+  decideLease,
+  DomainError,
+  evolveLease,
+  initialLeaseState,
+  isLeaseError,
+  LeaseCommand,
+  LeaseDecision,
+  LeaseError,
+  LeaseEvent,
+  LeaseState,
+} from '../../libs/domain/src';
 import { azureErrorOf } from '../../libs/wire/src';
 
 /** The status the wire answers a refusal with. */
 const statusOf = (refusal: LeaseError) => azureErrorOf(new DomainError(refusal.error)).status;
-import { ApiBuild, ApiProcess, buildApi, ensureDevelopmentAccount, serviceClientAt, startApiProcess } from '../support/processes';
+import {
+  ApiBuild,
+  ApiProcess,
+  buildApi,
+  ensureDevelopmentAccount,
+  serviceClientAt,
+  startApiProcess,
+} from '../support/processes';
 import { testDatabaseUrl, uniqueShare } from '../support/service';
 
 const ACCOUNT = 'devstoreaccount1';
@@ -28,7 +47,9 @@ interface Answer {
   requestId?: string;
 }
 
-async function answer(call: Promise<{ _response: { status: number; headers: { get(n: string): string | undefined } }; leaseId?: string }>): Promise<Answer> {
+async function answer(
+  call: Promise<{ _response: { status: number; headers: { get(n: string): string | undefined } }; leaseId?: string }>,
+): Promise<Answer> {
   try {
     const r = await call;
     return { status: r._response.status, leaseId: r.leaseId, requestId: r._response.headers.get('x-ms-request-id') };
@@ -48,7 +69,10 @@ const acquire = (leaseId: string): Call => ({
   command: { action: 'acquire', proposedLeaseId: leaseId, generatedLeaseId: 'never-used' },
   run: (file) => answer(file.getShareLeaseClient(leaseId).acquireLease()),
 });
-const breakIt = (): Call => ({ command: { action: 'break' }, run: (file) => answer(file.getShareLeaseClient().breakLease()) });
+const breakIt = (): Call => ({
+  command: { action: 'break' },
+  run: (file) => answer(file.getShareLeaseClient().breakLease()),
+});
 const change = (from: string, to: string): Call => ({
   command: { action: 'change', leaseId: from, proposedLeaseId: to },
   run: (file) => answer(file.getShareLeaseClient(from).changeLease(to)),
@@ -60,7 +84,9 @@ const release = (leaseId: string): Call => ({
 
 function permutations(n: number): number[][] {
   if (n === 0) return [[]];
-  return permutations(n - 1).flatMap((p) => Array.from({ length: n }, (_, i) => [...p.slice(0, i), n - 1, ...p.slice(i)]));
+  return permutations(n - 1).flatMap((p) =>
+    Array.from({ length: n }, (_, i) => [...p.slice(0, i), n - 1, ...p.slice(i)]),
+  );
 }
 
 /**
@@ -68,7 +94,12 @@ function permutations(n: number): number[][] {
  * decider gives every call the answer it got (status class, error code, returned id) and appends
  * exactly the events the store holds? Returns the state that order ends in.
  */
-function explain(initial: LeaseState, calls: Call[], answers: Answer[], appended: LeaseEvent[]): LeaseState | undefined {
+function explain(
+  initial: LeaseState,
+  calls: Call[],
+  answers: Answer[],
+  appended: LeaseEvent[],
+): LeaseState | undefined {
   for (const order of permutations(calls.length)) {
     let state = initial;
     const events: LeaseEvent[] = [];
@@ -137,14 +168,18 @@ describe('Lease File races across two API processes', () => {
   }
 
   const replay = (events: LeaseEvent[]) => events.reduce(evolveLease, initialLeaseState);
-  const bare = (events: Array<LeaseEvent & { requestId: string }>): LeaseEvent[] => events.map(({ type, data }) => ({ type, data }) as LeaseEvent);
+  const bare = (events: Array<LeaseEvent & { requestId: string }>): LeaseEvent[] =>
+    events.map(({ type, data }) => ({ type, data }) as LeaseEvent);
 
   /**
    * The service's view of the lease must be the replayed one, through both processes: state,
    * status, duration and fencing epoch from Get File Properties, the holder by reading with its id
    * (and a stranger's id refused), and the projected row.
    */
-  async function expectServiceAgrees(file: { via: ShareFileClient[]; stream: string }, state: LeaseState): Promise<void> {
+  async function expectServiceAgrees(
+    file: { via: ShareFileClient[]; stream: string },
+    state: LeaseState,
+  ): Promise<void> {
     for (const via of file.via) {
       const props = await via.getProperties();
       expect({
@@ -159,34 +194,53 @@ describe('Lease File races across two API processes', () => {
         epoch: state.epoch,
       });
       if (state.status === 'leased') {
-        expect((await answer(via.getProperties({ leaseAccessConditions: { leaseId: state.leaseId } }))).status).toBe(200);
-        expect(await answer(via.getProperties({ leaseAccessConditions: { leaseId: id(0xdead) } }))).toMatchObject({ status: 409 });
+        expect((await answer(via.getProperties({ leaseAccessConditions: { leaseId: state.leaseId } }))).status).toBe(
+          200,
+        );
+        expect(await answer(via.getProperties({ leaseAccessConditions: { leaseId: id(0xdead) } }))).toMatchObject({
+          status: 409,
+        });
       }
     }
-    const { rows } = await db.query(`SELECT lease_state, lease_id, lease_epoch FROM nodes WHERE file_id = $1`, [file.stream.slice('node-'.length)]);
-    expect(rows).toEqual([{ lease_state: state.status, lease_id: state.status === 'available' ? null : state.leaseId, lease_epoch: String(state.epoch) }]);
+    const { rows } = await db.query(`SELECT lease_state, lease_id, lease_epoch FROM nodes WHERE file_id = $1`, [
+      file.stream.slice('node-'.length),
+    ]);
+    expect(rows).toEqual([
+      {
+        lease_state: state.status,
+        lease_id: state.status === 'available' ? null : state.leaseId,
+        lease_epoch: String(state.epoch),
+      },
+    ]);
   }
 
   describe('64 concurrent acquires of one file with different proposed ids, 32 through each process', () => {
     const ROUNDS = 4;
-    it.each(Array.from({ length: ROUNDS }, (_, r) => r + 1))('round %i: exactly one wins, 63 get 409 LeaseAlreadyPresent, one event', async (round) => {
-      const file = await newFile();
-      // Open the connections first, so the acquires leave together instead of queueing on handshakes.
-      await Promise.all(file.via.flatMap((via) => Array.from({ length: 32 }, () => via.getProperties())));
-      const ids = Array.from({ length: 64 }, (_, i) => id(round * 1000 + i));
-      const answers = await Promise.all(ids.map((leaseId, i) => answer(file.via[i % 2].getShareLeaseClient(leaseId).acquireLease())));
+    it.each(Array.from({ length: ROUNDS }, (_, r) => r + 1))(
+      'round %i: exactly one wins, 63 get 409 LeaseAlreadyPresent, one event',
+      async (round) => {
+        const file = await newFile();
+        // Open the connections first, so the acquires leave together instead of queueing on handshakes.
+        await Promise.all(file.via.flatMap((via) => Array.from({ length: 32 }, () => via.getProperties())));
+        const ids = Array.from({ length: 64 }, (_, i) => id(round * 1000 + i));
+        const answers = await Promise.all(
+          ids.map((leaseId, i) => answer(file.via[i % 2].getShareLeaseClient(leaseId).acquireLease())),
+        );
 
-      const winners = answers.flatMap((a, i) => (a.status === 201 ? [i] : []));
-      expect(winners).toHaveLength(1);
-      const winner = winners[0];
-      expect(answers[winner].leaseId).toBe(ids[winner]);
-      expect(answers.filter((a) => a.status === 409 && a.code === 'LeaseAlreadyPresent')).toHaveLength(63);
+        const winners = answers.flatMap((a, i) => (a.status === 201 ? [i] : []));
+        expect(winners).toHaveLength(1);
+        const winner = winners[0];
+        expect(answers[winner].leaseId).toBe(ids[winner]);
+        expect(answers.filter((a) => a.status === 409 && a.code === 'LeaseAlreadyPresent')).toHaveLength(63);
 
-      const events = await leaseEvents(file.stream);
-      expect(bare(events)).toEqual([{ type: 'LeaseAcquired', data: { leaseId: ids[winner], epoch: 1, previousState: 'available' } }]);
-      expect(events[0].requestId).toBe(answers[winner].requestId);
-      await expectServiceAgrees(file, replay(bare(events)));
-    });
+        const events = await leaseEvents(file.stream);
+        expect(bare(events)).toEqual([
+          { type: 'LeaseAcquired', data: { leaseId: ids[winner], epoch: 1, previousState: 'available' } },
+        ]);
+        expect(events[0].requestId).toBe(answers[winner].requestId);
+        await expectServiceAgrees(file, replay(bare(events)));
+      },
+    );
   });
 
   /**
@@ -210,7 +264,9 @@ describe('Lease File races across two API processes', () => {
 
     const explained = explain(start, calls, answers, bare(appended));
     if (!explained) {
-      throw new Error(`no serial order explains this outcome: ${JSON.stringify({ initial, calls: calls.map((c) => c.command), answers, appended: bare(appended) }, null, 1)}`);
+      throw new Error(
+        `no serial order explains this outcome: ${JSON.stringify({ initial, calls: calls.map((c) => c.command), answers, appended: bare(appended) }, null, 1)}`,
+      );
     }
     // The stream replays to the state the explaining order ends in, and the service reports it.
     expect(replay(bare(all))).toEqual(explained);
@@ -235,28 +291,47 @@ describe('Lease File races across two API processes', () => {
   });
 
   it('change racing release: always an outcome the tables allow, and the stream replays to it', async () => {
-    await rounds(36, (i) => race(i % 3 === 2 ? 'broken' : 'leased', [change(A, B), release(A), change(A, C), release(B)], (i % 2) as 0 | 1));
+    await rounds(36, (i) =>
+      race(i % 3 === 2 ? 'broken' : 'leased', [change(A, B), release(A), change(A, C), release(B)], (i % 2) as 0 | 1),
+    );
   });
 
   it('every kind of call at once', async () => {
-    await rounds(30, (i) => race(STATES[i % 3], [acquire(B), change(A, C), release(A), breakIt(), release(B)], (i % 2) as 0 | 1));
+    await rounds(30, (i) =>
+      race(STATES[i % 3], [acquire(B), change(A, C), release(A), breakIt(), release(B)], (i % 2) as 0 | 1),
+    );
   });
 
   it('writes racing change, break and acquire: every write lands under the lease it was allowed by', async () => {
-    type Racer = { name: string; write: boolean; decide(state: LeaseState): LeaseDecision; run(file: ShareFileClient): Promise<Answer> };
+    type Racer = {
+      name: string;
+      write: boolean;
+      decide(state: LeaseState): LeaseDecision;
+      run(file: ShareFileClient): Promise<Answer>;
+    };
     const write = (leaseId?: string): Racer => ({
       name: `write with ${leaseId ?? 'no lease id'}`,
       write: true,
       decide: (state) => decideFileAccess({ kind: 'write', leaseId }, state),
-      run: (file) => answer(file.setMetadata({ by: 'racer' }, { leaseAccessConditions: leaseId === undefined ? undefined : { leaseId } })),
+      run: (file) =>
+        answer(
+          file.setMetadata({ by: 'racer' }, { leaseAccessConditions: leaseId === undefined ? undefined : { leaseId } }),
+        ),
     });
-    const lease = (call: Call): Racer => ({ name: call.command.action, write: false, decide: (state) => decideLease(call.command, state), run: call.run });
+    const lease = (call: Call): Racer => ({
+      name: call.command.action,
+      write: false,
+      decide: (state) => decideLease(call.command, state),
+      run: call.run,
+    });
 
     for (let round = 0; round < 12; round++) {
       const file = await newFile();
       await file.via[round % 2].getShareLeaseClient(A).acquireLease();
       const start = replay(bare(await leaseEvents(file.stream)));
-      const { rows: [{ version }] } = await db.query(`SELECT count(*)::int AS version FROM events WHERE stream_id = $1`, [file.stream]);
+      const {
+        rows: [{ version }],
+      } = await db.query(`SELECT count(*)::int AS version FROM events WHERE stream_id = $1`, [file.stream]);
       const racers = [
         ...[A, A, A, A, A, A, B, B, B, B, undefined, undefined, undefined, undefined].map(write),
         lease(change(A, B)),
@@ -277,16 +352,20 @@ describe('Lease File races across two API processes', () => {
       let state = start;
       const history = [state];
       const applied = new Set<number>();
-      for (let at = 0; at < rows.length; ) {
+      for (let at = 0; at < rows.length;) {
         let end = at;
         while (end < rows.length && rows[end].requestId === rows[at].requestId) end++;
         const group = rows.slice(at, end);
         at = end;
         const i = byRequest.get(group[0].requestId);
-        if (i === undefined || applied.has(i)) throw new Error(`events of an unknown, refused or repeated request: ${JSON.stringify(group)}`);
+        if (i === undefined || applied.has(i))
+          throw new Error(`events of an unknown, refused or repeated request: ${JSON.stringify(group)}`);
         applied.add(i);
         const decision = racers[i].decide(state);
-        if (isLeaseError(decision)) throw new Error(`${racers[i].name} succeeded on ${JSON.stringify(state)}, where the tables say ${decision.error}`);
+        if (isLeaseError(decision))
+          throw new Error(
+            `${racers[i].name} succeeded on ${JSON.stringify(state)}, where the tables say ${decision.error}`,
+          );
         const leaseGroup = group.filter((e) => LEASE_EVENTS.includes(e.type));
         expect(bare(leaseGroup)).toEqual(decision.events);
         expect(group.slice(leaseGroup.length).map((e) => e.type)).toEqual(racers[i].write ? ['FileMetadataSet'] : []);
@@ -316,14 +395,20 @@ describe('Lease File races across two API processes', () => {
     expect(await answer(p1.getShareLeaseClient(A).releaseLease())).toMatchObject({ status: 200 });
     expect(await answer(p1.getShareLeaseClient(B).acquireLease())).toMatchObject({ status: 201, leaseId: B });
     // On p0's memory, acquiring with A again is an idempotent success with nothing to write; it must be refused.
-    expect(await answer(p0.getShareLeaseClient(A).acquireLease())).toMatchObject({ status: 409, code: 'LeaseAlreadyPresent' });
+    expect(await answer(p0.getShareLeaseClient(A).acquireLease())).toMatchObject({
+      status: 409,
+      code: 'LeaseAlreadyPresent',
+    });
     // p1 releases B; p0 last saw B holding it: its refusal on memory is decided again, and C gets the lease.
     expect(await answer(p1.getShareLeaseClient(B).releaseLease())).toMatchObject({ status: 200 });
     expect(await answer(p0.getShareLeaseClient(C).acquireLease())).toMatchObject({ status: 201, leaseId: C });
     // p1 remembers the file available; changing C's lease there is decided on the file as it is.
     expect(await answer(p1.getShareLeaseClient(C).changeLease(A))).toMatchObject({ status: 200, leaseId: A });
     // On p0's memory (C holds it), releasing with C would write; the version guard stops it, and the current state refuses it.
-    expect(await answer(p0.getShareLeaseClient(C).releaseLease())).toMatchObject({ status: 409, code: 'LeaseIdMismatchWithLeaseOperation' });
+    expect(await answer(p0.getShareLeaseClient(C).releaseLease())).toMatchObject({
+      status: 409,
+      code: 'LeaseIdMismatchWithLeaseOperation',
+    });
     // A break on p0's memory is guarded the same way, and breaks A's lease, not C's.
     expect(await answer(p0.getShareLeaseClient().breakLease())).toMatchObject({ status: 202 });
 
@@ -345,7 +430,13 @@ describe('Lease File races across two API processes', () => {
     const ids = [A, B, C];
     let previousEpoch = 0;
     for (let r = 0; r < 20; r++) {
-      const calls = [acquire(ids[r % 3]), change(ids[r % 3], ids[(r + 1) % 3]), breakIt(), release(ids[(r + 2) % 3]), acquire(ids[(r + 1) % 3])];
+      const calls = [
+        acquire(ids[r % 3]),
+        change(ids[r % 3], ids[(r + 1) % 3]),
+        breakIt(),
+        release(ids[(r + 2) % 3]),
+        acquire(ids[(r + 1) % 3]),
+      ];
       const before = await leaseEvents(file.stream);
       const answers = await Promise.all(calls.map((call, i) => call.run(file.via[(r + i) % 2])));
       const all = await leaseEvents(file.stream);

@@ -56,10 +56,17 @@ test('requests signed every way leave access lines and no secret in the logs', a
   });
   expect(forged.status).toBe(403);
   // A service SAS, right and wrong.
-  const sdk = new ShareServiceClient(`${api.url}/${DEVELOPMENT_ACCOUNT}`, new StorageSharedKeyCredential(DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY), { retryOptions: { maxTries: 1 } });
+  const sdk = new ShareServiceClient(
+    `${api.url}/${DEVELOPMENT_ACCOUNT}`,
+    new StorageSharedKeyCredential(DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY),
+    { retryOptions: { maxTries: 1 } },
+  );
   const file = sdk.getShareClient(share).rootDirectoryClient.getFileClient('f.txt');
   await file.create(3);
-  const sasUrl = file.generateSasUrl({ permissions: FileSASPermissions.parse('r'), expiresOn: new Date(Date.now() + 3600_000) });
+  const sasUrl = file.generateSasUrl({
+    permissions: FileSASPermissions.parse('r'),
+    expiresOn: new Date(Date.now() + 3600_000),
+  });
   const sig = new URL(sasUrl).searchParams.get('sig')!;
   remember(sig);
   const version = { 'x-ms-version': '2026-04-06' };
@@ -71,7 +78,11 @@ test('requests signed every way leave access lines and no secret in the logs', a
   expect((await fetch(forgedSas, { headers: version })).status).toBe(403);
   // The admin API: a bearer token in, account keys out.
   const admin = (path: string, body?: unknown) =>
-    fetch(`${api.url}/_admin/${path}`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
+    fetch(`${api.url}/_admin/${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body ?? {}),
+    });
   const name = `logs${Date.now().toString(36)}`;
   const account = await admin('accounts', { name });
   expect(account.status).toBe(201);
@@ -80,7 +91,10 @@ test('requests signed every way leave access lines and no secret in the logs', a
   remember(key2);
   const rotated = (await (await admin(`accounts/${name}/keys/key1/rotate`)).json()) as { key1: string };
   remember(rotated.key1);
-  expect((await fetch(`${api.url}/_admin/accounts`, { headers: { authorization: 'Bearer wrong-token-but-long-enough' } })).status).toBe(401);
+  expect(
+    (await fetch(`${api.url}/_admin/accounts`, { headers: { authorization: 'Bearer wrong-token-but-long-enough' } }))
+      .status,
+  ).toBe(401);
 
   await api.stop();
   const output = api.output();
@@ -91,7 +105,13 @@ test('requests signed every way leave access lines and no secret in the logs', a
   const access = records.filter((r) => r.msg === 'request');
   const mine = access.filter((r) => r.clientRequestId === clientRequestId);
   expect(mine).toEqual([
-    expect.objectContaining({ requestId: created.header('x-ms-request-id'), account: DEVELOPMENT_ACCOUNT, operation: 'Create Share', status: 201, durationMs: expect.any(Number) }),
+    expect.objectContaining({
+      requestId: created.header('x-ms-request-id'),
+      account: DEVELOPMENT_ACCOUNT,
+      operation: 'Create Share',
+      status: 201,
+      durationMs: expect.any(Number),
+    }),
   ]);
   expect(access.find((r) => r.status === 403 && r.errorCode === 'AuthenticationFailed')).toBeDefined();
   expect(access.filter((r) => r.operation === '/_admin/accounts').length).toBeGreaterThan(0);

@@ -5,7 +5,17 @@ import { join } from 'node:path';
 import { Pool } from 'pg';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '../../libs/accounts/src';
 import { ApiBuild, buildApi, startWorkerProcess, WorkerProcess } from '../support/processes';
-import { closeAgent, createIsolatedDatabase, isEnded, openHandle, pollJob, removeQueue, Signer, submitOk, uniqueQueuePrefix } from '../support/jobs';
+import {
+  closeAgent,
+  createIsolatedDatabase,
+  isEnded,
+  openHandle,
+  pollJob,
+  removeQueue,
+  Signer,
+  submitOk,
+  uniqueQueuePrefix,
+} from '../support/jobs';
 import { scrape } from '../support/prometheus';
 import { startTestService, TestService, uniqueShare } from '../support/service';
 
@@ -51,7 +61,8 @@ test('requests, lease outcomes, latency, appends and batches count what was done
   const second = file.getShareLeaseClient();
   await expect(second.acquireLease(-1)).rejects.toMatchObject({ code: 'LeaseAlreadyPresent' });
   const after = await scrape(a.url);
-  const delta = (name: string, labels?: Record<string, string>) => after.value(name, labels) - before.value(name, labels);
+  const delta = (name: string, labels?: Record<string, string>) =>
+    after.value(name, labels) - before.value(name, labels);
   expect(delta('leasehold_lease_actions_total', { action: 'acquire', outcome: 'success' })).toBe(1);
   expect(delta('leasehold_lease_actions_total', { action: 'acquire', outcome: 'LeaseAlreadyPresent' })).toBe(1);
   expect(delta('leasehold_http_requests_total', { operation: 'Lease File', status: '201' })).toBe(1);
@@ -77,21 +88,39 @@ test('a lease decided on a state another process moved on counts a conflict and 
   const before = await scrape(a.url);
   await expect(onA.getShareLeaseClient().acquireLease(-1)).rejects.toMatchObject({ code: 'LeaseAlreadyPresent' });
   const after = await scrape(a.url);
-  expect(after.value('leasehold_concurrency_conflicts_total') - before.value('leasehold_concurrency_conflicts_total')).toBe(1);
-  expect(after.value('leasehold_concurrency_retries_total') - before.value('leasehold_concurrency_retries_total')).toBe(1);
+  expect(
+    after.value('leasehold_concurrency_conflicts_total') - before.value('leasehold_concurrency_conflicts_total'),
+  ).toBe(1);
+  expect(after.value('leasehold_concurrency_retries_total') - before.value('leasehold_concurrency_retries_total')).toBe(
+    1,
+  );
 });
 
 test('rate-limit refusals are counted per tenant', async () => {
-  const limited = await startTestService({ DATABASE_URL: database.url, QUEUE_PREFIX: prefix, RATE_LIMIT_PER_SECOND: '1' });
+  const limited = await startTestService({
+    DATABASE_URL: database.url,
+    QUEUE_PREFIX: prefix,
+    RATE_LIMIT_PER_SECOND: '1',
+  });
   try {
     const tenant = await limited.createAccount(`ratelimit${Date.now().toString(36)}`);
     const client = limited.serviceClient(tenant.name, tenant.key1);
     const before = await scrape(limited.url);
-    const answers = await Promise.all(Array.from({ length: 20 }, () => client.getProperties().then(() => 200, (e: RestError) => e.statusCode)));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        client.getProperties().then(
+          () => 200,
+          (e: RestError) => e.statusCode,
+        ),
+      ),
+    );
     const refused = answers.filter((s) => s === 503).length;
     expect(refused).toBeGreaterThan(0);
     const after = await scrape(limited.url);
-    expect(after.value('leasehold_rate_limit_refusals_total', { tenant: tenant.name }) - before.value('leasehold_rate_limit_refusals_total', { tenant: tenant.name })).toBe(refused);
+    expect(
+      after.value('leasehold_rate_limit_refusals_total', { tenant: tenant.name }) -
+        before.value('leasehold_rate_limit_refusals_total', { tenant: tenant.name }),
+    ).toBe(refused);
   } finally {
     await limited.stop();
   }
@@ -110,7 +139,9 @@ test("the worker's gauges and counters follow handles and a job", async () => {
   expect(job.state).toBe('completed');
   const after = await scrape(worker.url);
   expect(after.value('leasehold_job_chunks_total') - before.value('leasehold_job_chunks_total')).toBe(job.chunksDone);
-  expect(after.value('leasehold_job_handles_closed_total') - before.value('leasehold_job_handles_closed_total')).toBe(5);
+  expect(after.value('leasehold_job_handles_closed_total') - before.value('leasehold_job_handles_closed_total')).toBe(
+    5,
+  );
   expect(after.value('leasehold_open_handles')).toBe(await count());
   const states = Number((await db.query(`SELECT count(*) AS n FROM jobs WHERE state = 'completed'`)).rows[0].n);
   expect(after.value('leasehold_jobs', { state: 'completed' })).toBe(states);
@@ -122,11 +153,14 @@ test("the worker's gauges and counters follow handles and a job", async () => {
 test('every expression of the Grafana dashboard names metrics the API or the worker exports', async () => {
   const dashboard = JSON.parse(readFileSync(join(__dirname, '../../deploy/grafana-dashboard.json'), 'utf8'));
   const exported = new Set([...(await scrape(a.url)).names, ...(await scrape(worker.url)).names]);
-  const expressions: string[] = dashboard.panels.flatMap((p: { targets: Array<{ expr: string }> }) => p.targets.map((t) => t.expr));
+  const expressions: string[] = dashboard.panels.flatMap((p: { targets: Array<{ expr: string }> }) =>
+    p.targets.map((t) => t.expr),
+  );
   expect(expressions.length).toBeGreaterThan(10);
   for (const expr of expressions) {
     const named = expr.match(/\bleasehold_\w+/g) ?? [];
     expect({ expr, named: named.length > 0 }).toEqual({ expr, named: true });
-    for (const name of named) expect({ expr, name, exported: exported.has(name) }).toEqual({ expr, name, exported: true });
+    for (const name of named)
+      expect({ expr, name, exported: exported.has(name) }).toEqual({ expr, name, exported: true });
   }
 });

@@ -21,12 +21,20 @@ describe('NodeWriter: batched node updates', () => {
     writer = service.api.app.get(NodeWriter);
     const client = service.serviceClient().getShareClient(share);
     await client.create();
-    await Promise.all(Array.from({ length: 20 }, (_, i) => client.rootDirectoryClient.getFileClient(`f${i}`).create(0)));
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => client.rootDirectoryClient.getFileClient(`f${i}`).create(0)),
+    );
   });
 
   afterAll(() => service?.stop());
 
-  const context = (i: number): CommandContext => ({ requestId: id(0xb000 + i), tenant: ACCOUNT, principal: ACCOUNT, authentication: 'SharedKey', now: new Date() });
+  const context = (i: number): CommandContext => ({
+    requestId: id(0xb000 + i),
+    tenant: ACCOUNT,
+    principal: ACCOUNT,
+    authentication: 'SharedKey',
+    now: new Date(),
+  });
 
   function acquireEvents(located: Located, leaseId: string): NodeEvent[] {
     const command: LeaseCommand = { action: 'acquire', proposedLeaseId: leaseId, generatedLeaseId: leaseId };
@@ -43,7 +51,12 @@ describe('NodeWriter: batched node updates', () => {
 
     // All twenty in one tick: the first few go out alone, the rest wait and go out together.
     const outcomes = await Promise.all(
-      located.map((l, i) => writer.commit(context(i), l, acquireEvents(l, id(i))).then(() => 'committed', (e) => (e instanceof ConcurrencyError ? 'conflict' : `error ${e}`))),
+      located.map((l, i) =>
+        writer.commit(context(i), l, acquireEvents(l, id(i))).then(
+          () => 'committed',
+          (e) => (e instanceof ConcurrencyError ? 'conflict' : `error ${e}`),
+        ),
+      ),
     );
     expect(outcomes).toEqual(located.map((_, i) => (i === 7 ? 'conflict' : 'committed')));
 
@@ -56,7 +69,11 @@ describe('NodeWriter: batched node updates', () => {
     expect(rows).toHaveLength(20);
     for (const [i, l] of located.entries()) {
       const row = rows.find((r) => r.stream_id === `node-${l.node!.fileId}`);
-      expect(row).toMatchObject(i === 7 ? { lease: id(100), request: id(0xb000 + 100) } : { lease: id(i), request: id(0xb000 + i), stream_version: l.node!.version + 1 });
+      expect(row).toMatchObject(
+        i === 7
+          ? { lease: id(100), request: id(0xb000 + 100) }
+          : { lease: id(i), request: id(0xb000 + i), stream_version: l.node!.version + 1 },
+      );
     }
     const batched = rows.filter((r) => r.request !== id(0xb000 + 100));
     expect(new Set(batched.map((r) => r.txid)).size).toBeLessThan(batched.length);
@@ -69,7 +86,11 @@ describe('NodeWriter: batched node updates', () => {
     expect(projected).toHaveLength(20);
     for (const row of projected) {
       const i = Number(row.path.slice(1));
-      expect(row).toMatchObject({ lease_state: 'leased', lease_id: i === 7 ? id(100) : id(i), version: located[i].node!.version + 1 });
+      expect(row).toMatchObject({
+        lease_state: 'leased',
+        lease_id: i === 7 ? id(100) : id(i),
+        version: located[i].node!.version + 1,
+      });
     }
   });
 });

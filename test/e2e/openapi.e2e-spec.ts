@@ -5,7 +5,13 @@ import { EXTENSION_OPERATIONS } from '../../apps/api/src/docs/extension-operatio
 import { startTestService, TestService } from '../support/service';
 
 let service: TestService;
-let document: { openapi: string; paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string; schema: { enum?: string[] } }> }>> };
+let document: {
+  openapi: string;
+  paths: Record<
+    string,
+    Record<string, { parameters?: Array<{ name: string; in: string; schema: { enum?: string[] } }> }>
+  >;
+};
 
 beforeAll(async () => {
   service = await startTestService();
@@ -35,7 +41,12 @@ test('the document is valid OpenAPI 3.1', () => {
   const script = `import { Validator } from '@seriousme/openapi-schema-validator';
     const chunks = []; for await (const c of process.stdin) chunks.push(c);
     console.log(JSON.stringify(await new Validator().validate(JSON.parse(Buffer.concat(chunks)))));`;
-  const result = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { input: JSON.stringify(document), cwd: `${__dirname}/../..` }).toString());
+  const result = JSON.parse(
+    execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      input: JSON.stringify(document),
+      cwd: `${__dirname}/../..`,
+    }).toString(),
+  );
   expect(result).toEqual({ valid: true });
 });
 
@@ -45,14 +56,16 @@ test('every extension operation the router registers is described, with its reso
     .operations()
     .filter((spec) => spec.name.endsWith('(extension)'));
   expect(registered.length).toBeGreaterThan(0);
-  const key = (o: { name: string; method: string; comp?: string; resource: string }) => `${o.method} ${o.comp} ${o.resource} ${o.name}`;
+  const key = (o: { name: string; method: string; comp?: string; resource: string }) =>
+    `${o.method} ${o.comp} ${o.resource} ${o.name}`;
   expect(EXTENSION_OPERATIONS.map(key).sort()).toEqual(registered.map(key).sort());
   expect([...describedComps()].sort()).toEqual([...new Set(registered.map((o) => `${o.method} ${o.comp}`))].sort());
 });
 
 test('every service endpoint the HTTP server registers is described, and nothing else is', () => {
   // The Azure gateway's catch-all routes and the documentation's and dashboard's own routes aside.
-  const own = (url: string) => url === '/' || url === '/*' || url.startsWith('/_docs') || url.startsWith('/_admin/queues');
+  const own = (url: string) =>
+    url === '/' || url === '/*' || url.startsWith('/_docs') || url.startsWith('/_admin/queues');
   const served = service.api.routes
     .filter((r) => !own(r.url) && r.method !== 'HEAD')
     .map((r) => `${r.method} ${r.url.replace(/:(\w+)/g, '{$1}')}`);

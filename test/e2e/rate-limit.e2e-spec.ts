@@ -73,9 +73,15 @@ describe('rate limiter: processes claim slices of a shared per-second budget', (
   });
 
   it('lets requests through when Redis cannot be reached', async () => {
-    const unreachable = new RateLimiter(testConfig({ RATE_LIMIT_PER_SECOND: '1', REDIS_URL: 'redis://127.0.0.1:1', QUEUE_PREFIX: prefix }));
+    const unreachable = new RateLimiter(
+      testConfig({ RATE_LIMIT_PER_SECOND: '1', REDIS_URL: 'redis://127.0.0.1:1', QUEUE_PREFIX: prefix }),
+    );
     try {
-      expect(await Promise.all([unreachable.admit('t'), unreachable.admit('t'), unreachable.admit('t')])).toEqual([true, true, true]);
+      expect(await Promise.all([unreachable.admit('t'), unreachable.admit('t'), unreachable.admit('t')])).toEqual([
+        true,
+        true,
+        true,
+      ]);
     } finally {
       unreachable.onApplicationShutdown();
     }

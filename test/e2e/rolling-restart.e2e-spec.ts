@@ -1,7 +1,14 @@
 // SIGTERM: the API stops accepting, finishes what is in flight, and exits within SHUTDOWN_TIMEOUT_MS.
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '../../libs/accounts/src';
 import { request } from 'node:http';
-import { ApiBuild, ApiProcess, buildApi, ensureDevelopmentAccount, serviceClientAt, startApiProcess } from '../support/processes';
+import {
+  ApiBuild,
+  ApiProcess,
+  buildApi,
+  ensureDevelopmentAccount,
+  serviceClientAt,
+  startApiProcess,
+} from '../support/processes';
 import { testDatabaseUrl, uniqueShare } from '../support/service';
 import { sendRaw } from '../support/signed-request';
 
@@ -31,7 +38,16 @@ const signer = { account: DEVELOPMENT_ACCOUNT, key: DEVELOPMENT_KEY };
 test('a rolling restart of two API processes under load loses no acknowledged request', async () => {
   const share = uniqueShare('rolling');
   const live: ApiProcess[] = [await startApi(), await startApi()];
-  expect((await sendRaw(live[0].url, { method: 'PUT', path: `/${DEVELOPMENT_ACCOUNT}/${share}`, query: 'restype=share', signer })).status).toBe(201);
+  expect(
+    (
+      await sendRaw(live[0].url, {
+        method: 'PUT',
+        path: `/${DEVELOPMENT_ACCOUNT}/${share}`,
+        query: 'restype=share',
+        signer,
+      })
+    ).status,
+  ).toBe(201);
 
   const acknowledged: string[] = [];
   const refused: string[] = [];
@@ -86,7 +102,10 @@ test('a rolling restart of two API processes under load loses no acknowledged re
   await Promise.all(loops);
 
   const present = new Set<string>();
-  for await (const item of serviceClientAt(live[0].url).getShareClient(share).rootDirectoryClient.listFilesAndDirectories()) present.add(item.name);
+  for await (const item of serviceClientAt(live[0].url)
+    .getShareClient(share)
+    .rootDirectoryClient.listFilesAndDirectories())
+    present.add(item.name);
   const lost = acknowledged.filter((name) => !present.has(name));
   expect({ acknowledged: acknowledged.length > 300, lost }).toEqual({ acknowledged: true, lost: [] });
   // Requests under way when SIGTERM arrived were answered by the process that was stopping.
@@ -99,7 +118,13 @@ test('a request that never finishes cannot keep the process past SHUTDOWN_TIMEOU
   const api = await startApi({ SHUTDOWN_TIMEOUT_MS: '1000' });
   const url = new URL(api.url);
   // A body announced and never sent: the request stays in flight.
-  const stalled = request({ host: url.hostname, port: url.port, method: 'PUT', path: `/${DEVELOPMENT_ACCOUNT}/x/y?comp=range`, headers: { 'content-length': '100', 'x-ms-version': '2026-04-06' } });
+  const stalled = request({
+    host: url.hostname,
+    port: url.port,
+    method: 'PUT',
+    path: `/${DEVELOPMENT_ACCOUNT}/x/y?comp=range`,
+    headers: { 'content-length': '100', 'x-ms-version': '2026-04-06' },
+  });
   stalled.on('error', () => undefined);
   stalled.write('0123456789');
   await new Promise((resolve) => stalled.once('socket', (s) => s.once('connect', resolve)));

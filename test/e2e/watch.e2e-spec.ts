@@ -172,12 +172,10 @@ describe('Watch (extension)', () => {
       ).search.slice(1);
     const fileSas = (path: string, permissions: string) =>
       new URL(
-        share.rootDirectoryClient
-          .getFileClient(path)
-          .generateSasUrl({
-            permissions: FileSASPermissions.parse(permissions),
-            expiresOn: new Date(Date.now() + HOUR),
-          }),
+        share.rootDirectoryClient.getFileClient(path).generateSasUrl({
+          permissions: FileSASPermissions.parse(permissions),
+          expiresOn: new Date(Date.now() + HOUR),
+        }),
       ).search.slice(1);
     const base = `/${DEVELOPMENT_ACCOUNT}/${share.name}`;
 

@@ -43,7 +43,10 @@ export const uniqueQueuePrefix = (tag: string) => `lh-test-${tag}-${process.pid}
 
 /** Removes every Redis key of the queue under `prefix`. */
 export async function removeQueue(prefix: string): Promise<void> {
-  const queue = new Queue(FORCE_CLOSE_QUEUE, { connection: redisConnection(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'), prefix });
+  const queue = new Queue(FORCE_CLOSE_QUEUE, {
+    connection: redisConnection(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'),
+    prefix,
+  });
   try {
     await queue.obliterate({ force: true });
   } finally {
@@ -53,7 +56,10 @@ export async function removeQueue(prefix: string): Promise<void> {
 
 /** The queue under `prefix`, to look at the entries the workers ran. Close it with closeQueue. */
 export const openQueue = (prefix: string) =>
-  new Queue(FORCE_CLOSE_QUEUE, { connection: redisConnection(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'), prefix });
+  new Queue(FORCE_CLOSE_QUEUE, {
+    connection: redisConnection(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'),
+    prefix,
+  });
 
 // Thousands of opens over fresh connections would leave thousands of sockets in TIME_WAIT.
 const keepAlive = new Agent({ keepAlive: true, maxSockets: 64 });
@@ -78,7 +84,11 @@ export async function openHandle(baseUrl: string, signer: Signer, share: string,
     method: 'PUT',
     path: wirePath(signer.account, share, path),
     query: 'comp=openhandle',
-    headers: { 'x-leasehold-client-ip': `10.9.${(n >> 8) & 255}.${n & 255}:445`, 'x-leasehold-client-name': `job-test-${n}`, 'x-leasehold-access': 'Read' },
+    headers: {
+      'x-leasehold-client-ip': `10.9.${(n >> 8) & 255}.${n & 255}:445`,
+      'x-leasehold-client-name': `job-test-${n}`,
+      'x-leasehold-access': 'Read',
+    },
   });
   if (res.status !== 201) throw new Error(`open on ${path} answered ${res.status}: ${res.body}`);
   return res.header('x-leasehold-handle-id')!;
@@ -103,11 +113,18 @@ export async function inParallel<T, R>(items: T[], width: number, work: (item: T
 export async function createTree(share: ShareClient, directories: string[], files: string[]): Promise<void> {
   const byDepth = [...directories].sort((a, b) => a.split('/').length - b.split('/').length);
   for (const depth of new Set(byDepth.map((d) => d.split('/').length))) {
-    await inParallel(byDepth.filter((d) => d.split('/').length === depth), 16, (d) => share.getDirectoryClient(d).create());
+    await inParallel(
+      byDepth.filter((d) => d.split('/').length === depth),
+      16,
+      (d) => share.getDirectoryClient(d).create(),
+    );
   }
   await inParallel(files, 16, (f) => {
     const slash = f.lastIndexOf('/');
-    return share.getDirectoryClient(f.slice(0, slash)).getFileClient(f.slice(slash + 1)).create(0);
+    return share
+      .getDirectoryClient(f.slice(0, slash))
+      .getFileClient(f.slice(slash + 1))
+      .create(0);
   });
 }
 
@@ -163,7 +180,13 @@ export interface SubmitOptions {
   clientRequestId?: string;
 }
 
-export function submitJob(baseUrl: string, signer: Signer, share: string, path: string, o: SubmitOptions = {}): Promise<RawResponse> {
+export function submitJob(
+  baseUrl: string,
+  signer: Signer,
+  share: string,
+  path: string,
+  o: SubmitOptions = {},
+): Promise<RawResponse> {
   return sendSigned(baseUrl, signer, {
     method: 'PUT',
     path: wirePath(signer.account, share, path),
@@ -178,22 +201,41 @@ export function submitJob(baseUrl: string, signer: Signer, share: string, path: 
 }
 
 /** Submits and expects 202; returns the job as the answer shows it. */
-export async function submitOk(baseUrl: string, signer: Signer, share: string, path: string, o: SubmitOptions = {}): Promise<JobView> {
+export async function submitOk(
+  baseUrl: string,
+  signer: Signer,
+  share: string,
+  path: string,
+  o: SubmitOptions = {},
+): Promise<JobView> {
   const res = await submitJob(baseUrl, signer, share, path, o);
   if (res.status !== 202) throw new Error(`submit on ${share}/${path} answered ${res.status}: ${res.body}`);
   const job = parseJob(res.body);
-  if (res.header('x-leasehold-job-id') !== job.jobId) throw new Error(`x-leasehold-job-id ${res.header('x-leasehold-job-id')} is not the body's ${job.jobId}`);
+  if (res.header('x-leasehold-job-id') !== job.jobId)
+    throw new Error(`x-leasehold-job-id ${res.header('x-leasehold-job-id')} is not the body's ${job.jobId}`);
   return job;
 }
 
 export const getJob = (baseUrl: string, signer: Signer, jobId: string) =>
-  sendSigned(baseUrl, signer, { method: 'GET', path: `/${signer.account}`, query: `comp=forceclosejob&jobid=${encodeURIComponent(jobId)}` });
+  sendSigned(baseUrl, signer, {
+    method: 'GET',
+    path: `/${signer.account}`,
+    query: `comp=forceclosejob&jobid=${encodeURIComponent(jobId)}`,
+  });
 
 export const cancelJob = (baseUrl: string, signer: Signer, jobId: string) =>
-  sendSigned(baseUrl, signer, { method: 'DELETE', path: `/${signer.account}`, query: `comp=forceclosejob&jobid=${encodeURIComponent(jobId)}` });
+  sendSigned(baseUrl, signer, {
+    method: 'DELETE',
+    path: `/${signer.account}`,
+    query: `comp=forceclosejob&jobid=${encodeURIComponent(jobId)}`,
+  });
 
 export const listJobs = (baseUrl: string, signer: Signer, query = '') =>
-  sendSigned(baseUrl, signer, { method: 'GET', path: `/${signer.account}`, query: `${query}${query ? '&' : ''}comp=forceclosejobs` });
+  sendSigned(baseUrl, signer, {
+    method: 'GET',
+    path: `/${signer.account}`,
+    query: `${query}${query ? '&' : ''}comp=forceclosejobs`,
+  });
 
 export async function readJob(baseUrl: string, signer: Signer, jobId: string): Promise<JobView> {
   const res = await getJob(baseUrl, signer, jobId);
@@ -207,7 +249,14 @@ export const pause = (ms: number) => new Promise((done) => setTimeout(done, ms))
  * Reads the job until `until` holds. Bounded by a number of polls (not a deadline on speed): the
  * loop ends, and the test fails with the last state, instead of hanging.
  */
-export async function pollJob(baseUrl: string, signer: Signer, jobId: string, until: (job: JobView) => boolean, polls = 6000, everyMs = 50): Promise<JobView> {
+export async function pollJob(
+  baseUrl: string,
+  signer: Signer,
+  jobId: string,
+  until: (job: JobView) => boolean,
+  polls = 6000,
+  everyMs = 50,
+): Promise<JobView> {
   let job = await readJob(baseUrl, signer, jobId);
   for (let i = 0; i < polls && !until(job); i++) {
     await pause(everyMs);
@@ -233,7 +282,13 @@ export async function jobStreamEvents(db: Pool, tenant: string, jobId: string): 
     `SELECT position::text, stream_version, type, data, metadata FROM events WHERE tenant = $1 AND stream_id = $2 ORDER BY stream_version`,
     [tenant, `job-${jobId}`],
   );
-  return rows.map((r) => ({ position: r.position, streamVersion: r.stream_version, type: r.type, data: r.data, metadata: r.metadata }));
+  return rows.map((r) => ({
+    position: r.position,
+    streamVersion: r.stream_version,
+    type: r.type,
+    data: r.data,
+    metadata: r.metadata,
+  }));
 }
 
 /**

@@ -48,7 +48,13 @@ function managed(
     child = spawnIt();
     await until(accepting, `${what} accepting connections`);
   };
-  return { url, stop, crash: () => send(crashSignal), start, remove: async () => (await stop(), rmSync(dir, { recursive: true, force: true })) };
+  return {
+    url,
+    stop,
+    crash: () => send(crashSignal),
+    start,
+    remove: async () => (await stop(), rmSync(dir, { recursive: true, force: true })),
+  };
 }
 
 const canRun = (command: string, args: string[]) => {
@@ -64,11 +70,28 @@ const canRun = (command: string, args: string[]) => {
 export async function ownPostgres(): Promise<OwnService> {
   const dir = mkdtempSync(join(tmpdir(), 'leasehold-pg-'));
   // PostgreSQL refuses to run as root: as root, run it as the postgres user.
-  const user = process.getuid?.() === 0 ? { uid: Number(execFileSync('id', ['-u', 'postgres'])), gid: Number(execFileSync('id', ['-g', 'postgres'])) } : {};
+  const user =
+    process.getuid?.() === 0
+      ? { uid: Number(execFileSync('id', ['-u', 'postgres'])), gid: Number(execFileSync('id', ['-g', 'postgres'])) }
+      : {};
   if (user.uid !== undefined) chownSync(dir, user.uid, user.gid);
-  execFileSync('initdb', ['-D', join(dir, 'data'), '-A', 'trust', '-U', 'postgres', '--no-sync'], { stdio: 'ignore', ...user });
+  execFileSync('initdb', ['-D', join(dir, 'data'), '-A', 'trust', '-U', 'postgres', '--no-sync'], {
+    stdio: 'ignore',
+    ...user,
+  });
   const port = await freePort();
-  const args = ['-D', join(dir, 'data'), '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'];
+  const args = [
+    '-D',
+    join(dir, 'data'),
+    '-p',
+    String(port),
+    '-k',
+    dir,
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'fsync=off',
+  ];
   const service = managed(
     () => spawn('postgres', args, { stdio: 'ignore', ...user }),
     () => canRun('pg_isready', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres']),
@@ -87,7 +110,12 @@ export async function ownRedis(): Promise<OwnService> {
   const dir = mkdtempSync(join(tmpdir(), 'leasehold-redis-'));
   const port = await freePort();
   const service = managed(
-    () => spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' }),
+    () =>
+      spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+        { stdio: 'ignore' },
+      ),
     () => canRun('redis-cli', ['-p', String(port), 'ping']),
     'Redis',
     dir,

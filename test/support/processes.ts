@@ -115,7 +115,9 @@ function spawnService(build: ApiBuild, main: string, env: Record<string, string>
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | string>((done) => child.once('exit', (code, signal) => done(signal ?? code ?? 0)));
+  const exited = new Promise<number | string>((done) =>
+    child.once('exit', (code, signal) => done(signal ?? code ?? 0)),
+  );
   const signal = async (name: NodeJS.Signals, forceAfterMs: number) => {
     if (!alive()) return;
     const force = setTimeout(() => child.kill('SIGKILL'), forceAfterMs);
@@ -128,7 +130,13 @@ function spawnService(build: ApiBuild, main: string, env: Record<string, string>
 }
 
 /** Waits for `/_health/ready`; on failure stops the process and says what it printed. */
-async function ready(build: ApiBuild, what: string, url: string, service: ReturnType<typeof spawnService>, probe?: string): Promise<void> {
+async function ready(
+  build: ApiBuild,
+  what: string,
+  url: string,
+  service: ReturnType<typeof spawnService>,
+  probe?: string,
+): Promise<void> {
   try {
     await waitForReady(url, service.child, 60_000, probe);
   } catch (error) {
@@ -142,7 +150,12 @@ async function ready(build: ApiBuild, what: string, url: string, service: Return
  * Starts `node main.js` of the API on a free port against `databaseUrl` and waits until it is
  * ready (or, with `probe` '/_health/live', only until it answers: for a test of unreadiness).
  */
-export async function startApiProcess(build: ApiBuild, databaseUrl: string, env: Record<string, string> = {}, probe?: string): Promise<ApiProcess> {
+export async function startApiProcess(
+  build: ApiBuild,
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  probe?: string,
+): Promise<ApiProcess> {
   const port = await freePort();
   const service = spawnService(build, build.main, { DATABASE_URL: databaseUrl, PORT: String(port), ...env });
   const url = `http://127.0.0.1:${port}`;
@@ -155,7 +168,10 @@ export async function startApiProcess(build: ApiBuild, databaseUrl: string, env:
 export async function ensureDevelopmentAccount(databaseUrl: string): Promise<void> {
   const dataSource = await createDataSource(databaseUrl, 1).initialize();
   try {
-    await new AccountsService(new EventStore(dataSource), new KeyCipher(loadConfig({ NODE_ENV: 'test' }).encryptionKey)).ensureDevelopmentAccount();
+    await new AccountsService(
+      new EventStore(dataSource),
+      new KeyCipher(loadConfig({ NODE_ENV: 'test' }).encryptionKey),
+    ).ensureDevelopmentAccount();
   } finally {
     await dataSource.destroy();
   }
@@ -163,9 +179,13 @@ export async function ensureDevelopmentAccount(databaseUrl: string): Promise<voi
 
 /** An SDK client for an API at `url` (path style), first answers only. */
 export function serviceClientAt(url: string): ShareServiceClient {
-  return new ShareServiceClient(`${url}/${DEVELOPMENT_ACCOUNT}`, new StorageSharedKeyCredential(DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY), {
-    retryOptions: { maxTries: 1 },
-  });
+  return new ShareServiceClient(
+    `${url}/${DEVELOPMENT_ACCOUNT}`,
+    new StorageSharedKeyCredential(DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY),
+    {
+      retryOptions: { maxTries: 1 },
+    },
+  );
 }
 
 /** stop(): SIGTERM (graceful: finishes the chunk in hand), SIGKILL after 10 s. */
@@ -181,9 +201,17 @@ export const workerMain = (build: ApiBuild): string => join(build.main, '../../.
  * Starts `node main.js` of the worker against `databaseUrl` with extra environment (QUEUE_PREFIX,
  * FORCE_CLOSE_CHUNK_SIZE, …) and waits until it is ready, i.e. consuming the queue.
  */
-export async function startWorkerProcess(build: ApiBuild, databaseUrl: string, env: Record<string, string> = {}): Promise<WorkerProcess> {
+export async function startWorkerProcess(
+  build: ApiBuild,
+  databaseUrl: string,
+  env: Record<string, string> = {},
+): Promise<WorkerProcess> {
   const port = await freePort();
-  const service = spawnService(build, workerMain(build), { DATABASE_URL: databaseUrl, WORKER_PORT: String(port), ...env });
+  const service = spawnService(build, workerMain(build), {
+    DATABASE_URL: databaseUrl,
+    WORKER_PORT: String(port),
+    ...env,
+  });
   const url = `http://127.0.0.1:${port}`;
   await ready(build, 'worker', url, service);
   const { output, exited, alive, kill } = service;

@@ -17,7 +17,8 @@ export async function scrape(url: string): Promise<Scrape> {
     const type = /^# TYPE (\S+) (\S+)/.exec(line);
     if (type) {
       names.add(type[1]);
-      if (type[2] === 'histogram' || type[2] === 'summary') for (const suffix of ['_bucket', '_sum', '_count']) names.add(type[1] + suffix);
+      if (type[2] === 'histogram' || type[2] === 'summary')
+        for (const suffix of ['_bucket', '_sum', '_count']) names.add(type[1] + suffix);
       continue;
     }
     const sample = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
@@ -27,6 +28,8 @@ export async function scrape(url: string): Promise<Scrape> {
     samples.push({ name: sample[1], labels, value: Number(sample[3]) });
   }
   const value = (name: string, labels: Record<string, string> = {}) =>
-    samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((sum, s) => sum + s.value, 0);
+    samples
+      .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+      .reduce((sum, s) => sum + s.value, 0);
   return { value, names, text };
 }

@@ -6,13 +6,23 @@ import { loadConfig, LeaseholdConfig } from '../../libs/config/src';
 
 export const testDatabaseUrl = (): string => {
   const url = process.env.LEASEHOLD_TEST_DATABASE_URL;
-  if (!url) throw new Error('LEASEHOLD_TEST_DATABASE_URL is not set: run the e2e tests through jest (global-setup creates the database)');
+  if (!url)
+    throw new Error(
+      'LEASEHOLD_TEST_DATABASE_URL is not set: run the e2e tests through jest (global-setup creates the database)',
+    );
   return url;
 };
 
 export function testConfig(overrides: Record<string, string> = {}): LeaseholdConfig {
   // No rate limit unless a test asks for one: suites that open thousands of handles must not trip it.
-  return loadConfig({ DATABASE_URL: testDatabaseUrl(), PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'test', RATE_LIMIT_PER_SECOND: '0', ...overrides });
+  return loadConfig({
+    DATABASE_URL: testDatabaseUrl(),
+    PORT: '0',
+    HOST: '127.0.0.1',
+    NODE_ENV: 'test',
+    RATE_LIMIT_PER_SECOND: '0',
+    ...overrides,
+  });
 }
 
 export interface TestService {
@@ -59,4 +69,5 @@ export async function startTestService(overrides: Record<string, string> = {}): 
 
 let counter = 0;
 /** A share name no other test uses. */
-export const uniqueShare = (prefix = 'share') => `${prefix}-${process.pid}-${Date.now().toString(36)}-${(counter++).toString(36)}`.slice(0, 63);
+export const uniqueShare = (prefix = 'share') =>
+  `${prefix}-${process.pid}-${Date.now().toString(36)}-${(counter++).toString(36)}`.slice(0, 63);

@@ -1,4 +1,16 @@
-import { Body, Controller, Get, Headers, HttpCode, HttpException, Inject, NotFoundException, Param, Post, UnauthorizedException } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  HttpException,
+  Inject,
+  NotFoundException,
+  Param,
+  Post,
+  UnauthorizedException,
+} from '@nestjs/common';
 import { AccountError, AccountsService, newAccountKey } from '@leasehold/accounts';
 import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
 import { Caller } from '@leasehold/domain';
@@ -22,7 +34,8 @@ export class AdminController {
     if (!this.config.adminToken) throw new NotFoundException();
     const expected = Buffer.from(`Bearer ${this.config.adminToken}`);
     const given = Buffer.from(authorization ?? '');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new UnauthorizedException('a valid admin bearer token is required');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+      throw new UnauthorizedException('a valid admin bearer token is required');
     return { requestId: randomUUID(), principal: 'admin', authentication: 'Admin' };
   }
 
@@ -43,7 +56,8 @@ export class AdminController {
     if (typeof name !== 'string') throw new HttpException('body must be {"name": "<account>"}', 400);
     return this.run(async () => {
       const [key1, key2] = [newAccountKey(), newAccountKey()];
-      if (!(await this.accounts.create(name, key1, key2, metadata))) throw new AccountError('AlreadyExists', `account ${name} already exists`);
+      if (!(await this.accounts.create(name, key1, key2, metadata)))
+        throw new AccountError('AlreadyExists', `account ${name} already exists`);
       return { name, key1, key2 };
     });
   }
@@ -70,7 +84,11 @@ export class AdminController {
 
   @Post('accounts/:name/keys/:key/rotate')
   @HttpCode(200)
-  rotate(@Headers('authorization') authorization: string | undefined, @Param('name') name: string, @Param('key') key: string) {
+  rotate(
+    @Headers('authorization') authorization: string | undefined,
+    @Param('name') name: string,
+    @Param('key') key: string,
+  ) {
     const metadata = this.authorize(authorization);
     if (key !== 'key1' && key !== 'key2') throw new HttpException('the key is key1 or key2', 400);
     return this.run(async () => ({ name, [key]: await this.accounts.rotate(name, key, metadata) }));

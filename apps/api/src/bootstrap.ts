@@ -18,7 +18,11 @@ export interface RunningApi {
 }
 
 /** The most verbose of Nest's levels, as a pino level. */
-const pinoLevel = (levels: LogLevel[]) => (['verbose', 'debug', 'log', 'warn', 'error', 'fatal'] as const).find((l) => levels.includes(l))?.replace('log', 'info').replace('verbose', 'trace') ?? 'silent';
+const pinoLevel = (levels: LogLevel[]) =>
+  (['verbose', 'debug', 'log', 'warn', 'error', 'fatal'] as const)
+    .find((l) => levels.includes(l))
+    ?.replace('log', 'info')
+    .replace('verbose', 'trace') ?? 'silent';
 
 /**
  * Builds and starts the API; used by main.ts and by the end-to-end tests (which pass the levels
@@ -26,11 +30,17 @@ const pinoLevel = (levels: LogLevel[]) => (['verbose', 'debug', 'log', 'warn', '
  * own; everything else goes to the Azure gateway.
  */
 export async function startApi(config: LeaseholdConfig, levels?: LogLevel[]): Promise<RunningApi> {
-  const logger = createLogger({ name: 'api', level: levels ? pinoLevel(levels) : config.logLevel, pretty: config.logPretty });
+  const logger = createLogger({
+    name: 'api',
+    level: levels ? pinoLevel(levels) : config.logLevel,
+    pretty: config.logPretty,
+  });
   // While closing, a request on a connection already accepted is served like any other (it is in
   // flight), not answered with Fastify's own non-Azure 503.
   const adapter = new FastifyAdapter({ ...wireFastifyOptions, ...fastifyLogging(logger), return503OnClosing: false });
-  const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config), adapter, { logger: new PinoNestLogger(logger) });
+  const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config), adapter, {
+    logger: new PinoNestLogger(logger),
+  });
   const fastify = app.getHttpAdapter().getInstance();
   const routes: RunningApi['routes'] = [];
   fastify.addHook('onRoute', (route) => {

@@ -12,7 +12,14 @@ const BASE_PATH = '/_admin/queues';
 /** The admin token, as a bearer token (scripts) or as the password of HTTP Basic (a browser asks for it). */
 function authorized(authorization: string | undefined, token: string): boolean {
   const [scheme, value = ''] = (authorization ?? '').split(' ', 2);
-  const given = scheme === 'Bearer' ? value : scheme === 'Basic' ? Buffer.from(value, 'base64').toString('utf8').replace(/^[^:]*:/, '') : '';
+  const given =
+    scheme === 'Bearer'
+      ? value
+      : scheme === 'Basic'
+        ? Buffer.from(value, 'base64')
+            .toString('utf8')
+            .replace(/^[^:]*:/, '')
+        : '';
   const a = Buffer.from(given);
   const b = Buffer.from(token);
   return a.length === b.length && timingSafeEqual(a, b);
@@ -32,7 +39,10 @@ export async function mountQueueBoard(fastify: FastifyInstance, config: Leasehol
   await fastify.register(async (scope) => {
     scope.addHook('onRequest', async (request, reply) => {
       if (authorized(request.headers.authorization, token)) return;
-      await reply.code(401).header('www-authenticate', 'Basic realm="leasehold admin"').send({ message: 'the admin token is required' });
+      await reply
+        .code(401)
+        .header('www-authenticate', 'Basic realm="leasehold admin"')
+        .send({ message: 'the admin token is required' });
     });
     await scope.register(serverAdapter.registerPlugin(), { prefix: BASE_PATH });
     scope.addHook('onClose', async () => closeQueue(queue));

@@ -1,5 +1,12 @@
 import { ConfigError, describeStartupFailure, loadConfig, preflight } from '@leasehold/config';
-import { createLogger, fastifyLogging, mountMetrics, observeHttp, PinoNestLogger, shutdownWithin } from '@leasehold/observability';
+import {
+  createLogger,
+  fastifyLogging,
+  mountMetrics,
+  observeHttp,
+  PinoNestLogger,
+  shutdownWithin,
+} from '@leasehold/observability';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { WorkerModule } from './worker.module';
@@ -11,7 +18,9 @@ async function main(): Promise<void> {
   const logger = createLogger({ name: 'worker', level: config.logLevel, pretty: config.logPretty });
   // An HTTP listener of its own, for /_health and /_metrics only.
   const adapter = new FastifyAdapter(fastifyLogging(logger));
-  const app = await NestFactory.create<NestFastifyApplication>(WorkerModule.forRoot(config), adapter, { logger: new PinoNestLogger(logger) });
+  const app = await NestFactory.create<NestFastifyApplication>(WorkerModule.forRoot(config), adapter, {
+    logger: new PinoNestLogger(logger),
+  });
   const fastify = app.getHttpAdapter().getInstance();
   observeHttp(fastify, logger);
   mountMetrics(fastify);

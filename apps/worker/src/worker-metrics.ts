@@ -2,7 +2,13 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { AuditProjectorService } from '@leasehold/audit';
 import { HandleRepository } from '@leasehold/handles';
 import { ForceCloseWorker, JobRepository } from '@leasehold/jobs';
-import { jobsByState, openHandles, projectorLagEvents, projectorLagSeconds, queueDepth } from '@leasehold/observability';
+import {
+  jobsByState,
+  openHandles,
+  projectorLagEvents,
+  projectorLagSeconds,
+  queueDepth,
+} from '@leasehold/observability';
 
 /**
  * The gauges that describe the whole deployment rather than one process (open handles, jobs,
@@ -19,8 +25,10 @@ export class WorkerMetrics implements OnModuleInit {
 
   onModuleInit(): void {
     openHandles.source = async () => [{ labels: {}, value: await this.handles.countAll() }];
-    jobsByState.source = async () => (await this.jobs.countByState()).map(({ state, count }) => ({ labels: { state }, value: count }));
-    queueDepth.source = async () => Object.entries(await this.worker.queueCounts()).map(([state, value]) => ({ labels: { state }, value }));
+    jobsByState.source = async () =>
+      (await this.jobs.countByState()).map(({ state, count }) => ({ labels: { state }, value: count }));
+    queueDepth.source = async () =>
+      Object.entries(await this.worker.queueCounts()).map(([state, value]) => ({ labels: { state }, value }));
     const lag = () => this.projector.lag();
     projectorLagEvents.source = async () => [{ labels: {}, value: (await lag()).behind }];
     projectorLagSeconds.source = async () => [{ labels: {}, value: (await lag()).ageSeconds }];

@@ -18,7 +18,9 @@ const readiness = ObservabilityModule.forRoot({
     () => db.migrations(),
     async () => {
       const indicator = health.check('queue');
-      return (await worker.queueConnected()) ? indicator.up() : indicator.down({ message: 'not connected to the Redis queue' });
+      return (await worker.queueConnected())
+        ? indicator.up()
+        : indicator.down({ message: 'not connected to the Redis queue' });
     },
   ],
 });

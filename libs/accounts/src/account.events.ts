@@ -9,7 +9,11 @@ export const ACCOUNT_STREAM_PREFIX = 'account-';
 export const accountStream = (name: string) => `${ACCOUNT_STREAM_PREFIX}${name}`;
 
 /** An account's row in the accounts projection: the one mapping both the inline projection and rebuilds use. */
-export const accountRow = (created: { name: string; createdAt: Date | string }, disabled: boolean, version: number) => ({
+export const accountRow = (
+  created: { name: string; createdAt: Date | string },
+  disabled: boolean,
+  version: number,
+) => ({
   name: created.name,
   disabled,
   created_at: created.createdAt,

@@ -115,9 +115,16 @@ export class AsyncProjector {
        FROM (SELECT recorded_at FROM events WHERE (transaction_id, position) > ($1::xid8, $2::bigint) LIMIT $3) e`,
       [checkpoint?.transactionId ?? '0', checkpoint?.position ?? '0', bound],
     );
-    const updated = await this.store.db.query<{ idle: number }>(`SELECT extract(epoch FROM now() - updated_at)::float AS idle FROM projection_checkpoints WHERE name = $1`, [
-      this.projection.name,
-    ]);
-    return { name: this.projection.name, checkpoint, behind: rows[0].behind, ageSeconds: rows[0].age, idleSeconds: updated[0]?.idle };
+    const updated = await this.store.db.query<{ idle: number }>(
+      `SELECT extract(epoch FROM now() - updated_at)::float AS idle FROM projection_checkpoints WHERE name = $1`,
+      [this.projection.name],
+    );
+    return {
+      name: this.projection.name,
+      checkpoint,
+      behind: rows[0].behind,
+      ageSeconds: rows[0].age,
+      idleSeconds: updated[0]?.idle,
+    };
   }
 }

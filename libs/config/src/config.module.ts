@@ -5,6 +5,10 @@ import { LEASEHOLD_CONFIG, LeaseholdConfig } from './config';
 @Module({})
 export class ConfigModule {
   static forRoot(config: LeaseholdConfig): DynamicModule {
-    return { module: ConfigModule, providers: [{ provide: LEASEHOLD_CONFIG, useValue: config }], exports: [LEASEHOLD_CONFIG] };
+    return {
+      module: ConfigModule,
+      providers: [{ provide: LEASEHOLD_CONFIG, useValue: config }],
+      exports: [LEASEHOLD_CONFIG],
+    };
   }
 }

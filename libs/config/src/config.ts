@@ -81,7 +81,8 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
 
 function oneOf(env: Env, name: string, fallback: string, values: string[]): string {
   const value = env[name] || fallback;
-  if (!values.includes(value)) throw new ConfigError(`${name} must be one of ${values.join(', ')}, got ${JSON.stringify(value)}`);
+  if (!values.includes(value))
+    throw new ConfigError(`${name} must be one of ${values.join(', ')}, got ${JSON.stringify(value)}`);
   return value;
 }
 

@@ -21,7 +21,12 @@ export async function preflight(config: LeaseholdConfig): Promise<string | undef
   } catch (error) {
     return `cannot reach PostgreSQL at ${redact(config.databaseUrl)} (${(error as Error).message}); start it, e.g. with \`docker compose up -d postgres\``;
   }
-  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5000 });
+  const redis = new Redis(config.redisUrl, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 5000,
+  });
   redis.on('error', () => undefined);
   try {
     await redis.connect();

@@ -25,13 +25,22 @@ export interface CommandContext extends Caller {
 export const SYSTEM_CALLER: Caller = { principal: 'system', authentication: 'System', requestId: 'system' };
 
 /** An operator at the command line: `cli:<os user>`, one request id per invocation. */
-export const cliCaller = (user: string, requestId: string): Caller => ({ principal: `cli:${user}`, authentication: 'Cli', requestId });
+export const cliCaller = (user: string, requestId: string): Caller => ({
+  principal: `cli:${user}`,
+  authentication: 'Cli',
+  requestId,
+});
 
 /**
  * Chunk n of a queued job, run by a worker on `host`. The job acts for whoever submitted it, so that
  * principal stays accountable; the worker that did the work is recorded as the actor.
  */
-export function workerContext(host: string, job: { tenant: string; jobId: string; requestedBy: string }, chunk: number, now: Date): CommandContext {
+export function workerContext(
+  host: string,
+  job: { tenant: string; jobId: string; requestedBy: string },
+  chunk: number,
+  now: Date,
+): CommandContext {
   return {
     tenant: job.tenant,
     principal: job.requestedBy,

@@ -1,4 +1,12 @@
-import { decideFileAccess, DomainError, FileAccess, isLeaseError, LeaseDecision, LeaseEvent, LeaseState } from '@leasehold/domain';
+import {
+  decideFileAccess,
+  DomainError,
+  FileAccess,
+  isLeaseError,
+  LeaseDecision,
+  LeaseEvent,
+  LeaseState,
+} from '@leasehold/domain';
 
 /** The decision's events, or the domain error for a refused one. */
 export function orThrow<T extends LeaseDecision>(decision: T): Exclude<T, { error: string }> {

@@ -35,7 +35,8 @@ export class HandleScopeHandler implements IQueryHandler<HandleScopeQuery> {
 
   async execute({ context, share, path, recursive, handleId }: HandleScopeQuery): Promise<HandleScope> {
     const located = await this.nodes.locate(context.tenant, share, path);
-    if (path.length > 0 && !located.node) throw new DomainError(located.parentExists ? 'ResourceNotFound' : 'ParentNotFound');
+    if (path.length > 0 && !located.node)
+      throw new DomainError(located.parentExists ? 'ResourceNotFound' : 'ParentNotFound');
     // Recursion is for directories only; on a file it is a bad request (Force Close Handles documents 400).
     if (recursive && located.node?.kind === 'file') throw new DomainError('RecursiveOnFile');
     return { shareId: located.share.shareId, nodeKey: located.key, recursive, handleId };

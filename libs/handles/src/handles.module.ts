@@ -7,7 +7,14 @@ import { HandleRepository } from './handle.repository';
 /** The handle registry, List Handles and Force Close Handles. HandleRepository implements the namespace's OPEN_HANDLES port. */
 @Module({
   imports: [FilesystemModule],
-  providers: [HandleRepository, OpenHandleHandler, CloseHandleHandler, ForceCloseHandlesHandler, HandleScopeHandler, ListHandlesHandler],
+  providers: [
+    HandleRepository,
+    OpenHandleHandler,
+    CloseHandleHandler,
+    ForceCloseHandlesHandler,
+    HandleScopeHandler,
+    ListHandlesHandler,
+  ],
   exports: [HandleRepository],
 })
 export class HandlesModule {}

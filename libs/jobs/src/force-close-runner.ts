@@ -9,7 +9,8 @@ import { JobRepository } from './job.repository';
 import { ChunkJobData } from './queue';
 
 /** Job events and the handles a job closes record the job, who asked for it, and this worker. */
-const chunkContext = (data: ChunkJobData, job: ForceCloseJob): CommandContext => workerContext(hostname(), { ...job, tenant: data.tenant }, data.chunk, new Date());
+const chunkContext = (data: ChunkJobData, job: ForceCloseJob): CommandContext =>
+  workerContext(hostname(), { ...job, tenant: data.tenant }, data.chunk, new Date());
 
 export type ChunkOutcome = {
   next?: ChunkJobData;
@@ -63,15 +64,34 @@ export class ForceCloseRunner {
       case 'continue':
         return { job, next, recorded: false };
       case 'cancel': {
-        const cancelled = await this.commitOrYield(() => this.jobs.commit(data.tenant, job, step.events, eventMetadata(context)));
+        const cancelled = await this.commitOrYield(() =>
+          this.jobs.commit(data.tenant, job, step.events, eventMetadata(context)),
+        );
         return cancelled && { job: cancelled, recorded: true };
       }
     }
     const after = await this.commitOrYield(() =>
       this.store.transaction(async (sql) => {
-        const scope = { shareId: job.shareId, nodeKey: job.nodeKey, recursive: job.recursive, handleId: job.handleId === '*' ? undefined : job.handleId };
-        const closed = await this.handles.forceCloseChunk(context, scope, job.marker, this.config.forceCloseChunkSize, sql);
-        return this.jobs.commit(data.tenant, job, chunkEvents(job, data.chunk, closed.closed, closed.next, at), eventMetadata(context), sql);
+        const scope = {
+          shareId: job.shareId,
+          nodeKey: job.nodeKey,
+          recursive: job.recursive,
+          handleId: job.handleId === '*' ? undefined : job.handleId,
+        };
+        const closed = await this.handles.forceCloseChunk(
+          context,
+          scope,
+          job.marker,
+          this.config.forceCloseChunkSize,
+          sql,
+        );
+        return this.jobs.commit(
+          data.tenant,
+          job,
+          chunkEvents(job, data.chunk, closed.closed, closed.next, at),
+          eventMetadata(context),
+          sql,
+        );
       }),
     );
     if (!after) return undefined;
@@ -94,6 +114,13 @@ export class ForceCloseRunner {
     const job = await this.jobs.find(data.tenant, data.jobId);
     if (!job || job.state === 'completed' || job.state === 'cancelled' || job.state === 'failed') return;
     const context = chunkContext(data, job);
-    await this.commitOrYield(() => this.jobs.commit(data.tenant, job, [{ type: 'ForceCloseJobFailed', data: { error, at: context.now.toISOString() } }], eventMetadata(context)));
+    await this.commitOrYield(() =>
+      this.jobs.commit(
+        data.tenant,
+        job,
+        [{ type: 'ForceCloseJobFailed', data: { error, at: context.now.toISOString() } }],
+        eventMetadata(context),
+      ),
+    );
   }
 }

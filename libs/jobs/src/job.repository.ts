@@ -66,12 +66,19 @@ export class JobRepository {
   }
 
   async findByIdempotencyKey(tenant: string, key: string): Promise<ForceCloseJob | undefined> {
-    const rows = await this.store.db.query<JobColumns>(`SELECT * FROM jobs WHERE tenant = $1 AND idempotency_key = $2`, [tenant, key]);
+    const rows = await this.store.db.query<JobColumns>(
+      `SELECT * FROM jobs WHERE tenant = $1 AND idempotency_key = $2`,
+      [tenant, key],
+    );
     return rows.length ? toJob(rows[0]) : undefined;
   }
 
   /** A page of a tenant's jobs, newest first, after the (created_at, job_id) position `after`. */
-  async list(tenant: string, after: { createdAt: string; jobId: string } | undefined, limit: number): Promise<{ jobs: ForceCloseJob[]; more: boolean }> {
+  async list(
+    tenant: string,
+    after: { createdAt: string; jobId: string } | undefined,
+    limit: number,
+  ): Promise<{ jobs: ForceCloseJob[]; more: boolean }> {
     const rows = await this.store.db.query<JobColumns>(
       `SELECT * FROM jobs WHERE tenant = $1 AND ($2::timestamptz IS NULL OR (created_at, job_id) < ($2::timestamptz, $3::uuid))
        ORDER BY created_at DESC, job_id DESC LIMIT $4`,
@@ -82,7 +89,9 @@ export class JobRepository {
 
   /** Jobs per state across all tenants, for the metrics. */
   async countByState(): Promise<Array<{ state: string; count: number }>> {
-    const rows = await this.store.db.query<{ state: string; n: number }>(`SELECT state, count(*)::int AS n FROM jobs GROUP BY state`);
+    const rows = await this.store.db.query<{ state: string; n: number }>(
+      `SELECT state, count(*)::int AS n FROM jobs GROUP BY state`,
+    );
     return rows.map((r) => ({ state: r.state, count: r.n }));
   }
 
@@ -98,7 +107,10 @@ export class JobRepository {
   private project(tenant: string, job: ForceCloseJob, expectedVersion: number): Statement {
     const row = JSON.stringify(jobRow(tenant, job));
     if (expectedVersion === 0) {
-      return { sql: `INSERT INTO jobs SELECT * FROM jsonb_populate_record(NULL::jobs, $1::jsonb) ON CONFLICT DO NOTHING RETURNING 1`, params: [row] };
+      return {
+        sql: `INSERT INTO jobs SELECT * FROM jsonb_populate_record(NULL::jobs, $1::jsonb) ON CONFLICT DO NOTHING RETURNING 1`,
+        params: [row],
+      };
     }
     return {
       sql: `UPDATE jobs j SET (state, cancel_requested, chunks_done, closed, marker, started_at, ended_at, error, version) =
@@ -112,11 +124,24 @@ export class JobRepository {
    * Appends to the job's stream at the version it was read at, with its projected row: a second
    * runner of the same chunk (BullMQ delivers at least once) fails here with a ConcurrencyError.
    */
-  async commit(tenant: string, job: ForceCloseJob | undefined, events: JobEvent[], metadata: EventMetadata, sql?: SqlExecutor): Promise<ForceCloseJob> {
+  async commit(
+    tenant: string,
+    job: ForceCloseJob | undefined,
+    events: JobEvent[],
+    metadata: EventMetadata,
+    sql?: SqlExecutor,
+  ): Promise<ForceCloseJob> {
     const after = events.reduce<ForceCloseJob | undefined>(evolveJob, job)!;
     const expectedVersion = job?.version ?? 0;
     await this.store.append(
-      { tenant, streamId: jobStream(after.jobId), expectedVersion, events, metadata, projection: this.project(tenant, after, expectedVersion) },
+      {
+        tenant,
+        streamId: jobStream(after.jobId),
+        expectedVersion,
+        events,
+        metadata,
+        projection: this.project(tenant, after, expectedVersion),
+      },
       sql,
     );
     return after;

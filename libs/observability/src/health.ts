@@ -1,5 +1,23 @@
-import { Controller, DynamicModule, Get, Inject, Injectable, InjectionToken, Module, ModuleMetadata, OnApplicationShutdown, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, HealthIndicatorResult, HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
+import {
+  Controller,
+  DynamicModule,
+  Get,
+  Inject,
+  Injectable,
+  InjectionToken,
+  Module,
+  ModuleMetadata,
+  OnApplicationShutdown,
+  OnModuleDestroy,
+  OnModuleInit,
+} from '@nestjs/common';
+import {
+  HealthCheck,
+  HealthCheckService,
+  HealthIndicatorResult,
+  HealthIndicatorService,
+  TerminusModule,
+} from '@nestjs/terminus';
 import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
 import Redis from 'ioredis';
 import type { Pool } from 'pg';
@@ -17,7 +35,10 @@ const PROBE_TIMEOUT_MS = 2000;
 
 function within<T>(work: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, fail) => (timer = setTimeout(() => fail(new Error(`${what}: no answer within ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS)));
+  const timeout = new Promise<never>(
+    (_, fail) =>
+      (timer = setTimeout(() => fail(new Error(`${what}: no answer within ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS)),
+  );
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -55,7 +76,8 @@ export class DatabaseHealth {
       const known = this.db.migrations.map((m) => m.name ?? m.constructor.name);
       const pending = known.filter((name) => !applied.has(name));
       const unknown = [...applied].filter((name) => !known.includes(name));
-      if (pending.length) return indicator.down({ message: `the schema is behind this build: run \`npm run migrate\``, pending });
+      if (pending.length)
+        return indicator.down({ message: `the schema is behind this build: run \`npm run migrate\``, pending });
       return indicator.up({ applied: known.length, ...(unknown.length ? { newer: unknown } : {}) });
     } catch (error) {
       return indicator.down({ message: message(error) });
@@ -76,7 +98,12 @@ export class RedisHealth implements OnApplicationShutdown {
     private readonly health: HealthIndicatorService,
   ) {
     // No offline queue: a ping while disconnected fails at once instead of waiting for Redis.
-    this.redis = new Redis(config.redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, connectionName: 'leasehold-health' });
+    this.redis = new Redis(config.redisUrl, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      connectionName: 'leasehold-health',
+    });
     this.redis.on('error', () => undefined);
   }
 
@@ -87,7 +114,10 @@ export class RedisHealth implements OnApplicationShutdown {
       await within(this.redis.ping(), 'Redis');
       return indicator.up();
     } catch (error) {
-      return indicator.up({ degraded: true, message: `${message(error)}; leases work, force-close jobs cannot be queued` });
+      return indicator.up({
+        degraded: true,
+        message: `${message(error)}; leases work, force-close jobs cannot be queued`,
+      });
     }
   }
 
@@ -161,7 +191,12 @@ export class ObservabilityModule {
       module: ObservabilityModule,
       imports: [TerminusModule.forRoot({ logger: false }), ...(readiness.imports ?? [])],
       controllers: [HealthController],
-      providers: [DatabaseHealth, RedisHealth, PoolMetrics, { provide: READINESS_CHECKS, inject: readiness.inject, useFactory: readiness.useFactory }],
+      providers: [
+        DatabaseHealth,
+        RedisHealth,
+        PoolMetrics,
+        { provide: READINESS_CHECKS, inject: readiness.inject, useFactory: readiness.useFactory },
+      ],
     };
   }
 }

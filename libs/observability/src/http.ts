@@ -42,7 +42,8 @@ export function observeHttp(fastify: FastifyInstance, logger: Logger): void {
     logger.info(
       {
         requestId: trace?.requestId ?? request.id,
-        clientRequestId: typeof clientRequestId === 'string' ? clientRequestId.slice(0, MAX_CLIENT_REQUEST_ID) : undefined,
+        clientRequestId:
+          typeof clientRequestId === 'string' ? clientRequestId.slice(0, MAX_CLIENT_REQUEST_ID) : undefined,
         account: trace?.account,
         operation,
         method: request.method,

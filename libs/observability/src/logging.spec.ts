@@ -12,7 +12,11 @@ describe('secrets never reach a log line', () => {
     ['a SAS signature in a URL', 'GET /acct/share/f?sv=2026-04-06&sig=abc%2Bdef%3D&sp=r failed', 'abc%2Bdef%3D'],
     ['a Shared Key signature', 'Authorization: SharedKey devstoreaccount1:q5X9Lp0+/w==', 'q5X9Lp0+/w=='],
     ['a bearer token', 'authorization Bearer leasehold-development-admin-token', 'leasehold-development-admin-token'],
-    ['a key in a connection string', 'AccountName=a;AccountKey=Eby8vdM02xNOcqFlqUwJ==;FileEndpoint=x', 'Eby8vdM02xNOcqFlqUwJ=='],
+    [
+      'a key in a connection string',
+      'AccountName=a;AccountKey=Eby8vdM02xNOcqFlqUwJ==;FileEndpoint=x',
+      'Eby8vdM02xNOcqFlqUwJ==',
+    ],
   ])('%s is scrubbed from text', (_what, text, secret) => {
     expect(scrub(text)).not.toContain(secret);
     const { logger, lines } = capture();
@@ -23,7 +27,14 @@ describe('secrets never reach a log line', () => {
 
   test('keys, tokens and authorization headers are redacted from structured fields', () => {
     const { logger, lines } = capture();
-    logger.info({ account: { name: 'a', key1: 'K1SECRET', key2: 'K2SECRET' }, req: { headers: { authorization: 'SharedKey a:SIGSECRET' } }, token: 'TOKENSECRET' }, 'x');
+    logger.info(
+      {
+        account: { name: 'a', key1: 'K1SECRET', key2: 'K2SECRET' },
+        req: { headers: { authorization: 'SharedKey a:SIGSECRET' } },
+        token: 'TOKENSECRET',
+      },
+      'x',
+    );
     const line = lines.join('');
     for (const secret of ['K1SECRET', 'K2SECRET', 'SIGSECRET', 'TOKENSECRET']) expect(line).not.toContain(secret);
     expect(JSON.parse(line).account.name).toBe('a');

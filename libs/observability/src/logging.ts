@@ -53,7 +53,9 @@ export function createLogger(options: LoggingOptions, destination?: pino.Destina
         method.apply(this, args.map((a) => (typeof a === 'string' ? scrub(a) : a)) as Parameters<typeof method>);
       },
     },
-    transport: options.pretty ? { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } : undefined,
+    transport: options.pretty
+      ? { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } }
+      : undefined,
   };
   return destination ? pino(settings, destination) : pino(settings);
 }
@@ -90,4 +92,7 @@ export class PinoNestLogger implements LoggerService {
 }
 
 /** Fastify writes to the same logger; its own per-request lines are off (observeHttp writes one access line instead). */
-export const fastifyLogging = (logger: Logger) => ({ loggerInstance: logger, logController: new LogController({ disableRequestLogging: true }) });
+export const fastifyLogging = (logger: Logger) => ({
+  loggerInstance: logger,
+  logController: new LogController({ disableRequestLogging: true }),
+});

@@ -97,10 +97,24 @@ function sampledGauge<L extends string>(name: string, help: string, labelNames: 
 
 export const openHandles = sampledGauge('leasehold_open_handles', 'Handles open, all tenants.', []);
 export const jobsByState = sampledGauge('leasehold_jobs', 'Force-close jobs by state.', ['state']);
-export const queueDepth = sampledGauge('leasehold_queue_jobs', 'Force-close queue entries (chunks) by BullMQ state.', ['state']);
-export const projectorLagEvents = sampledGauge('leasehold_audit_projector_lag_events', 'Events committed but not yet applied by the audit projector (counted up to 100,000).', []);
-export const projectorLagSeconds = sampledGauge('leasehold_audit_projector_lag_seconds', 'Age of the oldest event the audit projector has not applied (0 when caught up).', []);
-export const poolConnections = sampledGauge('leasehold_db_pool_connections', 'PostgreSQL pool connections of this process: total, idle, waiting (requests queued for one).', ['state']);
+export const queueDepth = sampledGauge('leasehold_queue_jobs', 'Force-close queue entries (chunks) by BullMQ state.', [
+  'state',
+]);
+export const projectorLagEvents = sampledGauge(
+  'leasehold_audit_projector_lag_events',
+  'Events committed but not yet applied by the audit projector (counted up to 100,000).',
+  [],
+);
+export const projectorLagSeconds = sampledGauge(
+  'leasehold_audit_projector_lag_seconds',
+  'Age of the oldest event the audit projector has not applied (0 when caught up).',
+  [],
+);
+export const poolConnections = sampledGauge(
+  'leasehold_db_pool_connections',
+  'PostgreSQL pool connections of this process: total, idle, waiting (requests queued for one).',
+  ['state'],
+);
 
 /**
  * Per-tenant labels with bounded cardinality: the first `limit` tenants seen get their own label,

@@ -19,11 +19,17 @@ const POLL_MS = 100;
  * Resolves once `{url}/_health/ready` (or another probe) answers 200, as an orchestrator would see
  * it; rejects when the process exits first or `timeoutMs` passes, with its last answer.
  */
-export async function waitForReady(url: string, child: ChildProcess, timeoutMs = 60_000, probe = '/_health/ready'): Promise<void> {
+export async function waitForReady(
+  url: string,
+  child: ChildProcess,
+  timeoutMs = 60_000,
+  probe = '/_health/ready',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`exited (${child.signalCode ?? child.exitCode}) before it was ready (${last})`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`exited (${child.signalCode ?? child.exitCode}) before it was ready (${last})`);
     try {
       const response = await fetch(`${url}${probe}`, { signal: AbortSignal.timeout(5000) });
       if (response.status === 200) return;

@@ -27,7 +27,10 @@ class RowWriter {
       const batch = this.pending.get(name);
       if (!batch?.length) continue;
       const target = this.target(name);
-      await this.client.query(`INSERT INTO ${target} SELECT * FROM jsonb_populate_recordset(NULL::${target}, $1::jsonb)`, [JSON.stringify(batch)]);
+      await this.client.query(
+        `INSERT INTO ${target} SELECT * FROM jsonb_populate_recordset(NULL::${target}, $1::jsonb)`,
+        [JSON.stringify(batch)],
+      );
       this.pending.set(name, []);
     }
   }
@@ -38,8 +41,14 @@ class RowWriter {
  * (tenant, stream, version) keeps one stream in memory at a time, so memory stays flat however long
  * the log. Returns the number of events read.
  */
-async function foldLog(client: PoolClient, writer: RowWriter, streams?: { tenant: string; stream_id: string }[]): Promise<number> {
-  const filter = streams ? `WHERE (tenant, stream_id) IN (SELECT * FROM jsonb_to_recordset($1::jsonb) AS s(tenant text, stream_id text))` : '';
+async function foldLog(
+  client: PoolClient,
+  writer: RowWriter,
+  streams?: { tenant: string; stream_id: string }[],
+): Promise<number> {
+  const filter = streams
+    ? `WHERE (tenant, stream_id) IN (SELECT * FROM jsonb_to_recordset($1::jsonb) AS s(tenant text, stream_id text))`
+    : '';
   await client.query(
     `DECLARE log NO SCROLL CURSOR FOR SELECT tenant, stream_id, type, data FROM events ${filter} ORDER BY tenant, stream_id, stream_version`,
     streams ? [JSON.stringify(streams)] : [],
@@ -53,7 +62,9 @@ async function foldLog(client: PoolClient, writer: RowWriter, streams?: { tenant
     if (spec && row) await writer.add(spec, row);
   };
   for (;;) {
-    const { rows } = await client.query<{ tenant: string; stream_id: string; type: string; data: unknown }>(`FETCH ${FETCH} FROM log`);
+    const { rows } = await client.query<{ tenant: string; stream_id: string; type: string; data: unknown }>(
+      `FETCH ${FETCH} FROM log`,
+    );
     if (rows.length === 0) break;
     for (const r of rows) {
       events++;
@@ -73,7 +84,9 @@ async function foldLog(client: PoolClient, writer: RowWriter, streams?: { tenant
 /** Nodes and handles of a deleted share go with it (Delete Share removes them in the same transaction). */
 async function dropOrphans(client: PoolClient, target: (table: string) => string): Promise<void> {
   for (const table of ['nodes', 'handles']) {
-    await client.query(`DELETE FROM ${target(table)} t WHERE NOT EXISTS (SELECT 1 FROM ${target('shares')} s WHERE s.share_id = t.share_id)`);
+    await client.query(
+      `DELETE FROM ${target(table)} t WHERE NOT EXISTS (SELECT 1 FROM ${target('shares')} s WHERE s.share_id = t.share_id)`,
+    );
   }
 }
 
@@ -100,13 +113,19 @@ export async function verifyProjections(client: PoolClient, samples = 10): Promi
   // Rolled back at the end: the temporary tables vanish with the transaction.
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
   try {
-    for (const { table } of PROJECTIONS) await client.query(`CREATE TEMP TABLE ${scratch(table)} (LIKE ${table} INCLUDING DEFAULTS) ON COMMIT DROP`);
+    for (const { table } of PROJECTIONS)
+      await client.query(`CREATE TEMP TABLE ${scratch(table)} (LIKE ${table} INCLUDING DEFAULTS) ON COMMIT DROP`);
     const writer = new RowWriter(client, scratch);
     const events = await foldLog(client, writer);
     await dropOrphans(client, scratch);
     const differences: TableDifference[] = [];
     for (const { table } of PROJECTIONS) {
-      const { rows } = await client.query<{ only_live: number; only_rebuilt: number; live_samples: unknown[]; rebuilt_samples: unknown[] }>(
+      const { rows } = await client.query<{
+        only_live: number;
+        only_rebuilt: number;
+        live_samples: unknown[];
+        rebuilt_samples: unknown[];
+      }>(
         `WITH live AS (SELECT * FROM ${table} EXCEPT SELECT * FROM ${scratch(table)}),
               rebuilt AS (SELECT * FROM ${scratch(table)} EXCEPT SELECT * FROM ${table})
          SELECT (SELECT count(*) FROM live)::int AS only_live, (SELECT count(*) FROM rebuilt)::int AS only_rebuilt,
@@ -120,7 +139,10 @@ export async function verifyProjections(client: PoolClient, samples = 10): Promi
           table,
           onlyLive: r.only_live,
           onlyRebuilt: r.only_rebuilt,
-          samples: [...r.live_samples.map((row) => ({ side: 'live' as const, row })), ...r.rebuilt_samples.map((row) => ({ side: 'rebuilt' as const, row }))],
+          samples: [
+            ...r.live_samples.map((row) => ({ side: 'live' as const, row })),
+            ...r.rebuilt_samples.map((row) => ({ side: 'rebuilt' as const, row })),
+          ],
         });
       }
     }
@@ -174,7 +196,10 @@ export async function rebuildProjections(client: PoolClient): Promise<RebuildRes
     );
     for (const { stream_id } of changed) {
       const spec = specFor(stream_id);
-      if (spec) await client.query(`DELETE FROM ${next(spec.table)} WHERE ${spec.keyColumn}::text = $1`, [keyOf(spec, stream_id)]);
+      if (spec)
+        await client.query(`DELETE FROM ${next(spec.table)} WHERE ${spec.keyColumn}::text = $1`, [
+          keyOf(spec, stream_id),
+        ]);
     }
     if (changed.length) events += await foldLog(client, writer, changed);
     await dropOrphans(client, next);

@@ -143,7 +143,13 @@ export class WireGateway {
     // After authentication, so that only a proven tenant's requests count against its limit.
     if (!(await this.limiter.admit(url.account))) {
       rateLimitRefusals.inc({ tenant: this.tenantLabels.label(url.account) });
-      throw new AzureError(503, 'ServerBusy', 'Operations per second is over the account limit.', {}, { 'retry-after': '1' });
+      throw new AzureError(
+        503,
+        'ServerBusy',
+        'Operations per second is over the account limit.',
+        {},
+        { 'retry-after': '1' },
+      );
     }
     // Shared Key: act only on what the signature covers. A SAS signs its own fields; the rest of its query is the caller's, as in Azure.
     const query = signedQuery ?? url.query;

@@ -51,12 +51,16 @@ export const wireFastifyOptions: FastifyServerOptions = {
   clientErrorHandler: (error, socket) => {
     if (!socket.writable) return socket.destroy();
     const tooLarge = (error as { code?: string }).code === 'HPE_HEADER_OVERFLOW';
-    const [status, code, text] = tooLarge ? [431, 'RequestHeaderFieldsTooLarge', 'The request headers are too large.'] : [400, 'InvalidInput', 'The request could not be parsed.'];
+    const [status, code, text] = tooLarge
+      ? [431, 'RequestHeaderFieldsTooLarge', 'The request headers are too large.']
+      : [400, 'InvalidInput', 'The request could not be parsed.'];
     const requestId = randomUUID();
     const now = new Date();
     const body = errorBody(code, text, {}, requestId, now);
     // No request was parsed, so no headers of its own to echo; the ones every answer carries still go out.
-    const common = Object.entries(commonResponseHeaders({}, requestId, now)).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+    const common = Object.entries(commonResponseHeaders({}, requestId, now))
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join('');
     socket.end(
       `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n${common}x-ms-error-code: ${code}\r\n` +
         `content-type: application/xml\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
@@ -69,7 +73,10 @@ function send(reply: FastifyReply, response: FinalResponse): void {
   // invents one for an empty body; a file's stored Content-Type (also on HEAD, whose body is
   // empty) must go out unchanged, so send bytes, or nothing.
   const body = typeof response.body === 'string' ? Buffer.from(response.body, 'utf8') : response.body;
-  void reply.code(response.status).headers(response.headers).send(!Buffer.isBuffer(body) || body.length > 0 ? body : undefined);
+  void reply
+    .code(response.status)
+    .headers(response.headers)
+    .send(!Buffer.isBuffer(body) || body.length > 0 ? body : undefined);
 }
 
 /**

@@ -1,7 +1,8 @@
 import { markerBinding, MarkerCodec } from './markers';
 
 type Position = { nodeKey: string; handleId: string };
-const isPosition = (v: unknown): v is Position => typeof (v as Position)?.nodeKey === 'string' && typeof (v as Position)?.handleId === 'string';
+const isPosition = (v: unknown): v is Position =>
+  typeof (v as Position)?.nodeKey === 'string' && typeof (v as Position)?.handleId === 'string';
 
 describe('MarkerCodec', () => {
   const codec = new MarkerCodec('a-secret-of-at-least-thirty-two-characters');
@@ -27,9 +28,12 @@ describe('MarkerCodec', () => {
     expect(codec.decode(binding, forged, isPosition)).toBeUndefined();
   });
 
-  it.each(['', '.', 'abc', 'abc.', '.sig', 'not base64!.x', `${Buffer.from('[1,2]').toString('base64url')}.zzzz`])('refuses malformed %j', (marker) => {
-    expect(codec.decode(binding, marker, isPosition)).toBeUndefined();
-  });
+  it.each(['', '.', 'abc', 'abc.', '.sig', 'not base64!.x', `${Buffer.from('[1,2]').toString('base64url')}.zzzz`])(
+    'refuses malformed %j',
+    (marker) => {
+      expect(codec.decode(binding, marker, isPosition)).toBeUndefined();
+    },
+  );
 
   it('refuses a signed value of the wrong shape', () => {
     expect(codec.decode(binding, codec.encode(binding, ['dir', 1]), isPosition)).toBeUndefined();

@@ -9,7 +9,12 @@ export class MarkerCodec {
   constructor(private readonly secret: string) {}
 
   private sign(binding: string, payload: string): string {
-    return createHmac('sha256', this.secret).update(binding).update('\n').update(payload).digest('base64url').slice(0, 22);
+    return createHmac('sha256', this.secret)
+      .update(binding)
+      .update('\n')
+      .update(payload)
+      .digest('base64url')
+      .slice(0, 22);
   }
 
   encode(binding: string, position: unknown): string {

@@ -33,7 +33,18 @@ export interface ForceCloseJob {
 export type JobEvent =
   | {
       type: 'ForceCloseJobSubmitted';
-      data: Pick<ForceCloseJob, 'jobId' | 'idempotencyKey' | 'shareId' | 'shareName' | 'nodeKey' | 'path' | 'recursive' | 'handleId' | 'requestedBy'> & { at: string };
+      data: Pick<
+        ForceCloseJob,
+        | 'jobId'
+        | 'idempotencyKey'
+        | 'shareId'
+        | 'shareName'
+        | 'nodeKey'
+        | 'path'
+        | 'recursive'
+        | 'handleId'
+        | 'requestedBy'
+      > & { at: string };
     }
   // Older events also carry `failed: 0`, a count that could not be other than 0: a handle closed meanwhile is simply gone.
   | { type: 'ForceCloseChunkCompleted'; data: { chunk: number; closed: number; next?: HandleMarker; at: string } }
@@ -62,7 +73,13 @@ export function evolveJob(job: ForceCloseJob | undefined, event: JobEvent): Forc
         marker: event.data.next,
       };
     case 'ForceCloseJobCompleted':
-      return { ...next, state: 'completed', startedAt: job.startedAt ?? event.data.at, endedAt: event.data.at, marker: undefined };
+      return {
+        ...next,
+        state: 'completed',
+        startedAt: job.startedAt ?? event.data.at,
+        endedAt: event.data.at,
+        marker: undefined,
+      };
     case 'ForceCloseJobCancelRequested':
       return { ...next, cancelRequested: true };
     case 'ForceCloseJobCancelled':
@@ -87,13 +104,22 @@ export function decideChunk(job: ForceCloseJob, n: number, at: string): ChunkSte
   if (isTerminal(job.state)) return { kind: 'nothing' };
   if (job.chunksDone >= n) return { kind: 'continue' };
   if (job.cancelRequested) {
-    return { kind: 'cancel', events: [{ type: 'ForceCloseJobCancelled', data: { chunks: job.chunksDone, closed: job.closed, at } }] };
+    return {
+      kind: 'cancel',
+      events: [{ type: 'ForceCloseJobCancelled', data: { chunks: job.chunksDone, closed: job.closed, at } }],
+    };
   }
   return { kind: 'close' };
 }
 
 /** The events that record chunk n closing `closed` handles and ending at `next` (undefined: nothing left). */
-export function chunkEvents(job: ForceCloseJob, n: number, closed: number, next: HandleMarker | undefined, at: string): JobEvent[] {
+export function chunkEvents(
+  job: ForceCloseJob,
+  n: number,
+  closed: number,
+  next: HandleMarker | undefined,
+  at: string,
+): JobEvent[] {
   const events: JobEvent[] = [{ type: 'ForceCloseChunkCompleted', data: { chunk: n, closed, next, at } }];
   if (!next) events.push({ type: 'ForceCloseJobCompleted', data: { chunks: n, closed: job.closed + closed, at } });
   return events;

@@ -20,8 +20,7 @@ const columns = [
 ] as const;
 
 type Outcome =
-  | { label: string; state: LeaseState; leaseId?: string; noEvent?: true }
-  | { error: LeaseErrorCode; status: 409 | 412 };
+  { label: string; state: LeaseState; leaseId?: string; noEvent?: true } | { error: LeaseErrorCode; status: 409 | 412 };
 
 const ok = (label: string, state: LeaseState, extra: { leaseId?: string; noEvent?: true } = {}): Outcome => ({
   label,
@@ -181,7 +180,9 @@ describe('fencing epoch', () => {
 
   it('acquire from Broken is a new holder even with the same id: +1', () => {
     const { events } = run(brokenA, { action: 'acquire', proposedLeaseId: A, generatedLeaseId: X });
-    expect(events).toEqual([{ type: 'LeaseAcquired', data: { leaseId: A, epoch: EPOCH + 1, previousState: 'broken' } }]);
+    expect(events).toEqual([
+      { type: 'LeaseAcquired', data: { leaseId: A, epoch: EPOCH + 1, previousState: 'broken' } },
+    ]);
   });
 
   it('change to a different id: +1; change to the active id: unchanged', () => {

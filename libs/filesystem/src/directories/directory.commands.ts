@@ -40,7 +40,6 @@ export class DeleteDirectoryCommand extends Command<void> {
   }
 }
 
-
 @CommandHandler(CreateDirectoryCommand)
 export class CreateDirectoryHandler implements ICommandHandler<CreateDirectoryCommand> {
   constructor(
@@ -52,10 +51,19 @@ export class CreateDirectoryHandler implements ICommandHandler<CreateDirectoryCo
     const fileId = await this.nodes.nextId();
     return retryOnConcurrency(async () => {
       const located = await this.nodes.locate(context.tenant, share, path);
-      if (located.node) throw new DomainError(located.node.kind === 'directory' ? 'ResourceAlreadyExists' : 'ResourceTypeMismatch');
+      if (located.node)
+        throw new DomainError(located.node.kind === 'directory' ? 'ResourceAlreadyExists' : 'ResourceTypeMismatch');
       if (!located.parentExists) throw new DomainError('ParentNotFound');
       const at = context.now.toISOString();
-      const data = { shareId: located.share.shareId, fileId, parentId: located.parentId, path: path.join('/'), metadata, etag: newEtag(), at };
+      const data = {
+        shareId: located.share.shareId,
+        fileId,
+        parentId: located.parentId,
+        path: path.join('/'),
+        metadata,
+        etag: newEtag(),
+        at,
+      };
       return (await this.writer.commit(context, located, [{ type: 'DirectoryCreated', data }]))!;
     });
   }
@@ -93,13 +101,21 @@ export class DeleteDirectoryHandler implements ICommandHandler<DeleteDirectoryCo
     await retryOnConcurrency(() =>
       this.store.transaction(async (sql) => {
         const located = await this.nodes.locate(context.tenant, share, path, sql);
-        if (!located.node || located.node.kind !== 'directory') throw new DomainError(located.parentExists ? 'ResourceNotFound' : 'ParentNotFound');
+        if (!located.node || located.node.kind !== 'directory')
+          throw new DomainError(located.parentExists ? 'ResourceNotFound' : 'ParentNotFound');
         // Lock the directory first, then count children on a fresh snapshot: a concurrent create
         // either committed before (and is counted) or waits and then finds no parent.
         await this.nodes.lockNode(located.share.shareId, located.key, sql);
-        if (await this.handles.anyOpenOn(located.share.shareId, located.key, sql)) throw new DomainError('SharingViolation');
-        if ((await this.nodes.childCount(located.share.shareId, located.key, sql)) > 0) throw new DomainError('DirectoryNotEmpty');
-        await this.writer.commit(context, located, [{ type: 'DirectoryDeleted', data: { path: located.node.path } }], sql);
+        if (await this.handles.anyOpenOn(located.share.shareId, located.key, sql))
+          throw new DomainError('SharingViolation');
+        if ((await this.nodes.childCount(located.share.shareId, located.key, sql)) > 0)
+          throw new DomainError('DirectoryNotEmpty');
+        await this.writer.commit(
+          context,
+          located,
+          [{ type: 'DirectoryDeleted', data: { path: located.node.path } }],
+          sql,
+        );
       }),
     );
   }

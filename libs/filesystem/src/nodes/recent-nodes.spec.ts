@@ -20,7 +20,15 @@ function located(path: string, fileId: string, version: number): Located {
     lease: { status: 'available', epoch: 0 },
     version,
   };
-  const share = { shareId: '1', name: SHARE, quota: 1, metadata: {}, etag: '"0x1"', lastModified: new Date(0), version: 1 };
+  const share = {
+    shareId: '1',
+    name: SHARE,
+    quota: 1,
+    metadata: {},
+    etag: '"0x1"',
+    lastModified: new Date(0),
+    version: 1,
+  };
   return { share, node, parentExists: true, parentId: '0', key: path.toLowerCase(), parentKey: '' };
 }
 

@@ -36,23 +36,15 @@ const chars = (alphabet: string) => fc.constantFrom(...alphabet.split(''));
 const lowercaseToken = 'abcdefghijklmnopqrstuvwxyz0123456789-_.';
 // Short names over a small alphabet, so prefixes, ties at one level and hyphen positions are common.
 const nearNames = fc.string({ unit: chars("ab-_.1'A"), maxLength: 6 });
-const headerName = fc
-  .string({ unit: chars(lowercaseToken), maxLength: 20 })
-  .map((rest) => `x-ms-${rest}`);
+const headerName = fc.string({ unit: chars(lowercaseToken), maxLength: 20 }).map((rest) => `x-ms-${rest}`);
 
 describe('compareCanonicalHeaderNames', () => {
   it('agrees with the SDK on printable ASCII strings', () => {
-    fc.assert(
-      fc.property(printable, printable, expectAgreement),
-      { numRuns: 20000 },
-    );
+    fc.assert(fc.property(printable, printable, expectAgreement), { numRuns: 20000 });
   });
 
   it('agrees with the SDK on all 7-bit strings, control characters included', () => {
-    fc.assert(
-      fc.property(sevenBit, sevenBit, expectAgreement),
-      { numRuns: 20000 },
-    );
+    fc.assert(fc.property(sevenBit, sevenBit, expectAgreement), { numRuns: 20000 });
   });
 
   it('agrees with the SDK on near-identical short strings', () => {
