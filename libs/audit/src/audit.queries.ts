@@ -65,7 +65,7 @@ export class LeaseHistoryHandler implements IQueryHandler<LeaseHistoryQuery> {
   constructor(private readonly audit: AuditRepository) {}
 
   async execute({ context, share, pathKey, after, limit }: LeaseHistoryQuery) {
-    const filter: AuditFilter = { share, pathKey, recursive: false, type: LEASE_EVENT_TYPES };
+    const filter: AuditFilter = { share, pathKey, wholeStreams: true, type: LEASE_EVENT_TYPES };
     const { events, more } = await this.audit.query(context.tenant, filter, 'asc', after, limit);
     return { timeline: leaseHistory(events), last: events[events.length - 1]?.seq, more };
   }

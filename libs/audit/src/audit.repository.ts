@@ -7,6 +7,8 @@ export interface AuditFilter {
   pathKey?: string;
   /** With a path: the directory and everything under it. */
   recursive?: boolean;
+  /** With a path (not recursive): every event of each stream that has been at it, so a renamed file's history is whole. */
+  wholeStreams?: boolean;
   /** One event type, or any of several. */
   type?: string | string[];
   leaseId?: string;
@@ -84,6 +86,10 @@ function where(tenant: string, filter: AuditFilter, params: unknown[]): string {
     if (filter.recursive && filter.pathKey === '') clauses.push(`path_key IS NOT NULL`);
     else if (filter.recursive)
       clauses.push(`(path_key = ${add(filter.pathKey)} OR path_key LIKE ${add(likePrefix(filter.pathKey))})`);
+    else if (filter.wholeStreams)
+      clauses.push(
+        `stream_id IN (SELECT stream_id FROM audit_log WHERE tenant = $1 AND share = ${add(filter.share)} AND path_key = ${add(filter.pathKey)})`,
+      );
     else clauses.push(`path_key = ${add(filter.pathKey)}`);
   }
   if (filter.type)
