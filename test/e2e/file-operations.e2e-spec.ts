@@ -663,10 +663,10 @@ describe('file operations beyond read and write', () => {
     it('under a SAS, reads the source only with a SAS on its URL that grants read', async () => {
       await newFile('sas-src.txt', 4);
       const expiresOn = new Date(Date.now() + 3600_000);
-      const sasFor = (path: string, permissions: string) =>
+      const sasFor = (path: string, permissions: string, ipRange?: { start: string; end?: string }) =>
         share.rootDirectoryClient
           .getFileClient(path)
-          .generateSasUrl({ permissions: FileSASPermissions.parse(permissions), expiresOn });
+          .generateSasUrl({ permissions: FileSASPermissions.parse(permissions), expiresOn, ipRange });
       const destUnderSas = new ShareFileClient(sasFor('sas-dest.txt', 'cw'), undefined, {
         retryOptions: { maxTries: 1 },
       });
@@ -678,7 +678,16 @@ describe('file operations beyond read and write', () => {
         403,
         'CannotVerifyCopySource',
       );
+      // The source's SAS binds the address that uses it, as when it is used on its own.
+      await refused(
+        destUnderSas.startCopyFromURL(sasFor('sas-src.txt', 'r', { start: '10.0.0.1', end: '10.255.255.255' })),
+        403,
+        'CannotVerifyCopySource',
+      );
       expect(await eventCount()).toBe(before);
+      expect((await destUnderSas.startCopyFromURL(sasFor('sas-src.txt', 'r', { start: '127.0.0.1' }))).copyStatus).toBe(
+        'success',
+      );
       expect((await destUnderSas.startCopyFromURL(sasFor('sas-src.txt', 'r'))).copyStatus).toBe('success');
       // With Shared Key, a source SAS is still checked when present.
       await refused(

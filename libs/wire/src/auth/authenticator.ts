@@ -87,8 +87,7 @@ export class Authenticator {
 
   /**
    * The source of Put Range From URL: a file of the same account, readable under the SAS in its URL
-   * (Shared Key signs one request, not a second one made on its behalf). Any refusal becomes
-   * CannotVerifyCopySource with the status the source itself would have answered.
+   * (Shared Key signs one request, not a second one made on its behalf).
    */
   async authorizeCopySource(
     source: string,
@@ -103,25 +102,32 @@ export class Authenticator {
     } catch {
       throw invalidHeader('x-ms-copy-source', source);
     }
-    const refuse = (status: number, message: string) => new AzureError(status, 'CannotVerifyCopySource', message);
-    if (url.account !== account) throw refuse(403, 'The copy source must be in the same storage account.');
+    if (url.account !== account)
+      throw new AzureError(403, 'CannotVerifyCopySource', 'The copy source must be in the same storage account.');
     if (url.share === undefined || url.path.length === 0) throw invalidHeader('x-ms-copy-source', source);
     if (!hasSas(url.query))
-      throw refuse(403, 'The copy source must carry a shared access signature that grants read (r).');
+      throw new AzureError(
+        403,
+        'CannotVerifyCopySource',
+        'The copy source must carry a shared access signature that grants read (r).',
+      );
+    await this.authorizeSourceSas(url, now, connection);
+    return url;
+  }
+
+  /**
+   * The SAS on a copy source's URL (Copy File, Put Range From URL): signed with a key of the source's
+   * account, its conditions met by the connection that asks (time, address, protocol), granting read on
+   * the file. Any refusal becomes CannotVerifyCopySource with the status the source itself would answer.
+   */
+  async authorizeSourceSas(url: ParsedUrl, now: Date, connection: ClientConnection): Promise<void> {
     try {
       const { sas } = await this.authenticateSas(url, now, connection);
       authorizeSas(sas!, { sas: 'r', resource: 'file' }, url.path);
     } catch (error) {
-      if (error instanceof AzureError) throw refuse(error.status, error.message);
+      if (error instanceof AzureError) throw new AzureError(error.status, 'CannotVerifyCopySource', error.message);
       throw error;
     }
-    return url;
-  }
-
-  /** A SAS on the source URL of a copy: signed with a key of the source's account, current, and granting read on the file. */
-  async verifySourceSas(url: ParsedUrl, now: Date): Promise<void> {
-    const { sas } = await this.authenticateSas(url, now, {});
-    authorizeSas(sas!, { sas: 'r', resource: 'file' }, url.path);
   }
 
   /** Azure's order: well formed, known account, signature; then time, source address, protocol. No x-ms-date: SAS requests carry none. */

@@ -71,9 +71,6 @@ function copyHeaders({ copy }: NodeState): Record<string, string | undefined> {
   };
 }
 
-const cannotVerifyCopySource = (status: number, message: string) =>
-  new AzureError(status, 'CannotVerifyCopySource', message);
-
 function propertyHeaders(node: NodeState): Record<string, string | undefined> {
   const p = node.properties;
   return {
@@ -129,17 +126,11 @@ export class FileOperations {
     const source = sourceLocation(req, 'x-ms-copy-source', 'x-ms-source-allow-trailing-dot');
     const url = header(req, 'x-ms-copy-source')!;
     if (source.url.query['sig'] !== undefined) {
-      await this.authenticator.verifySourceSas(source.url, req.context.now).catch((error: unknown) => {
-        throw error instanceof AzureError
-          ? cannotVerifyCopySource(
-              403,
-              `The source is not readable with the signature on x-ms-copy-source: ${error.message}`,
-            )
-          : error;
-      });
+      await this.authenticator.authorizeSourceSas(source.url, req.context.now, req.connection);
     } else if (req.context.authentication !== 'SharedKey') {
-      throw cannotVerifyCopySource(
+      throw new AzureError(
         403,
+        'CannotVerifyCopySource',
         'This request is not authorized to read the copy source: give x-ms-copy-source a shared access signature.',
       );
     }
