@@ -297,7 +297,7 @@ describe('faults: PostgreSQL and Redis outages, killed processes, cut connection
         )).state === 'completed',
       120_000,
     );
-    expect(job.closed).toBe(JOB_HANDLES);
+    expect(job.handlesClosed).toBe(JOB_HANDLES);
     const open = await db.query(`SELECT count(*)::int AS n FROM handles WHERE tenant = $1 AND path = $2`, [
       DEVELOPMENT_ACCOUNT,
       dir,

@@ -9,6 +9,8 @@ import { migrateDatabase } from '../../libs/event-store/src/database';
 import { closeQueue, FORCE_CLOSE_QUEUE, redisConnection } from '../../libs/jobs/src/queue';
 export { closeQueue };
 import { seedOpenHandles } from '../../bench/force-close-seed';
+import { Job, JobXml, toJob } from '../../apps/cli/jobs';
+export type { Job };
 import { RawResponse, sendRaw } from './signed-request';
 import { testDatabaseUrl } from './service';
 
@@ -132,45 +134,16 @@ export async function createTree(share: ShareClient, directories: string[], file
 export const seedHandlesSql = (db: Pool, tenant: string, share: string, nodePaths: string[], perNode: number) =>
   seedOpenHandles(db, tenant, share, nodePaths, perNode);
 
-export interface JobView {
-  jobId: string;
-  state: string;
-  share: string;
-  path: string;
-  recursive: boolean;
-  handleId: string;
-  chunksDone: number;
-  closed: number;
-  cancelRequested: boolean;
-  requestedBy: string;
-  createdTime: string;
-  startedTime: string;
-  endedTime: string;
-}
-
-const text = (xml: string, name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1] ?? '';
-
-export function parseJob(xml: string): JobView {
-  return {
-    jobId: text(xml, 'JobId'),
-    state: text(xml, 'State'),
-    share: text(xml, 'Share'),
-    path: text(xml, 'Path'),
-    recursive: text(xml, 'Recursive') === 'true',
-    handleId: text(xml, 'HandleId'),
-    chunksDone: Number(text(xml, 'ChunksDone')),
-    closed: Number(text(xml, 'HandlesClosed')),
-    cancelRequested: text(xml, 'CancelRequested') === 'true',
-    requestedBy: text(xml, 'RequestedBy'),
-    createdTime: text(xml, 'CreatedTime'),
-    startedTime: text(xml, 'StartedTime'),
-    endedTime: text(xml, 'EndedTime'),
-  };
+/** A <ForceCloseJob> element, read as the CLI reads it. */
+export function parseJob(xml: string): Job {
+  const fields: JobXml = {};
+  for (const [, name, value] of xml.matchAll(/<(\w+)>([^<]*)<\/\1>/g)) fields[name] = value;
+  return toJob(fields);
 }
 
 export const parseJobList = (xml: string) => ({
   jobs: [...xml.matchAll(/<ForceCloseJob>.*?<\/ForceCloseJob>/gs)].map((m) => parseJob(m[0])),
-  nextMarker: text(xml, 'NextMarker'),
+  nextMarker: /<NextMarker>([^<]*)<\/NextMarker>/.exec(xml)?.[1] ?? '',
 });
 
 export interface SubmitOptions {
@@ -207,7 +180,7 @@ export async function submitOk(
   share: string,
   path: string,
   o: SubmitOptions = {},
-): Promise<JobView> {
+): Promise<Job> {
   const res = await submitJob(baseUrl, signer, share, path, o);
   if (res.status !== 202) throw new Error(`submit on ${share}/${path} answered ${res.status}: ${res.body}`);
   const job = parseJob(res.body);
@@ -237,7 +210,7 @@ export const listJobs = (baseUrl: string, signer: Signer, query = '') =>
     query: `${query}${query ? '&' : ''}comp=forceclosejobs`,
   });
 
-export async function readJob(baseUrl: string, signer: Signer, jobId: string): Promise<JobView> {
+export async function readJob(baseUrl: string, signer: Signer, jobId: string): Promise<Job> {
   const res = await getJob(baseUrl, signer, jobId);
   if (res.status !== 200) throw new Error(`get job ${jobId} answered ${res.status}: ${res.body}`);
   return parseJob(res.body);
@@ -253,10 +226,10 @@ export async function pollJob(
   baseUrl: string,
   signer: Signer,
   jobId: string,
-  until: (job: JobView) => boolean,
+  until: (job: Job) => boolean,
   polls = 6000,
   everyMs = 50,
-): Promise<JobView> {
+): Promise<Job> {
   let job = await readJob(baseUrl, signer, jobId);
   for (let i = 0; i < polls && !until(job); i++) {
     await pause(everyMs);
@@ -266,7 +239,7 @@ export async function pollJob(
   return job;
 }
 
-export const isEnded = (job: JobView) => ['completed', 'cancelled', 'failed'].includes(job.state);
+export const isEnded = (job: Job) => ['completed', 'cancelled', 'failed'].includes(job.state);
 
 export interface StoredEvent {
   position: string;
