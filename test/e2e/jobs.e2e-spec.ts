@@ -3,6 +3,7 @@
 // on recorded state: the jobs row, the job's event stream, the handle streams and the handles table.
 import { Pool } from 'pg';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '../../libs/accounts/src';
+import { chunkJobId } from '../../libs/jobs/src/queue';
 import { ApiBuild, buildApi, startWorkerProcess, WorkerProcess } from '../support/processes';
 import { startTestService, TestService, uniqueShare } from '../support/service';
 import {
@@ -15,7 +16,7 @@ import {
   getJob,
   inParallel,
   isEnded,
-  JobView,
+  Job,
   jobStreamEvents,
   listJobs,
   openHandle,
@@ -78,7 +79,7 @@ async function expectNoUnfinishedJobs(): Promise<void> {
 /** The job's stream, checked event by event: Submitted, ChunkCompleted 1..n with their counts, then `last`. */
 async function expectJobStream(
   tenant: string,
-  job: JobView,
+  job: Job,
   last: 'ForceCloseJobCompleted' | 'ForceCloseJobCancelled',
   chunkSize: number,
 ) {
@@ -90,7 +91,7 @@ async function expectJobStream(
   expect(chunks.map((e) => e.data.chunk)).toEqual(chunks.map((_, i) => i + 1));
   // Every chunk but the last closes a full chunk; the counts add up to the job's total.
   chunks.slice(0, -1).forEach((e) => expect(e.data.closed).toBe(chunkSize));
-  expect(chunks.reduce((sum, e) => sum + e.data.closed, 0)).toBe(job.closed);
+  expect(chunks.reduce((sum, e) => sum + e.data.closed, 0)).toBe(job.handlesClosed);
   // No `failed` count: closing a handle cannot fail (one closed meanwhile is simply gone), so the figure is not recorded.
   expect(chunks.every((e) => !('failed' in e.data))).toBe(true);
   // Every event of the job names the job and who asked for it.
@@ -167,18 +168,18 @@ describe('queued force-close jobs', () => {
       recursive: true,
       handleId: '*',
       chunksDone: 0,
-      closed: 0,
+      handlesClosed: 0,
       requestedBy: DEVELOPMENT_ACCOUNT,
     });
 
     // Progress: every read in between shows whole chunks done, and never goes backwards.
-    const seen: JobView[] = [];
+    const seen: Job[] = [];
     const done = await pollJob(service.url, OWNER, submitted.jobId, (job) => (seen.push(job), isEnded(job)), 6000, 20);
-    expect(done).toMatchObject({ state: 'completed', chunksDone: 20, closed: 20_000 });
-    expect(done.startedTime).not.toBe('');
-    expect(done.endedTime).not.toBe('');
+    expect(done).toMatchObject({ state: 'completed', chunksDone: 20, handlesClosed: 20_000 });
+    expect(Date.parse(done.startedTime)).not.toBeNaN();
+    expect(Date.parse(done.endedTime)).not.toBeNaN();
     const running = seen.filter((job) => job.state === 'running');
-    for (const job of running) expect(job.closed).toBe(job.chunksDone * 1000);
+    for (const job of running) expect(job.handlesClosed).toBe(job.chunksDone * 1000);
     for (let i = 1; i < seen.length; i++) expect(seen[i].chunksDone).toBeGreaterThanOrEqual(seen[i - 1].chunksDone);
 
     const { chunks } = await expectJobStream(DEVELOPMENT_ACCOUNT, done, 'ForceCloseJobCompleted', 1000);
@@ -268,12 +269,66 @@ describe('queued force-close jobs', () => {
     await startWorker(env);
     const done = await pollJob(service.url, OWNER, submitted.jobId, isEnded);
     // 30,600 / 300 = 102 chunks, exactly as an uninterrupted run.
-    expect(done).toMatchObject({ state: 'completed', chunksDone: 102, closed: 30_600 });
+    expect(done).toMatchObject({ state: 'completed', chunksDone: 102, handlesClosed: 30_600 });
     await expectJobStream(DEVELOPMENT_ACCOUNT, done, 'ForceCloseJobCompleted', 300);
     await expectChunksFollowMarkers(DEVELOPMENT_ACCOUNT, done.jobId);
     expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, opened)).toEqual({
       open: 0,
       closedOnce: 30_600,
+      closedTwiceOrMore: 0,
+      neither: 0,
+    });
+    await expectNoUnfinishedJobs();
+  }, 300_000);
+
+  it('on SIGTERM, a worker finishes the chunk in hand and gives the next one back to the queue; another finishes the job', async () => {
+    const share = uniqueShare('jobs-term');
+    const client = service.serviceClient().getShareClient(share);
+    await client.create();
+    const t = tree('t', 2, 2, 5);
+    await createTree(client, t.directories, t.files);
+    await seedHandlesSql(db, DEVELOPMENT_ACCOUNT, share, t.files, 250); // 5,000
+    const opened = await openHandleIds(db, DEVELOPMENT_ACCOUNT, share, 't');
+
+    // A lock far longer than the test: an entry left active by the stopped worker would hold the job up.
+    const env = { FORCE_CLOSE_CHUNK_SIZE: '100', WORKER_CONCURRENCY: '1', JOB_LOCK_MS: '600000' };
+    const first = await startWorker(env);
+    const submitted = await submitOk(service.url, OWNER, share, 't', { recursive: true });
+    await pollJob(service.url, OWNER, submitted.jobId, (job) => job.chunksDone >= 3 || isEnded(job), 6000, 5);
+    await first.stop();
+    // Nest re-raises the signal once the application has closed: exit by SIGTERM, not by the SIGKILL deadline.
+    expect(await first.exited).toBe('SIGTERM');
+    expect(first.output()).not.toContain('shutdown deadline passed');
+
+    const {
+      rows: [atStop],
+    } = await db.query(
+      `SELECT state, chunks_done, closed::int, (SELECT count(*)::int FROM handles h JOIN shares s ON s.share_id = h.share_id WHERE s.name = $2) AS open
+       FROM jobs WHERE job_id = $1`,
+      [submitted.jobId, share],
+    );
+    expect(atStop.state).toBe('running');
+    expect(atStop.closed).toBe(atStop.chunks_done * 100);
+    expect(atStop.open).toBe(5_000 - atStop.closed);
+    const queue = openQueue(prefix);
+    try {
+      const counts = await queue.getJobCounts('active', 'waiting', 'delayed', 'prioritized');
+      expect(counts.active).toBe(0);
+      const next = await queue.getJob(
+        chunkJobId({ tenant: DEVELOPMENT_ACCOUNT, jobId: submitted.jobId, chunk: atStop.chunks_done + 1 }),
+      );
+      expect(await next?.getState()).toBe('waiting');
+    } finally {
+      await closeQueue(queue);
+    }
+
+    await startWorker(env);
+    const done = await pollJob(service.url, OWNER, submitted.jobId, isEnded);
+    expect(done).toMatchObject({ state: 'completed', chunksDone: 50, handlesClosed: 5_000 });
+    await expectChunksFollowMarkers(DEVELOPMENT_ACCOUNT, done.jobId);
+    expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, opened)).toEqual({
+      open: 0,
+      closedOnce: 5_000,
       closedTwiceOrMore: 0,
       neither: 0,
     });
@@ -301,8 +356,8 @@ describe('queued force-close jobs', () => {
 
     const done = await pollJob(service.url, OWNER, submitted.jobId, isEnded);
     expect(done.state).toBe('cancelled');
-    expect(done.closed).toBeLessThan(20_000);
-    expect(done.closed).toBe(done.chunksDone * 200);
+    expect(done.handlesClosed).toBeLessThan(20_000);
+    expect(done.handlesClosed).toBe(done.chunksDone * 200);
     const { events } = await expectJobStream(DEVELOPMENT_ACCOUNT, done, 'ForceCloseJobCancelled', 200);
     expect(events.filter((e) => e.type === 'ForceCloseJobCancelRequested')).toHaveLength(1);
     // At most the chunk that was in hand when the request was recorded follows it.
@@ -310,11 +365,11 @@ describe('queued force-close jobs', () => {
     expect(events.slice(requestedAt).filter((e) => e.type === 'ForceCloseChunkCompleted').length).toBeLessThanOrEqual(
       1,
     );
-    expect(events[events.length - 1].data).toMatchObject({ chunks: done.chunksDone, closed: done.closed });
+    expect(events[events.length - 1].data).toMatchObject({ chunks: done.chunksDone, closed: done.handlesClosed });
 
     expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, opened)).toEqual({
-      open: 20_000 - done.closed,
-      closedOnce: done.closed,
+      open: 20_000 - done.handlesClosed,
+      closedOnce: done.handlesClosed,
       closedTwiceOrMore: 0,
       neither: 0,
     });
@@ -373,7 +428,7 @@ describe('queued force-close jobs', () => {
       [byKey[0], byRequestId[0], other].map((j) => pollJob(service.url, OWNER, j.jobId, isEnded)),
     );
     expect(ended.map((j) => j.state)).toEqual(['completed', 'completed', 'completed']);
-    expect(ended.reduce((sum, j) => sum + j.closed, 0)).toBe(10);
+    expect(ended.reduce((sum, j) => sum + j.handlesClosed, 0)).toBe(10);
     // A repeat after completion still answers with the job as it is now.
     const repeat = await submitOk(service.url, OWNER, share, 'x', { recursive: true, idempotencyKey: key });
     expect(repeat).toMatchObject({ jobId: byKey[0].jobId, state: 'completed' });
@@ -400,7 +455,7 @@ describe('queued force-close jobs', () => {
     const jobs = await Promise.all(roots.map((r) => submitOk(service.url, OWNER, share, r, { recursive: true })));
     const done = await Promise.all(jobs.map((j) => pollJob(service.url, OWNER, j.jobId, isEnded)));
     for (const job of done) {
-      expect(job).toMatchObject({ state: 'completed', chunksDone: 20, closed: 5000 });
+      expect(job).toMatchObject({ state: 'completed', chunksDone: 20, handlesClosed: 5000 });
       await expectJobStream(DEVELOPMENT_ACCOUNT, job, 'ForceCloseJobCompleted', 250);
       await expectChunksFollowMarkers(DEVELOPMENT_ACCOUNT, job.jobId);
     }
@@ -447,9 +502,9 @@ describe('queued force-close jobs', () => {
     await pollJob(service.url, OWNER, jobA.jobId, (job) => job.chunksDone >= 2 || isEnded(job), 6000, 5);
     const jobB = await submitOk(service.url, ownerB, shareB, 'b', { recursive: true });
     const doneB = await pollJob(service.url, ownerB, jobB.jobId, isEnded);
-    expect(doneB).toMatchObject({ state: 'completed', chunksDone: 1, closed: 10 });
+    expect(doneB).toMatchObject({ state: 'completed', chunksDone: 1, handlesClosed: 10 });
     const doneA = await pollJob(service.url, OWNER, jobA.jobId, isEnded);
-    expect(doneA).toMatchObject({ state: 'completed', chunksDone: 200, closed: 20_000 });
+    expect(doneA).toMatchObject({ state: 'completed', chunksDone: 200, handlesClosed: 20_000 });
 
     // Order of what was recorded (one worker, one slot: chunk transactions do not overlap, so event
     // positions are their commit order). B completed while A still had most of its chunks ahead.
