@@ -182,6 +182,30 @@ describe('audit trail', () => {
     );
   });
 
+  it('answers State As Of from a history longer than a page (the fold reads the log in pages)', async () => {
+    const shareName = uniqueShare('audit-busy');
+    const share = service.serviceClient().getShareClient(shareName);
+    await share.create();
+    const file = share.rootDirectoryClient.getFileClient('busy.txt');
+    await file.create(1);
+    // 1 + 2 × 520 events on the file's stream: more than one page of 1,000.
+    for (let i = 0; i < 520; i++) {
+      const lease = file.getShareLeaseClient();
+      await lease.acquireLease();
+      await lease.releaseLease();
+    }
+    const before = new Date();
+    await new Promise((r) => setTimeout(r, 5));
+    const id = '33333333-3333-3333-3333-333333333333';
+    await file.getShareLeaseClient(id).acquireLease();
+    await catchUp();
+    const path = `/${DEVELOPMENT_ACCOUNT}/${shareName}/busy.txt`;
+    const asOf = async (at: Date) =>
+      (await get(path, `comp=stateasof&at=${encodeURIComponent(at.toISOString())}`)).body.lease;
+    expect(await asOf(before)).toEqual({ state: 'available', epoch: 520 });
+    expect(await asOf(new Date())).toEqual({ state: 'leased', leaseId: id, epoch: 521 });
+  });
+
   it("answers who held a share's lease at any instant, across a break period whose end no event records", async () => {
     const shareName = uniqueShare('auditshare');
     const share = service.serviceClient().getShareClient(shareName);

@@ -1,7 +1,7 @@
 import { IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
 import { CommandContext } from '@leasehold/domain';
 import { AuditEvent, AuditFilter, AuditRepository } from './audit.repository';
-import { LEASE_EVENT_TYPES, leaseHistory, LeaseHistoryEntry, StateAsOf, stateAsOf } from './state-as-of';
+import { LEASE_EVENT_TYPES, leaseHistory, LeaseHistoryEntry, StateAsOf, StateAsOfFold } from './state-as-of';
 
 /** One page of the tenant's audit events matching a filter, in seq order, after the seq a previous page ended at. */
 export class AuditEventsQuery extends Query<{ events: AuditEvent[]; more: boolean }> {
@@ -76,7 +76,10 @@ export class StateAsOfHandler implements IQueryHandler<StateAsOfQuery> {
   constructor(private readonly audit: AuditRepository) {}
 
   async execute({ context, share, pathKey, at }: StateAsOfQuery) {
-    return stateAsOf(await this.audit.historyOf(context.tenant, share, pathKey, at), at, pathKey);
+    const fold = new StateAsOfFold(pathKey, at);
+    for await (const page of this.audit.stream(context.tenant, { share, pathKey, wholeStreams: true, to: at }))
+      fold.add(page);
+    return fold.result();
   }
 }
 

@@ -127,22 +127,6 @@ export class AuditRepository {
     return { events: rows.slice(0, limit).map(toEvent), more: rows.length > limit };
   }
 
-  /**
-   * Everything recorded up to `at` on every stream that has been at one path (a renamed file's
-   * stream in whole, before and after the rename), oldest first: the material of an as-of
-   * reconstruction and of a lease history.
-   */
-  async historyOf(tenant: string, share: string, key: string, at?: Date): Promise<AuditEvent[]> {
-    const rows = await this.store.db.query<AuditRow>(
-      `SELECT * FROM audit_log
-       WHERE tenant = $1 AND stream_id IN (SELECT stream_id FROM audit_log WHERE tenant = $1 AND share = $2 AND path_key = $3)
-         AND ($4::timestamptz IS NULL OR recorded_at <= $4)
-       ORDER BY seq`,
-      [tenant, share, key, at ?? null],
-    );
-    return rows.map(toEvent);
-  }
-
   /** Streams a range in pages of `page` rows, so an export of any size holds one page in memory. */
   async *stream(tenant: string, filter: AuditFilter, page = 1000): AsyncGenerator<AuditEvent[]> {
     let after: string | undefined;

@@ -34,82 +34,94 @@ export interface StateAsOf {
   handles: OpenHandleAsOf[];
 }
 
-const byVersion = (a: AuditEvent, b: AuditEvent) => a.streamVersion - b.streamVersion;
-
-function groupByStream(events: AuditEvent[]): Map<string, AuditEvent[]> {
-  const streams = new Map<string, AuditEvent[]>();
-  for (const e of events) streams.set(e.streamId, [...(streams.get(e.streamId) ?? []), e]);
-  for (const list of streams.values()) list.sort(byVersion);
-  return streams;
-}
-
 /**
- * The lease and the open handles of the path `key` as they were at `at`, folded from everything
- * recorded up to then on the streams that have been at the path, with the same evolve functions the
- * service runs on: a node counts only if it was at the path then (not renamed away, or not yet renamed there).
+ * The lease and the open handles of the path `key` as they were at `at`, folded page by page (in
+ * log order) from everything recorded up to then on the streams that have been at the path, with
+ * the same evolve functions the service runs on. It holds one state per stream, never the events:
+ * a file with a long history costs read time, not memory. A node counts only if it was at the path
+ * then (not renamed away, or not yet renamed there).
  */
-export function stateAsOf(events: AuditEvent[], at: Date, key: string): StateAsOf {
-  const streams = groupByStream(events);
-  let share: { exists: boolean; lease: ShareLeaseState } | undefined;
-  let node: NodeState | undefined;
-  let nodeSeq = -1n;
-  const handles: OpenHandleAsOf[] = [];
-  for (const [streamId, list] of streams) {
-    if (streamId.startsWith(NODE_STREAM_PREFIX)) {
-      // A path may have been deleted and created again: the latest creation is the one that counts.
-      const state = list.reduce<NodeState | undefined>(
-        (s, e) => evolveNode(s, { type: e.type, data: e.data } as NodeEvent),
-        undefined,
-      );
-      const seq = BigInt(list[0].seq);
-      if (state && pathKey(state.path.split('/')) !== key) continue;
-      if (seq > nodeSeq) [node, nodeSeq] = [state, seq];
-    } else if (streamId.startsWith(SHARE_STREAM_PREFIX)) {
-      const lease = list
-        .filter((e) => e.type.startsWith('ShareLease'))
-        .reduce(
-          (s, e) => evolveShareLease(s, { type: e.type, data: e.data } as ShareLeaseEvent),
-          initialShareLeaseState,
-        );
-      share = { exists: !list.some((e) => e.type === 'ShareDeleted'), lease };
-    } else if (streamId.startsWith(HANDLE_STREAM_PREFIX) && list.length === 1 && list[0].type === 'HandleOpened') {
-      const d = list[0].data as HandleOpened;
-      handles.push({
-        handleId: d.handleId,
-        sessionId: d.sessionId,
-        clientName: d.clientName,
-        clientIp: d.clientIp,
-        access: d.access,
-        openedAt: list[0].recordedAt,
-        openedBy: list[0].principal,
-      });
+export class StateAsOfFold {
+  /** Each node stream's state and where it began: a path deleted and created again has several. */
+  private readonly nodes = new Map<string, { state: NodeState | undefined; firstSeq: bigint }>();
+  private readonly shares = new Map<string, { exists: boolean; lease: ShareLeaseState }>();
+  /** Handles opened and not (yet) closed, in the order they were opened. */
+  private readonly handles = new Map<string, OpenHandleAsOf>();
+
+  constructor(
+    private readonly key: string,
+    private readonly at: Date,
+  ) {}
+
+  add(events: AuditEvent[]): void {
+    for (const e of events) {
+      if (e.streamId.startsWith(NODE_STREAM_PREFIX)) {
+        const node = this.nodes.get(e.streamId);
+        this.nodes.set(e.streamId, {
+          state: evolveNode(node?.state, { type: e.type, data: e.data } as NodeEvent),
+          firstSeq: node?.firstSeq ?? BigInt(e.seq),
+        });
+      } else if (e.streamId.startsWith(SHARE_STREAM_PREFIX)) {
+        const share = this.shares.get(e.streamId) ?? { exists: true, lease: initialShareLeaseState };
+        if (e.type === 'ShareDeleted') share.exists = false;
+        else if (e.type.startsWith('ShareLease'))
+          share.lease = evolveShareLease(share.lease, { type: e.type, data: e.data } as ShareLeaseEvent);
+        this.shares.set(e.streamId, share);
+      } else if (e.streamId.startsWith(HANDLE_STREAM_PREFIX)) {
+        // A handle stream is its opening and then its closing, whoever closed it.
+        if (e.type !== 'HandleOpened') this.handles.delete(e.streamId);
+        else {
+          const d = e.data as HandleOpened;
+          this.handles.set(e.streamId, {
+            handleId: d.handleId,
+            sessionId: d.sessionId,
+            clientName: d.clientName,
+            clientIp: d.clientIp,
+            access: d.access,
+            openedAt: e.recordedAt,
+            openedBy: e.principal,
+          });
+        }
+      }
     }
   }
-  if (share) {
-    // A lapse or the end of a break is in the state as of `at` even when recorded later, or never.
-    const view = viewShareLease(share.lease, at.getTime());
-    const shareLease = {
-      state: view.state,
-      ...(view.state !== 'available' ? { leaseId: view.leaseId } : {}),
-      epoch: view.epoch,
+
+  result(): StateAsOf {
+    const handles = [...this.handles.values()];
+    const share = [...this.shares.values()].pop();
+    if (share) {
+      // A lapse or the end of a break is in the state as of `at` even when recorded later, or never.
+      const view = viewShareLease(share.lease, this.at.getTime());
+      const shareLease = {
+        state: view.state,
+        ...(view.state !== 'available' ? { leaseId: view.leaseId } : {}),
+        epoch: view.epoch,
+      };
+      return { exists: share.exists, kind: 'directory', shareLease, handles };
+    }
+    // The latest node created that is at the path at `at` (or was deleted there) is the one that counts.
+    let node: NodeState | undefined;
+    let nodeSeq = -1n;
+    for (const { state, firstSeq } of this.nodes.values()) {
+      if (state && pathKey(state.path.split('/')) !== this.key) continue;
+      if (firstSeq > nodeSeq) [node, nodeSeq] = [state, firstSeq];
+    }
+    if (!node) return { exists: false, handles };
+    const lease = node.lease;
+    return {
+      exists: true,
+      kind: node.kind,
+      lease:
+        node.kind === 'file'
+          ? {
+              state: lease.status,
+              ...(lease.status !== 'available' ? { leaseId: lease.leaseId } : {}),
+              epoch: lease.epoch,
+            }
+          : undefined,
+      handles,
     };
-    return { exists: share.exists, kind: 'directory', shareLease, handles };
   }
-  if (!node) return { exists: false, handles };
-  const lease = node.lease;
-  return {
-    exists: true,
-    kind: node.kind,
-    lease:
-      node.kind === 'file'
-        ? {
-            state: lease.status,
-            ...(lease.status !== 'available' ? { leaseId: lease.leaseId } : {}),
-            epoch: lease.epoch,
-          }
-        : undefined,
-    handles,
-  };
 }
 
 const LEASE_EVENTS: Record<LeaseEvent['type'] | ShareLeaseEvent['type'], string> = {
