@@ -107,7 +107,9 @@ interface Api {
 
 async function startApi(): Promise<Api> {
   const port = await freePort();
-  const child = start(process.execPath, [join(DIST, 'apps/api/src/main.js')], {
+  // BENCH_API_NODE_ARGS: extra node flags for the API only, e.g. `--prof --logfile=/tmp/api.log` to see where its CPU goes.
+  const nodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = start(process.execPath, [...nodeArgs, join(DIST, 'apps/api/src/main.js')], {
     // The rate limiter runs, and its cost is measured, but it never refuses: the bench measures leases, not the limit.
     env: {
       ...env,
