@@ -7,7 +7,7 @@ import { Pool } from 'pg';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '../../libs/accounts/src';
 import { verifyProjections } from '../../libs/projections/src';
 import { AuditedService, startAuditedService } from '../support/audited-service';
-import { connectionString, python, PythonCall, PythonResult } from '../support/python-batch';
+import { PythonCall, PythonResult, PythonSdk } from '../support/python';
 import { TestService, uniqueShare } from '../support/service';
 import { RawResponse, sendRaw } from '../support/signed-request';
 
@@ -21,7 +21,7 @@ describe('file operations beyond read and write', () => {
   let pool: Pool;
   let share: ShareClient;
   let shareName: string;
-  let connection: string;
+  let python: PythonSdk;
 
   beforeAll(async () => {
     audited = await startAuditedService('files', 200);
@@ -29,16 +29,20 @@ describe('file operations beyond read and write', () => {
     shareName = uniqueShare('files');
     share = service.serviceClient().getShareClient(shareName);
     await share.create();
-    connection = connectionString(service.accountUrl(), DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY);
+    python = new PythonSdk(service.url);
   });
-  afterAll(() => audited.stop());
+  afterAll(async () => {
+    await python.stop();
+    await audited.stop();
+  });
   const catchUp = () => audited.catchUp();
 
   const wirePath = (path: string) =>
     `/${DEVELOPMENT_ACCOUNT}/${shareName}/${path.split('/').map(encodeURIComponent).join('/')}`;
   const raw = (method: string, path: string, query = '', headers: Record<string, string | undefined> = {}) =>
     sendRaw(service.url, { method, path: wirePath(path), query, headers, signer });
-  const py = (calls: PythonCall[]): Promise<PythonResult[]> => python(connection, shareName, calls);
+  const dev = { account: DEVELOPMENT_ACCOUNT, key: DEVELOPMENT_KEY };
+  const py = (calls: PythonCall[]): Promise<PythonResult[]> => python.batch({ ...dev, share: shareName }, calls);
   /** The events a request recorded: stream, type, data, and who caused it through which request. */
   const eventsOf = async (requestId: string | undefined) =>
     (
@@ -581,7 +585,7 @@ describe('file operations beyond read and write', () => {
       await sourceFile('copy-py-src.bin');
       const other = uniqueShare('copyto');
       await service.serviceClient().getShareClient(other).create();
-      const results = await python(connection, other, [
+      const results = await python.batch({ ...dev, share: other }, [
         {
           client: 'file',
           path: 'meta-py.bin',

@@ -8,6 +8,19 @@ export type PythonAnswer =
   | { ok: true; result: any; requestId?: string }
   | { ok: false; status: number; code?: string; message: string; requestId?: string };
 
+/** One call of a method of the SDK's ShareClient, ShareDirectoryClient or ShareFileClient. */
+export interface PythonCall {
+  client: 'share' | 'directory' | 'file';
+  path?: string;
+  method: string;
+  /** Its keyword arguments; `data` is sent as Latin-1 bytes. */
+  kwargs?: Record<string, unknown>;
+  /** Call it on the share snapshot of this name (a ShareClient made with snapshot=). */
+  snapshot?: string;
+}
+
+export type PythonResult = { ok: any } | { error: { status: number; code?: string; message: string } };
+
 /**
  * One Python process running test/support/python/driver.py, which calls Leasehold through the
  * official Python SDK: a test file starts one and sends it every call, instead of paying an
@@ -48,6 +61,21 @@ export class PythonSdk {
     const answer = await this.call(op, args);
     if (!answer.ok) throw new Error(`${op} failed: ${answer.status} ${answer.code} ${answer.message}`);
     return answer;
+  }
+
+  /**
+   * Calls in order on clients of one share, with the account's key: one result each, a refusal by
+   * the service does not stop the next. A call the SDK itself refuses (status 0) fails the batch.
+   */
+  async batch(target: { account: string; key: string; share: string }, calls: PythonCall[]): Promise<PythonResult[]> {
+    const results: PythonResult[] = [];
+    for (const call of calls) {
+      const answer = await this.call('call', { ...target, ...call });
+      if (answer.ok) results.push({ ok: answer.result });
+      else if (answer.status === 0) throw new Error(`${call.method}: ${answer.code} ${answer.message}`);
+      else results.push({ error: { status: answer.status, code: answer.code, message: answer.message } });
+    }
+    return results;
   }
 
   private exited(): PythonAnswer {

@@ -3,10 +3,12 @@
 One process per test file: requests arrive as JSON lines on stdin ({"id", "op", "args"}), answers
 leave as JSON lines on stdout ({"id", "ok": true, "result", "requestId"} or {"id", "ok": false,
 "status", "code", "message", "requestId"}). argv: the service's base URL (http://127.0.0.1:PORT).
+The op "call" calls any method of a share, directory or file client; the others shape their
+arguments and results for one test each.
 """
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from azure.core.exceptions import HttpResponseError
 from azure.storage.fileshare import (
@@ -35,6 +37,37 @@ def service(a):
 
 def share(a):
     return service(a).get_share_client(a["share"])
+
+
+def plain(value):
+    """An SDK result as JSON: models become their public fields, times ISO strings, bytes Latin-1 text."""
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray)):
+        return value.decode("latin1")
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if hasattr(value, "__dict__"):
+        return {k: plain(v) for k, v in vars(value).items() if not k.startswith("_")}
+    return value
+
+
+def call(a):
+    """a["method"] of a client of the share (at a["snapshot"] when given), a["path"]'s directory or file, with a["kwargs"]."""
+    s = service(a).get_share_client(a["share"], snapshot=a.get("snapshot"))
+    kind = a["client"]
+    client = s if kind == "share" else s.get_directory_client(a.get("path", "")) if kind == "directory" else s.get_file_client(a["path"])
+    kwargs = dict(a.get("kwargs", {}))
+    if "data" in kwargs:
+        kwargs["data"] = kwargs["data"].encode("latin1")
+    result = getattr(client, a["method"])(**kwargs)
+    if a["method"] == "download_file":
+        return result.readall().decode("latin1")
+    if a["method"] in ("rename_file", "rename_directory"):
+        return {"url": result.url}
+    return plain(result)
 
 
 def file(a):
@@ -75,6 +108,7 @@ def share_out(s):
 
 
 OPS = {
+    "call": call,
     "create_share": lambda a: share(a).create_share(metadata=a.get("metadata"), quota=a.get("quota"), raw_response_hook=remember) and None,
     "list_shares": lambda a: [
         [share_out(s) for s in page]
