@@ -55,7 +55,7 @@ export async function startApi(
   mountMetrics(fastify);
   await mountDocs(fastify);
   await mountQueueBoard(fastify, config);
-  await mountConsole(fastify, options.consoleDir);
+  mountConsole(fastify, options.consoleDir);
   mountWireGateway(fastify, app.get(WireGateway));
   await app.listen(config.port, config.host);
   const address = app.getHttpServer().address();

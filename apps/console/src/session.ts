@@ -1,4 +1,4 @@
-import { AnonymousCredential, ShareClient, ShareServiceClient } from '@azure/storage-file-share';
+import { AnonymousCredential, Pipeline, ShareClient, ShareServiceClient } from '@azure/storage-file-share';
 import { BrowserSharedKeyCredential, SharedKeySigner } from './shared-key';
 
 /** What the user signed in with. Kept in sessionStorage only: gone when the tab closes, never sent to the server as such. */
@@ -37,8 +37,7 @@ export class Session {
       this.signer = new SharedKeySigner(credentials.account, credentials.key);
       this.service = new ShareServiceClient(
         `${this.endpoint}/${this.account}`,
-        new BrowserSharedKeyCredential(this.signer),
-        { retryOptions: { maxTries: 2 } },
+        new Pipeline([new BrowserSharedKeyCredential(this.signer)]),
       );
     } else {
       const url = new URL(credentials.url);

@@ -44,7 +44,7 @@ export class SharedKeySigner {
       .map((n) => n.toLowerCase())
       .filter((n, i, all) => n.startsWith('x-ms-') && all.indexOf(n) === i)
       .sort()
-      .map((n) => `${n}:${value(n).replace(/\s+/g, ' ').trim()}\n`)
+      .map((n) => `${n}:${value(n).trimStart()}\n`)
       .join('');
     const parsed = new URL(url);
     const query = new Map<string, string[]>();
@@ -101,7 +101,12 @@ class SharedKeyPolicy extends BaseRequestPolicy {
   }
 }
 
-/** A credential for the SDK's clients that signs each request with the account key (asynchronously, with WebCrypto). */
+/**
+ * A credential for the SDK's clients that signs each request with the account key (asynchronously,
+ * with WebCrypto). Pass it in a `new Pipeline([credential])`: the SDK runs a request policy factory
+ * it does not know as one of the pipeline's policies (given directly as a credential, it would be
+ * taken for an anonymous one).
+ */
 export class BrowserSharedKeyCredential extends Credential {
   constructor(readonly signer: SharedKeySigner) {
     super();

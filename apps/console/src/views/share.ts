@@ -36,7 +36,7 @@ export const shareView: View = (root, { session, watch }, [share]) => {
   let state: string | undefined;
   const tick = () => {
     if (state !== 'leased' && state !== 'breaking') return countdown.replaceChildren();
-    if (!until) return countdown.replaceChildren(h('span', { 'data-seconds': 'infinite' }, 'held until released or broken'));
+    if (!until) return countdown.replaceChildren(h('span', { 'data-infinite': true }, 'held until released or broken'));
     const seconds = Math.max(0, Math.ceil((until.until - Date.now()) / 1000));
     countdown.replaceChildren(h('span', { 'data-seconds': seconds }, `${until.what} in ${seconds} s`), ` (${when(new Date(until.until))})`);
   };
@@ -49,18 +49,28 @@ export const shareView: View = (root, { session, watch }, [share]) => {
       : [];
   const show = async (after?: string) => {
     try {
-      const [props, events] = await Promise.all([
-        client.getProperties(),
-        after ? untilIncluded(readEvents, (list) => list.some((e) => Date.parse(e.recordedAt) >= Date.parse(after))) : readEvents(),
-      ]);
+      // Get Share Properties by hand: the SDK's answer for a share drops the response headers, and
+      // with them the fencing epoch (x-leasehold-lease-epoch).
+      const props = await session.send('GET', session.url(share, '', { restype: 'share' })).then((r) => ({
+        leaseState: r.headers.get('x-ms-lease-state') ?? undefined,
+        leaseDuration: r.headers.get('x-ms-lease-duration') ?? undefined,
+        epoch: r.headers.get('x-leasehold-lease-epoch'),
+      }));
+      const timed = props.leaseDuration === 'fixed' || props.leaseState === 'breaking';
+      const events = await untilIncluded(
+        readEvents,
+        (list) =>
+          (!after || list.some((e) => Date.parse(e.recordedAt) >= Date.parse(after))) &&
+          (!timed || !session.isOwner || deadline(list) !== undefined),
+      );
       state = props.leaseState;
       const latest = events.find((e) => e.type.startsWith('ShareLease'));
-      until = props.leaseDuration === 'fixed' || state === 'breaking' ? deadline(events) : undefined;
+      until = timed ? deadline(events) : undefined;
       const fact = (term: string, id: string, value: Node | string) => [h('dt', {}, term), h('dd', { id }, value)];
       facts.replaceChildren(
         ...fact('State', 'share-lease-state', leaseBadge(props.leaseState)),
         ...fact('Duration', 'share-lease-duration', props.leaseDuration ?? '—'),
-        ...fact('Epoch', 'share-lease-epoch', props._response.headers.get('x-leasehold-lease-epoch') ?? '—'),
+        ...fact('Epoch', 'share-lease-epoch', props.epoch ?? '—'),
         ...fact('Holder', 'share-lease-holder', state === 'leased' && latest?.leaseId ? h('code', {}, latest.leaseId) : '—'),
         ...fact('Last change', 'share-lease-since', latest ? `${latest.type.replace('ShareLease', '').toLowerCase()} ${ago(latest.recordedAt)} by ${latest.principal ?? '?'}` : '—'),
       );
