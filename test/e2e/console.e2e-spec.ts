@@ -55,13 +55,18 @@ beforeAll(async () => {
   await worker.init();
   share = service.serviceClient().getShareClient(shareName);
   await share.create();
-  await createTree(share, ['reports', 'reports/q3'], ['reports/q3/ledger.csv', 'reports/q3/summary.txt', 'reports/readme.md']);
+  await createTree(
+    share,
+    ['reports', 'reports/q3'],
+    ['reports/q3/ledger.csv', 'reports/q3/summary.txt', 'reports/readme.md'],
+  );
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   page = await browser.newPage({ viewport: { width: 1100, height: 720 } });
   // What the page itself reports (a script error, a refused request) belongs in the test's output.
   page.on('pageerror', (error) => console.error(`page: ${error.message}`));
   page.on('response', (response) => {
-    if (response.status() >= 400) console.error(`page: ${response.request().method()} ${response.url()} ${response.status()}`);
+    if (response.status() >= 400)
+      console.error(`page: ${response.request().method()} ${response.url()} ${response.status()}`);
   });
 }, 120_000);
 

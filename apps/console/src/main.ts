@@ -8,7 +8,13 @@ import { treeView } from './views/tree';
 import { route, View, ViewContext } from './views/view';
 import { Watch } from './watch';
 
-const ROUTES: Record<string, View> = { '': treeView, file: fileView, share: shareView, jobs: jobsView, audit: auditView };
+const ROUTES: Record<string, View> = {
+  '': treeView,
+  file: fileView,
+  share: shareView,
+  jobs: jobsView,
+  audit: auditView,
+};
 
 const main = document.getElementById('main')!;
 const header = document.getElementById('header')!;
@@ -75,7 +81,13 @@ function signIn(message?: string): void {
   const account = h('input', { id: 'account', autocomplete: 'username', required: true });
   const key = h('input', { id: 'key', type: 'password', autocomplete: 'current-password', required: true });
   const sas = h('input', { id: 'sas', placeholder: `${location.origin}/account?sv=…&sig=…` });
-  const keyFields = h('div', {}, h('label', {}, 'Endpoint ', endpoint), h('label', {}, 'Account ', account), h('label', {}, 'Key ', key));
+  const keyFields = h(
+    'div',
+    {},
+    h('label', {}, 'Endpoint ', endpoint),
+    h('label', {}, 'Account ', account),
+    h('label', {}, 'Key ', key),
+  );
   const sasFields = h('div', { hidden: true }, h('label', {}, 'SAS URL ', sas));
   const status = h('div', { 'aria-live': 'polite' }, message ? alertLine(message) : '');
   const toggle = () => {
@@ -102,7 +114,13 @@ function signIn(message?: string): void {
       'form',
       { id: 'sign-in', class: 'card', onsubmit: (e) => void submit(e) },
       h('h1', {}, 'Sign in'),
-      h('fieldset', {}, h('legend', {}, 'With'), h('label', {}, keyMode, ' account key'), h('label', {}, sasMode, ' SAS URL')),
+      h(
+        'fieldset',
+        {},
+        h('legend', {}, 'With'),
+        h('label', {}, keyMode, ' account key'),
+        h('label', {}, sasMode, ' SAS URL'),
+      ),
       keyFields,
       sasFields,
       h('button', { type: 'submit' }, 'Sign in'),

@@ -3,8 +3,7 @@ import { BrowserSharedKeyCredential, SharedKeySigner } from './shared-key';
 
 /** What the user signed in with. Kept in sessionStorage only: gone when the tab closes, never sent to the server as such. */
 export type Credentials =
-  | { kind: 'key'; endpoint: string; account: string; key: string }
-  | { kind: 'sas'; url: string };
+  { kind: 'key'; endpoint: string; account: string; key: string } | { kind: 'sas'; url: string };
 
 const STORAGE_KEY = 'leasehold-console';
 /** The version of the REST dialect the extension requests speak (the SDK sends its own). */
@@ -42,12 +41,14 @@ export class Session {
     } else {
       const url = new URL(credentials.url);
       const [account, share] = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
-      if (!account || !url.searchParams.has('sig')) throw new Error('A SAS URL names the account and carries a signature (sig=…).');
+      if (!account || !url.searchParams.has('sig'))
+        throw new Error('A SAS URL names the account and carries a signature (sig=…).');
       this.endpoint = url.origin;
       this.account = account;
       this.sas = url.search.slice(1);
       this.onlyShare = share;
-      if (!share) this.service = new ShareServiceClient(`${this.endpoint}/${account}?${this.sas}`, new AnonymousCredential());
+      if (!share)
+        this.service = new ShareServiceClient(`${this.endpoint}/${account}?${this.sas}`, new AnonymousCredential());
     }
   }
 
@@ -75,14 +76,18 @@ export class Session {
 
   share(name: string): ShareClient {
     if (this.service) return this.service.getShareClient(name);
-    return new ShareClient(`${this.endpoint}/${this.account}/${encodeURIComponent(name)}?${this.sas}`, new AnonymousCredential());
+    return new ShareClient(
+      `${this.endpoint}/${this.account}/${encodeURIComponent(name)}?${this.sas}`,
+      new AnonymousCredential(),
+    );
   }
 
   /** The URL of a place: the account, a share, or a path in it. */
   url(share?: string, path = '', query: Record<string, string | undefined> = {}): string {
     const segments = [this.account, share, ...path.split('/')].filter((s): s is string => !!s).map(encodeURIComponent);
     const url = new URL(`${this.endpoint}/${segments.join('/')}`);
-    for (const [name, value] of Object.entries(query)) if (value !== undefined && value !== '') url.searchParams.set(name, value);
+    for (const [name, value] of Object.entries(query))
+      if (value !== undefined && value !== '') url.searchParams.set(name, value);
     return this.sas ? `${url.toString()}${url.search ? '&' : '?'}${this.sas}` : url.toString();
   }
 
@@ -92,9 +97,18 @@ export class Session {
     url: string,
     options: { headers?: Record<string, string>; signal?: AbortSignal } = {},
   ): Promise<Response> {
-    const headers = new Headers({ 'x-ms-version': VERSION, 'x-ms-client-request-id': crypto.randomUUID(), ...options.headers });
+    const headers = new Headers({
+      'x-ms-version': VERSION,
+      'x-ms-client-request-id': crypto.randomUUID(),
+      ...options.headers,
+    });
     if (this.signer)
-      await this.signer.sign(method, url, { get: (n) => headers.get(n), set: (n, v) => headers.set(n, v), names: () => [...headers.keys()] }, 0);
+      await this.signer.sign(
+        method,
+        url,
+        { get: (n) => headers.get(n), set: (n, v) => headers.set(n, v), names: () => [...headers.keys()] },
+        0,
+      );
     const response = await fetch(url, { method, headers, signal: options.signal, cache: 'no-store' });
     if (!response.ok) {
       const error = new Error(`${response.status} ${response.headers.get('x-ms-error-code') ?? response.statusText}`);

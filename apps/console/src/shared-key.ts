@@ -26,9 +26,7 @@ export class SharedKeySigner {
     readonly account: string,
     accountKey: string,
   ) {
-    this.key = crypto.subtle.importKey('raw', bytesOf(accountKey), { name: 'HMAC', hash: 'SHA-256' }, false, [
-      'sign',
-    ]);
+    this.key = crypto.subtle.importKey('raw', bytesOf(accountKey), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
   }
 
   /** Checks that the key is well-formed base64 before anything is sent with it. */
@@ -48,7 +46,8 @@ export class SharedKeySigner {
       .join('');
     const parsed = new URL(url);
     const query = new Map<string, string[]>();
-    for (const [name, v] of parsed.searchParams) query.set(name.toLowerCase(), [...(query.get(name.toLowerCase()) ?? []), v]);
+    for (const [name, v] of parsed.searchParams)
+      query.set(name.toLowerCase(), [...(query.get(name.toLowerCase()) ?? []), v]);
     const canonicalQuery = [...query.keys()]
       .sort()
       .map((name) => `\n${name}:${query.get(name)!.sort().join(',')}`)

@@ -80,7 +80,11 @@ export function timeline(entries: LeaseHistoryEntry[], now = Date.now()): HTMLEl
           class: `bar${bar.to === undefined ? ' holding' : ''}`,
           'data-lease-id': bar.leaseId,
         },
-        svg('title', {}, `${bar.leaseId}: ${when(new Date(bar.from))} – ${bar.to ? `${when(new Date(bar.to))} (${bar.end})` : 'now'}`),
+        svg(
+          'title',
+          {},
+          `${bar.leaseId}: ${when(new Date(bar.from))} – ${bar.to ? `${when(new Date(bar.to))} (${bar.end})` : 'now'}`,
+        ),
       ),
     );
   }
@@ -91,7 +95,8 @@ export function timeline(entries: LeaseHistoryEntry[], now = Date.now()): HTMLEl
     if (previousPath !== undefined && e.path !== previousPath)
       marks.push({ at, action: 'renamed', lane: -1, label: `renamed to ${e.path ?? '?'} (by then)` });
     previousPath = e.path;
-    if (MARKED.has(e.action)) marks.push({ at, action: e.action, lane: lanes.indexOf(e.leaseId), label: `${e.action} by ${e.by ?? '?'}` });
+    if (MARKED.has(e.action))
+      marks.push({ at, action: e.action, lane: lanes.indexOf(e.leaseId), label: `${e.action} by ${e.by ?? '?'}` });
   }
   const axis = TOP + lanes.length * LANE + 6;
   for (const m of marks) {

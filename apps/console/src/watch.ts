@@ -58,7 +58,10 @@ export class Watch {
   private async stream(): Promise<void> {
     const headers: Record<string, string> = { accept: 'text/event-stream' };
     if (this.lastEventId) headers['last-event-id'] = this.lastEventId;
-    const url = this.session.url(this.session.onlyShare, '', { comp: 'watch', recursive: this.session.onlyShare ? 'true' : undefined });
+    const url = this.session.url(this.session.onlyShare, '', {
+      comp: 'watch',
+      recursive: this.session.onlyShare ? 'true' : undefined,
+    });
     const response = await this.session.send('GET', url, { headers, signal: this.abort.signal });
     const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = '';

@@ -20,7 +20,10 @@ const FILTERS = ['type', 'leaseid', 'handleid', 'jobid', 'clientrequestid', 'pri
 /** Audit search with the audit API's filters, a table of results (paged), and an NDJSON export of the same filters. */
 export const auditView: View = (root, { session }) => {
   if (!session.isOwner) {
-    root.append(h('h1', {}, 'Audit'), h('p', { class: 'muted' }, 'The audit trail is for the account owner: sign in with the account key.'));
+    root.append(
+      h('h1', {}, 'Audit'),
+      h('p', { class: 'muted' }, 'The audit trail is for the account owner: sign in with the account key.'),
+    );
     return;
   }
   const field = (name: string, label: string, attributes: Record<string, string> = {}) => {
@@ -33,7 +36,12 @@ export const auditView: View = (root, { session }) => {
   const filters = FILTERS.map((name) => field(name, name));
   const from = field('from', 'From', { type: 'datetime-local', step: '1' });
   const to = field('to', 'To', { type: 'datetime-local', step: '1' });
-  const order = h('select', { id: 'audit-order' }, h('option', { value: 'desc' }, 'newest first'), h('option', { value: 'asc' }, 'oldest first'));
+  const order = h(
+    'select',
+    { id: 'audit-order' },
+    h('option', { value: 'desc' }, 'newest first'),
+    h('option', { value: 'asc' }, 'oldest first'),
+  );
   const rows = h('tbody', {});
   const status = h('div', { 'aria-live': 'polite' });
   const more = h('div', {});
@@ -80,7 +88,11 @@ export const auditView: View = (root, { session }) => {
   const exportEvents = async () => {
     try {
       const blob = await (await session.send('GET', query({ comp: 'auditexport' }))).blob();
-      const link = h('a', { href: URL.createObjectURL(blob), download: 'audit.ndjson', id: 'audit-download' }, `Download audit.ndjson (${blob.size} bytes)`);
+      const link = h(
+        'a',
+        { href: URL.createObjectURL(blob), download: 'audit.ndjson', id: 'audit-download' },
+        `Download audit.ndjson (${blob.size} bytes)`,
+      );
       exported.replaceChildren(link);
       link.click();
     } catch (error) {
@@ -107,14 +119,29 @@ export const auditView: View = (root, { session }) => {
       from.label,
       to.label,
       h('label', {}, 'Order ', order),
-      h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'audit-search' }, 'Search'), h('button', { type: 'button', id: 'audit-export', onclick: () => void exportEvents() }, 'Export NDJSON')),
+      h(
+        'div',
+        { class: 'actions' },
+        h('button', { type: 'submit', id: 'audit-search' }, 'Search'),
+        h('button', { type: 'button', id: 'audit-export', onclick: () => void exportEvents() }, 'Export NDJSON'),
+      ),
     ),
     status,
     exported,
     h(
       'table',
       { id: 'audit-results' },
-      h('thead', {}, h('tr', {}, ...['Time', 'Type', 'Where', 'Principal', 'Lease / handle / job', 'Client request id'].map((t) => h('th', {}, t)))),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ...['Time', 'Type', 'Where', 'Principal', 'Lease / handle / job', 'Client request id'].map((t) =>
+            h('th', {}, t),
+          ),
+        ),
+      ),
       rows,
     ),
     more,

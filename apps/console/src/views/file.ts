@@ -21,7 +21,7 @@ export const fileView: View = (root, { session, watch }, [share, ...segments]) =
   const status = h('div', { 'aria-live': 'polite' });
   root.append(
     h('nav', { class: 'crumbs' }, h('a', { href: route('') }, 'Shares'), ` / ${share} / ${path}`),
-    h('h1', {}, path.split('/').pop()!),
+    h('h1', {}, path.split('/').pop()),
     status,
     h('section', {}, h('h2', {}, 'Lease'), lease, leaseActions),
     h('section', {}, h('h2', {}, 'Open handles'), handles),
@@ -31,8 +31,11 @@ export const fileView: View = (root, { session, watch }, [share, ...segments]) =
   const fail = (error: unknown) => status.replaceChildren(alertLine(problem(error)));
   const readHistory = async () =>
     session.isOwner
-      ? (await session.json<{ timeline: LeaseHistoryEntry[] }>(session.url(share, path, { comp: 'leasehistory', maxresults: '1000' })))
-          .timeline
+      ? (
+          await session.json<{ timeline: LeaseHistoryEntry[] }>(
+            session.url(share, path, { comp: 'leasehistory', maxresults: '1000' }),
+          )
+        ).timeline
       : undefined;
 
   const show = async (awaiting?: Change) => {
@@ -61,7 +64,9 @@ export const fileView: View = (root, { session, watch }, [share, ...segments]) =
           ? h('button', { id: 'break-lease', type: 'button', onclick: () => void breakLease() }, 'Break lease')
           : '',
       );
-      history.replaceChildren(entries ? timeline(entries) : h('p', { class: 'muted' }, 'The lease timeline needs the account key.'));
+      history.replaceChildren(
+        entries ? timeline(entries) : h('p', { class: 'muted' }, 'The lease timeline needs the account key.'),
+      );
       await showHandles();
     } catch (error) {
       fail(error);
@@ -69,7 +74,8 @@ export const fileView: View = (root, { session, watch }, [share, ...segments]) =
   };
 
   const showHandles = async () => {
-    if (!session.isOwner) return handles.replaceChildren(h('p', { class: 'muted' }, 'Listing handles needs the account key.'));
+    if (!session.isOwner)
+      return handles.replaceChildren(h('p', { class: 'muted' }, 'Listing handles needs the account key.'));
     const open: HandleItem[] = [];
     for await (const handle of file.listHandles()) open.push(handle);
     handles.replaceChildren(
@@ -78,7 +84,11 @@ export const fileView: View = (root, { session, watch }, [share, ...segments]) =
         ? h(
             'table',
             {},
-            h('thead', {}, h('tr', {}, ...['Handle', 'Client', 'Address', 'Access', 'Opened', ''].map((t) => h('th', {}, t)))),
+            h(
+              'thead',
+              {},
+              h('tr', {}, ...['Handle', 'Client', 'Address', 'Access', 'Opened', ''].map((t) => h('th', {}, t))),
+            ),
             h(
               'tbody',
               {},
@@ -111,7 +121,11 @@ export const fileView: View = (root, { session, watch }, [share, ...segments]) =
           )
         : '',
       open.length
-        ? h('button', { id: 'close-all', type: 'button', onclick: () => void act(() => file.forceCloseAllHandles()) }, 'Close all')
+        ? h(
+            'button',
+            { id: 'close-all', type: 'button', onclick: () => void act(() => file.forceCloseAllHandles()) },
+            'Close all',
+          )
         : '',
     );
   };

@@ -53,7 +53,10 @@ async function openUnder(session: Session, share: string, path: string): Promise
 /** Force-close jobs: submit one, and each job's progress as a bar that the watch moves. */
 export const jobsView: View = (root, { session, watch }) => {
   if (!session.isOwner) {
-    root.append(h('h1', {}, 'Jobs'), h('p', { class: 'muted' }, 'Force-close jobs are for the account owner: sign in with the account key.'));
+    root.append(
+      h('h1', {}, 'Jobs'),
+      h('p', { class: 'muted' }, 'Force-close jobs are for the account owner: sign in with the account key.'),
+    );
     return;
   }
   const rows = h('tbody', {});
@@ -93,7 +96,11 @@ export const jobsView: View = (root, { session, watch }) => {
     h(
       'table',
       { id: 'jobs' },
-      h('thead', {}, h('tr', {}, ...['Job', 'Where', 'State', 'Progress', 'Requested by', 'Created', ''].map((t) => h('th', {}, t)))),
+      h(
+        'thead',
+        {},
+        h('tr', {}, ...['Job', 'Where', 'State', 'Progress', 'Requested by', 'Created', ''].map((t) => h('th', {}, t))),
+      ),
       rows,
     ),
   );
@@ -122,7 +129,17 @@ export const jobsView: View = (root, { session, watch }) => {
         {},
         FINISHED.has(job.state)
           ? ''
-          : h('button', { type: 'button', onclick: () => void session.send('DELETE', session.url(undefined, '', { comp: 'forceclosejob', jobid: job.id })).catch((e) => status.replaceChildren(alertLine(problem(e)))) }, 'Cancel'),
+          : h(
+              'button',
+              {
+                type: 'button',
+                onclick: () =>
+                  void session
+                    .send('DELETE', session.url(undefined, '', { comp: 'forceclosejob', jobid: job.id }))
+                    .catch((e) => status.replaceChildren(alertLine(problem(e)))),
+              },
+              'Cancel',
+            ),
       ),
     );
     const existing = rowOf.get(job.id);
@@ -130,10 +147,13 @@ export const jobsView: View = (root, { session, watch }) => {
     else rows.prepend(row);
     rowOf.set(job.id, row);
     if (total === undefined && !FINISHED.has(job.state))
-      void openUnder(session, job.share, job.path).then((open) => {
-        totals.set(job.id, open + job.closed);
-        upsert(job);
-      }, () => undefined);
+      void openUnder(session, job.share, job.path).then(
+        (open) => {
+          totals.set(job.id, open + job.closed);
+          upsert(job);
+        },
+        () => undefined,
+      );
   };
   const refresh = async (id: string) => {
     const doc = await session.xml('GET', session.url(undefined, '', { comp: 'forceclosejob', jobid: id }));

@@ -15,7 +15,8 @@ function deadline(events: AuditEvent[]): { until: number; what: string } | undef
   if (!last) return undefined;
   if ((last.type === 'ShareLeaseAcquired' || last.type === 'ShareLeaseRenewed') && last.data.expiresAt)
     return { until: Date.parse(last.data.expiresAt), what: 'expires' };
-  if (last.type === 'ShareLeaseBroken' && last.data.brokenAt) return { until: Date.parse(last.data.brokenAt), what: 'breaks' };
+  if (last.type === 'ShareLeaseBroken' && last.data.brokenAt)
+    return { until: Date.parse(last.data.brokenAt), what: 'breaks' };
   return undefined;
 }
 
@@ -38,14 +39,20 @@ export const shareView: View = (root, { session, watch }, [share]) => {
     if (state !== 'leased' && state !== 'breaking') return countdown.replaceChildren();
     if (!until) return countdown.replaceChildren(h('span', { 'data-infinite': true }, 'held until released or broken'));
     const seconds = Math.max(0, Math.ceil((until.until - Date.now()) / 1000));
-    countdown.replaceChildren(h('span', { 'data-seconds': seconds }, `${until.what} in ${seconds} s`), ` (${when(new Date(until.until))})`);
+    countdown.replaceChildren(
+      h('span', { 'data-seconds': seconds }, `${until.what} in ${seconds} s`),
+      ` (${when(new Date(until.until))})`,
+    );
   };
   const timer = setInterval(tick, 1000);
 
   const readEvents = async () =>
     session.isOwner
-      ? (await session.json<{ events: AuditEvent[] }>(session.url(share, '', { comp: 'auditevents', order: 'desc', maxresults: '50' })))
-          .events
+      ? (
+          await session.json<{ events: AuditEvent[] }>(
+            session.url(share, '', { comp: 'auditevents', order: 'desc', maxresults: '50' }),
+          )
+        ).events
       : [];
   const show = async (after?: string) => {
     try {
@@ -71,12 +78,30 @@ export const shareView: View = (root, { session, watch }, [share]) => {
         ...fact('State', 'share-lease-state', leaseBadge(props.leaseState)),
         ...fact('Duration', 'share-lease-duration', props.leaseDuration ?? '—'),
         ...fact('Epoch', 'share-lease-epoch', props.epoch ?? '—'),
-        ...fact('Holder', 'share-lease-holder', state === 'leased' && latest?.leaseId ? h('code', {}, latest.leaseId) : '—'),
-        ...fact('Last change', 'share-lease-since', latest ? `${latest.type.replace('ShareLease', '').toLowerCase()} ${ago(latest.recordedAt)} by ${latest.principal ?? '?'}` : '—'),
+        ...fact(
+          'Holder',
+          'share-lease-holder',
+          state === 'leased' && latest?.leaseId ? h('code', {}, latest.leaseId) : '—',
+        ),
+        ...fact(
+          'Last change',
+          'share-lease-since',
+          latest
+            ? `${latest.type.replace('ShareLease', '').toLowerCase()} ${ago(latest.recordedAt)} by ${latest.principal ?? '?'}`
+            : '—',
+        ),
       );
       actions.replaceChildren(
         state === 'leased' || state === 'breaking'
-          ? h('button', { type: 'button', id: 'break-share-lease', onclick: () => void client.getShareLeaseClient().breakLease().catch(fail) }, 'Break lease')
+          ? h(
+              'button',
+              {
+                type: 'button',
+                id: 'break-share-lease',
+                onclick: () => void client.getShareLeaseClient().breakLease().catch(fail),
+              },
+              'Break lease',
+            )
           : '',
       );
       tick();
@@ -87,7 +112,8 @@ export const shareView: View = (root, { session, watch }, [share]) => {
   const fail = (error: unknown) => status.replaceChildren(alertLine(problem(error)));
   void show();
   const unsubscribe = watch.subscribe((change) => {
-    if (samePath(change.share, share) && change.path === '' && change.type.startsWith('ShareLease')) void show(change.time);
+    if (samePath(change.share, share) && change.path === '' && change.type.startsWith('ShareLease'))
+      void show(change.time);
   });
   return () => {
     clearInterval(timer);

@@ -8,7 +8,11 @@ import { route, samePath, View } from './view';
 const parentOf = (path: string) => path.split('/').slice(0, -1).join('/');
 
 /** How many handles are open on each path under a directory (account owner only: undefined for a SAS). */
-async function handleCounts(session: Session, share: ShareClient, dir: string): Promise<Map<string, number> | undefined> {
+async function handleCounts(
+  session: Session,
+  share: ShareClient,
+  dir: string,
+): Promise<Map<string, number> | undefined> {
   if (!session.isOwner) return undefined;
   const counts = new Map<string, number>();
   const directory = dir ? share.getDirectoryClient(dir) : share.rootDirectoryClient;
@@ -40,7 +44,7 @@ function directoryList(session: Session, share: string, dir: string, loaded: Loa
                 .getProperties()
                 .then((p) => p.leaseState as string | undefined)
                 .catch(() => undefined)
-            : undefined,
+            : Promise.resolve(undefined),
         ),
       );
       list.replaceChildren(
@@ -117,7 +121,8 @@ export const treeView: View = (root, { session, watch }) => {
       for (const [key, reload] of loaded) {
         const [share, ...dir] = key.split('/');
         const under = dir.join('/');
-        if (samePath(share, change.share) && change.path.toLowerCase().startsWith(under) && reload !== refresh) void reload();
+        if (samePath(share, change.share) && change.path.toLowerCase().startsWith(under) && reload !== refresh)
+          void reload();
       }
   });
 };
