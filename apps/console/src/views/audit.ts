@@ -75,7 +75,9 @@ export const auditView: View = (root, { session }) => {
           ),
         ),
       );
-      status.replaceChildren(h('p', { id: 'audit-count' }, `${rows.childElementCount} events`));
+      status.replaceChildren(
+        h('p', { id: 'audit-count' }, `${rows.childElementCount} ${rows.childElementCount === 1 ? 'event' : 'events'}`),
+      );
       more.replaceChildren(
         page.nextMarker ? h('button', { type: 'button', onclick: () => void search(page.nextMarker) }, 'More') : '',
       );

@@ -51,7 +51,11 @@ function directoryList(session: Session, share: string, dir: string, loaded: Loa
         ...entries.map((entry, i) => {
           const path = dir ? `${dir}/${entry.name}` : entry.name;
           if (entry.kind === 'directory') {
-            const details = h('details', { 'data-path': path }, h('summary', {}, `📁 ${entry.name}`));
+            const details = h(
+              'details',
+              { 'data-path': path },
+              h('summary', {}, h('span', { class: 'dir' }, `${entry.name}/`)),
+            );
             details.addEventListener(
               'toggle',
               () => {
@@ -98,7 +102,13 @@ export const treeView: View = (root, { session, watch }) => {
           const details = h(
             'details',
             { 'data-share': name },
-            h('summary', {}, `🗄 ${name} `, h('a', { href: route('share', name), class: 'aside' }, 'share lease')),
+            h(
+              'summary',
+              {},
+              h('strong', {}, name),
+              ' ',
+              h('a', { href: route('share', name), class: 'aside' }, 'share lease'),
+            ),
           );
           details.addEventListener(
             'toggle',
