@@ -97,11 +97,9 @@ export class Session {
     url: string,
     options: { headers?: Record<string, string>; signal?: AbortSignal } = {},
   ): Promise<Response> {
-    const headers = new Headers({
-      'x-ms-version': VERSION,
-      'x-ms-client-request-id': crypto.randomUUID(),
-      ...options.headers,
-    });
+    const headers = new Headers({ 'x-ms-version': VERSION, ...options.headers });
+    // The audit trail records it; crypto.randomUUID, like WebCrypto, exists in secure contexts only.
+    if (globalThis.isSecureContext) headers.set('x-ms-client-request-id', crypto.randomUUID());
     if (this.signer)
       await this.signer.sign(
         method,

@@ -26,6 +26,9 @@ export class SharedKeySigner {
     readonly account: string,
     accountKey: string,
   ) {
+    // Browsers give WebCrypto to secure contexts only (https:, or http: on localhost and 127.0.0.1).
+    if (!globalThis.isSecureContext)
+      throw new Error('Signing with the account key needs HTTPS (or localhost): sign in with a SAS URL here.');
     this.key = crypto.subtle.importKey('raw', bytesOf(accountKey), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
   }
 
