@@ -2,7 +2,7 @@
 // in Debian's headless Chromium driven by playwright-core; a worker (jobs, audit projector) in this
 // process; a second client through the official SDK in Node. Every wait is on a locator's condition.
 // The screenshots in docs/screenshots/ (README "The console") are taken here.
-import { ShareClient } from '@azure/storage-file-share';
+import { AccountSASPermissions, AccountSASResourceTypes, ShareClient } from '@azure/storage-file-share';
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -158,4 +158,32 @@ test('sign in, watch a lease taken elsewhere appear, break it, read its timeline
   await page.locator('#audit-export').click();
   expect((await download).suggestedFilename()).toBe('audit.ndjson');
   await shot('audit');
+});
+
+test('sign in with a SAS URL: the tree and lease states, and the owner-only views say they need the key', async () => {
+  const sas = service
+    .serviceClient()
+    .generateAccountSasUrl(
+      new Date(Date.now() + 3600_000),
+      AccountSASPermissions.parse('rl'),
+      AccountSASResourceTypes.parse('sco').toString(),
+    );
+  const context = await browser.newContext();
+  const tab = await context.newPage();
+  try {
+    await tab.goto(`${service.url}/_console/`);
+    await tab.locator('input[name="mode"][value="sas"]').check();
+    await tab.locator('#sas').fill(sas);
+    await tab.locator('#sas').press('Enter');
+    await tab.locator('#live[data-state="live"]').waitFor();
+    await tab.locator(`details[data-share="${shareName}"] > summary`).click();
+    await tab.locator('details[data-path="reports"] > summary').click();
+    await tab.locator('li.file[data-path="reports/readme.md"] [data-lease="available"]').waitFor();
+    await tab.locator('header a[data-route="jobs"]').click();
+    await tab.locator('main', { hasText: 'sign in with the account key' }).waitFor();
+    // The key never reached the tab's storage: only the SAS URL did.
+    expect(await tab.evaluate('JSON.stringify(sessionStorage)')).not.toContain(DEVELOPMENT_KEY);
+  } finally {
+    await context.close();
+  }
 });

@@ -47,10 +47,19 @@ function directoryList(session: Session, share: string, dir: string, loaded: Loa
             : Promise.resolve(undefined),
         ),
       );
+      // A refresh keeps the subdirectories already shown (open or not, with what they hold) as they are.
+      const shown = new Map(
+        [...list.querySelectorAll(':scope > li > details[data-path]')].map((d) => [
+          d.getAttribute('data-path'),
+          d.parentElement!,
+        ]),
+      );
       list.replaceChildren(
         ...entries.map((entry, i) => {
           const path = dir ? `${dir}/${entry.name}` : entry.name;
           if (entry.kind === 'directory') {
+            const kept = shown.get(path);
+            if (kept) return kept;
             const details = h(
               'details',
               { 'data-path': path },
