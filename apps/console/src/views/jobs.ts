@@ -13,6 +13,7 @@ interface Job {
 }
 
 const FINISHED = new Set(['completed', 'failed', 'cancelled']);
+const progress = (job: { state: string }) => (FINISHED.has(job.state) ? 2 : job.state === 'running' ? 1 : 0);
 
 function parseJob(element: Element): Job {
   const text = (name: string) => element.getElementsByTagName(name)[0]?.textContent ?? '';
@@ -106,7 +107,13 @@ export const jobsView: View = (root, { session, watch }) => {
   );
 
   const rowOf = new Map<string, HTMLTableRowElement>();
+  /** The newest state seen of each job: a count that finishes late must not show an older one. */
+  const latest = new Map<string, Job>();
   const upsert = (job: Job) => {
+    // Reads answered out of order: a job only moves forward (queued, running, finished; more closed).
+    const seen = latest.get(job.id);
+    if (seen && seen !== job && (progress(job) < progress(seen) || job.closed < seen.closed)) return;
+    latest.set(job.id, job);
     const total = totals.get(job.id);
     const done = job.state === 'completed';
     const percent = done ? 100 : total ? Math.min(99, Math.floor((job.closed / total) * 100)) : 0;
@@ -149,8 +156,9 @@ export const jobsView: View = (root, { session, watch }) => {
     if (total === undefined && !FINISHED.has(job.state))
       void openUnder(session, job.share, job.path).then(
         (open) => {
+          if (totals.has(job.id)) return;
           totals.set(job.id, open + job.closed);
-          upsert(job);
+          upsert(latest.get(job.id)!);
         },
         () => undefined,
       );
