@@ -2,6 +2,7 @@
 // apps/ may use any library; libraries never use apps/. The domain is pure; config and the event
 // store sit below the capabilities (observability, which imports only config, below them all); the
 // wire layer (the Azure HTTP dialect) sits beside them and reaches none; capabilities speak no HTTP and meet each other only through a library's index.ts.
+// The browser console (apps/console/src) is a client like any other: it imports only the Azure SDK.
 const CAPABILITIES = '(accounts|filesystem|leases|handles|jobs|audit|projections)';
 const HTTP = ['^(node:)?(http|https|http2)$', 'node_modules/(fastify|@fastify/[^/]+|@nestjs/platform-fastify)/'];
 
@@ -72,6 +73,23 @@ module.exports = {
       severity: 'error',
       from: { path: `^libs/${CAPABILITIES}/` },
       to: { path: HTTP },
+    },
+    {
+      name: 'console-is-browser-code',
+      comment:
+        'apps/console/src runs in the browser: it reaches the service only over HTTP, through the official Azure ' +
+        'SDK (its browser build) and signed fetches, so it imports nothing but itself and that SDK: no library of ' +
+        'ours, no Node module.',
+      severity: 'error',
+      from: { path: '^apps/console/src/' },
+      to: { pathNot: ['^apps/console/src/', '^node_modules/@azure/storage-file-share/'] },
+    },
+    {
+      name: 'browser-code-stays-in-the-browser',
+      comment: 'The console is bundled for the browser by apps/console/build.ts; nothing on the server imports it.',
+      severity: 'error',
+      from: { pathNot: '^apps/console/src/' },
+      to: { path: '^apps/console/src/' },
     },
     {
       name: 'only-through-a-library-index',

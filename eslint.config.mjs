@@ -19,6 +19,8 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { ignoreRestSiblings: true }],
     },
   },
+  // apps/console/src is browser code: the project service types it with apps/console/tsconfig.json
+  // (the DOM library, no Node types), so a Node global there is a type error, and these rules apply as everywhere.
   {
     // Tests assert on raw SQL rows and parsed XML, and benches print them: the assertion (or the
     // figure a reader checks) is what validates their shape, so typing every row would only repeat it.

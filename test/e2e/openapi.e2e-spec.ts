@@ -63,9 +63,13 @@ test('every extension operation the router registers is described, with its reso
 });
 
 test('every service endpoint the HTTP server registers is described, and nothing else is', () => {
-  // The Azure gateway's catch-all routes and the documentation's and dashboard's own routes aside.
+  // The Azure gateway's catch-all routes and the documentation's, dashboard's and console's own routes aside.
   const own = (url: string) =>
-    url === '/' || url === '/*' || url.startsWith('/_docs') || url.startsWith('/_admin/queues');
+    url === '/' ||
+    url === '/*' ||
+    url.startsWith('/_docs') ||
+    url.startsWith('/_admin/queues') ||
+    url.startsWith('/_console');
   const served = service.api.routes
     .filter((r) => !own(r.url) && r.method !== 'HEAD')
     .map((r) => `${r.method} ${r.url.replace(/:(\w+)/g, '{$1}')}`);

@@ -38,8 +38,11 @@ export interface TestService {
 }
 
 /** Starts the real API (in this process, on a free port) against the test database. */
-export async function startTestService(overrides: Record<string, string> = {}): Promise<TestService> {
-  const api = await startApi(testConfig(overrides), ['error']);
+export async function startTestService(
+  overrides: Record<string, string> = {},
+  options: { consoleDir?: string } = {},
+): Promise<TestService> {
+  const api = await startApi(testConfig(overrides), ['error'], options);
   const accounts = api.app.get(AccountsService);
   await accounts.ensureDevelopmentAccount();
   const db = new Pool({ connectionString: testDatabaseUrl(), max: 4 });

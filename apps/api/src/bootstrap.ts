@@ -6,6 +6,7 @@ import { createLogger, fastifyLogging, mountMetrics, observeHttp, PinoNestLogger
 import { mountWireGateway, WireGateway, wireFastifyOptions } from '@leasehold/wire';
 import type { Logger } from 'pino';
 import { ApiModule } from './api.module';
+import { mountConsole } from './console';
 import { mountDocs } from './docs/mount-docs';
 import { mountQueueBoard } from './queue-board';
 
@@ -26,10 +27,14 @@ const pinoLevel = (levels: LogLevel[]) =>
 
 /**
  * Builds and starts the API; used by main.ts and by the end-to-end tests (which pass the levels
- * they want to see). Service endpoints (/_health, /_metrics, /_docs, /_admin) are routes of their
- * own; everything else goes to the Azure gateway.
+ * they want to see, and a console bundle of their own). Service endpoints (/_health, /_metrics,
+ * /_docs, /_admin, /_console) are routes of their own; everything else goes to the Azure gateway.
  */
-export async function startApi(config: LeaseholdConfig, levels?: LogLevel[]): Promise<RunningApi> {
+export async function startApi(
+  config: LeaseholdConfig,
+  levels?: LogLevel[],
+  options: { consoleDir?: string } = {},
+): Promise<RunningApi> {
   const logger = createLogger({
     name: 'api',
     level: levels ? pinoLevel(levels) : config.logLevel,
@@ -50,6 +55,7 @@ export async function startApi(config: LeaseholdConfig, levels?: LogLevel[]): Pr
   mountMetrics(fastify);
   await mountDocs(fastify);
   await mountQueueBoard(fastify, config);
+  mountConsole(fastify, options.consoleDir);
   mountWireGateway(fastify, app.get(WireGateway));
   await app.listen(config.port, config.host);
   const address = app.getHttpServer().address();

@@ -243,7 +243,7 @@ export function openApiDocument(): Record<string, unknown> {
         'Extension operations are signed with Shared Key like every Azure Storage request (`Authorization: SharedKey {account}:{signature}`, `x-ms-date`, `x-ms-version`) on path-style URLs, ' +
         'and selected, as Azure selects operations, by the `comp` query parameter: each URL template and method below is one OpenAPI operation with `comp` as its discriminator. ' +
         'Handle, job and audit operations other than Open and Close Handle are for the account owner only. Extension headers start with `x-leasehold-`.\n\n' +
-        'The queue dashboard (bull-board) is at `/_admin/queues`, behind the admin token.',
+        'The queue dashboard (bull-board) is at `/_admin/queues`, behind the admin token; the browser console at `/_console` (it signs its own requests).',
     },
     servers: [{ url: '/' }],
     security: [{ sharedKey: [] }],

@@ -1,0 +1,122 @@
+import { ago, alertLine, h, leaseBadge, problem, when } from '../dom';
+import { route, samePath, untilIncluded, View } from './view';
+
+interface AuditEvent {
+  type: string;
+  recordedAt: string;
+  leaseId: string | null;
+  principal: string | null;
+  data: { expiresAt?: string; brokenAt?: string; duration?: number };
+}
+
+/** The share lease's instants, read off its newest event: when a fixed lease expires, when a break ends. */
+function deadline(events: AuditEvent[]): { until: number; what: string } | undefined {
+  const last = events.find((e) => e.type.startsWith('ShareLease'));
+  if (!last) return undefined;
+  if ((last.type === 'ShareLeaseAcquired' || last.type === 'ShareLeaseRenewed') && last.data.expiresAt)
+    return { until: Date.parse(last.data.expiresAt), what: 'expires' };
+  if (last.type === 'ShareLeaseBroken' && last.data.brokenAt)
+    return { until: Date.parse(last.data.brokenAt), what: 'breaks' };
+  return undefined;
+}
+
+/** A share's lease: state, duration, epoch, and a countdown to its expiry or the end of its break, kept live by the watch. */
+export const shareView: View = (root, { session, watch }, [share]) => {
+  const client = session.share(share);
+  const facts = h('dl', { class: 'facts', id: 'share-lease' });
+  const countdown = h('p', { id: 'share-countdown', class: 'countdown', 'aria-live': 'off' });
+  const actions = h('div', { class: 'actions' });
+  const status = h('div', { 'aria-live': 'polite' });
+  root.append(
+    h('nav', { class: 'crumbs' }, h('a', { href: route('') }, 'Shares'), ` / ${share}`),
+    h('h1', {}, `Share ${share}`),
+    status,
+    h('section', {}, h('h2', {}, 'Share lease'), facts, countdown, actions),
+  );
+  let until: { until: number; what: string } | undefined;
+  let state: string | undefined;
+  const tick = () => {
+    if (state !== 'leased' && state !== 'breaking') return countdown.replaceChildren();
+    if (!until) return countdown.replaceChildren(h('span', { 'data-infinite': true }, 'held until released or broken'));
+    const seconds = Math.max(0, Math.ceil((until.until - Date.now()) / 1000));
+    countdown.replaceChildren(
+      h('span', { 'data-seconds': seconds }, `${until.what} in ${seconds} s`),
+      ` (${when(new Date(until.until))})`,
+    );
+  };
+  const timer = setInterval(tick, 1000);
+
+  const readEvents = async () =>
+    session.isOwner
+      ? (
+          await session.json<{ events: AuditEvent[] }>(
+            session.url(share, '', { comp: 'auditevents', order: 'desc', maxresults: '50' }),
+          )
+        ).events
+      : [];
+  const show = async (after?: string) => {
+    try {
+      // Get Share Properties by hand: the SDK's answer for a share drops the response headers, and
+      // with them the fencing epoch (x-leasehold-lease-epoch).
+      const props = await session.send('GET', session.url(share, '', { restype: 'share' })).then((r) => ({
+        leaseState: r.headers.get('x-ms-lease-state') ?? undefined,
+        leaseDuration: r.headers.get('x-ms-lease-duration') ?? undefined,
+        epoch: r.headers.get('x-leasehold-lease-epoch'),
+      }));
+      const timed = props.leaseDuration === 'fixed' || props.leaseState === 'breaking';
+      const events = await untilIncluded(
+        readEvents,
+        (list) =>
+          (!after || list.some((e) => Date.parse(e.recordedAt) >= Date.parse(after))) &&
+          (!timed || !session.isOwner || deadline(list) !== undefined),
+      );
+      state = props.leaseState;
+      const latest = events.find((e) => e.type.startsWith('ShareLease'));
+      until = timed ? deadline(events) : undefined;
+      const fact = (term: string, id: string, value: Node | string) => [h('dt', {}, term), h('dd', { id }, value)];
+      facts.replaceChildren(
+        ...fact('State', 'share-lease-state', leaseBadge(props.leaseState)),
+        ...fact('Duration', 'share-lease-duration', props.leaseDuration ?? '—'),
+        ...fact('Epoch', 'share-lease-epoch', props.epoch ?? '—'),
+        ...fact(
+          'Holder',
+          'share-lease-holder',
+          state === 'leased' && latest?.leaseId ? h('code', {}, latest.leaseId) : '—',
+        ),
+        ...fact(
+          'Last change',
+          'share-lease-since',
+          latest
+            ? `${latest.type.replace('ShareLease', '').toLowerCase()} ${ago(latest.recordedAt)} by ${latest.principal ?? '?'}`
+            : '—',
+        ),
+      );
+      actions.replaceChildren(
+        state === 'leased' || state === 'breaking'
+          ? h(
+              'button',
+              {
+                type: 'button',
+                id: 'break-share-lease',
+                onclick: () => void client.getShareLeaseClient().breakLease().catch(fail),
+              },
+              'Break lease',
+            )
+          : '',
+      );
+      tick();
+    } catch (error) {
+      fail(error);
+    }
+  };
+  const fail = (error: unknown) => status.replaceChildren(alertLine(problem(error)));
+  void show();
+  const unsubscribe = watch.subscribe((change) => {
+    if (samePath(change.share, share) && change.path === '' && change.type.startsWith('ShareLease'))
+      void show(change.time);
+  });
+  return () => {
+    clearInterval(timer);
+    unsubscribe();
+  };
+};
