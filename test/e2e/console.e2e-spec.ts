@@ -1,7 +1,9 @@
 // The browser console (/_console) end to end: the bundle `npm run build` makes, served by the API,
 // in Debian's headless Chromium driven by playwright-core; a worker (jobs, audit projector) in this
 // process; a second client through the official SDK in Node. Every wait is on a locator's condition.
-// The screenshots in docs/screenshots/ (README "The console") are taken here.
+// The screenshots in docs/screenshots/ (README "The console") are taken here: with
+// LEASEHOLD_SCREENSHOTS=docs they replace those, otherwise they go to a temporary directory, so a
+// test run leaves the checkout as it was.
 import { AccountSASPermissions, AccountSASResourceTypes, ShareClient } from '@azure/storage-file-share';
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -25,7 +27,6 @@ import {
 import { startTestService, TestService, uniqueShare } from '../support/service';
 
 const OWNER: Signer = { account: DEVELOPMENT_ACCOUNT, key: DEVELOPMENT_KEY };
-const SCREENSHOTS = resolve(__dirname, '../../docs/screenshots');
 /** Debian's chromium package; `.ci/run` installs it when missing. */
 const CHROMIUM = process.env.LEASEHOLD_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -39,7 +40,14 @@ let page: Page;
 let share: ShareClient;
 const shareName = uniqueShare('console');
 
-const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+const shot = (name: string) =>
+  page.screenshot({
+    path: join(
+      process.env.LEASEHOLD_SCREENSHOTS === 'docs' ? resolve(__dirname, '../../docs/screenshots') : bundle,
+      `${name}.png`,
+    ),
+    fullPage: true,
+  });
 
 beforeAll(async () => {
   database = await createIsolatedDatabase('console');
