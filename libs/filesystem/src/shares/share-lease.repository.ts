@@ -91,10 +91,12 @@ export class ShareLeaseRepository {
 
   /**
    * Appends lease events to the share's stream at the version `share` was read at, with the lease
-   * they leave in the same statement; a ConcurrencyError when the stream has moved on. Returns the lease.
+   * they leave in the same statement; a ConcurrencyError when the stream has moved on. Returns the lease
+   * (no events: nothing to write).
    */
   async record(context: CommandContext, share: LeasedShare, events: ShareLeaseEvent[]): Promise<ShareLeaseState> {
     const lease = events.reduce(evolveShareLease, share.lease);
+    if (events.length === 0) return lease;
     const request = {
       tenant: context.tenant,
       streamId: shareStream(share.shareId),
