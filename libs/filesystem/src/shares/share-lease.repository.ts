@@ -39,9 +39,14 @@ interface LeaseWrite {
   lease: ShareLeaseState;
 }
 
-/** Reads and writes in one statement at most; four statements of each in flight. */
+/** Reads or writes in one statement at most. */
 const MAX_BATCH = 256;
-const MAX_IN_FLIGHT = 4;
+/**
+ * One statement of each kind in flight: whatever arrives meanwhile waits for it and goes out in
+ * the next, so under load each statement (and each commit) carries many leases. A renewal waits
+ * at most one statement longer; with more in flight, the batches stayed near one lease each.
+ */
+const MAX_IN_FLIGHT = 1;
 
 /**
  * The lease columns of the shares projection: reads on PostgreSQL's clock, and the inline
