@@ -34,7 +34,9 @@ export class LeaseShareCommand extends Command<LeaseShareResult> {
  * PostgreSQL's clock as read with the share's row, never this process's: API processes whose
  * clocks disagree decide alike. The events are appended with the lease they leave, guarded by the
  * version the decision was made on; a loser of a race re-reads and decides again. Reads and writes
- * go out in the repository's batches, so concurrent renewals share their statements.
+ * go out in the repository's batches, so concurrent renewals share their statements, and a lease
+ * this process wrote last is decided on without a read (ShareLeaseRepository.remembered), at an
+ * instant its write checks against PostgreSQL's clock.
  */
 @CommandHandler(LeaseShareCommand)
 export class LeaseShareHandler implements ICommandHandler<LeaseShareCommand> {
@@ -44,23 +46,32 @@ export class LeaseShareHandler implements ICommandHandler<LeaseShareCommand> {
   ) {}
 
   execute({ context, share: name, command }: LeaseShareCommand): Promise<LeaseShareResult> {
+    // A break is looked up before it is decided (below), so it always reads.
+    let remembered = command.action === 'break' ? undefined : this.shares.remembered(context.tenant, name);
     return retryOnConcurrency(async () => {
-      const share = await this.shares.find(context.tenant, name);
-      if (!share) throw new DomainError('ShareNotFound');
-      // A break is looked up before it is decided: repeated, it would succeed again and break the next holder's lease.
-      if (command.action === 'break') {
-        const original = await this.repeated(context, share, command);
-        if (original) return original;
-      }
-      const decision = decideShareLease(command, share.lease, share.readAt);
-      if (isShareLeaseRejection(decision)) {
-        // A refusal may be the retry of a request that succeeded before the lease moved on.
-        const original = await this.repeated(context, share, command);
-        if (original) return original;
-        // A refusal may still be the first to see the lease lapse: that goes in the log (once).
-        const observed = observeShareLease(share.lease, share.readAt);
-        if (observed.length) await this.shares.record(context, share, observed);
-        throw new DomainError(decision.reason, decision.facts);
+      let share = remembered;
+      remembered = undefined; // a retry after a conflict reads afresh
+      let decision = share && decideShareLease(command, share.lease, share.readAt);
+      // Only a write proves a remembered lease right (its statement checks the version and the
+      // instant): a refusal, or a success with nothing to write, is decided again on a fresh read.
+      if (!share || !decision || isShareLeaseRejection(decision) || decision.events.length === 0) {
+        share = await this.shares.find(context.tenant, name);
+        if (!share) throw new DomainError('ShareNotFound');
+        // Repeated, a break would succeed again and break the next holder's lease.
+        if (command.action === 'break') {
+          const original = await this.repeated(context, share, command);
+          if (original) return original;
+        }
+        decision = decideShareLease(command, share.lease, share.readAt);
+        if (isShareLeaseRejection(decision)) {
+          // A refusal may be the retry of a request that succeeded before the lease moved on.
+          const original = await this.repeated(context, share, command);
+          if (original) return original;
+          // A refusal may still be the first to see the lease lapse: that goes in the log (once).
+          const observed = observeShareLease(share.lease, share.readAt);
+          if (observed.length) await this.shares.record(context, share, observed);
+          throw new DomainError(decision.reason, decision.facts);
+        }
       }
       const lease = await this.shares.record(context, share, decision.events);
       return {
