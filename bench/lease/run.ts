@@ -53,6 +53,8 @@ const CONFIG = {
     .filter((n) => n > 0),
   heartbeatMs: envInteger('BENCH_HEARTBEAT_S', 30, 6) * 1000,
   heartbeatConnections: envInteger('BENCH_HEARTBEAT_CONNECTIONS', 64, 1),
+  /** Extra node options for the API process only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it. */
+  apiNodeArgs: (env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean),
 };
 if (CONFIG.heartbeatLeases.some((n) => !Number.isInteger(n) || n > 100_000))
   throw new Error('BENCH_HEARTBEAT: lease counts up to 100,000, or 0 to skip');
@@ -107,9 +109,7 @@ interface Api {
 
 async function startApi(): Promise<Api> {
   const port = await freePort();
-  // BENCH_API_NODE_ARGS: extra node flags for the API only, e.g. `--prof --logfile=/tmp/api.log` to see where its CPU goes.
-  const nodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = start(process.execPath, [...nodeArgs, join(DIST, 'apps/api/src/main.js')], {
+  const child = start(process.execPath, [...CONFIG.apiNodeArgs, join(DIST, 'apps/api/src/main.js')], {
     // The rate limiter runs, and its cost is measured, but it never refuses: the bench measures leases, not the limit.
     env: {
       ...env,
@@ -118,6 +118,8 @@ async function startApi(): Promise<Api> {
       PORT: String(port),
       HOST: '127.0.0.1',
       RATE_LIMIT_PER_SECOND: '1000000',
+      // JSON lines, as deployed: development's pretty lines go through a worker thread that costs the API more per request.
+      LOG_FORMAT: 'json',
     },
     cwd: ROOT,
   });

@@ -1,12 +1,19 @@
 // Retries that do no harm: the SDK retries a request whose connection broke, with the same
 // x-ms-client-request-id. A proxy between the SDK and the service lets the first lease request
 // commit, then cuts the connection before the answer; meanwhile another client moves the lease on.
-import { ShareFileClient, ShareServiceClient, StorageSharedKeyCredential } from '@azure/storage-file-share';
+// Lease File and Lease Share alike.
+import {
+  ShareClient,
+  ShareFileClient,
+  ShareServiceClient,
+  StorageSharedKeyCredential,
+} from '@azure/storage-file-share';
 import { randomUUID } from 'node:crypto';
 import { createServer, IncomingMessage, request as httpRequest, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '../../libs/accounts/src';
 import { openHandle } from '../support/jobs';
+import { breakShareLease, renewShareLease } from '../support/share-lease';
 import { startTestService, TestService, uniqueShare } from '../support/service';
 
 const signer = { account: DEVELOPMENT_ACCOUNT, key: DEVELOPMENT_KEY };
@@ -77,6 +84,22 @@ describe('retried lease actions get their original answer', () => {
     return { direct, viaProxy: retrying().getShareClient(name).rootDirectoryClient.getFileClient('f.txt') };
   }
 
+  async function newShare(): Promise<{ direct: ShareClient; viaProxy: ShareClient }> {
+    const name = uniqueShare('retry');
+    const direct = service.serviceClient().getShareClient(name);
+    await direct.create();
+    return { direct, viaProxy: retrying().getShareClient(name) };
+  }
+
+  /** The share's lease state and the lease id it holds now, from the shares projection. */
+  const shareLease = async (share: ShareClient) =>
+    (
+      await service.db.query(
+        `SELECT lease_status AS status, lease_id AS id FROM shares WHERE tenant = $1 AND name = $2`,
+        [DEVELOPMENT_ACCOUNT, share.name],
+      )
+    ).rows[0] as { status: string; id: string };
+
   afterEach(() => {
     onCut = undefined;
     cutComp = 'comp=lease';
@@ -136,6 +159,68 @@ describe('retried lease actions get their original answer', () => {
     );
     const stillOpen = open.rows.map((r) => r.id);
     expect(stillOpen).toEqual([late]);
+  });
+
+  describe('Lease Share', () => {
+    it('renew: the retry answers 200 with the lease id although the lease was broken and taken since', async () => {
+      const { direct, viaProxy } = await newShare();
+      const mine = randomUUID();
+      await direct.getShareLeaseClient(mine).acquireLease(15);
+      const next = randomUUID();
+      onCut = async () => {
+        await breakShareLease(direct.getShareLeaseClient(), 0);
+        await direct.getShareLeaseClient(next).acquireLease(15);
+      };
+      const renewed = await renewShareLease(viaProxy.getShareLeaseClient(mine));
+      expect([renewed._response.status, renewed.leaseId]).toEqual([200, mine]);
+      expect(await shareLease(direct)).toEqual({ status: 'leased', id: next });
+    });
+
+    it('release: the retry answers 200 although another client holds the lease by then', async () => {
+      const { direct, viaProxy } = await newShare();
+      const mine = randomUUID();
+      await direct.getShareLeaseClient(mine).acquireLease(-1);
+      const next = randomUUID();
+      onCut = async () => void (await direct.getShareLeaseClient(next).acquireLease(-1));
+      const released = await viaProxy.getShareLeaseClient(mine).releaseLease();
+      expect(released._response.status).toBe(200);
+      expect(await shareLease(direct)).toEqual({ status: 'leased', id: next });
+    });
+
+    it('change: the retry answers 200 with the new lease id although the lease moved on', async () => {
+      const { direct, viaProxy } = await newShare();
+      const [first, second, third] = [randomUUID(), randomUUID(), randomUUID()];
+      await direct.getShareLeaseClient(first).acquireLease(-1);
+      onCut = async () => {
+        await direct.getShareLeaseClient(second).releaseLease();
+        await direct.getShareLeaseClient(third).acquireLease(-1);
+      };
+      const changed = await viaProxy.getShareLeaseClient(first).changeLease(second);
+      expect([changed._response.status, changed.leaseId]).toEqual([200, second]);
+      expect(await shareLease(direct)).toEqual({ status: 'leased', id: third });
+    });
+
+    it('break: the retry answers 202 and does not break the next holder', async () => {
+      const { direct, viaProxy } = await newShare();
+      const mine = randomUUID();
+      await direct.getShareLeaseClient(mine).acquireLease(-1);
+      const next = randomUUID();
+      onCut = async () => void (await direct.getShareLeaseClient(next).acquireLease(-1));
+      const broken = await breakShareLease(viaProxy.getShareLeaseClient(), 0);
+      expect([broken._response.status, broken.leaseId, broken._response.headers.get('x-ms-lease-time')]).toEqual([
+        202,
+        mine,
+        '0',
+      ]);
+      expect(await shareLease(direct)).toEqual({ status: 'leased', id: next });
+      // One break in the log, the original's.
+      const breaks = await service.db.query(
+        `SELECT count(*)::int AS n FROM events e JOIN shares s ON e.tenant = s.tenant AND e.stream_id = 'share-' || s.share_id
+         WHERE s.tenant = $1 AND s.name = $2 AND e.type = 'ShareLeaseBroken'`,
+        [DEVELOPMENT_ACCOUNT, direct.name],
+      );
+      expect(breaks.rows[0].n).toBe(1);
+    });
   });
 
   it('answers a new request (another client request id) on its own merits', async () => {

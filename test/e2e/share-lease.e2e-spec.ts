@@ -5,7 +5,8 @@
 // wait for an expiry or a break end poll the database's clock, never sleep.
 import { LeaseOperationResponse, RestError, ShareClient, ShareSASPermissions } from '@azure/storage-file-share';
 import { DEVELOPMENT_KEY } from '../../libs/accounts/src';
-import { EventStore } from '../../libs/event-store/src';
+import { decideShareLease, isShareLeaseRejection, SYSTEM_CALLER } from '../../libs/domain/src';
+import { ConcurrencyError, EventStore } from '../../libs/event-store/src';
 import { createDataSource } from '../../libs/event-store/src/database';
 import { ShareLeaseRepository } from '../../libs/filesystem/src';
 import { ShareLeaseSweeper } from '../../libs/leases/src';
@@ -350,6 +351,36 @@ describe('Lease Share: every state × action cell through the SDK', () => {
 });
 
 describe('time, on the database clock', () => {
+  it('a decision on a remembered lease is written only at an instant PostgreSQL has just passed, never ahead of it', async () => {
+    const share = await newShare();
+    await leaseOf(share, A).acquireLease(15);
+    const dataSource = await createDataSource(testDatabaseUrl(), 2).initialize();
+    try {
+      const shares = new ShareLeaseRepository(new EventStore(dataSource));
+      const read = (await shares.find(ACCOUNT, share.name))!;
+      const context = { ...SYSTEM_CALLER, tenant: ACCOUNT, now: new Date() };
+      const renewAt = (readAt: number) => {
+        const decision = decideShareLease({ action: 'renew', leaseId: A }, read.lease, readAt);
+        if (isShareLeaseRejection(decision)) throw new Error(decision.reason);
+        return shares.record(context, { ...read, readAt, estimated: true }, decision.events);
+      };
+      // A process whose estimate runs ahead of PostgreSQL's clock, or lags it by more than a second: refused, nothing written.
+      await expect(renewAt((await dbNow()) + 5_000)).rejects.toBeInstanceOf(ConcurrencyError);
+      await expect(renewAt((await dbNow()) - 5_000)).rejects.toBeInstanceOf(ConcurrencyError);
+      expect((await shareEvents(share.name)).map((e) => e.type)).toEqual(['ShareCreated', 'ShareLeaseAcquired']);
+      const now = await dbNow();
+      await expect(renewAt(now)).resolves.toMatchObject({ status: 'leased', expiresAt: now + 15_000 });
+    } finally {
+      await dataSource.destroy();
+    }
+    expect((await shareEvents(share.name)).map((e) => e.type)).toEqual([
+      'ShareCreated',
+      'ShareLeaseAcquired',
+      'ShareLeaseRenewed',
+    ]);
+    await expectReplayMatches(share.name);
+  });
+
   it('a break period runs out into Broken; a later, shorter break shortens it; a longer one does not', async () => {
     const share = await newShare();
     await leaseOf(share, A).acquireLease(-1);

@@ -5,3 +5,4 @@ export * from './event-store';
 export * from './database';
 export * from './event-store.module';
 export * from './retry';
+export * from './batcher';

@@ -1,8 +1,22 @@
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { CommandContext, decideLease, DomainError, isLeaseError, LeaseCommand, LeaseDecision } from '@leasehold/domain';
+import {
+  CommandContext,
+  decideLease,
+  DomainError,
+  isLeaseError,
+  LeaseCommand,
+  LeaseDecision,
+  NodeState,
+} from '@leasehold/domain';
 import { retryOnConcurrency } from '@leasehold/event-store';
-import { Located, NodeRepository, NodeWriter, orThrow, RecentNodes } from '@leasehold/filesystem';
-import { LeaseFileResult, LeaseReplay } from './lease-replay';
+import { Located, nodeStream, NodeRepository, NodeWriter, orThrow, RecentNodes } from '@leasehold/filesystem';
+import { LeaseReplay } from './lease-replay';
+
+/** What a Lease File answers, and what a repeat of one that committed is answered again. */
+export interface LeaseFileResult {
+  leaseId?: string;
+  node: NodeState;
+}
 
 export class LeaseFileCommand extends Command<LeaseFileResult> {
   constructor(
@@ -52,7 +66,7 @@ export class LeaseFileHandler implements ICommandHandler<LeaseFileCommand> {
         decision = decide(located, command);
         // Only a break, or an answer that would change nothing, can be a repeat of a request that already succeeded.
         if (command.action === 'break' || isLeaseError(decision) || decision.events.length === 0) {
-          const original = await this.replay.find(context, located, command);
+          const original = await this.repeated(context, located, command);
           if (original) return original;
         }
       }
@@ -60,6 +74,29 @@ export class LeaseFileHandler implements ICommandHandler<LeaseFileCommand> {
       const after = await this.writer.commit(context, located, events);
       return { leaseId, node: after! };
     });
+  }
+
+  /**
+   * The original answer when this request repeats one that committed (LeaseReplay): the epoch the
+   * original installed (or, for a release, kept); the ETag and Last-Modified are the file's current ones.
+   */
+  private async repeated(
+    context: CommandContext,
+    located: Located,
+    command: LeaseCommand,
+  ): Promise<LeaseFileResult | undefined> {
+    const node = located.node;
+    if (!node) return undefined;
+    const original = await this.replay.find(
+      context,
+      'file',
+      { streamId: nodeStream(node.fileId), version: node.version },
+      command,
+      context.now.getTime(),
+    );
+    if (!original) return undefined;
+    const leaseId = command.action === 'change' ? command.proposedLeaseId : undefined;
+    return { leaseId, node: { ...node, lease: { ...node.lease, epoch: original.epoch } } };
   }
 }
 

@@ -50,6 +50,14 @@ export const writeBatchSize = new Histogram({
   registers: [registry],
 });
 
+export const shareLeaseBatchSize = new Histogram({
+  name: 'leasehold_share_lease_batch_size',
+  help: 'Share lease reads (statement=read) or writes (statement=write) per batched statement.',
+  labelNames: ['statement'],
+  buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+  registers: [registry],
+});
+
 export const eventAppendDuration = new Histogram({
   name: 'leasehold_event_append_duration_seconds',
   help: 'Time of one append statement to the event log (with its inline projection).',

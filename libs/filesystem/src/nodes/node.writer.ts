@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { CommandContext, evolveNode, NodeEvent, NodeState } from '@leasehold/domain';
 import {
   AppendRequest,
+  Batcher,
   ConcurrencyError,
   EventStore,
   eventMetadata,
@@ -12,21 +13,12 @@ import { writeBatchSize } from '@leasehold/observability';
 import { Located, nodeStream, NodeRepository } from './node.repository';
 import { RecentNodes } from './recent-nodes';
 
-/** An update of an existing node waiting for the next batch. */
+/** An update of an existing node, for the next batch. */
 interface QueuedUpdate {
   request: Omit<AppendRequest, 'projection'>;
   located: Located;
   after: NodeState;
-  done(error?: Error): void;
 }
-
-/** Updates in one batch at most. */
-const MAX_BATCH = 64;
-/**
- * Batches in flight at once: enough to keep PostgreSQL busy on a few cores, few enough that the
- * updates arriving meanwhile gather into the next batch instead of each taking a connection.
- */
-const MAX_IN_FLIGHT = 4;
 
 /**
  * Appends a node's events together with its projected row, in one statement: the row's version
@@ -40,8 +32,12 @@ const MAX_IN_FLIGHT = 4;
  */
 @Injectable()
 export class NodeWriter {
-  private queue: QueuedUpdate[] = [];
-  private inFlight = 0;
+  /** Up to 64 updates a statement, four statements in flight; a node appears at most once per batch. */
+  private readonly batches = new Batcher<QueuedUpdate, boolean>((batch) => this.write(batch), {
+    maxBatch: 64,
+    maxInFlight: 4,
+    key: (update) => update.after.fileId,
+  });
 
   constructor(
     private readonly store: EventStore,
@@ -68,10 +64,8 @@ export class NodeWriter {
     };
     try {
       if (!sql && before && after) {
-        await new Promise<void>((resolve, reject) => {
-          this.queue.push({ request, located, after, done: (error) => (error ? reject(error) : resolve()) });
-          this.pump();
-        });
+        if (!(await this.batches.submit({ request, located, after })))
+          throw new ConcurrencyError(request.tenant, request.streamId, expectedVersion);
       } else {
         await this.store.append(
           { ...request, projection: this.nodes.projectNode(context.tenant, located, after, expectedVersion) },
@@ -88,39 +82,16 @@ export class NodeWriter {
     return after;
   }
 
-  /** Starts batches while fewer than MAX_IN_FLIGHT run; a node appears at most once per batch. */
-  private pump(): void {
-    while (this.inFlight < MAX_IN_FLIGHT && this.queue.length > 0) {
-      const batch: QueuedUpdate[] = [];
-      const waiting: QueuedUpdate[] = [];
-      const nodes = new Set<string>();
-      for (const update of this.queue) {
-        const node = update.after.fileId;
-        if (batch.length < MAX_BATCH && !nodes.has(node)) {
-          nodes.add(node);
-          batch.push(update);
-        } else {
-          waiting.push(update);
-        }
-      }
-      this.queue = waiting;
-      this.inFlight++;
-      void this.write(batch).finally(() => {
-        this.inFlight--;
-        this.pump();
-      });
-    }
-  }
-
-  private async write(batch: QueuedUpdate[]): Promise<void> {
+  /** Commits one batch; per update, whether it applied (false: its node had moved on, or a deadlock says decide again). */
+  private async write(batch: QueuedUpdate[]): Promise<boolean[]> {
     // Rows locked in one order by every batch, so that two batches never wait for each other in a cycle.
-    batch.sort((a, b) => Number(BigInt(a.after.fileId) - BigInt(b.after.fileId)));
+    const sorted = batch.slice().sort((a, b) => Number(BigInt(a.after.fileId) - BigInt(b.after.fileId)));
     writeBatchSize.observe(batch.length);
     try {
       const applied = await this.store.appendEach(
-        batch.map((u) => u.request),
+        sorted.map((u) => u.request),
         this.nodes.projectNodeUpdates(
-          batch.map((u) => ({
+          sorted.map((u) => ({
             tenant: u.request.tenant,
             located: u.located,
             state: u.after,
@@ -128,23 +99,11 @@ export class NodeWriter {
           })),
         ),
       );
-      batch.forEach((u, i) =>
-        u.done(
-          applied[i]
-            ? undefined
-            : new ConcurrencyError(u.request.tenant, u.request.streamId, u.request.expectedVersion),
-        ),
-      );
+      return batch.map((u) => applied[sorted.indexOf(u)]);
     } catch (error) {
       // A deadlock with some other writer's transaction only means: decide again.
-      const retry = isDeadlock(error) || error instanceof ConcurrencyError;
-      batch.forEach((u) =>
-        u.done(
-          retry
-            ? new ConcurrencyError(u.request.tenant, u.request.streamId, u.request.expectedVersion)
-            : (error as Error),
-        ),
-      );
+      if (isDeadlock(error) || error instanceof ConcurrencyError) return batch.map(() => false);
+      throw error;
     }
   }
 }
