@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { SseParser } from '../apps/cli/sse';
 import { azureRequest, SERVICE_VERSION, sign, Signer } from './lease/azure';
 import { LatencySummary, summarize } from './lease/load';
 
@@ -186,23 +187,19 @@ export async function runWatchLoad(spec: WatchLoadSpec): Promise<WatchLoadResult
             if (res.statusCode !== 200)
               return reject(new Error(`watch ${path}: ${res.statusCode} ${String(res.headers['x-ms-error-code'])}`));
             res.setEncoding('utf8');
-            let buffer = '';
+            const parser = new SseParser();
             let first = true;
             res.on('data', (chunk: string) => {
               const now = Date.now();
-              buffer += chunk;
-              for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
-                const block = buffer.slice(0, end);
-                buffer = buffer.slice(end + 2);
+              for (const block of parser.feed(chunk)) {
                 if (first) {
                   first = false; // the stream's opening block: the watch is in place
                   resolve();
                   continue;
                 }
-                if (block.startsWith('event: resume')) resumes++;
-                const data = /^data: (.*)$/m.exec(block)?.[1];
-                if (!data || !block.startsWith('id: ')) continue;
-                const event = JSON.parse(data) as { cursor: string; time: string; path: string; leaseId: string };
+                if (block.event === 'resume') resumes++;
+                if (block.data === undefined || block.event !== undefined) continue;
+                const event = JSON.parse(block.data) as { cursor: string; time: string; path: string; leaseId: string };
                 const at = Date.parse(event.time);
                 if (at < windowStart || at >= windowEnd) continue;
                 let mine = seen.get(w);
