@@ -329,16 +329,22 @@ export class EventStore {
       : { transactionId: '0', position: '0' };
   }
 
-  /** The first event (version 1) of each of the given streams that exists. */
+  /**
+   * The first event (version 1) of each of the given streams that exists and, when asked, their
+   * events of the `alsoTypes` (a stream's in version order).
+   */
   async readFirstEvents(
     streams: Array<{ tenant: string; streamId: string }>,
+    alsoTypes: string[] = [],
     sql: SqlExecutor = this.db,
   ): Promise<RecordedEvent[]> {
     if (streams.length === 0) return [];
     const rows = await sql.query<EventRow>(
       `SELECT ${COLUMNS} FROM events
-       WHERE stream_version = 1 AND (tenant, stream_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-      [streams.map((s) => s.tenant), streams.map((s) => s.streamId)],
+       WHERE (tenant, stream_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+         AND (stream_version = 1 OR type = ANY($3::text[]))
+       ORDER BY tenant, stream_id, stream_version`,
+      [streams.map((s) => s.tenant), streams.map((s) => s.streamId), alsoTypes],
     );
     return rows.map(toRecorded);
   }
