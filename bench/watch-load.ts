@@ -78,8 +78,8 @@ export async function runWatchLoad(spec: WatchLoadSpec): Promise<WatchLoadResult
   let windowEnd = Number.POSITIVE_INFINITY;
   const latencies: number[] = [];
   /**
-   * From the writer's answer (the commit acknowledged) to the watcher's receipt, matched by file and
-   * lease id; negative when the watcher had the change before the writer had its answer.
+   * From the writer's answer (the commit acknowledged) to the watcher's receipt, matched by file,
+   * lease id and event type; negative when the watcher had the change before the writer had its answer.
    */
   const afterAnswer: number[] = [];
   const answered = new Map<string, number>();
@@ -120,7 +120,11 @@ export async function runWatchLoad(spec: WatchLoadSpec): Promise<WatchLoadResult
       : { 'x-ms-lease-action': 'acquire', 'x-ms-lease-duration': '-1', 'x-ms-proposed-lease-id': randomUUID() };
     const res = await azureRequest(base, writeAgent, signer, 'PUT', path, { comp: 'lease' }, headers);
     if (res.status === 201 || res.status === 200) {
-      acknowledged(`f${file} ${held ?? headers['x-ms-proposed-lease-id']}`, Date.now());
+      // A release carries its acquire's lease id: the type keeps the two apart.
+      acknowledged(
+        `f${file} ${held ?? headers['x-ms-proposed-lease-id']} ${held ? 'LeaseReleased' : 'LeaseAcquired'}`,
+        Date.now(),
+      );
       if (held) leases.delete(file);
       else leases.set(file, headers['x-ms-proposed-lease-id']);
       return true;
@@ -199,7 +203,13 @@ export async function runWatchLoad(spec: WatchLoadSpec): Promise<WatchLoadResult
                 }
                 if (block.event === 'resume') resumes++;
                 if (block.data === undefined || block.event !== undefined) continue;
-                const event = JSON.parse(block.data) as { cursor: string; time: string; path: string; leaseId: string };
+                const event = JSON.parse(block.data) as {
+                  cursor: string;
+                  type: string;
+                  time: string;
+                  path: string;
+                  leaseId: string;
+                };
                 const at = Date.parse(event.time);
                 if (at < windowStart || at >= windowEnd) continue;
                 let mine = seen.get(w);
@@ -208,7 +218,7 @@ export async function runWatchLoad(spec: WatchLoadSpec): Promise<WatchLoadResult
                 mine.add(event.cursor);
                 delivered++;
                 latencies.push(now - at);
-                arrived(`${event.path} ${event.leaseId}`, now);
+                arrived(`${event.path} ${event.leaseId} ${event.type}`, now);
               }
             });
           },

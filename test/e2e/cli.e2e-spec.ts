@@ -135,10 +135,12 @@ async function newFile(): Promise<{ share: string; path: string }> {
 test('--help on every command', async () => {
   const top = await leasehold(['--help']);
   expect(top.code).toBe(0);
-  for (const command of ['leases', 'handles', 'jobs', 'audit', 'accounts', 'projections'])
+  for (const command of ['leases', 'handles', 'jobs', 'audit', 'watch', 'accounts', 'projections'])
     expect(top.stdout).toContain(command);
   for (const command of [
     ['leases', 'acquire'],
+    ['leases', 'wait'],
+    ['watch'],
     ['handles', 'close'],
     ['jobs', 'watch'],
     ['audit', 'query'],
