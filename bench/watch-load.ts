@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { SseParser } from '../apps/cli/sse';
+import { sql } from './common';
 import { azureRequest, SERVICE_VERSION, sign, Signer } from './lease/azure';
 import { LatencySummary, summarize } from './lease/load';
 
@@ -31,6 +32,19 @@ export interface WatchLoadSpec {
   warmupMs: number;
   durationMs: number;
   apiPid: number;
+  /** The service's database: the load waits for every delivery the log says is due. */
+  databaseUrl: string;
+}
+
+/** The lease changes the log holds for a window [start, end) (epoch ms). */
+export async function windowEvents(databaseUrl: string, start: number, end: number): Promise<number> {
+  const [{ events }] = await sql(
+    databaseUrl,
+    `SELECT count(*)::int AS events FROM events WHERE type IN ('LeaseAcquired', 'LeaseReleased')
+       AND recorded_at >= to_timestamp($1 / 1000.0) AND recorded_at < to_timestamp($2 / 1000.0)`,
+    [start, end],
+  );
+  return events;
 }
 
 export interface WatchLoadResult {
@@ -252,11 +266,10 @@ export async function runWatchLoad(spec: WatchLoadSpec): Promise<WatchLoadResult
   rss.push(rssMiB(spec.apiPid));
   clearInterval(rssTimer);
   await settle();
-  // Deliveries still on their way: until none has come for a second (at most 20 s).
-  for (let i = 0, last = -1; i < 20 && delivered !== last; i++) {
-    last = delivered;
-    await sleep(1000);
-  }
+  // Deliveries still on their way: until every one the log says is due has come (at most 30 s). A
+  // transaction held open anywhere on the server can hold them all back for a while.
+  const due = (await windowEvents(spec.databaseUrl, windowStart, windowEnd)) * (spec.watchers / spec.files);
+  for (let i = 0; i < 300 && delivered < due; i++) await sleep(100);
 
   streamAgent.destroy();
   writeAgent.destroy();
