@@ -331,29 +331,22 @@ function watch(program: Command): void {
           if (!said) console.error(`watching ${target ?? 'the account'}`);
           said = true;
         };
-        for await (const change of follow(client(), target, scope, o.cursor, opened)) {
-          if (o.json) {
-            printLine(change, o);
-            continue;
-          }
-          const { time, type, share, path, from, job, principal, ...ids } = change;
-          printLine(
-            {
-              time,
-              type,
-              path: `${share}/${path}`,
-              from: from === undefined ? undefined : `${share}/${from}`,
-              leaseId: ids.leaseId,
-              epoch: ids.epoch,
-              handleId: ids.handleId,
-              job: job?.id,
-              chunks: job?.chunks,
-              closed: job?.closed,
-              by: principal,
-            },
-            o,
-            3,
-          );
+        for await (const c of follow(client(), target, scope, o.cursor, opened)) {
+          // For a person: when, what and where first, then what is known of it.
+          const line = {
+            time: c.time,
+            type: c.type,
+            path: `${c.share}/${c.path}`,
+            from: c.from === undefined ? undefined : `${c.share}/${c.from}`,
+            leaseId: c.leaseId,
+            epoch: c.epoch,
+            handleId: c.handleId,
+            job: c.job?.id,
+            chunks: c.job?.chunks,
+            closed: c.job?.closed,
+            by: c.principal,
+          };
+          printLine(o.json ? c : line, o, 3);
         }
       },
     );
