@@ -225,6 +225,25 @@ describe('watch feed on PostgreSQL', () => {
     for (const w of [oldDir, newDir, newFile, fromStart, fromRename]) w.close();
   });
 
+  it('forgets places while nobody watches: a rename made meanwhile is followed by the next watch', async () => {
+    const feed = newFeed();
+    const t = fixture(store);
+    await t.createShare();
+    const f = await t.createFile('x.txt');
+    const first = await feed.watch(everything(t.tenant), await t.last());
+    await t.acquire(f, 1);
+    expect(summary(await takeEvents(first, 1))).toEqual(['LeaseAcquired x.txt 1']);
+    first.close();
+    // Nobody watches: the feed stops following the log on its next turn.
+    for (let i = 0; i < 200 && feed.position() !== undefined; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(feed.position()).toBeUndefined();
+    await t.append(f, 'NodeRenamed', { etag: '"e"', at: new Date().toISOString(), from: 'x.txt', path: 'y.txt' });
+    const second = await feed.watch(everything(t.tenant), await t.last());
+    await t.acquire(f, 2);
+    expect(summary(await takeEvents(second, 1))).toEqual(['LeaseAcquired y.txt 2']);
+    second.close();
+  });
+
   it('delivers a transaction that commits after a later one in order, never skipping it', async () => {
     const feed = newFeed();
     const t = fixture(store);

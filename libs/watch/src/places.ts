@@ -20,6 +20,13 @@ const key = (tenant: string, stream: string) => `${tenant}\n${stream}`;
  * version, as the audit projection follows renames by stream: each event is reported where its
  * node was when it happened, whichever reader (the feed, or a watcher catching up on older events)
  * asks.
+ *
+ * What is remembered must hold every move up to the newest event any reader may ask about: a
+ * stream read from the log (first event and moves) holds them up to that read, and the feed, which
+ * reads every later event in order while anyone watches, adds each move it passes. So only the
+ * feed remembers a stream from a first event in its own batch (a watcher catching up on old
+ * events would remember it without the moves that followed), and the feed forgets everything when
+ * it stops following the log.
  */
 export class StreamPlaces {
   /** tenant and stream → its places in version order; null for a stream without one (an account's). */
@@ -27,43 +34,59 @@ export class StreamPlaces {
 
   constructor(private readonly store: EventStore) {}
 
-  /** The watch events among recorded ones, in the same order. */
-  async toWatchEvents(events: RecordedEvent[]): Promise<Array<{ tenant: string; event: WatchEvent }>> {
+  /** The watch events among recorded ones, in the same order; `live` for the feed's own reads. */
+  async toWatchEvents(events: RecordedEvent[], live = false): Promise<Array<{ tenant: string; event: WatchEvent }>> {
     const watched = events.filter((e) => isWatchedType(e.type));
     // The batch's own first events come first: a stream created in it needs no read.
+    const created = new Map<string, PlaceFrom[]>();
     for (const e of watched) {
       const place =
-        e.streamVersion === 1 ? placeOfFirstEvent(e, (stream) => this.shareOf(e.tenant, stream)) : undefined;
-      if (place) this.remember(e.tenant, e.streamId, [{ version: 1, place }]);
+        e.streamVersion === 1 ? placeOfFirstEvent(e, (stream) => this.shareOf(e.tenant, stream, created)) : undefined;
+      if (!place || this.known.has(key(e.tenant, e.streamId))) continue;
+      if (live) this.remember(e.tenant, e.streamId, [{ version: 1, place }]);
+      else created.set(key(e.tenant, e.streamId), [{ version: 1, place }]);
     }
-    await this.resolve(watched.map((e) => ({ tenant: e.tenant, streamId: e.streamId })));
+    await this.resolve(watched.filter((e) => !created.has(key(e.tenant, e.streamId))));
     // The batch's moves before its events: a lease change just after a rename is at the new path.
-    for (const e of watched) if (MOVES.includes(e.type)) this.moved(e);
+    for (const e of watched) if (MOVES.includes(e.type)) this.moved(e, created);
     const out: Array<{ tenant: string; event: WatchEvent }> = [];
     for (const e of watched) {
-      const place = this.placeOf(e.tenant, e.streamId, e.streamVersion);
+      const place = this.placeOf(e.tenant, e.streamId, e.streamVersion, created);
       if (place?.share !== undefined)
         out.push({ tenant: e.tenant, event: toWatchEvent(e, place as Place & { share: string }) });
     }
     return out;
   }
 
+  /** Forgets every place: the feed stopped following the log, so moves from now on would pass unseen. */
+  forget(): void {
+    this.known.clear();
+  }
+
+  private placesOf(tenant: string, stream: string, created?: Map<string, PlaceFrom[]>): PlaceFrom[] | null | undefined {
+    const k = key(tenant, stream);
+    return created?.get(k) ?? this.known.get(k);
+  }
+
   /** Where a stream was at a version: its latest place from that version or before. */
-  private placeOf(tenant: string, stream: string, version: number): Place | undefined {
-    const places = this.known.get(key(tenant, stream));
-    if (!places) return undefined;
+  private placeOf(
+    tenant: string,
+    stream: string,
+    version: number,
+    created: Map<string, PlaceFrom[]>,
+  ): Place | undefined {
     let found: Place | undefined;
-    for (const p of places) if (p.version <= version) found = p.place;
+    for (const p of this.placesOf(tenant, stream, created) ?? []) if (p.version <= version) found = p.place;
     return found;
   }
 
-  private shareOf(tenant: string, shareStream: string): string | undefined {
-    return this.known.get(key(tenant, shareStream))?.[0]?.place.share;
+  private shareOf(tenant: string, shareStream: string, created?: Map<string, PlaceFrom[]>): string | undefined {
+    return this.placesOf(tenant, shareStream, created)?.[0]?.place.share;
   }
 
   /** A rename or move of a known stream: its new path from the event's version on (once, whoever read it first). */
-  private moved(e: RecordedEvent): void {
-    const places = this.known.get(key(e.tenant, e.streamId));
+  private moved(e: RecordedEvent, created?: Map<string, PlaceFrom[]>): void {
+    const places = this.placesOf(e.tenant, e.streamId, created);
     const path = fieldsOf(e).path;
     if (!places?.length || typeof path !== 'string' || places.some((p) => p.version === e.streamVersion)) return;
     places.push({ version: e.streamVersion, place: { share: places[0].place.share, path } });

@@ -353,6 +353,7 @@ export class WatchFeed {
       if (this.count === 0) {
         // Nobody watches: stop following; the next watch starts from the head again.
         this.head = undefined;
+        this.places.forget();
         continue;
       }
       try {
@@ -402,7 +403,7 @@ export class WatchFeed {
       const events = await this.store.readAll(from, this.batchSize);
       read += events.length;
       if (events.length === 0) return read;
-      const mapped = await this.places.toWatchEvents(events);
+      const mapped = await this.places.toWatchEvents(events, true);
       const last = events[events.length - 1];
       this.head = { transactionId: last.transactionId, position: last.position };
       for (const { tenant, event } of mapped) {
