@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { SseParser } from '../apps/cli/sse';
+import { sql } from './common';
 import { azureRequest, SERVICE_VERSION, sign, Signer } from './lease/azure';
 import { LatencySummary, summarize } from './lease/load';
 
@@ -30,6 +32,19 @@ export interface WatchLoadSpec {
   warmupMs: number;
   durationMs: number;
   apiPid: number;
+  /** The service's database: the load waits for every delivery the log says is due. */
+  databaseUrl: string;
+}
+
+/** The lease changes the log holds for a window [start, end) (epoch ms). */
+export async function windowEvents(databaseUrl: string, start: number, end: number): Promise<number> {
+  const [{ events }] = await sql(
+    databaseUrl,
+    `SELECT count(*)::int AS events FROM events WHERE type IN ('LeaseAcquired', 'LeaseReleased')
+       AND recorded_at >= to_timestamp($1 / 1000.0) AND recorded_at < to_timestamp($2 / 1000.0)`,
+    [start, end],
+  );
+  return events;
 }
 
 export interface WatchLoadResult {
@@ -77,8 +92,8 @@ export async function runWatchLoad(spec: WatchLoadSpec): Promise<WatchLoadResult
   let windowEnd = Number.POSITIVE_INFINITY;
   const latencies: number[] = [];
   /**
-   * From the writer's answer (the commit acknowledged) to the watcher's receipt, matched by file and
-   * lease id; negative when the watcher had the change before the writer had its answer.
+   * From the writer's answer (the commit acknowledged) to the watcher's receipt, matched by file,
+   * lease id and event type; negative when the watcher had the change before the writer had its answer.
    */
   const afterAnswer: number[] = [];
   const answered = new Map<string, number>();
@@ -119,7 +134,11 @@ export async function runWatchLoad(spec: WatchLoadSpec): Promise<WatchLoadResult
       : { 'x-ms-lease-action': 'acquire', 'x-ms-lease-duration': '-1', 'x-ms-proposed-lease-id': randomUUID() };
     const res = await azureRequest(base, writeAgent, signer, 'PUT', path, { comp: 'lease' }, headers);
     if (res.status === 201 || res.status === 200) {
-      acknowledged(`f${file} ${held ?? headers['x-ms-proposed-lease-id']}`, Date.now());
+      // A release carries its acquire's lease id: the type keeps the two apart.
+      acknowledged(
+        `f${file} ${held ?? headers['x-ms-proposed-lease-id']} ${held ? 'LeaseReleased' : 'LeaseAcquired'}`,
+        Date.now(),
+      );
       if (held) leases.delete(file);
       else leases.set(file, headers['x-ms-proposed-lease-id']);
       return true;
@@ -186,23 +205,25 @@ export async function runWatchLoad(spec: WatchLoadSpec): Promise<WatchLoadResult
             if (res.statusCode !== 200)
               return reject(new Error(`watch ${path}: ${res.statusCode} ${String(res.headers['x-ms-error-code'])}`));
             res.setEncoding('utf8');
-            let buffer = '';
+            const parser = new SseParser();
             let first = true;
             res.on('data', (chunk: string) => {
               const now = Date.now();
-              buffer += chunk;
-              for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
-                const block = buffer.slice(0, end);
-                buffer = buffer.slice(end + 2);
+              for (const block of parser.feed(chunk)) {
                 if (first) {
                   first = false; // the stream's opening block: the watch is in place
                   resolve();
                   continue;
                 }
-                if (block.startsWith('event: resume')) resumes++;
-                const data = /^data: (.*)$/m.exec(block)?.[1];
-                if (!data || !block.startsWith('id: ')) continue;
-                const event = JSON.parse(data) as { cursor: string; time: string; path: string; leaseId: string };
+                if (block.event === 'resume') resumes++;
+                if (block.data === undefined || block.event !== undefined) continue;
+                const event = JSON.parse(block.data) as {
+                  cursor: string;
+                  type: string;
+                  time: string;
+                  path: string;
+                  leaseId: string;
+                };
                 const at = Date.parse(event.time);
                 if (at < windowStart || at >= windowEnd) continue;
                 let mine = seen.get(w);
@@ -211,7 +232,7 @@ export async function runWatchLoad(spec: WatchLoadSpec): Promise<WatchLoadResult
                 mine.add(event.cursor);
                 delivered++;
                 latencies.push(now - at);
-                arrived(`${event.path} ${event.leaseId}`, now);
+                arrived(`${event.path} ${event.leaseId} ${event.type}`, now);
               }
             });
           },
@@ -245,11 +266,10 @@ export async function runWatchLoad(spec: WatchLoadSpec): Promise<WatchLoadResult
   rss.push(rssMiB(spec.apiPid));
   clearInterval(rssTimer);
   await settle();
-  // Deliveries still on their way: until none has come for a second (at most 20 s).
-  for (let i = 0, last = -1; i < 20 && delivered !== last; i++) {
-    last = delivered;
-    await sleep(1000);
-  }
+  // Deliveries still on their way: until every one the log says is due has come (at most 30 s). A
+  // transaction held open anywhere on the server can hold them all back for a while.
+  const due = (await windowEvents(spec.databaseUrl, windowStart, windowEnd)) * (spec.watchers / spec.files);
+  for (let i = 0; i < 300 && delivered < due; i++) await sleep(100);
 
   streamAgent.destroy();
   writeAgent.destroy();

@@ -2,7 +2,8 @@ import { ShareDirectoryClient } from '@azure/storage-file-share';
 import { Command } from 'commander';
 import { LeaseholdClient } from './client';
 import { countHandles, getJob, Job, JobXml, toJob, watchJob } from './jobs';
-import { Cell, print, printRecord } from './output';
+import { Cell, print, printLine, printRecord } from './output';
+import { cursorNow, follow } from './watch';
 
 /** A JSON answer's entry (audit history, audit events), shown as table cells. */
 type JsonEntry = Record<string, Cell>;
@@ -57,6 +58,30 @@ function leases(program: Command): void {
     .action(async (path: string) => {
       const response = await client().file(path).getShareLeaseClient().breakLease();
       printRecord({ broken: path, epoch: response._response.headers.get(EPOCH) }, {});
+    });
+  leases
+    .command('wait <path>')
+    .description(
+      "return once share/path/to/file's lease is available: at once if it is, else after a release or break (on a watch, not by polling)",
+    )
+    .action(async (path: string) => {
+      const c = client();
+      const file = c.file(path);
+      // The log's position first, then the state: a release committed in between comes after the cursor.
+      const scope = { types: ['LeaseReleased', 'LeaseBroken', 'FileDeleted', 'NodeRenamed', 'NodeMoved'] };
+      const cursor = await cursorNow(c, path, scope);
+      const free = async (after?: string) => {
+        const p = await file.getProperties();
+        const available = p.leaseState !== 'leased' && p.leaseState !== 'breaking';
+        if (available)
+          printRecord({ path, state: p.leaseState, epoch: p._response.headers.get(EPOCH) ?? undefined, after }, {});
+        return available;
+      };
+      if (await free()) return;
+      // After each release or break, look again: the change may predate the state read, or another
+      // client may have taken the lease since. A deleted or renamed file answers 404 there.
+      const waiting = () => console.error(`waiting: ${path} is leased`);
+      for await (const change of follow(c, path, scope, cursor, waiting)) if (await free(change.type)) return;
     });
   leases
     .command('show <path>')
@@ -283,7 +308,51 @@ function audit(program: Command): void {
     });
 }
 
+/** `watch`: the watch extension's changes as they commit, one line each. */
+function watch(program: Command): void {
+  program
+    .command('watch [target]')
+    .description(
+      'follow the lease, handle, file, directory and job changes on share[/path] (the whole account without one) as they commit, until stopped',
+    )
+    .option('-r, --recursive', 'everything under a directory, not only its direct children')
+    .option('--type <types>', 'only these event types, comma-separated (e.g. LeaseAcquired,LeaseReleased)')
+    .option('--cursor <cursor>', 'start after this cursor (a change printed with --json carries its own)')
+    .option('--json', 'print each change as one line of JSON')
+    .action(
+      async (
+        target: string | undefined,
+        o: { recursive?: boolean; type?: string; cursor?: string; json?: boolean },
+      ) => {
+        const scope = { recursive: o.recursive, types: o.type?.split(',') };
+        let said = false;
+        // On stderr, once: the watch is in place (what happens from now on is printed).
+        const opened = () => {
+          if (!said) console.error(`watching ${target ?? 'the account'}`);
+          said = true;
+        };
+        for await (const c of follow(client(), target, scope, o.cursor, opened)) {
+          // For a person: when, what and where first, then what is known of it.
+          const line = {
+            time: c.time,
+            type: c.type,
+            path: `${c.share}/${c.path}`,
+            from: c.from === undefined ? undefined : `${c.share}/${c.from}`,
+            leaseId: c.leaseId,
+            epoch: c.epoch,
+            handleId: c.handleId,
+            job: c.job?.id,
+            chunks: c.job?.chunks,
+            closed: c.job?.closed,
+            by: c.principal,
+          };
+          printLine(o.json ? c : line, o, 3);
+        }
+      },
+    );
+}
+
 /** The commands that talk to a running service as a client, with the account's connection string. */
 export function clientCommands(program: Command): void {
-  for (const add of [leases, handles, jobs, audit]) add(program);
+  for (const add of [leases, handles, jobs, audit, watch]) add(program);
 }

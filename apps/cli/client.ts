@@ -101,12 +101,16 @@ export class LeaseholdClient {
     return base.toString();
   }
 
-  /** An extension operation, signed and sent by the SDK's own pipeline. */
+  /**
+   * An extension operation, signed and sent by the SDK's own pipeline. With `stream`, a 200's body
+   * is left unread as `readableStreamBody` (a Server-Sent Events watch); an error's is read as text.
+   */
   async send(
     method: string,
     target: string | undefined,
     query: Record<string, string | undefined>,
     headers: Record<string, string | undefined> = {},
+    options: { stream?: boolean } = {},
   ): Promise<PipelineResponse> {
     const url = this.url(target, query);
     const defined = Object.fromEntries(
@@ -117,6 +121,7 @@ export class LeaseholdClient {
       method: method as 'GET',
       headers: createHttpHeaders(defined),
       allowInsecureConnection: url.startsWith('http:'),
+      ...(options.stream ? { streamResponseStatusCodes: new Set([200]) } : {}),
     });
     // The SDK keeps its pipeline (credential policy included) in its client context.
     const context = (

@@ -27,3 +27,15 @@ export function printRecord(record: Record<string, Cell>, options: OutputOptions
   for (const [key, value] of Object.entries(record))
     if (value !== undefined && value !== '') console.log(`${key.padEnd(width)}  ${value}`);
 }
+
+/**
+ * One record of a stream as one line: the first `bare` values as they are, the rest as key=value
+ * (empty ones left out); or the record as one line of JSON (NDJSON) with `--json`.
+ */
+export function printLine(record: object, options: OutputOptions, bare = 0): void {
+  if (options.json) return console.log(JSON.stringify(record));
+  const parts = Object.entries(record as Record<string, Cell>)
+    .map(([key, value], i) => (value === undefined || value === '' ? '' : i < bare ? String(value) : `${key}=${value}`))
+    .filter((part) => part !== '');
+  console.log(parts.join('  '));
+}

@@ -1,5 +1,5 @@
 // The leasehold CLI end to end, against a started API and worker.
-import { execFile } from 'node:child_process';
+import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Pool } from 'pg';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '../../libs/accounts/src';
@@ -59,26 +59,69 @@ interface Run {
   stderr: string;
 }
 
+const cliMain = () => join(build.main, '../../../cli/main.js');
+
+/** The environment a person runs `leasehold` with: the connection string of the started API. */
+function cliEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const connectionString = `DefaultEndpointsProtocol=http;AccountName=${DEVELOPMENT_ACCOUNT};AccountKey=${DEVELOPMENT_KEY};FileEndpoint=${api.url}/${DEVELOPMENT_ACCOUNT};`;
+  return {
+    ...process.env,
+    NODE_PATH: join(__dirname, '../../node_modules'),
+    DATABASE_URL: database.url,
+    LEASEHOLD_CONNECTION_STRING: connectionString,
+    NODE_ENV: 'test',
+    ...env,
+  };
+}
+
 /** `leasehold …` as a person runs it: the compiled CLI, the connection string in the environment. */
 function leasehold(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  const connectionString = `DefaultEndpointsProtocol=http;AccountName=${DEVELOPMENT_ACCOUNT};AccountKey=${DEVELOPMENT_KEY};FileEndpoint=${api.url}/${DEVELOPMENT_ACCOUNT};`;
   return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [join(build.main, '../../../cli/main.js'), ...args],
-      {
-        env: {
-          ...process.env,
-          NODE_PATH: join(__dirname, '../../node_modules'),
-          DATABASE_URL: database.url,
-          LEASEHOLD_CONNECTION_STRING: connectionString,
-          NODE_ENV: 'test',
-          ...env,
-        },
-      },
-      (error, stdout, stderr) => done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    execFile(process.execPath, [cliMain(), ...args], { env: cliEnv(env) }, (error, stdout, stderr) =>
+      done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     );
   });
+}
+
+/** A `leasehold …` that keeps running (watch, leases wait): its output so far, awaited line by line. */
+class Running {
+  readonly child: ChildProcess;
+  readonly out = { stdout: '', stderr: '' };
+  readonly exited: Promise<number | null>;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(args: string[]) {
+    this.child = spawn(process.execPath, [cliMain(), ...args], { env: cliEnv({}), stdio: ['ignore', 'pipe', 'pipe'] });
+    for (const name of ['stdout', 'stderr'] as const)
+      this.child[name]!.setEncoding('utf8').on('data', (chunk: string) => {
+        this.out[name] += chunk;
+        for (const wake of this.waiters) wake();
+      });
+    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+  }
+
+  /** Waits until the output matches (or the process ends first, which fails). */
+  async until(name: 'stdout' | 'stderr', pattern: RegExp): Promise<RegExpExecArray> {
+    for (;;) {
+      const found = pattern.exec(this.out[name]);
+      if (found) return found;
+      if (this.child.exitCode !== null)
+        throw new Error(`exited ${this.child.exitCode} before ${name} matched ${pattern}: ${JSON.stringify(this.out)}`);
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.waiters.delete(wake);
+          resolve();
+        };
+        this.waiters.add(wake);
+        this.child.once('exit', wake);
+      });
+    }
+  }
+
+  stop(): Promise<number | null> {
+    this.child.kill('SIGTERM');
+    return this.exited;
+  }
 }
 
 async function newFile(): Promise<{ share: string; path: string }> {
@@ -92,10 +135,12 @@ async function newFile(): Promise<{ share: string; path: string }> {
 test('--help on every command', async () => {
   const top = await leasehold(['--help']);
   expect(top.code).toBe(0);
-  for (const command of ['leases', 'handles', 'jobs', 'audit', 'accounts', 'projections'])
+  for (const command of ['leases', 'handles', 'jobs', 'audit', 'watch', 'accounts', 'projections'])
     expect(top.stdout).toContain(command);
   for (const command of [
     ['leases', 'acquire'],
+    ['leases', 'wait'],
+    ['watch'],
     ['handles', 'close'],
     ['jobs', 'watch'],
     ['audit', 'query'],
@@ -128,6 +173,57 @@ test('leases: acquire, show, refuse a second holder in one line with the Azure c
   expect(JSON.parse((await leasehold(['leases', 'show', path, '--json'])).stdout)).toMatchObject({
     state: 'available',
   });
+});
+
+test('watch prints the lease changes made by the SDK as they commit, one line each, or NDJSON', async () => {
+  const { share, path } = await newFile();
+  const file = serviceClientAt(api.url).getShareClient(share).rootDirectoryClient.getFileClient('f.txt');
+  const lines = new Running(['watch', path]);
+  const json = new Running(['watch', share, '--type', 'LeaseAcquired', '--json']);
+  try {
+    await lines.until('stderr', /^watching /m);
+    await json.until('stderr', /^watching /m);
+    const lease = await file.getShareLeaseClient().acquireLease();
+    const [line] = await lines.until('stdout', /^.*LeaseAcquired.*$/m);
+    expect(line).toMatch(
+      new RegExp(`^\\S+Z  LeaseAcquired  ${path}  leaseId=${lease.leaseId}  epoch=1  by=${DEVELOPMENT_ACCOUNT}$`),
+    );
+    const [record] = await json.until('stdout', /^\{.*\}$/m);
+    expect(JSON.parse(record)).toMatchObject({
+      type: 'LeaseAcquired',
+      share,
+      path: 'f.txt',
+      leaseId: lease.leaseId,
+      cursor: expect.any(String),
+    });
+    await file.getShareLeaseClient(lease.leaseId).releaseLease();
+    await lines.until('stdout', /LeaseReleased/);
+  } finally {
+    await Promise.all([lines.stop(), json.stop()]);
+  }
+});
+
+test('leases wait: at once when the lease is free; else returns after another client’s release, not before', async () => {
+  const { share, path } = await newFile();
+  const file = serviceClientAt(api.url).getShareClient(share).rootDirectoryClient.getFileClient('f.txt');
+  expect(await leasehold(['leases', 'wait', path])).toMatchObject({
+    code: 0,
+    stdout: expect.stringMatching(/state\s+available/),
+  });
+
+  const lease = await file.getShareLeaseClient().acquireLease();
+  const wait = new Running(['leases', 'wait', path]);
+  try {
+    await wait.until('stderr', new RegExp(`^waiting: ${path} is leased$`, 'm'));
+    // A change that leaves the lease held (and is not one the wait asks for) does not end it.
+    const changed = await file.getShareLeaseClient(lease.leaseId).changeLease('44444444-4444-4444-4444-444444444444');
+    expect(wait.child.exitCode).toBeNull();
+    await file.getShareLeaseClient(changed.leaseId).releaseLease();
+    expect(await wait.exited).toBe(0);
+    expect(wait.out.stdout).toMatch(/^path\s+\S+\nstate\s+available\nepoch\s+2\nafter\s+LeaseReleased\n$/);
+  } finally {
+    if (wait.child.exitCode === null) await wait.stop();
+  }
 });
 
 test('handles: list as a table and as JSON, close recursively', async () => {

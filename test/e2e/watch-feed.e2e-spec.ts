@@ -164,6 +164,86 @@ describe('watch feed on PostgreSQL', () => {
     expect(feed.size).toBe(0);
   });
 
+  it('reports each change where its node was then: after a rename or a move at the new path, on a live feed and on one catching up', async () => {
+    const feed = newFeed();
+    const t = fixture(store);
+    await t.createShare();
+    const beforeFile = await t.last();
+    const f = await t.createFile('a/f.txt');
+    const oldDir = await feed.watch(
+      { tenant: t.tenant, share: t.share, pathKey: 'a', recursive: false },
+      await t.last(),
+    );
+    const newDir = await feed.watch(
+      { tenant: t.tenant, share: t.share, pathKey: 'b', recursive: true },
+      await t.last(),
+    );
+    const newFile = await feed.watch(
+      { tenant: t.tenant, share: t.share, pathKey: 'b/f.txt', recursive: false },
+      await t.last(),
+    );
+    const stamp = { etag: '"e"', at: new Date().toISOString() };
+    await t.append(f, 'NodeRenamed', { ...stamp, from: 'a/f.txt', path: 'b/F.txt', parentId: '2' });
+    const afterRename = await t.last();
+    await t.acquire(f, 1);
+    // Its directory renamed in turn: the file moves with it.
+    await t.append(f, 'NodeMoved', { from: 'b/F.txt', path: 'c/F.txt' });
+    await t.acquire(f, 2);
+
+    expect(summary(await takeEvents(newDir, 3))).toEqual([
+      'NodeRenamed b/F.txt',
+      'LeaseAcquired b/F.txt 1',
+      'NodeMoved c/F.txt',
+    ]);
+    expect(summary(await takeEvents(newFile, 3))).toEqual([
+      'NodeRenamed b/F.txt',
+      'LeaseAcquired b/F.txt 1',
+      'NodeMoved c/F.txt',
+    ]);
+    // The old directory's watcher learns that the file left, and nothing of it after.
+    const [renamed] = events(await takeEvents(oldDir, 1));
+    expect(renamed).toMatchObject({ type: 'NodeRenamed', path: 'b/F.txt', from: 'a/f.txt' });
+    expect(await oldDir.take(10, 200)).toEqual([]);
+    expect(await newDir.take(10, 200)).toEqual([]);
+
+    // Feeds of their own (nothing remembered) catching up: from before the file, and from after its
+    // rename (the rename is then read from the log with the file's creation).
+    const fromStart = await newFeed().watch(everything(t.tenant), beforeFile);
+    expect(summary(await takeEvents(fromStart, 5))).toEqual([
+      'FileCreated a/f.txt',
+      'NodeRenamed b/F.txt',
+      'LeaseAcquired b/F.txt 1',
+      'NodeMoved c/F.txt',
+      'LeaseAcquired c/F.txt 2',
+    ]);
+    const fromRename = await newFeed().watch(everything(t.tenant), afterRename);
+    expect(summary(await takeEvents(fromRename, 3))).toEqual([
+      'LeaseAcquired b/F.txt 1',
+      'NodeMoved c/F.txt',
+      'LeaseAcquired c/F.txt 2',
+    ]);
+    for (const w of [oldDir, newDir, newFile, fromStart, fromRename]) w.close();
+  });
+
+  it('forgets places while nobody watches: a rename made meanwhile is followed by the next watch', async () => {
+    const feed = newFeed();
+    const t = fixture(store);
+    await t.createShare();
+    const f = await t.createFile('x.txt');
+    const first = await feed.watch(everything(t.tenant), await t.last());
+    await t.acquire(f, 1);
+    expect(summary(await takeEvents(first, 1))).toEqual(['LeaseAcquired x.txt 1']);
+    first.close();
+    // Nobody watches: the feed stops following the log on its next turn.
+    for (let i = 0; i < 200 && feed.position() !== undefined; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(feed.position()).toBeUndefined();
+    await t.append(f, 'NodeRenamed', { etag: '"e"', at: new Date().toISOString(), from: 'x.txt', path: 'y.txt' });
+    const second = await feed.watch(everything(t.tenant), await t.last());
+    await t.acquire(f, 2);
+    expect(summary(await takeEvents(second, 1))).toEqual(['LeaseAcquired y.txt 2']);
+    second.close();
+  });
+
   it('delivers a transaction that commits after a later one in order, never skipping it', async () => {
     const feed = newFeed();
     const t = fixture(store);

@@ -51,8 +51,15 @@ describe('Watch (extension)', () => {
     path: string,
     query = '',
     headers: Record<string, string> = {},
-    signer: { account: string; key: string } | undefined = dev,
-  ) => SseStream.open(service.url, { path, query: query ? `comp=watch&${query}` : 'comp=watch', headers, signer });
+    // null: unsigned (a SAS in the query); undefined would sign with the default, and a signature wins over a SAS.
+    signer: { account: string; key: string } | null = dev,
+  ) =>
+    SseStream.open(service.url, {
+      path,
+      query: query ? `comp=watch&${query}` : 'comp=watch',
+      headers,
+      signer: signer ?? undefined,
+    });
   const types = (messages: Array<{ data: any }>) => messages.map((m) => `${m.data.type} ${m.data.path}`);
 
   it('streams a file’s lease changes; after a forced disconnect, Last-Event-ID resumes with exactly the missed ones', async () => {
@@ -115,6 +122,58 @@ describe('Watch (extension)', () => {
     const resumed = await sse(path, query, { 'last-event-id': heartbeat!.id! });
     expect(types(await resumed.messages(1))).toEqual(['FileCreated b.txt']);
     resumed.close();
+  });
+
+  it('follows renames: a renamed file’s later changes at its new path, to the watchers of its new place; the rename reaches its old place too', async () => {
+    const share = await shareWith(['a/doc.txt']);
+    await share.getDirectoryClient('b').create();
+    const base = `/${DEVELOPMENT_ACCOUNT}/${share.name}`;
+    // Signed raw requests: the JS SDK's rename() cannot reach a path-style endpoint (file-operations e2e shows it).
+    const rename = async (kind: 'file' | 'directory', from: string, to: string) => {
+      const res = await sendRaw(service.url, {
+        method: 'PUT',
+        path: `${base}/${to}`,
+        query: kind === 'file' ? 'comp=rename' : 'restype=directory&comp=rename',
+        headers: { 'x-ms-file-rename-source': `${service.url}${base}/${from}` },
+        signer: dev,
+      });
+      expect(res.status).toBe(200);
+    };
+    const changes = 'type=NodeRenamed,NodeMoved,LeaseAcquired,LeaseReleased';
+    const oldDir = await sse(`${base}/a`, changes);
+    // A SAS grants a place: it is shown no path outside it, a rename's included.
+    const sas = new URL(
+      share.generateSasUrl({ permissions: ShareSASPermissions.parse('rl'), expiresOn: new Date(Date.now() + HOUR) }),
+    ).search.slice(1);
+    const oldDirBySas = await sse(`${base}/a`, `${changes}&${sas}`, {}, null);
+    const newFile = await sse(`${base}/b/moved.txt`, changes);
+    const laterDir = await sse(`${base}/c`, `recursive=true&${changes}`);
+
+    await rename('file', 'a/doc.txt', 'b/moved.txt');
+    const lease = await share.rootDirectoryClient.getFileClient('b/moved.txt').getShareLeaseClient().acquireLease();
+    await rename('directory', 'b', 'c');
+    await share.rootDirectoryClient.getFileClient('c/moved.txt').getShareLeaseClient(lease.leaseId).releaseLease();
+
+    const [renamed] = await oldDir.messages(1);
+    expect(renamed.data).toMatchObject({ type: 'NodeRenamed', path: 'b/moved.txt', from: 'a/doc.txt' });
+    const [left] = await oldDirBySas.messages(1);
+    expect(left.data).toMatchObject({ type: 'NodeRenamed', path: 'a/doc.txt' });
+    expect(left.data.from).toBeUndefined();
+    expect(types(await newFile.messages(3))).toEqual([
+      'NodeRenamed b/moved.txt',
+      'LeaseAcquired b/moved.txt',
+      'NodeMoved c/moved.txt',
+    ]);
+    expect(types(await laterDir.messages(3))).toEqual([
+      'NodeRenamed c',
+      'NodeMoved c/moved.txt',
+      'LeaseReleased c/moved.txt',
+    ]);
+    // Nothing of the file reached the places it had left: the next blocks are heartbeats.
+    expect((await oldDir.next(5_000))?.data).toBeUndefined();
+    expect((await newFile.next(5_000))?.data).toBeUndefined();
+    expect((await oldDirBySas.next(5_000))?.data).toBeUndefined();
+    for (const stream of [oldDir, oldDirBySas, newFile, laterDir]) stream.close();
   });
 
   it('never shows one tenant another tenant’s changes', async () => {
@@ -180,9 +239,9 @@ describe('Watch (extension)', () => {
     const base = `/${DEVELOPMENT_ACCOUNT}/${share.name}`;
 
     // Lease changes only: a watch from now may begin with the files' creation (see WatchFeed.watch).
-    const directory = await sse(`${base}/inside`, `recursive=true&type=LeaseAcquired&${shareSas('rl')}`, {}, undefined);
+    const directory = await sse(`${base}/inside`, `recursive=true&type=LeaseAcquired&${shareSas('rl')}`, {}, null);
     expect(directory.response.statusCode).toBe(200);
-    const file = await sse(`${base}/inside/a.txt`, `type=LeaseAcquired&${fileSas('inside/a.txt', 'r')}`, {}, undefined);
+    const file = await sse(`${base}/inside/a.txt`, `type=LeaseAcquired&${fileSas('inside/a.txt', 'r')}`, {}, null);
     expect(file.response.statusCode).toBe(200);
     for (const path of ['outside/c.txt', 'top.txt', 'inside/a.txt', 'inside/deep/b.txt']) {
       await share.rootDirectoryClient.getFileClient(path).getShareLeaseClient().acquireLease();

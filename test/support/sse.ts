@@ -1,14 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { ClientRequest, IncomingMessage, request as httpRequest } from 'node:http';
+import { SseBlock, SseParser } from '../../apps/cli/sse';
 import { sharedKeySignature } from './signed-request';
 
-/** One Server-Sent Events block: a message (data), a named event, or a heartbeat (id and a comment, no data). */
-export interface SseBlock {
-  id?: string;
-  event?: string;
-  data?: string;
-  comment?: string;
-}
+export type { SseBlock };
 
 /**
  * A Server-Sent Events client over node:http, signed with Shared Key (or carrying a SAS in the
@@ -16,7 +11,7 @@ export interface SseBlock {
  * id and heartbeat and drop the connection at a moment of their choosing.
  */
 export class SseStream {
-  private buffer = '';
+  private readonly parser = new SseParser();
   private readonly blocks: SseBlock[] = [];
   private waiter?: () => void;
   ended = false;
@@ -27,11 +22,7 @@ export class SseStream {
   ) {
     response.setEncoding('utf8');
     response.on('data', (chunk: string) => {
-      this.buffer += chunk;
-      for (let end = this.buffer.indexOf('\n\n'); end !== -1; end = this.buffer.indexOf('\n\n')) {
-        this.blocks.push(parseBlock(this.buffer.slice(0, end)));
-        this.buffer = this.buffer.slice(end + 2);
-      }
+      this.blocks.push(...this.parser.feed(chunk));
       this.wake();
     });
     const finish = () => {
@@ -134,20 +125,4 @@ export class SseStream {
     this.waiter = undefined;
     waiter?.();
   }
-}
-
-function parseBlock(text: string): SseBlock {
-  const block: SseBlock = {};
-  for (const line of text.split('\n')) {
-    if (line.startsWith(':')) {
-      block.comment = line.slice(1).trim();
-      continue;
-    }
-    const colon = line.indexOf(':');
-    const field = colon === -1 ? line : line.slice(0, colon);
-    const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '');
-    if (field === 'data') block.data = block.data === undefined ? value : `${block.data}\n${value}`;
-    else if (field === 'id' || field === 'event') block[field] = value;
-  }
-  return block;
 }

@@ -329,16 +329,25 @@ export class EventStore {
       : { transactionId: '0', position: '0' };
   }
 
-  /** The first event (version 1) of each of the given streams that exists. */
+  /**
+   * The first event (version 1) of each of the given streams that exists and, when asked, their
+   * events of the `alsoTypes` (a stream's in version order). The watch asks for renames and moves,
+   * which have a partial index (events_moves), so a long stream is not read whole for them.
+   */
   async readFirstEvents(
     streams: Array<{ tenant: string; streamId: string }>,
+    alsoTypes: string[] = [],
     sql: SqlExecutor = this.db,
   ): Promise<RecordedEvent[]> {
     if (streams.length === 0) return [];
     const rows = await sql.query<EventRow>(
-      `SELECT ${COLUMNS} FROM events
-       WHERE stream_version = 1 AND (tenant, stream_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-      [streams.map((s) => s.tenant), streams.map((s) => s.streamId)],
+      `WITH wanted (tenant, stream_id) AS (SELECT * FROM unnest($1::text[], $2::text[]))
+       SELECT ${COLUMNS} FROM events JOIN wanted USING (tenant, stream_id) WHERE stream_version = 1
+       UNION ALL
+       SELECT ${COLUMNS} FROM events JOIN wanted USING (tenant, stream_id)
+        WHERE type = ANY($3::text[]) AND stream_version > 1
+       ORDER BY tenant, stream_id, stream_version`,
+      [streams.map((s) => s.tenant), streams.map((s) => s.streamId), alsoTypes],
     );
     return rows.map(toRecorded);
   }

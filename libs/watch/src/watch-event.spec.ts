@@ -1,5 +1,13 @@
 import { RecordedEvent } from '@leasehold/event-store';
-import { isWatchedType, matches, placeOfFirstEvent, toWatchEvent, WatchEvent, WatchFilter } from './watch-event';
+import {
+  isWatchedType,
+  matches,
+  placeOfFirstEvent,
+  toWatchEvent,
+  visibleTo,
+  WatchEvent,
+  WatchFilter,
+} from './watch-event';
 
 const recorded = (type: string, data: object, extra: Partial<RecordedEvent> = {}): RecordedEvent => ({
   position: '10',
@@ -57,6 +65,22 @@ describe('which events a watch filter follows', () => {
     expect(matches(f(), at('any', 'deep/er/a'))).toBe(true);
   });
 
+  it('follows a rename at its new path and at its former one; a confined (SAS) watcher sees no path outside its place', () => {
+    const renamed = { ...at('s', 'b/x.txt', 'NodeRenamed'), from: 'a/x.txt' };
+    expect(matches(f('s', 'a'), renamed)).toBe(true);
+    expect(matches(f('s', 'b'), renamed)).toBe(true);
+    expect(matches(f('s', 'c'), renamed)).toBe(false);
+    expect(visibleTo(f('s', 'a'), renamed)).toBe(renamed);
+    const confined = (pathKey: string) => ({ ...f('s', pathKey), confined: true });
+    expect(visibleTo(confined('a'), renamed)).toEqual({ ...at('s', 'a/x.txt', 'NodeRenamed') });
+    expect(visibleTo(confined('b'), renamed)).toEqual({ ...at('s', 'b/x.txt', 'NodeRenamed') });
+    expect(visibleTo(confined(''), { ...renamed, path: 'x.txt', from: 'y.txt' })).toEqual({
+      ...renamed,
+      path: 'x.txt',
+      from: 'y.txt',
+    });
+  });
+
   it('keeps only the asked types', () => {
     expect(matches(f(undefined, undefined, true, ['LeaseReleased']), at('s', 'a', 'LeaseAcquired'))).toBe(false);
     expect(matches(f(undefined, undefined, true, ['LeaseReleased']), at('s', 'a', 'LeaseReleased'))).toBe(true);
@@ -75,6 +99,8 @@ describe('watch events', () => {
       'FileCreated',
       'DirectoryDeleted',
       'ShareDeleted',
+      'NodeRenamed',
+      'NodeMoved',
       'ForceCloseChunkCompleted',
       'ForceCloseJobCompleted',
     ]) {
@@ -125,6 +151,7 @@ describe('watch events', () => {
       principal: 't',
     });
     expect(toWatchEvent(recorded('HandleClosed', { handleId: '55', path: 'a' }), place).handleId).toBe('55');
+    expect(toWatchEvent(recorded('NodeMoved', { from: 'old/a', path: 'a' }), place).from).toBe('old/a');
     expect(
       toWatchEvent(recorded('ForceCloseChunkCompleted', { chunk: 2, closed: 1000 }, { streamId: 'job-j1' }), place).job,
     ).toEqual({ id: 'j1', chunks: 2, closed: 1000 });

@@ -12,8 +12,10 @@ export interface WatchEvent {
   checkpoint: Checkpoint;
   type: string;
   share: string;
-  /** The file or directory, '' for the share root; as created (names are case-preserving). */
+  /** The file or directory, '' for the share root, where it was when this happened (names are case-preserving). */
   path: string;
+  /** A rename or move (NodeRenamed, NodeMoved): where the node was before it. */
+  from?: string;
   leaseId?: string;
   /** The lease's fencing epoch after the change. */
   epoch?: number;
@@ -35,11 +37,20 @@ export interface WatchFilter {
   recursive: boolean;
   /** Only these event types; undefined for every watched type. */
   types?: ReadonlySet<string>;
+  /** Never shown a path outside its place (a watch under a SAS): see visibleTo. */
+  confined?: boolean;
 }
 
-/** The changes a watch reports: leases (file and share), handles, creations and deletions, and force-close jobs. Writes and property changes are not. */
+/**
+ * The changes a watch reports: leases (file and share), handles, creations, renames (and the moves
+ * of what is below a renamed directory) and deletions, and force-close jobs. Writes and property
+ * changes are not.
+ */
 const WATCHED =
-  /^(?:(?:Share)?Lease[A-Z]\w*|BrokenLeaseCleared|Handle(?:Opened|Closed|ForceClosed)|(?:File|Directory|Share)(?:Created|Deleted|Renamed)|ForceClose(?:Job|Chunk)[A-Z]\w*)$/;
+  /^(?:(?:Share)?Lease[A-Z]\w*|BrokenLeaseCleared|Handle(?:Opened|Closed|ForceClosed)|(?:File|Directory|Share)(?:Created|Deleted)|Node(?:Renamed|Moved)|ForceClose(?:Job|Chunk)[A-Z]\w*)$/;
+
+/** The events that give a node's stream a new place from their stream version on. */
+export const MOVES = ['NodeRenamed', 'NodeMoved'];
 
 export const isWatchedType = (type: string): boolean => WATCHED.test(type);
 
@@ -52,6 +63,7 @@ interface EventFields {
   shareName?: unknown;
   shareId?: unknown;
   path?: unknown;
+  from?: unknown;
   leaseId?: unknown;
   toLeaseId?: unknown;
   epoch?: unknown;
@@ -105,6 +117,8 @@ export function toWatchEvent(e: RecordedEvent, place: Place & { share: string })
   if (epoch !== undefined) event.epoch = epoch;
   const handleId = text(d.handleId);
   if (handleId !== undefined) event.handleId = handleId;
+  const from = MOVES.includes(e.type) ? text(d.from) : undefined;
+  if (from !== undefined) event.from = from;
   if (jobId !== undefined && e.type.startsWith('ForceClose')) {
     const chunks = count(d.chunks) ?? count(d.chunk);
     const closed = count(d.closed);
@@ -113,15 +127,31 @@ export function toWatchEvent(e: RecordedEvent, place: Place & { share: string })
   return event;
 }
 
-/** True when the event (of the filter's tenant) is one the filter follows. */
+/** True when the event (of the filter's tenant) is one the filter follows: at its path, or a rename's former path. */
 export function matches(filter: WatchFilter, event: WatchEvent): boolean {
   if (filter.types && !filter.types.has(event.type)) return false;
   if (filter.share === undefined) return true;
   if (event.share !== filter.share) return false;
-  const key = watchPathKey(event.path);
+  return under(filter, event.path) || (event.from !== undefined && under(filter, event.from));
+}
+
+/** True when a path of the filter's share is the filter's place or (recursively) below it. */
+function under(filter: WatchFilter, path: string): boolean {
+  const key = watchPathKey(path);
   const at = filter.pathKey ?? '';
   if (at === '') return filter.recursive || key === '' || !key.includes('/');
   if (key === at) return true;
   if (!key.startsWith(`${at}/`)) return false;
   return filter.recursive || !key.slice(at.length + 1).includes('/');
+}
+
+/**
+ * The event as the filter's watcher may see it. A confined watcher (a SAS) sees no path outside its
+ * place: a rename out of it shows only the path it left (as `path`), one into it only where it arrived.
+ */
+export function visibleTo(filter: WatchFilter, event: WatchEvent): WatchEvent {
+  if (!filter.confined || event.from === undefined || filter.share === undefined) return event;
+  const { from, ...rest } = event;
+  if (!under(filter, event.path)) return { ...rest, path: from };
+  return under(filter, from) ? event : rest;
 }

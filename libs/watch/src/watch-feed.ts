@@ -3,7 +3,7 @@ import { DomainError } from '@leasehold/domain';
 import { Checkpoint, compareCheckpoints, EventStore } from '@leasehold/event-store';
 import { Client } from 'pg';
 import { StreamPlaces } from './places';
-import { matches, watchPathKey, WatchEvent, WatchFilter } from './watch-event';
+import { matches, visibleTo, watchPathKey, WatchEvent, WatchFilter } from './watch-event';
 
 export interface WatchFeedOptions {
   databaseUrl: string;
@@ -29,13 +29,18 @@ const FIRST_RETRY_MS = 2;
 /** The index key of a watched place: '' for the whole account, `share/` for a share, `share/path` below it. */
 const placeKey = (share: string | undefined, pathKey = '') => (share === undefined ? '' : `${share}/${pathKey}`);
 
-/** The index keys under which watchers of an event may be: the account, the share, each ancestor directory and the path itself. */
-function keysOf(event: WatchEvent): string[] {
-  const keys = ['', placeKey(event.share)];
-  const path = watchPathKey(event.path);
-  for (let at = path.indexOf('/'); at !== -1; at = path.indexOf('/', at + 1))
-    keys.push(placeKey(event.share, path.slice(0, at)));
-  if (path !== '') keys.push(placeKey(event.share, path));
+/**
+ * The index keys under which watchers of an event may be: the account, the share, each ancestor
+ * directory and the path itself; for a rename or move, those of its former path too.
+ */
+function keysOf(event: WatchEvent): Set<string> {
+  const keys = new Set(['', placeKey(event.share)]);
+  for (const at of event.from === undefined ? [event.path] : [event.path, event.from]) {
+    const path = watchPathKey(at);
+    for (let i = path.indexOf('/'); i !== -1; i = path.indexOf('/', i + 1))
+      keys.add(placeKey(event.share, path.slice(0, i)));
+    if (path !== '') keys.add(placeKey(event.share, path));
+  }
   return keys;
 }
 
@@ -116,7 +121,7 @@ export class Watcher {
     const event = this.page.length ? this.page.shift() : this.catchUpTo ? undefined : this.queue.shift();
     if (!event) return undefined;
     this.delivered = event.checkpoint;
-    return { kind: 'event', event };
+    return { kind: 'event', event: visibleTo(this.filter, event) };
   }
 
   /**
@@ -348,6 +353,7 @@ export class WatchFeed {
       if (this.count === 0) {
         // Nobody watches: stop following; the next watch starts from the head again.
         this.head = undefined;
+        this.places.forget();
         continue;
       }
       try {
@@ -397,7 +403,7 @@ export class WatchFeed {
       const events = await this.store.readAll(from, this.batchSize);
       read += events.length;
       if (events.length === 0) return read;
-      const mapped = await this.places.toWatchEvents(events);
+      const mapped = await this.places.toWatchEvents(events, true);
       const last = events[events.length - 1];
       this.head = { transactionId: last.transactionId, position: last.position };
       for (const { tenant, event } of mapped) {

@@ -51,6 +51,8 @@ function filterOf(req: WireRequest): WatchFilter {
     // The whole account is always followed recursively.
     recursive: req.share === undefined || recursive?.toLowerCase() === 'true',
     types,
+    // A SAS grants a place: renames in and out of it must not show the paths outside.
+    confined: req.sas !== undefined && req.share !== undefined,
   };
 }
 
@@ -62,6 +64,7 @@ function eventXml(event: Record<string, unknown>): string {
     element('Type', event.type as string) +
     element('Share', event.share as string) +
     element('Path', event.path as string) +
+    (event.from !== undefined ? element('From', event.from as string) : '') +
     (event.leaseId !== undefined ? element('LeaseId', event.leaseId as string) : '') +
     (event.epoch !== undefined ? element('Epoch', event.epoch as number) : '') +
     (event.handleId !== undefined ? element('HandleId', event.handleId as string) : '') +
