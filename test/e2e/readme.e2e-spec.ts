@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '../../libs/accounts/src';
 import { WatchFeed } from '../../libs/watch/src';
-import { connectionString } from '../support/python-batch';
-import { startTestService, TestService, uniqueShare } from '../support/service';
+import { connectionString, startTestService, TestService, uniqueShare } from '../support/service';
 
 const ROOT = join(__dirname, '../..');
 

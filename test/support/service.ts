@@ -70,6 +70,10 @@ export async function startTestService(
   };
 }
 
+/** The connection string of an account of the test service, as an SDK user would write it. */
+export const connectionString = (accountUrl: string, account: string, key: string) =>
+  `DefaultEndpointsProtocol=http;AccountName=${account};AccountKey=${key};FileEndpoint=${accountUrl};`;
+
 let counter = 0;
 /** A share name no other test uses. */
 export const uniqueShare = (prefix = 'share') =>
