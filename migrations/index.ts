@@ -10,6 +10,7 @@ import { ShareSettingsAndFileService1764300000000 } from './1764300000000-ShareS
 import { AuditByStream1764400000000 } from './1764400000000-AuditByStream';
 import { NodeCopy1764410000000 } from './1764410000000-NodeCopy';
 import { WatchNotify1764600000000 } from './1764600000000-WatchNotify';
+import { ShareSnapshots1764720000000 } from './1764720000000-ShareSnapshots';
 
 /** Every migration, in order. Listed as classes so they run the same from sources and from dist. */
 export const migrations = [
@@ -25,4 +26,5 @@ export const migrations = [
   AuditByStream1764400000000,
   NodeCopy1764410000000,
   WatchNotify1764600000000,
+  ShareSnapshots1764720000000,
 ];

@@ -12,6 +12,7 @@ import {
   FileServicePropertiesQuery,
   ListSharesQuery,
   MetricsSettings,
+  ReadShare,
   SetFileServicePropertiesCommand,
 } from '@leasehold/filesystem';
 import {
@@ -35,7 +36,7 @@ import {
   XmlValue,
 } from '@leasehold/wire';
 import { listingEcho, MAX_LIST_RESULTS, resumeFrom, serviceEndpoint } from './listing';
-/** What List Shares may include; Leasehold keeps no share snapshots or soft-deleted shares, so those two add nothing. */
+/** What List Shares may include; Leasehold keeps no soft-deleted shares, so `deleted` adds nothing. */
 const LIST_INCLUDES = ['metadata', 'snapshots', 'deleted'];
 
 const isSharePosition = (value: unknown): value is { name: string } =>
@@ -166,6 +167,24 @@ export class FileServiceOperations {
     const { shares: page, more } = await this.queries.execute(new ListSharesQuery(req.context, prefix, after, limit));
     const next = more ? this.markers.encode(binding, { name: page[page.length - 1].name }) : '';
     const withMetadata = include.includes('metadata');
+    const metadataXml = (metadata: Record<string, string>) =>
+      withMetadata
+        ? `<Metadata>${Object.entries(metadata)
+            .map(([k, v]) => element(k, v))
+            .join('')}</Metadata>`
+        : '';
+    // Each share's snapshots, oldest first, before the share itself (as Azure lists them).
+    const snapshotsOf = (s: ReadShare) =>
+      include.includes('snapshots')
+        ? s.snapshots
+            .map(
+              (snap) =>
+                `<Share>${element('Name', s.name)}${element('Snapshot', snap.snapshot)}` +
+                `<Properties>${element('Last-Modified', rfc1123(new Date(snap.lastModified)))}${element('Etag', snap.etag)}${element('Quota', snap.quota)}` +
+                `${element('EnabledProtocols', 'SMB')}</Properties>${metadataXml(snap.metadata)}</Share>`,
+            )
+            .join('')
+        : '';
     const entries = page
       .map((s) => {
         // The lease as it stands on the database's clock when the page was read, as Get Share Properties gives it.
@@ -175,12 +194,7 @@ export class FileServiceOperations {
           `${element('AccessTier', s.accessTier)}${s.accessTierChangedAt ? element('AccessTierChangeTime', rfc1123(new Date(s.accessTierChangedAt))) : ''}` +
           `${element('LeaseStatus', lease.status)}${element('LeaseState', lease.state)}${lease.duration ? element('LeaseDuration', lease.duration) : ''}` +
           `${element('EnabledProtocols', 'SMB')}</Properties>`;
-        const metadata = withMetadata
-          ? `<Metadata>${Object.entries(s.metadata)
-              .map(([k, v]) => element(k, v))
-              .join('')}</Metadata>`
-          : '';
-        return `<Share>${element('Name', s.name)}${properties}${metadata}</Share>`;
+        return `${snapshotsOf(s)}<Share>${element('Name', s.name)}${properties}${metadataXml(s.metadata)}</Share>`;
       })
       .join('');
     const body =
