@@ -12,6 +12,8 @@ export interface PythonCall {
   method: string;
   /** Its keyword arguments; `data` is sent as Latin-1 bytes. */
   kwargs?: Record<string, unknown>;
+  /** Call it on the share snapshot of this name (a ShareClient made with snapshot=). */
+  snapshot?: string;
 }
 
 export type PythonResult = { ok: any } | { error: { status: number; code: string; message: string } };

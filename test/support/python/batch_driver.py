@@ -1,7 +1,7 @@
 """Runs calls of the official Python SDK (azure.storage.fileshare) for the end-to-end tests.
 
 Reads one JSON object on stdin: {"connection": str, "share": str, "calls": [{"client": "share" |
-"directory" | "file", "path": str, "method": str, "kwargs": {...}}]} and writes one JSON array:
+"directory" | "file", "path": str, "method": str, "kwargs": {...}, "snapshot": str}]} and writes one JSON array:
 per call {"ok": result} or {"error": {"status": int, "code": str, "message": str}}. Calls run in
 order and a failed call does not stop the next.
 """
@@ -28,8 +28,11 @@ def plain(value):
     return value
 
 
-def client_for(share, call):
+def client_for(connection, share, call):
     kind, path = call['client'], call.get('path', '')
+    if call.get('snapshot'):
+        # A share snapshot is read through a client of the share at that snapshot (sharesnapshot=).
+        share = ShareClient.from_connection_string(connection, share.share_name, snapshot=call['snapshot'])
     if kind == 'share':
         return share
     if kind == 'directory':
@@ -37,8 +40,8 @@ def client_for(share, call):
     return share.get_file_client(path)
 
 
-def run(call, share):
-    client = client_for(share, call)
+def run(connection, call, share):
+    client = client_for(connection, share, call)
     kwargs = dict(call.get('kwargs', {}))
     if 'data' in kwargs:
         kwargs['data'] = kwargs['data'].encode('latin-1')
@@ -56,7 +59,7 @@ def main():
     out = []
     for call in request['calls']:
         try:
-            out.append({'ok': plain(run(call, share))})
+            out.append({'ok': plain(run(request['connection'], call, share))})
         except HttpResponseError as error:
             out.append({'error': {'status': error.status_code, 'code': error.error_code, 'message': str(error.message)}})
     json.dump(out, sys.stdout)
