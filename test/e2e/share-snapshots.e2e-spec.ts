@@ -34,7 +34,7 @@ describe('share snapshots', () => {
     return share;
   };
   const download = async (share: ShareClient, path: string) =>
-    (await share.getDirectoryClient('').getFileClient(path).downloadToBuffer());
+    await share.getDirectoryClient('').getFileClient(path).downloadToBuffer();
   const put = async (share: ShareClient, path: string, data: Buffer, size = data.length) => {
     const file = share.getDirectoryClient('').getFileClient(path);
     await file.create(size);
@@ -159,10 +159,10 @@ describe('share snapshots', () => {
     const size = 2 * MiB + 100;
     const file = await put(share, 'race.bin', filled(size, 0));
     const writes = (async () => {
-      for (let i = 1; i <= 24; i++) await file.uploadRange(filled(size, i), 0, size);
+      for (let i = 1; i <= 12; i++) await file.uploadRange(filled(size, i), 0, size);
     })();
     const snapshots: string[] = [];
-    for (let i = 0; i < 8; i++) snapshots.push((await share.createSnapshot()).snapshot!);
+    for (let i = 0; i < 6; i++) snapshots.push((await share.createSnapshot()).snapshot!);
     await writes;
     for (const snapshot of snapshots) {
       const at = share.withSnapshot(snapshot);
@@ -175,10 +175,10 @@ describe('share snapshots', () => {
         `SELECT type, data FROM events WHERE tenant = $1 AND data->>'etag' = $2`,
         [DEVELOPMENT_ACCOUNT, etag],
       );
-      if (bytes[0] === 0) expect(rows[0].type).toBe('FileCreated');
-      else expect(rows[0].data.contentMD5).toBe(createHash('md5').update(filled(size, bytes[0])).digest('base64'));
+      expect(rows.map((r) => r.type)).toEqual(['FileRangeWritten']);
+      expect(rows[0].data.contentMD5).toBe(createHash('md5').update(filled(size, bytes[0])).digest('base64'));
     }
-    expect((await download(share, 'race.bin')).every((b) => b === 24)).toBe(true);
+    expect((await download(share, 'race.bin')).every((b) => b === 12)).toBe(true);
     await share.delete({ deleteSnapshots: 'include' });
   });
 
