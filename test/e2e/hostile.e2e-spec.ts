@@ -335,10 +335,10 @@ async function ensureTree(): Promise<void> {
   ).rows[0];
   [live.handle, live.session] = [handle.handle_id, handle.session_id];
   // The share has a snapshot for the sharesnapshot reads to find (and, so, Delete Share needs x-ms-delete-snapshots).
-  const snapshots = await db.query(`SELECT snapshots -> -1 ->> 'snapshot' AS name FROM shares WHERE tenant = $1 AND name = $2`, [
-    H.name,
-    SHARE,
-  ]);
+  const snapshots = await db.query(
+    `SELECT snapshots -> -1 ->> 'snapshot' AS name FROM shares WHERE tenant = $1 AND name = $2`,
+    [H.name, SHARE],
+  );
   live.snapshot =
     snapshots.rows[0].name ?? (await must('PUT', wire(), 'restype=share&comp=snapshot')).header('x-ms-snapshot')!;
   const job = await db.query(

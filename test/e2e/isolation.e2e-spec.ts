@@ -431,7 +431,11 @@ const CATALOG: Operation[] = [
   },
   {
     name: 'List Directories and Files',
-    call: (t) => ({ method: 'GET', path: at(t, 'dir'), query: `restype=directory&comp=list&sharesnapshot=${t.snapshot}` }),
+    call: (t) => ({
+      method: 'GET',
+      path: at(t, 'dir'),
+      query: `restype=directory&comp=list&sharesnapshot=${t.snapshot}`,
+    }),
     status: 200,
     check: (res) => expect(xmlValues(res.body, 'Name').sort()).toEqual(['file.txt', 'lease2.txt', 'spare.txt', 'sub']),
   },
@@ -792,7 +796,11 @@ const CATALOG: Operation[] = [
     }),
     status: 200,
   },
-  { name: 'Snapshot Share', call: (t) => ({ method: 'PUT', path: at(t), query: 'restype=share&comp=snapshot' }), status: 201 },
+  {
+    name: 'Snapshot Share',
+    call: (t) => ({ method: 'PUT', path: at(t), query: 'restype=share&comp=snapshot' }),
+    status: 201,
+  },
   {
     name: 'Delete Share',
     call: (t) => ({ method: 'DELETE', path: at(t), query: `restype=share&sharesnapshot=${t.snapshot}` }),

@@ -76,8 +76,7 @@ describe('written ranges', () => {
 });
 
 describe('diffRanges (List Ranges against a previous snapshot)', () => {
-  const diff = (before: NodeEvent[], between: NodeEvent[]) =>
-    diffRanges(fold(...before), between);
+  const diff = (before: NodeEvent[], between: NodeEvent[]) => diffRanges(fold(...before), between);
 
   it('nothing changed: no ranges, no cleared ranges', () => {
     expect(diff([create(), write(0, 9)], [])).toEqual({ ranges: [], clearRanges: [] });

@@ -59,7 +59,10 @@ export function clipRanges(ranges: ByteRange[], start: number, end: number): Byt
  * a changed range and each Clear Range a cleared one, the later winning where they overlap; a
  * resize down clears what held data beyond the new end.
  */
-export function diffRanges(before: ByteRange[], between: NodeEvent[]): { ranges: ByteRange[]; clearRanges: ByteRange[] } {
+export function diffRanges(
+  before: ByteRange[],
+  between: NodeEvent[],
+): { ranges: ByteRange[]; clearRanges: ByteRange[] } {
   let ranges: ByteRange[] = [];
   let clearRanges: ByteRange[] = [];
   let held = before;

@@ -244,7 +244,8 @@ export class NodeRepository {
    * once up to one segment (a failure is still an answer), streamed beyond.
    */
   async content(fileId: string, start: number, endExclusive: number, at?: string): Promise<Buffer | Readable> {
-    if (endExclusive - start <= STREAM_SEGMENT_BYTES) return readContent(this.store.db, fileId, start, endExclusive, at);
+    if (endExclusive - start <= STREAM_SEGMENT_BYTES)
+      return readContent(this.store.db, fileId, start, endExclusive, at);
     return contentStream(this.store.db, fileId, start, endExclusive, at);
   }
 

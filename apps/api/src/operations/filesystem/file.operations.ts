@@ -462,9 +462,13 @@ export class FileOperations {
     const clip = (ranges: ByteRange[]) =>
       window ? clipRanges(ranges, window.start, window.end ?? Number.MAX_SAFE_INTEGER) : ranges;
     const xml = (tag: string, ranges: ByteRange[]) =>
-      clip(ranges).map((r) => ({ start: r.start, xml: `<${tag}>${element('Start', r.start)}${element('End', r.end)}</${tag}>` }));
+      clip(ranges).map((r) => ({
+        start: r.start,
+        xml: `<${tag}>${element('Start', r.start)}${element('End', r.end)}</${tag}>`,
+      }));
     let items: { start: number; xml: string }[];
-    if (previous === undefined) items = xml('Range', await this.queries.execute(new FileRangesQuery(req.context, node)));
+    if (previous === undefined)
+      items = xml('Range', await this.queries.execute(new FileRangesQuery(req.context, node)));
     else {
       const before = await this.queries.execute(new LocateQuery(req.context, req.share!, req.path, previous));
       const diff = await this.queries.execute(new FileRangeDiffQuery(req.context, node, before.node));

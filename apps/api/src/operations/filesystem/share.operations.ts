@@ -213,7 +213,10 @@ export class ShareOperations {
     const snapshot = req.query['sharesnapshot'];
     if (snapshot !== undefined) {
       const view = await this.queries.execute(new ShareSnapshotQuery(req.context, req.share!, snapshot));
-      return { status: 200, headers: { ...stampHeaders(view.share), ...metadataResponseHeaders(view.snapshot.metadata) } };
+      return {
+        status: 200,
+        headers: { ...stampHeaders(view.share), ...metadataResponseHeaders(view.snapshot.metadata) },
+      };
     }
     const share = await this.existing(req);
     return { status: 200, headers: { ...stampHeaders(share), ...metadataResponseHeaders(share.metadata) } };
