@@ -60,6 +60,7 @@ describe('share snapshots', () => {
     expect(event.data).toMatchObject({ snapshot: taken.snapshot, metadata: { team: 'ops' }, quota: 10 });
     expect(event.data.pgSnapshot).toMatch(/^\d+:\d+:/);
     expect(Number(event.data.position)).toBeGreaterThan(0);
+    expect([taken.etag, taken.lastModified]).toEqual([before.etag, before.lastModified]);
     const after = await share.getProperties();
     expect([after.etag, after.lastModified]).toEqual([before.etag, before.lastModified]);
 
@@ -316,6 +317,7 @@ describe('share snapshots', () => {
       { client: 'share', method: 'get_share_properties', snapshot },
       { client: 'file', path: 'p.txt', method: 'upload_range', snapshot, kwargs: { data: 'z', offset: 0, length: 1 } },
       { client: 'share', method: 'delete_share' },
+      { client: 'file', path: 'p.txt', method: 'get_file_properties', snapshot },
       { client: 'share', method: 'delete_share', kwargs: { delete_snapshots: true } },
     ]);
     expect(results[1]).toEqual({ ok: 'abcdefgh' });
@@ -326,7 +328,8 @@ describe('share snapshots', () => {
     });
     expect(results[4]).toMatchObject({ error: { status: 400, code: 'ShareSnapshotOperationNotSupported' } });
     expect(results[5]).toMatchObject({ error: { status: 409, code: 'ShareHasSnapshots' } });
-    expect(results[6]).toEqual({ ok: null });
+    expect((results[6] as { ok: { size: number; snapshot: string } }).ok).toMatchObject({ size: 8, snapshot });
+    expect(results[7]).toEqual({ ok: null });
   });
 
   it('the projections rebuilt from the log match the live tables, snapshots included', async () => {

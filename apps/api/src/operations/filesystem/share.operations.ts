@@ -39,7 +39,7 @@ import { LEASE_EPOCH_HEADER, metadataResponseHeaders, readMetadata } from './wir
 
 const MAX_QUOTA_GIB = 102400;
 
-const stampHeaders = (share: ShareState) => ({
+const stampHeaders = (share: { etag: string; lastModified: string }) => ({
   etag: share.etag,
   'last-modified': rfc1123(new Date(share.lastModified)),
 });
@@ -129,8 +129,8 @@ export class ShareOperations {
     const snapshot = await this.commands.execute(
       new CreateShareSnapshotCommand(req.context, req.share!, Object.keys(metadata).length > 0 ? metadata : undefined),
     );
-    const share = await this.existing(req);
-    return { status: 201, headers: { ...stampHeaders(share), 'x-ms-snapshot': snapshot.snapshot } };
+    // The share's ETag and Last-Modified, which the snapshot keeps and does not change.
+    return { status: 201, headers: { ...stampHeaders(snapshot), 'x-ms-snapshot': snapshot.snapshot } };
   }
 
   /** A share snapshot as taken: the share's settings then, the snapshot's metadata, and no lease (a snapshot is never leased here). */
