@@ -299,6 +299,36 @@ describe('share snapshots', () => {
     expect(Number(rows[0].count)).toBe(0);
   });
 
+  it('List Shares with include=snapshots pages by entry: maxresults counts snapshots, a marker resumes between them', async () => {
+    const first = await newShare();
+    const taken: string[] = [];
+    for (let i = 0; i < 3; i++) taken.push((await first.createSnapshot()).snapshot!);
+    const second = client.getShareClient(`${first.name}-b`);
+    await second.create();
+    const pages: Array<Array<[string, string | undefined]>> = [];
+    for await (const page of client
+      .listShares({ prefix: first.name, includeSnapshots: true })
+      .byPage({ maxPageSize: 2 }))
+      pages.push((page.shareItems ?? []).map((s) => [s.name, s.snapshot]));
+    expect(pages).toEqual([
+      [
+        [first.name, taken[0]],
+        [first.name, taken[1]],
+      ],
+      [
+        [first.name, taken[2]],
+        [first.name, undefined],
+      ],
+      [[second.name, undefined]],
+    ]);
+    // Without include=snapshots, only the shares.
+    const plain: string[] = [];
+    for await (const s of client.listShares({ prefix: first.name })) plain.push(s.name);
+    expect(plain).toEqual([first.name, second.name]);
+    await first.delete({ deleteSnapshots: 'include' });
+    await second.delete();
+  });
+
   it('through the Python SDK: create_snapshot, reads at the snapshot, get_ranges_diff, delete_share(delete_snapshots=True)', async () => {
     const share = await newShare();
     const connection = connectionString(service.accountUrl(), DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY);
