@@ -4,12 +4,10 @@ import { EventStore, SqlExecutor } from '@leasehold/event-store';
 import { LRUCache } from 'lru-cache';
 import { ListedNode, Located, ShareRow } from '../nodes/node.repository';
 import { foldShare, ShareSnapshot, ShareState, shareStream } from '../shares/share.events';
-import { ReadShare, ShareRepository } from '../shares/share.repository';
+import { ShareRepository } from '../shares/share.repository';
 
 /** A share snapshot and the share it is of, as it was then. */
 export interface SnapshotView {
-  /** The live share (its stream id and current snapshots). */
-  live: ReadShare;
   snapshot: ShareSnapshot;
   /** The share's settings as of the snapshot; the metadata is the snapshot's own. */
   share: ShareState;
@@ -54,7 +52,7 @@ export class SnapshotRepository {
       `SELECT type, data FROM events WHERE tenant = $1 AND stream_id = $2 AND stream_version <= $3 ORDER BY stream_version`,
       [tenant, shareStream(live.shareId), snapshot.shareVersion],
     );
-    return { live, snapshot, share: foldShare(rows)! };
+    return { snapshot, share: foldShare(rows)! };
   }
 
   /**
