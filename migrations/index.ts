@@ -11,6 +11,7 @@ import { AuditByStream1764400000000 } from './1764400000000-AuditByStream';
 import { NodeCopy1764410000000 } from './1764410000000-NodeCopy';
 import { WatchNotify1764600000000 } from './1764600000000-WatchNotify';
 import { WatchMoves1764718000000 } from './1764718000000-WatchMoves';
+import { ShareSnapshots1764720000000 } from './1764720000000-ShareSnapshots';
 
 /** Every migration, in order. Listed as classes so they run the same from sources and from dist. */
 export const migrations = [
@@ -27,4 +28,5 @@ export const migrations = [
   NodeCopy1764410000000,
   WatchNotify1764600000000,
   WatchMoves1764718000000,
+  ShareSnapshots1764720000000,
 ];

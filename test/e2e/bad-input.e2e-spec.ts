@@ -116,7 +116,7 @@ describe('bad input', () => {
           QueryParameterValue: 'bogus',
         },
       );
-      await refused({ method: 'PUT', path: `${base}/d/f`, query: 'comp=snapshot' }, 400, 'InvalidQueryParameterValue');
+      await refused({ method: 'PUT', path: `${base}/d/f`, query: 'comp=undelete' }, 400, 'InvalidQueryParameterValue');
     });
 
     it('refuses an unknown restype', async () => {

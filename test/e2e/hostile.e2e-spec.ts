@@ -84,11 +84,16 @@ let db: Pool;
 let H: { name: string; key1: string; key2: string };
 let O: { name: string; key1: string; key2: string };
 /** Live ids the generators refer to symbolically. */
-const live = { handle: '0', session: '0', job: '00000000-0000-0000-0000-000000000000' };
+const live = {
+  handle: '0',
+  session: '0',
+  job: '00000000-0000-0000-0000-000000000000',
+  snapshot: '2026-01-01T00:00:00.0000000Z',
+};
 let current: Record<string, string>;
 
 const encodePath = (p: string) => p.split('/').map(encodeURIComponent).join('/');
-/** A path of the tree on the wire; $ACCOUNT (like $OTHER, $HANDLE, $SESSION, $JOB) is filled in when sent. */
+/** A path of the tree on the wire; $ACCOUNT (like $OTHER, $HANDLE, $SESSION, $JOB, $SNAPSHOT) is filled in when sent. */
 const wire = (p = '') => `/$ACCOUNT/${SHARE}${p ? `/${encodePath(p)}` : ''}`;
 const substitute = (s: string) =>
   s
@@ -97,6 +102,7 @@ const substitute = (s: string) =>
     .replace(/\$HANDLE/g, live.handle)
     .replace(/\$SESSION/g, live.session)
     .replace(/\$JOB/g, live.job)
+    .replace(/\$SNAPSHOT/g, live.snapshot)
     .replace(/\$SOURCE/g, () => `${service.url}/${H.name}/${SHARE}/d1/plain.txt?${readSas()}`);
 
 /** A read SAS for d1/plain.txt: a Put Range From URL source that verifies. */
@@ -328,6 +334,13 @@ async function ensureTree(): Promise<void> {
     )
   ).rows[0];
   [live.handle, live.session] = [handle.handle_id, handle.session_id];
+  // The share has a snapshot for the sharesnapshot reads to find (and, so, Delete Share needs x-ms-delete-snapshots).
+  const snapshots = await db.query(
+    `SELECT snapshots -> -1 ->> 'snapshot' AS name FROM shares WHERE tenant = $1 AND name = $2`,
+    [H.name, SHARE],
+  );
+  live.snapshot =
+    snapshots.rows[0].name ?? (await must('PUT', wire(), 'restype=share&comp=snapshot')).header('x-ms-snapshot')!;
   const job = await db.query(
     `SELECT job_id::text FROM jobs WHERE tenant = $1 AND state = 'queued' AND NOT cancel_requested ORDER BY created_at DESC LIMIT 1`,
     [H.name],
@@ -588,6 +601,7 @@ const HEADER_VALUES: [string, fc.Arbitrary<string>][] = [
   ['x-ms-copy-source', sourceish],
   ['x-ms-copy-action', fc.constantFrom('abort', 'Abort', 'stop', '')],
   ['x-ms-file-rename-replace-if-exists', fc.constantFrom('true', 'false', 'TRUE', 'yes', '')],
+  ['x-ms-delete-snapshots', fc.oneof(fc.constantFrom('include', 'include-leased', 'INCLUDE', 'all', ''), latin1)],
   ['x-ms-file-rename-ignore-readonly', fc.constantFrom('true', 'false', 'no', '')],
   ['x-ms-source-lease-id', guidish],
   ['x-ms-destination-lease-id', guidish],
@@ -696,6 +710,19 @@ const OPS: [string, string, Kind][] = [
   ['GET', 'restype=share&comp=acl', 'share'],
   ['PUT', 'restype=share&comp=acl', 'share'],
   ['GET', 'restype=share&comp=stats', 'share'],
+  ['PUT', 'restype=share&comp=snapshot', 'share'],
+  ['GET', 'restype=share&sharesnapshot=$SNAPSHOT', 'share'],
+  ['GET', 'restype=share&comp=metadata&sharesnapshot=$SNAPSHOT', 'share'],
+  ['DELETE', 'restype=share&sharesnapshot=$SNAPSHOT', 'share'],
+  ['GET', 'sharesnapshot=$SNAPSHOT', 'file'],
+  ['HEAD', 'sharesnapshot=$SNAPSHOT', 'file'],
+  ['GET', 'comp=rangelist&sharesnapshot=$SNAPSHOT', 'file'],
+  ['GET', 'comp=rangelist&prevsharesnapshot=$SNAPSHOT', 'file'],
+  ['GET', 'restype=directory&comp=list&sharesnapshot=$SNAPSHOT', 'dir'],
+  ['GET', 'restype=directory&sharesnapshot=$SNAPSHOT', 'dir'],
+  ['GET', 'comp=listhandles&sharesnapshot=$SNAPSHOT', 'node'],
+  ['PUT', 'comp=forceclosehandles&sharesnapshot=$SNAPSHOT', 'node'],
+  ['PUT', 'comp=range&sharesnapshot=$SNAPSHOT', 'file'],
 ];
 
 /** Real paths of each kind (and a few that name nothing), built once the tenant exists. */
@@ -860,6 +887,7 @@ const QUERY_NAMES = [
   'clientrequestid',
   'principal',
   'sharesnapshot',
+  'prevsharesnapshot',
   'include',
   'COMP',
   'Restype',
@@ -941,6 +969,8 @@ const queryValue = fc.oneof(
   fc.constantFrom(
     '$JOB',
     '$HANDLE',
+    '$SNAPSHOT',
+    '2026-01-01T00:00:00.0000000Z',
     'asc',
     'desc',
     'ASC',
@@ -1021,6 +1051,12 @@ const NAMED: [string, string, Kind][] = [
   ['GET', 'comp=list&prefix=', 'account'],
   ['GET', 'restype=share&timeout=', 'share'],
   ['PUT', 'comp=lease&sharesnapshot=', 'file'],
+  ['GET', 'sharesnapshot=', 'file'],
+  ['GET', 'restype=share&sharesnapshot=', 'share'],
+  ['DELETE', 'restype=share&sharesnapshot=', 'share'],
+  ['GET', 'comp=rangelist&prevsharesnapshot=', 'file'],
+  ['GET', 'comp=rangelist&sharesnapshot=$SNAPSHOT&prevsharesnapshot=', 'file'],
+  ['GET', 'restype=directory&comp=list&sharesnapshot=', 'dir'],
   ['GET', 'comp=', 'any'],
   ['GET', 'restype=', 'any'],
 ];

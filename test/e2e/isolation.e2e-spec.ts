@@ -48,6 +48,8 @@ interface Tenant {
   /** Open handles: 0 and 1 on dir/file.txt, 2 on dir, 3 and 4 on closeme. */
   handles: Handle[];
   jobs: string[];
+  /** A snapshot of the share, taken once the tree is built (before the handles and jobs). */
+  snapshot: string;
 }
 
 interface Call {
@@ -158,6 +160,7 @@ async function createTenant(label: string): Promise<Tenant> {
     clientName: `client-${account.name}`,
     handles: [],
     jobs: [],
+    snapshot: '',
   };
   const s = t.signer;
   await ok({ method: 'PUT', path: at(t), query: 'restype=share', headers: { 'x-ms-meta-owner': t.owner } }, s, 201);
@@ -203,6 +206,9 @@ async function createTenant(label: string): Promise<Tenant> {
   );
   await ok({ method: 'PUT', path: at(t), query: 'restype=share&comp=acl', body: aclBody(t) }, s, 200);
   await ok({ method: 'PUT', path: `/${t.name}`, query: 'restype=service&comp=properties', body: corsBody(t) }, s, 202);
+  t.snapshot = (await ok({ method: 'PUT', path: at(t), query: 'restype=share&comp=snapshot' }, s, 201)).header(
+    'x-ms-snapshot',
+  )!;
   for (const path of [FILE, FILE, 'dir', 'closeme', 'closeme']) t.handles.push(await openHandle(t, path));
   for (const key of ['first', 'second']) {
     const res = await ok(
@@ -409,6 +415,34 @@ const CATALOG: Operation[] = [
     call: (t) => ({ method: 'GET', path: at(t, FILE), query: 'comp=rangelist' }),
     status: 200,
     check: (res) => expect(res.body).toContain(`<Range><Start>0</Start><End>${CONTENT_BYTES - 1}</End></Range>`),
+  },
+  // Reads of the share snapshot: the tenant's own tree as it was, nothing of the other's.
+  {
+    name: 'Get File',
+    call: (t) => ({ method: 'GET', path: at(t, FILE), query: `sharesnapshot=${t.snapshot}` }),
+    status: 200,
+    check: (res, t) => expect(res.body).toBe(t.content),
+  },
+  {
+    name: 'Get Share Properties',
+    call: (t) => ({ method: 'GET', path: at(t), query: `restype=share&sharesnapshot=${t.snapshot}` }),
+    status: 200,
+    check: (res, t) => expect(res.header('x-ms-meta-owner')).toBe(t.owner),
+  },
+  {
+    name: 'List Directories and Files',
+    call: (t) => ({
+      method: 'GET',
+      path: at(t, 'dir'),
+      query: `restype=directory&comp=list&sharesnapshot=${t.snapshot}`,
+    }),
+    status: 200,
+    check: (res) => expect(xmlValues(res.body, 'Name').sort()).toEqual(['file.txt', 'lease2.txt', 'spare.txt', 'sub']),
+  },
+  {
+    name: 'List Ranges',
+    call: (t) => ({ method: 'GET', path: at(t, FILE), query: `comp=rangelist&prevsharesnapshot=${t.snapshot}` }),
+    status: 200,
   },
   {
     name: 'List Handles',
@@ -762,13 +796,32 @@ const CATALOG: Operation[] = [
     }),
     status: 200,
   },
+  {
+    name: 'Snapshot Share',
+    call: (t) => ({ method: 'PUT', path: at(t), query: 'restype=share&comp=snapshot' }),
+    status: 201,
+  },
+  {
+    name: 'Delete Share',
+    call: (t) => ({ method: 'DELETE', path: at(t), query: `restype=share&sharesnapshot=${t.snapshot}` }),
+    status: 202,
+  },
   { name: 'Delete File', call: (t) => ({ method: 'DELETE', path: at(t, 'dir/spare.txt') }), status: 202 },
   {
     name: 'Delete Directory',
     call: (t) => ({ method: 'DELETE', path: at(t, 'empty'), query: 'restype=directory' }),
     status: 202,
   },
-  { name: 'Delete Share', call: (t) => ({ method: 'DELETE', path: at(t), query: 'restype=share' }), status: 202 },
+  {
+    name: 'Delete Share',
+    call: (t) => ({
+      method: 'DELETE',
+      path: at(t),
+      query: 'restype=share',
+      headers: { 'x-ms-delete-snapshots': 'include' },
+    }),
+    status: 202,
+  },
 ];
 
 /** A's credentials presented for B's URL, every way they can be: A's account, B's account with A's keys, A's SAS tokens. */

@@ -46,7 +46,7 @@ describe('projections rebuilt from the event log', () => {
   const step = fc.oneof(
     fc.record({ op: fc.constantFrom('mkdir', 'rmdir', 'dirmeta'), dir: fc.constantFrom('a', 'b', 'a/c') }),
     fc.record({
-      op: fc.constantFrom('sharemeta', 'sharequota', 'sharetier', 'shareacl', 'cors'),
+      op: fc.constantFrom('sharemeta', 'sharequota', 'sharetier', 'shareacl', 'cors', 'snapshot', 'unsnapshot'),
       value: fc.integer({ min: 1, max: 6 }),
     }),
     // Lease Share: the share row's lease columns are projected too.
@@ -143,6 +143,14 @@ describe('projections rebuilt from the event log', () => {
               accessPolicy: { permissions: 'r' },
             })) as never,
           ));
+        // Share snapshots live in the share's row: taken, and the oldest deleted.
+        case 'snapshot':
+          return void (await share.createSnapshot(s.value % 2 ? { metadata: { v: String(s.value) } } : {}));
+        case 'unsnapshot': {
+          for await (const listed of service.serviceClient().listShares({ prefix: name, includeSnapshots: true }))
+            if (listed.snapshot) return void (await share.withSnapshot(listed.snapshot).delete());
+          return;
+        }
         case 'cors': {
           const rules = Array.from({ length: s.value - 1 }, (_, i) => ({
             allowedOrigins: `https://o${i}.example`,
@@ -208,11 +216,11 @@ describe('projections rebuilt from the event log', () => {
         await share.create();
         for (const s of steps) await run(share, s);
         if (deleteShare)
-          await share.delete().catch(() =>
+          await share.delete({ deleteSnapshots: 'include' }).catch(() =>
             share
               .getShareLeaseClient()
               .breakLease({ breakPeriod: 0 } as object)
-              .then(() => share.delete()),
+              .then(() => share.delete({ deleteSnapshots: 'include' })),
           );
         const result = await verifyProjections(client);
         expect(result.differences).toEqual([]);

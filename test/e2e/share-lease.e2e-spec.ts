@@ -598,17 +598,17 @@ describe('bad input changes nothing', () => {
     expect(await shareEvents(share.name)).toEqual(before);
   });
 
-  it('a share that does not exist: 404 ShareNotFound; a share snapshot (Leasehold keeps none): 404', async () => {
+  it('a share that does not exist: 404 ShareNotFound; a share snapshot (not leased here): 400', async () => {
     const missing = service.serviceClient().getShareClient(uniqueShare('none'));
     expect(await attempt(() => leaseOf(missing, A).acquireLease(15))).toMatchObject({
       status: 404,
       code: 'ShareNotFound',
     });
     const share = await newShare();
-    const snapshot = share.withSnapshot('2026-01-01T00:00:00.0000000Z');
+    const snapshot = share.withSnapshot((await share.createSnapshot()).snapshot!);
     expect(await attempt(() => leaseOf(snapshot, A).acquireLease(15))).toMatchObject({
-      status: 404,
-      code: 'ShareNotFound',
+      status: 400,
+      code: 'ShareSnapshotOperationNotSupported',
     });
     expect((await share.getProperties()).leaseState).toBe('available');
   });

@@ -11,6 +11,12 @@ export type DomainReason =
   | ShareLeaseReason
   | 'ShareNotFound'
   | 'ShareAlreadyExists'
+  /** Delete Share of a share with snapshots, without x-ms-delete-snapshots. */
+  | 'ShareHasSnapshots'
+  /** facts.limit: the snapshots a share may have. */
+  | 'ShareSnapshotCountExceeded'
+  /** List Ranges against a previous snapshot in which the file is not the same file (re-created, or not there). */
+  | 'FileGenerationMismatch'
   | 'ParentNotFound'
   | 'ResourceNotFound'
   | 'ResourceAlreadyExists'

@@ -10,11 +10,13 @@ import {
   FileContentHandler,
   FileServicePropertiesHandler,
   FileRangesHandler,
+  FileRangeDiffHandler,
   ListDirectoryHandler,
   LocateHandler,
   ListSharesHandler,
   NodeHandler,
   ShareHandler,
+  ShareSnapshotHandler,
   ShareUsageHandler,
 } from './filesystem.queries';
 import { NodeRepository } from './nodes/node.repository';
@@ -26,6 +28,8 @@ import { RenameHandler } from './rename/rename.command';
 import { ShareLeaseRepository } from './shares/share-lease.repository';
 import { ChangeShareHandler, CreateShareHandler, DeleteShareHandler } from './shares/share.commands';
 import { ShareRepository } from './shares/share.repository';
+import { CreateShareSnapshotHandler, DeleteShareSnapshotHandler } from './snapshots/snapshot.commands';
+import { SnapshotRepository } from './snapshots/snapshot.repository';
 
 /**
  * Shares, directories and files: the namespace that leases and handles attach to, and the File
@@ -41,6 +45,10 @@ import { ShareRepository } from './shares/share.repository';
     RecentNodes,
     ShareRepository,
     FileServiceRepository,
+    SnapshotRepository,
+    CreateShareSnapshotHandler,
+    DeleteShareSnapshotHandler,
+    ShareSnapshotHandler,
     CreateShareHandler,
     ChangeShareHandler,
     DeleteShareHandler,
@@ -60,6 +68,7 @@ import { ShareRepository } from './shares/share.repository';
     ListDirectoryHandler,
     FileContentHandler,
     FileRangesHandler,
+    FileRangeDiffHandler,
   ],
   exports: [NodeRepository, ShareLeaseRepository, NodeWriter, RecentNodes, ShareRepository, FileServiceRepository],
 })

@@ -1,10 +1,11 @@
 import { IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
-import { ByteRange, CommandContext, DomainError, NodeState } from '@leasehold/domain';
+import { ByteRange, CommandContext, diffRanges, DomainError, NodeState } from '@leasehold/domain';
 import type { Readable } from 'node:stream';
-import { ListedNode, Located, NodeRepository } from './nodes/node.repository';
+import { ListedNode, Located, NodeRepository, requireNode } from './nodes/node.repository';
+import { SnapshotRepository, SnapshotView } from './snapshots/snapshot.repository';
 import { FileServiceProperties } from './service/file-service.events';
 import { FileServiceRepository } from './service/file-service.repository';
-import { ShareState } from './shares/share.events';
+import { ShareSnapshot, ShareState } from './shares/share.events';
 import { ReadShare, ShareRepository } from './shares/share.repository';
 
 /**
@@ -46,13 +47,28 @@ export class FileServicePropertiesQuery extends Query<FileServiceProperties> {
   }
 }
 
-/** The directory or file at a path below the share root, which must exist and be of `kind`. */
+/** A share snapshot (sharesnapshot=) as it was taken, with the share's settings then; ShareNotFound when there is none. */
+export class ShareSnapshotQuery extends Query<SnapshotView> {
+  constructor(
+    readonly context: CommandContext,
+    readonly share: string,
+    readonly snapshot: string,
+  ) {
+    super();
+  }
+}
+
+/**
+ * The directory or file at a path below the share root, which must exist and be of `kind`; in the
+ * share snapshot named `snapshot` when given (the reads below all take one).
+ */
 export class NodeQuery extends Query<Located & { node: NodeState }> {
   constructor(
     readonly context: CommandContext,
     readonly share: string,
     readonly path: string[],
     readonly kind: 'file' | 'directory',
+    readonly snapshot?: string,
   ) {
     super();
   }
@@ -64,6 +80,7 @@ export class DirectoryQuery extends Query<Located> {
     readonly context: CommandContext,
     readonly share: string,
     readonly path: string[],
+    readonly snapshot?: string,
   ) {
     super();
   }
@@ -75,14 +92,16 @@ export class LocateQuery extends Query<Located> {
     readonly context: CommandContext,
     readonly share: string,
     readonly path: string[],
+    readonly snapshot?: string,
   ) {
     super();
   }
 }
 
-/** A page of a directory's entries whose keys start with `prefix`, after the key `after`. */
+/** A page of a directory's entries whose keys start with `prefix`, after the key `after` (in its snapshot, if it was located in one). */
 export class ListDirectoryQuery extends Query<{ entries: ListedNode[]; more: boolean }> {
   constructor(
+    readonly context: CommandContext,
     readonly directory: Located,
     readonly prefix: string,
     readonly after: string,
@@ -92,12 +111,13 @@ export class ListDirectoryQuery extends Query<{ entries: ListedNode[]; more: boo
   }
 }
 
-/** Bytes [start, endExclusive) of a file. */
+/** Bytes [start, endExclusive) of a file, as of `snapshot` when the file was read in one. */
 export class FileContentQuery extends Query<Buffer | Readable> {
   constructor(
     readonly fileId: string,
     readonly start: number,
     readonly endExclusive: number,
+    readonly snapshot?: ShareSnapshot,
   ) {
     super();
   }
@@ -108,6 +128,21 @@ export class FileRangesQuery extends Query<ByteRange[]> {
   constructor(
     readonly context: CommandContext,
     readonly node: NodeState,
+  ) {
+    super();
+  }
+}
+
+/**
+ * List Ranges against a previous share snapshot: the ranges of `node` changed and cleared since
+ * `previous` (the file as that snapshot has it). FileGenerationMismatch when the snapshot has no
+ * such file, or another one, or the file was created again since.
+ */
+export class FileRangeDiffQuery extends Query<{ ranges: ByteRange[]; clearRanges: ByteRange[] }> {
+  constructor(
+    readonly context: CommandContext,
+    readonly node: NodeState,
+    readonly previous: NodeState | undefined,
   ) {
     super();
   }
@@ -152,41 +187,61 @@ export class FileServicePropertiesHandler implements IQueryHandler<FileServicePr
   }
 }
 
+@QueryHandler(ShareSnapshotQuery)
+export class ShareSnapshotHandler implements IQueryHandler<ShareSnapshotQuery> {
+  constructor(private readonly snapshots: SnapshotRepository) {}
+
+  execute({ context, share, snapshot }: ShareSnapshotQuery) {
+    return this.snapshots.view(context.tenant, share, snapshot);
+  }
+}
+
+/** Where a path points, in the live share or in one of its snapshots. */
+@QueryHandler(LocateQuery)
+export class LocateHandler implements IQueryHandler<LocateQuery> {
+  constructor(
+    private readonly nodes: NodeRepository,
+    private readonly snapshots: SnapshotRepository,
+  ) {}
+
+  execute({ context, share, path, snapshot }: LocateQuery): Promise<Located> {
+    return snapshot === undefined
+      ? this.nodes.locate(context.tenant, share, path)
+      : this.snapshots.locate(context.tenant, share, path, snapshot);
+  }
+}
+
 @QueryHandler(NodeQuery)
 export class NodeHandler implements IQueryHandler<NodeQuery> {
-  constructor(private readonly nodes: NodeRepository) {}
+  constructor(private readonly locator: LocateHandler) {}
 
-  execute({ context, share, path, kind }: NodeQuery) {
-    return this.nodes.require(context.tenant, share, path, kind);
+  async execute({ context, share, path, kind, snapshot }: NodeQuery) {
+    return requireNode(await this.locator.execute(new LocateQuery(context, share, path, snapshot)), kind);
   }
 }
 
 @QueryHandler(DirectoryQuery)
 export class DirectoryHandler implements IQueryHandler<DirectoryQuery> {
-  constructor(private readonly nodes: NodeRepository) {}
+  constructor(private readonly locator: LocateHandler) {}
 
-  execute({ context, share, path }: DirectoryQuery): Promise<Located> {
-    return path.length === 0
-      ? this.nodes.locate(context.tenant, share, [])
-      : this.nodes.require(context.tenant, share, path, 'directory');
-  }
-}
-
-@QueryHandler(LocateQuery)
-export class LocateHandler implements IQueryHandler<LocateQuery> {
-  constructor(private readonly nodes: NodeRepository) {}
-
-  execute({ context, share, path }: LocateQuery): Promise<Located> {
-    return this.nodes.locate(context.tenant, share, path);
+  async execute({ context, share, path, snapshot }: DirectoryQuery): Promise<Located> {
+    const located = await this.locator.execute(new LocateQuery(context, share, path, snapshot));
+    return path.length === 0 ? located : requireNode(located, 'directory');
   }
 }
 
 @QueryHandler(ListDirectoryQuery)
 export class ListDirectoryHandler implements IQueryHandler<ListDirectoryQuery> {
-  constructor(private readonly nodes: NodeRepository) {}
+  constructor(
+    private readonly nodes: NodeRepository,
+    private readonly snapshots: SnapshotRepository,
+  ) {}
 
-  execute({ directory, prefix, after, limit }: ListDirectoryQuery) {
-    return this.nodes.listChildren(directory.share.shareId, directory.key, prefix, after, limit);
+  execute({ context, directory, prefix, after, limit }: ListDirectoryQuery) {
+    const { snapshot } = directory;
+    return snapshot === undefined
+      ? this.nodes.listChildren(directory.share.shareId, directory.key, prefix, after, limit)
+      : this.snapshots.listChildren(context.tenant, { ...directory, snapshot }, prefix, after, limit);
   }
 }
 
@@ -194,8 +249,8 @@ export class ListDirectoryHandler implements IQueryHandler<ListDirectoryQuery> {
 export class FileContentHandler implements IQueryHandler<FileContentQuery> {
   constructor(private readonly nodes: NodeRepository) {}
 
-  execute({ fileId, start, endExclusive }: FileContentQuery) {
-    return this.nodes.content(fileId, start, endExclusive);
+  execute({ fileId, start, endExclusive, snapshot }: FileContentQuery) {
+    return this.nodes.content(fileId, start, endExclusive, snapshot?.pgSnapshot);
   }
 }
 
@@ -205,5 +260,18 @@ export class FileRangesHandler implements IQueryHandler<FileRangesQuery> {
 
   execute({ context, node }: FileRangesQuery) {
     return this.nodes.ranges(context.tenant, node.fileId, node.version);
+  }
+}
+
+@QueryHandler(FileRangeDiffQuery)
+export class FileRangeDiffHandler implements IQueryHandler<FileRangeDiffQuery> {
+  constructor(private readonly nodes: NodeRepository) {}
+
+  async execute({ context, node, previous }: FileRangeDiffQuery) {
+    if (previous?.kind !== 'file' || previous.fileId !== node.fileId || previous.version > node.version)
+      throw new DomainError('FileGenerationMismatch');
+    const between = await this.nodes.rangeEventsBetween(context.tenant, node.fileId, previous.version, node.version);
+    if (between.some((e) => e.type === 'FileCreated')) throw new DomainError('FileGenerationMismatch');
+    return diffRanges(await this.nodes.ranges(context.tenant, node.fileId, previous.version), between);
   }
 }

@@ -18,4 +18,10 @@ export {
 export { FileWrite, WriteFileCommand } from './files/file.commands';
 export { RenameCommand, RenameOptions } from './rename/rename.command';
 export * from './filesystem.queries';
+export {
+  CreateShareSnapshotCommand,
+  DeleteShareSnapshotCommand,
+  MAX_SHARE_SNAPSHOTS,
+} from './snapshots/snapshot.commands';
+export { SnapshotView } from './snapshots/snapshot.repository';
 export * from './shares/share-lease.repository';

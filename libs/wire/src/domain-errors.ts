@@ -53,6 +53,18 @@ const ANSWERS: Record<DomainReason, Answer> = {
   LeaseNotPresentWithShareOperation: { status: 412, message: 'There is currently no lease on the file share.' },
   ShareNotFound: { status: 404, message: 'The specified share does not exist.' },
   ShareAlreadyExists: { status: 409, message: 'The specified share already exists.' },
+  ShareHasSnapshots: {
+    status: 409,
+    message: 'The share has snapshots and the operation requires no snapshots: send x-ms-delete-snapshots: include.',
+  },
+  ShareSnapshotCountExceeded: {
+    status: 409,
+    message: 'The total number of snapshots for the share is over the limit.',
+  },
+  FileGenerationMismatch: {
+    status: 409,
+    message: 'The file has been recreated since the previous snapshot was taken.',
+  },
   ParentNotFound: { status: 404, message: 'The specified parent path does not exist.' },
   ResourceNotFound: { status: 404, message: 'The specified resource does not exist.' },
   ResourceAlreadyExists: { status: 409, message: 'The specified resource already exists.' },

@@ -13,7 +13,7 @@ import { CorsPolicy } from './cors';
 import { AzureError, invalidHeader, invalidQuery, missingHeader } from './errors';
 import { header, parseUrl, WireResponse } from './request';
 import { RateLimiter } from './rate-limit';
-import { OperationRouter } from './routing';
+import { isShareSnapshotName, OperationRouter } from './routing';
 import { errorBody } from './xml';
 
 export const DEFAULT_SERVICE_VERSION = '2026-04-06';
@@ -163,6 +163,16 @@ export class WireGateway {
 
     const route = this.router.resolve(raw.method, query, url.share, url.path);
     trace.operation = route.spec.name;
+    const shareSnapshot = query['sharesnapshot'];
+    if (shareSnapshot !== undefined) {
+      if (!route.spec.shareSnapshot)
+        throw new AzureError(
+          400,
+          'ShareSnapshotOperationNotSupported',
+          'The operation is not supported on a share snapshot: a share snapshot is read-only.',
+        );
+      if (!isShareSnapshotName(shareSnapshot)) throw invalidQuery('sharesnapshot', shareSnapshot);
+    }
     // A SAS authorizes only what it grants, which depends on the operation.
     if (sas && !route.spec.sasByOperation) authorizeSas(sas, route.spec, url.path);
     if (url.share !== undefined && !isValidShareName(url.share)) {

@@ -31,7 +31,15 @@ export interface OperationSpec {
   sasByOperation?: boolean;
   /** Get File and its HEAD: a service SAS's rscc…rsct replace the Cache-Control and Content-* response headers. */
   sasResponseOverrides?: boolean;
+  /**
+   * The operation takes `sharesnapshot` (it reads a share snapshot, or deletes one). Every other
+   * operation is refused with it: 400 ShareSnapshotOperationNotSupported (a snapshot is read-only).
+   */
+  shareSnapshot?: boolean;
 }
+
+/** A share snapshot's name as Azure writes it (x-ms-snapshot): an ISO time in UTC, up to 7 fractional digits. */
+export const isShareSnapshotName = (value: string) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?Z$/.test(value);
 
 export type OperationHandler = (req: WireRequest) => Promise<WireResponse>;
 

@@ -1,5 +1,5 @@
 import { ByteRange, NodeEvent } from './node';
-import { clipRanges, evolveRanges } from './ranges';
+import { clipRanges, diffRanges, evolveRanges } from './ranges';
 
 const stamp = { etag: '"x"', at: '2026-01-01T00:00:00.000Z' };
 const write = (start: number, end: number): NodeEvent => ({
@@ -73,4 +73,40 @@ describe('written ranges', () => {
       { start: 5, end: 9 },
       { start: 20, end: 25 },
     ]));
+});
+
+describe('diffRanges (List Ranges against a previous snapshot)', () => {
+  const diff = (before: NodeEvent[], between: NodeEvent[]) => diffRanges(fold(...before), between);
+
+  it('nothing changed: no ranges, no cleared ranges', () => {
+    expect(diff([create(), write(0, 9)], [])).toEqual({ ranges: [], clearRanges: [] });
+  });
+
+  it('reports writes since, not the ranges written before', () => {
+    expect(diff([create(), write(0, 9)], [write(20, 29), write(30, 39)])).toEqual({
+      ranges: [{ start: 20, end: 39 }],
+      clearRanges: [],
+    });
+  });
+
+  it('reports each Clear Range since as cleared, less what was written after it', () => {
+    expect(diff([create(), write(0, 9)], [write(20, 29), clear(5, 24)])).toEqual({
+      ranges: [{ start: 25, end: 29 }],
+      clearRanges: [{ start: 5, end: 24 }],
+    });
+  });
+
+  it('reports what a resize down cut as cleared', () => {
+    expect(diff([create(), write(0, 99)], [resize(50)])).toEqual({
+      ranges: [],
+      clearRanges: [{ start: 50, end: 99 }],
+    });
+  });
+
+  it('a cleared range written again is changed, not cleared', () => {
+    expect(diff([create(), write(0, 9)], [clear(0, 9), write(0, 4)])).toEqual({
+      ranges: [{ start: 0, end: 4 }],
+      clearRanges: [{ start: 5, end: 9 }],
+    });
+  });
 });

@@ -52,3 +52,33 @@ export function clipRanges(ranges: ByteRange[], start: number, end: number): Byt
     .filter((r) => r.end >= start && r.start <= end)
     .map((r) => ({ start: Math.max(r.start, start), end: Math.min(r.end, end) }));
 }
+
+/**
+ * List Ranges against a previous snapshot: `before` is the file's written ranges at the previous
+ * snapshot, `between` its events since, up to now (or to the later snapshot). Each write since is
+ * a changed range and each Clear Range a cleared one, the later winning where they overlap; a
+ * resize down clears what held data beyond the new end.
+ */
+export function diffRanges(
+  before: ByteRange[],
+  between: NodeEvent[],
+): { ranges: ByteRange[]; clearRanges: ByteRange[] } {
+  let ranges: ByteRange[] = [];
+  let clearRanges: ByteRange[] = [];
+  let held = before;
+  for (const e of between) {
+    if (e.type === 'FileRangeWritten') {
+      ranges = add(ranges, e.data.start, e.data.end);
+      clearRanges = cut(clearRanges, e.data.start, e.data.end);
+    } else if (e.type === 'FileRangeCleared') {
+      clearRanges = add(clearRanges, e.data.start, e.data.end);
+      ranges = cut(ranges, e.data.start, e.data.end);
+    } else if (e.type === 'FilePropertiesSet') {
+      const end = e.data.contentLength;
+      for (const r of held) if (r.end >= end) clearRanges = add(clearRanges, Math.max(r.start, end), r.end);
+      ranges = cut(ranges, end, Number.MAX_SAFE_INTEGER);
+    }
+    held = evolveRanges(held, e);
+  }
+  return { ranges, clearRanges };
+}

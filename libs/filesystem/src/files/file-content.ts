@@ -10,20 +10,37 @@ function chunkRange(start: number, endExclusive: number): number[] {
   return chunks;
 }
 
-/** Reads bytes [start, endExclusive) of a file. */
+/**
+ * The chunks a share snapshot sees: the current row where the snapshot sees the transaction that
+ * wrote it, else the version kept when a later transaction replaced it (file_chunks' trigger keeps
+ * each one a snapshot sees). At most one of them is visible per chunk.
+ */
+const CHUNKS_AT_SNAPSHOT = `
+  SELECT chunk_no, data FROM file_chunks
+  WHERE file_id = $1 AND chunk_no = ANY($2::int[]) AND pg_visible_in_snapshot(written_xid, $3::pg_snapshot)
+  UNION ALL
+  SELECT chunk_no, data FROM file_chunk_versions
+  WHERE file_id = $1 AND chunk_no = ANY($2::int[]) AND pg_visible_in_snapshot(written_xid, $3::pg_snapshot)
+    AND NOT pg_visible_in_snapshot(replaced_xid, $3::pg_snapshot)`;
+
+/** Reads bytes [start, endExclusive) of a file, as of the share snapshot whose pg_snapshot is `at` when given. */
 export async function readContent(
   sql: SqlExecutor,
   fileId: string,
   start: number,
   endExclusive: number,
+  at?: string,
 ): Promise<Buffer> {
   const out = Buffer.alloc(endExclusive - start);
   if (out.length === 0) return out;
   const chunks = chunkRange(start, endExclusive);
-  const rows = await sql.query(
-    `SELECT chunk_no, data FROM file_chunks WHERE file_id = $1 AND chunk_no = ANY($2::int[])`,
-    [fileId, chunks],
-  );
+  const rows =
+    at === undefined
+      ? await sql.query(`SELECT chunk_no, data FROM file_chunks WHERE file_id = $1 AND chunk_no = ANY($2::int[])`, [
+          fileId,
+          chunks,
+        ])
+      : await sql.query(CHUNKS_AT_SNAPSHOT, [fileId, chunks, at]);
   for (const { chunk_no, data } of rows) {
     const chunkStart = chunk_no * CHUNK_BYTES;
     const from = Math.max(start, chunkStart);
@@ -40,10 +57,16 @@ export const STREAM_SEGMENT_BYTES = 4 * CHUNK_BYTES;
  * Bytes [start, endExclusive) as a stream that reads one segment at a time, so that a large (even
  * sparse, terabyte-sized) download never has to fit in memory, and stops reading when the client goes.
  */
-export function contentStream(sql: SqlExecutor, fileId: string, start: number, endExclusive: number): Readable {
+export function contentStream(
+  sql: SqlExecutor,
+  fileId: string,
+  start: number,
+  endExclusive: number,
+  at?: string,
+): Readable {
   async function* segments() {
     for (let from = start; from < endExclusive; from += STREAM_SEGMENT_BYTES) {
-      yield await readContent(sql, fileId, from, Math.min(endExclusive, from + STREAM_SEGMENT_BYTES));
+      yield await readContent(sql, fileId, from, Math.min(endExclusive, from + STREAM_SEGMENT_BYTES), at);
     }
   }
   return Readable.from(segments(), { objectMode: false });

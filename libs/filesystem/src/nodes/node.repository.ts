@@ -3,7 +3,7 @@ import { ByteRange, CopyState, DomainError, evolveRanges, NodeEvent, NodeState, 
 import { EventStore, SqlExecutor, Statement } from '@leasehold/event-store';
 import type { Readable } from 'node:stream';
 import { contentStream, readContent, STREAM_SEGMENT_BYTES } from '../files/file-content';
-import { ShareState, shareRow } from '../shares/share.events';
+import { ShareSnapshot, ShareState, shareRow } from '../shares/share.events';
 
 export interface ShareRow {
   shareId: string;
@@ -24,6 +24,8 @@ export interface Located {
   parentId: string;
   key: string;
   parentKey: string;
+  /** Set when this is where the path pointed in a share snapshot (read-only). */
+  snapshot?: ShareSnapshot;
 }
 
 /** A node's stream, node-<file id>: its events are the domain's NodeEvent. */
@@ -135,6 +137,13 @@ export const toShareRow = (r: ShareColumns): ShareRow => ({
   version: r.version,
 });
 
+/** The located node, which must exist and be of `kind`. */
+export function requireNode(located: Located, kind: 'file' | 'directory'): Located & { node: NodeState } {
+  if (!located.node) throw new DomainError(located.parentExists ? 'ResourceNotFound' : 'ParentNotFound');
+  if (located.node.kind !== kind) throw new DomainError('ResourceNotFound');
+  return located as Located & { node: NodeState };
+}
+
 /** Reads of the shares and nodes projections, and the inline-projection statements that keep them current. */
 @Injectable()
 export class NodeRepository {
@@ -196,10 +205,7 @@ export class NodeRepository {
     path: string[],
     kind: 'file' | 'directory',
   ): Promise<Located & { node: NodeState }> {
-    const located = await this.locate(tenant, shareName, path);
-    if (!located.node) throw new DomainError(located.parentExists ? 'ResourceNotFound' : 'ParentNotFound');
-    if (located.node.kind !== kind) throw new DomainError('ResourceNotFound');
-    return located as Located & { node: NodeState };
+    return requireNode(await this.locate(tenant, shareName, path), kind);
   }
 
   /** One page of a directory's entries whose keys start with `prefix`, after `after`, in key order; `more` tells whether another follows. */
@@ -233,10 +239,14 @@ export class NodeRepository {
     return { entries, more: rows.length > limit };
   }
 
-  /** Bytes [start, endExclusive) of a file: read at once up to one segment (a failure is still an answer), streamed beyond. */
-  async content(fileId: string, start: number, endExclusive: number): Promise<Buffer | Readable> {
-    if (endExclusive - start <= STREAM_SEGMENT_BYTES) return readContent(this.store.db, fileId, start, endExclusive);
-    return contentStream(this.store.db, fileId, start, endExclusive);
+  /**
+   * Bytes [start, endExclusive) of a file (as of a share snapshot's pg_snapshot when given): read at
+   * once up to one segment (a failure is still an answer), streamed beyond.
+   */
+  async content(fileId: string, start: number, endExclusive: number, at?: string): Promise<Buffer | Readable> {
+    if (endExclusive - start <= STREAM_SEGMENT_BYTES)
+      return readContent(this.store.db, fileId, start, endExclusive, at);
+    return contentStream(this.store.db, fileId, start, endExclusive, at);
   }
 
   /**
@@ -259,6 +269,17 @@ export class NodeRepository {
       [tenant, nodeStream(fileId), version],
     );
     return rows.reduce<ByteRange[]>(evolveRanges, []);
+  }
+
+  /** The file's range events after stream version `after`, up to `upTo`, in order (and its re-creations: FileCreated). */
+  async rangeEventsBetween(tenant: string, fileId: string, after: number, upTo: number): Promise<NodeEvent[]> {
+    return this.store.db.query<NodeEvent>(
+      `SELECT type, data FROM events
+       WHERE tenant = $1 AND stream_id = $2 AND stream_version > $3 AND stream_version <= $4
+         AND type IN ('FileCreated', 'FileRangeWritten', 'FileRangeCleared', 'FilePropertiesSet')
+       ORDER BY stream_version`,
+      [tenant, nodeStream(fileId), after, upTo],
+    );
   }
 
   async childCount(shareId: string, key: string, sql: SqlExecutor = this.store.db): Promise<number> {

@@ -12,7 +12,7 @@ import { ConcurrencyError, EventStore, eventMetadata, retryOnConcurrency } from 
 import { newEtag } from '../etag';
 import { NodeRepository } from '../nodes/node.repository';
 import { OPEN_HANDLES, OpenHandles } from '../ports';
-import { ShareLeaseRepository } from './share-lease.repository';
+import { SnapshotRepository } from '../snapshots/snapshot.repository';
 import { AccessTier, evolveShare, ShareEvent, ShareState, shareStream } from './share.events';
 import { ShareRepository } from './share.repository';
 
@@ -33,6 +33,8 @@ export class DeleteShareCommand extends Command<void> {
     readonly name: string,
     /** x-ms-lease-id: needed while the share is leased. */
     readonly leaseId?: string,
+    /** x-ms-delete-snapshots: needed while the share has snapshots, which then go with it. */
+    readonly withSnapshots = false,
   ) {
     super();
   }
@@ -76,7 +78,8 @@ export class DeleteShareHandler implements ICommandHandler<DeleteShareCommand> {
   constructor(
     private readonly store: EventStore,
     private readonly nodes: NodeRepository,
-    private readonly shares: ShareLeaseRepository,
+    private readonly shares: ShareRepository,
+    private readonly snapshots: SnapshotRepository,
     @Inject(OPEN_HANDLES) private readonly handles: OpenHandles,
   ) {}
 
@@ -84,10 +87,11 @@ export class DeleteShareHandler implements ICommandHandler<DeleteShareCommand> {
    * Deletes the share and everything in it, leased files included (Azure allows it); a leased
    * share only with its lease id, decided on the database's clock like every share lease decision.
    */
-  async execute({ context, name, leaseId }: DeleteShareCommand) {
+  async execute({ context, name, leaseId, withSnapshots }: DeleteShareCommand) {
     await retryOnConcurrency(async () => {
       const share = await this.shares.find(context.tenant, name);
       if (!share) throw new DomainError('ShareNotFound');
+      if (share.snapshots.length > 0 && !withSnapshots) throw new DomainError('ShareHasSnapshots');
       const refusal = decideShareDelete(viewShareLease(share.lease, share.readAt), leaseId);
       if (refusal) throw new DomainError(refusal.reason, refusal.facts);
       await this.store.transaction(async (sql) => {
@@ -95,9 +99,17 @@ export class DeleteShareHandler implements ICommandHandler<DeleteShareCommand> {
         if (!(await this.nodes.lockShare(share.shareId, sql)))
           throw new ConcurrencyError(context.tenant, shareStream(share.shareId), share.version);
         await this.nodes.deleteShareNodes(share.shareId, sql);
+        await this.snapshots.dropVersions(share.shareId, sql);
         // Handles open in the share close with it, each with its event, so the audit trail never shows them open afterwards.
         await this.handles.closeAllInShare(context, share.shareId, sql);
-        const deleted: ShareEvent = { type: 'ShareDeleted', data: { shareId: share.shareId, name } };
+        const deleted: ShareEvent = {
+          type: 'ShareDeleted',
+          data: {
+            shareId: share.shareId,
+            name,
+            ...(share.snapshots.length > 0 ? { snapshotsDeleted: share.snapshots.length } : {}),
+          },
+        };
         // A lapse nobody recorded yet goes in the log before the share goes.
         const events = [...observeShareLease(share.lease, share.readAt), deleted];
         await this.store.append(

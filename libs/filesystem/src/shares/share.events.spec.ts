@@ -36,6 +36,7 @@ describe('a share folded from its stream', () => {
       metadata: { b: '2' },
       signedIdentifiers: [{ id: 'p', accessPolicy: { permission: 'r' } }],
       lease: { status: 'leased', leaseId: 'x', epoch: 1, duration: -1 },
+      snapshots: [],
       etag: '"0x5"',
       lastModified: at(4),
       version: 6,
@@ -62,5 +63,28 @@ describe('a share folded from its stream', () => {
       version: 1,
     });
     expect(fresh?.accessTierChangedAt).toBeUndefined();
+  });
+
+  it('keeps its snapshots in order, without touching its ETag or Last-Modified; deleting one removes only it', () => {
+    const snapshot = (name: string) => ({
+      snapshot: name,
+      pgSnapshot: '10:12:11',
+      position: '42',
+      shareVersion: 1,
+      metadata: { a: '1' },
+      etag: '"0x1"',
+      lastModified: at(0),
+      quota: 5,
+    });
+    const first = snapshot('2026-12-01T00:01:00.0000000Z');
+    const second = snapshot('2026-12-01T00:02:00.0000000Z');
+    const share = foldShare([
+      created,
+      { type: 'ShareSnapshotCreated', data: first },
+      { type: 'ShareSnapshotCreated', data: second },
+      { type: 'ShareSnapshotDeleted', data: { snapshot: first.snapshot } },
+    ]);
+    expect(share).toMatchObject({ snapshots: [second], etag: '"0x1"', lastModified: at(0), version: 4 });
+    expect(shareRow('t', share!).snapshots).toEqual([second]);
   });
 });

@@ -24,13 +24,35 @@ export interface ShareCreated extends Stamp {
   metadata: Record<string, string>;
 }
 
+/**
+ * A share snapshot: a point in the event log. `pgSnapshot` is the PostgreSQL snapshot taken while
+ * the share was locked against content writes, so it names exactly the transactions whose events
+ * (and file bytes) the snapshot contains; `position` is the last event position it sees, for people.
+ */
+export interface ShareSnapshot {
+  /** Its name on the wire (x-ms-snapshot, sharesnapshot=): the creation time with 7 fractional digits. */
+  snapshot: string;
+  pgSnapshot: string;
+  position: string;
+  /** The share stream's version before this snapshot: the share's settings it keeps are those. */
+  shareVersion: number;
+  metadata: Record<string, string>;
+  /** The share's ETag, Last-Modified and quota then, for List Shares. */
+  etag: string;
+  lastModified: string;
+  quota: number;
+}
+
 /** The events of a share's stream, share-<id>, besides its lease's (ShareLeaseEvent, libs/domain/src/share-lease). */
 export type ShareEvent =
   | { type: 'ShareCreated'; data: ShareCreated }
   | { type: 'ShareMetadataSet'; data: Stamp & { metadata: Record<string, string> } }
   | { type: 'SharePropertiesSet'; data: Stamp & { quota: number; accessTier: AccessTier; accessTierChanged: boolean } }
   | { type: 'ShareAclSet'; data: Stamp & { signedIdentifiers: SignedIdentifier[] } }
-  | { type: 'ShareDeleted'; data: { shareId: string; name: string } };
+  | { type: 'ShareSnapshotCreated'; data: ShareSnapshot }
+  | { type: 'ShareSnapshotDeleted'; data: { snapshot: string } }
+  /** With x-ms-delete-snapshots, its snapshots go with it. */
+  | { type: 'ShareDeleted'; data: { shareId: string; name: string; snapshotsDeleted?: number } };
 
 export const SHARE_STREAM_PREFIX = 'share-';
 export const shareStream = (shareId: string) => `${SHARE_STREAM_PREFIX}${shareId}`;
@@ -47,6 +69,8 @@ export interface ShareState {
   signedIdentifiers: SignedIdentifier[];
   /** As its events recorded it; viewShareLease gives its state at an instant. */
   lease: ShareLeaseState;
+  /** Oldest first. */
+  snapshots: ShareSnapshot[];
   etag: string;
   lastModified: string;
   version: number;
@@ -76,6 +100,7 @@ export function evolveShare(
         metadata: d.metadata,
         signedIdentifiers: [],
         lease: initialShareLeaseState,
+        snapshots: [],
         etag: d.etag,
         lastModified: iso(d.at),
         version: 1,
@@ -96,6 +121,17 @@ export function evolveShare(
     }
     case 'ShareAclSet':
       return state && { ...touched(state, event.data), signedIdentifiers: event.data.signedIdentifiers };
+    // A snapshot changes neither the share's ETag nor its Last-Modified.
+    case 'ShareSnapshotCreated':
+      return state && { ...state, snapshots: [...state.snapshots, event.data], version: state.version + 1 };
+    case 'ShareSnapshotDeleted':
+      return (
+        state && {
+          ...state,
+          snapshots: state.snapshots.filter((s) => s.snapshot !== event.data.snapshot),
+          version: state.version + 1,
+        }
+      );
     case 'ShareDeleted':
       return undefined;
     default:
@@ -122,4 +158,5 @@ export const shareRow = (tenant: string, share: ShareState) => ({
   access_tier: share.accessTier,
   access_tier_changed_at: share.accessTierChangedAt ?? null,
   signed_identifiers: share.signedIdentifiers,
+  snapshots: share.snapshots,
 });

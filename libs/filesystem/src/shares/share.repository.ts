@@ -3,7 +3,7 @@ import { SignedIdentifier } from '@leasehold/domain';
 import { EventStore, SqlExecutor, Statement } from '@leasehold/event-store';
 import { ShareColumns } from '../nodes/node.repository';
 import { READ_AT, shareLeaseOf, ShareLeaseRow } from './share-lease.row';
-import { AccessTier, ShareState, shareRow } from './share.events';
+import { AccessTier, ShareSnapshot, ShareState, shareRow } from './share.events';
 
 /** A share as its row holds it, and the database's clock when the row was read: the lease's state is derived at that instant. */
 export interface ReadShare extends ShareState {
@@ -16,6 +16,7 @@ interface ShareRow extends ShareColumns, ShareLeaseRow {
   access_tier: string;
   access_tier_changed_at: Date | null;
   signed_identifiers: SignedIdentifier[];
+  snapshots: ShareSnapshot[];
   read_at: number;
 }
 
@@ -30,6 +31,7 @@ function toShare(r: ShareRow): ReadShare {
     metadata: r.metadata,
     signedIdentifiers: r.signed_identifiers,
     lease: shareLeaseOf(r),
+    snapshots: r.snapshots,
     etag: r.etag,
     lastModified: new Date(r.last_modified).toISOString(),
     version: r.version,
@@ -91,6 +93,14 @@ export class ShareRepository {
                FROM jsonb_populate_record(NULL::shares, $3::jsonb))
             WHERE s.share_id = $1 AND s.version = $2 RETURNING 1`,
       params: [state.shareId, expectedVersion, JSON.stringify(shareRow(tenant, state))],
+    };
+  }
+
+  /** The inline projection of a snapshot created or deleted, applied only where the share's row is still at `expectedVersion`. */
+  projectSnapshots(state: ShareState, expectedVersion: number): Statement {
+    return {
+      sql: `UPDATE shares SET snapshots = $3::jsonb, version = $4 WHERE share_id = $1 AND version = $2 RETURNING 1`,
+      params: [state.shareId, expectedVersion, JSON.stringify(state.snapshots), state.version],
     };
   }
 }

@@ -56,10 +56,12 @@ export class DirectoryOperations {
     restype: 'directory',
     resource: 'directory',
     sas: 'r',
+    shareSnapshot: true,
   })
   async getProperties(req: WireRequest): Promise<WireResponse> {
+    const snapshot = req.query['sharesnapshot'];
     if (req.path.length === 0) {
-      const { share } = await this.queries.execute(new DirectoryQuery(req.context, req.share!, []));
+      const { share } = await this.queries.execute(new DirectoryQuery(req.context, req.share!, [], snapshot));
       return {
         status: 200,
         headers: {
@@ -70,7 +72,9 @@ export class DirectoryOperations {
         },
       };
     }
-    const { node } = await this.queries.execute(new NodeQuery(req.context, req.share!, req.path, 'directory'));
+    const { node } = await this.queries.execute(
+      new NodeQuery(req.context, req.share!, req.path, 'directory', snapshot),
+    );
     return { status: 200, headers: { ...nodeResponseHeaders(node), ...metadataResponseHeaders(node.metadata) } };
   }
 
@@ -117,16 +121,19 @@ export class DirectoryOperations {
     comp: 'list',
     resource: 'directory',
     sas: 'l',
+    shareSnapshot: true,
   })
   async list(req: WireRequest): Promise<WireResponse> {
     const limit = pageSize(req.query, MAX_LIST_RESULTS);
     const prefix = req.query['prefix'] ?? '';
-    const located = await this.queries.execute(new DirectoryQuery(req.context, req.share!, req.path));
-    const binding = markerBinding('list', req.context.tenant, located.share.shareId, located.key);
+    const snapshot = req.query['sharesnapshot'];
+    const located = await this.queries.execute(new DirectoryQuery(req.context, req.share!, req.path, snapshot));
+    // A marker resumes the listing it came from: the live directory's, or one snapshot's.
+    const binding = markerBinding('list', req.context.tenant, located.share.shareId, located.key, snapshot ?? '');
     const after = resumeFrom(this.markers, binding, req.query['marker'], isListPosition, { key: '' }).key;
     const base = located.key === '' ? '' : `${located.key}/`;
     const { entries: page, more } = await this.queries.execute(
-      new ListDirectoryQuery(located, base + pathKey([prefix]), after, limit),
+      new ListDirectoryQuery(req.context, located, base + pathKey([prefix]), after, limit),
     );
     const next = more ? this.markers.encode(binding, { key: page[page.length - 1].pathKey }) : '';
     const entries = page
@@ -144,7 +151,7 @@ export class DirectoryOperations {
       ? `DirectoryPath="${escapeXml(encodeURIComponent(directoryPath))}" Encoded="true"`
       : `DirectoryPath="${escapeXml(directoryPath)}"`;
     const body =
-      `${XML_DECLARATION}<EnumerationResults ServiceEndpoint="${escapeXml(serviceEndpoint(req))}" ShareName="${escapeXml(req.share!)}" ${directoryPathAttributes}>` +
+      `${XML_DECLARATION}<EnumerationResults ServiceEndpoint="${escapeXml(serviceEndpoint(req))}" ShareName="${escapeXml(req.share!)}"${snapshot ? ` ShareSnapshot="${escapeXml(snapshot)}"` : ''} ${directoryPathAttributes}>` +
       listingEcho(req, prefix, limit) +
       element('DirectoryId', located.node?.fileId ?? '0') +
       `<Entries>${entries}</Entries>${element('NextMarker', next)}</EnumerationResults>`;

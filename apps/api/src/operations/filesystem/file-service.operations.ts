@@ -3,6 +3,7 @@ import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import {
   CorsRule,
   corsRulesProblem,
+  DomainError,
   MAX_CORS_XML_BYTES,
   shareLeaseProperties,
   viewShareLease,
@@ -12,7 +13,10 @@ import {
   FileServicePropertiesQuery,
   ListSharesQuery,
   MetricsSettings,
+  ReadShare,
   SetFileServicePropertiesCommand,
+  ShareQuery,
+  ShareSnapshot,
 } from '@leasehold/filesystem';
 import {
   AzureError,
@@ -35,11 +39,19 @@ import {
   XmlValue,
 } from '@leasehold/wire';
 import { listingEcho, MAX_LIST_RESULTS, resumeFrom, serviceEndpoint } from './listing';
-/** What List Shares may include; Leasehold keeps no share snapshots or soft-deleted shares, so those two add nothing. */
+/** What List Shares may include; Leasehold keeps no soft-deleted shares, so `deleted` adds nothing. */
 const LIST_INCLUDES = ['metadata', 'snapshots', 'deleted'];
 
-const isSharePosition = (value: unknown): value is { name: string } =>
-  typeof (value as { name?: unknown })?.name === 'string';
+/** Where a List Shares page resumes: after a share, or (listing snapshots) after one of its snapshots. */
+const isSharePosition = (value: unknown): value is { name: string; snapshot?: string } =>
+  typeof (value as { name?: unknown })?.name === 'string' &&
+  ['string', 'undefined'].includes(typeof (value as { snapshot?: unknown }).snapshot);
+
+/** One entry of List Shares: a share, or one of its snapshots. */
+interface ListedShare {
+  share: ReadShare;
+  snap?: ShareSnapshot;
+}
 
 const list = (text: unknown) =>
   (typeof text === 'string' ? text : '')
@@ -161,32 +173,74 @@ export class FileServiceOperations {
     const include = list(req.query['include'] ?? '').map((i) => i.toLowerCase());
     const unknown = include.find((i) => !LIST_INCLUDES.includes(i));
     if (unknown !== undefined) throw invalidQuery('include', req.query['include']);
-    const binding = markerBinding('shares', req.context.tenant, prefix);
-    const after = resumeFrom(this.markers, binding, req.query['marker'], isSharePosition, { name: '' }).name;
-    const { shares: page, more } = await this.queries.execute(new ListSharesQuery(req.context, prefix, after, limit));
-    const next = more ? this.markers.encode(binding, { name: page[page.length - 1].name }) : '';
+    const withSnapshots = include.includes('snapshots');
+    // A listing with snapshots resumes at a snapshot too: its markers are its own.
+    const binding = markerBinding('shares', req.context.tenant, prefix, ...(withSnapshots ? ['snapshots'] : []));
+    const after = resumeFrom(this.markers, binding, req.query['marker'], isSharePosition, { name: '' });
+    const { shares, more: moreShares } = await this.queries.execute(
+      new ListSharesQuery(req.context, prefix, after.name, limit),
+    );
+    // Each share's snapshots, oldest first, come before the share itself (as Azure lists them); a
+    // marker at a snapshot resumes with that share's later snapshots. maxresults counts every entry.
+    const resumed =
+      withSnapshots && after.snapshot !== undefined
+        ? await this.queries.execute(new ShareQuery(req.context, after.name)).catch((error: unknown) => {
+            // Deleted since: the listing goes on after it.
+            if (error instanceof DomainError && error.reason === 'ShareNotFound') return undefined;
+            throw error;
+          })
+        : undefined;
+    const entries: ListedShare[] = [
+      ...(resumed
+        ? [
+            ...resumed.snapshots
+              .filter((snap) => snap.snapshot > after.snapshot!)
+              .map((snap) => ({ share: resumed, snap })),
+            { share: resumed },
+          ]
+        : []),
+      ...shares.flatMap((share) => [
+        ...(withSnapshots ? share.snapshots.map((snap) => ({ share, snap })) : []),
+        { share },
+      ]),
+    ];
+    const page = entries.slice(0, limit);
+    const last = page[page.length - 1];
+    const next =
+      entries.length > limit || moreShares
+        ? this.markers.encode(binding, {
+            name: last.share.name,
+            ...(last.snap ? { snapshot: last.snap.snapshot } : {}),
+          })
+        : '';
     const withMetadata = include.includes('metadata');
-    const entries = page
-      .map((s) => {
-        // The lease as it stands on the database's clock when the page was read, as Get Share Properties gives it.
-        const lease = shareLeaseProperties(viewShareLease(s.lease, s.readAt));
-        const properties =
-          `<Properties>${element('Last-Modified', rfc1123(new Date(s.lastModified)))}${element('Etag', s.etag)}${element('Quota', s.quota)}` +
-          `${element('AccessTier', s.accessTier)}${s.accessTierChangedAt ? element('AccessTierChangeTime', rfc1123(new Date(s.accessTierChangedAt))) : ''}` +
-          `${element('LeaseStatus', lease.status)}${element('LeaseState', lease.state)}${lease.duration ? element('LeaseDuration', lease.duration) : ''}` +
-          `${element('EnabledProtocols', 'SMB')}</Properties>`;
-        const metadata = withMetadata
-          ? `<Metadata>${Object.entries(s.metadata)
-              .map(([k, v]) => element(k, v))
-              .join('')}</Metadata>`
-          : '';
-        return `<Share>${element('Name', s.name)}${properties}${metadata}</Share>`;
-      })
-      .join('');
+    const metadataXml = (metadata: Record<string, string>) =>
+      withMetadata
+        ? `<Metadata>${Object.entries(metadata)
+            .map(([k, v]) => element(k, v))
+            .join('')}</Metadata>`
+        : '';
+    const entryXml = ({ share: s, snap }: ListedShare) => {
+      if (snap)
+        return (
+          `<Share>${element('Name', s.name)}${element('Snapshot', snap.snapshot)}` +
+          `<Properties>${element('Last-Modified', rfc1123(new Date(snap.lastModified)))}${element('Etag', snap.etag)}${element('Quota', snap.quota)}` +
+          `${element('EnabledProtocols', 'SMB')}</Properties>${metadataXml(snap.metadata)}</Share>`
+        );
+      // The lease as it stands on the database's clock when the page was read, as Get Share Properties gives it.
+      const lease = shareLeaseProperties(viewShareLease(s.lease, s.readAt));
+      const properties =
+        `<Properties>${element('Last-Modified', rfc1123(new Date(s.lastModified)))}${element('Etag', s.etag)}${element('Quota', s.quota)}` +
+        `${element('AccessTier', s.accessTier)}${s.accessTierChangedAt ? element('AccessTierChangeTime', rfc1123(new Date(s.accessTierChangedAt))) : ''}` +
+        `${element('LeaseStatus', lease.status)}${element('LeaseState', lease.state)}${lease.duration ? element('LeaseDuration', lease.duration) : ''}` +
+        `${element('EnabledProtocols', 'SMB')}</Properties>`;
+      return `<Share>${element('Name', s.name)}${properties}${metadataXml(s.metadata)}</Share>`;
+    };
+    const listed = page.map(entryXml).join('');
     const body =
       `${XML_DECLARATION}<EnumerationResults ServiceEndpoint="${escapeXml(serviceEndpoint(req))}">` +
       listingEcho(req, prefix, limit) +
-      `<Shares>${entries}</Shares>${element('NextMarker', next)}</EnumerationResults>`;
+      `<Shares>${listed}</Shares>${element('NextMarker', next)}</EnumerationResults>`;
     return { status: 200, headers: { 'content-type': 'application/xml' }, body };
   }
 

@@ -1,11 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { clipRanges, DomainError, FileProperties, NodeState, parseGuid } from '@leasehold/domain';
+import { ByteRange, clipRanges, DomainError, FileProperties, NodeState, parseGuid } from '@leasehold/domain';
 import {
   FileContentQuery,
+  FileRangeDiffQuery,
   FileRangesQuery,
   FileWrite,
   gateAccess,
+  LocateQuery,
+  Located,
   NodeQuery,
   WriteFileCommand,
 } from '@leasehold/filesystem';
@@ -19,6 +22,7 @@ import {
   integerHeader,
   invalidHeader,
   invalidQuery,
+  isShareSnapshotName,
   missingHeader,
   requiredHeader,
   rfc1123,
@@ -295,11 +299,16 @@ export class FileOperations {
     return { status: 202 };
   }
 
-  /** Reads succeed without a lease id; with one, they follow the first table of docs/lease-file.md. */
-  private async readable(req: WireRequest): Promise<NodeState> {
-    const { node } = await this.queries.execute(new NodeQuery(req.context, req.share!, req.path, 'file'));
-    gateAccess(node.lease, { kind: 'read', leaseId: guidHeader(req, 'x-ms-lease-id') });
-    return node;
+  /**
+   * The file, in the share snapshot named by sharesnapshot if any. Reads succeed without a lease
+   * id; with one, they follow the first table of docs/lease-file.md (a file in a snapshot has no lease).
+   */
+  private async readable(req: WireRequest): Promise<Located & { node: NodeState }> {
+    const located = await this.queries.execute(
+      new NodeQuery(req.context, req.share!, req.path, 'file', req.query['sharesnapshot']),
+    );
+    gateAccess(located.node.lease, { kind: 'read', leaseId: guidHeader(req, 'x-ms-lease-id') });
+    return located;
   }
 
   private describe(node: NodeState): Record<string, string | undefined> {
@@ -320,9 +329,10 @@ export class FileOperations {
     resource: 'file',
     sas: 'r',
     sasResponseOverrides: true,
+    shareSnapshot: true,
   })
   async getProperties(req: WireRequest): Promise<WireResponse> {
-    const node = await this.readable(req);
+    const { node } = await this.readable(req);
     return {
       status: 200,
       headers: {
@@ -333,14 +343,21 @@ export class FileOperations {
     };
   }
 
-  @AzureOperation({ name: 'Get File', method: 'GET', resource: 'file', sas: 'r', sasResponseOverrides: true })
+  @AzureOperation({
+    name: 'Get File',
+    method: 'GET',
+    resource: 'file',
+    sas: 'r',
+    sasResponseOverrides: true,
+    shareSnapshot: true,
+  })
   async get(req: WireRequest): Promise<WireResponse> {
     const rangeHeader =
       header(req, 'x-ms-range') !== undefined ? 'x-ms-range' : header(req, 'range') !== undefined ? 'range' : undefined;
-    const node = await this.readable(req);
+    const { node, snapshot } = await this.readable(req);
     const size = node.contentLength;
     if (!rangeHeader) {
-      const body = await this.queries.execute(new FileContentQuery(node.fileId, 0, size));
+      const body = await this.queries.execute(new FileContentQuery(node.fileId, 0, size, snapshot));
       return {
         status: 200,
         headers: { ...this.describe(node), 'content-length': size, 'content-md5': node.properties.contentMD5 },
@@ -361,7 +378,7 @@ export class FileOperations {
     if (wantMd5 && end - range.start + 1 > MAX_RANGE_BYTES) {
       throw new AzureError(400, 'OutOfRangeInput', 'One of the request inputs is out of range.');
     }
-    const body = await this.queries.execute(new FileContentQuery(node.fileId, range.start, end + 1));
+    const body = await this.queries.execute(new FileContentQuery(node.fileId, range.start, end + 1, snapshot));
     return {
       status: 206,
       headers: {
@@ -379,9 +396,16 @@ export class FileOperations {
     };
   }
 
-  @AzureOperation({ name: 'Get File Metadata', method: 'GET', comp: 'metadata', resource: 'file', sas: 'r' })
+  @AzureOperation({
+    name: 'Get File Metadata',
+    method: 'GET',
+    comp: 'metadata',
+    resource: 'file',
+    sas: 'r',
+    shareSnapshot: true,
+  })
   async getMetadata(req: WireRequest): Promise<WireResponse> {
-    const node = await this.readable(req);
+    const { node } = await this.readable(req);
     return {
       status: 200,
       headers: {
@@ -392,21 +416,57 @@ export class FileOperations {
     };
   }
 
-  @AzureOperation({ name: 'Get File Metadata', method: 'HEAD', comp: 'metadata', resource: 'file', sas: 'r' })
+  @AzureOperation({
+    name: 'Get File Metadata',
+    method: 'HEAD',
+    comp: 'metadata',
+    resource: 'file',
+    sas: 'r',
+    shareSnapshot: true,
+  })
   headMetadata(req: WireRequest): Promise<WireResponse> {
     return this.getMetadata(req);
   }
 
-  /** The written ranges (folded from the file's events: see evolveRanges), within x-ms-range when given. */
-  @AzureOperation({ name: 'List Ranges', method: 'GET', comp: 'rangelist', resource: 'file', sas: 'r' })
+  /**
+   * The written ranges (folded from the file's events: see evolveRanges), within x-ms-range when
+   * given; with prevsharesnapshot, those changed and cleared since that snapshot (diffRanges).
+   */
+  @AzureOperation({
+    name: 'List Ranges',
+    method: 'GET',
+    comp: 'rangelist',
+    resource: 'file',
+    sas: 'r',
+    shareSnapshot: true,
+  })
   async listRanges(req: WireRequest): Promise<WireResponse> {
     const rangeHeader =
       header(req, 'x-ms-range') !== undefined ? 'x-ms-range' : header(req, 'range') !== undefined ? 'range' : undefined;
     const window = rangeHeader ? parseRange(header(req, rangeHeader)!, rangeHeader) : undefined;
-    const node = await this.readable(req);
-    const written = await this.queries.execute(new FileRangesQuery(req.context, node));
-    const ranges = window ? clipRanges(written, window.start, window.end ?? Number.MAX_SAFE_INTEGER) : written;
-    const body = `${XML_DECLARATION}<Ranges>${ranges.map((r) => `<Range>${element('Start', r.start)}${element('End', r.end)}</Range>`).join('')}</Ranges>`;
+    const previous = req.query['prevsharesnapshot'];
+    const snapshot = req.query['sharesnapshot'];
+    // The previous snapshot must be the older of the two (names are ISO times, so they sort as times).
+    if (previous !== undefined && (!isShareSnapshotName(previous) || (snapshot !== undefined && previous >= snapshot)))
+      throw invalidQuery('prevsharesnapshot', previous);
+    const { node } = await this.readable(req);
+    const clip = (ranges: ByteRange[]) =>
+      window ? clipRanges(ranges, window.start, window.end ?? Number.MAX_SAFE_INTEGER) : ranges;
+    const xml = (tag: string, ranges: ByteRange[]) =>
+      clip(ranges).map((r) => ({
+        start: r.start,
+        xml: `<${tag}>${element('Start', r.start)}${element('End', r.end)}</${tag}>`,
+      }));
+    let items: { start: number; xml: string }[];
+    if (previous === undefined)
+      items = xml('Range', await this.queries.execute(new FileRangesQuery(req.context, node)));
+    else {
+      const before = await this.queries.execute(new LocateQuery(req.context, req.share!, req.path, previous));
+      const diff = await this.queries.execute(new FileRangeDiffQuery(req.context, node, before.node));
+      // Ranges and cleared ranges in one list, by offset, as Azure lists them.
+      items = [...xml('Range', diff.ranges), ...xml('ClearRange', diff.clearRanges)].sort((a, b) => a.start - b.start);
+    }
+    const body = `${XML_DECLARATION}<Ranges>${items.map((i) => i.xml).join('')}</Ranges>`;
     return {
       status: 200,
       headers: {

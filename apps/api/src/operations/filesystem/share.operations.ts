@@ -6,10 +6,13 @@ import {
   AccessTier,
   ChangeShareCommand,
   CreateShareCommand,
+  CreateShareSnapshotCommand,
   DeleteShareCommand,
+  DeleteShareSnapshotCommand,
   ShareChange,
   ReadShare,
   ShareQuery,
+  ShareSnapshotQuery,
   ShareState,
   ShareUsageQuery,
 } from '@leasehold/filesystem';
@@ -36,7 +39,7 @@ import { LEASE_EPOCH_HEADER, metadataResponseHeaders, readMetadata } from './wir
 
 const MAX_QUOTA_GIB = 102400;
 
-const stampHeaders = (share: ShareState) => ({
+const stampHeaders = (share: { etag: string; lastModified: string }) => ({
   etag: share.etag,
   'last-modified': rfc1123(new Date(share.lastModified)),
 });
@@ -119,8 +122,47 @@ export class ShareOperations {
     return { status: 201, headers: { etag: result.etag, 'last-modified': rfc1123(result.lastModified) } };
   }
 
-  @AzureOperation({ name: 'Get Share Properties', method: 'GET', restype: 'share', resource: 'share', sas: 'r' })
+  /** Snapshot Share: 201 with the snapshot's name in x-ms-snapshot; account owner only, as in Azure. */
+  @AzureOperation({ name: 'Snapshot Share', method: 'PUT', restype: 'share', comp: 'snapshot', resource: 'share' })
+  async snapshot(req: WireRequest): Promise<WireResponse> {
+    const metadata = readMetadata(req.rawHeaders);
+    const snapshot = await this.commands.execute(
+      new CreateShareSnapshotCommand(req.context, req.share!, Object.keys(metadata).length > 0 ? metadata : undefined),
+    );
+    // The share's ETag and Last-Modified, which the snapshot keeps and does not change.
+    return { status: 201, headers: { ...stampHeaders(snapshot), 'x-ms-snapshot': snapshot.snapshot } };
+  }
+
+  /** A share snapshot as taken: the share's settings then, the snapshot's metadata, and no lease (a snapshot is never leased here). */
+  private async snapshotProperties(req: WireRequest, snapshot: string): Promise<WireResponse> {
+    const view = await this.queries.execute(new ShareSnapshotQuery(req.context, req.share!, snapshot));
+    const { share } = view;
+    return {
+      status: 200,
+      headers: {
+        ...stampHeaders(share),
+        'x-ms-share-quota': share.quota,
+        'x-ms-access-tier': share.accessTier,
+        'x-ms-access-tier-change-time': share.accessTierChangedAt && rfc1123(new Date(share.accessTierChangedAt)),
+        'x-ms-enabled-protocols': 'SMB',
+        'x-ms-lease-state': 'available',
+        'x-ms-lease-status': 'unlocked',
+        ...metadataResponseHeaders(view.snapshot.metadata),
+      },
+    };
+  }
+
+  @AzureOperation({
+    name: 'Get Share Properties',
+    method: 'GET',
+    restype: 'share',
+    resource: 'share',
+    sas: 'r',
+    shareSnapshot: true,
+  })
   async getProperties(req: WireRequest): Promise<WireResponse> {
+    const snapshot = req.query['sharesnapshot'];
+    if (snapshot !== undefined) return this.snapshotProperties(req, snapshot);
     const share = await this.existing(req);
     // The lease as it stands on the database's clock, like every decision about it.
     const lease = shareLeaseProperties(viewShareLease(share.lease, share.readAt));
@@ -165,8 +207,17 @@ export class ShareOperations {
     comp: 'metadata',
     resource: 'share',
     sas: 'r',
+    shareSnapshot: true,
   })
   async getMetadata(req: WireRequest): Promise<WireResponse> {
+    const snapshot = req.query['sharesnapshot'];
+    if (snapshot !== undefined) {
+      const view = await this.queries.execute(new ShareSnapshotQuery(req.context, req.share!, snapshot));
+      return {
+        status: 200,
+        headers: { ...stampHeaders(view.share), ...metadataResponseHeaders(view.snapshot.metadata) },
+      };
+    }
     const share = await this.existing(req);
     return { status: 200, headers: { ...stampHeaders(share), ...metadataResponseHeaders(share.metadata) } };
   }
@@ -219,9 +270,34 @@ export class ShareOperations {
     };
   }
 
-  @AzureOperation({ name: 'Delete Share', method: 'DELETE', restype: 'share', resource: 'share', sas: 'd' })
+  /**
+   * Delete Share: with sharesnapshot, that snapshot only; else the share, which needs
+   * x-ms-delete-snapshots (include, or include-leased: no snapshot is ever leased here) while it has snapshots.
+   */
+  @AzureOperation({
+    name: 'Delete Share',
+    method: 'DELETE',
+    restype: 'share',
+    resource: 'share',
+    sas: 'd',
+    shareSnapshot: true,
+  })
   async delete(req: WireRequest): Promise<WireResponse> {
-    await this.commands.execute(new DeleteShareCommand(req.context, req.share!, guidHeader(req, 'x-ms-lease-id')));
+    const deleteSnapshots = header(req, 'x-ms-delete-snapshots');
+    if (deleteSnapshots !== undefined && !['include', 'include-leased'].includes(deleteSnapshots.toLowerCase()))
+      throw invalidHeader('x-ms-delete-snapshots', deleteSnapshots);
+    const snapshot = req.query['sharesnapshot'];
+    if (snapshot !== undefined)
+      await this.commands.execute(new DeleteShareSnapshotCommand(req.context, req.share!, snapshot));
+    else
+      await this.commands.execute(
+        new DeleteShareCommand(
+          req.context,
+          req.share!,
+          guidHeader(req, 'x-ms-lease-id'),
+          deleteSnapshots !== undefined,
+        ),
+      );
     return { status: 202 };
   }
 }

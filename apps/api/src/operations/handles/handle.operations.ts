@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { LocateQuery, requireNode } from '@leasehold/filesystem';
 import {
   AccessRight,
   CloseHandleCommand,
@@ -99,16 +100,37 @@ export class HandleOperations {
     return { scope, after, binding };
   }
 
+  /**
+   * With sharesnapshot: handles are registered on live files, directories and share roots only, so
+   * none is ever open in a share snapshot. The path must still be there in the snapshot.
+   */
+  private async inSnapshot(req: WireRequest): Promise<boolean> {
+    const snapshot = req.query['sharesnapshot'];
+    if (snapshot === undefined) return false;
+    const located = await this.queries.execute(new LocateQuery(req.context, req.share!, req.path, snapshot));
+    if (req.path.length > 0) requireNode(located, located.node?.kind ?? 'file');
+    return true;
+  }
+
   @AzureOperation({
     name: 'List Handles',
     method: 'GET',
     comp: 'listhandles',
     resource: 'file-or-directory',
     sas: 'owner',
+    shareSnapshot: true,
   })
   async list(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const limit = pageSize(req.query, MAX_LIST_RESULTS);
+    if (await this.inSnapshot(req)) {
+      const maxResults = req.query['maxresults'] !== undefined ? element('MaxResults', req.query['maxresults']) : '';
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/xml' },
+        body: `${XML_DECLARATION}<EnumerationResults>${maxResults}<Entries></Entries>${element('NextMarker', '')}</EnumerationResults>`,
+      };
+    }
     const { scope, after, binding } = await this.scope(req, undefined, 'list');
     const { handles, more } = await this.queries.execute(new ListHandlesQuery(scope, after, limit));
     const last = handles[handles.length - 1];
@@ -123,6 +145,7 @@ export class HandleOperations {
     comp: 'forceclosehandles',
     resource: 'file-or-directory',
     sas: 'owner',
+    shareSnapshot: true,
   })
   async forceClose(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
@@ -131,7 +154,7 @@ export class HandleOperations {
     if (id !== '*' && !(/^\d{1,20}$/.test(id) && BigInt(id) <= 2n ** 64n - 1n))
       throw invalidHeader('x-ms-handle-id', id);
     // An id no handle can have (beyond bigint) is simply an unknown handle: 200 with nothing closed.
-    if (id !== '*' && !isHandleId(id))
+    if ((id !== '*' && !isHandleId(id)) || (await this.inSnapshot(req)))
       return { status: 200, headers: { 'x-ms-number-of-handles-closed': 0, 'x-ms-number-of-handles-failed': 0 } };
     const { scope, after } = await this.scope(req, id === '*' ? undefined : id, 'close');
     const chunk = await this.commands.execute(new ForceCloseHandlesCommand(req.context, scope, after));

@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { DomainError, INFINITE_LEASE, LeaseCommand, ShareLeaseCommand } from '@leasehold/domain';
+import { INFINITE_LEASE, LeaseCommand, ShareLeaseCommand } from '@leasehold/domain';
 import { LeaseFileCommand, LeaseShareCommand } from '@leasehold/leases';
 import {
-  AzureError,
   AzureOperation,
   guidHeader,
   header,
@@ -69,15 +68,6 @@ export class LeaseOperations {
 
   @AzureOperation({ name: 'Lease File', method: 'PUT', comp: 'lease', resource: 'file', sas: 'w' })
   async lease(req: WireRequest): Promise<WireResponse> {
-    // Snapshots are read-only, so a file in one cannot be leased (400, docs/lease-file.md). Without this check
-    // the parameter was ignored and the live file got leased.
-    if (req.query['sharesnapshot'] !== undefined) {
-      throw new AzureError(
-        400,
-        'ShareSnapshotOperationNotSupported',
-        'The operation is not supported on a share snapshot: a file in a share snapshot cannot be leased.',
-      );
-    }
     const command = leaseCommand(req);
     const { leaseId, node } = await this.commands.execute(
       new LeaseFileCommand(req.context, req.share!, req.path, command),
@@ -172,8 +162,6 @@ export class ShareLeaseOperations {
   })
   async lease(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
-    // Leasehold keeps no share snapshots, so the one named does not exist.
-    if (req.query['sharesnapshot'] !== undefined) throw new DomainError('ShareNotFound');
     const command = shareLeaseCommand(req);
     const result = await this.commands.execute(new LeaseShareCommand(req.context, req.share!, command));
     return {

@@ -1,0 +1,144 @@
+import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { CommandContext, DomainError } from '@leasehold/domain';
+import { ConcurrencyError, EventStore, eventMetadata, retryOnConcurrency, SqlExecutor } from '@leasehold/event-store';
+import { NodeRepository } from '../nodes/node.repository';
+import { evolveShare, ShareEvent, ShareSnapshot, shareStream } from '../shares/share.events';
+import { ReadShare, ShareRepository } from '../shares/share.repository';
+import { SnapshotRepository } from './snapshot.repository';
+
+/** Azure's limit of snapshots per share. */
+export const MAX_SHARE_SNAPSHOTS = 200;
+
+/** Snapshot Share: metadata given replaces the share's (Azure copies the share's when none is given). */
+export class CreateShareSnapshotCommand extends Command<ShareSnapshot> {
+  constructor(
+    readonly context: CommandContext,
+    readonly name: string,
+    readonly metadata: Record<string, string> | undefined,
+  ) {
+    super();
+  }
+}
+
+/**
+ * Locks the share's row until the transaction ends (content writes in the share share-lock it, so
+ * they wait, and those in progress are waited for) and reads it afresh; ShareNotFound when it is gone.
+ */
+export async function lockedShare(
+  shares: ShareRepository,
+  nodes: NodeRepository,
+  tenant: string,
+  name: string,
+  sql: SqlExecutor,
+): Promise<ReadShare> {
+  const found = await shares.find(tenant, name, sql);
+  if (!found) throw new DomainError('ShareNotFound');
+  if (!(await nodes.lockShare(found.shareId, sql))) throw new DomainError('ShareNotFound');
+  // Read committed: this statement sees whatever committed while the lock was awaited.
+  const share = await shares.find(tenant, name, sql);
+  if (!share || share.shareId !== found.shareId) throw new ConcurrencyError(tenant, shareStream(found.shareId), 0);
+  return share;
+}
+
+/**
+ * A snapshot is the PostgreSQL snapshot taken once the share is locked: it sees every write to the
+ * share that committed, none in progress (they wait for the lock), and exactly the events of those
+ * transactions. Recording it is one event on the share's stream; nothing is copied.
+ */
+@CommandHandler(CreateShareSnapshotCommand)
+export class CreateShareSnapshotHandler implements ICommandHandler<CreateShareSnapshotCommand> {
+  constructor(
+    private readonly store: EventStore,
+    private readonly nodes: NodeRepository,
+    private readonly shares: ShareRepository,
+  ) {}
+
+  execute({ context, name, metadata }: CreateShareSnapshotCommand): Promise<ShareSnapshot> {
+    return retryOnConcurrency(() =>
+      this.store.transaction(async (sql) => {
+        const share = await lockedShare(this.shares, this.nodes, context.tenant, name, sql);
+        if (share.snapshots.length >= MAX_SHARE_SNAPSHOTS)
+          throw new DomainError('ShareSnapshotCountExceeded', { limit: MAX_SHARE_SNAPSHOTS });
+        const [point] = await sql.query<{ pg_snapshot: string; name: string }>(
+          `SELECT pg_current_snapshot()::text AS pg_snapshot,
+                  to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '0Z' AS name`,
+        );
+        // Two snapshots of a share within one microsecond would share a name: the second tries again.
+        if (share.snapshots.some((s) => s.snapshot === point.name))
+          throw new ConcurrencyError(context.tenant, shareStream(share.shareId), share.version);
+        const [last] = await sql.query<{ position: string }>(
+          `SELECT position::text FROM events WHERE pg_visible_in_snapshot(transaction_id, $1::pg_snapshot)
+           ORDER BY position DESC LIMIT 1`,
+          [point.pg_snapshot],
+        );
+        const snapshot: ShareSnapshot = {
+          snapshot: point.name,
+          pgSnapshot: point.pg_snapshot,
+          position: last?.position ?? '0',
+          shareVersion: share.version,
+          metadata: metadata ?? share.metadata,
+          etag: share.etag,
+          lastModified: share.lastModified,
+          quota: share.quota,
+        };
+        const event: ShareEvent = { type: 'ShareSnapshotCreated', data: snapshot };
+        await this.store.append(
+          {
+            tenant: context.tenant,
+            streamId: shareStream(share.shareId),
+            expectedVersion: share.version,
+            events: [event],
+            metadata: eventMetadata(context),
+            projection: this.shares.projectSnapshots(evolveShare(share, event)!, share.version),
+          },
+          sql,
+        );
+        return snapshot;
+      }),
+    );
+  }
+}
+
+/** Delete Share with sharesnapshot: that snapshot only. */
+export class DeleteShareSnapshotCommand extends Command<void> {
+  constructor(
+    readonly context: CommandContext,
+    readonly name: string,
+    readonly snapshot: string,
+  ) {
+    super();
+  }
+}
+
+@CommandHandler(DeleteShareSnapshotCommand)
+export class DeleteShareSnapshotHandler implements ICommandHandler<DeleteShareSnapshotCommand> {
+  constructor(
+    private readonly store: EventStore,
+    private readonly nodes: NodeRepository,
+    private readonly shares: ShareRepository,
+    private readonly snapshots: SnapshotRepository,
+  ) {}
+
+  execute({ context, name, snapshot }: DeleteShareSnapshotCommand): Promise<void> {
+    return retryOnConcurrency(() =>
+      this.store.transaction(async (sql) => {
+        const share = await lockedShare(this.shares, this.nodes, context.tenant, name, sql);
+        if (!share.snapshots.some((s) => s.snapshot === snapshot)) throw new DomainError('ShareNotFound');
+        const event: ShareEvent = { type: 'ShareSnapshotDeleted', data: { snapshot } };
+        const next = evolveShare(share, event)!;
+        await this.store.append(
+          {
+            tenant: context.tenant,
+            streamId: shareStream(share.shareId),
+            expectedVersion: share.version,
+            events: [event],
+            metadata: eventMetadata(context),
+            projection: this.shares.projectSnapshots(next, share.version),
+          },
+          sql,
+        );
+        await this.snapshots.dropUnseenVersions(share.shareId, next.snapshots, sql);
+      }),
+    );
+  }
+}
