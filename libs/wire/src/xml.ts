@@ -1,5 +1,6 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { AzureError } from './errors';
+import type { WireResponse } from './request';
 
 const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
 
@@ -11,6 +12,13 @@ export function escapeXml(text: string): string {
 }
 
 export const XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>';
+
+/** An XML answer: the declaration, then the document's root element, as `application/xml`. */
+export const xmlResponse = (root: string, status = 200, headers: WireResponse['headers'] = {}): WireResponse => ({
+  status,
+  headers: { ...headers, 'content-type': 'application/xml' },
+  body: `${XML_DECLARATION}${root}`,
+});
 
 /** `<Name>text</Name>`, or `<Name />` when the text is empty. */
 export function element(name: string, text: string | number | undefined): string {

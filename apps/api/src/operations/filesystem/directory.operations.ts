@@ -21,7 +21,7 @@ import {
   rfc1123,
   WireRequest,
   WireResponse,
-  XML_DECLARATION,
+  xmlResponse,
 } from '@leasehold/wire';
 import { listingEcho, MAX_LIST_RESULTS, resumeFrom, serviceEndpoint } from './listing';
 import { metadataResponseHeaders, nodeResponseHeaders, readMetadata } from './wire-format';
@@ -151,10 +151,10 @@ export class DirectoryOperations {
       ? `DirectoryPath="${escapeXml(encodeURIComponent(directoryPath))}" Encoded="true"`
       : `DirectoryPath="${escapeXml(directoryPath)}"`;
     const body =
-      `${XML_DECLARATION}<EnumerationResults ServiceEndpoint="${escapeXml(serviceEndpoint(req))}" ShareName="${escapeXml(req.share!)}"${snapshot ? ` ShareSnapshot="${escapeXml(snapshot)}"` : ''} ${directoryPathAttributes}>` +
+      `<EnumerationResults ServiceEndpoint="${escapeXml(serviceEndpoint(req))}" ShareName="${escapeXml(req.share!)}"${snapshot ? ` ShareSnapshot="${escapeXml(snapshot)}"` : ''} ${directoryPathAttributes}>` +
       listingEcho(req, prefix, limit) +
       element('DirectoryId', located.node?.fileId ?? '0') +
       `<Entries>${entries}</Entries>${element('NextMarker', next)}</EnumerationResults>`;
-    return { status: 200, headers: { 'content-type': 'application/xml' }, body };
+    return xmlResponse(body);
   }
 }

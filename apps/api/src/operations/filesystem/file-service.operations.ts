@@ -32,11 +32,11 @@ import {
   rfc1123,
   WireRequest,
   WireResponse,
-  XML_DECLARATION,
   xmlChild,
   xmlList,
   xmlText,
   XmlValue,
+  xmlResponse,
 } from '@leasehold/wire';
 import { listingEcho, MAX_LIST_RESULTS, resumeFrom, serviceEndpoint } from './listing';
 /** What List Shares may include; Leasehold keeps no soft-deleted shares, so `deleted` adds nothing. */
@@ -153,7 +153,7 @@ const PROTOCOL_SETTINGS =
   '<ProtocolSettings><SMB><Multichannel><Enabled>false</Enabled></Multichannel></SMB></ProtocolSettings>';
 
 function servicePropertiesXml(p: FileServiceProperties): string {
-  return `${XML_DECLARATION}<StorageServiceProperties>${metricsXml('HourMetrics', p.hourMetrics)}${metricsXml('MinuteMetrics', p.minuteMetrics)}${corsXml(p.cors)}${PROTOCOL_SETTINGS}</StorageServiceProperties>`;
+  return `<StorageServiceProperties>${metricsXml('HourMetrics', p.hourMetrics)}${metricsXml('MinuteMetrics', p.minuteMetrics)}${corsXml(p.cors)}${PROTOCOL_SETTINGS}</StorageServiceProperties>`;
 }
 
 /** The account-level operations of the File service: List Shares and Get/Set File Service Properties. */
@@ -238,10 +238,10 @@ export class FileServiceOperations {
     };
     const listed = page.map(entryXml).join('');
     const body =
-      `${XML_DECLARATION}<EnumerationResults ServiceEndpoint="${escapeXml(serviceEndpoint(req))}">` +
+      `<EnumerationResults ServiceEndpoint="${escapeXml(serviceEndpoint(req))}">` +
       listingEcho(req, prefix, limit) +
       `<Shares>${listed}</Shares>${element('NextMarker', next)}</EnumerationResults>`;
-    return { status: 200, headers: { 'content-type': 'application/xml' }, body };
+    return xmlResponse(body);
   }
 
   @AzureOperation({
@@ -254,7 +254,7 @@ export class FileServiceOperations {
   })
   async getProperties(req: WireRequest): Promise<WireResponse> {
     const properties = await this.queries.execute(new FileServicePropertiesQuery(req.context));
-    return { status: 200, headers: { 'content-type': 'application/xml' }, body: servicePropertiesXml(properties) };
+    return xmlResponse(servicePropertiesXml(properties));
   }
 
   @AzureOperation({

@@ -28,8 +28,8 @@ import {
   rfc1123,
   element,
   WireRequest,
-  XML_DECLARATION,
   WireResponse,
+  xmlResponse,
 } from '@leasehold/wire';
 import { createHash, randomUUID } from 'node:crypto';
 import { sourceLocation } from './source-url';
@@ -466,16 +466,10 @@ export class FileOperations {
       // Ranges and cleared ranges in one list, by offset, as Azure lists them.
       items = [...xml('Range', diff.ranges), ...xml('ClearRange', diff.clearRanges)].sort((a, b) => a.start - b.start);
     }
-    const body = `${XML_DECLARATION}<Ranges>${items.map((i) => i.xml).join('')}</Ranges>`;
-    return {
-      status: 200,
-      headers: {
-        'content-type': 'application/xml',
-        etag: node.etag,
-        'last-modified': rfc1123(new Date(node.lastModified)),
-        'x-ms-content-length': node.contentLength,
-      },
-      body,
-    };
+    return xmlResponse(`<Ranges>${items.map((i) => i.xml).join('')}</Ranges>`, 200, {
+      etag: node.etag,
+      'last-modified': rfc1123(new Date(node.lastModified)),
+      'x-ms-content-length': node.contentLength,
+    });
   }
 }

@@ -30,10 +30,10 @@ import {
   rfc1123,
   WireRequest,
   WireResponse,
-  XML_DECLARATION,
   xmlChild,
   xmlList,
   xmlText,
+  xmlResponse,
 } from '@leasehold/wire';
 import { LEASE_EPOCH_HEADER, metadataResponseHeaders, readMetadata } from './wire-format';
 
@@ -94,7 +94,7 @@ function signedIdentifiersXml(identifiers: SignedIdentifier[]): string {
       return `<SignedIdentifier>${element('Id', id)}<AccessPolicy>${policy}</AccessPolicy></SignedIdentifier>`;
     })
     .join('');
-  return `${XML_DECLARATION}<SignedIdentifiers>${items}</SignedIdentifiers>`;
+  return `<SignedIdentifiers>${items}</SignedIdentifiers>`;
 }
 
 /** Create, Get Properties, Set Properties, Get/Set Metadata, Get/Set ACL, Get Stats and Delete Share. */
@@ -239,11 +239,7 @@ export class ShareOperations {
   @AzureOperation({ name: 'Get Share ACL', method: 'GET', restype: 'share', comp: 'acl', resource: 'share' })
   async getAcl(req: WireRequest): Promise<WireResponse> {
     const share = await this.existing(req);
-    return {
-      status: 200,
-      headers: { ...stampHeaders(share), 'content-type': 'application/xml' },
-      body: signedIdentifiersXml(share.signedIdentifiers),
-    };
+    return xmlResponse(signedIdentifiersXml(share.signedIdentifiers), 200, stampHeaders(share));
   }
 
   @AzureOperation({ name: 'Set Share ACL', method: 'PUT', restype: 'share', comp: 'acl', resource: 'share' })
@@ -263,11 +259,7 @@ export class ShareOperations {
   async getStats(req: WireRequest): Promise<WireResponse> {
     const share = await this.existing(req);
     const bytes = await this.queries.execute(new ShareUsageQuery(share));
-    return {
-      status: 200,
-      headers: { ...stampHeaders(share), 'content-type': 'application/xml' },
-      body: `${XML_DECLARATION}<ShareStats>${element('ShareUsageBytes', bytes)}</ShareStats>`,
-    };
+    return xmlResponse(`<ShareStats>${element('ShareUsageBytes', bytes)}</ShareStats>`, 200, stampHeaders(share));
   }
 
   /**

@@ -29,7 +29,7 @@ import {
   rfc1123,
   WireRequest,
   WireResponse,
-  XML_DECLARATION,
+  xmlResponse,
 } from '@leasehold/wire';
 import { requireAccountOwner } from '../account-owner';
 
@@ -123,20 +123,18 @@ export class HandleOperations {
   async list(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const limit = pageSize(req.query, MAX_LIST_RESULTS);
-    if (await this.inSnapshot(req)) {
-      const maxResults = req.query['maxresults'] !== undefined ? element('MaxResults', req.query['maxresults']) : '';
-      return {
-        status: 200,
-        headers: { 'content-type': 'application/xml' },
-        body: `${XML_DECLARATION}<EnumerationResults>${maxResults}<Entries></Entries>${element('NextMarker', '')}</EnumerationResults>`,
-      };
-    }
+    const maxResults = req.query['maxresults'] !== undefined ? element('MaxResults', req.query['maxresults']) : '';
+    const listing = (entries: string, next: string) =>
+      xmlResponse(
+        `<EnumerationResults>${maxResults}<Entries>${entries}</Entries>${element('NextMarker', next)}</EnumerationResults>`,
+      );
+    // A snapshot never has open handles.
+    if (await this.inSnapshot(req)) return listing('', '');
     const { scope, after, binding } = await this.scope(req, undefined, 'list');
     const { handles, more } = await this.queries.execute(new ListHandlesQuery(scope, after, limit));
     const last = handles[handles.length - 1];
     const next = more && last ? this.markers.encode(binding, { nodeKey: last.nodeKey, handleId: last.handleId }) : '';
-    const body = `${XML_DECLARATION}<EnumerationResults>${req.query['maxresults'] !== undefined ? element('MaxResults', req.query['maxresults']) : ''}<Entries>${handles.map(handleXml).join('')}</Entries>${element('NextMarker', next)}</EnumerationResults>`;
-    return { status: 200, headers: { 'content-type': 'application/xml' }, body };
+    return listing(handles.map(handleXml).join(''), next);
   }
 
   @AzureOperation({

@@ -22,7 +22,7 @@ import {
   requiredHeader,
   WireRequest,
   WireResponse,
-  XML_DECLARATION,
+  xmlResponse,
 } from '@leasehold/wire';
 import { requireAccountOwner } from '../account-owner';
 
@@ -83,11 +83,7 @@ export class JobOperations {
         key,
       ),
     );
-    return {
-      status: 202,
-      headers: { [JOB_ID_HEADER]: job.jobId, 'content-type': 'application/xml' },
-      body: `${XML_DECLARATION}${jobXml(job)}`,
-    };
+    return xmlResponse(jobXml(job), 202, { [JOB_ID_HEADER]: job.jobId });
   }
 
   @AzureOperation({
@@ -100,7 +96,7 @@ export class JobOperations {
   async get(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const job = await this.queries.execute(new GetForceCloseJobQuery(req.context, jobIdOf(req)));
-    return { status: 200, headers: { 'content-type': 'application/xml' }, body: `${XML_DECLARATION}${jobXml(job)}` };
+    return xmlResponse(jobXml(job));
   }
 
   @AzureOperation({
@@ -113,7 +109,7 @@ export class JobOperations {
   async cancel(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const job = await this.commands.execute(new CancelForceCloseJobCommand(req.context, jobIdOf(req)));
-    return { status: 202, headers: { 'content-type': 'application/xml' }, body: `${XML_DECLARATION}${jobXml(job)}` };
+    return xmlResponse(jobXml(job), 202);
   }
 
   @AzureOperation({
@@ -132,8 +128,9 @@ export class JobOperations {
     const last = jobs[jobs.length - 1];
     const next =
       more && last ? this.encodeMarker(req.context.tenant, { createdAt: last.createdAt, jobId: last.jobId }) : '';
-    const body = `${XML_DECLARATION}<EnumerationResults><Jobs>${jobs.map(jobXml).join('')}</Jobs>${element('NextMarker', next)}</EnumerationResults>`;
-    return { status: 200, headers: { 'content-type': 'application/xml' }, body };
+    return xmlResponse(
+      `<EnumerationResults><Jobs>${jobs.map(jobXml).join('')}</Jobs>${element('NextMarker', next)}</EnumerationResults>`,
+    );
   }
 
   private encodeMarker(account: string, position: JobPosition): string {

@@ -17,7 +17,7 @@ import {
   pageSize,
   WireRequest,
   WireResponse,
-  XML_DECLARATION,
+  xmlResponse,
 } from '@leasehold/wire';
 import { publicEvent, WatchStream } from './watch-stream';
 
@@ -150,11 +150,9 @@ export class WatchOperations {
     const events = items.flatMap((i) => (i.kind === 'event' ? [publicEvent(i.event, encode(i.event.checkpoint))] : []));
     const cursor = encode(next);
     if (/\bapplication\/xml\b/i.test(header(req, 'accept') ?? '')) {
-      return {
-        status: 200,
-        headers: { 'content-type': 'application/xml' },
-        body: `${XML_DECLARATION}<WatchEvents><Events>${events.map(eventXml).join('')}</Events>${element('NextCursor', cursor)}</WatchEvents>`,
-      };
+      return xmlResponse(
+        `<WatchEvents><Events>${events.map(eventXml).join('')}</Events>${element('NextCursor', cursor)}</WatchEvents>`,
+      );
     }
     return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events, cursor }) };
   }
