@@ -1,23 +1,11 @@
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { PublishedWatchEvent } from '@leasehold/watch';
 import { LeaseholdClient } from './client';
 import { SseParser } from './sse';
 
 /** A change as the watch reports it (the API description at /_docs has every field). */
-export interface Change {
-  cursor: string;
-  type: string;
-  share: string;
-  path: string;
-  /** A rename's former path. */
-  from?: string;
-  leaseId?: string;
-  epoch?: number;
-  handleId?: string;
-  job?: { id: string; chunks?: number; closed?: number };
-  time: string;
-  principal?: string;
-}
+export type Change = PublishedWatchEvent;
 
 /** What a watch follows below its path: the whole subtree or not, and which event types. */
 export interface WatchScope {

@@ -25,6 +25,9 @@ export interface WatchEvent {
   principal?: string;
 }
 
+/** A watch event as the stream and the long poll publish it: its cursor in place of the checkpoint. */
+export type PublishedWatchEvent = Omit<WatchEvent, 'checkpoint'> & { cursor: string };
+
 /**
  * What a watch follows. Everything is within one tenant; `share` undefined is the whole account.
  * A path (lowercased key, '' for the share root) is the file or directory itself and, for a

@@ -87,6 +87,15 @@ function readSignedIdentifiers(body: Buffer): SignedIdentifier[] {
   return identifiers;
 }
 
+/** Get Share Properties' settings headers, for the share and for a snapshot of it alike. */
+const sharePropertyHeaders = (share: ShareState) => ({
+  ...stampHeaders(share),
+  'x-ms-share-quota': share.quota,
+  'x-ms-access-tier': share.accessTier,
+  'x-ms-access-tier-change-time': share.accessTierChangedAt && rfc1123(new Date(share.accessTierChangedAt)),
+  'x-ms-enabled-protocols': 'SMB',
+});
+
 function signedIdentifiersXml(identifiers: SignedIdentifier[]): string {
   const items = identifiers
     .map(({ id, accessPolicy: p }) => {
@@ -140,11 +149,7 @@ export class ShareOperations {
     return {
       status: 200,
       headers: {
-        ...stampHeaders(share),
-        'x-ms-share-quota': share.quota,
-        'x-ms-access-tier': share.accessTier,
-        'x-ms-access-tier-change-time': share.accessTierChangedAt && rfc1123(new Date(share.accessTierChangedAt)),
-        'x-ms-enabled-protocols': 'SMB',
+        ...sharePropertyHeaders(share),
         'x-ms-lease-state': 'available',
         'x-ms-lease-status': 'unlocked',
         ...metadataResponseHeaders(view.snapshot.metadata),
@@ -169,11 +174,7 @@ export class ShareOperations {
     return {
       status: 200,
       headers: {
-        ...stampHeaders(share),
-        'x-ms-share-quota': share.quota,
-        'x-ms-access-tier': share.accessTier,
-        'x-ms-access-tier-change-time': share.accessTierChangedAt && rfc1123(new Date(share.accessTierChangedAt)),
-        'x-ms-enabled-protocols': 'SMB',
+        ...sharePropertyHeaders(share),
         'x-ms-lease-state': lease.state,
         'x-ms-lease-status': lease.status,
         'x-ms-lease-duration': lease.duration,

@@ -1,12 +1,12 @@
 import { Checkpoint } from '@leasehold/event-store';
-import { WatchEvent, Watcher } from '@leasehold/watch';
+import { PublishedWatchEvent, WatchEvent, Watcher } from '@leasehold/watch';
 import { Readable } from 'node:stream';
 
 /** Items taken from the watcher per write to the socket. */
 const TAKE = 100;
 
 /** The public form of a watch event: its cursor first, then what happened where. */
-export function publicEvent(event: WatchEvent, cursor: string): Record<string, unknown> {
+export function publicEvent(event: WatchEvent, cursor: string): PublishedWatchEvent {
   const { checkpoint, ...rest } = event;
   return { cursor, ...rest };
 }
