@@ -9,7 +9,7 @@ import {
   SqlExecutor,
 } from '../../libs/event-store/src';
 import { WatchEvent, WatchFeed, Watcher, WatchFilter, WatchItem } from '../../libs/watch/src';
-import { testDatabaseUrl } from '../support/service';
+import { createIsolatedDatabase } from '../support/jobs';
 
 const metadata: EventMetadata = { requestId: 'test', principal: 'tester', authentication: 'System' };
 
@@ -93,13 +93,16 @@ const events = (items: WatchItem[]) =>
   items.filter((i): i is { kind: 'event'; event: WatchEvent } => i.kind === 'event').map((i) => i.event);
 const summary = (items: WatchItem[]) => events(items).map((e) => `${e.type} ${e.path}${e.epoch ? ` ${e.epoch}` : ''}`);
 
+// A database of its own: the fixture appends bare events (no ETag, no time) that a projection
+// rebuild of a shared database could not fold.
 describe('watch feed on PostgreSQL', () => {
+  let database: { url: string; drop(): Promise<void> };
   let db: DataSource;
   let store: EventStore;
   const feeds: WatchFeed[] = [];
   const newFeed = (options: Partial<ConstructorParameters<typeof WatchFeed>[1]> = {}) => {
     const feed = new WatchFeed(store, {
-      databaseUrl: testDatabaseUrl(),
+      databaseUrl: database.url,
       bufferEvents: 1000,
       limitPerTenant: 100,
       ...options,
@@ -110,12 +113,14 @@ describe('watch feed on PostgreSQL', () => {
   const everything = (tenant: string): WatchFilter => ({ tenant, recursive: true });
 
   beforeAll(async () => {
-    db = await createDataSource(testDatabaseUrl(), 6).initialize();
+    database = await createIsolatedDatabase('watchfeed');
+    db = await createDataSource(database.url, 6).initialize();
     store = new EventStore(db);
   });
   afterAll(async () => {
     for (const feed of feeds) await feed.stop();
     await db.destroy();
+    await database.drop();
   });
 
   it('delivers each change once, in the log order, to the watchers of its place only', async () => {
