@@ -2,7 +2,7 @@ import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { CommandContext, DomainError } from '@leasehold/domain';
 import { ConcurrencyError, EventStore, eventMetadata, retryOnConcurrency, SqlExecutor } from '@leasehold/event-store';
 import { NodeRepository } from '../nodes/node.repository';
-import { evolveShare, ShareEvent, ShareSnapshot, shareStream } from '../shares/share.events';
+import { evolveShare, ShareEvent, ShareSnapshot, ShareState, shareStream } from '../shares/share.events';
 import { ReadShare, ShareRepository } from '../shares/share.repository';
 import { SnapshotRepository } from './snapshot.repository';
 
@@ -40,6 +40,30 @@ export async function lockedShare(
   return share;
 }
 
+/** Appends a snapshot event to the share's stream with its projection (the row's snapshots); the share as it leaves it. */
+async function recordSnapshotEvent(
+  store: EventStore,
+  shares: ShareRepository,
+  context: CommandContext,
+  share: ReadShare,
+  event: ShareEvent,
+  sql: SqlExecutor,
+): Promise<ShareState> {
+  const next = evolveShare(share, event)!;
+  await store.append(
+    {
+      tenant: context.tenant,
+      streamId: shareStream(share.shareId),
+      expectedVersion: share.version,
+      events: [event],
+      metadata: eventMetadata(context),
+      projection: shares.projectSnapshots(next, share.version),
+    },
+    sql,
+  );
+  return next;
+}
+
 /**
  * A snapshot is the PostgreSQL snapshot taken once the share is locked: it sees every write to the
  * share that committed, none in progress (they wait for the lock), and exactly the events of those
@@ -51,6 +75,7 @@ export class CreateShareSnapshotHandler implements ICommandHandler<CreateShareSn
     private readonly store: EventStore,
     private readonly nodes: NodeRepository,
     private readonly shares: ShareRepository,
+    private readonly snapshots: SnapshotRepository,
   ) {}
 
   execute({ context, name, metadata }: CreateShareSnapshotCommand): Promise<ShareSnapshot> {
@@ -59,38 +84,26 @@ export class CreateShareSnapshotHandler implements ICommandHandler<CreateShareSn
         const share = await lockedShare(this.shares, this.nodes, context.tenant, name, sql);
         if (share.snapshots.length >= MAX_SHARE_SNAPSHOTS)
           throw new DomainError('ShareSnapshotCountExceeded', { limit: MAX_SHARE_SNAPSHOTS });
-        const [point] = await sql.query<{ pg_snapshot: string; name: string }>(
-          `SELECT pg_current_snapshot()::text AS pg_snapshot,
-                  to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '0Z' AS name`,
-        );
+        const point = await this.snapshots.takePoint(sql);
         // Two snapshots of a share within one microsecond would share a name: the second tries again.
         if (share.snapshots.some((s) => s.snapshot === point.name))
           throw new ConcurrencyError(context.tenant, shareStream(share.shareId), share.version);
-        const [last] = await sql.query<{ position: string }>(
-          `SELECT position::text FROM events WHERE pg_visible_in_snapshot(transaction_id, $1::pg_snapshot)
-           ORDER BY position DESC LIMIT 1`,
-          [point.pg_snapshot],
-        );
         const snapshot: ShareSnapshot = {
           snapshot: point.name,
-          pgSnapshot: point.pg_snapshot,
-          position: last?.position ?? '0',
+          pgSnapshot: point.pgSnapshot,
+          position: point.position,
           shareVersion: share.version,
           metadata: metadata ?? share.metadata,
           etag: share.etag,
           lastModified: share.lastModified,
           quota: share.quota,
         };
-        const event: ShareEvent = { type: 'ShareSnapshotCreated', data: snapshot };
-        await this.store.append(
-          {
-            tenant: context.tenant,
-            streamId: shareStream(share.shareId),
-            expectedVersion: share.version,
-            events: [event],
-            metadata: eventMetadata(context),
-            projection: this.shares.projectSnapshots(evolveShare(share, event)!, share.version),
-          },
+        await recordSnapshotEvent(
+          this.store,
+          this.shares,
+          context,
+          share,
+          { type: 'ShareSnapshotCreated', data: snapshot },
           sql,
         );
         return snapshot;
@@ -124,17 +137,12 @@ export class DeleteShareSnapshotHandler implements ICommandHandler<DeleteShareSn
       this.store.transaction(async (sql) => {
         const share = await lockedShare(this.shares, this.nodes, context.tenant, name, sql);
         if (!share.snapshots.some((s) => s.snapshot === snapshot)) throw new DomainError('ShareNotFound');
-        const event: ShareEvent = { type: 'ShareSnapshotDeleted', data: { snapshot } };
-        const next = evolveShare(share, event)!;
-        await this.store.append(
-          {
-            tenant: context.tenant,
-            streamId: shareStream(share.shareId),
-            expectedVersion: share.version,
-            events: [event],
-            metadata: eventMetadata(context),
-            projection: this.shares.projectSnapshots(next, share.version),
-          },
+        const next = await recordSnapshotEvent(
+          this.store,
+          this.shares,
+          context,
+          share,
+          { type: 'ShareSnapshotDeleted', data: { snapshot } },
           sql,
         );
         await this.snapshots.dropUnseenVersions(share.shareId, next.snapshots, sql);

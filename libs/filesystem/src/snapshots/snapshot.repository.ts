@@ -131,6 +131,23 @@ export class SnapshotRepository {
     return { entries, more: keys.length > limit };
   }
 
+  /**
+   * The point of the log a snapshot taken now is: PostgreSQL's snapshot, the snapshot's name (its
+   * instant on PostgreSQL's clock, Azure's seven fractional digits) and the last position it sees.
+   */
+  async takePoint(sql: SqlExecutor): Promise<{ pgSnapshot: string; name: string; position: string }> {
+    const [point] = await sql.query<{ pg_snapshot: string; name: string }>(
+      `SELECT pg_current_snapshot()::text AS pg_snapshot,
+              to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '0Z' AS name`,
+    );
+    const [last] = await sql.query<{ position: string }>(
+      `SELECT position::text FROM events WHERE pg_visible_in_snapshot(transaction_id, $1::pg_snapshot)
+       ORDER BY position DESC LIMIT 1`,
+      [point.pg_snapshot],
+    );
+    return { pgSnapshot: point.pg_snapshot, name: point.name, position: last?.position ?? '0' };
+  }
+
   /** The chunk versions kept for the share that none of `remaining` sees any more (a snapshot of it was deleted). */
   async dropUnseenVersions(shareId: string, remaining: ShareSnapshot[], sql: SqlExecutor): Promise<void> {
     await sql.query(
