@@ -12,6 +12,8 @@ export interface AuditedService {
   projector: AsyncProjector;
   /** Applies everything committed so far (waiting out other suites' transactions, which hold back the cluster-wide xmin). */
   catchUp(): Promise<void>;
+  /** Makes the projector lead again, once the lock of a leader whose connection was dropped is free. */
+  untilLeads(): Promise<void>;
   /** Stops the projector and the service, and drops the database. */
   stop(): Promise<void>;
 }
@@ -42,11 +44,21 @@ export async function startAuditedService(suffix: string, batch: number): Promis
       }
       throw new Error('the audit projector did not catch up');
     },
+    untilLeads: async () => {
+      for (let i = 0; i < 600; i++) {
+        if (await projector.lead()) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error('the audit projector could not lead again');
+    },
     stop: async () => {
       projector.resign();
-      await pool.end();
-      await source.destroy();
-      await service.stop();
+      try {
+        await pool.end();
+        await source.destroy();
+      } finally {
+        await service.stop();
+      }
       const admin = new Pool({ connectionString: databaseUrl.replace(/\/[^/]+$/, '/postgres'), max: 1 });
       await admin.query(`DROP DATABASE IF EXISTS "${databaseUrl.split('/').pop()}" WITH (FORCE)`);
       await admin.end();

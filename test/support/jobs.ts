@@ -63,6 +63,17 @@ export const openQueue = (prefix: string) =>
     prefix,
   });
 
+/** The queue entries of one job that are active (held by a worker's lock), by chunk. */
+export async function activeChunks(prefix: string, jobId: string): Promise<number[]> {
+  const queue = openQueue(prefix);
+  try {
+    const active = await queue.getJobs(['active']);
+    return active.filter((entry) => entry.data.jobId === jobId).map((entry) => entry.data.chunk);
+  } finally {
+    await closeQueue(queue);
+  }
+}
+
 // Thousands of opens over fresh connections would leave thousands of sockets in TIME_WAIT.
 const keepAlive = new Agent({ keepAlive: true, maxSockets: 64 });
 export const closeAgent = () => keepAlive.destroy();
