@@ -281,7 +281,7 @@ export function decideShareDelete(view: ShareLeaseView, leaseId: string | undefi
 export type DeleteSnapshotsOption = 'include' | 'include-leased';
 
 /**
- * Delete Share of a share with snapshots, against their leases (docs/share-lease.md §5): with
+ * Delete Share of a share with snapshots, against their leases (docs/share-lease.md §8): with
  * `include`, refused while any snapshot's lease is active (Leased or Breaking), as Azure refuses it
  * (409 DeleteShareWhenSnapshotLeased); `include-leased` deletes leased snapshots too. `snapshots`:
  * each snapshot's lease as it stands at the decision's instant.
