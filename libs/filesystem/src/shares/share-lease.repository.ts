@@ -27,6 +27,8 @@ export interface LeasedShare extends ShareRow {
   snapshot?: string;
   /** The subject's lease. */
   lease: ShareLeaseState;
+  /** The share's own lease (`lease` itself when the subject is the share), written back unchanged with a snapshot's. */
+  shareLease: ShareLeaseState;
   /** The share's snapshots, whose subject's entry a snapshot lease's write replaces. */
   snapshots: ShareSnapshotState[];
   /** PostgreSQL's clock_timestamp() in the statement that read the row, ms since the epoch. */
@@ -44,8 +46,14 @@ type LeasedShareRow = ShareColumns &
 
 /** The share's lease, or the named snapshot's (with the snapshot's ETag and Last-Modified); undefined: no such snapshot. */
 function toLeasedShare(row: LeasedShareRow, snapshot?: string): LeasedShare | undefined {
-  const share = { ...toShareRow(row), tenant: row.tenant, snapshots: row.snapshots, readAt: row.read_at };
-  if (snapshot === undefined) return { ...share, lease: shareLeaseOf(row) };
+  const share = {
+    ...toShareRow(row),
+    tenant: row.tenant,
+    shareLease: shareLeaseOf(row),
+    snapshots: row.snapshots,
+    readAt: row.read_at,
+  };
+  if (snapshot === undefined) return { ...share, lease: share.shareLease };
   const taken = row.snapshots.find((s) => s.snapshot === snapshot);
   return (
     taken && {
@@ -63,13 +71,13 @@ const subjectKey = (tenant: string, name: string, snapshot?: string) =>
   snapshot === undefined ? `${tenant}/${name}` : `${tenant}/${name}@${snapshot}`;
 
 /**
- * A lease change waiting for the next batch: its events and the columns of the share's row they
- * change (the lease columns, or a snapshot lease's snapshots), at the version the share was read at.
+ * A lease change waiting for the next batch: its events and the share's lease columns they leave
+ * (and, for a snapshot's lease, the share's snapshots), at the version the share was read at.
  */
 interface LeaseWrite {
   request: Omit<AppendRequest, 'projection'>;
   shareId: string;
-  columns: object;
+  columns: ReturnType<typeof shareLeaseColumns> & { snapshots?: ShareSnapshotState[] };
   /** The estimated instant a decision on a remembered lease was taken at; undefined when decided on a read. */
   decidedAt?: number;
 }
@@ -194,15 +202,21 @@ export class ShareLeaseRepository {
       metadata: eventMetadata(context),
     };
     const key = subjectKey(context.tenant, share.name, share.snapshot);
-    const snapshots =
-      share.snapshot === undefined ? share.snapshots : withSnapshotLease(share.snapshots, share.snapshot, lease);
-    const columns = share.snapshot === undefined ? shareLeaseColumns(lease) : { snapshots };
+    const left =
+      share.snapshot === undefined
+        ? { shareLease: lease, snapshots: share.snapshots }
+        : { shareLease: share.shareLease, snapshots: withSnapshotLease(share.snapshots, share.snapshot, lease) };
+    // A snapshot's lease writes the share's snapshots; the share's own leaves them (however large) alone.
+    const columns = {
+      ...shareLeaseColumns(left.shareLease),
+      ...(share.snapshot === undefined ? {} : { snapshots: left.snapshots }),
+    };
     const decidedAt = share.estimated ? share.readAt : undefined;
     if (!(await this.writes.submit({ request, shareId: share.shareId, columns, decidedAt }))) {
       this.recent.delete(key);
       throw new ConcurrencyError(request.tenant, request.streamId, request.expectedVersion);
     }
-    this.recent.set(key, { ...share, lease, snapshots, version: share.version + events.length, estimated: undefined });
+    this.recent.set(key, { ...share, lease, ...left, version: share.version + events.length, estimated: undefined });
     return lease;
   }
 
@@ -224,15 +238,15 @@ export class ShareLeaseRepository {
   }
 
   /**
-   * Writes the lease each write's events left (the share's lease columns, or its snapshots with the
-   * snapshot lease's entry replaced; the columns a write does not name stay as they are), where its
+   * Writes the lease each write's events left (and a snapshot lease's, the snapshots), where its
    * share's stream is still at the expected version and a decision on a remembered lease was taken
    * at an instant PostgreSQL's clock has passed, and not long ago; returns the ordinals that applied.
    */
   private project(writes: LeaseWrite[]): Statement {
     return {
-      sql: `UPDATE shares s SET (lease_status, lease_id, lease_epoch, lease_duration, lease_expires_at, lease_broken_at, snapshots) =
-              (SELECT lease_status, lease_id, lease_epoch, lease_duration, lease_expires_at, lease_broken_at, snapshots FROM jsonb_populate_record(s, u.row)),
+      sql: `UPDATE shares s SET (lease_status, lease_id, lease_epoch, lease_duration, lease_expires_at, lease_broken_at) =
+              (SELECT lease_status, lease_id, lease_epoch, lease_duration, lease_expires_at, lease_broken_at FROM jsonb_populate_record(NULL::shares, u.row)),
+              snapshots = CASE WHEN u.row ? 'snapshots' THEN u.row->'snapshots' ELSE s.snapshots END,
               version = s.version + u.events
             FROM unnest($1::bigint[], $2::int[], $3::jsonb[], $4::int[], $5::float8[]) WITH ORDINALITY AS u(share_id, expected, row, events, decided_at, ord)
             WHERE s.share_id = u.share_id AND s.version = u.expected
