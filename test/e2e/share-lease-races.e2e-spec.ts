@@ -123,6 +123,42 @@ describe('Lease Share races across two API processes, one with its clock 10 minu
     });
   });
 
+  it("concurrent acquires of the share's lease and of two of its snapshots' through both processes: one holder each, every loser 409", async () => {
+    const via = await newShare();
+    const snapshots = [(await via[0].createSnapshot()).snapshot!, (await via[0].createSnapshot()).snapshot!];
+    // The share's own lease (undefined) and each snapshot's: three subjects on one stream.
+    const subjects = [undefined, ...snapshots];
+    await Promise.all(via.flatMap((s) => Array.from({ length: 32 }, () => s.getProperties())));
+    const attempts = subjects.flatMap((snapshot, k) =>
+      Array.from({ length: 32 }, (_, i) => ({ snapshot, leaseId: id(50_000 + k * 100 + i), through: via[i % 2] })),
+    );
+    const answers = await Promise.all(
+      attempts.map(({ snapshot, leaseId, through }, i) =>
+        answer(
+          (snapshot === undefined ? through : through.withSnapshot(snapshot))
+            .getShareLeaseClient(leaseId)
+            .acquireLease(i % 3 === 0 ? -1 : 15 + (i % 46)),
+        ),
+      ),
+    );
+    for (const snapshot of subjects) {
+      const mine = attempts.flatMap((a, i) =>
+        a.snapshot === snapshot ? [{ proposed: a.leaseId, ...answers[i] }] : [],
+      );
+      const winners = mine.filter((a) => a.status === 201);
+      expect(winners).toHaveLength(1);
+      expect(winners[0].leaseId).toBe(winners[0].proposed);
+      expect(mine.filter((a) => a.status === 409 && a.code === 'LeaseAlreadyPresent')).toHaveLength(31);
+      const events = await shareEvents(db, ACCOUNT, via[0].name, true, snapshot);
+      expect(events.map((e) => [e.type, e.data.leaseId, e.data.epoch, e.data.snapshot])).toEqual([
+        ['ShareLeaseAcquired', winners[0].leaseId, 1, snapshot],
+      ]);
+      const { replayed, projected } = await replayedAndProjected(db, ACCOUNT, via[0].name, snapshot);
+      expect(projected).toEqual(replayed);
+      expect(replayed).toMatchObject({ status: 'leased', leaseId: winners[0].leaseId, epoch: 1 });
+    }
+  });
+
   it('the process whose clock is 10 minutes ahead can neither steal a 15 s lease nor stretch one', async () => {
     const via = await newShare();
     await via[0].getShareLeaseClient(A).acquireLease(15);

@@ -4,6 +4,7 @@ import { LeaseOperationOptions, LeaseOperationResponse, ShareLeaseClient } from 
 import { Pool } from 'pg';
 import { evolveShareLease, initialShareLeaseState, ShareLeaseEvent, ShareLeaseState } from '../../libs/domain/src';
 import { shareLeaseOf } from '../../libs/filesystem/src/shares/share-lease.row';
+import { ShareSnapshotState, snapshotLease } from '../../libs/filesystem/src/shares/share.events';
 
 /**
  * Renew through the SDK's own generated Share operation: ShareLeaseClient.renewLease() refuses
@@ -38,34 +39,43 @@ export interface RecordedShareEvent {
   principal: string;
 }
 
-/** Every event of the share's stream (`leaseOnly`: its lease events), in order. */
+/**
+ * Every event of the share's stream (`leaseOnly`: the lease events of one subject, the share's own
+ * lease or, with `snapshot`, that snapshot's), in order.
+ */
 export async function shareEvents(
   db: Pool,
   account: string,
   share: string,
   leaseOnly = false,
+  snapshot?: string,
 ): Promise<RecordedShareEvent[]> {
   const { rows } = await db.query(
     `SELECT type, data, recorded_at, metadata->>'principal' AS principal FROM events
      WHERE tenant = $1 AND stream_id = (SELECT 'share-' || share_id FROM shares WHERE tenant = $1 AND name = $2)
-       AND ($3 = false OR type LIKE 'ShareLease%')
+       AND ($3 = false OR (type LIKE 'ShareLease%' AND data->>'snapshot' IS NOT DISTINCT FROM $4::text))
      ORDER BY stream_version`,
-    [account, share, leaseOnly],
+    [account, share, leaseOnly, snapshot ?? null],
   );
   return rows.map((r) => ({ type: r.type, data: r.data, recordedAt: r.recorded_at, principal: r.principal }));
 }
 
-/** The lease the share's log replays to, and the one its projected row holds. */
+/** The lease the share's log replays to, and the one its projected row holds: the share's own, or with `snapshot` that snapshot's. */
 export async function replayedAndProjected(
   db: Pool,
   account: string,
   share: string,
+  snapshot?: string,
 ): Promise<{ replayed: ShareLeaseState; projected: ShareLeaseState }> {
-  const events = await shareEvents(db, account, share, true);
+  const events = await shareEvents(db, account, share, true, snapshot);
   const replayed = events.reduce(
     (s, e) => evolveShareLease(s, { type: e.type, data: e.data } as ShareLeaseEvent),
     initialShareLeaseState,
   );
   const { rows } = await db.query(`SELECT * FROM shares WHERE tenant = $1 AND name = $2`, [account, share]);
-  return { replayed, projected: shareLeaseOf(rows[0]) };
+  const projected =
+    snapshot === undefined
+      ? shareLeaseOf(rows[0])
+      : snapshotLease((rows[0].snapshots as ShareSnapshotState[]).find((s) => s.snapshot === snapshot)!);
+  return { replayed, projected };
 }

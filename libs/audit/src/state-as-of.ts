@@ -11,7 +11,7 @@ import {
   ShareLeaseStateName,
   viewShareLease,
 } from '@leasehold/domain';
-import { NODE_STREAM_PREFIX, SHARE_STREAM_PREFIX } from '@leasehold/filesystem';
+import { leaseSnapshotOf, NODE_STREAM_PREFIX, SHARE_STREAM_PREFIX } from '@leasehold/filesystem';
 import { HANDLE_STREAM_PREFIX, HandleOpened } from '@leasehold/handles';
 import { AuditEvent } from './audit.repository';
 
@@ -64,7 +64,8 @@ export class StateAsOfFold {
       } else if (e.streamId.startsWith(SHARE_STREAM_PREFIX)) {
         const share = this.shares.get(e.streamId) ?? { exists: true, lease: initialShareLeaseState };
         if (e.type === 'ShareDeleted') share.exists = false;
-        else if (e.type.startsWith('ShareLease'))
+        // A snapshot's lease (its events name the snapshot) is not the share's.
+        else if (e.type.startsWith('ShareLease') && leaseSnapshotOf(e) === undefined)
           share.lease = evolveShareLease(share.lease, { type: e.type, data: e.data } as ShareLeaseEvent);
         this.shares.set(e.streamId, share);
       } else if (e.streamId.startsWith(HANDLE_STREAM_PREFIX)) {
@@ -143,6 +144,8 @@ export interface LeaseHistoryEntry {
   /** Where the file was then (a renamed file's history spans its paths). */
   path: string | null;
   action: string;
+  /** On a share's root: the share snapshot whose lease this is (absent: the share's own lease). */
+  snapshot?: string;
   leaseId: string;
   previousLeaseId?: string;
   epoch?: number;
@@ -153,16 +156,21 @@ export interface LeaseHistoryEntry {
 
 export const LEASE_EVENT_TYPES = Object.keys(LEASE_EVENTS);
 
-/** Who acquired, renewed, changed, broke and released the lease on a path (each file that has been at it, or a share's root), and when it expired, oldest first. */
+/**
+ * Who acquired, renewed, changed, broke and released the lease on a path (each file that has been
+ * at it, or a share's root: the share's lease and its snapshots'), and when it expired, oldest first.
+ */
 export function leaseHistory(events: AuditEvent[]): LeaseHistoryEntry[] {
   return events
     .filter((e) => e.type in LEASE_EVENTS)
     .map((e) => {
       const { type, data } = { type: e.type, data: e.data } as LeaseEvent | ShareLeaseEvent;
+      const snapshot = leaseSnapshotOf(e);
       return {
         at: e.recordedAt,
         path: e.path,
         action: LEASE_EVENTS[type],
+        ...(snapshot !== undefined ? { snapshot } : {}),
         leaseId: 'toLeaseId' in data ? data.toLeaseId : data.leaseId,
         ...('fromLeaseId' in data ? { previousLeaseId: data.fromLeaseId } : {}),
         ...('epoch' in data ? { epoch: data.epoch } : {}),

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { CommandContext, LeaseCommand, ShareLeaseCommand } from '@leasehold/domain';
 import { EventStore, RecordedEvent } from '@leasehold/event-store';
+import { leaseSnapshotOf } from '@leasehold/filesystem';
 
 /** How long a repeated request gets the original answer: longer than any SDK's retries of one request. */
 export const REPLAY_WINDOW_MS = 10 * 60_000;
@@ -63,7 +64,8 @@ export class LeaseReplay {
   async find(
     context: CommandContext,
     kind: LeaseKind,
-    stream: { streamId: string; version: number },
+    /** snapshot: a share snapshot's lease, whose events on the share's stream name it (the share's own name none). */
+    stream: { streamId: string; version: number; snapshot?: string },
     command: LeaseCommand | ShareLeaseCommand,
     now: number,
   ): Promise<Original | undefined> {
@@ -76,6 +78,8 @@ export class LeaseReplay {
     const since = now - REPLAY_WINDOW_MS;
     let epoch = 0;
     for (const event of events) {
+      // Another subject's lease on the same stream has its own epochs and requests.
+      if (leaseSnapshotOf(event) !== stream.snapshot) continue;
       // Events that leave the epoch as it was (a release, an expiry) do not carry it.
       const { epoch: installed } = event.data as { epoch?: unknown };
       if (typeof installed === 'number') epoch = installed;

@@ -24,6 +24,8 @@ export class LeaseShareCommand extends Command<LeaseShareResult> {
     readonly context: CommandContext,
     readonly share: string,
     readonly command: ShareLeaseCommand,
+    /** sharesnapshot: that snapshot's lease, decided and recorded as the share's, independent of it. */
+    readonly snapshot?: string,
   ) {
     super();
   }
@@ -45,9 +47,9 @@ export class LeaseShareHandler implements ICommandHandler<LeaseShareCommand> {
     private readonly replay: LeaseReplay,
   ) {}
 
-  execute({ context, share: name, command }: LeaseShareCommand): Promise<LeaseShareResult> {
+  execute({ context, share: name, command, snapshot }: LeaseShareCommand): Promise<LeaseShareResult> {
     // A break is looked up before it is decided (below), so it always reads.
-    let remembered = command.action === 'break' ? undefined : this.shares.remembered(context.tenant, name);
+    let remembered = command.action === 'break' ? undefined : this.shares.remembered(context.tenant, name, snapshot);
     return retryOnConcurrency(async () => {
       let share = remembered;
       remembered = undefined; // a retry after a conflict reads afresh
@@ -55,7 +57,8 @@ export class LeaseShareHandler implements ICommandHandler<LeaseShareCommand> {
       // Only a write proves a remembered lease right (its statement checks the version and the
       // instant): a refusal, or a success with nothing to write, is decided again on a fresh read.
       if (!share || !decision || isShareLeaseRejection(decision) || decision.events.length === 0) {
-        share = await this.shares.find(context.tenant, name);
+        share = await this.shares.find(context.tenant, name, snapshot);
+        // A snapshot the share does not have is ShareNotFound, as every read with sharesnapshot answers.
         if (!share) throw new DomainError('ShareNotFound');
         // Repeated, a break would succeed again and break the next holder's lease.
         if (command.action === 'break') {
@@ -98,7 +101,7 @@ export class LeaseShareHandler implements ICommandHandler<LeaseShareCommand> {
     const original = await this.replay.find(
       context,
       'share',
-      { streamId: shareStream(share.shareId), version: share.version },
+      { streamId: shareStream(share.shareId), version: share.version, snapshot: share.snapshot },
       command,
       share.readAt,
     );

@@ -155,5 +155,19 @@ describe('watch events', () => {
     expect(
       toWatchEvent(recorded('ForceCloseChunkCompleted', { chunk: 2, closed: 1000 }, { streamId: 'job-j1' }), place).job,
     ).toEqual({ id: 'j1', chunks: 2, closed: 1000 });
+    // A share snapshot's lease event, on the share root: it names the snapshot; the share's own does not.
+    const snapshotLease = recorded(
+      'ShareLeaseAcquired',
+      { leaseId: 'x', epoch: 1, snapshot: '2026-12-01T02:00:00.0000000Z' },
+      { streamId: 'share-3' },
+    );
+    expect(toWatchEvent(snapshotLease, { share: 's', path: '' })).toMatchObject({
+      leaseId: 'x',
+      epoch: 1,
+      snapshot: '2026-12-01T02:00:00.0000000Z',
+    });
+    expect(toWatchEvent(recorded('ShareLeaseAcquired', { leaseId: 'x', epoch: 1 }), place)).not.toHaveProperty(
+      'snapshot',
+    );
   });
 });

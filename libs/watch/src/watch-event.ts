@@ -19,6 +19,8 @@ export interface WatchEvent {
   leaseId?: string;
   /** The lease's fencing epoch after the change. */
   epoch?: number;
+  /** A share snapshot's lease change (on the share root): the snapshot. */
+  snapshot?: string;
   handleId?: string;
   job?: { id: string; chunks?: number; closed?: number };
   time: string;
@@ -70,6 +72,7 @@ interface EventFields {
   leaseId?: unknown;
   toLeaseId?: unknown;
   epoch?: unknown;
+  snapshot?: unknown;
   handleId?: unknown;
   chunk?: unknown;
   chunks?: unknown;
@@ -118,6 +121,8 @@ export function toWatchEvent(e: RecordedEvent, place: Place & { share: string })
   if (leaseId !== undefined) event.leaseId = leaseId;
   const epoch = count(d.epoch);
   if (epoch !== undefined) event.epoch = epoch;
+  const snapshot = text(d.snapshot);
+  if (snapshot !== undefined) event.snapshot = snapshot;
   const handleId = text(d.handleId);
   if (handleId !== undefined) event.handleId = handleId;
   const from = MOVES.includes(e.type) ? text(d.from) : undefined;

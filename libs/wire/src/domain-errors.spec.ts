@@ -3,6 +3,7 @@ import {
   decideLease,
   decideShareDelete,
   decideShareLease,
+  decideSnapshotsDelete,
   DomainError,
   FileAccess,
   isLeaseError,
@@ -154,6 +155,13 @@ describe('share lease refusals carry Azure status and message, worded for the fi
       412,
       'LeaseIdMismatchWithShareOperation',
       'The lease ID specified did not match the lease ID for the file share.',
+    ],
+    [
+      'Delete Share with snapshots (include) while one is Leased(A)',
+      decideSnapshotsDelete([viewShareLease(leased, T0)], 'include'),
+      409,
+      'DeleteShareWhenSnapshotLeased',
+      'Unable to delete share because one or more share snapshots have active leases.',
     ],
     [
       'Delete Share of Available with (A)',

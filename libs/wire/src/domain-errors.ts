@@ -51,6 +51,10 @@ const ANSWERS: Record<DomainReason, Answer> = {
     message: 'The lease ID specified did not match the lease ID for the file share.',
   },
   LeaseNotPresentWithShareOperation: { status: 412, message: 'There is currently no lease on the file share.' },
+  DeleteShareWhenSnapshotLeased: {
+    status: 409,
+    message: 'Unable to delete share because one or more share snapshots have active leases.',
+  },
   ShareNotFound: { status: 404, message: 'The specified share does not exist.' },
   ShareAlreadyExists: { status: 409, message: 'The specified share already exists.' },
   ShareHasSnapshots: {

@@ -17,6 +17,7 @@ from azure.storage.fileshare import (
     Metrics,
     RetentionPolicy,
     ShareFileClient,
+    ShareLeaseClient,
     ShareServiceClient,
     generate_file_sas,
     generate_share_sas,
@@ -103,6 +104,14 @@ def rule_out(r):
     }
 
 
+def share_lease(a):
+    """a["action"] (acquire, renew, change, release, break_lease) of a ShareLeaseClient on the share, or its snapshot a["snapshot"], holding a["leaseId"]."""
+    client = service(a).get_share_client(a["share"], snapshot=a.get("snapshot"))
+    lease = ShareLeaseClient(client, lease_id=a.get("leaseId"))
+    result = getattr(lease, a["action"])(raw_response_hook=remember, **a.get("kwargs", {}))
+    return {"id": lease.id, "etag": lease.etag, "result": plain(result)}
+
+
 def share_out(s):
     return {"name": s.name, "quota": s.quota, "accessTier": s.access_tier, "metadata": s.metadata, "etag": s.etag}
 
@@ -136,6 +145,7 @@ OPS = {
     "upload_range": lambda a: file(a).upload_range(a["data"].encode("latin1"), a["offset"], len(a["data"]), raw_response_hook=remember)["etag"],
     "download": lambda a: file(a).download_file(raw_response_hook=remember).readall().decode("latin1"),
     "acquire_lease": lambda a: file(a).acquire_lease(raw_response_hook=remember).id,
+    "share_lease": lambda a: share_lease(a),
     "upload_range_from_url": lambda a: file(a).upload_range_from_url(
         a["source"], a["offset"], a["length"], a["sourceOffset"], lease=a.get("lease"), raw_response_hook=remember
     )["etag"],

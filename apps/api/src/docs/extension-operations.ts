@@ -244,6 +244,10 @@ export const EXTENSION_OPERATIONS: ExtensionOperation[] = [
                   type: 'string',
                   enum: ['acquired', 'renewed', 'changed', 'released', 'broken', 'expired', 'cleared by a write'],
                 },
+                snapshot: {
+                  type: 'string',
+                  description: "On a share's root: the share snapshot whose lease this is (absent: the share's own).",
+                },
                 leaseId: { type: 'string' },
                 previousLeaseId: { type: 'string' },
                 epoch: { type: 'integer' },

@@ -6,12 +6,15 @@ interface AuditEvent {
   recordedAt: string;
   leaseId: string | null;
   principal: string | null;
-  data: { expiresAt?: string; brokenAt?: string; duration?: number };
+  data: { expiresAt?: string; brokenAt?: string; duration?: number; snapshot?: string };
 }
+
+/** An event of the share's own lease (a snapshot's lease events, on the same stream, name the snapshot). */
+const ofShareLease = (e: AuditEvent) => e.type.startsWith('ShareLease') && e.data.snapshot === undefined;
 
 /** The share lease's instants, read off its newest event: when a fixed lease expires, when a break ends. */
 function deadline(events: AuditEvent[]): { until: number; what: string } | undefined {
-  const last = events.find((e) => e.type.startsWith('ShareLease'));
+  const last = events.find(ofShareLease);
   if (!last) return undefined;
   if ((last.type === 'ShareLeaseAcquired' || last.type === 'ShareLeaseRenewed') && last.data.expiresAt)
     return { until: Date.parse(last.data.expiresAt), what: 'expires' };
@@ -71,7 +74,7 @@ export const shareView: View = (root, { session, watch }, [share]) => {
           (!timed || !session.isOwner || deadline(list) !== undefined),
       );
       state = props.leaseState;
-      const latest = events.find((e) => e.type.startsWith('ShareLease'));
+      const latest = events.find(ofShareLease);
       until = timed ? deadline(events) : undefined;
       const fact = (term: string, id: string, value: Node | string) => [h('dt', {}, term), h('dd', { id }, value)];
       facts.replaceChildren(

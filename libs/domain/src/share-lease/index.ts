@@ -2,6 +2,8 @@ export * from './share-lease.types';
 export {
   decideShareDelete,
   decideShareLease,
+  decideSnapshotsDelete,
+  DeleteSnapshotsOption,
   evolveShareLease,
   initialShareLeaseState,
   isShareLeaseRejection,

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import {
   decideShareDelete,
   decideShareLease,
+  decideSnapshotsDelete,
   evolveShareLease,
   initialShareLeaseState,
   isShareLeaseRejection,
@@ -468,6 +469,53 @@ describe('Delete Share under a share lease', () => {
             facts: { resource: 'share', state: view.state, action: 'delete' },
           });
       });
+    });
+  }
+});
+
+describe("Delete Share with x-ms-delete-snapshots, against the snapshots' leases", () => {
+  // Each snapshot's lease as it stands at the decision's instant; the first locked one is named.
+  const cells: Array<[string, Array<[ShareLeaseState, number]>, ShareLeaseStateName | undefined]> = [
+    ['no snapshots', [], undefined],
+    [
+      'every snapshot available',
+      [
+        [available, T0],
+        [initialShareLeaseState, T0],
+      ],
+      undefined,
+    ],
+    [
+      'one Leased(A), infinite',
+      [
+        [available, T0],
+        [infiniteA, T0],
+      ],
+      'leased',
+    ],
+    ['one Leased(A), 1 ms before expiry', [[fixedA, T0 + s(30) - 1]], 'leased'],
+    ['one Expired(A), at expiry', [[fixedA, T0 + s(30)]], undefined],
+    ['one Expired(A), recorded', [[expiredA, T0 + s(31)]], undefined],
+    ['one Breaking(A), 1 ms before it ends', [[breakingA, T0 + s(10) - 1]], 'breaking'],
+    [
+      'one Broken(A), as it ends',
+      [
+        [breakingA, T0 + s(10)],
+        [available, T0],
+      ],
+      undefined,
+    ],
+  ];
+  for (const [label, snapshots, locked] of cells) {
+    const views = snapshots.map(([state, now]) => viewShareLease(state, now));
+    it(`${label}: include → ${locked ? 'DeleteShareWhenSnapshotLeased' : 'deleted'}; include-leased → deleted`, () => {
+      expect(decideSnapshotsDelete(views, 'include')).toEqual(
+        locked && {
+          reason: 'DeleteShareWhenSnapshotLeased',
+          facts: { resource: 'share', state: locked, action: 'delete' },
+        },
+      );
+      expect(decideSnapshotsDelete(views, 'include-leased')).toBeUndefined();
     });
   }
 });

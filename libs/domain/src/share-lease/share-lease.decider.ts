@@ -277,6 +277,29 @@ export function decideShareDelete(view: ShareLeaseView, leaseId: string | undefi
   return leaseId === view.leaseId ? undefined : reject('LeaseIdMismatchWithShareOperation');
 }
 
+/** x-ms-delete-snapshots: `include` deletes the share's snapshots unless one is leased; `include-leased`, all of them. */
+export type DeleteSnapshotsOption = 'include' | 'include-leased';
+
+/**
+ * Delete Share of a share with snapshots, against their leases (docs/share-lease.md §8): with
+ * `include`, refused while any snapshot's lease is active (Leased or Breaking), as Azure refuses it
+ * (409 DeleteShareWhenSnapshotLeased); `include-leased` deletes leased snapshots too. `snapshots`:
+ * each snapshot's lease as it stands at the decision's instant.
+ */
+export function decideSnapshotsDelete(
+  snapshots: ShareLeaseView[],
+  option: DeleteSnapshotsOption,
+): ShareLeaseRejection | undefined {
+  if (option === 'include-leased') return undefined;
+  const leased = snapshots.find((view) => view.state === 'leased' || view.state === 'breaking');
+  return (
+    leased && {
+      reason: 'DeleteShareWhenSnapshotLeased',
+      facts: { resource: 'share', state: leased.state, action: 'delete' },
+    }
+  );
+}
+
 export function shareLeaseProperties(view: ShareLeaseView): ShareLeaseProperties {
   const locked = view.state === 'leased' || view.state === 'breaking';
   return {

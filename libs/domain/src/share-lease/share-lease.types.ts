@@ -85,10 +85,12 @@ export type ShareLeaseReason =
   | 'LeaseIsBreakingAndCannotBeAcquired'
   | 'LeaseIsBreakingAndCannotBeChanged'
   | 'LeaseIsBrokenAndCannotBeRenewed'
-  // Delete Share on a leased share: the 412s of operations gated by the lease
+  // Delete Share on a leased share (or Delete Share with sharesnapshot on a leased snapshot): the 412s of operations gated by the lease
   | 'LeaseIdMissing'
   | 'LeaseIdMismatchWithShareOperation'
-  | 'LeaseNotPresentWithShareOperation';
+  | 'LeaseNotPresentWithShareOperation'
+  // Delete Share with x-ms-delete-snapshots: include while a snapshot's lease is active
+  | 'DeleteShareWhenSnapshotLeased';
 
 /** A refusal: why, and the facts it was decided on. The wire layer maps the reason to status, code and message. */
 export interface ShareLeaseRejection {

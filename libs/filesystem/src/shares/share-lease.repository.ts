@@ -14,12 +14,23 @@ import { shareLeaseBatchSize } from '@leasehold/observability';
 import { LRUCache } from 'lru-cache';
 import { ShareColumns, ShareRow, toShareRow } from '../nodes/node.repository';
 import { READ_AT, shareLeaseColumns, shareLeaseOf, ShareLeaseRow } from './share-lease.row';
-import { shareStream } from './share.events';
+import { forLeaseSubject, ShareSnapshotState, snapshotLease, shareStream, withSnapshotLease } from './share.events';
 
-/** A share with its lease, and the database's clock when the row was read: the one clock lease decisions use. */
+/**
+ * A lease subject, the share or one of its snapshots, with its lease, and the database's clock
+ * when the row was read: the one clock lease decisions use. A snapshot's lease is decided and
+ * recorded exactly as the share's, on the share's stream, its events naming the snapshot.
+ */
 export interface LeasedShare extends ShareRow {
   tenant: string;
+  /** The snapshot whose lease this is (Lease Share with sharesnapshot); undefined: the share's own lease. */
+  snapshot?: string;
+  /** The subject's lease. */
   lease: ShareLeaseState;
+  /** The share's own lease (`lease` itself when the subject is the share), written back unchanged with a snapshot's. */
+  shareLease: ShareLeaseState;
+  /** The share's snapshots, whose subject's entry a snapshot lease's write replaces. */
+  snapshots: ShareSnapshotState[];
   /** PostgreSQL's clock_timestamp() in the statement that read the row, ms since the epoch. */
   readAt: number;
   /**
@@ -30,20 +41,43 @@ export interface LeasedShare extends ShareRow {
   estimated?: true;
 }
 
-type LeasedShareRow = ShareColumns & ShareLeaseRow & { tenant: string; read_at: number };
+type LeasedShareRow = ShareColumns &
+  ShareLeaseRow & { tenant: string; snapshots: ShareSnapshotState[]; read_at: number };
 
-const toLeasedShare = (row: LeasedShareRow): LeasedShare => ({
-  ...toShareRow(row),
-  tenant: row.tenant,
-  lease: shareLeaseOf(row),
-  readAt: row.read_at,
-});
+/** The share's lease, or the named snapshot's (with the snapshot's ETag and Last-Modified); undefined: no such snapshot. */
+function toLeasedShare(row: LeasedShareRow, snapshot?: string): LeasedShare | undefined {
+  const share = {
+    ...toShareRow(row),
+    tenant: row.tenant,
+    shareLease: shareLeaseOf(row),
+    snapshots: row.snapshots,
+    readAt: row.read_at,
+  };
+  if (snapshot === undefined) return { ...share, lease: share.shareLease };
+  const taken = row.snapshots.find((s) => s.snapshot === snapshot);
+  return (
+    taken && {
+      ...share,
+      snapshot,
+      lease: snapshotLease(taken),
+      etag: taken.etag,
+      lastModified: new Date(taken.lastModified),
+    }
+  );
+}
 
-/** A lease change waiting for the next batch: its events and the lease they leave, at the version the share was read at. */
+/** A subject's key in this process's memory of leases. */
+const subjectKey = (tenant: string, name: string, snapshot?: string) =>
+  snapshot === undefined ? `${tenant}/${name}` : `${tenant}/${name}@${snapshot}`;
+
+/**
+ * A lease change waiting for the next batch: its events and the share's lease columns they leave
+ * (and, for a snapshot's lease, the share's snapshots), at the version the share was read at.
+ */
 interface LeaseWrite {
   request: Omit<AppendRequest, 'projection'>;
   shareId: string;
-  lease: ShareLeaseState;
+  columns: ReturnType<typeof shareLeaseColumns> & { snapshots?: ShareSnapshotState[] };
   /** The estimated instant a decision on a remembered lease was taken at; undefined when decided on a read. */
   decidedAt?: number;
 }
@@ -57,6 +91,12 @@ const REMEMBER_MS = 10 * 60_000;
  * older than a decision on a read that waited this long for its write. Never ahead of it.
  */
 const DECIDED_WITHIN_MS = 1000;
+
+/**
+ * The predicate of the partial index shares_snapshot_lease_expiry (migration 1764730000000): shares
+ * with a snapshot lease that can lapse. A query must repeat it word for word for the index to serve.
+ */
+const FIXED_SNAPSHOT_LEASE = `jsonb_path_exists(s.snapshots, '$[*].lease ? (@.status == "leased" && exists(@.expiresAt))')`;
 
 /** Reads or writes in one statement at most. */
 const MAX_BATCH = 256;
@@ -80,7 +120,7 @@ const MAX_IN_FLIGHT = 1;
  */
 @Injectable()
 export class ShareLeaseRepository {
-  private readonly reads = new Batcher<{ tenant: string; name: string }, LeasedShare | undefined>(
+  private readonly reads = new Batcher<{ tenant: string; name: string; snapshot?: string }, LeasedShare | undefined>(
     (keys) => this.readBatch(keys),
     { maxBatch: MAX_BATCH, maxInFlight: MAX_IN_FLIGHT },
   );
@@ -107,26 +147,29 @@ export class ShareLeaseRepository {
    * decision instant (which PostgreSQL checks lies within its last DECIDED_WITHIN_MS), and a refusal
    * or a success with nothing to write must be decided again on a fresh read.
    */
-  remembered(tenant: string, name: string): LeasedShare | undefined {
-    const share = this.recent.get(`${tenant}/${name}`);
+  remembered(tenant: string, name: string, snapshot?: string): LeasedShare | undefined {
+    const share = this.recent.get(subjectKey(tenant, name, snapshot));
     if (!share || this.clockOffset === undefined) return undefined;
     return { ...share, readAt: Math.floor(Date.now() + this.clockOffset), estimated: true };
   }
 
-  async find(tenant: string, name: string, sql?: SqlExecutor): Promise<LeasedShare | undefined> {
+  /** The share's lease, or with `snapshot` that snapshot's; undefined when the share or the snapshot is not there. */
+  async find(tenant: string, name: string, snapshot?: string, sql?: SqlExecutor): Promise<LeasedShare | undefined> {
     if (!sql) {
-      const share = await this.reads.submit({ tenant, name });
-      if (share) this.recent.set(`${tenant}/${name}`, share);
+      const share = await this.reads.submit({ tenant, name, snapshot });
+      if (share) this.recent.set(subjectKey(tenant, name, snapshot), share);
       return share;
     }
     const rows = await sql.query<LeasedShareRow>(`SELECT *, ${READ_AT} FROM shares WHERE tenant = $1 AND name = $2`, [
       tenant,
       name,
     ]);
-    return rows.length ? toLeasedShare(rows[0]) : undefined;
+    return rows.length ? toLeasedShare(rows[0], snapshot) : undefined;
   }
 
-  private async readBatch(keys: Array<{ tenant: string; name: string }>): Promise<Array<LeasedShare | undefined>> {
+  private async readBatch(
+    keys: Array<{ tenant: string; name: string; snapshot?: string }>,
+  ): Promise<Array<LeasedShare | undefined>> {
     shareLeaseBatchSize.observe({ statement: 'read' }, keys.length);
     const rows = await this.store.db.query<LeasedShareRow & { ord: string }>(
       `SELECT k.ord, s.*, ${READ_AT}
@@ -136,8 +179,11 @@ export class ShareLeaseRepository {
     );
     const received = Date.now();
     if (rows.length) this.clockOffset = Math.max(...rows.map((row) => row.read_at)) - received;
-    const found = new Map(rows.map((row) => [Number(row.ord), toLeasedShare(row)]));
-    return keys.map((_, i) => found.get(i + 1));
+    const found = new Map(rows.map((row) => [Number(row.ord), row]));
+    return keys.map((key, i) => {
+      const row = found.get(i + 1);
+      return row && toLeasedShare(row, key.snapshot);
+    });
   }
 
   /**
@@ -152,16 +198,25 @@ export class ShareLeaseRepository {
       tenant: context.tenant,
       streamId: shareStream(share.shareId),
       expectedVersion: share.version,
-      events,
+      events: forLeaseSubject(events, share.snapshot),
       metadata: eventMetadata(context),
     };
-    const key = `${context.tenant}/${share.name}`;
+    const key = subjectKey(context.tenant, share.name, share.snapshot);
+    const left =
+      share.snapshot === undefined
+        ? { shareLease: lease, snapshots: share.snapshots }
+        : { shareLease: share.shareLease, snapshots: withSnapshotLease(share.snapshots, share.snapshot, lease) };
+    // A snapshot's lease writes the share's snapshots; the share's own leaves them (however large) alone.
+    const columns = {
+      ...shareLeaseColumns(left.shareLease),
+      ...(share.snapshot === undefined ? {} : { snapshots: left.snapshots }),
+    };
     const decidedAt = share.estimated ? share.readAt : undefined;
-    if (!(await this.writes.submit({ request, shareId: share.shareId, lease, decidedAt }))) {
+    if (!(await this.writes.submit({ request, shareId: share.shareId, columns, decidedAt }))) {
       this.recent.delete(key);
       throw new ConcurrencyError(request.tenant, request.streamId, request.expectedVersion);
     }
-    this.recent.set(key, { ...share, lease, version: share.version + events.length, estimated: undefined });
+    this.recent.set(key, { ...share, lease, ...left, version: share.version + events.length, estimated: undefined });
     return lease;
   }
 
@@ -183,14 +238,15 @@ export class ShareLeaseRepository {
   }
 
   /**
-   * Writes the lease each write's events left, where its share's stream is still at the expected
-   * version and a decision on a remembered lease was taken at an instant PostgreSQL's clock has
-   * passed, and not long ago; returns the ordinals that applied.
+   * Writes the lease each write's events left (and a snapshot lease's, the snapshots), where its
+   * share's stream is still at the expected version and a decision on a remembered lease was taken
+   * at an instant PostgreSQL's clock has passed, and not long ago; returns the ordinals that applied.
    */
   private project(writes: LeaseWrite[]): Statement {
     return {
       sql: `UPDATE shares s SET (lease_status, lease_id, lease_epoch, lease_duration, lease_expires_at, lease_broken_at) =
               (SELECT lease_status, lease_id, lease_epoch, lease_duration, lease_expires_at, lease_broken_at FROM jsonb_populate_record(NULL::shares, u.row)),
+              snapshots = CASE WHEN u.row ? 'snapshots' THEN u.row->'snapshots' ELSE s.snapshots END,
               version = s.version + u.events
             FROM unnest($1::bigint[], $2::int[], $3::jsonb[], $4::int[], $5::float8[]) WITH ORDINALITY AS u(share_id, expected, row, events, decided_at, ord)
             WHERE s.share_id = u.share_id AND s.version = u.expected
@@ -199,7 +255,7 @@ export class ShareLeaseRepository {
       params: [
         writes.map((w) => w.shareId),
         writes.map((w) => w.request.expectedVersion),
-        writes.map((w) => JSON.stringify(shareLeaseColumns(w.lease))),
+        writes.map((w) => JSON.stringify(w.columns)),
         writes.map((w) => w.request.events.length),
         writes.map((w) => w.decidedAt ?? null),
         DECIDED_WITHIN_MS,
@@ -207,14 +263,23 @@ export class ShareLeaseRepository {
     };
   }
 
-  /** Shares whose lease has run out without a ShareLeaseExpired event yet, longest overdue first, read on PostgreSQL's clock. */
+  /**
+   * Leases of shares and of share snapshots that have run out without a ShareLeaseExpired event yet,
+   * longest overdue first, read on PostgreSQL's clock. Each kind is found through its partial index.
+   */
   async lapsed(limit: number): Promise<LeasedShare[]> {
-    const rows = await this.store.db.query<LeasedShareRow>(
-      `SELECT *, ${READ_AT} FROM shares
-       WHERE lease_status = 'leased' AND lease_expires_at <= clock_timestamp()
-       ORDER BY lease_expires_at LIMIT $1`,
+    const rows = await this.store.db.query<LeasedShareRow & { subject: string | null }>(
+      `SELECT * FROM (
+         SELECT s.*, ${READ_AT}, NULL AS subject, s.lease_expires_at AS lapsed_at FROM shares s
+         WHERE s.lease_status = 'leased' AND s.lease_expires_at <= clock_timestamp()
+         UNION ALL
+         SELECT s.*, ${READ_AT}, t->>'snapshot', to_timestamp((t->'lease'->>'expiresAt')::float8 / 1000) FROM shares s
+           CROSS JOIN LATERAL jsonb_array_elements(s.snapshots) t
+         WHERE ${FIXED_SNAPSHOT_LEASE} AND t->'lease'->>'status' = 'leased'
+           AND to_timestamp((t->'lease'->>'expiresAt')::float8 / 1000) <= clock_timestamp()
+       ) lapsed ORDER BY lapsed_at LIMIT $1`,
       [limit],
     );
-    return rows.map(toLeasedShare);
+    return rows.map((row) => toLeasedShare(row, row.subject ?? undefined)!);
   }
 }

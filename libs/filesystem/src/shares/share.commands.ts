@@ -3,6 +3,8 @@ import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import {
   CommandContext,
   decideShareDelete,
+  decideSnapshotsDelete,
+  DeleteSnapshotsOption,
   DomainError,
   observeShareLease,
   SignedIdentifier,
@@ -13,7 +15,15 @@ import { newEtag } from '../etag';
 import { NodeRepository } from '../nodes/node.repository';
 import { OPEN_HANDLES, OpenHandles } from '../ports';
 import { SnapshotRepository } from '../snapshots/snapshot.repository';
-import { AccessTier, evolveShare, ShareEvent, ShareState, shareStream } from './share.events';
+import {
+  AccessTier,
+  evolveShare,
+  forLeaseSubject,
+  ShareEvent,
+  snapshotLease,
+  ShareState,
+  shareStream,
+} from './share.events';
 import { ShareRepository } from './share.repository';
 
 export class CreateShareCommand extends Command<{ etag: string; lastModified: Date }> {
@@ -33,8 +43,8 @@ export class DeleteShareCommand extends Command<void> {
     readonly name: string,
     /** x-ms-lease-id: needed while the share is leased. */
     readonly leaseId?: string,
-    /** x-ms-delete-snapshots: needed while the share has snapshots, which then go with it. */
-    readonly withSnapshots = false,
+    /** x-ms-delete-snapshots: needed while the share has snapshots, which then go with it (leased ones only with include-leased). */
+    readonly deleteSnapshots?: DeleteSnapshotsOption,
   ) {
     super();
   }
@@ -87,12 +97,18 @@ export class DeleteShareHandler implements ICommandHandler<DeleteShareCommand> {
    * Deletes the share and everything in it, leased files included (Azure allows it); a leased
    * share only with its lease id, decided on the database's clock like every share lease decision.
    */
-  async execute({ context, name, leaseId, withSnapshots }: DeleteShareCommand) {
+  async execute({ context, name, leaseId, deleteSnapshots }: DeleteShareCommand) {
     await retryOnConcurrency(async () => {
       const share = await this.shares.find(context.tenant, name);
       if (!share) throw new DomainError('ShareNotFound');
-      if (share.snapshots.length > 0 && !withSnapshots) throw new DomainError('ShareHasSnapshots');
-      const refusal = decideShareDelete(viewShareLease(share.lease, share.readAt), leaseId);
+      if (share.snapshots.length > 0 && !deleteSnapshots) throw new DomainError('ShareHasSnapshots');
+      const refusal =
+        decideShareDelete(viewShareLease(share.lease, share.readAt), leaseId) ??
+        (deleteSnapshots &&
+          decideSnapshotsDelete(
+            share.snapshots.map((s) => viewShareLease(snapshotLease(s), share.readAt)),
+            deleteSnapshots,
+          ));
       if (refusal) throw new DomainError(refusal.reason, refusal.facts);
       await this.store.transaction(async (sql) => {
         // Lock the share first: nothing is created in it from here on.
@@ -110,8 +126,14 @@ export class DeleteShareHandler implements ICommandHandler<DeleteShareCommand> {
             ...(share.snapshots.length > 0 ? { snapshotsDeleted: share.snapshots.length } : {}),
           },
         };
-        // A lapse nobody recorded yet goes in the log before the share goes.
-        const events = [...observeShareLease(share.lease, share.readAt), deleted];
+        // A lapse nobody recorded yet, of the share's lease or a snapshot's, goes in the log before the share goes.
+        const events = [
+          ...observeShareLease(share.lease, share.readAt),
+          ...share.snapshots.flatMap((s) =>
+            forLeaseSubject(observeShareLease(snapshotLease(s), share.readAt), s.snapshot),
+          ),
+          deleted,
+        ];
         await this.store.append(
           {
             tenant: context.tenant,

@@ -1,4 +1,5 @@
-import { foldShare, shareRow } from './share.events';
+import { ShareLeaseEvent } from '@leasehold/domain';
+import { foldShare, forLeaseSubject, shareRow, snapshotLease } from './share.events';
 
 const at = (minute: number) => `2026-12-01T00:${String(minute).padStart(2, '0')}:00.000Z`;
 
@@ -86,5 +87,48 @@ describe('a share folded from its stream', () => {
     ]);
     expect(share).toMatchObject({ snapshots: [second], etag: '"0x1"', lastModified: at(0), version: 4 });
     expect(shareRow('t', share!).snapshots).toEqual([second]);
+  });
+
+  it("gives each snapshot a lease of its own: a lease event naming a snapshot changes only that snapshot's", () => {
+    const snapshot = (name: string) => ({
+      snapshot: name,
+      pgSnapshot: '10:12:11',
+      position: '42',
+      shareVersion: 1,
+      metadata: {},
+      etag: '"0x1"',
+      lastModified: at(0),
+      quota: 5,
+    });
+    const [first, second] = [snapshot('2026-12-01T00:01:00.0000000Z'), snapshot('2026-12-01T00:02:00.0000000Z')];
+    const acquired = (leaseId: string, epoch: number) => ({
+      type: 'ShareLeaseAcquired',
+      data: { leaseId, duration: 15, expiresAt: at(5), epoch, previousState: 'available' },
+    });
+    const events = [
+      created,
+      { type: 'ShareSnapshotCreated', data: first },
+      { type: 'ShareSnapshotCreated', data: second },
+      ...forLeaseSubject([acquired('a', 1) as ShareLeaseEvent], first.snapshot),
+      acquired('s', 1),
+      ...forLeaseSubject(
+        [{ type: 'ShareLeaseBroken', data: { leaseId: 'a', brokenAt: at(6), epoch: 2, fromState: 'leased' } }],
+        first.snapshot,
+      ),
+    ];
+    expect(events[3].data).toMatchObject({ snapshot: first.snapshot, leaseId: 'a' });
+    const share = foldShare(events)!;
+    const expiresAt = Date.parse(at(5));
+    expect(share.lease).toEqual({ status: 'leased', leaseId: 's', epoch: 1, duration: 15, expiresAt });
+    expect(share.snapshots).toEqual([
+      { ...first, lease: { status: 'broken', leaseId: 'a', epoch: 2, brokenAt: Date.parse(at(6)) } },
+      second,
+    ]);
+    expect(snapshotLease(share.snapshots[1])).toEqual({ status: 'available', epoch: 0 });
+    expect(share.version).toBe(6);
+    expect(shareRow('t', share).snapshots).toEqual(share.snapshots);
+    // Deleting the snapshot takes its lease with it.
+    const gone = foldShare([...events, { type: 'ShareSnapshotDeleted', data: { snapshot: first.snapshot } }])!;
+    expect(gone.snapshots).toEqual([second]);
   });
 });

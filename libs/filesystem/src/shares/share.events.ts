@@ -43,6 +43,40 @@ export interface ShareSnapshot {
   quota: number;
 }
 
+/** A snapshot as the share's state holds it: as taken, with its own lease once a lease event names it. */
+export interface ShareSnapshotState extends ShareSnapshot {
+  /** Absent until its first lease event: then available, epoch 0 (initialShareLeaseState). */
+  lease?: ShareLeaseState;
+}
+
+/**
+ * A lease event of one of the share's snapshots (Lease Share with sharesnapshot): the share lease's
+ * own event, decided by the same decider, naming the snapshot whose lease it changes. On the share's
+ * stream like the share's lease events, so that deleting the snapshot or the share and its leases
+ * are ordered by one stream version.
+ */
+export type ShareSnapshotLeaseEvent = ShareLeaseEvent & { data: { snapshot: string } };
+
+/** The snapshot whose lease a lease event changes; undefined: the share's own lease. */
+export const leaseSnapshotOf = (event: { data: unknown }): string | undefined =>
+  (event.data as { snapshot?: string }).snapshot;
+
+/** The lease events of one lease subject: the share's own (no snapshot), or a snapshot's, which name it. */
+export const forLeaseSubject = (events: ShareLeaseEvent[], snapshot: string | undefined): ShareLeaseEvent[] =>
+  snapshot === undefined
+    ? events
+    : events.map((e) => ({ ...e, data: { ...e.data, snapshot } }) as ShareSnapshotLeaseEvent);
+
+export const snapshotLease = (snapshot: ShareSnapshotState): ShareLeaseState =>
+  snapshot.lease ?? initialShareLeaseState;
+
+/** The share's snapshots with the named one's lease replaced. */
+export const withSnapshotLease = (
+  snapshots: ShareSnapshotState[],
+  name: string,
+  lease: ShareLeaseState,
+): ShareSnapshotState[] => snapshots.map((s) => (s.snapshot === name ? { ...s, lease } : s));
+
 /** The events of a share's stream, share-<id>, besides its lease's (ShareLeaseEvent, libs/domain/src/share-lease). */
 export type ShareEvent =
   | { type: 'ShareCreated'; data: ShareCreated }
@@ -70,7 +104,7 @@ export interface ShareState {
   /** As its events recorded it; viewShareLease gives its state at an instant. */
   lease: ShareLeaseState;
   /** Oldest first. */
-  snapshots: ShareSnapshot[];
+  snapshots: ShareSnapshotState[];
   etag: string;
   lastModified: string;
   version: number;
@@ -81,7 +115,7 @@ const iso = (at: Date | string) => new Date(at).toISOString();
 /** Folds one event into a share's state (undefined: no share, or deleted). */
 export function evolveShare(
   state: ShareState | undefined,
-  event: ShareEvent | ShareLeaseEvent,
+  event: ShareEvent | ShareLeaseEvent | ShareSnapshotLeaseEvent,
 ): ShareState | undefined {
   const touched = (s: ShareState, d: Stamp) => ({
     ...s,
@@ -134,9 +168,22 @@ export function evolveShare(
       );
     case 'ShareDeleted':
       return undefined;
-    default:
-      // The share's lease events (libs/leases decides them) change its lease, not its ETag or Last-Modified.
-      return state && { ...state, lease: evolveShareLease(state.lease, event), version: state.version + 1 };
+    default: {
+      // Lease events (libs/leases decides them) change the share's lease, or the snapshot's they
+      // name, never the ETag or Last-Modified.
+      if (!state) return state;
+      const snapshot = leaseSnapshotOf(event);
+      if (snapshot === undefined)
+        return { ...state, lease: evolveShareLease(state.lease, event), version: state.version + 1 };
+      const target = state.snapshots.find((s) => s.snapshot === snapshot);
+      return {
+        ...state,
+        snapshots: target
+          ? withSnapshotLease(state.snapshots, snapshot, evolveShareLease(snapshotLease(target), event))
+          : state.snapshots,
+        version: state.version + 1,
+      };
+    }
   }
 }
 

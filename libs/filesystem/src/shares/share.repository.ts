@@ -3,7 +3,7 @@ import { SignedIdentifier } from '@leasehold/domain';
 import { EventStore, SqlExecutor, Statement } from '@leasehold/event-store';
 import { ShareColumns } from '../nodes/node.repository';
 import { READ_AT, shareLeaseOf, ShareLeaseRow } from './share-lease.row';
-import { AccessTier, ShareSnapshot, ShareState, shareRow } from './share.events';
+import { AccessTier, ShareSnapshotState, ShareState, shareRow } from './share.events';
 
 /** A share as its row holds it, and the database's clock when the row was read: the lease's state is derived at that instant. */
 export interface ReadShare extends ShareState {
@@ -16,7 +16,7 @@ interface ShareRow extends ShareColumns, ShareLeaseRow {
   access_tier: string;
   access_tier_changed_at: Date | null;
   signed_identifiers: SignedIdentifier[];
-  snapshots: ShareSnapshot[];
+  snapshots: ShareSnapshotState[];
   read_at: number;
 }
 

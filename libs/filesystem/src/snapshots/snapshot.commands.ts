@@ -1,8 +1,23 @@
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { CommandContext, DomainError } from '@leasehold/domain';
+import {
+  CommandContext,
+  decideShareDelete,
+  DomainError,
+  observeShareLease,
+  ShareLeaseEvent,
+  viewShareLease,
+} from '@leasehold/domain';
 import { ConcurrencyError, EventStore, eventMetadata, retryOnConcurrency, SqlExecutor } from '@leasehold/event-store';
 import { NodeRepository } from '../nodes/node.repository';
-import { evolveShare, ShareEvent, ShareSnapshot, ShareState, shareStream } from '../shares/share.events';
+import {
+  evolveShare,
+  forLeaseSubject,
+  ShareEvent,
+  ShareSnapshot,
+  snapshotLease,
+  ShareState,
+  shareStream,
+} from '../shares/share.events';
 import { ReadShare, ShareRepository } from '../shares/share.repository';
 import { SnapshotRepository } from './snapshot.repository';
 
@@ -40,22 +55,22 @@ export async function lockedShare(
   return share;
 }
 
-/** Appends a snapshot event to the share's stream with its projection (the row's snapshots); the share as it leaves it. */
-async function recordSnapshotEvent(
+/** Appends snapshot events to the share's stream with their projection (the row's snapshots); the share as they leave it. */
+async function recordSnapshotEvents(
   store: EventStore,
   shares: ShareRepository,
   context: CommandContext,
   share: ReadShare,
-  event: ShareEvent,
+  events: Array<ShareEvent | ShareLeaseEvent>,
   sql: SqlExecutor,
 ): Promise<ShareState> {
-  const next = evolveShare(share, event)!;
+  const next = events.reduce<ShareState>((state, event) => evolveShare(state, event)!, share);
   await store.append(
     {
       tenant: context.tenant,
       streamId: shareStream(share.shareId),
       expectedVersion: share.version,
-      events: [event],
+      events,
       metadata: eventMetadata(context),
       projection: shares.projectSnapshots(next, share.version),
     },
@@ -98,12 +113,12 @@ export class CreateShareSnapshotHandler implements ICommandHandler<CreateShareSn
           lastModified: share.lastModified,
           quota: share.quota,
         };
-        await recordSnapshotEvent(
+        await recordSnapshotEvents(
           this.store,
           this.shares,
           context,
           share,
-          { type: 'ShareSnapshotCreated', data: snapshot },
+          [{ type: 'ShareSnapshotCreated', data: snapshot }],
           sql,
         );
         return snapshot;
@@ -112,12 +127,14 @@ export class CreateShareSnapshotHandler implements ICommandHandler<CreateShareSn
   }
 }
 
-/** Delete Share with sharesnapshot: that snapshot only. */
+/** Delete Share with sharesnapshot: that snapshot only; a leased one only with its lease id. */
 export class DeleteShareSnapshotCommand extends Command<void> {
   constructor(
     readonly context: CommandContext,
     readonly name: string,
     readonly snapshot: string,
+    /** x-ms-lease-id: needed while the snapshot is leased. */
+    readonly leaseId?: string,
   ) {
     super();
   }
@@ -132,17 +149,30 @@ export class DeleteShareSnapshotHandler implements ICommandHandler<DeleteShareSn
     private readonly snapshots: SnapshotRepository,
   ) {}
 
-  execute({ context, name, snapshot }: DeleteShareSnapshotCommand): Promise<void> {
+  /**
+   * Decided with the share's row locked (a lease write on the snapshot waits, then finds the stream
+   * moved on) on the snapshot's lease as read after the lock, at PostgreSQL's clock, with the same
+   * rule as the share's own lease: a locked snapshot goes only with its lease id.
+   */
+  execute({ context, name, snapshot, leaseId }: DeleteShareSnapshotCommand): Promise<void> {
     return retryOnConcurrency(() =>
       this.store.transaction(async (sql) => {
         const share = await lockedShare(this.shares, this.nodes, context.tenant, name, sql);
-        if (!share.snapshots.some((s) => s.snapshot === snapshot)) throw new DomainError('ShareNotFound');
-        const next = await recordSnapshotEvent(
+        const taken = share.snapshots.find((s) => s.snapshot === snapshot);
+        if (!taken) throw new DomainError('ShareNotFound');
+        const lease = snapshotLease(taken);
+        const refusal = decideShareDelete(viewShareLease(lease, share.readAt), leaseId);
+        if (refusal) throw new DomainError(refusal.reason, refusal.facts);
+        // A lapse of its lease nobody recorded yet goes in the log before the snapshot goes.
+        const next = await recordSnapshotEvents(
           this.store,
           this.shares,
           context,
           share,
-          { type: 'ShareSnapshotDeleted', data: { snapshot } },
+          [
+            ...forLeaseSubject(observeShareLease(lease, share.readAt), snapshot),
+            { type: 'ShareSnapshotDeleted', data: { snapshot } },
+          ],
           sql,
         );
         await this.snapshots.dropUnseenVersions(share.shareId, next.snapshots, sql);

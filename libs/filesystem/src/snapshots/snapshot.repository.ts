@@ -3,14 +3,17 @@ import { DomainError, evolveNode, NodeEvent, NodeState, pathKey } from '@leaseho
 import { EventStore, SqlExecutor } from '@leasehold/event-store';
 import { LRUCache } from 'lru-cache';
 import { ListedNode, Located, ShareRow } from '../nodes/node.repository';
-import { foldShare, ShareSnapshot, ShareState, shareStream } from '../shares/share.events';
+import { foldShare, ShareSnapshot, ShareSnapshotState, ShareState, shareStream } from '../shares/share.events';
 import { ShareRepository } from '../shares/share.repository';
 
 /** A share snapshot and the share it is of, as it was then. */
 export interface SnapshotView {
-  snapshot: ShareSnapshot;
+  /** With its lease as it stands now (Lease Share with sharesnapshot). */
+  snapshot: ShareSnapshotState;
   /** The share's settings as of the snapshot; the metadata is the snapshot's own. */
   share: ShareState;
+  /** PostgreSQL's clock when the snapshot's lease was read: its state is derived at that instant. */
+  readAt: number;
 }
 
 /** A snapshot's tree: every node in it by path key. A snapshot never changes, so neither does this. */
@@ -52,7 +55,7 @@ export class SnapshotRepository {
       `SELECT type, data FROM events WHERE tenant = $1 AND stream_id = $2 AND stream_version <= $3 ORDER BY stream_version`,
       [tenant, shareStream(live.shareId), snapshot.shareVersion],
     );
-    return { snapshot, share: foldShare(rows)! };
+    return { snapshot, share: foldShare(rows)!, readAt: live.readAt };
   }
 
   /**

@@ -16,7 +16,8 @@ import {
   ReadShare,
   SetFileServicePropertiesCommand,
   ShareQuery,
-  ShareSnapshot,
+  ShareSnapshotState,
+  snapshotLease,
 } from '@leasehold/filesystem';
 import {
   AzureError,
@@ -50,7 +51,7 @@ const isSharePosition = (value: unknown): value is { name: string; snapshot?: st
 /** One entry of List Shares: a share, or one of its snapshots. */
 interface ListedShare {
   share: ReadShare;
-  snap?: ShareSnapshot;
+  snap?: ShareSnapshotState;
 }
 
 const list = (text: unknown) =>
@@ -220,20 +221,22 @@ export class FileServiceOperations {
             .map(([k, v]) => element(k, v))
             .join('')}</Metadata>`
         : '';
+    // A lease (the share's, or a snapshot's own) as it stands on the database's clock when the page was read, as Get Share Properties gives it.
+    const leaseXml = (s: ReadShare, snap?: ShareSnapshotState) => {
+      const lease = shareLeaseProperties(viewShareLease(snap ? snapshotLease(snap) : s.lease, s.readAt));
+      return `${element('LeaseStatus', lease.status)}${element('LeaseState', lease.state)}${lease.duration ? element('LeaseDuration', lease.duration) : ''}`;
+    };
     const entryXml = ({ share: s, snap }: ListedShare) => {
       if (snap)
         return (
           `<Share>${element('Name', s.name)}${element('Snapshot', snap.snapshot)}` +
           `<Properties>${element('Last-Modified', rfc1123(new Date(snap.lastModified)))}${element('Etag', snap.etag)}${element('Quota', snap.quota)}` +
-          `${element('EnabledProtocols', 'SMB')}</Properties>${metadataXml(snap.metadata)}</Share>`
+          `${leaseXml(s, snap)}${element('EnabledProtocols', 'SMB')}</Properties>${metadataXml(snap.metadata)}</Share>`
         );
-      // The lease as it stands on the database's clock when the page was read, as Get Share Properties gives it.
-      const lease = shareLeaseProperties(viewShareLease(s.lease, s.readAt));
       const properties =
         `<Properties>${element('Last-Modified', rfc1123(new Date(s.lastModified)))}${element('Etag', s.etag)}${element('Quota', s.quota)}` +
         `${element('AccessTier', s.accessTier)}${s.accessTierChangedAt ? element('AccessTierChangeTime', rfc1123(new Date(s.accessTierChangedAt))) : ''}` +
-        `${element('LeaseStatus', lease.status)}${element('LeaseState', lease.state)}${lease.duration ? element('LeaseDuration', lease.duration) : ''}` +
-        `${element('EnabledProtocols', 'SMB')}</Properties>`;
+        `${leaseXml(s)}${element('EnabledProtocols', 'SMB')}</Properties>`;
       return `<Share>${element('Name', s.name)}${properties}${metadataXml(s.metadata)}</Share>`;
     };
     const listed = page.map(entryXml).join('');

@@ -1,6 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { shareLeaseProperties, SignedIdentifier, signedIdentifiersProblem, viewShareLease } from '@leasehold/domain';
+import {
+  DeleteSnapshotsOption,
+  ShareLeaseState,
+  shareLeaseProperties,
+  SignedIdentifier,
+  signedIdentifiersProblem,
+  viewShareLease,
+} from '@leasehold/domain';
 import {
   ACCESS_TIERS,
   AccessTier,
@@ -14,6 +21,7 @@ import {
   ShareQuery,
   ShareSnapshotQuery,
   ShareState,
+  snapshotLease,
   ShareUsageQuery,
 } from '@leasehold/filesystem';
 import {
@@ -38,6 +46,9 @@ import {
 import { LEASE_EPOCH_HEADER, metadataResponseHeaders, readMetadata } from './wire-format';
 
 const MAX_QUOTA_GIB = 102400;
+
+/** x-ms-delete-snapshots' values (any case). */
+const DELETE_SNAPSHOTS: DeleteSnapshotsOption[] = ['include', 'include-leased'];
 
 const stampHeaders = (share: { etag: string; lastModified: string }) => ({
   etag: share.etag,
@@ -96,6 +107,17 @@ const sharePropertyHeaders = (share: ShareState) => ({
   'x-ms-enabled-protocols': 'SMB',
 });
 
+/** Get Share Properties' lease headers, of the share or of a snapshot: as it stands on the database's clock, like every decision about it. */
+function leaseHeaders(lease: ShareLeaseState, readAt: number) {
+  const properties = shareLeaseProperties(viewShareLease(lease, readAt));
+  return {
+    'x-ms-lease-state': properties.state,
+    'x-ms-lease-status': properties.status,
+    'x-ms-lease-duration': properties.duration,
+    [LEASE_EPOCH_HEADER]: lease.epoch,
+  };
+}
+
 function signedIdentifiersXml(identifiers: SignedIdentifier[]): string {
   const items = identifiers
     .map(({ id, accessPolicy: p }) => {
@@ -142,16 +164,15 @@ export class ShareOperations {
     return { status: 201, headers: { ...stampHeaders(snapshot), 'x-ms-snapshot': snapshot.snapshot } };
   }
 
-  /** A share snapshot as taken: the share's settings then, the snapshot's metadata, and no lease (a snapshot is never leased here). */
+  /** A share snapshot as taken: the share's settings then, the snapshot's metadata, and the snapshot's own lease now. */
   private async snapshotProperties(req: WireRequest, snapshot: string): Promise<WireResponse> {
     const view = await this.queries.execute(new ShareSnapshotQuery(req.context, req.share!, snapshot));
-    const { share } = view;
+    const lease = snapshotLease(view.snapshot);
     return {
       status: 200,
       headers: {
-        ...sharePropertyHeaders(share),
-        'x-ms-lease-state': 'available',
-        'x-ms-lease-status': 'unlocked',
+        ...sharePropertyHeaders(view.share),
+        ...leaseHeaders(lease, view.readAt),
         ...metadataResponseHeaders(view.snapshot.metadata),
       },
     };
@@ -169,16 +190,11 @@ export class ShareOperations {
     const snapshot = req.query['sharesnapshot'];
     if (snapshot !== undefined) return this.snapshotProperties(req, snapshot);
     const share = await this.existing(req);
-    // The lease as it stands on the database's clock, like every decision about it.
-    const lease = shareLeaseProperties(viewShareLease(share.lease, share.readAt));
     return {
       status: 200,
       headers: {
         ...sharePropertyHeaders(share),
-        'x-ms-lease-state': lease.state,
-        'x-ms-lease-status': lease.status,
-        'x-ms-lease-duration': lease.duration,
-        [LEASE_EPOCH_HEADER]: share.lease.epoch,
+        ...leaseHeaders(share.lease, share.readAt),
         ...metadataResponseHeaders(share.metadata),
       },
     };
@@ -264,8 +280,9 @@ export class ShareOperations {
   }
 
   /**
-   * Delete Share: with sharesnapshot, that snapshot only; else the share, which needs
-   * x-ms-delete-snapshots (include, or include-leased: no snapshot is ever leased here) while it has snapshots.
+   * Delete Share: with sharesnapshot, that snapshot only (a leased one with its lease id); else the
+   * share, which needs x-ms-delete-snapshots while it has snapshots: include (refused while one is
+   * leased) or include-leased.
    */
   @AzureOperation({
     name: 'Delete Share',
@@ -276,21 +293,14 @@ export class ShareOperations {
     shareSnapshot: true,
   })
   async delete(req: WireRequest): Promise<WireResponse> {
-    const deleteSnapshots = header(req, 'x-ms-delete-snapshots');
-    if (deleteSnapshots !== undefined && !['include', 'include-leased'].includes(deleteSnapshots.toLowerCase()))
-      throw invalidHeader('x-ms-delete-snapshots', deleteSnapshots);
+    const given = header(req, 'x-ms-delete-snapshots');
+    const deleteSnapshots = DELETE_SNAPSHOTS.find((option) => option === given?.toLowerCase());
+    if (given !== undefined && !deleteSnapshots) throw invalidHeader('x-ms-delete-snapshots', given);
     const snapshot = req.query['sharesnapshot'];
+    const leaseId = guidHeader(req, 'x-ms-lease-id');
     if (snapshot !== undefined)
-      await this.commands.execute(new DeleteShareSnapshotCommand(req.context, req.share!, snapshot));
-    else
-      await this.commands.execute(
-        new DeleteShareCommand(
-          req.context,
-          req.share!,
-          guidHeader(req, 'x-ms-lease-id'),
-          deleteSnapshots !== undefined,
-        ),
-      );
+      await this.commands.execute(new DeleteShareSnapshotCommand(req.context, req.share!, snapshot, leaseId));
+    else await this.commands.execute(new DeleteShareCommand(req.context, req.share!, leaseId, deleteSnapshots));
     return { status: 202 };
   }
 }

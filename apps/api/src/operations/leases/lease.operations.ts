@@ -147,7 +147,7 @@ function shareLeaseCommand(req: WireRequest): ShareLeaseCommand {
   }
 }
 
-/** Lease Share: PUT ?restype=share&comp=lease. Only the account owner may call it. */
+/** Lease Share: PUT ?restype=share&comp=lease, of the share or, with sharesnapshot, of that snapshot. Only the account owner may call it. */
 @Injectable()
 export class ShareLeaseOperations {
   constructor(private readonly commands: CommandBus) {}
@@ -159,11 +159,14 @@ export class ShareLeaseOperations {
     comp: 'lease',
     resource: 'share',
     sas: 'owner',
+    shareSnapshot: true,
   })
   async lease(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const command = shareLeaseCommand(req);
-    const result = await this.commands.execute(new LeaseShareCommand(req.context, req.share!, command));
+    const result = await this.commands.execute(
+      new LeaseShareCommand(req.context, req.share!, command, req.query['sharesnapshot']),
+    );
     return {
       status: SHARE_SUCCESS_STATUS[command.action],
       headers: {
