@@ -311,8 +311,11 @@ describe('Lease Share races across two API processes, one with its clock 10 minu
         expect(events.slice(breakAt + 1).map((e) => e.type)).toEqual([]);
         const renewedBefore = events.slice(0, breakAt).filter((e) => e.type === 'ShareLeaseRenewed').length;
         expect(answers.filter((a) => a.status === 200)).toHaveLength(renewedBefore);
+        // 40 writers on one stream: one that loses every one of its retries is told 503 ServerBusy
+        // (retryable) and recorded nothing; every other answer is a renewal in the log or a refusal.
+        const busy = answers.filter((a) => a.status === 503 && a.code === 'ServerBusy').length;
         expect(answers.filter((a) => a.status === 409 && a.code === 'LeaseIsBrokenAndCannotBeRenewed')).toHaveLength(
-          40 - renewedBefore,
+          40 - renewedBefore - busy,
         );
         expectLawful(events);
         expect(await expectReplayMatches(via)).toMatchObject({ status: 'broken', leaseId: A, epoch: 2 });
