@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { format, resolveConfig } from 'prettier';
 import { DIST, ROOT, serviceCode } from './common';
 import { parseRows, renderTable, replaceSection } from './summary';
 
@@ -167,17 +168,19 @@ async function main(): Promise<number> {
     ran.push(result);
     say(`${bench.name}: ${result.outcome} after ${(result.seconds / 60).toFixed(1)} min`);
   }
-  const markdown = summary(ran, readFileSync(rowsFile, 'utf8'), startedAt);
+  // Formatted as `npm run lint` checks bench/README.md (prettier --check).
+  const readme = join(ROOT, 'bench/README.md');
+  const options = { ...(await resolveConfig(readme)), parser: 'markdown' };
+  const markdown = await format(summary(ran, readFileSync(rowsFile, 'utf8'), startedAt), options);
   const file = join(dir, `summary-${stamp}.md`);
-  writeFileSync(file, `${markdown}\n`);
+  writeFileSync(file, markdown);
   copyFileSync(file, join(dir, 'latest.md'));
   copyFileSync(rowsFile, join(dir, 'latest.jsonl'));
-  process.stdout.write(`\n${markdown}\n\n`);
+  process.stdout.write(`\n${markdown}\n`);
   say(`written to ${file} and ${rowsFile} (and bench/results/latest.md, latest.jsonl)`);
   const complete = ran.length === BENCHES.length && ran.every((r) => r.ok);
   if (complete) {
-    const readme = join(ROOT, 'bench/README.md');
-    writeFileSync(readme, replaceSection(readFileSync(readme, 'utf8'), markdown));
+    writeFileSync(readme, await format(replaceSection(readFileSync(readme, 'utf8'), markdown), options));
     say('bench/README.md: its summary section now holds this table');
   } else {
     say('bench/README.md left as it was: it keeps only runs of all four benches that all succeeded');

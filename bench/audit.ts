@@ -881,7 +881,7 @@ async function main(): Promise<void> {
     unit: 'events/s',
     baselines: [selectBaselineFigure],
     cpuMsPerOp: msPerEvent([projector], 'client'),
-    cpuProcess: 'AsyncProjector (in the runner)',
+    cpuProcess: 'bench process',
     dbCpuMsPerOp: msPerEvent([projector], 'server'),
     peakRssMiB: peakOf([projector]),
   });

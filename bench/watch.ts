@@ -1,16 +1,5 @@
-import {
-  children,
-  DIST,
-  emitRow,
-  envInteger,
-  peakRssMiB,
-  ROOT,
-  runToEnd,
-  sql,
-  startReady,
-  stop,
-  withPath,
-} from './common';
+import { children, DIST, envInteger, ROOT, runToEnd, sql, startReady, stop, withPath } from './common';
+import { emitRow, peakRssMiB } from './common';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
