@@ -130,7 +130,7 @@ function summary(ran: Ran[], rowsText: string, startedAt: Date): string {
   const settingsOf = (r: Ran) =>
     Object.entries(r.settings)
       .map(([k, v]) => `${k}=${v}`)
-      .join(' ') || '(its defaults)';
+      .join(' ') || 'none';
   const set = Object.entries(env)
     .filter(([k]) => /^(BENCH_|FORCE_CLOSE_|WORKER_CONCURRENCY$|RATE_LIMIT_)/.test(k) && k !== 'BENCH_ROWS')
     .map(([k, v]) => `${k}=${v}`);
