@@ -133,7 +133,8 @@ function summary(ran: Ran[], rowsText: string, startedAt: Date): string {
       .join(' ') || 'none';
   const set = Object.entries(env)
     .filter(([k]) => /^(BENCH_|FORCE_CLOSE_|WORKER_CONCURRENCY$|RATE_LIMIT_)/.test(k) && k !== 'BENCH_ROWS')
-    .map(([k, v]) => `${k}=${v}`);
+    .map(([k, v]) => `${k}=${v}`)
+    .sort();
   return [
     `### \`${quick ? 'BENCH_QUICK=1 ' : ''}npm run bench\`, ${startedAt.toISOString()}`,
     '',
