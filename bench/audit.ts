@@ -1,4 +1,17 @@
-import { children, DIST, envInteger, ROOT, runToEnd, sql, startReady, stop, withPath } from './common';
+import {
+  children,
+  DIST,
+  emitRow,
+  envInteger,
+  peakRssMiB,
+  peakRssWindow,
+  ROOT,
+  runToEnd,
+  sql,
+  startReady,
+  stop,
+  withPath,
+} from './common';
 import { Logger } from '@nestjs/common';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
 import { AsyncProjector, AuditRepository, auditProjection, LEASE_EVENT_TYPES } from '@leasehold/audit';
@@ -112,6 +125,8 @@ interface Cpu {
   client: number;
   /** CPU seconds of the bench database's backends (parallel workers are not counted). */
   server: number;
+  /** Peak RSS of the client over the window (VmHWM, sampled with the CPU), MiB. */
+  peakRssMiB?: number;
 }
 
 /** Samples every 100 ms; a process first seen after the start counts in full (it was born inside the window). */
@@ -123,9 +138,12 @@ class CpuMeter {
   private clientPid?: number;
   private clientFirst = 0;
   private clientLast = 0;
+  private clientPeak?: number;
+  private peak: () => number | undefined = () => undefined;
 
   start(): this {
     this.self = process.cpuUsage();
+    this.peak = peakRssWindow(process.pid);
     for (const pid of backendPids()) this.first.set(pid, ticksOf(pid) ?? 0);
     this.timer = setInterval(() => this.sample(), 100);
     return this;
@@ -136,6 +154,8 @@ class CpuMeter {
     this.clientPid = pid;
     this.clientFirst = 0;
     this.clientLast = ticksOf(pid) ?? 0;
+    // A child's VmHWM is its whole life's, which began inside the window; it is gone once the child exits.
+    this.peak = () => this.clientPeak;
   }
 
   private sample(): void {
@@ -145,7 +165,10 @@ class CpuMeter {
       if (!this.first.has(pid)) this.first.set(pid, 0);
       this.last.set(pid, ticks);
     }
-    if (this.clientPid !== undefined) this.clientLast = ticksOf(this.clientPid) ?? this.clientLast;
+    if (this.clientPid !== undefined) {
+      this.clientLast = ticksOf(this.clientPid) ?? this.clientLast;
+      this.clientPeak = Math.max(this.clientPeak ?? 0, peakRssMiB(this.clientPid) ?? 0) || undefined;
+    }
   }
 
   stop(): Cpu {
@@ -156,7 +179,7 @@ class CpuMeter {
     const self = process.cpuUsage(this.self);
     const client =
       this.clientPid === undefined ? (self.user + self.system) / 1e6 : (this.clientLast - this.clientFirst) / CLK_TCK;
-    return { client, server: server / CLK_TCK };
+    return { client, server: server / CLK_TCK, peakRssMiB: this.peak() };
   }
 }
 
@@ -670,9 +693,13 @@ async function main(): Promise<void> {
   const api = await startApi();
   loads.latency = loadavg()[0];
   // Each scenario over HTTP, then the same over SQL right after (same seed, same targets): the pair sees the same background load.
-  const http: ScenarioResult[] = [];
+  const apiPid = api.child.pid!;
+  // The API's CPU and peak RSS over each HTTP load (its warm-up requests included).
+  const http: (ScenarioResult & { apiCpuMsPerRequest: number; apiPeakRssMiB?: number })[] = [];
   const direct: ScenarioResult[] = [];
   for (const [i, { sqlOnly, ...scenario }] of scenarios(t).entries()) {
+    const apiTicks = ticksOf(apiPid)!;
+    const apiPeak = peakRssWindow(apiPid);
     const h = sqlOnly
       ? undefined
       : (
@@ -685,8 +712,10 @@ async function main(): Promise<void> {
             scenarios: [scenario],
           })
         )[0];
+    const apiCpuMs = ((ticksOf(apiPid)! - apiTicks) / CLK_TCK) * 1000;
+    const apiPeakRssMiB = apiPeak();
     const [d] = await load({ mode: 'sql', databaseUrl, account: ACCOUNT, seed: 7 + i, scenarios: [scenario] });
-    if (h) http.push(h);
+    if (h) http.push({ ...h, apiCpuMsPerRequest: apiCpuMs / (scenario.warmup + scenario.requests), apiPeakRssMiB });
     direct.push(d);
     say(
       `${scenario.name}, ${scenario.concurrency} client(s): ${h ? `HTTP p50 ${ms(h.p50)} p95 ${ms(h.p95)} ms; ` : ''}SQL p50 ${ms(d.p50)} p95 ${ms(d.p95)} ms`,
@@ -828,6 +857,51 @@ async function main(): Promise<void> {
   const file = join(ROOT, `bench/results/audit-${stamp}.md`);
   writeFileSync(file, `${lines.join('\n')}\n`);
   say(`written to ${file}`);
+
+  // The summary of `npm run bench`: one op is one event (throughput) or one request (latency).
+  const msPerEvent = (list: Rate[], side: keyof Omit<Cpu, 'peakRssMiB'>) =>
+    median(list.map((r) => (r.cpu[side] / r.events) * 1000));
+  const peakOf = (list: Rate[]) => Math.max(...list.map((r) => r.cpu.peakRssMiB ?? NaN));
+  const selectBaselineFigure = { name: `plain SELECT, node-pg cursor (FETCH ${fetch})`, throughput: selectRate };
+  emitRow({
+    bench: 'audit',
+    scenario: `projections:rebuild, ${n0(s.events)} events (median of ${rebuilds.length})`,
+    throughput: rebuildRate,
+    unit: 'events/s',
+    baselines: [selectBaselineFigure, { name: "COPY … TO '/dev/null'", throughput: copy.rate }],
+    cpuMsPerOp: msPerEvent(rebuilds, 'client'),
+    cpuProcess: 'CLI',
+    dbCpuMsPerOp: msPerEvent(rebuilds, 'server'),
+    peakRssMiB: peakOf(rebuilds),
+  });
+  emitRow({
+    bench: 'audit',
+    scenario: `audit projector catch-up, ${n0(projector.events)} events`,
+    throughput: projector.rate,
+    unit: 'events/s',
+    baselines: [selectBaselineFigure],
+    cpuMsPerOp: msPerEvent([projector], 'client'),
+    cpuProcess: 'bench process',
+    dbCpuMsPerOp: msPerEvent([projector], 'server'),
+    peakRssMiB: peakOf([projector]),
+  });
+  for (const h of http) {
+    const d = direct.find((r) => r.name === h.name && r.concurrency === h.concurrency)!;
+    const errors = Object.entries(h.errors).map(([k, v]) => `${k}: ${v}`);
+    emitRow({
+      bench: 'audit',
+      scenario: `${h.name}, ${h.concurrency} client(s), HTTP`,
+      throughput: h.perSecond,
+      unit: 'requests/s',
+      p50Ms: h.p50,
+      p99Ms: h.p99,
+      baselines: [{ name: 'the same via AuditRepository (SQL)', throughput: d.perSecond, p50Ms: d.p50, p99Ms: d.p99 }],
+      cpuMsPerOp: h.apiCpuMsPerRequest,
+      cpuProcess: 'API',
+      peakRssMiB: h.apiPeakRssMiB,
+      notes: errors.length ? `errors: ${errors.join(', ')}` : undefined,
+    });
+  }
 }
 
 let exitCode = 0;

@@ -1,7 +1,9 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Client } from 'pg';
 import { freePort, waitForReady } from '@leasehold/observability';
+import { RowInput, withRatios } from './summary';
 
 /** Shared by the benches: paths, child processes, one-off SQL (the lease bench, which has its own process helpers, uses the SQL). */
 export const DIST = resolve(__dirname, '..'); // dist/bench → dist
@@ -105,4 +107,52 @@ export function envInteger(name: string, fallback: number, min: number, max = Nu
   if (!Number.isInteger(value) || value < min || value > max)
     throw new Error(`${name} must be an integer from ${min} to ${max}`);
   return value;
+}
+
+/**
+ * The one way a bench reports a figure to `npm run bench` (bench/all.ts): a JSON line appended to
+ * the file named by BENCH_ROWS, which the runner sets; a bench run on its own writes none.
+ */
+export function emitRow(row: RowInput): void {
+  const file = process.env.BENCH_ROWS;
+  if (file) appendFileSync(file, `${JSON.stringify(withRatios(row))}\n`);
+}
+
+/** A process's peak resident set so far (VmHWM), MiB; undefined once it is gone. */
+export function peakRssMiB(pid: number): number | undefined {
+  try {
+    const kb = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Opens a peak-RSS window on a process: restarts its VmHWM from its current RSS (Linux
+ * `clear_refs` 5) and returns a reader of the peak since (MiB), so that a figure is the peak of
+ * what ran in between, not of the process's whole life. The reader gives undefined when the
+ * kernel refused the restart or the process is gone.
+ */
+export function peakRssWindow(pid: number): () => number | undefined {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+  } catch {
+    return () => undefined;
+  }
+  return () => peakRssMiB(pid);
+}
+
+/** Which service code ran, as a sentence: the commit, and whether the service's sources differed from it. */
+export function serviceCode(root: string): string {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root }).toString().trim();
+    const dirty =
+      execFileSync('git', ['status', '--porcelain', '--', 'apps', 'libs', 'migrations'], { cwd: root })
+        .toString()
+        .trim() !== '';
+    return `Service code: ${commit}${dirty ? ' plus uncommitted changes in apps/, libs/ or migrations/' : ''}.`;
+  } catch {
+    return 'Service code: not a git checkout.';
+  }
 }

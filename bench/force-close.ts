@@ -1,4 +1,5 @@
 import { children, DIST, envInteger, ROOT, runToEnd, sql, startReady, stop, withPath } from './common';
+import { emitRow } from './common';
 import { ShareServiceClient, StorageSharedKeyCredential } from '@azure/storage-file-share';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
 import { closeQueue, FORCE_CLOSE_QUEUE, redisConnection } from '@leasehold/jobs';
@@ -663,6 +664,24 @@ async function main(): Promise<void> {
   const file = join(ROOT, `bench/results/force-close-${stamp}.md`);
   writeFileSync(file, `${lines.join('\n')}\n`);
   say(`written to ${file}`);
+  // The summary of `npm run bench`: one op is one handle closed; latency is the interval between chunks.
+  const runs: [string, JobRun][] = [
+    ['job', job],
+    ...(live ? [['job, audit projector live', live.job] as [string, JobRun]] : []),
+  ];
+  for (const [scenario, run] of runs)
+    emitRow({
+      bench: 'force-close',
+      scenario: `${scenario}: ${TOTAL.toLocaleString('en')} handles, chunks of ${CONFIG.chunk} (latency: chunk interval)`,
+      throughput: run.rate,
+      unit: 'handles/s',
+      p50Ms: run.chunkMs.p50,
+      p99Ms: run.chunkMs.p99,
+      baselines: baseline ? [{ name: 'raw SQL (pgbench, 1 client)', throughput: baseline.rate }] : [],
+      cpuMsPerOp: (run.workerCpu * 1000) / TOTAL,
+      cpuProcess: 'worker',
+      peakRssMiB: run.peak.hwmKb / 1024,
+    });
 }
 
 let exitCode = 0;

@@ -1,4 +1,5 @@
 import { children, DIST, envInteger, ROOT, runToEnd, sql, startReady, stop, withPath } from './common';
+import { emitRow, peakRssMiB } from './common';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
@@ -129,6 +130,7 @@ async function main(): Promise<void> {
   clearInterval(sampler);
   const held = summarize(horizon.filter((h) => h.at >= load.windowStart && h.at < load.windowEnd).map((h) => h.ms));
   const events = await windowEvents(databaseUrl, load.windowStart, load.windowEnd);
+  const apiPeakRssMiB = peakRssMiB(api.pid!);
   await stop(api);
 
   const seconds = (load.windowEnd - load.windowStart) / 1000;
@@ -152,6 +154,20 @@ async function main(): Promise<void> {
   const file = join(ROOT, `bench/results/watch-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
   writeFileSync(file, `${lines.join('\n')}\n`);
   say(`report written to ${file}`);
+  // The summary of `npm run bench`: one op is one lease change committed in the window.
+  emitRow({
+    bench: 'watch',
+    scenario: `${CONFIG.watchers.toLocaleString('en')} watchers, ${CONFIG.rate.toLocaleString('en')} changes/s asked (latency: recorded_at to watcher)`,
+    throughput: events / seconds,
+    unit: 'changes/s',
+    p50Ms: load.latency.p50,
+    p99Ms: load.latency.p99,
+    baselines: [{ name: 'same changes, no watcher open', throughput: load.baselineRate }],
+    cpuMsPerOp: events ? ((load.apiCpuPercent / 100) * seconds * 1000) / events : undefined,
+    cpuProcess: 'API',
+    peakRssMiB: apiPeakRssMiB,
+    notes: `delivered ${load.delivered} of ${expected}, ${load.duplicates} duplicates, ${load.resumes} resume signals`,
+  });
 }
 
 const cleanup = async () => {

@@ -4,7 +4,7 @@ import { Agent, get } from 'node:http';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
-import { envInteger, sql } from '../common';
+import { emitRow, envInteger, peakRssWindow, serviceCode, sql } from '../common';
 import { azureRequest, Signer } from './azure';
 import { HeartbeatResult, HeartbeatSpec } from './heartbeat';
 import { LoadResult, LoadSpec, summarize } from './load';
@@ -568,6 +568,8 @@ async function createHeartbeatShares(api: Api, count: number): Promise<void> {
 interface Heartbeat {
   leases: number;
   leasehold: Measured<HeartbeatResult>;
+  /** The API's peak RSS over the Leasehold run. */
+  apiPeakRssMiB?: number;
   etcd?: Measured<HeartbeatResult>;
 }
 
@@ -625,6 +627,8 @@ interface Scenario {
   clients: number;
   mode: 'distinct' | 'hot';
   leasehold: Measured<LoadResult>;
+  /** The API's peak RSS over the Leasehold run (warm-up and window). */
+  apiPeakRssMiB?: number;
   pgbench?: Measured<PgbenchResult>;
   pgbenchExtended?: Measured<PgbenchResult>;
   etcd?: Measured<LoadResult>;
@@ -790,21 +794,8 @@ function describeMachine(etcdVersion: string | undefined, loadAtStart: number[])
       return 'pgbench not found';
     }
   })();
-  // Which service code ran: the commit, and whether the service's sources differed from it.
-  const code = (() => {
-    try {
-      const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
-      const dirty =
-        execFileSync('git', ['status', '--porcelain', '--', 'apps', 'libs', 'migrations'], { cwd: ROOT })
-          .toString()
-          .trim() !== '';
-      return `Service code: ${commit}${dirty ? ' plus uncommitted changes in apps/, libs/ or migrations/' : ''}.`;
-    } catch {
-      return 'Service code: not a git checkout.';
-    }
-  })();
   return [
-    code,
+    serviceCode(ROOT),
     `Machine: ${cpus().length} cores (${model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ${pg}${etcdVersion ? `, etcd ${etcdVersion}` : ''}.`,
     `Load average (1, 5, 15 min) before the run: ${loadAtStart.map((l) => l.toFixed(2)).join(', ')}; after: ${loadavg()
       .map((l) => l.toFixed(2))
@@ -880,6 +871,7 @@ async function main(): Promise<void> {
       const files = filesFor(clients, mode);
       const name = `${clients} client(s), ${mode}`;
       say(`${name}: Leasehold`);
+      const apiPeak = peakRssWindow(api.pid);
       const leasehold = await runLoadProcess(
         {
           target: 'leasehold',
@@ -897,7 +889,7 @@ async function main(): Promise<void> {
       ).catch((error) => {
         throw new Error(api.death() ?? (error as Error).message);
       });
-      const scenario: Scenario = { clients, mode, leasehold };
+      const scenario: Scenario = { clients, mode, leasehold, apiPeakRssMiB: apiPeak() };
       say(
         `  ${f0(leasehold.result.opsPerSec)} ops/s, p50 ${f2(leasehold.result.latency.p50)} ms, p99 ${f2(leasehold.result.latency.p99)} ms`,
       );
@@ -961,13 +953,14 @@ async function main(): Promise<void> {
     await createHeartbeatShares(api, most);
     for (const leases of CONFIG.heartbeatLeases) {
       say(`heartbeat, ${leases} leases: Leasehold`);
+      const apiPeak = peakRssWindow(api.pid);
       const leasehold = await heartbeatLeasehold(api, leases).catch((error) => {
         throw new Error(api.death() ?? (error as Error).message);
       });
       say(
         `  ${f0(leasehold.result.renewalsPerSec)} renewals/s, p50 ${f2(leasehold.result.latency.p50)} ms, p99 ${f2(leasehold.result.latency.p99)} ms, lost ${leasehold.result.lost}`,
       );
-      const heartbeat: Heartbeat = { leases, leasehold };
+      const heartbeat: Heartbeat = { leases, leasehold, apiPeakRssMiB: apiPeak() };
       if (etcd) {
         const current = etcd;
         say(`heartbeat, ${leases} leases: etcd`);
@@ -1029,6 +1022,76 @@ async function main(): Promise<void> {
   const file = join(dir, `lease-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
   writeFileSync(file, markdown);
   process.stdout.write(`\n${markdown}\nbench: written to ${file}\n`);
+  emitRows(scenarios, heartbeats);
+}
+
+/** The summary rows of `npm run bench`: CPU per op is the window's cores over its ops per second. */
+function emitRows(scenarios: Scenario[], heartbeats: Heartbeat[]): void {
+  const perOp = (cpu: Record<string, number>, group: string, perSecond: number) =>
+    cpu[group] === undefined || !perSecond ? undefined : (cpu[group] * 1000) / perSecond;
+  for (const s of scenarios) {
+    const l = s.leasehold;
+    const unexpected = Object.entries(l.result.unexpected).map(([k, v]) => `${k}: ${v}`);
+    emitRow({
+      bench: 'lease',
+      scenario: `acquire+release, ${scenarioName(s)}`,
+      throughput: l.result.opsPerSec,
+      unit: 'ops/s',
+      p50Ms: l.result.latency.p50,
+      p99Ms: l.result.latency.p99,
+      baselines: [
+        ...[s.pgbench, s.pgbenchExtended]
+          .filter((m) => m !== undefined)
+          .map(({ result: p }) => ({ name: `pgbench -M ${p.mode}`, throughput: p.tps, p50Ms: p.p50, p99Ms: p.p99 })),
+        ...(s.etcd
+          ? [
+              {
+                name: 'etcd',
+                throughput: s.etcd.result.opsPerSec,
+                p50Ms: s.etcd.result.latency.p50,
+                p99Ms: s.etcd.result.latency.p99,
+              },
+            ]
+          : []),
+      ],
+      cpuMsPerOp: perOp(l.cpu, 'api', l.result.opsPerSec),
+      cpuProcess: 'API',
+      dbCpuMsPerOp: perOp(l.cpu, 'postgres', l.result.opsPerSec),
+      peakRssMiB: s.apiPeakRssMiB,
+      notes: unexpected.length ? `other outcomes: ${unexpected.join(', ')}` : undefined,
+    });
+  }
+  for (const h of heartbeats) {
+    const l = h.leasehold;
+    const failed = Object.entries(l.result.failed).map(([k, v]) => `${k}: ${v}`);
+    emitRow({
+      bench: 'lease',
+      scenario: `heartbeat, ${f0(h.leases)} leases renewed every 5 s`,
+      throughput: l.result.renewalsPerSec,
+      unit: 'renewals/s',
+      p50Ms: l.result.latency.p50,
+      p99Ms: l.result.latency.p99,
+      baselines: h.etcd
+        ? [
+            {
+              name: 'etcd',
+              throughput: h.etcd.result.renewalsPerSec,
+              p50Ms: h.etcd.result.latency.p50,
+              p99Ms: h.etcd.result.latency.p99,
+            },
+          ]
+        : [],
+      cpuMsPerOp: perOp(l.cpu, 'api', l.result.renewalsPerSec),
+      cpuProcess: 'API',
+      dbCpuMsPerOp: perOp(l.cpu, 'postgres', l.result.renewalsPerSec),
+      peakRssMiB: h.apiPeakRssMiB,
+      notes: [
+        `lost ${l.result.lost ?? '–'}`,
+        ...(h.etcd ? [`etcd lost ${h.etcd.result.lost ?? '–'}`] : []),
+        ...failed,
+      ].join(', '),
+    });
+  }
 }
 
 let stopping = false;
