@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Pool, PoolClient } from 'pg';
+import type { ClientBase, Pool, PoolClient } from 'pg';
 import { eventAppendDuration } from '@leasehold/observability';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
@@ -63,18 +63,23 @@ function nextBatch(
 
 /**
  * The first event of each stream of the relation `wanted` (tenant, stream_id) and its events of
- * the types in the text[] parameter `types` (renames and moves have a partial index, events_moves,
- * so a long stream is not read whole for them); `extra` is put before the columns. Each first
- * event is looked up by the stream's index (the LIMIT keeps the planner from hashing every
- * stream's first event instead, which it did on a young table's statistics).
+ * `types`; `extra` is put before the columns. Each first event is looked up by the stream's index
+ * (the LIMIT keeps the planner from hashing every stream's first event instead, which it did on a
+ * young table's statistics). The types are written into the statement, never bound: renames and
+ * moves have a partial index (events_moves), which a prepared statement's generic plan could not
+ * use for a parameter, and would read each stream whole for them.
  */
-const firstEventsOf = (wanted: string, types: string, extra = '') =>
-  `SELECT ${extra}first.* FROM ${wanted} w CROSS JOIN LATERAL (
+function firstEventsOf(wanted: string, types: string[], extra = ''): string {
+  const first = `SELECT ${extra}first.* FROM ${wanted} w CROSS JOIN LATERAL (
      SELECT ${COLUMNS} FROM events WHERE tenant = w.tenant AND stream_id = w.stream_id AND stream_version = 1 LIMIT 1
-   ) first
+   ) first`;
+  if (types.length === 0) return first;
+  for (const type of types) if (!/^\w+$/.test(type)) throw new Error(`not an event type: ${type}`);
+  return `${first}
    UNION ALL
    SELECT ${extra}${COLUMNS} FROM events JOIN ${wanted} USING (tenant, stream_id)
-    WHERE type = ANY(${types}::text[]) AND stream_version > 1`;
+    WHERE type IN (${types.map((type) => `'${type}'`).join(', ')}) AND stream_version > 1`;
+}
 
 function toRecorded(row: EventRow): RecordedEvent {
   return {
@@ -147,6 +152,14 @@ function eventRows(requests: Array<Omit<AppendRequest, 'projection'>>, lead: num
   };
 }
 
+/**
+ * Statements on one connection of the caller's, prepared as the pool's are: a transaction's, or a
+ * reader's own connection that no request queues in front of (the watch feed's).
+ */
+export const executorOn = (client: ClientBase): SqlExecutor => ({
+  query: async <R>(sql: string, params?: unknown[]) => (await client.query(prepared(sql, params))).rows as R[],
+});
+
 /** The append statement's time, successful or not (a conflict costs a round trip too). */
 function timed<T>(statement: Promise<T>): Promise<T> {
   const end = eventAppendDuration.startTimer();
@@ -182,9 +195,7 @@ export class EventStore {
     let broken: Error | undefined;
     const onError = (error: Error) => (broken = error);
     client.on('error', onError);
-    const sql: SqlExecutor = {
-      query: async <R>(s: string, p?: unknown[]) => (await client.query(prepared(s, p))).rows as R[],
-    };
+    const sql = executorOn(client);
     try {
       await client.query('BEGIN');
       const result = await work(sql);
@@ -354,13 +365,12 @@ export class EventStore {
     sql: SqlExecutor = this.db,
   ): Promise<{ events: RecordedEvent[]; firstEvents: RecordedEvent[] }> {
     const batch = nextBatch(after, limit);
-    const types = batch.params.push(alsoTypes);
     const rows = await sql.query<EventRow & { first_event: boolean }>(
       `WITH batch AS MATERIALIZED (${batch.sql}),
             wanted AS (SELECT DISTINCT tenant, stream_id FROM batch)
        SELECT false AS first_event, ${COLUMNS} FROM batch
        UNION ALL
-       ${firstEventsOf('wanted', `$${types}`, 'true AS first_event, ')}
+       ${firstEventsOf('wanted', alsoTypes, 'true AS first_event, ')}
        ORDER BY first_event, transaction_id, position`,
       batch.params,
     );
@@ -398,9 +408,9 @@ export class EventStore {
     if (streams.length === 0) return [];
     const rows = await sql.query<EventRow>(
       `WITH wanted (tenant, stream_id) AS (SELECT * FROM unnest($1::text[], $2::text[]))
-       ${firstEventsOf('wanted', '$3')}
+       ${firstEventsOf('wanted', alsoTypes)}
        ORDER BY tenant, stream_id, stream_version`,
-      [streams.map((s) => s.tenant), streams.map((s) => s.streamId), alsoTypes],
+      [streams.map((s) => s.tenant), streams.map((s) => s.streamId)],
     );
     return rows.map(toRecorded);
   }
