@@ -36,18 +36,22 @@ export function stop(child: ChildProcess): Promise<void> {
 }
 
 /**
- * Starts a service entry point (under dist/) on a free port, given to it in `portVariable` (PORT,
- * WORKER_PORT), and resolves once its /_health/ready answers 200; rejects with the end of its
- * output if it exits or does not get ready.
+ * Starts a service entry point (under dist/), with `nodeArgs` before it, on a free port, given to
+ * it in `portVariable` (PORT, WORKER_PORT), and resolves once its /_health/ready answers 200;
+ * rejects with the end of its output if it exits or does not get ready.
  */
 export async function startReady(
   entry: string,
   portVariable: string,
   extraEnv: Record<string, string>,
   what: string,
+  nodeArgs: string[] = [],
 ): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
-  const child = start(process.execPath, [resolve(DIST, entry)], { ...extraEnv, [portVariable]: String(port) });
+  const child = start(process.execPath, [...nodeArgs, resolve(DIST, entry)], {
+    ...extraEnv,
+    [portVariable]: String(port),
+  });
   let text = '';
   const keep = (d: Buffer) => (text = (text + d.toString()).slice(-3000));
   child.stdout!.on('data', keep);

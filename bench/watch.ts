@@ -29,6 +29,8 @@ const CONFIG = {
   pgUrl: env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432',
   database: env.BENCH_WATCH_DB ?? 'leasehold_bench_watch',
   redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+  /** Extra node options for the API process only, as bench:lease takes them (see README). */
+  apiNodeArgs: (env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean),
 };
 const FILES = CONFIG.files || CONFIG.watchers;
 if (CONFIG.watchers % FILES !== 0) throw new Error('BENCH_WATCHERS must be a multiple of BENCH_WATCH_FILES');
@@ -89,7 +91,13 @@ async function main(): Promise<void> {
   );
   await sql(withPath(CONFIG.pgUrl, '/postgres'), `DROP DATABASE IF EXISTS ${CONFIG.database} WITH (FORCE)`);
   await runToEnd(process.execPath, [join(DIST, 'apps/cli/main.js'), 'migrate'], serviceEnv());
-  const { child: api, url } = await startReady('apps/api/src/main.js', 'PORT', serviceEnv(), 'the API');
+  const { child: api, url } = await startReady(
+    'apps/api/src/main.js',
+    'PORT',
+    serviceEnv(),
+    'the API',
+    CONFIG.apiNodeArgs,
+  );
   say(`API pid ${api.pid} on ${url}`);
   await createFiles(new URL(url));
   say(`created share ${SHARE} with ${FILES} files`);

@@ -84,6 +84,58 @@ describe('event store on PostgreSQL', () => {
     expect((await store.readStream(tenant, stream))[0].type).toBe('Kept');
   });
 
+  it('reads a batch of the log with the first event and the moves of each of its streams, in one statement', async () => {
+    const start = await store.head();
+    const own = `tenant${randomUUID().slice(0, 8)}`; // nothing else in the log is this tenant's
+    const [a, b] = [`a-${randomUUID()}`, `b-${randomUUID()}`];
+    const appendTo = (streamId: string, expectedVersion: number, ...types: string[]) =>
+      store.append({
+        tenant: own,
+        streamId,
+        expectedVersion,
+        events: types.map((type) => ({ type, data: { type } })),
+        metadata,
+      });
+    await appendTo(a, 0, 'Created');
+    await appendTo(b, 0, 'Created');
+    await appendTo(a, 1, 'Moved', 'Changed');
+    await appendTo(a, 3, 'Changed');
+    // What each stream's first event and moves are (event ids), as readFirstEvents reads them.
+    const origins = new Map<string, string[]>();
+    for (const e of await store.readFirstEvents(
+      [a, b].map((streamId) => ({ tenant: own, streamId })),
+      ['Moved'],
+    ))
+      origins.set(e.streamId, [...(origins.get(e.streamId) ?? []), e.eventId]);
+    expect([...origins.values()].map((ids) => ids.length)).toEqual([2, 1]);
+
+    // Two events a batch, so some batches hold a stream without its first event. Other suites'
+    // transactions hold the horizon back (it is cluster-wide): read on until all five are seen.
+    const seen: RecordedEvent[] = [];
+    let checkpoint = start;
+    while (seen.length < 5) {
+      const { events, firstEvents } = await store.readAllWithFirstEvents(checkpoint, 2, ['Moved']);
+      if (events.length === 0) continue;
+      checkpoint = events[events.length - 1];
+      const mine = events.filter((e) => e.tenant === own);
+      seen.push(...mine);
+      const expected = [...new Set(mine.map((e) => e.streamId))].flatMap((stream) => origins.get(stream)!);
+      expect(
+        firstEvents
+          .filter((e) => e.tenant === own)
+          .map((e) => e.eventId)
+          .sort(),
+      ).toEqual(expected.sort());
+    }
+    expect(seen.map((e) => `${e.streamId === a ? 'a' : 'b'}${e.streamVersion} ${e.type}`)).toEqual([
+      'a1 Created',
+      'b1 Created',
+      'a2 Moved',
+      'a3 Changed',
+      'a4 Changed',
+    ]);
+  });
+
   it('never lets a checkpointed reader skip a transaction that commits after a later position', async () => {
     // Catch up first, so the reader starts from the end of the log.
     let checkpoint: RecordedEvent | undefined;

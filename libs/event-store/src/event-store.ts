@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Pool, PoolClient } from 'pg';
+import type { ClientBase, Pool, PoolClient } from 'pg';
 import { eventAppendDuration } from '@leasehold/observability';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
@@ -30,6 +30,55 @@ interface EventRow {
   data: unknown;
   metadata: EventMetadata;
   recorded_at: Date;
+}
+
+/**
+ * readAll's statement: the next events after `after` below the snapshot's xmin, in (transaction
+ * id, position) order.
+ */
+function nextBatch(
+  after: Checkpoint | undefined,
+  limit: number,
+  scope: ReadScope = {},
+): { sql: string; params: unknown[] } {
+  const params: unknown[] = [after?.transactionId ?? '0', after?.position ?? '0', limit];
+  let narrower = '';
+  if (scope.tenant !== undefined) {
+    params.push(scope.tenant);
+    narrower += ` AND tenant = $${params.length}`;
+  }
+  if (scope.until !== undefined) {
+    params.push(scope.until.transactionId, scope.until.position);
+    narrower += ` AND (transaction_id, position) <= ($${params.length - 1}::xid8, $${params.length}::bigint)`;
+  }
+  return {
+    sql: `SELECT ${COLUMNS} FROM events
+       WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+         AND (transaction_id, position) > ($1::xid8, $2::bigint)${narrower}
+       ORDER BY transaction_id, position
+       LIMIT $3`,
+    params,
+  };
+}
+
+/**
+ * The first event of each stream of the relation `wanted` (tenant, stream_id) and its events of
+ * `types`; `extra` is put before the columns. Each first event is looked up by the stream's index
+ * (the LIMIT keeps the planner from hashing every stream's first event instead, which it did on a
+ * young table's statistics). The types are written into the statement, never bound: renames and
+ * moves have a partial index (events_moves), which a prepared statement's generic plan could not
+ * use for a parameter, and would read each stream whole for them.
+ */
+function firstEventsOf(wanted: string, types: string[], extra = ''): string {
+  const first = `SELECT ${extra}first.* FROM ${wanted} w CROSS JOIN LATERAL (
+     SELECT ${COLUMNS} FROM events WHERE tenant = w.tenant AND stream_id = w.stream_id AND stream_version = 1 LIMIT 1
+   ) first`;
+  if (types.length === 0) return first;
+  for (const type of types) if (!/^\w+$/.test(type)) throw new Error(`not an event type: ${type}`);
+  return `${first}
+   UNION ALL
+   SELECT ${extra}${COLUMNS} FROM events JOIN ${wanted} USING (tenant, stream_id)
+    WHERE type IN (${types.map((type) => `'${type}'`).join(', ')}) AND stream_version > 1`;
 }
 
 function toRecorded(row: EventRow): RecordedEvent {
@@ -103,6 +152,14 @@ function eventRows(requests: Array<Omit<AppendRequest, 'projection'>>, lead: num
   };
 }
 
+/**
+ * Statements on one connection of the caller's, prepared as the pool's are: a transaction's, or a
+ * reader's own connection that no request queues in front of (the watch feed's).
+ */
+export const executorOn = (client: ClientBase): SqlExecutor => ({
+  query: async <R>(sql: string, params?: unknown[]) => (await client.query(prepared(sql, params))).rows as R[],
+});
+
 /** The append statement's time, successful or not (a conflict costs a round trip too). */
 function timed<T>(statement: Promise<T>): Promise<T> {
   const end = eventAppendDuration.startTimer();
@@ -138,9 +195,7 @@ export class EventStore {
     let broken: Error | undefined;
     const onError = (error: Error) => (broken = error);
     client.on('error', onError);
-    const sql: SqlExecutor = {
-      query: async <R>(s: string, p?: unknown[]) => (await client.query(prepared(s, p))).rows as R[],
-    };
+    const sql = executorOn(client);
     try {
       await client.query('BEGIN');
       const result = await work(sql);
@@ -292,25 +347,37 @@ export class EventStore {
     sql: SqlExecutor = this.db,
     scope: ReadScope = {},
   ): Promise<RecordedEvent[]> {
-    const params: unknown[] = [after?.transactionId ?? '0', after?.position ?? '0', limit];
-    let narrower = '';
-    if (scope.tenant !== undefined) {
-      params.push(scope.tenant);
-      narrower += ` AND tenant = $${params.length}`;
-    }
-    if (scope.until !== undefined) {
-      params.push(scope.until.transactionId, scope.until.position);
-      narrower += ` AND (transaction_id, position) <= ($${params.length - 1}::xid8, $${params.length}::bigint)`;
-    }
-    const rows = await sql.query<EventRow>(
-      `SELECT ${COLUMNS} FROM events
-       WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-         AND (transaction_id, position) > ($1::xid8, $2::bigint)${narrower}
-       ORDER BY transaction_id, position
-       LIMIT $3`,
-      params,
-    );
+    const batch = nextBatch(after, limit, scope);
+    const rows = await sql.query<EventRow>(batch.sql, batch.params);
     return rows.map(toRecorded);
+  }
+
+  /**
+   * readAll's next batch together with what readFirstEvents would give for every stream in it
+   * (each stream's first event and its events of `alsoTypes`, here in the log's order), in one
+   * statement: one round trip and one snapshot where a reader would otherwise make two. The watch
+   * feed finds where its events happen with it.
+   */
+  async readAllWithFirstEvents(
+    after: Checkpoint | undefined,
+    limit: number,
+    alsoTypes: string[],
+    sql: SqlExecutor = this.db,
+  ): Promise<{ events: RecordedEvent[]; firstEvents: RecordedEvent[] }> {
+    const batch = nextBatch(after, limit);
+    const rows = await sql.query<EventRow & { first_event: boolean }>(
+      `WITH batch AS MATERIALIZED (${batch.sql}),
+            wanted AS (SELECT DISTINCT tenant, stream_id FROM batch)
+       SELECT false AS first_event, ${COLUMNS} FROM batch
+       UNION ALL
+       ${firstEventsOf('wanted', alsoTypes, 'true AS first_event, ')}
+       ORDER BY first_event, transaction_id, position`,
+      batch.params,
+    );
+    const events: RecordedEvent[] = [];
+    const firstEvents: RecordedEvent[] = [];
+    for (const row of rows) (row.first_event ? firstEvents : events).push(toRecorded(row));
+    return { events, firstEvents };
   }
 
   /**
@@ -331,8 +398,7 @@ export class EventStore {
 
   /**
    * The first event (version 1) of each of the given streams that exists and, when asked, their
-   * events of the `alsoTypes` (a stream's in version order). The watch asks for renames and moves,
-   * which have a partial index (events_moves), so a long stream is not read whole for them.
+   * events of the `alsoTypes` (a stream's in version order). The watch asks for renames and moves.
    */
   async readFirstEvents(
     streams: Array<{ tenant: string; streamId: string }>,
@@ -342,12 +408,9 @@ export class EventStore {
     if (streams.length === 0) return [];
     const rows = await sql.query<EventRow>(
       `WITH wanted (tenant, stream_id) AS (SELECT * FROM unnest($1::text[], $2::text[]))
-       SELECT ${COLUMNS} FROM events JOIN wanted USING (tenant, stream_id) WHERE stream_version = 1
-       UNION ALL
-       SELECT ${COLUMNS} FROM events JOIN wanted USING (tenant, stream_id)
-        WHERE type = ANY($3::text[]) AND stream_version > 1
+       ${firstEventsOf('wanted', alsoTypes)}
        ORDER BY tenant, stream_id, stream_version`,
-      [streams.map((s) => s.tenant), streams.map((s) => s.streamId), alsoTypes],
+      [streams.map((s) => s.tenant), streams.map((s) => s.streamId)],
     );
     return rows.map(toRecorded);
   }

@@ -34,8 +34,17 @@ export class StreamPlaces {
 
   constructor(private readonly store: EventStore) {}
 
-  /** The watch events among recorded ones, in the same order; `live` for the feed's own reads. */
-  async toWatchEvents(events: RecordedEvent[], live = false): Promise<Array<{ tenant: string; event: WatchEvent }>> {
+  /**
+   * The watch events among recorded ones, in the same order; `live` for the feed's own reads.
+   * `firstEvents`, when given, are what readFirstEvents gives for every stream of `events` (read
+   * with them: readAllWithFirstEvents), so nothing more is read but the first events of shares not
+   * yet known.
+   */
+  async toWatchEvents(
+    events: RecordedEvent[],
+    live = false,
+    firstEvents?: RecordedEvent[],
+  ): Promise<Array<{ tenant: string; event: WatchEvent }>> {
     const watched = events.filter((e) => isWatchedType(e.type));
     // The batch's own first events come first: a stream created in it needs no read.
     const created = new Map<string, PlaceFrom[]>();
@@ -46,7 +55,10 @@ export class StreamPlaces {
       if (live) this.remember(e.tenant, e.streamId, [{ version: 1, place }]);
       else created.set(key(e.tenant, e.streamId), [{ version: 1, place }]);
     }
-    await this.resolve(watched.filter((e) => !created.has(key(e.tenant, e.streamId))));
+    await this.resolve(
+      watched.filter((e) => !created.has(key(e.tenant, e.streamId))),
+      firstEvents,
+    );
     // The batch's moves before its events: a lease change just after a rename is at the new path.
     for (const e of watched) if (MOVES.includes(e.type)) this.moved(e, created);
     const out: Array<{ tenant: string; event: WatchEvent }> = [];
@@ -100,12 +112,20 @@ export class StreamPlaces {
     this.known.set(k, places);
   }
 
-  /** Reads the first events and the moves of the streams not yet known, then the first events of the shares they name. */
-  private async resolve(streams: Array<{ tenant: string; streamId: string }>): Promise<void> {
+  /**
+   * Reads the first events and the moves of the streams not yet known (or takes them from those
+   * already read), then the first events of the shares they name.
+   */
+  private async resolve(
+    streams: Array<{ tenant: string; streamId: string }>,
+    firstEvents?: RecordedEvent[],
+  ): Promise<void> {
     const missing = new Map<string, { tenant: string; streamId: string }>();
     for (const s of streams) if (!this.known.has(key(s.tenant, s.streamId))) missing.set(key(s.tenant, s.streamId), s);
     if (missing.size === 0) return;
-    const read = await this.store.readFirstEvents([...missing.values()], MOVES);
+    const read = firstEvents
+      ? firstEvents.filter((e) => missing.has(key(e.tenant, e.streamId)))
+      : await this.store.readFirstEvents([...missing.values()], MOVES);
     const firsts = read.filter((e) => e.streamVersion === 1);
     const shares = new Map<string, { tenant: string; streamId: string }>();
     for (const f of firsts) {
