@@ -12,6 +12,7 @@ import { NodeCopy1764410000000 } from './1764410000000-NodeCopy';
 import { WatchNotify1764600000000 } from './1764600000000-WatchNotify';
 import { WatchMoves1764718000000 } from './1764718000000-WatchMoves';
 import { ShareSnapshots1764720000000 } from './1764720000000-ShareSnapshots';
+import { ForceCloseAppend1764750000000 } from './1764750000000-ForceCloseAppend';
 
 /** Every migration, in order. Listed as classes so they run the same from sources and from dist. */
 export const migrations = [
@@ -29,4 +30,5 @@ export const migrations = [
   WatchNotify1764600000000,
   WatchMoves1764718000000,
   ShareSnapshots1764720000000,
+  ForceCloseAppend1764750000000,
 ];
