@@ -215,11 +215,13 @@ export class HandleRepository implements OpenHandles {
    * closed concurrently (by its holder, or by another closer) is closed exactly once. The
    * synchronous Force Close Handles operation and the queued job both close through this.
    *
-   * The statement picks the chunk's rows and one more by the keyset index, deletes the first
-   * `limit` by ctid (no second lookup, no row lock before the delete: handles rows are never
-   * updated, so a row picked is either deleted here, and its event appended, or found already
-   * deleted by a concurrent closer and skipped), and answers the count, the last position closed
-   * (in PostgreSQL's order) and whether the extra row shows handles in scope beyond it.
+   * The statement picks the chunk's rows and one more by the keyset index, deletes the chunk's by
+   * ctid (no second lookup, no row lock before the delete: handles rows are never updated, so a
+   * row picked is either deleted here, and its event appended, or already deleted by a concurrent
+   * closer and skipped), and answers how many it closed, the chunk's last position (in
+   * PostgreSQL's order; every picked row up to it is gone, whoever closed it) and whether the extra
+   * row shows handles in scope beyond it. A chunk whose handles were all closed concurrently
+   * still carries the job on.
    */
   async forceCloseChunk(
     context: CommandContext,
@@ -237,17 +239,15 @@ export class HandleRepository implements OpenHandles {
       context.tenant,
       eventMetadata(context),
       {
-        sql: `WITH picked AS (
-                SELECT ARRAY(SELECT ctid FROM handles WHERE ${SCOPE} ORDER BY node_key, handle_id LIMIT $8::int + 1) AS rows
-              )
-              DELETE FROM handles WHERE ctid = ANY ((SELECT rows[1:$8::int] FROM picked)::tid[])
-              ${forceClosedEvents('$9', '$10')}, node_key, handle_id, (SELECT cardinality(rows) > $8::int FROM picked) AS more`,
+        before: `picked AS (
+                   SELECT ctid, node_key, handle_id FROM handles WHERE ${SCOPE} ORDER BY node_key, handle_id LIMIT $8::int + 1
+                 ), chunk AS (SELECT * FROM picked ORDER BY node_key, handle_id LIMIT $8::int)`,
+        sql: `DELETE FROM handles WHERE ctid = ANY (ARRAY(SELECT ctid FROM chunk)) ${forceClosedEvents('$9', '$10')}`,
         params: [...scopeParams(scope, after), limit, HANDLE_STREAM_PREFIX, null],
       },
-      // The window count runs before the LIMIT: all the rows closed. Qualified, the ORDER BY sorts
-      // the bigint handle_id, not the text column of the same name this SELECT outputs.
-      `SELECT count(*) OVER ()::int AS closed, node_key, handle_id::text, more
-       FROM projection ORDER BY projection.node_key DESC, projection.handle_id DESC LIMIT 1`,
+      `SELECT (SELECT count(*)::int FROM projection) AS closed, node_key, handle_id::text AS handle_id,
+         (SELECT count(*) FROM picked) > $8::int AS more
+       FROM chunk ORDER BY chunk.node_key DESC, chunk.handle_id DESC LIMIT 1`,
       sql,
     );
     if (!last) return { closed: 0 };
