@@ -393,32 +393,33 @@ async function verifyJob(jobId: string): Promise<string> {
 
 /**
  * One pgbench transaction = one chunk, the writes the runner makes in its transaction: the
- * forceCloseChunk DELETE … RETURNING with one HandleForceClosed event per row (EventStore.appendPerRow),
- * the "anything left?" probe, and the job-stream append at the expected version with its jobs-row
- * update (EventStore.append with the JobRepository projection). The marker and the version travel
- * from one transaction to the next in pgbench variables (\gset), as the runner carries them in the
- * job row (pgbench variables cannot be empty, so the node key travels with a 'k' in front). What the raw SQL leaves out is everything else the service does per chunk: reading the
- * job, the queue round trips, the JSON back to Node.
+ * forceCloseChunk statement (EventStore.appendPerRowThen: the chunk and one more row picked by the
+ * keyset index, the chunk deleted by ctid with one HandleForceClosed event per row, answering the
+ * count closed, the chunk's last position and whether the extra row was there), and the job-stream append at the
+ * expected version with its jobs-row update (EventStore.append with the JobRepository projection).
+ * The marker and the version travel from one transaction to the next in pgbench variables (\gset),
+ * as the runner carries them in the job row (pgbench variables cannot be empty, so the node key
+ * travels with a 'k' in front). What the raw SQL leaves out is everything else the service does per
+ * chunk: reading the job, the queue round trips.
  */
 function pgbenchScript(): string {
   const scope = `share_id = :share::bigint AND (node_key = '' OR (true AND starts_with(node_key, ''))) AND (NULL::bigint IS NULL OR handle_id = NULL::bigint)`;
   return `BEGIN;
-WITH projection AS (
-  DELETE FROM handles WHERE handle_id IN (
-    SELECT handle_id FROM handles WHERE ${scope} AND (node_key, handle_id) > (substr(:pk::text, 2), :hid::bigint)
-    ORDER BY node_key, handle_id LIMIT :chunk::int FOR UPDATE
-  )
+WITH picked AS (
+  SELECT ctid, node_key, handle_id FROM handles WHERE ${scope} AND (node_key, handle_id) > (substr(:pk::text, 2), :hid::bigint)
+  ORDER BY node_key, handle_id LIMIT :chunk::int + 1
+), chunk AS (SELECT * FROM picked ORDER BY node_key, handle_id LIMIT :chunk::int),
+projection AS (
+  DELETE FROM handles WHERE ctid = ANY (ARRAY(SELECT ctid FROM chunk))
   RETURNING 'handle-' || handle_id AS stream_id, 2 AS stream_version, 'HandleForceClosed' AS type,
     jsonb_build_object('handleId', handle_id::text, 'path', path, 'nodeKey', node_key, 'fileId', file_id::text,
-      'sessionId', session_id::text, 'clientName', client_name) AS data
+      'sessionId', session_id::text, 'clientName', client_name) || jsonb_strip_nulls(jsonb_build_object('reason', NULL::text)) AS data
 ), appended AS (
   INSERT INTO events (tenant, stream_id, stream_version, event_id, type, schema_version, data, metadata)
-  SELECT :tenant::text, p.stream_id, p.stream_version, gen_random_uuid(), p.type, 1, p.data, :metadata::jsonb FROM projection p
-  RETURNING data
+  SELECT :tenant::text, p.stream_id, p.stream_version, uuid_v7(), p.type, 1, p.data, :metadata::jsonb FROM projection p
 )
-SELECT (SELECT count(*) FROM appended)::int AS n, 'k' || (data->>'nodeKey') AS pk, data->>'handleId' AS hid
-FROM appended ORDER BY data->>'nodeKey' DESC, (data->>'handleId')::bigint DESC LIMIT 1 \\gset
-SELECT EXISTS (SELECT 1 FROM handles WHERE ${scope} AND (node_key, handle_id) > (substr(:pk::text, 2), :hid::bigint)) AS more \\gset
+SELECT (SELECT count(*)::int FROM projection) AS n, 'k' || node_key AS pk, handle_id::text AS hid, (SELECT count(*) FROM picked) > :chunk::int AS more
+FROM chunk ORDER BY chunk.node_key DESC, chunk.handle_id DESC LIMIT 1 \\gset
 WITH projection AS (
   UPDATE jobs SET state = 'running', cancel_requested = false, chunks_done = :v::int, closed = closed + :n::int,
     marker = CASE WHEN :more::boolean THEN jsonb_build_object('nodeKey', substr(:pk::text, 2), 'handleId', :hid::text) END,

@@ -13,6 +13,7 @@ import { WatchNotify1764600000000 } from './1764600000000-WatchNotify';
 import { WatchMoves1764718000000 } from './1764718000000-WatchMoves';
 import { ShareSnapshots1764720000000 } from './1764720000000-ShareSnapshots';
 import { SnapshotLeases1764730000000 } from './1764730000000-SnapshotLeases';
+import { ForceCloseAppend1764750000000 } from './1764750000000-ForceCloseAppend';
 
 /** Every migration, in order. Listed as classes so they run the same from sources and from dist. */
 export const migrations = [
@@ -31,4 +32,5 @@ export const migrations = [
   WatchMoves1764718000000,
   ShareSnapshots1764720000000,
   SnapshotLeases1764730000000,
+  ForceCloseAppend1764750000000,
 ];

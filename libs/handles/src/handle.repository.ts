@@ -211,9 +211,17 @@ export class HandleRepository implements OpenHandles {
 
   /**
    * Force-closes the next chunk of handles in scope after `after`, in one statement: the rows are
-   * locked, deleted and each gets a HandleForceClosed event at version 2 of its own stream, so a
-   * handle closed concurrently (by its holder, or by another closer) is closed exactly once. The
+   * deleted and each gets a HandleForceClosed event at version 2 of its own stream, so a handle
+   * closed concurrently (by its holder, or by another closer) is closed exactly once. The
    * synchronous Force Close Handles operation and the queued job both close through this.
+   *
+   * The statement picks the chunk's rows and one more by the keyset index, deletes the chunk's by
+   * ctid (no second lookup, no row lock before the delete: handles rows are never updated, so a
+   * row picked is either deleted here, and its event appended, or already deleted by a concurrent
+   * closer and skipped), and answers how many it closed, the chunk's last position (in
+   * PostgreSQL's order; every picked row up to it is gone, whoever closed it) and whether the extra
+   * row shows handles in scope beyond it. A chunk whose handles were all closed concurrently
+   * still carries the job on.
    */
   async forceCloseChunk(
     context: CommandContext,
@@ -222,20 +230,31 @@ export class HandleRepository implements OpenHandles {
     limit: number,
     sql: SqlExecutor = this.store.db,
   ): Promise<ClosedChunk> {
-    const tenant = context.tenant;
-    const closed = await this.store.appendPerRow<HandleForceClosed>(
-      tenant,
+    const [last] = await this.store.appendPerRowThen<{
+      closed: number;
+      node_key: string;
+      handle_id: string;
+      more: boolean;
+    }>(
+      context.tenant,
       eventMetadata(context),
       {
-        sql: `DELETE FROM handles WHERE handle_id IN (
-                SELECT handle_id FROM handles WHERE ${SCOPE} ORDER BY node_key, handle_id LIMIT $8 FOR UPDATE
-              )
-              ${forceClosedEvents('$9', '$10')}`,
+        before: `picked AS (
+                   SELECT ctid, node_key, handle_id FROM handles WHERE ${SCOPE} ORDER BY node_key, handle_id LIMIT $8::int + 1
+                 ), chunk AS (SELECT * FROM picked ORDER BY node_key, handle_id LIMIT $8::int)`,
+        sql: `DELETE FROM handles WHERE ctid = ANY (ARRAY(SELECT ctid FROM chunk)) ${forceClosedEvents('$9', '$10')}`,
         params: [...scopeParams(scope, after), limit, HANDLE_STREAM_PREFIX, null],
       },
+      `SELECT (SELECT count(*)::int FROM projection) AS closed, node_key, handle_id::text AS handle_id,
+         (SELECT count(*) FROM picked) > $8::int AS more
+       FROM chunk ORDER BY chunk.node_key DESC, chunk.handle_id DESC LIMIT 1`,
       sql,
     );
-    return this.chunkOf(scope, closed, sql);
+    if (!last) return { closed: 0 };
+    return {
+      closed: last.closed,
+      next: last.more ? { nodeKey: last.node_key, handleId: last.handle_id } : undefined,
+    };
   }
 
   /**
@@ -258,15 +277,13 @@ export class HandleRepository implements OpenHandles {
     return this.chunkOf(
       scope,
       events.map((e) => e.data as HandleForceClosed),
-      this.store.db,
     );
   }
 
   /** The answer for a chunk that closed `closed`: how many, and where the next chunk starts when handles in scope lie beyond it. */
-  private async chunkOf(scope: HandleScope, closed: HandleForceClosed[], sql: SqlExecutor): Promise<ClosedChunk> {
-    if (closed.length === 0) return { closed: 0 };
+  private async chunkOf(scope: HandleScope, closed: HandleForceClosed[]): Promise<ClosedChunk> {
     // The chunk's last position in PostgreSQL's own order (its collation, not JavaScript's), and whether any handle lies beyond it.
-    const [last] = await sql.query<{ node_key: string; handle_id: string; more: boolean }>(
+    const [last] = await this.store.db.query<{ node_key: string; handle_id: string; more: boolean }>(
       `WITH last AS (
          SELECT node_key, handle_id FROM jsonb_to_recordset($6::jsonb) AS c(node_key text, handle_id bigint)
          ORDER BY node_key DESC, handle_id DESC LIMIT 1
