@@ -119,6 +119,20 @@ describe('bad input', () => {
       await refused({ method: 'PUT', path: `${base}/d/f`, query: 'comp=undelete' }, 400, 'InvalidQueryParameterValue');
     });
 
+    it('refuses a NUL in any query value (a listing prefix, a marker)', async () => {
+      await refused(
+        { method: 'GET', path: base, query: 'restype=directory&comp=list&prefix=a%00b' },
+        400,
+        'InvalidQueryParameterValue',
+        { QueryParameterName: 'prefix', QueryParameterValue: 'a%00b' },
+      );
+      await refused(
+        { method: 'GET', path: base, query: 'restype=directory&comp=list&marker=%00' },
+        400,
+        'InvalidQueryParameterValue',
+      );
+    });
+
     it('refuses an unknown restype', async () => {
       await refused({ method: 'PUT', path: base, query: 'restype=container' }, 400, 'InvalidQueryParameterValue', {
         QueryParameterName: 'restype',

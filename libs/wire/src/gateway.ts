@@ -160,6 +160,9 @@ export class WireGateway {
     if (!SERVICE_VERSION.test(version)) throw invalidHeader('x-ms-version', version);
     const timeout = query['timeout'];
     if (timeout !== undefined && !/^\d{1,9}$/.test(timeout)) throw invalidQuery('timeout', timeout);
+    // No Azure name or value holds a NUL, and PostgreSQL text cannot: refused here, not a 500 at the database.
+    for (const [name, value] of Object.entries(query))
+      if (value.includes('\0')) throw invalidQuery(name, value.replaceAll('\0', '%00'));
 
     const route = this.router.resolve(raw.method, query, url.share, url.path);
     trace.operation = route.spec.name;
