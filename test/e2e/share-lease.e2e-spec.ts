@@ -3,7 +3,7 @@
 // the lease Get Share Properties then shows, and the events the action recorded; then the time
 // rules, Delete Share under a lease, bad input, and the sweeper. Time is PostgreSQL's: tests that
 // wait for an expiry or a break end poll the database's clock, never sleep.
-import { LeaseOperationResponse, RestError, ShareClient, ShareSASPermissions } from '@azure/storage-file-share';
+import { LeaseOperationResponse, ShareClient, ShareSASPermissions } from '@azure/storage-file-share';
 import { DEVELOPMENT_KEY } from '../../libs/accounts/src';
 import { decideShareLease, isShareLeaseRejection, SYSTEM_CALLER } from '../../libs/domain/src';
 import { ConcurrencyError, EventStore } from '../../libs/event-store/src';
@@ -18,30 +18,8 @@ const A = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
 const B = 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb';
 const C = 'cccccccc-cccc-4ccc-8ccc-cccccccccccc';
 const ACCOUNT = 'devstoreaccount1';
-const EPOCH_HEADER = 'x-leasehold-lease-epoch';
 
-interface Outcome {
-  status: number;
-  code?: string;
-  leaseId?: string;
-  leaseTime?: number;
-  epoch?: string;
-}
-
-async function attempt(call: () => Promise<LeaseOperationResponse>): Promise<Outcome> {
-  try {
-    const r = await call();
-    return {
-      status: r._response.status,
-      leaseId: r.leaseId,
-      leaseTime: r.leaseTimeInSeconds,
-      epoch: r._response.headers.get(EPOCH_HEADER),
-    };
-  } catch (error) {
-    if (!(error instanceof RestError) || error.statusCode === undefined) throw error;
-    return { status: error.statusCode, code: error.code };
-  }
-}
+const attempt = (call: () => Promise<LeaseOperationResponse>) => support.leaseOutcome(call());
 
 const leaseOf = (share: ShareClient, id?: string) => share.getShareLeaseClient(id);
 const renew = support.renewShareLease;

@@ -4,7 +4,7 @@
 // the other snapshots', Get Share Properties and List Shares showing it, Delete Share's rules under
 // it, the sweeper, retries, the audit trail and the projections rebuilt from the log. On a database
 // of its own, so the audit projector can lead there.
-import { LeaseOperationResponse, RestError, ShareClient } from '@azure/storage-file-share';
+import { RestError, ShareClient } from '@azure/storage-file-share';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '../../libs/accounts/src';
 import { ShareLeaseRepository } from '../../libs/filesystem/src';
 import { ShareLeaseSweeper } from '../../libs/leases/src';
@@ -20,32 +20,10 @@ const A = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
 const B = 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb';
 const C = 'cccccccc-cccc-4ccc-8ccc-cccccccccccc';
 const ACCOUNT = DEVELOPMENT_ACCOUNT;
-const EPOCH_HEADER = 'x-leasehold-lease-epoch';
 const MISSING = '2020-01-01T00:00:00.0000000Z';
 const signer = { account: ACCOUNT, key: DEVELOPMENT_KEY };
 
-interface Outcome {
-  status: number;
-  code?: string;
-  leaseId?: string;
-  leaseTime?: number;
-  epoch?: string;
-}
-
-async function attempt(call: Promise<LeaseOperationResponse | { _response: { status: number } }>): Promise<Outcome> {
-  try {
-    const r = (await call) as LeaseOperationResponse;
-    const outcome: Outcome = { status: r._response.status };
-    if (r.leaseId !== undefined) outcome.leaseId = r.leaseId;
-    if (r.leaseTimeInSeconds !== undefined) outcome.leaseTime = r.leaseTimeInSeconds;
-    const epoch = r._response.headers?.get(EPOCH_HEADER);
-    if (epoch) outcome.epoch = epoch;
-    return outcome;
-  } catch (error) {
-    if (!(error instanceof RestError) || error.statusCode === undefined) throw error;
-    return { status: error.statusCode, code: error.code };
-  }
-}
+const { EPOCH_HEADER, leaseOutcome: attempt } = support;
 
 describe('leasing a share snapshot', () => {
   let audited: AuditedService;

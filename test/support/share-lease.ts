@@ -1,6 +1,6 @@
 // Helpers of the Lease Share suites: the SDK calls it cannot make as published, and time on the
 // database's clock.
-import { LeaseOperationOptions, LeaseOperationResponse, ShareLeaseClient } from '@azure/storage-file-share';
+import { LeaseOperationOptions, LeaseOperationResponse, RestError, ShareLeaseClient } from '@azure/storage-file-share';
 import { Pool } from 'pg';
 import { evolveShareLease, initialShareLeaseState, ShareLeaseEvent, ShareLeaseState } from '../../libs/domain/src';
 import { shareLeaseOf } from '../../libs/filesystem/src/shares/share-lease.row';
@@ -18,6 +18,35 @@ export const renewShareLease = (lease: ShareLeaseClient): Promise<LeaseOperation
 /** Break, with a break period: the SDK passes its options through to the generated breakLease, which sends it. */
 export const breakShareLease = (lease: ShareLeaseClient, breakPeriod?: number): Promise<LeaseOperationResponse> =>
   lease.breakLease((breakPeriod === undefined ? {} : { breakPeriod }) as LeaseOperationOptions);
+
+/** The fencing epoch Leasehold sends with every lease answer. */
+export const EPOCH_HEADER = 'x-leasehold-lease-epoch';
+
+/** A lease call's answer as the suites compare it: the fields it carries, or the error's status and code. */
+export interface LeaseOutcome {
+  status: number;
+  code?: string;
+  leaseId?: string;
+  leaseTime?: number;
+  epoch?: string;
+}
+
+export async function leaseOutcome(
+  call: Promise<LeaseOperationResponse | { _response: { status: number } }>,
+): Promise<LeaseOutcome> {
+  try {
+    const r = (await call) as LeaseOperationResponse;
+    const outcome: LeaseOutcome = { status: r._response.status };
+    if (r.leaseId !== undefined) outcome.leaseId = r.leaseId;
+    if (r.leaseTimeInSeconds !== undefined) outcome.leaseTime = r.leaseTimeInSeconds;
+    const epoch = r._response.headers?.get(EPOCH_HEADER);
+    if (epoch) outcome.epoch = epoch;
+    return outcome;
+  } catch (error) {
+    if (!(error instanceof RestError) || error.statusCode === undefined) throw error;
+    return { status: error.statusCode, code: error.code };
+  }
+}
 
 export const dbNow = async (db: Pool): Promise<number> =>
   (await db.query(`SELECT clock_timestamp() AS t`)).rows[0].t.getTime();
