@@ -80,9 +80,10 @@ export class RecentNodes {
     const known = this.entries.peek(key)?.node;
     const node = located.node;
     if (node && known && known.fileId === node.fileId && known.version > node.version) return;
-    this.entries.delete(key);
-    if (!node) return;
-    this.entries.set(key, located);
+    // set() replaces in place; delete() of a cache's only entry clears all its slots (lru-cache 11),
+    // which cost a one-file writer a sweep of CAPACITY slots per write.
+    if (node) this.entries.set(key, located);
+    else this.entries.delete(key);
   }
 
   forget(tenant: string, located: Located): void {
