@@ -14,6 +14,7 @@ import { WatchMoves1764718000000 } from './1764718000000-WatchMoves';
 import { ShareSnapshots1764720000000 } from './1764720000000-ShareSnapshots';
 import { SnapshotLeases1764730000000 } from './1764730000000-SnapshotLeases';
 import { ForceCloseAppend1764750000000 } from './1764750000000-ForceCloseAppend';
+import { EventsHorizon1764760000000 } from './1764760000000-EventsHorizon';
 
 /** Every migration, in order. Listed as classes so they run the same from sources and from dist. */
 export const migrations = [
@@ -33,4 +34,5 @@ export const migrations = [
   ShareSnapshots1764720000000,
   SnapshotLeases1764730000000,
   ForceCloseAppend1764750000000,
+  EventsHorizon1764760000000,
 ];

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import {
   ConcurrencyError,
@@ -187,8 +188,8 @@ describe('event store on PostgreSQL', () => {
       releaseEarly();
       await slow;
     }
-    // Other suites' transactions count towards xmin too (it is cluster-wide): page through
-    // everything after the checkpoint until both events show, waiting those transactions out.
+    // Other transactions in this database count too: page through everything after the
+    // checkpoint until both events show, waiting those transactions out.
     let after: RecordedEvent[] = [];
     for (
       let i = 0;
@@ -209,5 +210,35 @@ describe('event store on PostgreSQL', () => {
     expect(seen).toEqual([early, late]);
     const [earlyEvent, lateEvent] = [after.find((e) => e.streamId === early)!, after.find((e) => e.streamId === late)!];
     expect(BigInt(earlyEvent.position)).toBeLessThan(BigInt(lateEvent.position));
+  });
+
+  it('is not held back by a transaction open in another database of the server', async () => {
+    const [{ name }] = await db.query<Array<{ name: string }>>(`SELECT current_database() AS name`);
+    const other = `${name}_other`;
+    await db.query(`CREATE DATABASE "${other}"`);
+    const url = new URL(testDatabaseUrl());
+    url.pathname = `/${other}`;
+    const elsewhere = new Client({ connectionString: url.toString() });
+    await elsewhere.connect();
+    try {
+      await elsewhere.query('BEGIN');
+      const [{ xid }] = (await elsewhere.query<{ xid: string }>(`SELECT pg_current_xact_id()::text AS xid`)).rows;
+      const streamId = `after-${randomUUID()}`;
+      await store.append({ tenant, streamId, expectedVersion: 0, events: [{ type: 'Appended', data: {} }], metadata });
+
+      const [horizons] = await db.query<Array<{ cluster: string; here: string }>>(
+        `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS cluster, events_horizon()::text AS here`,
+      );
+      // The cluster-wide xmin stops at the other database's transaction; this database's horizon
+      // passes it (nothing else runs in this database meanwhile: jest runs one file at a time).
+      expect(BigInt(horizons.cluster)).toBeLessThanOrEqual(BigInt(xid));
+      expect(BigInt(horizons.here)).toBeGreaterThan(BigInt(xid));
+      const { transactionId, position } = (await store.readStream(tenant, streamId))[0];
+      const justBefore = { transactionId, position: String(BigInt(position) - 1n) };
+      expect((await store.readAll(justBefore, 10)).map((e) => e.streamId)).toEqual([streamId]);
+    } finally {
+      await elsewhere.end();
+      await db.query(`DROP DATABASE "${other}"`);
+    }
   });
 });

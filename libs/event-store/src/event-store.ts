@@ -33,8 +33,8 @@ interface EventRow {
 }
 
 /**
- * readAll's statement: the next events after `after` below the snapshot's xmin, in (transaction
- * id, position) order.
+ * readAll's statement: the next events after `after` below events_horizon() (the oldest transaction
+ * still in progress in this database; see its migration), in (transaction id, position) order.
  */
 function nextBatch(
   after: Checkpoint | undefined,
@@ -53,7 +53,7 @@ function nextBatch(
   }
   return {
     sql: `SELECT ${COLUMNS} FROM events
-       WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+       WHERE transaction_id < (SELECT events_horizon())
          AND (transaction_id, position) > ($1::xid8, $2::bigint)${narrower}
        ORDER BY transaction_id, position
        LIMIT $3`,
@@ -361,7 +361,7 @@ export class EventStore {
   /**
    * The next events after `after` in an order a checkpointed reader can follow without ever
    * skipping a transaction that commits late: only transactions older than every transaction
-   * still in progress (below the snapshot's xmin) are visible, ordered by (transaction id,
+   * of this database still in progress (below events_horizon()) are visible, ordered by (transaction id,
    * position). A position taken from a sequence is assigned at insert but becomes visible at
    * commit, so ordering by position alone would skip events. `scope` narrows the read to one
    * tenant and/or to the range up to a checkpoint another reader already passed.
@@ -381,15 +381,16 @@ export class EventStore {
    * readAll's next batch together with what readFirstEvents would give for every stream in it
    * (each stream's first event and its events of `alsoTypes`, here in the log's order), in one
    * statement: one round trip and one snapshot where a reader would otherwise make two. The watch
-   * feed finds where its events happen with it.
+   * feed, and a watcher catching up, find where their events happen with it.
    */
   async readAllWithFirstEvents(
     after: Checkpoint | undefined,
     limit: number,
     alsoTypes: string[],
     sql: SqlExecutor = this.db,
+    scope: ReadScope = {},
   ): Promise<{ events: RecordedEvent[]; firstEvents: RecordedEvent[] }> {
-    const batch = nextBatch(after, limit);
+    const batch = nextBatch(after, limit, scope);
     const rows = await sql.query<EventRow & { first_event: boolean }>(
       `WITH batch AS MATERIALIZED (${batch.sql}),
             wanted AS (SELECT DISTINCT tenant, stream_id FROM batch)
@@ -406,13 +407,13 @@ export class EventStore {
   }
 
   /**
-   * Where readAll's order currently ends: the last event below the snapshot's xmin. A reader that
+   * Where readAll's order currently ends: the last event below events_horizon(). A reader that
    * starts here sees every event committed after it, and nothing before.
    */
   async head(sql: SqlExecutor = this.db): Promise<Checkpoint> {
     const rows = await sql.query<{ transaction_id: string; position: string }>(
       `SELECT transaction_id::text, position::text FROM events
-       WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+       WHERE transaction_id < (SELECT events_horizon())
        ORDER BY transaction_id DESC, position DESC
        LIMIT 1`,
     );

@@ -180,8 +180,17 @@ export class Watcher {
   private async readLog(): Promise<void> {
     const until = this.catchUpTo!;
     const limit = this.feed.batchSize;
-    const events = await this.feed.store.readAll(this.scanned, limit, undefined, { tenant: this.filter.tenant, until });
-    const mapped = await this.feed.places.toWatchEvents(events);
+    const { events, firstEvents } = await this.feed.store.readAllWithFirstEvents(
+      this.scanned,
+      limit,
+      MOVES,
+      undefined,
+      {
+        tenant: this.filter.tenant,
+        until,
+      },
+    );
+    const mapped = await this.feed.places.toWatchEvents(events, false, firstEvents);
     if (this.closed) return;
     this.page = mapped
       .map((m) => m.event)
@@ -199,7 +208,7 @@ export class Watcher {
 
 /**
  * The one reader of the log in an API process, fanning out to every watcher on it. It follows the
- * event store's readAll order (below the oldest running transaction's xmin, so a late commit is
+ * event store's readAll order (below the oldest transaction running in this database, so a late commit is
  * never skipped), is woken by NOTIFY on a connection of its own, reads the log on that connection
  * too (on the pool while it is lost), and polls every `pollMs` as a safety net. It reads only
  * while someone watches.
@@ -244,7 +253,7 @@ export class WatchFeed {
 
   /**
    * Starts a watch after `after`, or from now: from readAll's horizon, which an open transaction
-   * anywhere on the server holds back, so it may include changes committed just before the call and
+   * in this database holds back, so it may include changes committed just before the call and
    * never misses one committed after it. Throws DomainError WatcherLimitReached when the tenant holds its limit.
    */
   async watch(filter: WatchFilter, after?: Checkpoint): Promise<Watcher> {
