@@ -41,7 +41,7 @@ export const shareView: View = (root, { session, watch }, [share]) => {
   const facts = h('dl', { class: 'facts', id: 'share-lease' });
   const countdown = h('p', { id: 'share-countdown', class: 'countdown', 'aria-live': 'off' });
   const actions = h('div', { class: 'actions' });
-  const history = h('div', { id: 'share-timeline' });
+  const history = h('div', { id: 'share-timeline', class: 'timeline' });
   const status = h('div', { 'aria-live': 'polite' });
   root.append(
     h('nav', { class: 'crumbs' }, h('a', { href: route('') }, 'Shares'), ` / ${share}`),
