@@ -51,7 +51,7 @@ const MARKED = new Set(['acquired', 'changed', 'released', 'broken', 'expired', 
  * entries as a list, for reading and for screen readers.
  */
 export function timeline(entries: LeaseHistoryEntry[], now = Date.now()): HTMLElement {
-  if (entries.length === 0) return h('p', { class: 'muted' }, 'No lease has been taken on this file.');
+  if (entries.length === 0) return h('p', { class: 'muted' }, 'No lease has been taken here.');
   const bars = holdings(entries);
   const lanes = [...new Set(bars.map((b) => b.leaseId))];
   const start = Date.parse(entries[0].at);

@@ -17,7 +17,7 @@ export const fileView: View = (root, { session, watch }, [share, ...segments]) =
   const lease = h('dl', { class: 'facts', id: 'lease' });
   const leaseActions = h('div', { class: 'actions' });
   const handles = h('div', { id: 'handles' });
-  const history = h('div', { id: 'timeline' });
+  const history = h('div', { id: 'timeline', class: 'timeline' });
   const status = h('div', { 'aria-live': 'polite' });
   root.append(
     h('nav', { class: 'crumbs' }, h('a', { href: route('') }, 'Shares'), ` / ${share} / ${path}`),

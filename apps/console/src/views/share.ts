@@ -1,4 +1,5 @@
 import { ago, alertLine, h, leaseBadge, problem, when } from '../dom';
+import { LeaseHistoryEntry, timeline } from '../timeline';
 import { route, samePath, untilIncluded, View } from './view';
 
 interface AuditEvent {
@@ -23,18 +24,31 @@ function deadline(events: AuditEvent[]): { until: number; what: string } | undef
   return undefined;
 }
 
-/** A share's lease: state, duration, epoch, and a countdown to its expiry or the end of its break, kept live by the watch. */
+/** The newest timeline entry a lease state follows from: until the audit projection has it, the timeline lags the state. */
+const LAST_ACTION: Record<string, string[] | undefined> = {
+  leased: ['acquired', 'renewed', 'changed'],
+  breaking: ['broken'],
+  broken: ['broken'],
+  expired: ['expired'],
+};
+
+/**
+ * A share's lease: state, duration, epoch, a countdown to its expiry or the end of its break, and its
+ * lease timeline (where expiries happen: a file's lease never expires), kept live by the watch.
+ */
 export const shareView: View = (root, { session, watch }, [share]) => {
   const client = session.share(share);
   const facts = h('dl', { class: 'facts', id: 'share-lease' });
   const countdown = h('p', { id: 'share-countdown', class: 'countdown', 'aria-live': 'off' });
   const actions = h('div', { class: 'actions' });
+  const history = h('div', { id: 'share-timeline', class: 'timeline' });
   const status = h('div', { 'aria-live': 'polite' });
   root.append(
     h('nav', { class: 'crumbs' }, h('a', { href: route('') }, 'Shares'), ` / ${share}`),
     h('h1', {}, `Share ${share}`),
     status,
     h('section', {}, h('h2', {}, 'Share lease'), facts, countdown, actions),
+    h('section', {}, h('h2', {}, 'Lease timeline'), history),
   );
   let until: { until: number; what: string } | undefined;
   let state: string | undefined;
@@ -57,6 +71,15 @@ export const shareView: View = (root, { session, watch }, [share]) => {
           )
         ).events
       : [];
+  // The share root's Lease History holds its snapshots' leases too; the timeline is the share's own.
+  const readHistory = async () =>
+    session.isOwner
+      ? (
+          await session.json<{ timeline: (LeaseHistoryEntry & { snapshot?: string })[] }>(
+            session.url(share, '', { comp: 'leasehistory', maxresults: '1000' }),
+          )
+        ).timeline.filter((e) => e.snapshot === undefined)
+      : undefined;
   const show = async (after?: string) => {
     try {
       // Get Share Properties by hand: the SDK's answer for a share drops the response headers, and
@@ -67,12 +90,21 @@ export const shareView: View = (root, { session, watch }, [share]) => {
         epoch: r.headers.get('x-leasehold-lease-epoch'),
       }));
       const timed = props.leaseDuration === 'fixed' || props.leaseState === 'breaking';
-      const events = await untilIncluded(
-        readEvents,
-        (list) =>
-          (!after || list.some((e) => Date.parse(e.recordedAt) >= Date.parse(after))) &&
-          (!timed || !session.isOwner || deadline(list) !== undefined),
-      );
+      const [events, entries] = await Promise.all([
+        untilIncluded(
+          readEvents,
+          (list) =>
+            (!after || list.some((e) => Date.parse(e.recordedAt) >= Date.parse(after))) &&
+            (!timed || !session.isOwner || deadline(list) !== undefined),
+        ),
+        untilIncluded(
+          readHistory,
+          (t) =>
+            !t ||
+            ((!after || t.some((e) => Date.parse(e.at) >= Date.parse(after))) &&
+              (LAST_ACTION[props.leaseState ?? '']?.includes(t[t.length - 1]?.action) ?? true)),
+        ),
+      ]);
       state = props.leaseState;
       const latest = events.find(ofShareLease);
       until = timed ? deadline(events) : undefined;
@@ -106,6 +138,9 @@ export const shareView: View = (root, { session, watch }, [share]) => {
               'Break lease',
             )
           : '',
+      );
+      history.replaceChildren(
+        entries ? timeline(entries) : h('p', { class: 'muted' }, 'The lease timeline needs the account key.'),
       );
       tick();
     } catch (error) {
