@@ -90,7 +90,7 @@ const REMEMBER_MS = 10 * 60_000;
  * How far behind PostgreSQL's clock a decision on a remembered lease may be when its write runs: no
  * older than a decision on a read that waited this long for its write. Never ahead of it.
  */
-const DECIDED_WITHIN_MS = 1000;
+export const DECIDED_WITHIN_MS = 1000;
 
 /**
  * The predicate of the partial index shares_snapshot_lease_expiry (migration 1764730000000): shares
