@@ -11,8 +11,10 @@ import sys
 from datetime import date, datetime, timezone
 
 from azure.core.exceptions import HttpResponseError
+from azure.core.paging import ItemPaged
 from azure.storage.fileshare import (
     AccessPolicy,
+    ContentSettings,
     CorsRule,
     Metrics,
     RetentionPolicy,
@@ -56,18 +58,33 @@ def plain(value):
 
 
 def call(a):
-    """a["method"] of a client of the share (at a["snapshot"] when given), a["path"]'s directory or file, with a["kwargs"]."""
+    """a["method"] of a client of the share (at a["snapshot"] when given), a["path"]'s directory or file, or
+    (client "lease") a ShareLeaseClient holding a["leaseId"] on a["path"]'s file (on the share without a path),
+    with a["kwargs"]. A listing is read to its end; a lease call answers the lease client's id and etag too."""
     s = service(a).get_share_client(a["share"], snapshot=a.get("snapshot"))
     kind = a["client"]
-    client = s if kind == "share" else s.get_directory_client(a.get("path", "")) if kind == "directory" else s.get_file_client(a["path"])
-    kwargs = dict(a.get("kwargs", {}))
+    if kind == "share":
+        client = s
+    elif kind == "directory":
+        client = s.get_directory_client(a.get("path", ""))
+    elif kind == "file":
+        client = s.get_file_client(a["path"])
+    else:
+        client = ShareLeaseClient(s.get_file_client(a["path"]) if a.get("path") else s, lease_id=a.get("leaseId"))
+    kwargs = {"raw_response_hook": remember, **a.get("kwargs", {})}
     if "data" in kwargs:
         kwargs["data"] = kwargs["data"].encode("latin1")
+    if "content_settings" in kwargs:
+        kwargs["content_settings"] = ContentSettings(**kwargs["content_settings"])
     result = getattr(client, a["method"])(**kwargs)
+    if isinstance(result, ItemPaged):
+        result = list(result)
     if a["method"] == "download_file":
         return result.readall().decode("latin1")
     if a["method"] in ("rename_file", "rename_directory"):
         return {"url": result.url}
+    if kind == "lease":
+        return {"id": client.id, "etag": client.etag, "result": plain(result)}
     return plain(result)
 
 
