@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 const PYTHON = '/usr/bin/python3';
 
 export type PythonAnswer =
-  | { ok: true; result: any; requestId?: string }
+  | { ok: true; result: any; status?: number; requestId?: string }
   | { ok: false; status: number; code?: string; message: string; requestId?: string };
 
 /**

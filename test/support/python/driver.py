@@ -1,9 +1,9 @@
 """Drives Leasehold through the official Python SDK (azure.storage.fileshare) for the e2e tests.
 
 One process per test file: requests arrive as JSON lines on stdin ({"id", "op", "args"}), answers
-leave as JSON lines on stdout ({"id", "ok": true, "result", "requestId"} or {"id", "ok": false,
+leave as JSON lines on stdout ({"id", "ok": true, "result", "status", "requestId"} or {"id", "ok": false,
 "status", "code", "message", "requestId"}). argv: the service's base URL (http://127.0.0.1:PORT).
-The op "call" calls any method of a share, directory or file client; the others shape their
+The op "call" calls any method of a share, directory, file or lease client; the others shape their
 arguments and results for one test each.
 """
 import json
@@ -30,7 +30,8 @@ last_response = {}
 
 
 def remember(response):
-    """raw_response_hook: keeps the answer's request id, so the tests can find the events it recorded."""
+    """raw_response_hook: keeps the answer's status and request id (to find the events it recorded)."""
+    last_response["status"] = response.http_response.status_code
     last_response["requestId"] = response.http_response.headers.get("x-ms-request-id")
 
 
@@ -121,14 +122,6 @@ def rule_out(r):
     }
 
 
-def share_lease(a):
-    """a["action"] (acquire, renew, change, release, break_lease) of a ShareLeaseClient on the share, or its snapshot a["snapshot"], holding a["leaseId"]."""
-    client = service(a).get_share_client(a["share"], snapshot=a.get("snapshot"))
-    lease = ShareLeaseClient(client, lease_id=a.get("leaseId"))
-    result = getattr(lease, a["action"])(raw_response_hook=remember, **a.get("kwargs", {}))
-    return {"id": lease.id, "etag": lease.etag, "result": plain(result)}
-
-
 def share_out(s):
     return {"name": s.name, "quota": s.quota, "accessTier": s.access_tier, "metadata": s.metadata, "etag": s.etag}
 
@@ -162,7 +155,6 @@ OPS = {
     "upload_range": lambda a: file(a).upload_range(a["data"].encode("latin1"), a["offset"], len(a["data"]), raw_response_hook=remember)["etag"],
     "download": lambda a: file(a).download_file(raw_response_hook=remember).readall().decode("latin1"),
     "acquire_lease": lambda a: file(a).acquire_lease(raw_response_hook=remember).id,
-    "share_lease": lambda a: share_lease(a),
     "upload_range_from_url": lambda a: file(a).upload_range_from_url(
         a["source"], a["offset"], a["length"], a["sourceOffset"], lease=a.get("lease"), raw_response_hook=remember
     )["etag"],
@@ -181,7 +173,7 @@ def answer(message):
     last_response.clear()
     try:
         result = OPS[message["op"]](message["args"])
-        return {"id": message["id"], "ok": True, "result": result, "requestId": last_response.get("requestId")}
+        return {"id": message["id"], "ok": True, "result": result, "status": last_response.get("status"), "requestId": last_response.get("requestId")}
     except HttpResponseError as error:
         response = error.response
         return {
