@@ -591,4 +591,44 @@ describe('the Python SDK, operation by operation', () => {
     expect((brokenProps as { result: any }).result.lease).toMatchObject({ status: 'unlocked', state: 'broken' });
     expect(outcome(gone)).toEqual({ status: 404, code: 'ShareNotFound' });
   });
+
+  it('share snapshots: list_shares(include_snapshots=True); listing, properties and handles at a snapshot; delete_share() of the snapshot alone', async () => {
+    const share = uniqueShare('pysnap');
+    const target = { ...dev, share };
+    const [, , taken] = await python.answers(target, [
+      { client: 'share', method: 'create_share' },
+      { client: 'directory', path: 'd', method: 'create_directory', kwargs: { metadata: { at: 'snapshot' } } },
+      { client: 'share', method: 'create_snapshot' },
+    ]);
+    const snapshot = (taken as { result: { snapshot: string } }).result.snapshot;
+    const listShares: PythonCall = {
+      client: 'service',
+      method: 'list_shares',
+      kwargs: { name_starts_with: share, include_snapshots: true },
+    };
+    const [listed, entries, props, handles, closed, refusal, deleted, after] = await python.answers(target, [
+      listShares,
+      { client: 'directory', path: '', method: 'list_directories_and_files', snapshot },
+      { client: 'directory', path: 'd', method: 'get_directory_properties', snapshot },
+      { client: 'directory', path: 'd', method: 'list_handles', snapshot, kwargs: { recursive: true } },
+      { client: 'directory', path: 'd', method: 'close_all_handles', snapshot, kwargs: { recursive: true } },
+      { client: 'directory', path: 'd', method: 'set_directory_metadata', snapshot, kwargs: { metadata: { a: 'b' } } },
+      { client: 'share', method: 'delete_share', snapshot },
+      listShares,
+    ]);
+    const result = (answer: PythonAnswer) => (answer as { result: any }).result;
+    // Each share's snapshots come before it, oldest first.
+    expect(result(listed).map((s: any) => [s.name, s.snapshot])).toEqual([
+      [share, snapshot],
+      [share, null],
+    ]);
+    expect(result(entries).map((e: any) => [e.name, e.is_directory])).toEqual([['d', true]]);
+    expect(result(props)).toMatchObject({ metadata: { at: 'snapshot' }, is_directory: true });
+    // Handles are registered on live files only: none is ever open in a snapshot.
+    expect([result(handles), result(closed)]).toEqual([[], { closed_handles_count: 0, failed_handles_count: 0 }]);
+    expect(outcome(refusal)).toEqual({ status: 400, code: 'ShareSnapshotOperationNotSupported' });
+    expect(await eventsOf(service.db, refusal.requestId)).toEqual([]);
+    await onlyEvent(service.db, deleted, 'ShareSnapshotDeleted');
+    expect(result(after).map((s: any) => [s.name, s.snapshot])).toEqual([[share, null]]);
+  });
 });

@@ -9,11 +9,11 @@ export type PythonAnswer =
   | { ok: false; status: number; code?: string; message: string; requestId?: string };
 
 /**
- * One call of a method of the SDK's ShareClient, ShareDirectoryClient or ShareFileClient, or of a
- * ShareLeaseClient ('lease') on the file at `path` (on the share without one).
+ * One call of a method of the SDK's ShareServiceClient, ShareClient, ShareDirectoryClient or
+ * ShareFileClient, or of a ShareLeaseClient ('lease') on the file at `path` (on the share without one).
  */
 export interface PythonCall {
-  client: 'share' | 'directory' | 'file' | 'lease';
+  client: 'service' | 'share' | 'directory' | 'file' | 'lease';
   path?: string;
   /** For 'lease': the lease id the ShareLeaseClient holds. */
   leaseId?: string;

@@ -3,7 +3,7 @@
 One process per test file: requests arrive as JSON lines on stdin ({"id", "op", "args"}), answers
 leave as JSON lines on stdout ({"id", "ok": true, "result", "status", "requestId"} or {"id", "ok": false,
 "status", "code", "message", "requestId"}). argv: the service's base URL (http://127.0.0.1:PORT).
-The op "call" calls any method of a share, directory, file or lease client; the others shape their
+The op "call" calls any method of a service, share, directory, file or lease client; the others shape their
 arguments and results for one test each.
 """
 import json
@@ -59,12 +59,15 @@ def plain(value):
 
 
 def call(a):
-    """a["method"] of a client of the share (at a["snapshot"] when given), a["path"]'s directory or file, or
-    (client "lease") a ShareLeaseClient holding a["leaseId"] on a["path"]'s file (on the share without a path),
-    with a["kwargs"]. A listing is read to its end; a lease call answers the lease client's id and etag too."""
+    """a["method"] of the account's service client, of a client of the share (at a["snapshot"] when given)
+    or of a["path"]'s directory or file, or (client "lease") of a ShareLeaseClient holding a["leaseId"] on
+    a["path"]'s file (on the share without a path), with a["kwargs"]. A listing is read to its end; a lease
+    call answers the lease client's id and etag too."""
     s = service(a).get_share_client(a["share"], snapshot=a.get("snapshot"))
     kind = a["client"]
-    if kind == "share":
+    if kind == "service":
+        client = service(a)
+    elif kind == "share":
         client = s
     elif kind == "directory":
         client = s.get_directory_client(a.get("path", ""))
