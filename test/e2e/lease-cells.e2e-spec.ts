@@ -4,12 +4,21 @@
 import { RestError, ShareClient, ShareFileClient } from '@azure/storage-file-share';
 import { DEVELOPMENT_KEY } from '../../libs/accounts/src';
 import { evolveLease, initialLeaseState, LeaseEvent, LeaseState } from '../../libs/domain/src';
+import {
+  A,
+  B,
+  C,
+  LEASE_ACTION_SUCCESS,
+  LEASE_COLUMNS,
+  LeaseActionRow,
+  LeaseHolder,
+  leaseActionCells,
+  START_STATE,
+  USE_TABLE,
+  UseKind,
+} from '../support/lease-tables';
 import { RawResponse, sendRaw } from '../support/signed-request';
 import { startTestService, TestService, uniqueShare } from '../support/service';
-
-const A = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
-const B = 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb';
-const C = 'cccccccc-cccc-4ccc-8ccc-cccccccccccc';
 const EPOCH_HEADER = 'x-leasehold-lease-epoch';
 const ACCOUNT = 'devstoreaccount1';
 const LEASE_EVENTS = new Set(['LeaseAcquired', 'LeaseChanged', 'LeaseReleased', 'LeaseBroken', 'BrokenLeaseCleared']);
@@ -183,97 +192,33 @@ describe('Lease File, end to end', () => {
     });
   }
 
-  // The state each column starts in: acquire (A) is epoch 1, the break after it epoch 2.
-  const startState: Record<LeaseState['status'], LeaseState> = {
-    available: { status: 'available', epoch: 0 },
-    leased: { status: 'leased', leaseId: A, epoch: 1 },
-    broken: { status: 'broken', leaseId: A, epoch: 2 },
-  };
-  const columns = ['available', 'leased', 'broken'] as const;
-
   describe('outcomes of lease operations by lease state (27 cells)', () => {
-    type Id = 'A' | 'B' | 'X';
-    type Cell =
-      | { ok: 'Leased'; holder: Id; event?: string; epoch: number }
-      | { ok: 'Broken'; event?: string; epoch: number }
-      | { ok: 'Available'; event: string }
-      | { fail: 409; code: string };
-    const leased = (holder: Id, event: string | undefined, epoch: number): Cell => ({
-      ok: 'Leased',
-      holder,
-      event,
-      epoch,
-    });
-    const fail = (code: string): Cell => ({ fail: 409, code });
-    const NOT_PRESENT = 'LeaseNotPresentWithLeaseOperation';
-    const MISMATCH = 'LeaseIdMismatchWithLeaseOperation';
-
-    type Action = {
-      name: string;
-      kind: 'acquire' | 'change' | 'release' | 'break';
-      run(file: ShareFileClient): Promise<Outcome>;
+    /** The row's request through the SDK; it always proposes an id, so an acquire without one goes out hand-signed. */
+    const run = (row: LeaseActionRow, file: ShareFileClient): Promise<Outcome> => {
+      if (row.kind === 'acquire' && row.proposes === undefined)
+        return leaseRaw(file, { 'x-ms-lease-action': 'acquire', 'x-ms-lease-duration': '-1' });
+      const lease = file.getShareLeaseClient(row.holds ?? row.proposes);
+      return attempt(() =>
+        row.kind === 'acquire'
+          ? lease.acquireLease()
+          : row.kind === 'break'
+            ? lease.breakLease()
+            : row.kind === 'change'
+              ? lease.changeLease(row.proposes!)
+              : lease.releaseLease(),
+      );
     };
-    const sdk = (call: (file: ShareFileClient) => Promise<SdkResponse>) => (file: ShareFileClient) =>
-      attempt(() => call(file));
-    const SUCCESS = { acquire: 201, change: 200, release: 200, break: 202 };
-
-    // The table of docs/lease-file.md, row by row; columns Available, Leased (A), Broken (A). Epochs start at 0, 1, 2.
-    const table: Array<[Action, [Cell, Cell, Cell]]> = [
-      [
-        // The SDK always proposes an id, so this row goes out hand-signed, without x-ms-proposed-lease-id.
-        {
-          name: 'Acquire, no proposed lease ID',
-          kind: 'acquire',
-          run: (file) => leaseRaw(file, { 'x-ms-lease-action': 'acquire', 'x-ms-lease-duration': '-1' }),
-        },
-        [leased('X', 'LeaseAcquired', 1), fail('LeaseAlreadyPresent'), leased('X', 'LeaseAcquired', 3)],
-      ],
-      [
-        { name: 'Acquire (A)', kind: 'acquire', run: sdk((f) => f.getShareLeaseClient(A).acquireLease()) },
-        [leased('A', 'LeaseAcquired', 1), leased('A', undefined, 1), leased('A', 'LeaseAcquired', 3)],
-      ],
-      [
-        { name: 'Acquire (B)', kind: 'acquire', run: sdk((f) => f.getShareLeaseClient(B).acquireLease()) },
-        [leased('B', 'LeaseAcquired', 1), fail('LeaseAlreadyPresent'), leased('B', 'LeaseAcquired', 3)],
-      ],
-      [
-        { name: 'Break', kind: 'break', run: sdk((f) => f.getShareLeaseClient().breakLease()) },
-        [fail(NOT_PRESENT), { ok: 'Broken', event: 'LeaseBroken', epoch: 2 }, { ok: 'Broken', epoch: 2 }],
-      ],
-      [
-        { name: 'Change, (A) to (B)', kind: 'change', run: sdk((f) => f.getShareLeaseClient(A).changeLease(B)) },
-        [fail(NOT_PRESENT), leased('B', 'LeaseChanged', 2), fail(NOT_PRESENT)],
-      ],
-      [
-        { name: 'Change, (B) to (A)', kind: 'change', run: sdk((f) => f.getShareLeaseClient(B).changeLease(A)) },
-        [fail(NOT_PRESENT), leased('A', undefined, 1), fail(NOT_PRESENT)],
-      ],
-      [
-        { name: 'Change, (B) to (C)', kind: 'change', run: sdk((f) => f.getShareLeaseClient(B).changeLease(C)) },
-        [fail(NOT_PRESENT), fail(MISMATCH), fail(NOT_PRESENT)],
-      ],
-      [
-        { name: 'Release (A)', kind: 'release', run: sdk((f) => f.getShareLeaseClient(A).releaseLease()) },
-        [fail(NOT_PRESENT), { ok: 'Available', event: 'LeaseReleased' }, { ok: 'Available', event: 'LeaseReleased' }],
-      ],
-      [
-        { name: 'Release (B)', kind: 'release', run: sdk((f) => f.getShareLeaseClient(B).releaseLease()) },
-        [fail(NOT_PRESENT), fail(MISMATCH), fail(MISMATCH)],
-      ],
-    ];
-    const cells = table.flatMap(([action, outcomes]) =>
-      columns.map((column, i) => [action.name, column, action, outcomes[i]] as const),
-    );
+    const cells = leaseActionCells();
 
     it('covers 9 rows × 3 columns', () => expect(cells).toHaveLength(27));
 
     it.each(cells)('%s on %s', async (_name, column, action, cell) => {
       const { file, stream } = await fileIn(column);
-      const start = startState[column];
+      const start = START_STATE[column];
       const { etag, lastModified } = await file.getProperties();
       const before = await versionOf(stream);
 
-      const outcome = await action.run(file);
+      const outcome = await run(action, file);
       const appended = await eventsOf(stream, before);
 
       if ('fail' in cell) {
@@ -282,7 +227,7 @@ describe('Lease File, end to end', () => {
         await expectLease(file, stream, start);
         return;
       }
-      expect(outcome.status).toBe(SUCCESS[action.kind]);
+      expect(outcome.status).toBe(LEASE_ACTION_SUCCESS[action.kind]);
       const ids = { A, B, X: outcome.leaseId! };
       let expected: LeaseState;
       if (cell.ok === 'Leased') {
@@ -299,7 +244,9 @@ describe('Lease File, end to end', () => {
       }
       // x-ms-lease-id comes back on acquire and change only, always the id now in force.
       expect(outcome.leaseId).toBe(
-        action.kind === 'acquire' || action.kind === 'change' ? ids[(cell as { holder: Id }).holder] : undefined,
+        action.kind === 'acquire' || action.kind === 'change'
+          ? ids[(cell as { holder: LeaseHolder }).holder]
+          : undefined,
       );
       expect(outcome.header('x-ms-lease-time')).toBe(action.kind === 'break' ? '0' : undefined);
       expect(Number(outcome.header(EPOCH_HEADER))).toBe(expected.epoch);
@@ -311,7 +258,7 @@ describe('Lease File, end to end', () => {
       expectMetadata(appended, outcome);
       if (cell.event === 'LeaseAcquired') {
         expect(appended[0].data).toEqual({
-          leaseId: ids[(cell as { holder: Id }).holder],
+          leaseId: ids[(cell as { holder: LeaseHolder }).holder],
           epoch: expected.epoch,
           previousState: column,
         });
@@ -322,9 +269,8 @@ describe('Lease File, end to end', () => {
   });
 
   describe('outcomes of use attempts by lease state (18 cells, each with two operations)', () => {
-    type Kind = 'write' | 'read';
     const operations: Record<
-      Kind,
+      UseKind,
       Array<{
         name: string;
         status: number;
@@ -357,22 +303,8 @@ describe('Lease File, end to end', () => {
       ],
     };
 
-    type Cell = 'ok' | { fail: 409 | 412; code: string };
-    const NOT_PRESENT: Cell = { fail: 412, code: 'LeaseNotPresentWithFileOperation' };
-    // The table says 409 where the real service answers 412: the table wins (docs/lease-file.md).
-    const MISMATCH: Cell = { fail: 409, code: 'LeaseIdMismatchWithFileOperation' };
-    const MISSING: Cell = { fail: 412, code: 'LeaseIdMissing' };
-
-    const table: Array<[string, Kind, string | undefined, [Cell, Cell, Cell]]> = [
-      ['Write using (A)', 'write', A, [NOT_PRESENT, 'ok', NOT_PRESENT]],
-      ['Write using (B)', 'write', B, [NOT_PRESENT, MISMATCH, NOT_PRESENT]],
-      ['Write, no lease specified', 'write', undefined, ['ok', MISSING, 'ok']],
-      ['Read using (A)', 'read', A, [NOT_PRESENT, 'ok', NOT_PRESENT]],
-      ['Read using (B)', 'read', B, [NOT_PRESENT, MISMATCH, NOT_PRESENT]],
-      ['Read, no lease specified', 'read', undefined, ['ok', 'ok', 'ok']],
-    ];
-    const cells = table.flatMap(([row, kind, leaseId, outcomes]) =>
-      columns.flatMap((column, i) =>
+    const cells = USE_TABLE.flatMap(([row, kind, leaseId, outcomes]) =>
+      LEASE_COLUMNS.flatMap((column, i) =>
         operations[kind].map((op) => [row, column, op.name, kind, leaseId, op, outcomes[i]] as const),
       ),
     );
@@ -384,7 +316,7 @@ describe('Lease File, end to end', () => {
 
     it.each(cells)('%s on %s: %s', async (_row, column, _op, kind, leaseId, op, cell) => {
       const { file, stream } = await fileIn(column);
-      const start = startState[column];
+      const start = START_STATE[column];
       const before = await versionOf(stream);
 
       const outcome = await attempt(() => op.run(file, leaseId));
@@ -545,7 +477,7 @@ describe('Lease File, end to end', () => {
         expect(outcome.body).toContain(`<HeaderName>${headerName}</HeaderName>`);
       }
       expect(await eventsOf(stream, before)).toEqual([]);
-      await expectLease(file, stream, startState.leased);
+      await expectLease(file, stream, START_STATE.leased);
     });
   });
 
@@ -615,7 +547,7 @@ describe('Lease File, end to end', () => {
       expectFailure(outcome, 400, 'InvalidHeaderValue');
       expect(outcome.body).toContain('<HeaderName>x-ms-lease-duration</HeaderName>');
       expect(await versionOf(stream)).toBe(2);
-      await expectLease(file, stream, startState.leased);
+      await expectLease(file, stream, START_STATE.leased);
     });
 
     it.each([
@@ -675,7 +607,7 @@ describe('Lease File, end to end', () => {
       expectFailure(await attempt(() => inSnapshot.getShareLeaseClient(A).changeLease(B)), 400, code);
       expectFailure(await attempt(() => inSnapshot.getShareLeaseClient(A).releaseLease()), 400, code);
       expect(await versionOf(stream)).toBe(2);
-      await expectLease(file, stream, startState.leased);
+      await expectLease(file, stream, START_STATE.leased);
     });
 
     it('deletes a share whose files are leased or broken', async () => {

@@ -402,7 +402,7 @@ describe('leasing a share snapshot', () => {
     const python = new PythonSdk(service.url);
     const target = { account: ACCOUNT, key: DEVELOPMENT_KEY, share: share.name, snapshot: s1 };
     const lease = (action: string, leaseId?: string, kwargs: Record<string, unknown> = {}) =>
-      python.call('share_lease', { ...target, action, leaseId, kwargs });
+      python.call('call', { ...target, client: 'lease', method: action, leaseId, kwargs });
     try {
       expect(await lease('acquire', A, { lease_duration: 20 })).toMatchObject({ ok: true, result: { id: A } });
       expect(await lease('renew', A)).toMatchObject({ ok: true, result: { id: A } });

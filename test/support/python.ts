@@ -5,15 +5,20 @@ import { createInterface } from 'node:readline';
 const PYTHON = '/usr/bin/python3';
 
 export type PythonAnswer =
-  | { ok: true; result: any; requestId?: string }
+  | { ok: true; result: any; status?: number; requestId?: string }
   | { ok: false; status: number; code?: string; message: string; requestId?: string };
 
-/** One call of a method of the SDK's ShareClient, ShareDirectoryClient or ShareFileClient. */
+/**
+ * One call of a method of the SDK's ShareServiceClient, ShareClient, ShareDirectoryClient or
+ * ShareFileClient, or of a ShareLeaseClient ('lease') on the file at `path` (on the share without one).
+ */
 export interface PythonCall {
-  client: 'share' | 'directory' | 'file';
+  client: 'service' | 'share' | 'directory' | 'file' | 'lease';
   path?: string;
+  /** For 'lease': the lease id the ShareLeaseClient holds. */
+  leaseId?: string;
   method: string;
-  /** Its keyword arguments; `data` is sent as Latin-1 bytes. */
+  /** Its keyword arguments; `data` is sent as Latin-1 bytes, `content_settings` as a ContentSettings. */
   kwargs?: Record<string, unknown>;
   /** Call it on the share snapshot of this name (a ShareClient made with snapshot=). */
   snapshot?: string;
@@ -64,18 +69,27 @@ export class PythonSdk {
   }
 
   /**
-   * Calls in order on clients of one share, with the account's key: one result each, a refusal by
-   * the service does not stop the next. A call the SDK itself refuses (status 0) fails the batch.
+   * Calls in order on clients of one share, with the account's key: one answer each (with the
+   * request id, to find its events), a refusal by the service does not stop the next. A call the SDK
+   * itself refuses (status 0) fails the batch.
    */
-  async batch(target: { account: string; key: string; share: string }, calls: PythonCall[]): Promise<PythonResult[]> {
-    const results: PythonResult[] = [];
+  async answers(target: { account: string; key: string; share: string }, calls: PythonCall[]): Promise<PythonAnswer[]> {
+    const answers: PythonAnswer[] = [];
     for (const call of calls) {
       const answer = await this.call('call', { ...target, ...call });
-      if (answer.ok) results.push({ ok: answer.result });
-      else if (answer.status === 0) throw new Error(`${call.method}: ${answer.code} ${answer.message}`);
-      else results.push({ error: { status: answer.status, code: answer.code, message: answer.message } });
+      if (!answer.ok && answer.status === 0) throw new Error(`${call.method}: ${answer.code} ${answer.message}`);
+      answers.push(answer);
     }
-    return results;
+    return answers;
+  }
+
+  /** As answers(), each reduced to its result or its refusal. */
+  async batch(target: { account: string; key: string; share: string }, calls: PythonCall[]): Promise<PythonResult[]> {
+    return (await this.answers(target, calls)).map((answer) =>
+      answer.ok
+        ? { ok: answer.result }
+        : { error: { status: answer.status, code: answer.code, message: answer.message } },
+    );
   }
 
   private exited(): PythonAnswer {

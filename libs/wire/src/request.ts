@@ -46,7 +46,7 @@ export interface ParsedUrl {
   rawQuery: string;
   account: string;
   share?: string;
-  /** Path components below the share, percent-decoded but otherwise as sent. */
+  /** Path components below the share, percent-decoded (`%2F` separates too) but otherwise as sent. */
   path: string[];
   query: Record<string, string>;
 }
@@ -82,7 +82,10 @@ export function parseUrl(url: string): ParsedUrl {
   }
   const query: Record<string, string> = {};
   for (const [name, given] of values) query[name] = given.sort().join(',');
-  const [account = '', share, ...path] = decoded;
+  const [account = '', share, ...below] = decoded;
+  // An encoded slash separates components as a slash does: the Python SDK's directory clients send
+  // `dir%2Fsub` (it quotes the whole directory path), and Azure takes it as `dir/sub`.
+  const path = below.flatMap((component) => component.split('/'));
   return { rawPath, rawQuery, account, share: share === '' ? undefined : share, path, query };
 }
 

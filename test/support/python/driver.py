@@ -1,9 +1,9 @@
 """Drives Leasehold through the official Python SDK (azure.storage.fileshare) for the e2e tests.
 
 One process per test file: requests arrive as JSON lines on stdin ({"id", "op", "args"}), answers
-leave as JSON lines on stdout ({"id", "ok": true, "result", "requestId"} or {"id", "ok": false,
+leave as JSON lines on stdout ({"id", "ok": true, "result", "status", "requestId"} or {"id", "ok": false,
 "status", "code", "message", "requestId"}). argv: the service's base URL (http://127.0.0.1:PORT).
-The op "call" calls any method of a share, directory or file client; the others shape their
+The op "call" calls any method of a service, share, directory, file or lease client; the others shape their
 arguments and results for one test each.
 """
 import json
@@ -11,8 +11,10 @@ import sys
 from datetime import date, datetime, timezone
 
 from azure.core.exceptions import HttpResponseError
+from azure.core.paging import ItemPaged
 from azure.storage.fileshare import (
     AccessPolicy,
+    ContentSettings,
     CorsRule,
     Metrics,
     RetentionPolicy,
@@ -28,7 +30,8 @@ last_response = {}
 
 
 def remember(response):
-    """raw_response_hook: keeps the answer's request id, so the tests can find the events it recorded."""
+    """raw_response_hook: keeps the answer's status and request id (to find the events it recorded)."""
+    last_response["status"] = response.http_response.status_code
     last_response["requestId"] = response.http_response.headers.get("x-ms-request-id")
 
 
@@ -56,18 +59,36 @@ def plain(value):
 
 
 def call(a):
-    """a["method"] of a client of the share (at a["snapshot"] when given), a["path"]'s directory or file, with a["kwargs"]."""
+    """a["method"] of the account's service client, of a client of the share (at a["snapshot"] when given)
+    or of a["path"]'s directory or file, or (client "lease") of a ShareLeaseClient holding a["leaseId"] on
+    a["path"]'s file (on the share without a path), with a["kwargs"]. A listing is read to its end; a lease
+    call answers the lease client's id and etag too."""
     s = service(a).get_share_client(a["share"], snapshot=a.get("snapshot"))
     kind = a["client"]
-    client = s if kind == "share" else s.get_directory_client(a.get("path", "")) if kind == "directory" else s.get_file_client(a["path"])
-    kwargs = dict(a.get("kwargs", {}))
+    if kind == "service":
+        client = service(a)
+    elif kind == "share":
+        client = s
+    elif kind == "directory":
+        client = s.get_directory_client(a.get("path", ""))
+    elif kind == "file":
+        client = s.get_file_client(a["path"])
+    else:
+        client = ShareLeaseClient(s.get_file_client(a["path"]) if a.get("path") else s, lease_id=a.get("leaseId"))
+    kwargs = {"raw_response_hook": remember, **a.get("kwargs", {})}
     if "data" in kwargs:
         kwargs["data"] = kwargs["data"].encode("latin1")
+    if "content_settings" in kwargs:
+        kwargs["content_settings"] = ContentSettings(**kwargs["content_settings"])
     result = getattr(client, a["method"])(**kwargs)
+    if isinstance(result, ItemPaged):
+        result = list(result)
     if a["method"] == "download_file":
         return result.readall().decode("latin1")
     if a["method"] in ("rename_file", "rename_directory"):
         return {"url": result.url}
+    if kind == "lease":
+        return {"id": client.id, "etag": client.etag, "result": plain(result)}
     return plain(result)
 
 
@@ -104,14 +125,6 @@ def rule_out(r):
     }
 
 
-def share_lease(a):
-    """a["action"] (acquire, renew, change, release, break_lease) of a ShareLeaseClient on the share, or its snapshot a["snapshot"], holding a["leaseId"]."""
-    client = service(a).get_share_client(a["share"], snapshot=a.get("snapshot"))
-    lease = ShareLeaseClient(client, lease_id=a.get("leaseId"))
-    result = getattr(lease, a["action"])(raw_response_hook=remember, **a.get("kwargs", {}))
-    return {"id": lease.id, "etag": lease.etag, "result": plain(result)}
-
-
 def share_out(s):
     return {"name": s.name, "quota": s.quota, "accessTier": s.access_tier, "metadata": s.metadata, "etag": s.etag}
 
@@ -145,7 +158,6 @@ OPS = {
     "upload_range": lambda a: file(a).upload_range(a["data"].encode("latin1"), a["offset"], len(a["data"]), raw_response_hook=remember)["etag"],
     "download": lambda a: file(a).download_file(raw_response_hook=remember).readall().decode("latin1"),
     "acquire_lease": lambda a: file(a).acquire_lease(raw_response_hook=remember).id,
-    "share_lease": lambda a: share_lease(a),
     "upload_range_from_url": lambda a: file(a).upload_range_from_url(
         a["source"], a["offset"], a["length"], a["sourceOffset"], lease=a.get("lease"), raw_response_hook=remember
     )["etag"],
@@ -164,7 +176,7 @@ def answer(message):
     last_response.clear()
     try:
         result = OPS[message["op"]](message["args"])
-        return {"id": message["id"], "ok": True, "result": result, "requestId": last_response.get("requestId")}
+        return {"id": message["id"], "ok": True, "result": result, "status": last_response.get("status"), "requestId": last_response.get("requestId")}
     except HttpResponseError as error:
         response = error.response
         return {
