@@ -42,6 +42,8 @@ const CONFIG = {
   handles: envInteger('BENCH_COSTS_HANDLES', 200_000, 1000, 2_000_000),
   chunk: envInteger('FORCE_CLOSE_CHUNK_SIZE', 1000, 1, 100_000),
   redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+  /** 1: the cluster flushes WAL at each commit, as deployed (the ops/s then include the flushes). */
+  fsync: env.BENCH_COSTS_FSYNC === '1',
 };
 const PER_FILE = 1000;
 const ACCOUNT = DEVELOPMENT_ACCOUNT;
@@ -184,7 +186,11 @@ async function main(): Promise<number> {
     `starting a private PostgreSQL cluster (initdb into a temp directory); queue prefix ${PREFIX} on the shared Redis`,
   );
   // No checkpoint but the bench's own inside a window: each window's full-page images are its own.
-  const pg = (cluster = await ownPostgres({ checkpoint_timeout: '1h', max_wal_size: '64GB' }));
+  const pg = (cluster = await ownPostgres({
+    checkpoint_timeout: '1h',
+    max_wal_size: '64GB',
+    ...(CONFIG.fsync ? { fsync: 'on' } : {}),
+  }));
   const databaseUrl = `${pg.url}/${DATABASE}`;
   const db = new Client({ connectionString: `${pg.url}/postgres` });
   await db.connect();
@@ -233,7 +239,7 @@ async function main(): Promise<number> {
   results.push(
     await measure(
       ctx,
-      `lease action (acquire or release, JS SDK), ${CONFIG.clients} clients on distinct files`,
+      `lease action (acquire or release, JS SDK), ${CONFIG.clients} client${CONFIG.clients === 1 ? '' : 's'} on distinct files`,
       { label: 'API', pid: api.child.pid! },
       'ops',
       () => leaseCycles(leaseDir, CONFIG.cycles),
@@ -330,7 +336,7 @@ async function main(): Promise<number> {
   const lines = [
     `# Costs benchmark, ${new Date().toISOString()}`,
     '',
-    `${serviceCode(ROOT)} Machine: ${cpu.length} × ${cpu[0]?.model ?? 'CPU'}, shared with other work; load average (1 min) ${loadAtStart.toFixed(2)} at the start, ${load1().toFixed(2)} at the end. PostgreSQL ${server_version}, a private cluster (fsync off, checkpoint before each window), Node ${process.version}.`,
+    `${serviceCode(ROOT)} Machine: ${cpu.length} × ${cpu[0]?.model ?? 'CPU'}, shared with other work; load average (1 min) ${loadAtStart.toFixed(2)} at the start, ${load1().toFixed(2)} at the end. PostgreSQL ${server_version}, a private cluster (fsync ${CONFIG.fsync ? 'on' : 'off'}, checkpoint before each window), Node ${process.version}.`,
     '',
     '| op | ops | seconds | ops/s | CPU ms/op (process) | PostgreSQL CPU ms/op (whole cluster) | WAL bytes/op | of which full-page images | commits/op | load before → after |',
     '| --- | --: | --: | --: | --: | --: | --: | --: | --: | --- |',
