@@ -1,8 +1,12 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createHmac, randomUUID } from 'node:crypto';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { resolve } from 'node:path';
 import { Client } from 'pg';
+import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
 import { freePort, waitForReady } from '@leasehold/observability';
+import { sharedKeyStringsToSign } from '../libs/wire/src/auth/shared-key';
 import { RowInput, withRatios } from './summary';
 
 /** Shared by the benches: paths, child processes, one-off SQL (the lease bench, which has its own process helpers, uses the SQL). */
@@ -159,4 +163,56 @@ export function serviceCode(root: string): string {
   } catch {
     return 'Service code: not a git checkout.';
   }
+}
+
+/**
+ * One request signed with the development account's Shared Key, for what the SDK has no call for
+ * (Leasehold's force-close jobs); the body is read whole.
+ */
+export function signedRequest(
+  agent: Agent,
+  apiUrl: string,
+  method: string,
+  path: string,
+  query: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, any>; body: string }> {
+  const all: Record<string, string> = {
+    'x-ms-date': new Date().toUTCString(),
+    'x-ms-version': '2026-04-06',
+    'x-ms-client-request-id': randomUUID(),
+    ...(method === 'PUT' ? { 'content-length': '0' } : {}),
+    ...headers,
+  };
+  const [stringToSign] = sharedKeyStringsToSign(
+    { method, rawPath: path, rawQuery: query, headers: all },
+    DEVELOPMENT_ACCOUNT,
+  );
+  all['authorization'] =
+    `SharedKey ${DEVELOPMENT_ACCOUNT}:${createHmac('sha256', Buffer.from(DEVELOPMENT_KEY, 'base64')).update(stringToSign, 'utf8').digest('base64')}`;
+  const url = new URL(apiUrl);
+  return new Promise((done, fail) => {
+    const req = request(
+      { host: url.hostname, port: url.port, method, path: `${path}?${query}`, headers: all, agent },
+      (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        res.on('error', fail);
+      },
+    );
+    req.on('error', fail);
+    req.end();
+  });
+}
+
+/**
+ * Keeps the audit projector (which runs in the worker process) on standby until `release`: it
+ * projects only while it holds its advisory lock, `projection:audit`, so that one worker leads.
+ */
+export async function holdAuditProjector(databaseUrl: string): Promise<{ release(): Promise<void> }> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  await client.query(`SELECT pg_advisory_lock(hashtext('projection:audit'))`);
+  return { release: () => client.end() };
 }

@@ -1,14 +1,25 @@
-import { children, DIST, envInteger, ROOT, runToEnd, sql, startReady, stop, withPath } from './common';
+import {
+  children,
+  DIST,
+  envInteger,
+  holdAuditProjector,
+  ROOT,
+  runToEnd,
+  signedRequest,
+  sql,
+  startReady,
+  stop,
+  withPath,
+} from './common';
 import { emitRow } from './common';
 import { ShareServiceClient, StorageSharedKeyCredential } from '@azure/storage-file-share';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
 import { closeQueue, FORCE_CLOSE_QUEUE, redisConnection } from '@leasehold/jobs';
-import { sharedKeyStringsToSign } from '../libs/wire/src/auth/shared-key';
 import { Queue } from 'bullmq';
 import { ChildProcess } from 'node:child_process';
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -144,39 +155,6 @@ async function seedAll(): Promise<void> {
 
 const agent = new Agent({ keepAlive: true, maxSockets: 4 });
 
-function signed(
-  apiUrl: string,
-  method: string,
-  path: string,
-  query: string,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; headers: Record<string, any>; body: string }> {
-  const all: Record<string, string> = {
-    'x-ms-date': new Date().toUTCString(),
-    'x-ms-version': '2026-04-06',
-    'x-ms-client-request-id': randomUUID(),
-    ...(method === 'PUT' ? { 'content-length': '0' } : {}),
-    ...headers,
-  };
-  const [stringToSign] = sharedKeyStringsToSign({ method, rawPath: path, rawQuery: query, headers: all }, ACCOUNT);
-  all['authorization'] =
-    `SharedKey ${ACCOUNT}:${createHmac('sha256', Buffer.from(DEVELOPMENT_KEY, 'base64')).update(stringToSign, 'utf8').digest('base64')}`;
-  const url = new URL(apiUrl);
-  return new Promise((done, fail) => {
-    const req = request(
-      { host: url.hostname, port: url.port, method, path: `${path}?${query}`, headers: all, agent },
-      (res) => {
-        let body = '';
-        res.on('data', (d) => (body += d));
-        res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, body }));
-        res.on('error', fail);
-      },
-    );
-    req.on('error', fail);
-    req.end();
-  });
-}
-
 const xmlText = (xml: string, name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1] ?? '';
 
 interface Memory {
@@ -223,19 +201,13 @@ function cpuSeconds(pid: number): number {
 }
 
 /**
- * Keeps the audit projector (which runs in the worker process) on standby: it projects only while
- * it holds its advisory lock, `projection:audit`, so that one worker leads. Holding it here
- * measures the job alone, as the raw SQL is; the run with the projector live is BENCH_FC_PROJECTOR=1.
- * The report shows how many events the projector applied during each job, so a renamed lock
- * would show up there.
+ * The audit projector on standby while the job runs, when this schema has one: the job is measured
+ * alone, as the raw SQL is; the run with the projector live is BENCH_FC_PROJECTOR=1. The report
+ * shows how many events the projector applied during each job, so a renamed lock would show up there.
  */
 async function holdProjector(): Promise<{ release(): Promise<void> } | undefined> {
   const [present] = await sql(databaseUrl, `SELECT to_regclass('projection_checkpoints') IS NOT NULL AS yes`);
-  if (!present.yes) return undefined;
-  const client = new Client({ connectionString: databaseUrl });
-  await client.connect();
-  await client.query(`SELECT pg_advisory_lock(hashtext('projection:audit'))`);
-  return { release: () => client.end() };
+  return present.yes ? holdAuditProjector(databaseUrl) : undefined;
 }
 
 /** Waits until the worker has been idle for 3 s in a row (under 5 % of a CPU): the job starts from a quiet process. */
@@ -300,7 +272,7 @@ async function runJob(apiUrl: string, worker: ChildProcess, projectorLive: boole
     const cpuBefore = cpuSeconds(pid);
     const auditBefore = await auditRows();
     const loadBefore = loadavg()[0];
-    const submitted = await signed(apiUrl, 'PUT', `/${ACCOUNT}/${SHARE}`, 'comp=forceclosejob', {
+    const submitted = await signedRequest(agent, apiUrl, 'PUT', `/${ACCOUNT}/${SHARE}`, 'comp=forceclosejob', {
       'x-ms-handle-id': '*',
       'x-ms-recursive': 'true',
     });
@@ -313,7 +285,7 @@ async function runJob(apiUrl: string, worker: ChildProcess, projectorLive: boole
     let closed = 0;
     for (let poll = 0; poll < 100_000 && !['completed', 'failed', 'cancelled'].includes(state); poll++) {
       await sleep(200);
-      const res = await signed(apiUrl, 'GET', `/${ACCOUNT}`, `comp=forceclosejob&jobid=${jobId}`);
+      const res = await signedRequest(agent, apiUrl, 'GET', `/${ACCOUNT}`, `comp=forceclosejob&jobid=${jobId}`);
       if (res.status !== 200) throw new Error(`job read answered ${res.status}: ${res.body}`);
       state = xmlText(res.body, 'State');
       closed = Number(xmlText(res.body, 'HandlesClosed'));

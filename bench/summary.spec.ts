@@ -14,6 +14,7 @@ describe('bench summary', () => {
     ],
     cpuMsPerOp: 0.2914,
     cpuProcess: 'API',
+    walBytesPerOp: 1234.5,
     peakRssMiB: 182.4,
   });
 
@@ -28,9 +29,9 @@ describe('bench summary', () => {
     ]);
     const [, , lease, audit] = table.split('\n');
     expect(lease).toBe(
-      '| lease | acquire+release, 64 clients | 1,500 ops/s | 12.3 | 80 | 0.5× pgbench -M prepared (3,000, 4 / 20); – etcd (0) | 0.291 (API) | – | 182 |  |',
+      '| lease | acquire+release, 64 clients | 1,500 ops/s | 12.3 | 80 | 0.5× pgbench -M prepared (3,000, 4 / 20); – etcd (0) | 0.291 (API) | – | 1,235 | 182 |  |',
     );
-    expect(audit).toBe('| audit | a \\| b | 123,457 events/s | – | – | – | – | – | – |  |');
+    expect(audit).toBe('| audit | a \\| b | 123,457 events/s | – | – | – | – | – | – | – |  |');
   });
 
   it('reads back what was written, and names the line that is not a row', () => {

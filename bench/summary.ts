@@ -25,6 +25,8 @@ export interface RowInput {
   cpuProcess?: string;
   /** CPU of the PostgreSQL backends serving the bench database per op, where the bench measures it. */
   dbCpuMsPerOp?: number;
+  /** WAL bytes PostgreSQL wrote per op, where the bench measures it on a cluster of its own. */
+  walBytesPerOp?: number;
   /** Peak resident set (VmHWM) of the same process over the scenario, MiB. */
   peakRssMiB?: number;
   /** Outcomes that qualify the figures (lost leases, failed requests, deliveries). */
@@ -80,8 +82,8 @@ const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 export function renderTable(rows: ResultRow[]): string {
   const lines = [
-    '| bench | scenario | throughput | p50 ms | p99 ms | vs baseline (its throughput, p50 / p99 ms) | CPU ms/op (process) | PostgreSQL CPU ms/op | peak RSS MiB | notes |',
-    '| --- | --- | --: | --: | --: | --- | --: | --: | --: | --- |',
+    '| bench | scenario | throughput | p50 ms | p99 ms | vs baseline (its throughput, p50 / p99 ms) | CPU ms/op (process) | PostgreSQL CPU ms/op | WAL bytes/op | peak RSS MiB | notes |',
+    '| --- | --- | --: | --: | --: | --- | --: | --: | --: | --: | --- |',
   ];
   for (const r of rows) {
     const baselines =
@@ -103,6 +105,7 @@ export function renderTable(rows: ResultRow[]): string {
         baselines,
         cpu,
         figure(r.dbCpuMsPerOp),
+        figure(r.walBytesPerOp),
         figure(r.peakRssMiB),
         r.notes ?? '',
       ]

@@ -15,6 +15,7 @@ import { ShareSnapshots1764720000000 } from './1764720000000-ShareSnapshots';
 import { SnapshotLeases1764730000000 } from './1764730000000-SnapshotLeases';
 import { ForceCloseAppend1764750000000 } from './1764750000000-ForceCloseAppend';
 import { EventsHorizon1764760000000 } from './1764760000000-EventsHorizon';
+import { KeysLeadWithTenant1764770000000 } from './1764770000000-KeysLeadWithTenant';
 
 /** Every migration, in order. Listed as classes so they run the same from sources and from dist. */
 export const migrations = [
@@ -35,4 +36,5 @@ export const migrations = [
   SnapshotLeases1764730000000,
   ForceCloseAppend1764750000000,
   EventsHorizon1764760000000,
+  KeysLeadWithTenant1764770000000,
 ];

@@ -153,6 +153,8 @@ export class CpuSampler {
   private timer?: NodeJS.Timeout;
   private startedAt = 0;
   private machineStart = { busy: 0, total: 0 };
+  /** Wall seconds from start to the last stop: cores × seconds is CPU seconds. */
+  seconds = 0;
 
   constructor(private readonly groups: () => Record<string, number[]>) {}
 
@@ -186,7 +188,7 @@ export class CpuSampler {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.sample(false);
-    const seconds = (Date.now() - this.startedAt) / 1000;
+    const seconds = (this.seconds = (Date.now() - this.startedAt) / 1000);
     const result: Record<string, number> = {};
     for (const [group, ticks] of this.used) result[group] = ticks / CLK_TCK / seconds;
     const end = machineTicks();

@@ -10,7 +10,7 @@ import {
   startWorkerProcess,
   WorkerProcess,
 } from '../support/processes';
-import { OwnService, ownPostgres, ownRedis } from '../support/own-services';
+import { OwnService, ownPostgres, ownRedis } from '../../bench/own-services';
 
 jest.setTimeout(240_000);
 

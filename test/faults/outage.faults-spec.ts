@@ -7,7 +7,7 @@ import { migrateDatabase } from '../../libs/event-store/src';
 import { verifyProjections } from '../../libs/projections/src';
 import { inParallel, parseJob, wirePath } from '../support/jobs';
 import { LeaseOutcome, leaseViolations, LoggedEpoch } from '../support/lease-checker';
-import { OwnService, ownPostgres, ownRedis } from '../support/own-services';
+import { OwnService, ownPostgres, ownRedis } from '../../bench/own-services';
 import {
   ApiBuild,
   ApiProcess,

@@ -1,13 +1,16 @@
-// PostgreSQL and Redis instances of a test's own, for tests that stop and restart them: the
-// machine's shared instances are never touched.
+// PostgreSQL and Redis instances of a test's or a bench's own: for tests that stop and restart
+// them, and for the costs bench, which reads cluster-wide figures (WAL) that only a private
+// cluster makes ours alone. The machine's shared instances are never touched.
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../libs/observability/src';
+import { freePort } from '@leasehold/observability';
 
 export interface OwnService {
   url: string;
+  /** The server process's pid (PostgreSQL's postmaster, the parent of its backends); undefined while stopped. */
+  readonly pid: number | undefined;
   /** Stops it (SIGTERM, the instance's own pid) and waits until it is gone. */
   stop(): Promise<void>;
   /** Stops it as a crash would (PostgreSQL's immediate shutdown, Redis's SIGKILL): nothing is flushed. */
@@ -50,6 +53,9 @@ function managed(
   };
   return {
     url,
+    get pid() {
+      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
     stop,
     crash: () => send(crashSignal),
     start,
@@ -66,8 +72,11 @@ const canRun = (command: string, args: string[]) => {
   }
 };
 
-/** initdb into a temp directory as the postgres user, then `postgres` on a free port (trust auth). */
-export async function ownPostgres(): Promise<OwnService> {
+/**
+ * initdb into a temp directory as the postgres user, then `postgres` on a free port (trust auth,
+ * fsync off); `settings` are more `-c name=value` server settings.
+ */
+export async function ownPostgres(settings: Record<string, string> = {}): Promise<OwnService> {
   const dir = mkdtempSync(join(tmpdir(), 'leasehold-pg-'));
   // PostgreSQL refuses to run as root: as root, run it as the postgres user.
   const user =
@@ -91,6 +100,7 @@ export async function ownPostgres(): Promise<OwnService> {
     'listen_addresses=127.0.0.1',
     '-c',
     'fsync=off',
+    ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
   ];
   const service = managed(
     () => spawn('postgres', args, { stdio: 'ignore', ...user }),
