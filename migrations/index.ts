@@ -16,6 +16,7 @@ import { SnapshotLeases1764730000000 } from './1764730000000-SnapshotLeases';
 import { ForceCloseAppend1764750000000 } from './1764750000000-ForceCloseAppend';
 import { EventsHorizon1764760000000 } from './1764760000000-EventsHorizon';
 import { KeysLeadWithTenant1764770000000 } from './1764770000000-KeysLeadWithTenant';
+import { NotifyAfterCommit1764780000000 } from './1764780000000-NotifyAfterCommit';
 
 /** Every migration, in order. Listed as classes so they run the same from sources and from dist. */
 export const migrations = [
@@ -37,4 +38,5 @@ export const migrations = [
   ForceCloseAppend1764750000000,
   EventsHorizon1764760000000,
   KeysLeadWithTenant1764770000000,
+  NotifyAfterCommit1764780000000,
 ];

@@ -160,6 +160,9 @@ export const executorOn = (client: ClientBase): SqlExecutor => ({
   query: async <R>(sql: string, params?: unknown[]) => (await client.query(prepared(sql, params))).rows as R[],
 });
 
+/** The channel notified after every commit that appended events (payload empty); the watch feed listens on it. */
+export const EVENTS_CHANNEL = 'leasehold_events';
+
 /** The append statement's time, successful or not (a conflict costs a round trip too). */
 function timed<T>(statement: Promise<T>): Promise<T> {
   const end = eventAppendDuration.startTimer();
@@ -175,6 +178,10 @@ export class EventStore {
   /** TypeORM owns the pool and the migrations; statements go straight to its pg pool. */
   private readonly pool: Pool;
   readonly db: SqlExecutor;
+  /** The executors of open transactions, each with whether an append ran in it. */
+  private readonly transactions = new WeakMap<SqlExecutor, { appended: boolean }>();
+  private notifying = false;
+  private notifyAgain = false;
 
   constructor(dataSource: DataSource) {
     this.pool = (dataSource.driver as PostgresDriver).master as Pool;
@@ -196,10 +203,13 @@ export class EventStore {
     const onError = (error: Error) => (broken = error);
     client.on('error', onError);
     const sql = executorOn(client);
+    const state = { appended: false };
+    this.transactions.set(sql, state);
     try {
       await client.query('BEGIN');
       const result = await work(sql);
       await client.query('COMMIT');
+      if (state.appended) this.notifyCommitted();
       return result;
     } catch (error) {
       if (isUnavailable(error)) broken ??= error as Error;
@@ -232,7 +242,40 @@ export class EventStore {
       throw error;
     }
     if (appended.length !== events.length) throw new ConcurrencyError(tenant, streamId, expectedVersion);
+    this.appended(sql);
     return expectedVersion + events.length;
+  }
+
+  /** After an append: listeners are told now when it committed on its own, else when its transaction commits. */
+  private appended(sql: SqlExecutor): void {
+    const transaction = this.transactions.get(sql);
+    if (transaction) transaction.appended = true;
+    else this.notifyCommitted();
+  }
+
+  /**
+   * NOTIFY EVENTS_CHANNEL, after the commit and in a statement of its own: inside the appending
+   * transaction it would serialize every append's commit behind the last one's flush (PostgreSQL
+   * holds its notify lock until a notifying commit is flushed; migration 1764780000000). One at a
+   * time: commits made meanwhile are told by the next, which starts after they committed. One lost
+   * (the process dies between commit and notify, the database goes away) costs listeners their
+   * poll period, never an event.
+   */
+  private notifyCommitted(): void {
+    if (this.notifying) {
+      this.notifyAgain = true;
+      return;
+    }
+    this.notifying = true;
+    void this.pool
+      .query(`SELECT pg_notify('${EVENTS_CHANNEL}', '')`)
+      .catch(() => undefined)
+      .finally(() => {
+        this.notifying = false;
+        if (!this.notifyAgain) return;
+        this.notifyAgain = false;
+        this.notifyCommitted();
+      });
   }
 
   /**
@@ -261,6 +304,7 @@ export class EventStore {
       throw error;
     }
     const ids = new Set(appended.map((r) => r.event_id));
+    if (ids.size > 0) this.appended(sql);
     return rows.firstEventIds.map((id) => ids.has(id));
   }
 
@@ -309,7 +353,9 @@ export class EventStore {
       )
       ${answer}`;
     try {
-      return await timed(sql.query<R>(statement, [...projection.params, tenant, JSON.stringify(metadata)]));
+      const answered = await timed(sql.query<R>(statement, [...projection.params, tenant, JSON.stringify(metadata)]));
+      this.appended(sql);
+      return answered;
     } catch (error) {
       if (isUniqueViolation(error, 'events_stream_version_unique'))
         throw new ConcurrencyError(tenant, '(several streams)', -1);
@@ -381,7 +427,9 @@ export class EventStore {
    * readAll's next batch together with what readFirstEvents would give for every stream in it
    * (each stream's first event and its events of `alsoTypes`, here in the log's order), in one
    * statement: one round trip and one snapshot where a reader would otherwise make two. The watch
-   * feed, and a watcher catching up, find where their events happen with it.
+   * feed, and a watcher catching up, find where their events happen with it. `heldBack`: a
+   * committed event after `after` waits behind the horizon (an older transaction is still running),
+   * so a reader should look again soon rather than wait for the next notification.
    */
   async readAllWithFirstEvents(
     after: Checkpoint | undefined,
@@ -389,21 +437,31 @@ export class EventStore {
     alsoTypes: string[],
     sql: SqlExecutor = this.db,
     scope: ReadScope = {},
-  ): Promise<{ events: RecordedEvent[]; firstEvents: RecordedEvent[] }> {
+  ): Promise<{ events: RecordedEvent[]; firstEvents: RecordedEvent[]; heldBack: boolean }> {
     const batch = nextBatch(after, limit, scope);
-    const rows = await sql.query<EventRow & { first_event: boolean }>(
+    // kind 0: the batch; 1: first events and moves; 2: one committed event after `after` that an
+    // older transaction still running holds behind the horizon, if there is one.
+    const rows = await sql.query<EventRow & { kind: number }>(
       `WITH batch AS MATERIALIZED (${batch.sql}),
             wanted AS (SELECT DISTINCT tenant, stream_id FROM batch)
-       SELECT false AS first_event, ${COLUMNS} FROM batch
+       SELECT 0 AS kind, ${COLUMNS} FROM batch
        UNION ALL
-       ${firstEventsOf('wanted', alsoTypes, 'true AS first_event, ')}
-       ORDER BY first_event, transaction_id, position`,
+       ${firstEventsOf('wanted', alsoTypes, '1 AS kind, ')}
+       UNION ALL
+       (SELECT 2 AS kind, ${COLUMNS} FROM events
+         WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND transaction_id >= (SELECT events_horizon())
+         LIMIT 1)
+       ORDER BY kind, transaction_id, position`,
       batch.params,
     );
     const events: RecordedEvent[] = [];
     const firstEvents: RecordedEvent[] = [];
-    for (const row of rows) (row.first_event ? firstEvents : events).push(toRecorded(row));
-    return { events, firstEvents };
+    let heldBack = false;
+    for (const row of rows) {
+      if (row.kind === 2) heldBack = true;
+      else (row.kind === 0 ? events : firstEvents).push(toRecorded(row));
+    }
+    return { events, firstEvents, heldBack };
   }
 
   /**

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { DomainError } from '@leasehold/domain';
-import { Checkpoint, compareCheckpoints, EventStore, executorOn } from '@leasehold/event-store';
+import { Checkpoint, compareCheckpoints, EVENTS_CHANNEL, EventStore, executorOn } from '@leasehold/event-store';
 import { Client } from 'pg';
 import { StreamPlaces } from './places';
 import { matches, MOVES, visibleTo, watchPathKey, WatchEvent, WatchFilter } from './watch-event';
@@ -11,7 +11,7 @@ export interface WatchFeedOptions {
   bufferEvents: number;
   /** Watchers one tenant may hold open on this process. */
   limitPerTenant: number;
-  /** The safety-net poll when no notification comes (a lost LISTEN connection, a transaction holding back the horizon). */
+  /** The safety-net poll when no notification comes (a lost LISTEN connection, a NOTIFY lost with the process that owed it). */
   pollMs?: number;
   /** Events per read of the log. */
   batchSize?: number;
@@ -20,10 +20,9 @@ export interface WatchFeedOptions {
 /** What a watcher takes: the next event, or "resume after this checkpoint" when it fell too far behind (then it is closed). */
 export type WatchItem = { kind: 'event'; event: WatchEvent } | { kind: 'resume'; after: Checkpoint };
 
-const CHANNEL = 'leasehold_events';
 const DEFAULT_POLL_MS = 1_000;
 const RECONNECT_MS = 1_000;
-/** After a notification whose transaction is still held back by an older open one, read again after 2, 4, 8… ms, up to the poll period. */
+/** While a committed event waits behind an older open transaction, read again after 2, 4, 8… ms, up to the poll period. */
 const FIRST_RETRY_MS = 2;
 
 /** The index key of a watched place: '' for the whole account, `share/` for a share, `share/path` below it. */
@@ -226,8 +225,8 @@ export class WatchFeed {
   private starting?: Promise<void>;
   private listener?: Client;
   private notified = false;
-  /** The newest transaction a notification named; the reader retries quickly until it has read it. */
-  private notifiedXid = '0';
+  /** The last read found a committed event held back by an older open transaction: read again soon. */
+  private heldBack = false;
   private sleeper?: { wake: () => void };
   private loop?: Promise<void>;
   private stopped = false;
@@ -315,18 +314,7 @@ export class WatchFeed {
 
   private async listen(): Promise<void> {
     const client = new Client({ connectionString: this.options.databaseUrl, application_name: 'leasehold-watch' });
-    client.on('notification', (message) => {
-      if (
-        message.payload &&
-        compareCheckpoints(
-          { transactionId: message.payload, position: '0' },
-          { transactionId: this.notifiedXid, position: '0' },
-        ) > 0
-      ) {
-        this.notifiedXid = message.payload;
-      }
-      this.wake();
-    });
+    client.on('notification', () => this.wake());
     const lost = () => {
       if (this.listener !== client) return;
       this.listener = undefined;
@@ -337,7 +325,7 @@ export class WatchFeed {
     client.on('end', lost);
     try {
       await client.connect();
-      await client.query(`LISTEN ${CHANNEL}`);
+      await client.query(`LISTEN ${EVENTS_CHANNEL}`);
     } catch (error) {
       client.removeAllListeners('end');
       await client.end().catch(() => undefined);
@@ -352,12 +340,7 @@ export class WatchFeed {
     let retryMs = FIRST_RETRY_MS;
     let lastReconnect = 0;
     while (!this.stopped) {
-      const heldBack =
-        this.head !== undefined &&
-        compareCheckpoints(
-          { transactionId: this.notifiedXid, position: '0' },
-          { transactionId: this.head.transactionId, position: '0' },
-        ) > 0;
+      const heldBack = this.head !== undefined && this.heldBack;
       await this.sleep(heldBack ? retryMs : this.pollMs);
       if (this.stopped) break;
       if (this.count === 0) {
@@ -413,12 +396,13 @@ export class WatchFeed {
       // Where the batch's events happen comes with the batch: one round trip per batch, not two.
       // It runs on the LISTEN connection while there is one: on the pool it waited behind the
       // requests' statements whenever they held every connection.
-      const { events, firstEvents } = await this.store.readAllWithFirstEvents(
+      const { events, firstEvents, heldBack } = await this.store.readAllWithFirstEvents(
         from,
         this.batchSize,
         MOVES,
         this.listener && executorOn(this.listener),
       );
+      this.heldBack = heldBack;
       read += events.length;
       if (events.length === 0) return read;
       const mapped = await this.places.toWatchEvents(events, true, firstEvents);
