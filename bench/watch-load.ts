@@ -267,7 +267,7 @@ export async function runWatchLoad(spec: WatchLoadSpec): Promise<WatchLoadResult
   clearInterval(rssTimer);
   await settle();
   // Deliveries still on their way: until every one the log says is due has come (at most 30 s). A
-  // transaction held open anywhere on the server can hold them all back for a while.
+  // transaction held open in the database can hold them all back for a while.
   const due = (await windowEvents(spec.databaseUrl, windowStart, windowEnd)) * (spec.watchers / spec.files);
   for (let i = 0; i < 300 && delivered < due; i++) await sleep(100);
 

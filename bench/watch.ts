@@ -117,14 +117,14 @@ async function main(): Promise<void> {
     apiPid: api.pid!,
     databaseUrl,
   };
-  // How long the oldest transaction holding an xid has been open, cluster-wide (since its start,
-  // which may be before it took its xid): a watch, like every readAll reader, delivers nothing
-  // committed after that xid until the transaction ends. Other work on the server counts too.
+  // How long the oldest transaction holding an xid in the bench's database has been open (since its
+  // start, which may be before it took its xid): a watch, like every readAll reader, delivers
+  // nothing committed after that xid until the transaction ends (events_horizon()).
   const horizon: Array<{ at: number; ms: number }> = [];
   const sampler = setInterval(() => {
     sql(
       databaseUrl,
-      `SELECT coalesce(extract(epoch FROM max(clock_timestamp() - xact_start)) * 1000, 0)::float AS ms FROM pg_stat_activity WHERE backend_xid IS NOT NULL`,
+      `SELECT coalesce(extract(epoch FROM max(clock_timestamp() - xact_start)) * 1000, 0)::float AS ms FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND datname = current_database()`,
     )
       .then(([row]) => horizon.push({ at: Date.now(), ms: row.ms }))
       .catch(() => undefined);
@@ -153,7 +153,7 @@ async function main(): Promise<void> {
     `deliveries: ${load.delivered} of ${expected} expected (${expected - load.delivered} missing), ${load.duplicates} duplicates, ${load.resumes} resume signals`,
     `latency from the event's insert (recorded_at, before its commit) to the watcher: p50 ${ms(load.latency.p50)} ms, p99 ${ms(load.latency.p99)} ms, mean ${ms(load.latency.mean)} ms (${load.latency.count} samples)`,
     `latency from the writer's answer (after the commit) to the watcher: p50 ${ms(load.latencyAfterAnswer.p50)} ms, p99 ${ms(load.latencyAfterAnswer.p99)} ms (${load.latencyAfterAnswer.count} samples; negative: the watcher was first)`,
-    `age of the oldest xid-holding transaction on the server, an upper bound on how long the horizon was held (sampled every 100 ms): p50 ${ms(held.p50)} ms, p99 ${ms(held.p99)} ms`,
+    `age of the oldest xid-holding transaction in the database, an upper bound on how long the horizon was held (sampled every 100 ms): p50 ${ms(held.p50)} ms, p99 ${ms(held.p99)} ms`,
     `API process: CPU ${load.apiCpuPercent.toFixed(0)} % of one core; RSS ${load.apiRssMiB.start.toFixed(0)} MiB at the window's start, ${load.apiRssMiB.end.toFixed(0)} MiB at its end, ${load.apiRssMiB.max.toFixed(0)} MiB max`,
     `load process: CPU ${load.loadCpuPercent.toFixed(0)} % of one core`,
   ];
