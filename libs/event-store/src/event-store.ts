@@ -182,6 +182,7 @@ export class EventStore {
   private readonly transactions = new WeakMap<SqlExecutor, { appended: boolean }>();
   private notifying = false;
   private notifyAgain = false;
+  private readonly commitListeners = new Set<() => void>();
 
   constructor(dataSource: DataSource) {
     this.pool = (dataSource.driver as PostgresDriver).master as Pool;
@@ -246,6 +247,15 @@ export class EventStore {
     return expectedVersion + events.length;
   }
 
+  /**
+   * Calls `listener` after each commit of this process that appended events, before the NOTIFY
+   * that tells other processes (which waits for a pooled connection). Returns the unsubscriber.
+   */
+  onCommit(listener: () => void): () => void {
+    this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
+  }
+
   /** After an append: listeners are told now when it committed on its own, else when its transaction commits. */
   private appended(sql: SqlExecutor): void {
     const transaction = this.transactions.get(sql);
@@ -262,6 +272,7 @@ export class EventStore {
    * poll period, never an event.
    */
   private notifyCommitted(): void {
+    for (const listener of this.commitListeners) listener();
     if (this.notifying) {
       this.notifyAgain = true;
       return;
@@ -440,7 +451,8 @@ export class EventStore {
   ): Promise<{ events: RecordedEvent[]; firstEvents: RecordedEvent[]; heldBack: boolean }> {
     const batch = nextBatch(after, limit, scope);
     // kind 0: the batch; 1: first events and moves; 2: one committed event after `after` that an
-    // older transaction still running holds behind the horizon, if there is one.
+    // older transaction still running holds behind the horizon, if there is one (ordered, so that
+    // the planner walks the log's index from `after` rather than scanning the table: 8 ms at 38,000 events).
     const rows = await sql.query<EventRow & { kind: number }>(
       `WITH batch AS MATERIALIZED (${batch.sql}),
             wanted AS (SELECT DISTINCT tenant, stream_id FROM batch)
@@ -450,6 +462,7 @@ export class EventStore {
        UNION ALL
        (SELECT 2 AS kind, ${COLUMNS} FROM events
          WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND transaction_id >= (SELECT events_horizon())
+         ORDER BY transaction_id, position
          LIMIT 1)
        ORDER BY kind, transaction_id, position`,
       batch.params,

@@ -230,12 +230,15 @@ export class WatchFeed {
   private sleeper?: { wake: () => void };
   private loop?: Promise<void>;
   private stopped = false;
+  private readonly stopWaking: () => void;
 
   constructor(
     readonly store: EventStore,
     private readonly options: WatchFeedOptions,
   ) {
     this.places = new StreamPlaces(store);
+    // This process's own commits wake the feed at once; NOTIFY brings the other processes'.
+    this.stopWaking = store.onCommit(() => this.wake());
     this.batchSize = options.batchSize ?? 1000;
     this.pollMs = options.pollMs ?? DEFAULT_POLL_MS;
   }
@@ -292,6 +295,7 @@ export class WatchFeed {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopWaking();
     this.wake();
     await this.loop;
     for (const byKey of [...this.watchers.values()])
