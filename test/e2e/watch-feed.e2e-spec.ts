@@ -378,14 +378,16 @@ describe('watch feed on PostgreSQL', () => {
     next.close();
   });
 
-  it('is woken by NOTIFY alone: with the safety-net poll an hour away, every change still arrives', async () => {
+  it('is woken by NOTIFY alone: with the safety-net poll an hour away, every change another process commits still arrives', async () => {
     const feed = newFeed({ pollMs: 3_600_000 });
-    const t = fixture(store);
+    // Another process's store: its commits do not wake this feed in-process, only through NOTIFY.
+    const elsewhere = new EventStore(db);
+    const t = fixture(elsewhere);
     await t.createShare();
     const files = await Promise.all(Array.from({ length: 10 }, (_, i) => t.createFile(`n${i}`)));
     const watcher = await feed.watch(everything(t.tenant), await t.last());
     // An open transaction holds the horizon back, so the reader retries on short timers meanwhile.
-    const open = await heldOpen(store, (sql) => t.acquire(files[0], 1, sql));
+    const open = await heldOpen(elsewhere, (sql) => t.acquire(files[0], 1, sql));
     await t.acquire(files[1], 1);
     expect(await watcher.take(10, 100)).toEqual([]);
     await open.commit();
