@@ -428,7 +428,8 @@ describe('watch feed on PostgreSQL', () => {
 
   it('reconnects its LISTEN connection and keeps delivering', async () => {
     const feed = newFeed();
-    const t = fixture(store);
+    // Another process's writes: only NOTIFY or the safety-net poll can bring them.
+    const t = fixture(new EventStore(db));
     await t.createShare();
     const f = await t.createFile('f');
     const watcher = await feed.watch(everything(t.tenant), await t.last());
@@ -448,6 +449,22 @@ describe('watch feed on PostgreSQL', () => {
     expect((await listeners()).some((r: { pid: number }) => !before.includes(r.pid))).toBe(true);
     await t.acquire(f, 2);
     expect(summary(await takeEvents(watcher, 1))).toEqual(['LeaseAcquired f 2']);
+    watcher.close();
+  });
+
+  it("is woken by its own process's commits without NOTIFY: its LISTEN connection gone and the poll an hour away", async () => {
+    const feed = newFeed({ pollMs: 3_600_000 });
+    const t = fixture(store);
+    await t.createShare();
+    const f = await t.createFile('own');
+    const watcher = await feed.watch(everything(t.tenant), await t.last());
+    // Every feed's LISTEN connection (this file's earlier feeds run until afterAll): no NOTIFY reaches it.
+    await db.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE datname = current_database() AND application_name = 'leasehold-watch'`,
+    );
+    await t.acquire(f, 1);
+    expect(summary(await takeEvents(watcher, 1))).toEqual(['LeaseAcquired own 1']);
     watcher.close();
   });
 });

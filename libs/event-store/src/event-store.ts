@@ -35,11 +35,13 @@ interface EventRow {
 /**
  * readAll's statement: the next events after `after` below events_horizon() (the oldest transaction
  * still in progress in this database; see its migration), in (transaction id, position) order.
+ * `horizon` is its SQL: a statement that needs the horizon twice computes it once.
  */
 function nextBatch(
   after: Checkpoint | undefined,
   limit: number,
   scope: ReadScope = {},
+  horizon = '(SELECT events_horizon())',
 ): { sql: string; params: unknown[] } {
   const params: unknown[] = [after?.transactionId ?? '0', after?.position ?? '0', limit];
   let narrower = '';
@@ -53,7 +55,7 @@ function nextBatch(
   }
   return {
     sql: `SELECT ${COLUMNS} FROM events
-       WHERE transaction_id < (SELECT events_horizon())
+       WHERE transaction_id < ${horizon}
          AND (transaction_id, position) > ($1::xid8, $2::bigint)${narrower}
        ORDER BY transaction_id, position
        LIMIT $3`,
@@ -160,7 +162,7 @@ export const executorOn = (client: ClientBase): SqlExecutor => ({
   query: async <R>(sql: string, params?: unknown[]) => (await client.query(prepared(sql, params))).rows as R[],
 });
 
-/** The channel notified after every commit that appended events (payload empty); the watch feed listens on it. */
+/** The channel notified after every commit that appended events (payload: the store's `instance`); the watch feed listens on it. */
 export const EVENTS_CHANNEL = 'leasehold_events';
 
 /** The append statement's time, successful or not (a conflict costs a round trip too). */
@@ -183,6 +185,8 @@ export class EventStore {
   private notifying = false;
   private notifyAgain = false;
   private readonly commitListeners = new Set<() => void>();
+  /** Names this store's NOTIFYs: this process's own feed, woken in-process already, skips them. */
+  readonly instance = randomUUID();
 
   constructor(dataSource: DataSource) {
     this.pool = (dataSource.driver as PostgresDriver).master as Pool;
@@ -279,7 +283,7 @@ export class EventStore {
     }
     this.notifying = true;
     void this.pool
-      .query(`SELECT pg_notify('${EVENTS_CHANNEL}', '')`)
+      .query(`SELECT pg_notify('${EVENTS_CHANNEL}', $1)`, [this.instance])
       .catch(() => undefined)
       .finally(() => {
         this.notifying = false;
@@ -449,19 +453,20 @@ export class EventStore {
     sql: SqlExecutor = this.db,
     scope: ReadScope = {},
   ): Promise<{ events: RecordedEvent[]; firstEvents: RecordedEvent[]; heldBack: boolean }> {
-    const batch = nextBatch(after, limit, scope);
+    const batch = nextBatch(after, limit, scope, '(SELECT h FROM horizon)');
     // kind 0: the batch; 1: first events and moves; 2: one committed event after `after` that an
     // older transaction still running holds behind the horizon, if there is one (ordered, so that
     // the planner walks the log's index from `after` rather than scanning the table: 8 ms at 38,000 events).
     const rows = await sql.query<EventRow & { kind: number }>(
-      `WITH batch AS MATERIALIZED (${batch.sql}),
+      `WITH horizon AS MATERIALIZED (SELECT events_horizon() AS h),
+            batch AS MATERIALIZED (${batch.sql}),
             wanted AS (SELECT DISTINCT tenant, stream_id FROM batch)
        SELECT 0 AS kind, ${COLUMNS} FROM batch
        UNION ALL
        ${firstEventsOf('wanted', alsoTypes, '1 AS kind, ')}
        UNION ALL
        (SELECT 2 AS kind, ${COLUMNS} FROM events
-         WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND transaction_id >= (SELECT events_horizon())
+         WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND transaction_id >= (SELECT h FROM horizon)
          ORDER BY transaction_id, position
          LIMIT 1)
        ORDER BY kind, transaction_id, position`,

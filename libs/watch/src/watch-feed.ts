@@ -318,7 +318,9 @@ export class WatchFeed {
 
   private async listen(): Promise<void> {
     const client = new Client({ connectionString: this.options.databaseUrl, application_name: 'leasehold-watch' });
-    client.on('notification', () => this.wake());
+    client.on('notification', (message) => {
+      if (message.payload !== this.store.instance) this.wake();
+    });
     const lost = () => {
       if (this.listener !== client) return;
       this.listener = undefined;
