@@ -162,7 +162,7 @@ export const executorOn = (client: ClientBase): SqlExecutor => ({
   query: async <R>(sql: string, params?: unknown[]) => (await client.query(prepared(sql, params))).rows as R[],
 });
 
-/** The channel notified after every commit that appended events (payload: the store's `instance`); the watch feed listens on it. */
+/** The channel notified after every commit that appended events (payload empty); the watch feed listens on it. */
 export const EVENTS_CHANNEL = 'leasehold_events';
 
 /** The append statement's time, successful or not (a conflict costs a round trip too). */
@@ -185,8 +185,6 @@ export class EventStore {
   private notifying = false;
   private notifyAgain = false;
   private readonly commitListeners = new Set<() => void>();
-  /** Names this store's NOTIFYs: this process's own feed, woken in-process already, skips them. */
-  readonly instance = randomUUID();
 
   constructor(dataSource: DataSource) {
     this.pool = (dataSource.driver as PostgresDriver).master as Pool;
@@ -283,7 +281,7 @@ export class EventStore {
     }
     this.notifying = true;
     void this.pool
-      .query(`SELECT pg_notify('${EVENTS_CHANNEL}', $1)`, [this.instance])
+      .query(`SELECT pg_notify('${EVENTS_CHANNEL}', '')`)
       .catch(() => undefined)
       .finally(() => {
         this.notifying = false;

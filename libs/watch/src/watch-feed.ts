@@ -22,7 +22,7 @@ export type WatchItem = { kind: 'event'; event: WatchEvent } | { kind: 'resume';
 
 const DEFAULT_POLL_MS = 1_000;
 const RECONNECT_MS = 1_000;
-/** While a committed event waits behind an older open transaction, read again after 2, 4, 8… ms, up to the poll period. */
+/** While a committed event waits behind an older open transaction, or after a failed read, read again after 2, 4, 8… ms, up to the poll period. */
 const FIRST_RETRY_MS = 2;
 
 /** The index key of a watched place: '' for the whole account, `share/` for a share, `share/path` below it. */
@@ -225,8 +225,11 @@ export class WatchFeed {
   private starting?: Promise<void>;
   private listener?: Client;
   private notified = false;
-  /** The last read found a committed event held back by an older open transaction: read again soon. */
-  private heldBack = false;
+  /**
+   * Read again soon, backing off up to the poll period: the last read found a committed event held
+   * back by an older open transaction, or it failed (its connection lost, the database away).
+   */
+  private readSoon = false;
   private sleeper?: { wake: () => void };
   private loop?: Promise<void>;
   private stopped = false;
@@ -318,9 +321,7 @@ export class WatchFeed {
 
   private async listen(): Promise<void> {
     const client = new Client({ connectionString: this.options.databaseUrl, application_name: 'leasehold-watch' });
-    client.on('notification', (message) => {
-      if (message.payload !== this.store.instance) this.wake();
-    });
+    client.on('notification', () => this.wake());
     const lost = () => {
       if (this.listener !== client) return;
       this.listener = undefined;
@@ -346,8 +347,8 @@ export class WatchFeed {
     let retryMs = FIRST_RETRY_MS;
     let lastReconnect = 0;
     while (!this.stopped) {
-      const heldBack = this.head !== undefined && this.heldBack;
-      await this.sleep(heldBack ? retryMs : this.pollMs);
+      const soon = this.head !== undefined && this.readSoon;
+      await this.sleep(soon ? retryMs : this.pollMs);
       if (this.stopped) break;
       if (this.count === 0) {
         // Nobody watches: stop following; the next watch starts from the head again.
@@ -363,9 +364,11 @@ export class WatchFeed {
           );
         }
         // Back off only while reads find nothing new behind an open transaction.
-        retryMs = (await this.readNew()) > 0 || !heldBack ? FIRST_RETRY_MS : Math.min(retryMs * 2, this.pollMs);
+        retryMs = (await this.readNew()) > 0 || !soon ? FIRST_RETRY_MS : Math.min(retryMs * 2, this.pollMs);
       } catch (error) {
         this.logger.warn(`reading the log failed, retrying: ${(error as Error).message}`);
+        this.readSoon = true;
+        retryMs = Math.min(retryMs * 2, this.pollMs);
       }
     }
   }
@@ -408,7 +411,7 @@ export class WatchFeed {
         MOVES,
         this.listener && executorOn(this.listener),
       );
-      this.heldBack = heldBack;
+      this.readSoon = heldBack;
       read += events.length;
       if (events.length === 0) return read;
       const mapped = await this.places.toWatchEvents(events, true, firstEvents);
