@@ -17,6 +17,7 @@ import { ForceCloseAppend1764750000000 } from './1764750000000-ForceCloseAppend'
 import { EventsHorizon1764760000000 } from './1764760000000-EventsHorizon';
 import { KeysLeadWithTenant1764770000000 } from './1764770000000-KeysLeadWithTenant';
 import { NotifyAfterCommit1764780000000 } from './1764780000000-NotifyAfterCommit';
+import { LeanAuditLog1764790000000 } from './1764790000000-LeanAuditLog';
 
 /** Every migration, in order. Listed as classes so they run the same from sources and from dist. */
 export const migrations = [
@@ -39,4 +40,5 @@ export const migrations = [
   EventsHorizon1764760000000,
   KeysLeadWithTenant1764770000000,
   NotifyAfterCommit1764780000000,
+  LeanAuditLog1764790000000,
 ];

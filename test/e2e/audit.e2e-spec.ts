@@ -403,6 +403,39 @@ describe('audit trail', () => {
     expect((await projector.lag()).behind).toBe(0);
   });
 
+  it('applies a failed batch again, not the batch it had read ahead meanwhile', async () => {
+    await catchUp();
+    const share = service.serviceClient().getShareClient(uniqueShare('ahead'));
+    await share.create();
+    for (let i = 0; i < 30; i++) await share.getDirectoryClient(`d${i}`).create();
+    // The first apply fails after its full batch has started the read of the next one.
+    let failures = 0;
+    const failingOnce: AsyncProjection = {
+      name: auditProjection.name,
+      apply: async (sql, events) => {
+        if (failures++ === 0) throw new Error('lost the connection');
+        await auditProjection.apply(sql, events);
+      },
+    };
+    projector.resign();
+    const survivor = new AsyncProjector(pool, store, failingOnce, 10);
+    try {
+      expect(await survivor.lead()).toBe(true);
+      await expect(survivor.runBatch()).rejects.toThrow('lost the connection');
+      while ((await survivor.runBatch()) > 0);
+    } finally {
+      survivor.resign();
+    }
+    const counts = await pool.query(
+      `SELECT (SELECT count(*) FROM events)::int AS events, (SELECT count(*) FROM audit_log)::int AS applied,
+              (SELECT count(DISTINCT position) FROM audit_log)::int AS distinct_positions`,
+    );
+    expect(failures).toBeGreaterThan(3);
+    expect(counts.rows[0].applied).toBe(counts.rows[0].events);
+    expect(counts.rows[0].distinct_positions).toBe(counts.rows[0].events);
+    await audited.untilLeads();
+  });
+
   it('runs as one instance: a second projector cannot lead while the first does', async () => {
     const second = new AsyncProjector(pool, store, auditProjection);
     try {

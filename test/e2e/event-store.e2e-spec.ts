@@ -69,6 +69,25 @@ describe('event store on PostgreSQL', () => {
     expect(await store.readStream(tenant, stream)).toHaveLength(0);
   });
 
+  it('bulk-loads any text, null and time with COPY, in its transaction, unchanged', async () => {
+    const awkward = ['tab\there', 'line\nbreak\r\n', 'back\\slash \\N \\. \\t', '\\N', '\\.', '', 'Ünïcødé ☃ 𝄞', null];
+    const at = new Date('2026-12-01T14:02:03.456Z');
+    const rows = await store.transaction(async (sql) => {
+      await sql.query(`CREATE TEMP TABLE copied (n int, t text, at timestamptz, j jsonb) ON COMMIT DROP`);
+      await sql.copyIn(
+        'copied',
+        ['n', 't', 'at', 'j'],
+        awkward.map((t, n) => [n, t, at, { t }]),
+      );
+      return sql.query<{ n: number; t: string | null; at: Date; j: { t: string | null } }>(
+        `SELECT * FROM copied ORDER BY n`,
+      );
+    });
+    expect(rows.map((r) => r.t)).toEqual(awkward);
+    expect(rows.map((r) => r.j.t)).toEqual(awkward);
+    expect(rows.every((r) => r.at.getTime() === at.getTime())).toBe(true);
+  });
+
   it('refuses to update or delete an event', async () => {
     const stream = `s-${randomUUID()}`;
     await store.append({

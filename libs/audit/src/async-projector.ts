@@ -1,11 +1,18 @@
 import { Logger } from '@nestjs/common';
-import { Checkpoint, EventStore, RecordedEvent, SqlExecutor } from '@leasehold/event-store';
+import {
+  Checkpoint,
+  compareCheckpoints,
+  ConnectionExecutor,
+  EventStore,
+  RecordedEvent,
+  SqlExecutor,
+} from '@leasehold/event-store';
 import type { Pool, PoolClient } from 'pg';
 
 export interface AsyncProjection {
   name: string;
   /** Applies a batch in the caller's transaction; the checkpoint moves in the same transaction. */
-  apply(sql: SqlExecutor, events: RecordedEvent[]): Promise<void>;
+  apply(sql: ConnectionExecutor, events: RecordedEvent[]): Promise<void>;
 }
 
 export interface ProjectorLag {
@@ -28,6 +35,8 @@ export interface ProjectorLag {
 export class AsyncProjector {
   private readonly logger: Logger;
   private leader?: PoolClient;
+  /** The batch after the one being applied, read meanwhile on another connection while catching up. */
+  private next?: { after: Checkpoint; events: Promise<RecordedEvent[] | undefined> };
 
   constructor(
     private readonly pool: Pool,
@@ -69,6 +78,7 @@ export class AsyncProjector {
   resign(broken = false): void {
     this.leader?.release(broken);
     this.leader = undefined;
+    this.next = undefined;
   }
 
   async checkpoint(sql: SqlExecutor = this.store.db): Promise<Checkpoint | undefined> {
@@ -79,12 +89,29 @@ export class AsyncProjector {
     return rows.length ? { transactionId: rows[0].transaction_id, position: rows[0].position } : undefined;
   }
 
-  /** Applies the next batch; returns how many events it applied (0: caught up). Only the leader may call it. */
+  /**
+   * Applies the next batch; returns how many events it applied (0: caught up). Only the leader may
+   * call it. After a full batch it reads the following one while this one is applied, so that
+   * catching up overlaps reading the log with writing the read model (the two take about the same
+   * time); a batch read ahead is used only if the checkpoint is still where it was read from.
+   */
   async runBatch(): Promise<number> {
     if (!this.leader) throw new Error(`${this.projection.name}: not the leader`);
-    const events = await this.store.readAll(await this.checkpoint(), this.batchSize);
+    const after = await this.checkpoint();
+    const ahead = this.next;
+    this.next = undefined;
+    const events =
+      (ahead && after && compareCheckpoints(ahead.after, after) === 0 ? await ahead.events : undefined) ??
+      (await this.store.readAll(after, this.batchSize));
     if (events.length === 0) return 0;
-    const last = events[events.length - 1];
+    const last: Checkpoint = {
+      transactionId: events[events.length - 1].transactionId,
+      position: events[events.length - 1].position,
+    };
+    if (events.length === this.batchSize) {
+      // A read ahead that fails is read again by the next batch.
+      this.next = { after: last, events: this.store.readAll(last, this.batchSize).catch(() => undefined) };
+    }
     await this.store.transaction(async (sql) => {
       await this.projection.apply(sql, events);
       await sql.query(

@@ -120,8 +120,11 @@ export class AuditRepository {
     const params: unknown[] = [];
     const clause = where(tenant, filter, params);
     const cursor = after === undefined ? '' : ` AND seq ${order === 'asc' ? '>' : '<'} $${params.push(after)}`;
+    // The page is chosen on audit_log alone; only its rows fetch their data from the log (by the
+    // tenant too, so that sharded by tenant the join stays on one shard: docs/scaling.md).
     const rows = await this.store.db.query<AuditRow>(
-      `SELECT * FROM audit_log WHERE ${clause}${cursor} ORDER BY seq ${order} LIMIT $${params.push(limit + 1)}`,
+      `SELECT a.*, e.data FROM (SELECT * FROM audit_log WHERE ${clause}${cursor} ORDER BY seq ${order} LIMIT $${params.push(limit + 1)}) a
+       JOIN events e ON e.tenant = a.tenant AND e.position = a.position ORDER BY a.seq ${order}`,
       params,
     );
     return { events: rows.slice(0, limit).map(toEvent), more: rows.length > limit };

@@ -4,10 +4,12 @@ import { eventAppendDuration } from '@leasehold/observability';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { isUnavailable } from './availability';
+import { copyIn } from './copy';
 import { ConcurrencyError, isDeadlock, isUniqueViolation } from './errors';
 import {
   AppendRequest,
   Checkpoint,
+  ConnectionExecutor,
   EventMetadata,
   ReadScope,
   RecordedEvent,
@@ -158,8 +160,9 @@ function eventRows(requests: Array<Omit<AppendRequest, 'projection'>>, lead: num
  * Statements on one connection of the caller's, prepared as the pool's are: a transaction's, or a
  * reader's own connection that no request queues in front of (the watch feed's).
  */
-export const executorOn = (client: ClientBase): SqlExecutor => ({
+export const executorOn = (client: ClientBase): ConnectionExecutor => ({
   query: async <R>(sql: string, params?: unknown[]) => (await client.query(prepared(sql, params))).rows as R[],
+  copyIn: (table, columns, rows) => copyIn(client, table, columns, rows),
 });
 
 /** The channel notified after every commit that appended events (payload empty); the watch feed listens on it. */
@@ -198,7 +201,7 @@ export class EventStore {
    * deadlock (two writers locking rows in opposite orders, e.g. copies A→B and B→A) is a
    * ConcurrencyError: PostgreSQL rolled one back, and it only has to decide again.
    */
-  async transaction<T>(work: (sql: SqlExecutor) => Promise<T>): Promise<T> {
+  async transaction<T>(work: (sql: ConnectionExecutor) => Promise<T>): Promise<T> {
     const client: PoolClient = await this.pool.connect();
     // A checked-out client has no listener of the pool's: without one, the server going away
     // (the statement in flight fails anyway) would be an unhandled 'error' that ends the process.

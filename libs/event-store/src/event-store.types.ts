@@ -65,6 +65,12 @@ export interface SqlExecutor {
   query<R = any>(sql: string, params?: unknown[]): Promise<R[]>;
 }
 
+/** Statements on one connection (a transaction's), which can also bulk-load. */
+export interface ConnectionExecutor extends SqlExecutor {
+  /** Loads rows into `table` with COPY FROM STDIN; each row holds one value per column, in order. */
+  copyIn(table: string, columns: readonly string[], rows: Iterable<readonly unknown[]>): Promise<void>;
+}
+
 /** Where a checkpointed reader has got to: the last (transaction id, position) it processed. */
 export interface Checkpoint {
   transactionId: string;

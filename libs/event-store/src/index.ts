@@ -6,3 +6,4 @@ export * from './database';
 export * from './event-store.module';
 export * from './retry';
 export * from './batcher';
+export * from './copy';
