@@ -45,8 +45,18 @@ export class AccountError extends Error {
 @Injectable()
 export class AccountsService {
   private readonly logger = new Logger('Accounts');
-  private readonly known = new LRUCache<string, Buffer[]>({ max: KEY_CACHE_ENTRIES, ttl: KEY_CACHE_MS });
-  private readonly unknown = new LRUCache<string, true>({ max: KEY_CACHE_ENTRIES, ttl: KEY_CACHE_MS });
+  // ttlResolution 0: lru-cache otherwise arms a 1 ms timer per lookup to cache the clock, one more
+  // event-loop wake-up per request (about 0.1 ms of CPU each on the bench machine).
+  private readonly known = new LRUCache<string, Buffer[]>({
+    max: KEY_CACHE_ENTRIES,
+    ttl: KEY_CACHE_MS,
+    ttlResolution: 0,
+  });
+  private readonly unknown = new LRUCache<string, true>({
+    max: KEY_CACHE_ENTRIES,
+    ttl: KEY_CACHE_MS,
+    ttlResolution: 0,
+  });
   /** Concurrent requests for one account share one query. */
   private readonly loading = new Map<string, Promise<Buffer[] | undefined>>();
   private readonly warnedDevelopmentKey = new Set<string>();

@@ -52,8 +52,10 @@ const SLICE_OF_RATE = 1 / 20;
 export class RateLimiter implements OnApplicationShutdown {
   private readonly logger = new Logger('RateLimiter');
   private readonly redis?: ClaimingRedis;
-  // Bounded: a slice lives for its second and the next (its rate sizes the next claim).
-  private readonly slices = new LRUCache<string, Slice>({ max: 100_000, ttl: 2_000 });
+  // Bounded: a slice lives for its second and the next (its rate sizes the next claim). ttlResolution 0:
+  // lru-cache otherwise arms a 1 ms timer per lookup to cache the clock, one more event-loop wake-up
+  // per request (about 0.1 ms of CPU each on the bench machine).
+  private readonly slices = new LRUCache<string, Slice>({ max: 100_000, ttl: 2_000, ttlResolution: 0 });
   private lastWarning = 0;
 
   constructor(@Inject(LEASEHOLD_CONFIG) private readonly config: LeaseholdConfig) {

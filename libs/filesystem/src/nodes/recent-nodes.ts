@@ -29,7 +29,9 @@ interface Reads {
  */
 @Injectable()
 export class RecentNodes {
-  private readonly entries = new LRUCache<string, Located>({ max: CAPACITY, ttl: REMEMBER_MS });
+  // ttlResolution 0: lru-cache otherwise arms a 1 ms timer per lookup to cache the clock, one more
+  // event-loop wake-up per request (about 0.1 ms of CPU each on the bench machine).
+  private readonly entries = new LRUCache<string, Located>({ max: CAPACITY, ttl: REMEMBER_MS, ttlResolution: 0 });
   private readonly reads = new Map<string, Reads>();
 
   get(tenant: string, share: string, path: string[]): Located | undefined {

@@ -131,7 +131,8 @@ export class ShareLeaseRepository {
     key: (write) => write.shareId,
   });
 
-  private readonly recent = new LRUCache<string, LeasedShare>({ max: REMEMBERED, ttl: REMEMBER_MS });
+  // ttlResolution 0: no 1 ms timer per lookup (see RecentNodes).
+  private readonly recent = new LRUCache<string, LeasedShare>({ max: REMEMBERED, ttl: REMEMBER_MS, ttlResolution: 0 });
   /**
    * PostgreSQL's clock minus this process's, from the last batch read: a little low (the row was
    * read before its answer arrived), so estimates of PostgreSQL's clock lag it rather than lead it.
