@@ -1,5 +1,7 @@
 import { Client, ClientBase, ClientConfig } from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { keyOf, PROJECTIONS, ProjectionSpec, specFor, StreamEvent } from './projection-specs';
 
 const FLUSH = 1000;
@@ -8,9 +10,32 @@ const READERS = 2;
 const LOG_COLUMNS = 'tenant, stream_id, type, data::text';
 const LOG_ORDER = 'ORDER BY tenant, stream_id, stream_version';
 
-/** Rows derived from the log, written in batches into one set of target tables. */
+/** A target table's column, as RowWriter writes it in COPY's text format. */
+interface Column {
+  name: string;
+  json: boolean;
+  array: boolean;
+}
+
+// COPY's text format: backslash escapes for the backslash and the separators.
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+const copyEscape = (text: string) => text.replace(/[\\\n\r\t]/g, (c) => COPY_ESCAPES[c]);
+const arrayElement = (value: unknown) =>
+  value === null || value === undefined ? 'NULL' : `"${String(value).replace(/["\\]/g, '\\$&')}"`;
+
+/** A row's value as jsonb_populate_recordset reads the row's JSON: null or absent is NULL, objects are JSON. */
+function copyValue(column: Column, value: unknown): string {
+  if (value === null || value === undefined) return '\\N';
+  if (column.json) return copyEscape(JSON.stringify(value));
+  if (column.array && Array.isArray(value)) return copyEscape(`{${value.map(arrayElement).join(',')}}`);
+  if (value instanceof Date) return value.toISOString();
+  return copyEscape(typeof value === 'object' ? JSON.stringify(value) : String(value));
+}
+
+/** Rows derived from the log, written in batches (COPY FROM) into one set of target tables. */
 class RowWriter {
   private readonly pending = new Map<string, object[]>();
+  private readonly columns = new Map<string, Column[]>();
   private written: Promise<void> = Promise.resolve();
   rows = 0;
 
@@ -34,17 +59,29 @@ class RowWriter {
       const batch = this.pending.get(name);
       if (!batch?.length) continue;
       this.pending.set(name, []);
-      const target = this.target(name);
-      this.written = this.written.then(async () => {
-        await this.client.query(
-          `INSERT INTO ${target} SELECT * FROM jsonb_populate_recordset(NULL::${target}, $1::jsonb)`,
-          [JSON.stringify(batch)],
-        );
-      });
+      this.written = this.written.then(() => this.write(this.target(name), batch));
       // A failed write reaches whoever waits next; none may be waiting when a reader failed first.
       this.written.catch(() => undefined);
     }
     return this.written;
+  }
+
+  private async write(target: string, batch: object[]): Promise<void> {
+    let columns = this.columns.get(target);
+    if (!columns) {
+      ({ rows: columns } = await this.client.query<Column>(
+        `SELECT attname AS name, atttypid = 'jsonb'::regtype AS json, attndims > 0 OR t.typcategory = 'A' AS array
+         FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+         WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+        [target],
+      ));
+      this.columns.set(target, columns);
+    }
+    const lines = batch.map((row) => {
+      const values = row as Record<string, unknown>;
+      return columns.map((c) => copyValue(c, values[c.name])).join('\t');
+    });
+    await pipeline(Readable.from([`${lines.join('\n')}\n`]), this.client.query(copyFrom(`COPY ${target} FROM STDIN`)));
   }
 }
 
@@ -147,6 +184,8 @@ async function copyLog(client: ClientBase, where: string, folder: StreamFolder):
     }
     rest = at < buf.length ? buf.subarray(at) : undefined;
   }
+  // All that may be left is the trailer: a field count of -1.
+  if (rest?.length !== 2 || rest.readInt16BE(0) !== -1) throw new Error('COPY of the event log ended inside a tuple');
 }
 
 /** Another connection to the database `client` is connected to (node-postgres keeps its parameters). */
@@ -322,10 +361,12 @@ export async function rebuildProjections(client: ClientBase): Promise<RebuildRes
     ).rows[0]);
     for (const table of PROJECTION_TABLES) {
       await client.query(`DROP TABLE IF EXISTS ${next(table)}`);
-      await client.query(`CREATE TABLE ${next(table)} (LIKE ${table} INCLUDING ALL)`);
+      // Indexes come once the rows are in: one sort each rather than an insert per row.
+      await client.query(`CREATE TABLE ${next(table)} (LIKE ${table} INCLUDING ALL EXCLUDING INDEXES)`);
     }
     writer = new RowWriter(client, next);
     events = await foldLog(client, exported, writer);
+    for (const table of PROJECTION_TABLES) await copyIndexes(client, table, next(table));
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK');
@@ -356,6 +397,20 @@ export async function rebuildProjections(client: ClientBase): Promise<RebuildRes
     await client.query('ROLLBACK');
     throw error;
   }
+}
+
+/** Gives `fresh` the indexes and key constraints of `table`, under names of its own (swapIn renames them). */
+async function copyIndexes(client: ClientBase, table: string, fresh: string): Promise<void> {
+  const { rows } = await client.query<{ statement: string }>(
+    `SELECT CASE WHEN c.oid IS NULL
+                 THEN regexp_replace(pg_get_indexdef(x.indexrelid), '^(CREATE (UNIQUE )?INDEX) \\S+ ON \\S+', '\\1 ON ' || $2)
+                 ELSE format('ALTER TABLE %s ADD %s', $2, pg_get_constraintdef(c.oid)) END AS statement
+     FROM pg_index x
+     LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid AND c.contype IN ('p', 'u', 'x')
+     WHERE x.indrelid = $1::regclass`,
+    [table, fresh],
+  );
+  for (const { statement } of rows) await client.query(statement);
 }
 
 /** Replaces `table` by `fresh`, keeping the index and constraint names the code and migrations know. */
