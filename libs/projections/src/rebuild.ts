@@ -20,16 +20,18 @@ interface Column {
 // COPY's text format: backslash escapes for the backslash and the separators.
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 const copyEscape = (text: string) => text.replace(/[\\\n\r\t]/g, (c) => COPY_ESCAPES[c]);
+/** A scalar as jsonb_populate_recordset takes it from JSON: objects as their JSON text, times as ISO 8601. */
+const scalarText = (value: object | string | number | boolean | bigint) =>
+  value instanceof Date ? value.toISOString() : typeof value === 'object' ? JSON.stringify(value) : String(value);
 const arrayElement = (value: unknown) =>
-  value === null || value === undefined ? 'NULL' : `"${String(value).replace(/["\\]/g, '\\$&')}"`;
+  value === null || value === undefined ? 'NULL' : `"${scalarText(value).replace(/["\\]/g, '\\$&')}"`;
 
-/** A row's value as jsonb_populate_recordset reads the row's JSON: null or absent is NULL, objects are JSON. */
+/** A row's value as jsonb_populate_recordset reads the row's JSON: null or absent is NULL. */
 function copyValue(column: Column, value: unknown): string {
   if (value === null || value === undefined) return '\\N';
   if (column.json) return copyEscape(JSON.stringify(value));
   if (column.array && Array.isArray(value)) return copyEscape(`{${value.map(arrayElement).join(',')}}`);
-  if (value instanceof Date) return value.toISOString();
-  return copyEscape(typeof value === 'object' ? JSON.stringify(value) : String(value));
+  return copyEscape(scalarText(value));
 }
 
 /** Rows derived from the log, written in batches (COPY FROM) into one set of target tables. */
@@ -95,7 +97,7 @@ class LoggedEvent implements StreamEvent {
   ) {}
 
   get data(): unknown {
-    return (this.parsed ??= JSON.parse(this.text));
+    return (this.parsed ??= JSON.parse(this.text) as unknown);
   }
 }
 
