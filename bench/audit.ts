@@ -838,7 +838,7 @@ async function main(): Promise<void> {
     report();
   }
   report(
-    "The rebuild's read (EXPLAIN DECLARE … CURSOR, cursor_tuple_fraction applies), and the same SELECT without a cursor (what COPY runs):",
+    "The cursor baseline's read (EXPLAIN DECLARE … CURSOR, cursor_tuple_fraction applies), and the same SELECT without a cursor (what COPY and each slice of the rebuild run):",
   );
   report();
   report('```');

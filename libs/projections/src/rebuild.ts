@@ -5,6 +5,7 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { keyOf, PROJECTIONS, ProjectionSpec, specFor, StreamEvent } from './projection-specs';
 
 const FLUSH = 1000;
+const CATCH_UP_FETCH = 5000;
 /** Connections reading the first pass, each a slice of the stream keys (the server's heap reads are most of its cost). */
 const READERS = 2;
 const LOG_COLUMNS = 'tenant, stream_id, type, data::text';
@@ -240,24 +241,35 @@ async function foldLog(client: ClientBase, snapshot: string, writer: RowWriter):
   return read.reduce((n, r) => n + (r.status === 'fulfilled' ? r.value.events : 0), 0);
 }
 
-/** Folds the given streams, read by `client` itself (in its transaction), into the target tables. */
+/**
+ * Folds the given streams, read by `client` itself in its transaction, into the target tables.
+ * Through a cursor, so that the writer's batches go out on the same connection between fetches.
+ */
 async function foldStreams(
   client: ClientBase,
   writer: RowWriter,
   streams: { tenant: string; stream_id: string }[],
 ): Promise<number> {
-  const { rows } = await client.query<{ tenant: string; stream_id: string; type: string; data: string }>(
-    `SELECT ${LOG_COLUMNS} FROM events
+  await client.query(
+    `DECLARE streams NO SCROLL CURSOR FOR SELECT ${LOG_COLUMNS} FROM events
      WHERE (tenant, stream_id) IN (SELECT * FROM jsonb_to_recordset($1::jsonb) AS s(tenant text, stream_id text)) ${LOG_ORDER}`,
     [JSON.stringify(streams)],
   );
   const folder = new StreamFolder(writer);
-  rows.forEach((r, i) => {
-    if (i === 0 || r.stream_id !== rows[i - 1].stream_id || r.tenant !== rows[i - 1].tenant)
-      void folder.next(r.tenant, r.stream_id);
-    folder.push(r.type, r.data);
-  });
-  void folder.finish();
+  let last: { tenant: string; stream_id: string } | undefined;
+  for (;;) {
+    const { rows } = await client.query<{ tenant: string; stream_id: string; type: string; data: string }>(
+      `FETCH ${CATCH_UP_FETCH} FROM streams`,
+    );
+    if (rows.length === 0) break;
+    for (const r of rows) {
+      if (r.stream_id !== last?.stream_id || r.tenant !== last.tenant) await folder.next(r.tenant, r.stream_id);
+      folder.push(r.type, r.data);
+      last = r;
+    }
+  }
+  await folder.finish();
+  await client.query(`CLOSE streams`);
   await writer.flush();
   return folder.events;
 }
