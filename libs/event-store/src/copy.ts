@@ -3,22 +3,25 @@ import { from as copyFrom } from 'pg-copy-streams';
 
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
+/** A value as text, as PostgreSQL's input functions take it: objects as their JSON, times as ISO 8601 with their zone. */
+export function textOf(value: string | number | bigint | boolean | object): string {
+  return typeof value === 'string'
+    ? value
+    : typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean'
+      ? `${value}`
+      : value instanceof Date
+        ? value.toISOString()
+        : JSON.stringify(value);
+}
+
 /**
  * One value as COPY's text format spells it: `\N` for null, and the four characters that would end
  * the field or the row escaped, so no value can break out of its column (a backslash is doubled,
- * so no value spells `\.` or `\N` either). Dates go as ISO 8601 with their zone.
+ * so no value spells `\.` or `\N` either).
  */
 export function copyText(value: unknown): string {
   if (value === null || value === undefined) return '\\N';
-  const text =
-    typeof value === 'string'
-      ? value
-      : typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean'
-        ? `${value}`
-        : value instanceof Date
-          ? value.toISOString()
-          : JSON.stringify(value);
-  return text.replace(/[\\\n\r\t]/g, (c) => ESCAPES[c]);
+  return textOf(value).replace(/[\\\n\r\t]/g, (c) => ESCAPES[c]);
 }
 
 /**

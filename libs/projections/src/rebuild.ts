@@ -1,7 +1,6 @@
 import { Client, ClientBase, ClientConfig } from 'pg';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { to as copyTo } from 'pg-copy-streams';
+import { copyIn, textOf } from '@leasehold/event-store';
 import { keyOf, PROJECTIONS, ProjectionSpec, specFor, StreamEvent } from './projection-specs';
 
 const FLUSH = 1000;
@@ -18,21 +17,16 @@ interface Column {
   array: boolean;
 }
 
-// COPY's text format: backslash escapes for the backslash and the separators.
-const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-const copyEscape = (text: string) => text.replace(/[\\\n\r\t]/g, (c) => COPY_ESCAPES[c]);
-/** A scalar as jsonb_populate_recordset takes it from JSON: objects as their JSON text, times as ISO 8601. */
-const scalarText = (value: object | string | number | boolean | bigint) =>
-  value instanceof Date ? value.toISOString() : typeof value === 'object' ? JSON.stringify(value) : String(value);
+/** A PostgreSQL array literal's element: quoted, with its quotes and backslashes escaped. */
 const arrayElement = (value: unknown) =>
-  value === null || value === undefined ? 'NULL' : `"${scalarText(value).replace(/["\\]/g, '\\$&')}"`;
+  value === null || value === undefined ? 'NULL' : `"${textOf(value).replace(/["\\]/g, '\\$&')}"`;
 
-/** A row's value as jsonb_populate_recordset reads the row's JSON: null or absent is NULL. */
-function copyValue(column: Column, value: unknown): string {
-  if (value === null || value === undefined) return '\\N';
-  if (column.json) return copyEscape(JSON.stringify(value));
-  if (column.array && Array.isArray(value)) return copyEscape(`{${value.map(arrayElement).join(',')}}`);
-  return copyEscape(scalarText(value));
+/** A row's value as jsonb_populate_recordset read it from the row's JSON: null or absent is NULL. */
+function columnValue(column: Column, value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  if (column.json) return JSON.stringify(value);
+  if (column.array && Array.isArray(value)) return `{${value.map(arrayElement).join(',')}}`;
+  return value;
 }
 
 /** Rows derived from the log, written in batches (COPY FROM) into one set of target tables. */
@@ -80,11 +74,13 @@ class RowWriter {
       ));
       this.columns.set(target, columns);
     }
-    const lines = batch.map((row) => {
-      const values = row as Record<string, unknown>;
-      return columns.map((c) => copyValue(c, values[c.name])).join('\t');
-    });
-    await pipeline(Readable.from([`${lines.join('\n')}\n`]), this.client.query(copyFrom(`COPY ${target} FROM STDIN`)));
+    const rows = batch.map((row) => columns.map((c) => columnValue(c, (row as Record<string, unknown>)[c.name])));
+    await copyIn(
+      this.client,
+      target,
+      columns.map((c) => c.name),
+      rows,
+    );
   }
 }
 
