@@ -25,9 +25,10 @@ export function copyText(value: unknown): string {
 }
 
 /**
- * Writes rows into `table` with COPY FROM STDIN on `client`: in a batch of a thousand rows about
- * half the server's work of an INSERT from a jsonb array, a third less than from unnest'ed arrays
- * (bench/README.md, audit). Names are the caller's constants, never input.
+ * Writes rows into `table` with COPY FROM STDIN on `client`. The audit projector's batches of 1,000
+ * rows, into a table without indexes, took 8-11 ms this way on the development machine, against
+ * 12.5-17 ms as an INSERT from unnest'ed arrays and 24-27 ms from a jsonb array. Names are the
+ * caller's constants, never input.
  */
 export function copyIn(
   client: ClientBase,
