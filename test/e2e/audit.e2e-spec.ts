@@ -403,17 +403,20 @@ describe('audit trail', () => {
     expect((await projector.lag()).behind).toBe(0);
   });
 
-  it('applies a failed batch again, not the batch it had read ahead meanwhile', async () => {
+  it('applies a failed batch again, not the batch it had read ahead meanwhile, and plans each batch for itself', async () => {
     await catchUp();
     const share = service.serviceClient().getShareClient(uniqueShare('ahead'));
     await share.create();
     for (let i = 0; i < 30; i++) await share.getDirectoryClient(`d${i}`).create();
     // The first apply fails after its full batch has started the read of the next one.
     let failures = 0;
+    const planning = new Set<string>();
     const failingOnce: AsyncProjection = {
       name: auditProjection.name,
       apply: async (sql, events) => {
         if (failures++ === 0) throw new Error('lost the connection');
+        const [{ mode }] = await sql.query<{ mode: string }>(`SELECT current_setting('plan_cache_mode') AS mode`);
+        planning.add(mode);
         await auditProjection.apply(sql, events);
       },
     };
@@ -433,6 +436,8 @@ describe('audit trail', () => {
     expect(failures).toBeGreaterThan(3);
     expect(counts.rows[0].applied).toBe(counts.rows[0].events);
     expect(counts.rows[0].distinct_positions).toBe(counts.rows[0].events);
+    // No cached generic plan: one made while the read model was empty scans it whole per stream looked up.
+    expect([...planning]).toEqual(['force_custom_plan']);
     await audited.untilLeads();
   });
 
