@@ -365,7 +365,7 @@ async function catchUp(total: number): Promise<Catchup> {
     const seconds = elapsed();
     return { events: applied, seconds, rate: applied / seconds, tenths, cpu: meter.stop() };
   } finally {
-    projector.resign();
+    await projector.resign();
     await pool.end();
     await dataSource.destroy();
   }
@@ -537,7 +537,7 @@ async function capturedStatements(t: Targets): Promise<{ label: string; text: st
   const leaseHistoryPage = (share: string, path: string) =>
     audit.query(
       ACCOUNT,
-      { share, pathKey: key(path), recursive: false, type: LEASE_EVENT_TYPES },
+      { share, pathKey: key(path), wholeStreams: true, type: LEASE_EVENT_TYPES },
       'asc',
       undefined,
       1000,

@@ -385,11 +385,11 @@ describe('audit trail', () => {
         throw new Error('killed mid-batch');
       },
     };
-    projector.resign();
+    await projector.resign();
     const doomed = new AsyncProjector(pool, store, dying, 50);
     expect(await doomed.lead()).toBe(true);
     await expect(doomed.runBatch()).rejects.toThrow('killed mid-batch');
-    doomed.resign(true);
+    await doomed.resign(true);
     expect(crashes).toBe(1);
     // The dead leader's lock goes when PostgreSQL sees its connection close, a moment later.
     await audited.untilLeads();
@@ -420,14 +420,14 @@ describe('audit trail', () => {
         await auditProjection.apply(sql, events);
       },
     };
-    projector.resign();
+    await projector.resign();
     const survivor = new AsyncProjector(pool, store, failingOnce, 10);
     try {
       expect(await survivor.lead()).toBe(true);
       await expect(survivor.runBatch()).rejects.toThrow('lost the connection');
       while ((await survivor.runBatch()) > 0);
     } finally {
-      survivor.resign();
+      await survivor.resign();
     }
     const counts = await pool.query(
       `SELECT (SELECT count(*) FROM events)::int AS events, (SELECT count(*) FROM audit_log)::int AS applied,
@@ -447,8 +447,22 @@ describe('audit trail', () => {
       expect(await second.lead()).toBe(false);
       await expect(second.runBatch()).rejects.toThrow(/not the leader/);
     } finally {
-      second.resign(); // had it led, its connection would hold up the suite's teardown
+      await second.resign(); // had it led, its connection would hold up the suite's teardown
     }
+  });
+
+  it('hands the lead to another process the moment it resigns', async () => {
+    await projector.resign();
+    // Another process's pool: the lock must not stay behind on a connection idle in this one.
+    const elsewhere = new Pool({ connectionString: audited.databaseUrl, max: 1 });
+    const successor = new AsyncProjector(elsewhere, store, auditProjection);
+    try {
+      expect(await successor.lead()).toBe(true);
+    } finally {
+      await successor.resign();
+      await elsewhere.end();
+    }
+    await audited.untilLeads();
   });
 
   it('is for the account owner only', async () => {

@@ -885,7 +885,7 @@ beforeAll(async () => {
 }, AUDIT_WAIT_MS);
 
 afterAll(async () => {
-  projector?.resign();
+  await projector?.resign();
   await projectorPool?.end();
   await closeStore?.();
   await db?.end();

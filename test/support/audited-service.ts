@@ -5,7 +5,9 @@ import { startTestService, TestService } from './service';
 
 export interface AuditedService {
   service: TestService;
-  /** A pool on the suite's own database. */
+  /** The suite's own database. */
+  databaseUrl: string;
+  /** A pool on it. */
   pool: Pool;
   store: EventStore;
   /** The audit projector, leading on this database. */
@@ -33,6 +35,7 @@ export async function startAuditedService(suffix: string, batch: number): Promis
   if (!(await projector.lead())) throw new Error('the audit projector could not lead on its own database');
   return {
     service,
+    databaseUrl,
     pool,
     store,
     projector,
@@ -52,7 +55,7 @@ export async function startAuditedService(suffix: string, batch: number): Promis
       throw new Error('the audit projector could not lead again');
     },
     stop: async () => {
-      projector.resign();
+      await projector.resign();
       try {
         await pool.end();
         await source.destroy();

@@ -34,7 +34,7 @@ export interface ProjectorLag {
  */
 export class AsyncProjector {
   private readonly logger: Logger;
-  private leader?: PoolClient;
+  private leader?: { client: PoolClient; onError: () => void };
   /** The batch after the one being applied, read meanwhile on another connection while catching up. */
   private next?: { after: Checkpoint; events: Promise<RecordedEvent[] | undefined> };
 
@@ -53,7 +53,7 @@ export class AsyncProjector {
     const client = await this.pool.connect();
     // Dropping the connection releases the lock, so a crashed leader never blocks a successor.
     // Listening from the start: an error on a checked-out client with no listener ends the process.
-    const onError = () => (this.leader === client ? this.resign(true) : undefined);
+    const onError = () => (this.leader?.client === client ? void this.resign(true) : undefined);
     client.on('error', onError);
     let rows: Array<{ ok: boolean }>;
     try {
@@ -70,15 +70,32 @@ export class AsyncProjector {
       client.release();
       return false;
     }
-    this.leader = client;
+    this.leader = { client, onError };
     this.logger.log('leading');
     return true;
   }
 
-  resign(broken = false): void {
-    this.leader?.release(broken);
+  /**
+   * Gives up the lead at once. The lock is a session lock, so a connection handed back to the pool
+   * still holding it would keep every other process from leading, and let whoever in this process
+   * checks it out next lead too; it is unlocked first, and a connection that cannot be is dropped.
+   */
+  async resign(broken = false): Promise<void> {
+    const leader = this.leader;
     this.leader = undefined;
     this.next = undefined;
+    if (!leader) return;
+    const { client, onError } = leader;
+    if (!broken) {
+      try {
+        await client.query(`SELECT pg_advisory_unlock(hashtext($1))`, [`projection:${this.projection.name}`]);
+      } catch {
+        broken = true;
+      }
+    }
+    // A dropped connection keeps its listener: an error while it closes must not end the process.
+    if (!broken) client.off('error', onError);
+    client.release(broken);
   }
 
   async checkpoint(sql: SqlExecutor = this.store.db): Promise<Checkpoint | undefined> {

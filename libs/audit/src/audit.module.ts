@@ -47,7 +47,7 @@ export class AuditProjectorService implements OnApplicationBootstrap, OnApplicat
       } catch (error) {
         // Lost the database for a while: give up the lead (another worker may take it) and retry.
         this.outage.failed(error);
-        this.projector.resign(true);
+        await this.projector.resign(true);
         wait = STANDBY_POLL_MS;
       }
       if (wait) await new Promise((resolve) => setTimeout(resolve, wait));
@@ -69,7 +69,7 @@ export class AuditProjectorService implements OnApplicationBootstrap, OnApplicat
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     await this.loop;
-    this.projector.resign();
+    await this.projector.resign();
     await this.pool.end();
   }
 }
