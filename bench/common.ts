@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { Client } from 'pg';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
 import { freePort, waitForReady } from '@leasehold/observability';
+import { WORKER_NODE_ARGS } from '@leasehold/config';
 import { sharedKeyStringsToSign } from '../libs/wire/src/auth/shared-key';
 import { RowInput, withRatios } from './summary';
 
@@ -67,6 +68,11 @@ export async function startReady(
     throw new Error(`${what}: ${(error as Error).message}\n${text}`);
   }
   return { child, url };
+}
+
+/** The worker process, with the node flags `npm start` gives it. */
+export async function startWorker(env: Record<string, string>): Promise<ChildProcess> {
+  return (await startReady('apps/worker/src/main.js', 'WORKER_PORT', env, 'the worker', [...WORKER_NODE_ARGS])).child;
 }
 
 /** Runs a command to its end; resolves with its output, rejects on a non-zero exit. */

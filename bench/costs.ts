@@ -21,6 +21,7 @@ import {
   serviceCode,
   signedRequest,
   startReady,
+  startWorker,
   stop,
 } from './common';
 import { seedOpenHandles } from './force-close-seed';
@@ -262,7 +263,7 @@ async function main(): Promise<number> {
     seeded += await seedOpenHandles(ctx.db, ACCOUNT, SHARE, files.slice(i, i + 25), PER_FILE);
   await ctx.db.query('VACUUM ANALYZE');
   const hold = await holdAuditProjector(databaseUrl);
-  const worker = (await startReady('apps/worker/src/main.js', 'WORKER_PORT', serviceEnv, 'the worker')).child;
+  const worker = await startWorker(serviceEnv);
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   try {
     results.push(

@@ -8,6 +8,7 @@ import {
   signedRequest,
   sql,
   startReady,
+  startWorker,
   stop,
   withPath,
 } from './common';
@@ -75,10 +76,6 @@ const serviceEnv = () => ({
 
 async function startApi(): Promise<{ child: ChildProcess; url: string }> {
   return startReady('apps/api/src/main.js', 'PORT', serviceEnv(), 'the API');
-}
-
-async function startWorker(): Promise<ChildProcess> {
-  return (await startReady('apps/worker/src/main.js', 'WORKER_PORT', serviceEnv(), 'the worker')).child;
 }
 
 // ---- database ----
@@ -523,7 +520,7 @@ async function main(): Promise<void> {
   let api = await startApi();
   await prepareData(api.url);
   const hold = await holdProjector();
-  let worker = await startWorker();
+  let worker = await startWorker(serviceEnv());
   say(
     `worker pid ${worker.pid}, WORKER_CONCURRENCY=${CONFIG.concurrency}${hold ? ', audit projector held on standby' : ''}`,
   );
@@ -541,7 +538,7 @@ async function main(): Promise<void> {
     await freshDatabase();
     api = await startApi();
     await prepareData(api.url);
-    worker = await startWorker();
+    worker = await startWorker(serviceEnv());
     const again = await runJob(api.url, worker, true);
     live = { job: again, verified: await verifyJob(again.jobId) };
     say(`verified: ${live.verified}`);

@@ -1,6 +1,6 @@
 // The operator's commands, run on a machine with the deployment's configuration (DATABASE_URL, …).
 import { AccountError, AccountsService, KeyCipher, newAccountKey } from '@leasehold/accounts';
-import { ConfigError, loadConfig, preflight } from '@leasehold/config';
+import { ConfigError, loadConfig, preflight, WORKER_NODE_ARGS } from '@leasehold/config';
 import { cliCaller } from '@leasehold/domain';
 import { createDataSource, EventStore, migrateDatabase } from '@leasehold/event-store';
 import { rebuildProjections, verifyProjections } from '@leasehold/projections';
@@ -73,9 +73,10 @@ export async function accounts(action: string, name?: string, key?: string): Pro
 /** `serve`: prepare, then run one api and one worker process until either stops or a signal arrives. */
 export async function serve(): Promise<void> {
   await prepare();
-  const children: ChildProcess[] = ['api/src/main.js', 'worker/src/main.js'].map((entry) =>
-    spawn(process.execPath, [resolve(__dirname, '..', entry)], { stdio: 'inherit' }),
-  );
+  const children: ChildProcess[] = [
+    { entry: 'api/src/main.js', args: [] },
+    { entry: 'worker/src/main.js', args: WORKER_NODE_ARGS },
+  ].map(({ entry, args }) => spawn(process.execPath, [...args, resolve(__dirname, '..', entry)], { stdio: 'inherit' }));
   const stop = (signal: NodeJS.Signals) => children.forEach((child) => child.kill(signal));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
