@@ -451,6 +451,25 @@ describe('audit trail', () => {
     }
   });
 
+  it("answers a file's lease history after a directory has taken its path, and refuses a directory with none", async () => {
+    const shareName = uniqueShare('taken');
+    const share = service.serviceClient().getShareClient(shareName);
+    await share.create();
+    const file = share.rootDirectoryClient.getFileClient('spot');
+    await file.create(0);
+    const lease = file.getShareLeaseClient();
+    await lease.acquireLease();
+    await lease.releaseLease();
+    await file.delete();
+    await share.getDirectoryClient('spot').create();
+    await share.getDirectoryClient('plain').create();
+    await catchUp();
+    const taken = await get(`/${DEVELOPMENT_ACCOUNT}/${shareName}/spot`, 'comp=leasehistory');
+    expect([taken.status, taken.body.timeline?.map((t: any) => t.action)]).toEqual([200, ['acquired', 'released']]);
+    const plain = await get(`/${DEVELOPMENT_ACCOUNT}/${shareName}/plain`, 'comp=leasehistory');
+    expect([plain.status, plain.code]).toEqual([400, 'InvalidQueryParameterValue']);
+  });
+
   it('hands the lead to another process the moment it resigns', async () => {
     await projector.resign();
     // Another process's pool: the lock must not stay behind on a connection idle in this one.

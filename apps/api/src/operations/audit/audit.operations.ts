@@ -129,17 +129,20 @@ export class AuditOperations {
   async leaseHistory(req: WireRequest): Promise<WireResponse> {
     requireAccountOwner(req);
     const key = pathKey(req.path);
-    // The share root's history is its share lease's; any other directory has no lease.
-    if (req.path.length > 0 && (await this.isDirectory(req)))
+    const binding = markerBinding('leasehistory', req.context.tenant, req.share!, key);
+    const after = this.marker(req, binding);
+    const { timeline, last, more } = await this.queries.execute(
+      new LeaseHistoryQuery(req.context, req.share!, key, after, pageSize(req.query, MAX_PAGE)),
+    );
+    // The share root's history is its share lease's; any other directory has no lease. Only an
+    // empty first page can be a directory's, so a history with events costs no lookup of the path;
+    // and a file's history is answered even where a directory has since taken its path.
+    if (last === undefined && after === undefined && req.path.length > 0 && (await this.isDirectory(req)))
       throw invalidQuery(
         'comp',
         'leasehistory',
         "Lease history is kept for files and for a share's lease (on the share root); this path is a directory.",
       );
-    const binding = markerBinding('leasehistory', req.context.tenant, req.share!, key);
-    const { timeline, last, more } = await this.queries.execute(
-      new LeaseHistoryQuery(req.context, req.share!, key, this.marker(req, binding), pageSize(req.query, MAX_PAGE)),
-    );
     return json(200, {
       share: req.share,
       path: req.path.join('/'),
@@ -148,7 +151,7 @@ export class AuditOperations {
     });
   }
 
-  /** The path as it is now is a directory (a deleted file's history can still be read). */
+  /** The path as it is now is a directory. */
   private isDirectory(req: WireRequest): Promise<boolean> {
     return this.queries.execute(new DirectoryQuery(req.context, req.share!, req.path)).then(
       () => true,
