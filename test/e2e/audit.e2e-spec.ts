@@ -40,6 +40,21 @@ describe('audit trail', () => {
     return events;
   };
   const catchUp = () => audited.catchUp();
+  /** A new share with `count` directories: that many events to apply, after the share's own. */
+  const directories = async (tag: string, count: number) => {
+    const share = service.serviceClient().getShareClient(uniqueShare(tag));
+    await share.create();
+    for (let i = 0; i < count; i++) await share.getDirectoryClient(`d${i}`).create();
+  };
+  /** Every event in the log has exactly one audit row. */
+  const expectEachEventAppliedOnce = async () => {
+    const counts = await pool.query(
+      `SELECT (SELECT count(*) FROM events)::int AS events, (SELECT count(*) FROM audit_log)::int AS applied,
+              (SELECT count(DISTINCT position) FROM audit_log)::int AS distinct_positions`,
+    );
+    expect(counts.rows[0].applied).toBe(counts.rows[0].events);
+    expect(counts.rows[0].distinct_positions).toBe(counts.rows[0].events);
+  };
 
   beforeAll(async () => {
     audited = await startAuditedService('audit', 50);
@@ -372,9 +387,7 @@ describe('audit trail', () => {
 
   it('loses nothing and applies nothing twice when the projector dies mid-batch', async () => {
     await catchUp();
-    const share = service.serviceClient().getShareClient(uniqueShare('crash'));
-    await share.create();
-    for (let i = 0; i < 120; i++) await share.getDirectoryClient(`d${i}`).create();
+    await directories('crash', 120);
     // A projector whose apply writes its rows and then dies, as a process killed mid-batch would.
     let crashes = 0;
     const dying: AsyncProjection = {
@@ -394,20 +407,13 @@ describe('audit trail', () => {
     // The dead leader's lock goes when PostgreSQL sees its connection close, a moment later.
     await audited.untilLeads();
     await catchUp();
-    const counts = await pool.query(
-      `SELECT (SELECT count(*) FROM events)::int AS events, (SELECT count(*) FROM audit_log)::int AS applied,
-              (SELECT count(DISTINCT position) FROM audit_log)::int AS distinct_positions`,
-    );
-    expect(counts.rows[0].applied).toBe(counts.rows[0].events);
-    expect(counts.rows[0].distinct_positions).toBe(counts.rows[0].events);
+    await expectEachEventAppliedOnce();
     expect((await projector.lag()).behind).toBe(0);
   });
 
   it('applies a failed batch again, not the batch it had read ahead meanwhile, and plans each batch for itself', async () => {
     await catchUp();
-    const share = service.serviceClient().getShareClient(uniqueShare('ahead'));
-    await share.create();
-    for (let i = 0; i < 30; i++) await share.getDirectoryClient(`d${i}`).create();
+    await directories('ahead', 30);
     // The first apply fails after its full batch has started the read of the next one.
     let failures = 0;
     const planning = new Set<string>();
@@ -429,13 +435,8 @@ describe('audit trail', () => {
     } finally {
       await survivor.resign();
     }
-    const counts = await pool.query(
-      `SELECT (SELECT count(*) FROM events)::int AS events, (SELECT count(*) FROM audit_log)::int AS applied,
-              (SELECT count(DISTINCT position) FROM audit_log)::int AS distinct_positions`,
-    );
     expect(failures).toBeGreaterThan(3);
-    expect(counts.rows[0].applied).toBe(counts.rows[0].events);
-    expect(counts.rows[0].distinct_positions).toBe(counts.rows[0].events);
+    await expectEachEventAppliedOnce();
     // No cached generic plan: one made while the read model was empty scans it whole per stream looked up.
     expect([...planning]).toEqual(['force_custom_plan']);
     await audited.untilLeads();

@@ -58,7 +58,7 @@ export class AsyncProjector {
     let rows: Array<{ ok: boolean }>;
     try {
       ({ rows } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(hashtext($1)) AS ok`, [
-        `projection:${this.projection.name}`,
+        this.lockKey,
       ]));
     } catch (error) {
       client.off('error', onError);
@@ -86,16 +86,20 @@ export class AsyncProjector {
     this.next = undefined;
     if (!leader) return;
     const { client, onError } = leader;
-    if (!broken) {
-      try {
-        await client.query(`SELECT pg_advisory_unlock(hashtext($1))`, [`projection:${this.projection.name}`]);
-      } catch {
-        broken = true;
-      }
-    }
+    const unlocked =
+      !broken &&
+      (await client.query(`SELECT pg_advisory_unlock(hashtext($1))`, [this.lockKey]).then(
+        () => true,
+        () => false,
+      ));
     // A dropped connection keeps its listener: an error while it closes must not end the process.
-    if (!broken) client.off('error', onError);
-    client.release(broken);
+    if (unlocked) client.off('error', onError);
+    client.release(!unlocked);
+  }
+
+  /** The session advisory lock that makes one instance lead, across all processes. */
+  private get lockKey(): string {
+    return `projection:${this.projection.name}`;
   }
 
   async checkpoint(sql: SqlExecutor = this.store.db): Promise<Checkpoint | undefined> {

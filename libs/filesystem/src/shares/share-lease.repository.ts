@@ -131,7 +131,7 @@ export class ShareLeaseRepository {
     key: (write) => write.shareId,
   });
 
-  // ttlResolution 0: no 1 ms timer per lookup (see RecentNodes).
+  // ttlResolution 0: no 1 ms timer per lookup (RecentNodes says why).
   private readonly recent = new LRUCache<string, LeasedShare>({ max: REMEMBERED, ttl: REMEMBER_MS, ttlResolution: 0 });
   /**
    * PostgreSQL's clock minus this process's, from the last batch read: a little low (the row was
