@@ -77,12 +77,17 @@ export async function serve(): Promise<void> {
     { entry: 'api/src/main.js', args: [] },
     { entry: 'worker/src/main.js', args: WORKER_NODE_ARGS },
   ].map(({ entry, args }) => spawn(process.execPath, [...args, resolve(__dirname, '..', entry)], { stdio: 'inherit' }));
+  let asked = false;
   const stop = (signal: NodeJS.Signals) => children.forEach((child) => child.kill(signal));
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.on(signal, () => {
+      asked = true;
+      stop(signal);
+    });
   await Promise.race(children.map((child) => new Promise((done) => child.on('exit', done))));
   stop('SIGTERM');
-  process.exitCode = 1;
+  // Stopped by a signal, it ends once both have; a process that ended by itself is a failure.
+  process.exitCode = asked ? 0 : 1;
 }
 
 /** Runs `work` with one connection to the configured database. */

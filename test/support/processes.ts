@@ -1,7 +1,7 @@
 // Running the API as separate OS processes: what production runs, the compiled main.js.
 import { ShareServiceClient, StorageSharedKeyCredential } from '@azure/storage-file-share';
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { replaceTscAliasPaths } from 'tsc-alias';
@@ -61,9 +61,11 @@ export async function buildApi(): Promise<ApiBuild> {
     throw new Error(`building the API failed (tsc exit ${code}):\n${output}`);
   }
   await replaceTscAliasPaths({ configFile: join(ROOT, 'tsconfig.build.json'), outDir: out });
-  // The IPC channel closes when the parent dies, however it dies (even SIGKILL): no orphans.
+  // The IPC channel closes when the parent dies, however it dies (even SIGKILL): no orphans. It
+  // is unreferenced: it must not keep alive a process that would end by itself (serve, once its
+  // API and worker have exited).
   const preload = join(out, 'exit-with-parent.js');
-  writeFileSync(preload, `process.on('disconnect', () => process.exit(0));\n`);
+  writeFileSync(preload, `process.on('disconnect', () => process.exit(0));\nprocess.channel?.unref();\n`);
   return { main, preload, remove, diagnostics: code === 0 ? '' : output };
 }
 
@@ -105,8 +107,8 @@ globalThis.Date = Skewed;
   return { NODE_OPTIONS: `--require ${preload}` };
 }
 
-function spawnService(build: ApiBuild, main: string, env: Record<string, string>) {
-  const child: ChildProcess = spawn(process.execPath, ['-r', build.preload, main], {
+function spawnService(build: ApiBuild, main: string, env: Record<string, string>, args: string[] = []) {
+  const child: ChildProcess = spawn(process.execPath, ['-r', build.preload, main, ...args], {
     cwd: ROOT,
     // The build lives outside the repository: resolve packages from the repository's node_modules.
     env: { ...process.env, NODE_ENV: 'test', HOST: '127.0.0.1', NODE_PATH: join(ROOT, 'node_modules'), ...env },
@@ -162,6 +164,47 @@ export async function startApiProcess(
   await ready(build, 'API', url, service, probe);
   const { output, exited, alive, kill } = service;
   return { url, pid: service.child.pid!, output, exited, alive, kill, stop: () => service.signal('SIGTERM', 5000) };
+}
+
+/** `serve` of the CLI, as `npm start` runs it once built: one API and one worker of its own. */
+export interface ServeProcess extends Lifecycle {
+  apiUrl: string;
+  workerUrl: string;
+  /** The processes it started. */
+  children(): number[];
+}
+
+/** Starts the CLI's `serve` against `databaseUrl` (it migrates and makes the development account first) and waits for both its processes. */
+export async function startServeProcess(
+  build: ApiBuild,
+  databaseUrl: string,
+  env: Record<string, string> = {},
+): Promise<ServeProcess> {
+  const [apiPort, workerPort] = [await freePort(), await freePort()];
+  const cli = join(build.main, '../../../cli/main.js');
+  const service = spawnService(
+    build,
+    cli,
+    { DATABASE_URL: databaseUrl, PORT: String(apiPort), WORKER_PORT: String(workerPort), ...env },
+    ['serve'],
+  );
+  const [apiUrl, workerUrl] = [`http://127.0.0.1:${apiPort}`, `http://127.0.0.1:${workerPort}`];
+  await ready(build, 'serve (its API)', apiUrl, service);
+  await ready(build, 'serve (its worker)', workerUrl, service);
+  const pid = service.child.pid!;
+  const { output, exited, alive, kill } = service;
+  return {
+    apiUrl,
+    workerUrl,
+    pid,
+    children: () =>
+      readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+    output,
+    exited,
+    alive,
+    kill,
+    stop: () => service.signal('SIGTERM', 30_000),
+  };
 }
 
 /** The development account, created the way the API's own start-up code does it. */
