@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
 
+/**
+ * A random positive 63-bit id, as HandleRepository.nextIds makes handle and session ids (random()
+ * has 52 bits, which spreads them as widely). Not a sequence: sequential ids put each handle
+ * stream's events at the right edge of the events stream index, where the service's random ids
+ * touch one leaf page each, so a seed from a sequence measured a cheaper close than the service does.
+ */
+const RANDOM_ID = `(1 + floor(random() * 9223372036854775806)::bigint)`;
+
 /** What seedOpenHandles needs of a pg Client or Pool. */
 export interface Queryable {
   query(text: string, params?: unknown[]): Promise<{ rowCount: number | null }>;
@@ -8,8 +16,8 @@ export interface Queryable {
 /**
  * Opens `perNode` handles on each of `nodePaths` (share-relative; '' is the share root) in one
  * statement, writing exactly what OpenHandleHandler writes for an open: a handles row (the columns
- * handleRow maps) and a HandleOpened event at version 1 of stream handle-<id>, with ids from the
- * same sequences and one instant for OpenTime. What it skips is the per-request work: the node
+ * handleRow maps) and a HandleOpened event at version 1 of stream handle-<id>, with random ids as
+ * HandleRepository.nextIds makes them and one instant for OpenTime. What it skips is the per-request work: the node
  * lock, the lease gate and the per-node limit (callers stay within 2,000 per node). Used by the
  * force-close benchmark and the job tests, where opening tens of thousands to a million handles
  * one HTTP request at a time would measure the open path instead.
@@ -32,7 +40,7 @@ export async function seedOpenHandles(
        LEFT JOIN nodes n ON n.share_id = s.share_id AND n.path_key = k.key
        WHERE s.tenant = $1 AND s.name = $2 AND (k.key = '' OR n.path_key IS NOT NULL)
      ), h AS (
-       SELECT nextval('handle_ids') AS handle_id, nextval('session_ids') AS session_id, t.*,
+       SELECT ${RANDOM_ID} AS handle_id, ${RANDOM_ID} AS session_id, t.*,
               '10.8.' || (g / 256) || '.' || (g % 256) || ':445' AS client_ip, 'seed-' || g AS client_name
        FROM target t CROSS JOIN generate_series(1, $4::int) AS g
      ), inserted AS (
