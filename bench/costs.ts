@@ -1,5 +1,6 @@
 import { ShareClient, ShareServiceClient, StorageSharedKeyCredential } from '@azure/storage-file-share';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
+import { loadConfig } from '@leasehold/config';
 import { closeQueue, FORCE_CLOSE_QUEUE, redisConnection } from '@leasehold/jobs';
 import { Queue } from 'bullmq';
 import { execFileSync } from 'node:child_process';
@@ -41,7 +42,8 @@ const CONFIG = {
   cycles: envInteger('BENCH_COSTS_LEASE_CYCLES', 10_000, 10, 10_000_000),
   clients: envInteger('BENCH_COSTS_CLIENTS', 8, 1, 256),
   handles: envInteger('BENCH_COSTS_HANDLES', 200_000, 1000, 2_000_000),
-  chunk: envInteger('FORCE_CLOSE_CHUNK_SIZE', 1000, 1, 100_000),
+  /** The worker's own setting, read and checked as the worker reads it. */
+  chunk: loadConfig({ FORCE_CLOSE_CHUNK_SIZE: env.FORCE_CLOSE_CHUNK_SIZE }).forceCloseChunkSize,
   redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
   /** 1: the cluster flushes WAL at each commit, as deployed (the ops/s then include the flushes). */
   fsync: env.BENCH_COSTS_FSYNC === '1',

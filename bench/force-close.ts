@@ -15,6 +15,7 @@ import {
 import { emitRow } from './common';
 import { ShareServiceClient, StorageSharedKeyCredential } from '@azure/storage-file-share';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
+import { loadConfig } from '@leasehold/config';
 import { closeQueue, FORCE_CLOSE_QUEUE, redisConnection } from '@leasehold/jobs';
 import { Queue } from 'bullmq';
 import { ChildProcess } from 'node:child_process';
@@ -37,7 +38,8 @@ const env = process.env;
 const CONFIG = {
   files: envInteger('BENCH_FC_FILES', 500, 50, 100_000),
   perFile: envInteger('BENCH_FC_HANDLES_PER_FILE', 2000, 1, 2000),
-  chunk: envInteger('FORCE_CLOSE_CHUNK_SIZE', 1000, 1, 100_000),
+  /** The worker's own setting, read and checked as the worker reads it. */
+  chunk: loadConfig({ FORCE_CLOSE_CHUNK_SIZE: env.FORCE_CLOSE_CHUNK_SIZE }).forceCloseChunkSize,
   concurrency: envInteger('WORKER_CONCURRENCY', 2, 1, 64),
   pgUrl: env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432',
   database: env.BENCH_FC_DB ?? 'leasehold_bench_force_close',

@@ -11,6 +11,7 @@ describe('loadConfig', () => {
       production: false,
       handleLimitPerNode: 2000,
       handleLimitShareRoot: 10000,
+      forceCloseChunkSize: 5000,
     });
   });
 
