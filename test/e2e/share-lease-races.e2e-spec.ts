@@ -3,7 +3,6 @@
 // too: decisions use PostgreSQL's clock, so the skew must change nothing. Exactly one holder at a
 // time, every success in the log, and the log replayed always equals the projected lease.
 import { LeaseOperationResponse, RestError, ShareClient } from '@azure/storage-file-share';
-import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { evolveShareLease, initialShareLeaseState, ShareLeaseEvent, ShareLeaseState } from '../../libs/domain/src';
 import {
@@ -18,6 +17,7 @@ import {
   WorkerProcess,
 } from '../support/processes';
 import { DECIDED_WITHIN_MS } from '../../libs/filesystem/src';
+import { removeQueue, uniqueQueuePrefix } from '../support/jobs';
 import { testDatabaseUrl, uniqueShare } from '../support/service';
 import {
   breakShareLease,
@@ -55,6 +55,7 @@ describe('Lease Share races across two API processes, one with its clock 10 minu
   const processes: ApiProcess[] = [];
   let worker: WorkerProcess | undefined;
   let db: Pool;
+  const queuePrefix = uniqueQueuePrefix('slrace');
 
   beforeAll(async () => {
     db = new Pool({ connectionString: testDatabaseUrl(), max: 4 });
@@ -63,7 +64,7 @@ describe('Lease Share races across two API processes, one with its clock 10 minu
     processes.push(await startApiProcess(build, testDatabaseUrl()));
     processes.push(await startApiProcess(build, testDatabaseUrl(), skewedClock(build, SKEW_MS)));
     worker = await startWorkerProcess(build, testDatabaseUrl(), {
-      QUEUE_PREFIX: `sl-${randomUUID()}`,
+      QUEUE_PREFIX: queuePrefix,
       ...skewedClock(build, SKEW_MS),
     });
   }, 180_000);
@@ -73,6 +74,7 @@ describe('Lease Share races across two API processes, one with its clock 10 minu
     await worker?.stop();
     build?.remove();
     await db?.end();
+    await removeQueue(queuePrefix);
   });
 
   /** One share, as seen through each process. */

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ApiBuild, buildApi } from '../support/processes';
+import { removeQueue, uniqueQueuePrefix } from '../support/jobs';
 import { startTestService, TestService, testDatabaseUrl, uniqueShare } from '../support/service';
 
 const ADMIN = 'leasehold-development-admin-token';
@@ -151,10 +152,14 @@ describe('tenants: accounts, keys and their administration', () => {
 
 describe('per-tenant rate limits', () => {
   let service: TestService;
+  const queuePrefix = uniqueQueuePrefix('rate');
   beforeAll(async () => {
-    service = await startTestService({ RATE_LIMIT_PER_SECOND: '20', QUEUE_PREFIX: `rate-${randomUUID()}` });
+    service = await startTestService({ RATE_LIMIT_PER_SECOND: '20', QUEUE_PREFIX: queuePrefix });
   });
-  afterAll(() => service.stop());
+  afterAll(async () => {
+    await service.stop();
+    await removeQueue(queuePrefix);
+  });
 
   it('holds a noisy tenant to its limit while a quiet tenant keeps being served', async () => {
     const noisy = await service.createAccount(`noisy${randomUUID().slice(0, 8)}`);
