@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 
 /**
- * A random positive 63-bit id, as HandleRepository.nextIds makes handle and session ids (random()
- * has 52 bits, which spreads them as widely). Not a sequence: sequential ids put each handle
- * stream's events at the right edge of the events stream index, where the service's random ids
- * touch one leaf page each, so a seed from a sequence measured a cheaper close than the service does.
+ * A random positive 63-bit id, spread over the whole range as HandleRepository.nextIds spreads
+ * handle and session ids (random() has 52 random bits). Not a sequence: sequential ids put each
+ * handle stream's events at the right edge of the events stream index, where the service's random
+ * ids touch a leaf page each, so a seed from a sequence measured a cheaper close than the service's.
  */
 const RANDOM_ID = `(1 + floor(random() * 9223372036854775806)::bigint)`;
 
@@ -16,8 +16,8 @@ export interface Queryable {
 /**
  * Opens `perNode` handles on each of `nodePaths` (share-relative; '' is the share root) in one
  * statement, writing exactly what OpenHandleHandler writes for an open: a handles row (the columns
- * handleRow maps) and a HandleOpened event at version 1 of stream handle-<id>, with random ids as
- * HandleRepository.nextIds makes them and one instant for OpenTime. What it skips is the per-request work: the node
+ * handleRow maps) and a HandleOpened event at version 1 of stream handle-<id>, with random ids
+ * (RANDOM_ID) and one instant for OpenTime. What it skips is the per-request work: the node
  * lock, the lease gate and the per-node limit (callers stay within 2,000 per node). Used by the
  * force-close benchmark and the job tests, where opening tens of thousands to a million handles
  * one HTTP request at a time would measure the open path instead.

@@ -14,7 +14,7 @@ export interface LeaseholdConfig {
   /**
    * Handles closed by one Force Close Handles call or one job chunk. Each chunk also pays a fixed
    * cost (the job read and recorded, its own commit, the queue's round trips): a million handles
-   * took 56.2 s in chunks of 1,000 and 39.7 s in chunks of 5,000 (bench/README.md);
+   * took 56.1-56.2 s in chunks of 1,000 and 39.7-48.3 s in chunks of 5,000 (bench/README.md);
    * chunks of 10,000 gained nothing more.
    */
   forceCloseChunkSize: number;
