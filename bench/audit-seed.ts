@@ -1,5 +1,6 @@
 import { decideFileAccess, decideLease, evolveNode, LeaseCommand, NodeState } from '@leasehold/domain';
 import { Client } from 'pg';
+import { RANDOM_ID } from './force-close-seed';
 
 /**
  * Seeds the event log of the audit benchmark with set-based SQL: exactly `events` events (counting
@@ -137,7 +138,9 @@ export async function seedAuditEvents(db: Client, o: SeedOptions): Promise<SeedR
   await q(`CREATE INDEX ON bench_seed.files (at)`);
 
   // Cycle j of a file sits in the j-th of equal slots between the file's creation and the window's
-  // end, its eight events `step` apart: no two cycles of a file overlap, versions follow time.
+  // end, its eight events `step` apart: no two cycles of a file overlap, versions follow time. Its
+  // handle has a random id, as the service's do; event_base + k (k < 8) numbers its events, for the
+  // ETags, MD5s and ranges derived from them, far above the node ids those of creations derive from.
   await q(
     `CREATE UNLOGGED TABLE bench_seed.cycles AS
      WITH c AS (
@@ -146,7 +149,7 @@ export async function seedAuditEvents(db: Client, o: SeedOptions): Promise<SeedR
               least(interval '90 seconds', ((${we} - interval '2 hours') - (f.at + interval '1 hour')) * (0.1 / 8 / f.cycles)) AS step,
               random() < 0.2 AS changed, random() < 0.12 AND j < f.cycles - 1 AS broken, random() < 0.1 AND j = f.cycles - 1 AS held,
               random() < 0.08 AS forced, random() < 0.1 AS meta,
-              nextval('public.handle_ids') AS handle_id, nextval('public.session_ids') AS session_id,
+              ${RANDOM_ID} AS handle_id, ${RANDOM_ID} AS session_id, (10000000000 + row_number() OVER ()) * 8 AS event_base,
               gen_random_uuid() AS lease1, gen_random_uuid() AS lease2, floor(random() * 400)::int AS client
        FROM bench_seed.files f CROSS JOIN LATERAL generate_series(0, f.cycles - 1) j
      )
@@ -159,8 +162,8 @@ export async function seedAuditEvents(db: Client, o: SeedOptions): Promise<SeedR
   await q(`CREATE INDEX ON bench_seed.cycles (at)`);
   await q(
     `CREATE UNLOGGED TABLE bench_seed.opened AS
-     SELECT f.tenant, f.share_id, f.file_id, f.parent_id, f.path, nextval('public.handle_ids') AS handle_id,
-            nextval('public.session_ids') AS session_id, ${we} + random() * interval '50 minutes' AS at, floor(random() * 400)::int AS client
+     SELECT f.tenant, f.share_id, f.file_id, f.parent_id, f.path, ${RANDOM_ID} AS handle_id,
+            ${RANDOM_ID} AS session_id, ${we} + random() * interval '50 minutes' AS at, floor(random() * 400)::int AS client
      FROM bench_seed.files f WHERE f.fidx % 20 = 0`,
     window,
   );
@@ -172,7 +175,7 @@ export async function seedAuditEvents(db: Client, o: SeedOptions): Promise<SeedR
   );
 
   const cur = `CASE WHEN c.changed THEN c.lease2 ELSE c.lease1 END`;
-  const h = `abs(hashint8(c.handle_id * 8 + k)::bigint)`;
+  const h = `abs(hashint8(c.event_base + k)::bigint)`;
   const writeStart = `(${h} % (c.len / 65536)) * 65536`;
   const writeLength = `least(65536 * (1 + (${h} / 7) % 16), c.len - ${writeStart})`;
   const stamp = (at: string, n: string) => `'etag', ${etag(n)}, 'at', ${iso(at)}`;
@@ -226,14 +229,14 @@ export async function seedAuditEvents(db: Client, o: SeedOptions): Promise<SeedR
                WHEN k = 0 THEN ${handleOpened('c')}
                WHEN k = 1 THEN jsonb_build_object('leaseId', c.lease1, 'epoch', c.epoch0 + 1, 'previousState', c.previous)
                WHEN k = 3 AND c.changed THEN jsonb_build_object('fromLeaseId', c.lease1, 'toLeaseId', c.lease2, 'epoch', c.epoch0 + 2)
-               WHEN k = 4 AND c.meta THEN jsonb_build_object(${stamp(cycleAt, 'c.handle_id * 8 + k')},
+               WHEN k = 4 AND c.meta THEN jsonb_build_object(${stamp(cycleAt, 'c.event_base + k')},
                  'metadata', jsonb_build_object('owner', 'ws' || lpad(c.client::text, 4, '0'), 'revision', (c.j + 1)::text))
                WHEN k = 6 AND c.broken THEN jsonb_build_object('leaseId', ${cur}, 'epoch', c.epoch0 + 2 + c.changed::int)
                WHEN k = 6 AND NOT c.held THEN jsonb_build_object('leaseId', ${cur}, 'fromState', 'leased')
                WHEN k = 7 AND c.forced THEN jsonb_build_object('handleId', c.handle_id::text, 'path', c.path, 'nodeKey', lower(c.path),
                  'fileId', c.file_id::text, 'sessionId', c.session_id::text, 'clientName', 'WS-' || lpad(c.client::text, 4, '0'))
                WHEN k = 7 THEN jsonb_build_object('handleId', c.handle_id::text, 'path', c.path, 'fileId', c.file_id::text, 'sessionId', c.session_id::text)
-               ELSE ${write(cycleAt, 'c.handle_id * 8 + k', writeStart, writeLength)}
+               ELSE ${write(cycleAt, 'c.event_base + k', writeStart, writeLength)}
              END,
              ${cycleAt}
       FROM bench_seed.cycles c CROSS JOIN generate_series(0, 7) k WHERE c.at >= $2 AND c.at < $3

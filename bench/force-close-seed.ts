@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
  * handle stream's events at the right edge of the events stream index, where the service's random
  * ids touch a leaf page each, so a seed from a sequence measured a cheaper close than the service's.
  */
-const RANDOM_ID = `(1 + floor(random() * 9223372036854775806)::bigint)`;
+export const RANDOM_ID = `(1 + floor(random() * 9223372036854775806)::bigint)`;
 
 /** What seedOpenHandles needs of a pg Client or Pool. */
 export interface Queryable {

@@ -18,6 +18,7 @@ import { EventsHorizon1764760000000 } from './1764760000000-EventsHorizon';
 import { KeysLeadWithTenant1764770000000 } from './1764770000000-KeysLeadWithTenant';
 import { NotifyAfterCommit1764780000000 } from './1764780000000-NotifyAfterCommit';
 import { LeanAuditLog1764790000000 } from './1764790000000-LeanAuditLog';
+import { DropHandleSequences1764800000000 } from './1764800000000-DropHandleSequences';
 
 /** Every migration, in order. Listed as classes so they run the same from sources and from dist. */
 export const migrations = [
@@ -41,4 +42,5 @@ export const migrations = [
   KeysLeadWithTenant1764770000000,
   NotifyAfterCommit1764780000000,
   LeanAuditLog1764790000000,
+  DropHandleSequences1764800000000,
 ];
