@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { replaceTscAliasPaths } from 'tsc-alias';
 import { AccountsService, DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY, KeyCipher } from '../../libs/accounts/src';
-import { loadConfig } from '../../libs/config/src';
+import { loadConfig, WORKER_NODE_ARGS } from '../../libs/config/src';
 import { createDataSource, EventStore } from '../../libs/event-store/src';
 import { freePort, waitForReady } from '../../libs/observability/src';
 
@@ -107,8 +107,14 @@ globalThis.Date = Skewed;
   return { NODE_OPTIONS: `--require ${preload}` };
 }
 
-function spawnService(build: ApiBuild, main: string, env: Record<string, string>, args: string[] = []) {
-  const child: ChildProcess = spawn(process.execPath, ['-r', build.preload, main, ...args], {
+/** `nodeArgs` go to node, before the script; `args` to the script. */
+function spawnService(
+  build: ApiBuild,
+  main: string,
+  env: Record<string, string>,
+  { nodeArgs = [], args = [] }: { nodeArgs?: readonly string[]; args?: string[] } = {},
+) {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '-r', build.preload, main, ...args], {
     cwd: ROOT,
     // The build lives outside the repository: resolve packages from the repository's node_modules.
     env: { ...process.env, NODE_ENV: 'test', HOST: '127.0.0.1', NODE_PATH: join(ROOT, 'node_modules'), ...env },
@@ -186,7 +192,7 @@ export async function startServeProcess(
     build,
     cli,
     { DATABASE_URL: databaseUrl, PORT: String(apiPort), WORKER_PORT: String(workerPort), ...env },
-    ['serve'],
+    { args: ['serve'] },
   );
   const [apiUrl, workerUrl] = [`http://127.0.0.1:${apiPort}`, `http://127.0.0.1:${workerPort}`];
   await ready(build, 'serve (its API)', apiUrl, service);
@@ -250,11 +256,13 @@ export async function startWorkerProcess(
   env: Record<string, string> = {},
 ): Promise<WorkerProcess> {
   const port = await freePort();
-  const service = spawnService(build, workerMain(build), {
-    DATABASE_URL: databaseUrl,
-    WORKER_PORT: String(port),
-    ...env,
-  });
+  // With the node flags every deployed worker runs with (npm start, compose, the benches).
+  const service = spawnService(
+    build,
+    workerMain(build),
+    { DATABASE_URL: databaseUrl, WORKER_PORT: String(port), ...env },
+    { nodeArgs: WORKER_NODE_ARGS },
+  );
   const url = `http://127.0.0.1:${port}`;
   await ready(build, 'worker', url, service);
   const { output, exited, alive, kill } = service;
