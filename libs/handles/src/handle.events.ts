@@ -23,7 +23,7 @@ export interface HandleClosed {
   sessionId: string;
 }
 
-/** The data of HandleForceClosed: Force Close Handles, a job, or (reason ShareDeleted) Delete Share closed it. */
+/** The data of HandleForceClosed: Delete Share closed it (reason ShareDeleted), or, before HandlesForceClosed, Force Close Handles or a job. */
 export interface HandleForceClosed extends HandleClosed {
   nodeKey: string;
   clientName: string;
@@ -31,8 +31,33 @@ export interface HandleForceClosed extends HandleClosed {
 }
 
 /**
- * The events of a handle's stream, handle-<id>: HandleOpened at version 1, then one of the two
- * closes at version 2, so the unique stream version makes closing a handle twice impossible.
+ * The data of HandlesForceClosed: one chunk of Force Close Handles, or of a job, closed in one
+ * statement. One event per chunk instead of one per handle: appending a million events was most of
+ * a million-handle close. A handle's stream then ends at HandleOpened; the closing that names it is
+ * this event, on a stream of its own (closure-<id>), and closes it exactly once because the handles
+ * row it was deleted with is deleted once. Older closes are per-handle HandleForceClosed events.
+ */
+export interface HandlesForceClosed {
+  shareId: string;
+  /** Where the close was asked (case-preserved, '' for the share root): the handles' node, or the directory closed below. */
+  path: string;
+  handleIds: string[];
+  /** The chunk's last handle in the (node_key, handle_id) order: where a retry of the same request continues. */
+  last: { nodeKey: string; handleId: string };
+}
+
+export const HANDLE_CLOSURE_STREAM_PREFIX = 'closure-';
+
+/** The handles an event closed, whichever shape it has; none for any other event. */
+export function closedHandleIds(event: { type: string; data: unknown }): string[] {
+  if (event.type === 'HandlesForceClosed') return (event.data as HandlesForceClosed).handleIds;
+  if (event.type === 'HandleClosed' || event.type === 'HandleForceClosed') return [(event.data as HandleClosed).handleId];
+  return [];
+}
+
+/**
+ * The events of a handle's stream, handle-<id>: HandleOpened at version 1, then, unless a
+ * HandlesForceClosed names it, one of the two closes at version 2.
  */
 export type HandleEvent =
   | { type: 'HandleOpened'; data: HandleOpened }

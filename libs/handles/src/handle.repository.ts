@@ -33,6 +33,8 @@ export interface HandleRow {
 export interface HandleScope {
   shareId: string;
   nodeKey: string;
+  /** The node's path as named (case-preserved, '' for the share root): where the audit shows a close. */
+  path: string;
   recursive: boolean;
   /** One handle id, or undefined for all. */
   handleId?: string;

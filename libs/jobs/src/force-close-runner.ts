@@ -75,6 +75,7 @@ export class ForceCloseRunner {
         const scope = {
           shareId: job.shareId,
           nodeKey: job.nodeKey,
+          path: job.path,
           recursive: job.recursive,
           handleId: job.handleId === '*' ? undefined : job.handleId,
         };
