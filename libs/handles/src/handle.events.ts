@@ -41,6 +41,8 @@ export interface HandlesForceClosed {
   shareId: string;
   /** Where the close was asked (case-preserved, '' for the share root): the handles' node, or the directory closed below. */
   path: string;
+  /** Whether the close reached below `path` (a recursive close of a directory). */
+  recursive: boolean;
   handleIds: string[];
   /** The chunk's last handle in the (node_key, handle_id) order: where a retry of the same request continues. */
   last: { nodeKey: string; handleId: string };
