@@ -335,15 +335,16 @@ async function runJob(apiUrl: string, worker: ChildProcess, projectorLive: boole
   }
 }
 
-/** Exact totals: the job's record, the handles table, one HandleForceClosed per handle stream. */
+/** Exact totals: the job's record, the handles table, each handle named once by the job's HandlesForceClosed events, one per chunk. */
 async function verifyJob(jobId: string): Promise<string> {
   const [row] = await sql(
     databaseUrl,
     `SELECT j.state, j.chunks_done, j.closed::int,
             (SELECT count(*)::int FROM handles) AS open,
             (SELECT count(*)::int FROM events WHERE type = 'ForceCloseChunkCompleted' AND stream_id = 'job-' || j.job_id) AS chunk_events,
-            (SELECT count(*)::int FROM events WHERE type = 'HandleForceClosed' AND metadata->>'jobId' = $1::text) AS closed_events,
-            (SELECT count(DISTINCT stream_id)::int FROM events WHERE type = 'HandleForceClosed' AND metadata->>'jobId' = $1::text) AS closed_streams
+            (SELECT count(*)::int FROM events WHERE type = 'HandlesForceClosed' AND metadata->>'jobId' = $1::text) AS closed_events,
+            (SELECT count(DISTINCT id)::int FROM events, jsonb_array_elements_text(data->'handleIds') id
+             WHERE type = 'HandlesForceClosed' AND metadata->>'jobId' = $1::text) AS closed_handles
      FROM jobs j WHERE j.job_id = $1::uuid`,
     [jobId],
   );
@@ -353,9 +354,9 @@ async function verifyJob(jobId: string): Promise<string> {
     row.open === 0 &&
     row.chunks_done === CHUNKS &&
     row.chunk_events === CHUNKS &&
-    row.closed_events === TOTAL &&
-    row.closed_streams === TOTAL;
-  const summary = `state ${row.state}, ${row.chunks_done} chunks (${row.chunk_events} ChunkCompleted events), closed ${row.closed}, handles left ${row.open}, HandleForceClosed events ${row.closed_events} on ${row.closed_streams} streams`;
+    row.closed_events === CHUNKS &&
+    row.closed_handles === TOTAL;
+  const summary = `state ${row.state}, ${row.chunks_done} chunks (${row.chunk_events} ChunkCompleted events), closed ${row.closed}, handles left ${row.open}, ${row.closed_events} HandlesForceClosed events naming ${row.closed_handles} handles`;
   if (!ok) throw new Error(`the job's totals are not exact: ${summary}`);
   return summary;
 }
@@ -365,7 +366,7 @@ async function verifyJob(jobId: string): Promise<string> {
 /**
  * One pgbench transaction = one chunk, the writes the runner makes in its transaction: the
  * forceCloseChunk statement (EventStore.appendPerRowThen: the chunk and one more row picked by the
- * keyset index, the chunk deleted by ctid with one HandleForceClosed event per row, answering the
+ * keyset index, the chunk deleted by ctid with one HandlesForceClosed event listing it, answering the
  * count closed, the chunk's last position and whether the extra row was there), and the job-stream append at the
  * expected version with its jobs-row update (EventStore.append with the JobRepository projection).
  * The marker and the version travel from one transaction to the next in pgbench variables (\gset),
@@ -380,17 +381,19 @@ WITH picked AS (
   SELECT ctid, node_key, handle_id FROM handles WHERE ${scope} AND (node_key, handle_id) > (substr(:pk::text, 2), :hid::bigint)
   ORDER BY node_key, handle_id LIMIT :chunk::int + 1
 ), chunk AS (SELECT * FROM picked ORDER BY node_key, handle_id LIMIT :chunk::int),
+last AS (SELECT node_key, handle_id FROM chunk ORDER BY node_key DESC, handle_id DESC LIMIT 1),
+deleted AS (DELETE FROM handles WHERE ctid = ANY (ARRAY(SELECT ctid FROM chunk)) RETURNING handle_id),
 projection AS (
-  DELETE FROM handles WHERE ctid = ANY (ARRAY(SELECT ctid FROM chunk))
-  RETURNING 'handle-' || handle_id AS stream_id, 2 AS stream_version, 'HandleForceClosed' AS type,
-    jsonb_build_object('handleId', handle_id::text, 'path', path, 'nodeKey', node_key, 'fileId', file_id::text,
-      'sessionId', session_id::text, 'clientName', client_name) || jsonb_strip_nulls(jsonb_build_object('reason', NULL::text)) AS data
+  SELECT 'closure-' || uuid_v7() AS stream_id, 1 AS stream_version, 'HandlesForceClosed' AS type,
+    jsonb_build_object('shareId', :share::text, 'path', '', 'recursive', true, 'handleIds', jsonb_agg(handle_id::text),
+      'last', (SELECT jsonb_build_object('nodeKey', node_key, 'handleId', handle_id::text) FROM last)) AS data
+  FROM deleted HAVING count(*) > 0
 ), appended AS (
   INSERT INTO events (tenant, stream_id, stream_version, event_id, type, schema_version, data, metadata)
   SELECT :tenant::text, p.stream_id, p.stream_version, uuid_v7(), p.type, 1, p.data, :metadata::jsonb FROM projection p
 )
-SELECT (SELECT count(*)::int FROM projection) AS n, 'k' || node_key AS pk, handle_id::text AS hid, (SELECT count(*) FROM picked) > :chunk::int AS more
-FROM chunk ORDER BY chunk.node_key DESC, chunk.handle_id DESC LIMIT 1 \\gset
+SELECT (SELECT count(*)::int FROM deleted) AS n, 'k' || node_key AS pk, handle_id::text AS hid, (SELECT count(*) FROM picked) > :chunk::int AS more
+FROM last \\gset
 WITH projection AS (
   UPDATE jobs SET state = 'running', cancel_requested = false, chunks_done = :v::int, closed = closed + :n::int,
     marker = CASE WHEN :more::boolean THEN jsonb_build_object('nodeKey', substr(:pk::text, 2), 'handleId', :hid::text) END,
@@ -486,11 +489,11 @@ async function runBaseline(): Promise<{
     const [row] = await sql(
       databaseUrl,
       `SELECT j.chunks_done, j.closed::int, j.version, (SELECT count(*)::int FROM handles) AS open,
-              (SELECT count(*)::int FROM events WHERE type = 'HandleForceClosed') AS closed_events
+              (SELECT count(*)::int FROM events, jsonb_array_elements_text(data->'handleIds') id WHERE type = 'HandlesForceClosed') AS closed_events
        FROM jobs j WHERE j.job_id = $1::uuid`,
       [jobId],
     );
-    const summary = `${row.chunks_done} chunks, closed ${row.closed}, handles left ${row.open}, HandleForceClosed events ${row.closed_events}, job version ${row.version}`;
+    const summary = `${row.chunks_done} chunks, closed ${row.closed}, handles left ${row.open}, handles named by HandlesForceClosed events ${row.closed_events}, job version ${row.version}`;
     if (row.closed !== TOTAL || row.open !== 0 || row.closed_events !== TOTAL || row.chunks_done !== CHUNKS)
       throw new Error(`the raw SQL did not close everything exactly once: ${summary}`);
     // pgbench's tps leaves out connecting; the handles each transaction closed are one chunk.

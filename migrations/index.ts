@@ -19,6 +19,7 @@ import { KeysLeadWithTenant1764770000000 } from './1764770000000-KeysLeadWithTen
 import { NotifyAfterCommit1764780000000 } from './1764780000000-NotifyAfterCommit';
 import { LeanAuditLog1764790000000 } from './1764790000000-LeanAuditLog';
 import { DropHandleSequences1764800000000 } from './1764800000000-DropHandleSequences';
+import { ChunkClosures1764900000000 } from './1764900000000-ChunkClosures';
 
 /** Every migration, in order. Listed as classes so they run the same from sources and from dist. */
 export const migrations = [
@@ -43,4 +44,5 @@ export const migrations = [
   NotifyAfterCommit1764780000000,
   LeanAuditLog1764790000000,
   DropHandleSequences1764800000000,
+  ChunkClosures1764900000000,
 ];

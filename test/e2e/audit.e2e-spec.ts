@@ -153,7 +153,7 @@ describe('audit trail', () => {
       'LeaseChanged',
       'HandleOpened',
       'LeaseBroken',
-      'HandleForceClosed',
+      'HandlesForceClosed',
       'LeaseReleased',
     ]);
     const desc = await all(path, 'comp=auditevents&order=desc');
@@ -163,10 +163,10 @@ describe('audit trail', () => {
         .map((e) => e.type)
         .sort(),
     ).toEqual(['LeaseAcquired']);
-    expect((await all(path, `comp=auditevents&handleid=${handleId}`)).map((e) => e.type).sort()).toEqual([
-      'HandleForceClosed',
-      'HandleOpened',
-    ]);
+    // What closed the handle: the chunk of closes that names it, beside the handle's own events.
+    const handleEvents = await all(path, `comp=auditevents&order=asc&handleid=${handleId}`);
+    expect(handleEvents.map((e) => e.type)).toEqual(['HandleOpened', 'HandlesForceClosed']);
+    expect(handleEvents[1].data).toMatchObject({ handleIds: [handleId], path: 'dir/file.txt', recursive: false });
     expect(
       (await all(`/${DEVELOPMENT_ACCOUNT}`, 'comp=auditevents&clientrequestid=open-1')).map((e) => e.type),
     ).toEqual(['HandleOpened']);

@@ -248,6 +248,8 @@ async function directoryListing(
 }
 
 interface EventRow {
+  /** The handle the row is about: its stream's, or one of those a HandlesForceClosed names (one row for each). */
+  handle_id: string;
   stream_id: string;
   stream_version: number;
   type: string;
@@ -262,9 +264,13 @@ async function handleEvents(
   tenant = DEVELOPMENT_ACCOUNT,
 ): Promise<EventRow[]> {
   const { rows } = await service.db.query(
-    `SELECT stream_id, stream_version, type, position::text, data, metadata FROM events
-     WHERE tenant = $1 AND stream_id = ANY($2::text[]) ORDER BY events.position`,
-    [tenant, handleIds.map((id) => `handle-${id}`)],
+    `SELECT substr(stream_id, 8) AS handle_id, stream_id, stream_version, type, position::text, data, metadata FROM events
+     WHERE tenant = $1 AND stream_id = ANY($2::text[])
+     UNION ALL
+     SELECT id, stream_id, stream_version, type, position::text, data, metadata FROM events, jsonb_array_elements_text(data->'handleIds') id
+     WHERE tenant = $1 AND type = 'HandlesForceClosed' AND id = ANY($3::text[])
+     ORDER BY 5`,
+    [tenant, handleIds.map((id) => `handle-${id}`), handleIds],
   );
   return rows;
 }
@@ -280,7 +286,7 @@ async function openRows(service: TestService, handleIds: string[]): Promise<stri
 /** The handle ids of the events, grouped by type. */
 function idsByType(events: EventRow[]): Record<string, string[]> {
   const out: Record<string, string[]> = {};
-  for (const e of events) (out[e.type] ??= []).push(e.stream_id.slice('handle-'.length));
+  for (const e of events) (out[e.type] ??= []).push(e.handle_id);
   return out;
 }
 
@@ -522,8 +528,9 @@ describe('handles: open, List Handles, Force Close Handles', () => {
       const events = await handleEvents(service, [handles[1].handleId]);
       expect(events.map((e) => [e.type, e.stream_version])).toEqual([
         ['HandleOpened', 1],
-        ['HandleForceClosed', 2],
+        ['HandlesForceClosed', 1],
       ]);
+      expect(events[1].data).toMatchObject({ path: file.path, recursive: false, handleIds: [handles[1].handleId] });
       expect(events[1].metadata).toMatchObject({ principal: DEVELOPMENT_ACCOUNT, authentication: 'SharedKey' });
       expect(events[1].metadata.requestId).toBe(closed.requestId);
     });
@@ -568,13 +575,14 @@ describe('handles: open, List Handles, Force Close Handles', () => {
         service,
         handles.map((h) => h.handleId),
       );
-      const forceClosed = events.filter((e) => e.type === 'HandleForceClosed');
-      expect(forceClosed.map((e) => e.stream_id).sort()).toEqual(handles.map((h) => `handle-${h.handleId}`).sort());
-      expect(forceClosed.every((e) => e.stream_version === 2)).toBe(true);
-      const perRequest = new Map<string, number>();
+      const forceClosed = events.filter((e) => e.type === 'HandlesForceClosed');
+      expect(forceClosed.map((e) => e.handle_id).sort()).toEqual(handles.map((h) => h.handleId).sort());
+      // One event per request, naming its chunk.
+      const perRequest = new Map<string, Set<string>>();
       for (const e of forceClosed)
-        perRequest.set(e.metadata.requestId, (perRequest.get(e.metadata.requestId) ?? 0) + 1);
-      expect([...perRequest.values()].sort()).toEqual([2, 3, 3]);
+        perRequest.set(e.metadata.requestId, (perRequest.get(e.metadata.requestId) ?? new Set()).add(e.stream_id));
+      expect([...perRequest.values()].map((streams) => streams.size)).toEqual([1, 1, 1]);
+      expect(forceClosed.map((e) => e.data.handleIds.length).sort()).toEqual([2, 2, 3, 3, 3, 3, 3, 3]);
 
       expect(await file.forceCloseAllHandles()).toEqual({ closedHandlesCount: 0, closeFailureCount: 0 });
     });
@@ -937,7 +945,7 @@ describe('Force Close Handles on a tree of 3,000 handles', () => {
   });
   afterAll(() => service.stop());
 
-  it('closes every handle below the directory in chunks, one HandleForceClosed each, and nothing outside it', async () => {
+  it('closes every handle below the directory in chunks, one HandlesForceClosed each, and nothing outside it', async () => {
     // Three levels: tree/dN/eM/fK (1 + 10 + 50 + 100 nodes), handles spread round-robin.
     const tree = share.getDirectoryClient('Tree');
     await tree.create();
@@ -1008,15 +1016,16 @@ describe('Force Close Handles on a tree of 3,000 handles', () => {
     expect(left.map((r: { id: string }) => r.id).sort()).toEqual(outside.map((h) => h.handleId).sort());
 
     const events = await handleEvents(service, ids);
-    const forceClosed = events.filter((e) => e.type === 'HandleForceClosed');
+    const forceClosed = events.filter((e) => e.type === 'HandlesForceClosed');
     expect(forceClosed.length).toBe(TOTAL);
-    expect(new Set(forceClosed.map((e) => e.stream_id)).size).toBe(TOTAL);
-    expect(forceClosed.every((e) => e.stream_version === 2)).toBe(true);
+    expect(new Set(forceClosed.map((e) => e.handle_id)).size).toBe(TOTAL);
     expect(events.length).toBe(2 * TOTAL);
-    // Twelve Force Close calls (several markers), each closing a full chunk in one transaction.
-    const perRequest = new Map<string, number>();
-    for (const e of forceClosed) perRequest.set(e.metadata.requestId, (perRequest.get(e.metadata.requestId) ?? 0) + 1);
-    expect([...perRequest.values()]).toEqual(Array(TOTAL / CHUNK).fill(CHUNK));
+    // Twelve Force Close calls (several markers), each closing a full chunk in one transaction and one event.
+    const perRequest = new Map<string, Set<string>>();
+    for (const e of forceClosed)
+      perRequest.set(e.metadata.requestId, (perRequest.get(e.metadata.requestId) ?? new Set()).add(e.stream_id));
+    expect([...perRequest.values()].map((streams) => streams.size)).toEqual(Array(TOTAL / CHUNK).fill(1));
+    expect(forceClosed.every((e) => e.data.handleIds.length === CHUNK && e.data.recursive === true)).toBe(true);
 
     expect(await tree.forceCloseAllHandles({ recursive: true })).toEqual({
       closedHandlesCount: 0,
@@ -1111,7 +1120,7 @@ describe('Force Close Handles while other clients open and close handles', () =>
     const allIds = [...initial, ...newOnes].map((h) => h.handleId);
     const events = await handleEvents(service, allIds);
     const byStream = new Map<string, string[]>();
-    for (const e of events) byStream.set(e.stream_id.slice(7), [...(byStream.get(e.stream_id.slice(7)) ?? []), e.type]);
+    for (const e of events) byStream.set(e.handle_id, [...(byStream.get(e.handle_id) ?? []), e.type]);
     const stillOpen = new Set(await openRows(service, allIds));
 
     // Each stream: opened, then at most one close of either kind, never both.
@@ -1119,7 +1128,9 @@ describe('Force Close Handles while other clients open and close handles', () =>
       const types = byStream.get(id)!;
       expect({ id, types }).toEqual({
         id,
-        types: stillOpen.has(id) ? ['HandleOpened'] : ['HandleOpened', expect.stringMatching(/^Handle(Force)?Closed$/)],
+        types: stillOpen.has(id)
+          ? ['HandleOpened']
+          : ['HandleOpened', expect.stringMatching(/^Handles?(Force)?Closed$/)],
       });
     }
     // Every initial handle is closed exactly once.
@@ -1130,12 +1141,12 @@ describe('Force Close Handles while other clients open and close handles', () =>
       expect({ id: c.handle.handleId, status: c.status, closedBy: byStream.get(c.handle.handleId)![1] }).toEqual({
         id: c.handle.handleId,
         status: c.status,
-        closedBy: c.status === 200 ? 'HandleClosed' : 'HandleForceClosed',
+        closedBy: c.status === 200 ? 'HandleClosed' : 'HandlesForceClosed',
       });
     }
 
     const types = idsByType(events);
-    const forceClosed = types.HandleForceClosed ?? [];
+    const forceClosed = types.HandlesForceClosed ?? [];
     const closedByHolder = types.HandleClosed ?? [];
     expect(result.closedHandlesCount).toBe(forceClosed.length);
     expect(result.closeFailureCount).toBe(0);
@@ -1147,11 +1158,11 @@ describe('Force Close Handles while other clients open and close handles', () =>
     expect(types.HandleOpened.length).toBe(forceClosed.length + closedByHolder.length + stillOpen.size);
 
     // The test raced for real: holders' events fall between the closer's first and last chunk.
-    const positions = events.filter((e) => e.type === 'HandleForceClosed').map((e) => BigInt(e.position));
+    const positions = events.filter((e) => e.type === 'HandlesForceClosed').map((e) => BigInt(e.position));
     const first = positions.reduce((a, b) => (a < b ? a : b));
     const last = positions.reduce((a, b) => (a > b ? a : b));
     const during = events.filter(
-      (e) => e.type !== 'HandleForceClosed' && BigInt(e.position) > first && BigInt(e.position) < last,
+      (e) => e.type !== 'HandlesForceClosed' && BigInt(e.position) > first && BigInt(e.position) < last,
     );
     expect(during.length).toBeGreaterThan(0);
     expect(initialHolder).toBeGreaterThan(0);
@@ -1190,7 +1201,7 @@ describe('Force Close Handles while other clients open and close handles', () =>
     expect(await openRows(service, ids)).toEqual([]);
     const events = await handleEvents(service, ids);
     expect(events.length).toBe(600);
-    const forceClosed = idsByType(events).HandleForceClosed;
+    const forceClosed = idsByType(events).HandlesForceClosed;
     expect(forceClosed.length).toBe(300);
     expect(new Set(forceClosed)).toEqual(new Set(ids));
   });

@@ -436,7 +436,7 @@ describe('the Python SDK, operation by operation', () => {
   });
 
   describe('handles', () => {
-    it('list_handles and close_handle on a file; close_all_handles on a file; each close records HandleForceClosed', async () => {
+    it('list_handles and close_handle on a file; close_all_handles on a file; each close records HandlesForceClosed', async () => {
       await ok(dir('hd', 'create_directory'));
       await ok(file('hd/f.bin', 'create_file', { size: 0 }));
       await ok(file('hd/g.bin', 'create_file', { size: 0 }));
@@ -450,7 +450,7 @@ describe('the Python SDK, operation by operation', () => {
       const [closed] = await py(file('hd/f.bin', 'close_handle', { handle: ids[1] }));
       expect((closed as { result: any }).result).toEqual({ closed_handles_count: 1, failed_handles_count: 0 });
       const events = await eventsOf(service.db, closed.requestId);
-      expect(events.map((e) => [e.stream_id, e.type])).toEqual([[`handle-${ids[1]}`, 'HandleForceClosed']]);
+      expect(events.map((e) => [e.type, e.data.handleIds])).toEqual([['HandlesForceClosed', [ids[1]]]]);
       // An id that is not open there closes nothing.
       for (const id of [ids[1], elsewhere])
         expect(await ok(file('hd/f.bin', 'close_handle', { handle: id }))).toEqual({
@@ -493,9 +493,9 @@ describe('the Python SDK, operation by operation', () => {
       const [closed] = await py(dir('tree', 'close_all_handles', { recursive: true }));
       expect((closed as { result: any }).result).toEqual({ closed_handles_count: 2, failed_handles_count: 0 });
       const events = await eventsOf(service.db, closed.requestId);
-      expect(events.map((e) => [e.stream_id, e.type]).sort()).toEqual(
-        below.map((id) => [`handle-${id}`, 'HandleForceClosed']).sort(),
-      );
+      expect(events.map((e) => [e.type, e.data.path, e.data.recursive, [...e.data.handleIds].sort()])).toEqual([
+        ['HandlesForceClosed', 'tree', true, [...below].sort()],
+      ]);
       expect(await ok(dir('tree', 'list_handles', { recursive: true }))).toEqual([]);
       // Nothing holds the directory now: it can go once empty.
       await ok(file('tree/sub/deep.bin', 'delete_file'));

@@ -276,27 +276,32 @@ export async function jobStreamEvents(db: Pool, tenant: string, jobId: string): 
 }
 
 /**
- * For the handles opened (ids given): how many HandleForceClosed events each stream has, by job;
- * and which of them are still in the handles table.
+ * For the handles opened (ids given): how many force closes (HandlesForceClosed events) name each,
+ * how many events its own stream has, and which are still in the handles table.
  */
 export async function closeRecord(db: Pool, tenant: string, handleIds: string[]) {
   // Set-based (hash joins), so it stays fast however fresh the planner's statistics are.
   const { rows } = await db.query(
     `WITH ids AS (SELECT id FROM unnest($2::text[]) AS h(id)),
      ev AS (
-       SELECT substr(e.stream_id, 8) AS id, count(*)::int AS events,
-              (count(*) FILTER (WHERE e.type = 'HandleForceClosed'))::int AS force_closed
+       SELECT substr(e.stream_id, 8) AS id, count(*)::int AS events
        FROM events e WHERE e.tenant = $1 AND e.stream_id IN (SELECT 'handle-' || id FROM ids)
        GROUP BY e.stream_id
+     ),
+     fc AS (
+       SELECT c.id, count(*)::int AS force_closed
+       FROM events e, jsonb_array_elements_text(e.data->'handleIds') AS c(id)
+       WHERE e.tenant = $1 AND e.type = 'HandlesForceClosed' AND c.id IN (SELECT id FROM ids)
+       GROUP BY c.id
      )
-     SELECT ids.id, coalesce(ev.force_closed, 0) AS force_closed, coalesce(ev.events, 0) AS events, x.handle_id IS NOT NULL AS open
-     FROM ids LEFT JOIN ev ON ev.id = ids.id LEFT JOIN handles x ON x.handle_id = ids.id::bigint`,
+     SELECT ids.id, coalesce(fc.force_closed, 0) AS force_closed, coalesce(ev.events, 0) AS events, x.handle_id IS NOT NULL AS open
+     FROM ids LEFT JOIN ev ON ev.id = ids.id LEFT JOIN fc ON fc.id = ids.id LEFT JOIN handles x ON x.handle_id = ids.id::bigint`,
     [tenant, handleIds],
   );
   const tally = { open: 0, closedOnce: 0, closedTwiceOrMore: 0, neither: 0 };
   for (const r of rows) {
     if (r.open && r.force_closed === 0 && r.events === 1) tally.open++;
-    else if (!r.open && r.force_closed === 1 && r.events === 2) tally.closedOnce++;
+    else if (!r.open && r.force_closed === 1 && r.events === 1) tally.closedOnce++;
     else if (r.force_closed > 1) tally.closedTwiceOrMore++;
     else tally.neither++;
   }

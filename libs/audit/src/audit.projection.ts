@@ -21,13 +21,16 @@ interface AuditFacts {
   leaseId?: unknown;
   toLeaseId?: unknown;
   handleId?: unknown;
+  handleIds?: unknown;
 }
 
 const factsOf = (event: RecordedEvent) => (event.data ?? {}) as AuditFacts;
 
 /** The share a new stream belongs to, when its first event names it by id. */
 function shareIdOf(event: RecordedEvent): string | undefined {
-  return ['DirectoryCreated', 'FileCreated', 'HandleOpened'].includes(event.type) ? factsOf(event).shareId : undefined;
+  return ['DirectoryCreated', 'FileCreated', 'HandleOpened', 'HandlesForceClosed'].includes(event.type)
+    ? factsOf(event).shareId
+    : undefined;
 }
 
 /** The audit row's columns, as apply builds each row; the event's data stays in the log (queries join it by position). */
@@ -42,12 +45,20 @@ const AUDIT_COLUMNS = [
   'path_key',
   'lease_id',
   'handle_id',
+  'handle_ids',
   'job_id',
   'request_id',
   'client_request_id',
   'principal',
   'recorded_at',
 ] as const;
+
+/** The handles a chunk closed (HandlesForceClosed), as an array literal: null unless every one is an id. */
+function handleIdsOf(ids: unknown): string | null {
+  return Array.isArray(ids) && ids.length > 0 && ids.every((id) => typeof id === 'string' && ID.test(id))
+    ? `{${ids.join(',')}}`
+    : null;
+}
 
 /** Rows of `width` values as `width` arrays, one per column: the parameters of an unnest(). */
 function columnsOf(rows: readonly (readonly unknown[])[], width: number): unknown[][] {
@@ -56,8 +67,8 @@ function columnsOf(rows: readonly (readonly unknown[])[], width: number): unknow
 
 /**
  * The audit read model: one row per event with the share and path it is about (lease events carry
- * neither; the stream's creation event does, and audit_streams remembers it), the lease, handle and
- * job ids it concerns, and who caused it.
+ * neither; the stream's creation event does, and audit_streams remembers it), the lease, handle
+ * (or, for a chunk of closes, handles) and job ids it concerns, and who caused it.
  */
 export const auditProjection: AsyncProjection = {
   name: 'audit',
@@ -125,6 +136,7 @@ export const auditProjection: AsyncProjection = {
         place.path === null ? null : pathKey(place.path === '' ? [] : place.path.split('/')),
         typeof leaseId === 'string' && UUID.test(leaseId) ? leaseId : null,
         typeof d.handleId === 'string' && ID.test(d.handleId) ? d.handleId : null,
+        e.type === 'HandlesForceClosed' ? handleIdsOf(d.handleIds) : null,
         typeof jobId === 'string' && UUID.test(jobId) ? jobId : null,
         e.metadata?.requestId,
         e.metadata?.clientRequestId,

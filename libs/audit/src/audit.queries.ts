@@ -79,6 +79,8 @@ export class StateAsOfHandler implements IQueryHandler<StateAsOfQuery> {
     const fold = new StateAsOfFold(pathKey, at);
     for await (const page of this.audit.stream(context.tenant, { share, pathKey, wholeStreams: true, to: at }))
       fold.add(page);
+    const open = fold.openHandleIds();
+    if (open.length) fold.closed(await this.audit.closedAmong(context.tenant, open, at));
     return fold.result();
   }
 }

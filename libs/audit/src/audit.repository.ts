@@ -75,6 +75,10 @@ const toEvent = (r: AuditRow): AuditEvent => ({
   data: r.data,
 });
 
+/** The columns of a page (a chunk's handle_ids are in its data already). */
+const ROW_COLUMNS =
+  'seq, position, tenant, type, share, path, stream_id, stream_version, lease_id, handle_id, job_id, request_id, client_request_id, principal, recorded_at';
+
 const likePrefix = (key: string) => `${key.replace(/[\\%_]/g, (c) => `\\${c}`)}/%`;
 
 /** Builds the WHERE clause of an audit query; every query is confined to one tenant first. */
@@ -95,7 +99,11 @@ function where(tenant: string, filter: AuditFilter, params: unknown[]): string {
   if (filter.type)
     clauses.push(Array.isArray(filter.type) ? `type = ANY(${add(filter.type)})` : `type = ${add(filter.type)}`);
   if (filter.leaseId) clauses.push(`lease_id = ${add(filter.leaseId)}`);
-  if (filter.handleId) clauses.push(`handle_id = ${add(filter.handleId)}`);
+  // A handle's own events, and the chunk of closes that named it.
+  if (filter.handleId) {
+    const id = add(filter.handleId);
+    clauses.push(`(handle_id = ${id} OR handle_ids @> ARRAY[${id}::bigint])`);
+  }
   if (filter.jobId) clauses.push(`job_id = ${add(filter.jobId)}`);
   if (filter.clientRequestId) clauses.push(`client_request_id = ${add(filter.clientRequestId)}`);
   if (filter.principal) clauses.push(`principal = ${add(filter.principal)}`);
@@ -123,11 +131,21 @@ export class AuditRepository {
     // The page is chosen on audit_log alone; only its rows fetch their data from the log (by the
     // tenant too, so that sharded by tenant the join stays on one shard: docs/scaling.md).
     const rows = await this.store.db.query<AuditRow>(
-      `SELECT a.*, e.data FROM (SELECT * FROM audit_log WHERE ${clause}${cursor} ORDER BY seq ${order} LIMIT $${params.push(limit + 1)}) a
+      `SELECT a.*, e.data FROM (SELECT ${ROW_COLUMNS} FROM audit_log WHERE ${clause}${cursor} ORDER BY seq ${order} LIMIT $${params.push(limit + 1)}) a
        JOIN events e ON e.tenant = a.tenant AND e.position = a.position ORDER BY a.seq ${order}`,
       params,
     );
     return { events: rows.slice(0, limit).map(toEvent), more: rows.length > limit };
+  }
+
+  /** Which of these handles a chunk of closes (HandlesForceClosed) named by `to`: a chunk's row is at the directory closed, not at each handle's path. */
+  async closedAmong(tenant: string, handleIds: string[], to: Date): Promise<Set<string>> {
+    const rows = await this.store.db.query<{ id: string }>(
+      `SELECT DISTINCT id::text FROM audit_log, unnest(handle_ids) AS id
+       WHERE tenant = $1 AND handle_ids && $2::bigint[] AND recorded_at <= $3 AND id = ANY($2::bigint[])`,
+      [tenant, handleIds, to],
+    );
+    return new Set(rows.map((r) => r.id));
   }
 
   /** Streams a range in pages of `page` rows, so an export of any size holds one page in memory. */

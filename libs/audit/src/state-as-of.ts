@@ -87,6 +87,16 @@ export class StateAsOfFold {
     }
   }
 
+  /** The handles open as far as the path's own streams tell: a chunk of closes elsewhere may have closed some. */
+  openHandleIds(): string[] {
+    return [...this.handles.values()].map((h) => h.handleId);
+  }
+
+  /** Closes handles that a chunk of closes (HandlesForceClosed) named. */
+  closed(handleIds: ReadonlySet<string>): void {
+    for (const [stream, h] of this.handles) if (handleIds.has(h.handleId)) this.handles.delete(stream);
+  }
+
   result(): StateAsOf {
     const handles = [...this.handles.values()];
     const share = [...this.shares.values()].pop();

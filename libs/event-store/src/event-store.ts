@@ -402,20 +402,21 @@ export class EventStore {
   }
 
   /**
-   * The events of one type a client request (its x-ms-client-request-id) recorded in the tenant
-   * since `since`: what a retried request already did. Served by a partial index per type that asks
-   * for it (events_force_closed_by_request).
+   * The events of the given types a client request (its x-ms-client-request-id) recorded in the
+   * tenant since `since`: what a retried request already did. Served by a partial index over the
+   * types that ask for it (events_force_closed_by_request): pg plans each statement with its
+   * values, so the planner sees the types and can use it.
    */
   async recordedBy(
     tenant: string,
-    type: string,
+    types: readonly string[],
     clientRequestId: string,
     since: Date,
     sql: SqlExecutor = this.db,
   ): Promise<RecordedEvent[]> {
     const rows = await sql.query(
-      `SELECT ${COLUMNS} FROM events WHERE tenant = $1 AND type = $2 AND metadata->>'clientRequestId' = $3 AND recorded_at >= $4 ORDER BY position`,
-      [tenant, type, clientRequestId, since],
+      `SELECT ${COLUMNS} FROM events WHERE tenant = $1 AND type = ANY($2::text[]) AND metadata->>'clientRequestId' = $3 AND recorded_at >= $4 ORDER BY position`,
+      [tenant, types, clientRequestId, since],
     );
     return rows.map(toRecorded);
   }

@@ -53,7 +53,8 @@ export const HANDLE_CLOSURE_STREAM_PREFIX = 'closure-';
 /** The handles an event closed, whichever shape it has; none for any other event. */
 export function closedHandleIds(event: { type: string; data: unknown }): string[] {
   if (event.type === 'HandlesForceClosed') return (event.data as HandlesForceClosed).handleIds;
-  if (event.type === 'HandleClosed' || event.type === 'HandleForceClosed') return [(event.data as HandleClosed).handleId];
+  if (event.type === 'HandleClosed' || event.type === 'HandleForceClosed')
+    return [(event.data as HandleClosed).handleId];
   return [];
 }
 

@@ -39,7 +39,13 @@ export class HandleScopeHandler implements IQueryHandler<HandleScopeQuery> {
       throw new DomainError(located.parentExists ? 'ResourceNotFound' : 'ParentNotFound');
     // Recursion is for directories only; on a file it is a bad request (Force Close Handles documents 400).
     if (recursive && located.node?.kind === 'file') throw new DomainError('RecursiveOnFile');
-    return { shareId: located.share.shareId, nodeKey: located.key, path: located.node?.path ?? '', recursive, handleId };
+    return {
+      shareId: located.share.shareId,
+      nodeKey: located.key,
+      path: located.node?.path ?? '',
+      recursive,
+      handleId,
+    };
   }
 }
 

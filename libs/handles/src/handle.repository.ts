@@ -4,15 +4,21 @@ import { eventMetadata, EventStore, SqlExecutor } from '@leasehold/event-store';
 import type { OpenHandles } from '@leasehold/filesystem';
 import {
   AccessRight,
+  closedHandleIds,
+  HANDLE_CLOSURE_STREAM_PREFIX,
   HANDLE_STREAM_PREFIX,
   HandleEvent,
   HandleForceClosed,
   HandleOpened,
   handleRow,
+  HandlesForceClosed,
   handleStream,
 } from './handle.events';
 import { HandlePosition } from './markers';
 import { randomBytes } from 'node:crypto';
+
+/** The events a Force Close Handles request may have recorded: a chunk's, or (before HandlesForceClosed) one per handle. */
+const FORCE_CLOSES = ['HandlesForceClosed', 'HandleForceClosed'];
 
 const randomId = (): string => ((randomBytes(8).readBigUInt64BE() % (2n ** 63n - 1n)) + 1n).toString();
 
@@ -213,16 +219,16 @@ export class HandleRepository implements OpenHandles {
 
   /**
    * Force-closes the next chunk of handles in scope after `after`, in one statement: the rows are
-   * deleted and each gets a HandleForceClosed event at version 2 of its own stream, so a handle
-   * closed concurrently (by its holder, or by another closer) is closed exactly once. The
-   * synchronous Force Close Handles operation and the queued job both close through this.
+   * deleted and one HandlesForceClosed event lists them, so a handle closed concurrently (by its
+   * holder, or by another closer) is closed exactly once: its row is deleted once. The synchronous
+   * Force Close Handles operation and the queued job both close through this.
    *
    * The statement picks the chunk's rows and one more by the keyset index, deletes the chunk's by
    * ctid (no second lookup, no row lock before the delete: handles rows are never updated, so a
-   * row picked is either deleted here, and its event appended, or already deleted by a concurrent
-   * closer and skipped), and answers how many it closed, the chunk's last position (in
-   * PostgreSQL's order; every picked row up to it is gone, whoever closed it) and whether the extra
-   * row shows handles in scope beyond it. A chunk whose handles were all closed concurrently
+   * row picked is either deleted here, and listed, or already deleted by a concurrent closer and
+   * skipped), and answers how many it closed, the chunk's last position (in PostgreSQL's order;
+   * every picked row up to it is gone, whoever closed it) and whether the extra row shows handles
+   * in scope beyond it. A chunk whose handles were all closed concurrently appends no event and
    * still carries the job on.
    */
   async forceCloseChunk(
@@ -243,13 +249,19 @@ export class HandleRepository implements OpenHandles {
       {
         before: `picked AS (
                    SELECT ctid, node_key, handle_id FROM handles WHERE ${SCOPE} ORDER BY node_key, handle_id LIMIT $8::int + 1
-                 ), chunk AS (SELECT * FROM picked ORDER BY node_key, handle_id LIMIT $8::int)`,
-        sql: `DELETE FROM handles WHERE ctid = ANY (ARRAY(SELECT ctid FROM chunk)) ${forceClosedEvents('$9', '$10')}`,
-        params: [...scopeParams(scope, after), limit, HANDLE_STREAM_PREFIX, null],
+                 ), chunk AS (SELECT * FROM picked ORDER BY node_key, handle_id LIMIT $8::int),
+                 last AS (SELECT node_key, handle_id FROM chunk ORDER BY node_key DESC, handle_id DESC LIMIT 1),
+                 deleted AS (DELETE FROM handles WHERE ctid = ANY (ARRAY(SELECT ctid FROM chunk)) RETURNING handle_id)`,
+        sql: `SELECT $9::text || uuid_v7() AS stream_id, 1 AS stream_version, 'HandlesForceClosed' AS type,
+                jsonb_build_object('shareId', $1::text, 'path', $10::text, 'recursive', $3::boolean,
+                  'handleIds', jsonb_agg(handle_id::text),
+                  'last', (SELECT jsonb_build_object('nodeKey', node_key, 'handleId', handle_id::text) FROM last)) AS data
+              FROM deleted HAVING count(*) > 0`,
+        params: [...scopeParams(scope, after), limit, HANDLE_CLOSURE_STREAM_PREFIX, scope.path],
       },
-      `SELECT (SELECT count(*)::int FROM projection) AS closed, node_key, handle_id::text AS handle_id,
+      `SELECT (SELECT count(*)::int FROM deleted) AS closed, node_key, handle_id::text AS handle_id,
          (SELECT count(*) FROM picked) > $8::int AS more
-       FROM chunk ORDER BY chunk.node_key DESC, chunk.handle_id DESC LIMIT 1`,
+       FROM last`,
       sql,
     );
     if (!last) return { closed: 0 };
@@ -273,17 +285,19 @@ export class HandleRepository implements OpenHandles {
   ): Promise<ClosedChunk | undefined> {
     if (!context.clientRequestId) return undefined;
     const since = new Date(context.now.getTime() - windowMs);
-    const events = await this.store.recordedBy(context.tenant, 'HandleForceClosed', context.clientRequestId, since);
-    if (events.length === 0) return undefined;
-    if (events.length < limit) return { closed: events.length };
-    return this.chunkOf(
-      scope,
-      events.map((e) => e.data as HandleForceClosed),
+    const events = await this.store.recordedBy(context.tenant, FORCE_CLOSES, context.clientRequestId, since);
+    // Each event's last position in the keyset order: a chunk's, or (an older per-handle event) its handle's.
+    const positions = events.map((e) =>
+      e.type === 'HandlesForceClosed' ? (e.data as HandlesForceClosed).last : (e.data as HandleForceClosed),
     );
+    const closed = events.reduce((n, e) => n + closedHandleIds(e).length, 0);
+    if (closed === 0) return undefined;
+    if (closed < limit) return { closed };
+    return this.chunkOf(scope, closed, positions);
   }
 
-  /** The answer for a chunk that closed `closed`: how many, and where the next chunk starts when handles in scope lie beyond it. */
-  private async chunkOf(scope: HandleScope, closed: HandleForceClosed[]): Promise<ClosedChunk> {
+  /** The answer for a chunk that closed `closed` and ended at the greatest of `positions`: where the next chunk starts, when handles in scope lie beyond it. */
+  private async chunkOf(scope: HandleScope, closed: number, positions: HandlePosition[]): Promise<ClosedChunk> {
     // The chunk's last position in PostgreSQL's own order (its collation, not JavaScript's), and whether any handle lies beyond it.
     const [last] = await this.store.db.query<{ node_key: string; handle_id: string; more: boolean }>(
       `WITH last AS (
@@ -295,11 +309,11 @@ export class HandleRepository implements OpenHandles {
        FROM last`,
       [
         ...scopeParams(scope, undefined).slice(0, 5),
-        JSON.stringify(closed.map((c) => ({ node_key: c.nodeKey, handle_id: c.handleId }))),
+        JSON.stringify(positions.map((p) => ({ node_key: p.nodeKey, handle_id: p.handleId }))),
       ],
     );
     return {
-      closed: closed.length,
+      closed,
       next: last.more ? { nodeKey: last.node_key, handleId: last.handle_id } : undefined,
     };
   }
