@@ -1,8 +1,10 @@
 import { FileSASPermissions, RestError, ShareClient } from '@azure/storage-file-share';
 import fc from 'fast-check';
-import { Pool, PoolClient } from 'pg';
+import { randomUUID } from 'crypto';
+import { ClientBase, Pool, PoolClient } from 'pg';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '../../libs/accounts/src';
 import { migrateDatabase } from '../../libs/event-store/src';
+import { HANDLE_CLOSURE_STREAM_PREFIX, HandlesForceClosed } from '../../libs/handles/src';
 import { rebuildProjections, verifyProjections } from '../../libs/projections/src';
 import { startTestService, TestService, uniqueShare } from '../support/service';
 import { sendRaw } from '../support/signed-request';
@@ -41,6 +43,49 @@ describe('projections rebuilt from the event log', () => {
       headers: { 'x-leasehold-client-ip': '10.1.2.3:445', 'x-leasehold-access': access },
       signer: { account: DEVELOPMENT_ACCOUNT, key: DEVELOPMENT_KEY },
     });
+
+  /** A share with a file and `count` handles open on it: the share's id and the handles' ids. */
+  async function openHandles(count: number): Promise<{ shareId: string; handleIds: string[] }> {
+    const share = service.serviceClient().getShareClient(uniqueShare('closure'));
+    await share.create();
+    await share.rootDirectoryClient.getFileClient('f').create(1);
+    for (let i = 0; i < count; i++) expect((await open(share.name, 'f')).status).toBe(201);
+    const { rows } = await client.query<{ share_id: string; handle_id: string }>(
+      `SELECT h.share_id::text, h.handle_id::text FROM handles h JOIN shares s USING (tenant, share_id)
+       WHERE s.tenant = $1 AND s.name = $2 ORDER BY h.handle_id`,
+      [DEVELOPMENT_ACCOUNT, share.name],
+    );
+    expect(rows).toHaveLength(count);
+    return { shareId: rows[0].share_id, handleIds: rows.map((r) => r.handle_id) };
+  }
+
+  /**
+   * A force close as Force Close Handles records it: the handles' rows deleted and one
+   * HandlesForceClosed appended, on a closure stream, in one statement; `keepRows` leaves the rows.
+   */
+  const forceClose = (db: ClientBase, tenant: string, shareId: string, handleIds: string[], keepRows = false) => {
+    const data: HandlesForceClosed = {
+      shareId,
+      path: '',
+      recursive: true,
+      handleIds,
+      last: { nodeKey: 'f', handleId: handleIds[handleIds.length - 1] },
+    };
+    return db.query(
+      `WITH closed AS (DELETE FROM handles WHERE NOT $5 AND tenant = $1 AND handle_id = ANY($3::bigint[]))
+       INSERT INTO events (tenant, stream_id, stream_version, event_id, type, data, metadata)
+       VALUES ($1, $2, 1, gen_random_uuid(), 'HandlesForceClosed', $4, '{}')`,
+      [tenant, `${HANDLE_CLOSURE_STREAM_PREFIX}${randomUUID()}`, handleIds, data, keepRows],
+    );
+  };
+
+  const openHandleIds = async (shareId: string) =>
+    (
+      await client.query<{ handle_id: string }>(
+        `SELECT handle_id::text FROM handles WHERE share_id = $1 ORDER BY handle_id`,
+        [shareId],
+      )
+    ).rows.map((r) => r.handle_id);
 
   /** One random step against a small tree; refusals are part of the game, a 5xx is not. */
   const step = fc.oneof(
@@ -326,5 +371,67 @@ describe('projections rebuilt from the event log', () => {
     const listed = [];
     for await (const entry of share.rootDirectoryClient.listFilesAndDirectories()) listed.push(entry.name);
     expect(listed).toHaveLength(written);
+  });
+
+  it('leaves out the handles a HandlesForceClosed of their tenant lists, though their streams end at HandleOpened', async () => {
+    const { shareId, handleIds } = await openHandles(3);
+    await forceClose(client, DEVELOPMENT_ACCOUNT, shareId, handleIds.slice(0, 2));
+    // Another tenant's closure closes nothing of this one.
+    await forceClose(client, 'someone-else', shareId, handleIds.slice(2), true);
+    const { rows: streams } = await client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM events WHERE tenant = $1 AND stream_id = ANY($2::text[])`,
+      [DEVELOPMENT_ACCOUNT, handleIds.map((id) => `handle-${id}`)],
+    );
+    expect(streams[0].n).toBe(3);
+
+    expect((await verifyProjections(client)).differences).toEqual([]);
+    await rebuildProjections(client);
+    expect(await openHandleIds(shareId)).toEqual(handleIds.slice(2));
+    expect((await verifyProjections(client)).differences).toEqual([]);
+  });
+
+  it('finds a handle row that a HandlesForceClosed lists, and a missing one that none does', async () => {
+    const { shareId, handleIds } = await openHandles(2);
+    await forceClose(client, DEVELOPMENT_ACCOUNT, shareId, [handleIds[0]], true);
+    const left = await verifyProjections(client);
+    expect(left.differences).toMatchObject([{ table: 'handles', onlyLive: 1, onlyRebuilt: 0 }]);
+    expect(left.differences[0].samples).toMatchObject([{ side: 'live', row: { handle_id: Number(handleIds[0]) } }]);
+
+    await client.query(`DELETE FROM handles WHERE handle_id = $1`, [handleIds[1]]);
+    const missing = await verifyProjections(client);
+    expect(missing.differences).toMatchObject([{ table: 'handles', onlyLive: 1, onlyRebuilt: 1 }]);
+    expect(missing.differences[0].samples).toContainEqual({
+      side: 'rebuilt',
+      row: expect.objectContaining({ handle_id: Number(handleIds[1]) }),
+    });
+
+    await rebuildProjections(client);
+    expect(await openHandleIds(shareId)).toEqual([handleIds[1]]);
+    expect((await verifyProjections(client)).differences).toEqual([]);
+  });
+
+  it('catches up, at the swap, with a HandlesForceClosed committed after its first pass', async () => {
+    const { shareId, handleIds } = await openHandles(2);
+    const closer = await pool.connect();
+    try {
+      // The close commits while the rebuild waits for the tables at the swap: after its snapshot.
+      await closer.query('BEGIN');
+      await forceClose(closer, DEVELOPMENT_ACCOUNT, shareId, [handleIds[0]]);
+      const rebuilding = rebuildProjections(client);
+      for (;;) {
+        const { rows } = await closer.query<{ waiting: boolean }>(
+          `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted AND relation = 'events'::regclass
+                          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) AS waiting`,
+        );
+        if (rows[0].waiting) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await closer.query('COMMIT');
+      expect((await rebuilding).caughtUp).toBeGreaterThanOrEqual(1);
+    } finally {
+      closer.release();
+    }
+    expect(await openHandleIds(shareId)).toEqual([handleIds[1]]);
+    expect((await verifyProjections(client)).differences).toEqual([]);
   });
 });

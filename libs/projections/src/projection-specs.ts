@@ -23,6 +23,9 @@ export interface StreamEvent {
  * How one current-state table is derived from the log: every row comes from exactly one stream,
  * and is what that stream's events leave (or nothing). The row mappings are the ones the inline
  * projections write through, so a rebuild and the live path cannot drift apart unnoticed.
+ * One exception: a handle's row is also taken away by a HandlesForceClosed event listing it, on a
+ * closure-<id> stream of its own that no spec folds; the rebuild drops those handles in SQL after
+ * folding (dropClosedHandles in rebuild.ts).
  */
 export interface ProjectionSpec {
   table: string;
@@ -67,6 +70,7 @@ export const PROJECTIONS: ProjectionSpec[] = [
     table: 'handles',
     streamPrefix: HANDLE_STREAM_PREFIX,
     keyColumn: 'handle_id',
+    // Open unless closed on its own stream or listed by a HandlesForceClosed (see ProjectionSpec).
     row: (tenant, _stream, events) =>
       events.length === 1 && events[0].type === 'HandleOpened'
         ? handleRow(tenant, events[0].data as HandleOpened)
