@@ -341,6 +341,9 @@ function watch(program: Command): void {
             leaseId: c.leaseId,
             epoch: c.epoch,
             handleId: c.handleId,
+            // A force-close chunk lists up to thousands of ids: --json has them.
+            handles: c.handleIds?.length,
+            recursive: c.recursive || undefined,
             job: c.job?.id,
             chunks: c.job?.chunks,
             closed: c.job?.closed,

@@ -37,6 +37,15 @@ function fixture(store: EventStore) {
     },
     acquire: (stream: string, epoch: number, sql = store.db) =>
       append(stream, 'LeaseAcquired', { leaseId: randomUUID(), epoch }, sql),
+    /** One chunk of a force-close at `path`, on a stream of its own. */
+    forceClose: (path: string, recursive: boolean, handleIds: string[]) =>
+      append(`closure-${randomUUID()}`, 'HandlesForceClosed', {
+        shareId,
+        path,
+        recursive,
+        handleIds,
+        last: { nodeKey: path.toLowerCase(), handleId: handleIds[handleIds.length - 1] },
+      }),
     /**
      * Right after the tenant's last event so far. A watch without a checkpoint starts at readAll's
      * horizon, which an open transaction anywhere on the server holds back, so it may begin with
@@ -228,6 +237,41 @@ describe('watch feed on PostgreSQL', () => {
       'LeaseAcquired c/F.txt 2',
     ]);
     for (const w of [oldDir, newDir, newFile, fromStart, fromRename]) w.close();
+  });
+
+  it('delivers a force-close chunk where it was asked and, when recursive, to every watched place below, live and catching up', async () => {
+    const feed = newFeed();
+    const t = fixture(store);
+    await t.createShare();
+    const b = await t.createFile('Dir/Sub/B.txt');
+    const start = await t.last();
+    const watch = (pathKey: string, recursive = false, confined = false) =>
+      feed.watch({ tenant: t.tenant, share: t.share, pathKey, recursive, confined }, start);
+    const dir = await watch('dir');
+    const sub = await watch('dir/sub');
+    const file = await watch('dir/sub/b.txt');
+    const sasFile = await watch('dir/sub/b.txt', false, true);
+    const sibling = await watch('other', true);
+    await t.forceClose('Dir/Sub', false, ['1']);
+    await t.forceClose('Dir', true, ['2', '3']);
+    await t.acquire(b, 1);
+    await t.acquire(await t.createFile('Other/C.txt'), 1);
+    const line = (e: WatchEvent) => `${e.type} ${e.path} ${e.handleIds?.join(',') ?? '-'}`;
+    const lines = async (w: Watcher, n: number) => events(await takeEvents(w, n)).map(line);
+    expect(await lines(dir, 2)).toEqual(['HandlesForceClosed Dir/Sub 1', 'HandlesForceClosed Dir 2,3']);
+    expect(await lines(sub, 3)).toEqual([
+      'HandlesForceClosed Dir/Sub 1',
+      'HandlesForceClosed Dir 2,3',
+      'LeaseAcquired Dir/Sub/B.txt -',
+    ]);
+    expect(await lines(file, 2)).toEqual(['HandlesForceClosed Dir 2,3', 'LeaseAcquired Dir/Sub/B.txt -']);
+    // A SAS on the file is shown the directory it is in, not the ids of handles elsewhere in it.
+    expect(await lines(sasFile, 2)).toEqual(['HandlesForceClosed Dir -', 'LeaseAcquired Dir/Sub/B.txt -']);
+    expect(await lines(sibling, 2)).toEqual(['FileCreated Other/C.txt -', 'LeaseAcquired Other/C.txt -']);
+    // The feed has passed them all: a watch from before them reads them from the log.
+    const caughtUp = await watch('dir/sub/b.txt');
+    expect(await lines(caughtUp, 2)).toEqual(['HandlesForceClosed Dir 2,3', 'LeaseAcquired Dir/Sub/B.txt -']);
+    for (const w of [dir, sub, file, sasFile, sibling, caughtUp]) w.close();
   });
 
   it('forgets places while nobody watches: a rename made meanwhile is followed by the next watch', async () => {

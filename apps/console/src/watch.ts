@@ -9,6 +9,8 @@ export interface Change {
   leaseId?: string;
   epoch?: number;
   handleId?: string;
+  handleIds?: string[];
+  recursive?: boolean;
   job?: { id: string; chunks?: number; closed?: number };
   time: string;
   principal?: string;

@@ -22,6 +22,10 @@ export interface WatchEvent {
   /** A share snapshot's lease change (on the share root): the snapshot. */
   snapshot?: string;
   handleId?: string;
+  /** A force-close chunk (HandlesForceClosed): the handles it closed, at `path` or, when `recursive`, below it. */
+  handleIds?: string[];
+  /** HandlesForceClosed: whether it reached below `path`; then it also reaches the watchers of every place below. */
+  recursive?: boolean;
   job?: { id: string; chunks?: number; closed?: number };
   time: string;
   principal?: string;
@@ -47,12 +51,12 @@ export interface WatchFilter {
 }
 
 /**
- * The changes a watch reports: leases (file and share), handles, creations, renames (and the moves
- * of what is below a renamed directory) and deletions, and force-close jobs. Writes and property
- * changes are not.
+ * The changes a watch reports: leases (file and share), handles (and force-close chunks), creations,
+ * renames (and the moves of what is below a renamed directory) and deletions, and force-close jobs.
+ * Writes and property changes are not.
  */
 const WATCHED =
-  /^(?:(?:Share)?Lease[A-Z]\w*|BrokenLeaseCleared|Handle(?:Opened|Closed|ForceClosed)|(?:File|Directory|Share)(?:Created|Deleted)|Node(?:Renamed|Moved)|ForceClose(?:Job|Chunk)[A-Z]\w*)$/;
+  /^(?:(?:Share)?Lease[A-Z]\w*|BrokenLeaseCleared|Handle(?:Opened|Closed|ForceClosed)|HandlesForceClosed|(?:File|Directory|Share)(?:Created|Deleted)|Node(?:Renamed|Moved)|ForceClose(?:Job|Chunk)[A-Z]\w*)$/;
 
 /** The events that give a node's stream a new place from their stream version on. */
 export const MOVES = ['NodeRenamed', 'NodeMoved'];
@@ -74,6 +78,8 @@ interface EventFields {
   epoch?: unknown;
   snapshot?: unknown;
   handleId?: unknown;
+  handleIds?: unknown;
+  recursive?: unknown;
   chunk?: unknown;
   chunks?: unknown;
   closed?: unknown;
@@ -83,11 +89,13 @@ export const fieldsOf = (e: RecordedEvent): EventFields =>
   typeof e.data === 'object' && e.data !== null ? e.data : {};
 const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const count = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+const texts = (v: unknown): string[] | undefined =>
+  Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : undefined;
 
 /**
  * The place named by a stream's first event: a share's creation names the share; a file's,
- * directory's or handle's names the share by id (`share-{id}` is the share's stream) and the path;
- * a job's submission names both.
+ * directory's or handle's, and a force-close chunk's (its stream's only event), names the share by
+ * id (`share-{id}` is the share's stream) and the path; a job's submission names both.
  */
 export function placeOfFirstEvent(
   first: RecordedEvent,
@@ -125,9 +133,15 @@ export function toWatchEvent(e: RecordedEvent, place: Place & { share: string })
   if (snapshot !== undefined) event.snapshot = snapshot;
   const handleId = text(d.handleId);
   if (handleId !== undefined) event.handleId = handleId;
+  if (e.type === 'HandlesForceClosed') {
+    const handleIds = texts(d.handleIds);
+    if (handleIds !== undefined) event.handleIds = handleIds;
+    event.recursive = d.recursive === true;
+  }
   const from = MOVES.includes(e.type) ? text(d.from) : undefined;
   if (from !== undefined) event.from = from;
-  if (jobId !== undefined && e.type.startsWith('ForceClose')) {
+  // A job's chunk of closes names the job, as its progress events do.
+  if (jobId !== undefined && (e.type.startsWith('ForceClose') || e.type === 'HandlesForceClosed')) {
     const chunks = count(d.chunks) ?? count(d.chunk);
     const closed = count(d.closed);
     event.job = { id: jobId, ...(chunks !== undefined ? { chunks } : {}), ...(closed !== undefined ? { closed } : {}) };
@@ -135,12 +149,26 @@ export function toWatchEvent(e: RecordedEvent, place: Place & { share: string })
   return event;
 }
 
-/** True when the event (of the filter's tenant) is one the filter follows: at its path, or a rename's former path. */
+/**
+ * True when the event (of the filter's tenant) is one the filter follows: at its path, or a rename's
+ * former path; or a recursive close of a directory above the filter's place, which may have closed
+ * handles on it.
+ */
 export function matches(filter: WatchFilter, event: WatchEvent): boolean {
   if (filter.types && !filter.types.has(event.type)) return false;
   if (filter.share === undefined) return true;
   if (event.share !== filter.share) return false;
-  return under(filter, event.path) || (event.from !== undefined && under(filter, event.from));
+  return (
+    under(filter, event.path) ||
+    (event.from !== undefined && under(filter, event.from)) ||
+    (event.recursive === true && isBelow(filter.pathKey ?? '', event.path))
+  );
+}
+
+/** True when a path key is strictly below a directory (a path of the same share, '' for the root). */
+export function isBelow(key: string, directory: string): boolean {
+  const at = watchPathKey(directory);
+  return at === '' ? key !== '' : key.startsWith(`${at}/`);
 }
 
 /** True when a path of the filter's share is the filter's place or (recursively) below it. */
@@ -156,9 +184,18 @@ function under(filter: WatchFilter, path: string): boolean {
 /**
  * The event as the filter's watcher may see it. A confined watcher (a SAS) sees no path outside its
  * place: a rename out of it shows only the path it left (as `path`), one into it only where it arrived.
+ * A recursive close reaching it from a directory above keeps that directory as `path`: an ancestor
+ * of the place is part of the place's own path, which the SAS holder named, so it shows nothing it
+ * does not know. Its `handleIds` go: most may be of handles elsewhere below that directory, and the
+ * event does not say which were on the place, so the watcher lists its handles again instead.
  */
 export function visibleTo(filter: WatchFilter, event: WatchEvent): WatchEvent {
-  if (!filter.confined || event.from === undefined || filter.share === undefined) return event;
+  if (!filter.confined || filter.share === undefined) return event;
+  if (event.handleIds !== undefined && !under(filter, event.path)) {
+    const { handleIds, ...rest } = event;
+    return rest;
+  }
+  if (event.from === undefined) return event;
   const { from, ...rest } = event;
   if (!under(filter, event.path)) return { ...rest, path: from };
   return under(filter, from) ? event : rest;

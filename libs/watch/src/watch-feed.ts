@@ -3,7 +3,7 @@ import { DomainError } from '@leasehold/domain';
 import { Checkpoint, compareCheckpoints, EVENTS_CHANNEL, EventStore, executorOn } from '@leasehold/event-store';
 import { Client } from 'pg';
 import { StreamPlaces } from './places';
-import { matches, MOVES, visibleTo, watchPathKey, WatchEvent, WatchFilter } from './watch-event';
+import { isBelow, matches, MOVES, visibleTo, watchPathKey, WatchEvent, WatchFilter } from './watch-event';
 
 export interface WatchFeedOptions {
   databaseUrl: string;
@@ -30,15 +30,21 @@ const placeKey = (share: string | undefined, pathKey = '') => (share === undefin
 
 /**
  * The index keys under which watchers of an event may be: the account, the share, each ancestor
- * directory and the path itself; for a rename or move, those of its former path too.
+ * directory and the path itself; for a rename or move, those of its former path too; for a
+ * recursive close, every watched place below its directory (of `watched`, the keys watched in the
+ * tenant). That scan is cheap enough: a recursive close is one event per chunk of up to 5,000 handles.
  */
-function keysOf(event: WatchEvent): Set<string> {
+function keysOf(event: WatchEvent, watched: Iterable<string>): Set<string> {
   const keys = new Set(['', placeKey(event.share)]);
   for (const at of event.from === undefined ? [event.path] : [event.path, event.from]) {
     const path = watchPathKey(at);
     for (let i = path.indexOf('/'); i !== -1; i = path.indexOf('/', i + 1))
       keys.add(placeKey(event.share, path.slice(0, i)));
     if (path !== '') keys.add(placeKey(event.share, path));
+  }
+  if (event.recursive) {
+    const share = placeKey(event.share);
+    for (const key of watched) if (key.startsWith(share) && isBelow(key.slice(share.length), event.path)) keys.add(key);
   }
   return keys;
 }
@@ -420,7 +426,7 @@ export class WatchFeed {
       for (const { tenant, event } of mapped) {
         const byKey = this.watchers.get(tenant);
         if (!byKey) continue;
-        for (const key of keysOf(event)) {
+        for (const key of keysOf(event, byKey.keys())) {
           const set = byKey.get(key);
           if (set) for (const watcher of set) watcher.offer(event);
         }

@@ -320,6 +320,7 @@ export const EXTENSION_OPERATIONS: ExtensionOperation[] = [
     description:
       "Leases (file and share), handles, creations, renames (NodeRenamed, and NodeMoved for each node below a renamed directory, with `from`) and deletions, and force-close jobs, in the log's order, never ahead of what is committed and never skipping a late commit. " +
       "Each change is reported at its node's path when it happened (a renamed file's later lease changes at its new path); a rename reaches the watchers of both its former and its new path. " +
+      'A force-close chunk is one `HandlesForceClosed` at the path asked, with `handleIds` and `recursive`; a recursive one also reaches the watchers of every place below it (a SAS watch there is not shown `handleIds`). ' +
       'With `Accept: text/event-stream`: Server-Sent Events, each change a message whose `id` is its cursor (`Last-Event-ID` resumes exactly after it); heartbeats every `WATCH_HEARTBEAT_SECONDS`; ' +
       'a watcher `WATCH_BUFFER_EVENTS` behind gets `event: resume` naming the cursor to reconnect from. Otherwise a long poll (JSON, or XML with `Accept: application/xml`). ' +
       'Authorization: the account owner, or a SAS with `r` on a file, `l` on a directory, share or the account. At most `WATCH_LIMIT_PER_TENANT` watches per tenant per API process (503 `ServerBusy` beyond).',

@@ -142,7 +142,11 @@ export const fileView: View = (root, { session, watch }, [share, ...segments]) =
 
   void show();
   return watch.subscribe((change) => {
-    if (!samePath(change.share, share) || !samePath(change.path, path)) return;
+    // A recursive force-close of a directory above the file closed its handles too.
+    const reached =
+      change.recursive === true &&
+      `${path}/`.toLowerCase().startsWith(change.path ? `${change.path}/`.toLowerCase() : '');
+    if (!samePath(change.share, share) || !(samePath(change.path, path) || reached)) return;
     if (/^Handle/.test(change.type)) void showHandles().catch(fail);
     else void show(/Lease/.test(change.type) ? change : undefined);
   });

@@ -140,8 +140,11 @@ export const treeView: View = (root, { session, watch }) => {
       for (const [key, reload] of loaded) {
         const [share, ...dir] = key.split('/');
         const under = dir.join('/');
-        if (samePath(share, change.share) && change.path.toLowerCase().startsWith(under) && reload !== refresh)
-          void reload();
+        // Its ancestors' counts change; a recursive force-close's directories below it change too.
+        const reached =
+          change.path.toLowerCase().startsWith(under) ||
+          (change.recursive && under.startsWith(change.path.toLowerCase()));
+        if (samePath(share, change.share) && reached && reload !== refresh) void reload();
       }
   });
 };

@@ -58,6 +58,8 @@ function filterOf(req: WireRequest): WatchFilter {
 
 function eventXml(event: Record<string, unknown>): string {
   const job = event.job as { id: string; chunks?: number; closed?: number } | undefined;
+  const handleIds = event.handleIds as string[] | undefined;
+  const recursive = event.recursive as boolean | undefined;
   return (
     '<Event>' +
     element('Cursor', event.cursor as string) +
@@ -68,6 +70,8 @@ function eventXml(event: Record<string, unknown>): string {
     (event.leaseId !== undefined ? element('LeaseId', event.leaseId as string) : '') +
     (event.epoch !== undefined ? element('Epoch', event.epoch as number) : '') +
     (event.handleId !== undefined ? element('HandleId', event.handleId as string) : '') +
+    (handleIds ? `<HandleIds>${handleIds.map((id) => element('HandleId', id)).join('')}</HandleIds>` : '') +
+    (recursive !== undefined ? element('Recursive', String(recursive)) : '') +
     (job
       ? `<Job>${element('Id', job.id)}${job.chunks !== undefined ? element('Chunks', job.chunks) : ''}${job.closed !== undefined ? element('Closed', job.closed) : ''}</Job>`
       : '') +
