@@ -197,6 +197,50 @@ describe('audit trail', () => {
     );
   });
 
+  it('finds the chunk that closed a handle when a recursive Force Close of a directory above closed it; the file has no handle as of then', async () => {
+    const shareName = uniqueShare('auditrec');
+    const share = service.serviceClient().getShareClient(shareName);
+    await share.create();
+    const top = share.getDirectoryClient('Top');
+    await top.create();
+    await top.getDirectoryClient('sub').create();
+    await top.getDirectoryClient('sub').getFileClient('f.txt').create(1);
+    const path = `/${DEVELOPMENT_ACCOUNT}/${shareName}/Top/sub/f.txt`;
+    const opened = await sendRaw(service.url, {
+      method: 'PUT',
+      path,
+      query: 'comp=openhandle',
+      headers: { 'x-leasehold-client-ip': '10.0.0.7:445', 'x-leasehold-client-name': 'desk' },
+      signer,
+    });
+    expect(opened.status).toBe(201);
+    const handleId = opened.header('x-leasehold-handle-id')!;
+    const pause = () => new Promise((r) => setTimeout(r, 5));
+    await pause();
+    const open = new Date();
+    await pause();
+    expect(await top.forceCloseAllHandles({ recursive: true })).toEqual({
+      closedHandlesCount: 1,
+      closeFailureCount: 0,
+    });
+    await pause();
+    const closed = new Date();
+    await catchUp();
+
+    const asOf = async (at: Date) =>
+      (await get(path, `comp=stateasof&at=${encodeURIComponent(at.toISOString())}`)).body;
+    expect((await asOf(open)).handles).toEqual([expect.objectContaining({ handleId })]);
+    expect((await asOf(closed)).handles).toEqual([]);
+    // The chunk's row is at the directory the close was asked on; the handle id finds it from anywhere in the account.
+    const events = await all(`/${DEVELOPMENT_ACCOUNT}`, `comp=auditevents&order=asc&handleid=${handleId}`);
+    expect(events.map((e) => [e.type, e.path])).toEqual([
+      ['HandleOpened', 'Top/sub/f.txt'],
+      ['HandlesForceClosed', 'Top'],
+    ]);
+    expect(events[1].data).toMatchObject({ path: 'Top', recursive: true, handleIds: [handleId] });
+    expect((await all(path, 'comp=auditevents')).map((e) => e.type)).not.toContain('HandlesForceClosed');
+  });
+
   it('answers State As Of from a history longer than a page (the fold reads the log in pages)', async () => {
     const shareName = uniqueShare('audit-busy');
     const share = service.serviceClient().getShareClient(shareName);
