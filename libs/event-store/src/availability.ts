@@ -46,8 +46,13 @@ export class OutageLog {
     this.logger.warn(`${this.dependency} unavailable (${(error as Error)?.message ?? error}); ${this.meanwhile}`);
   }
 
-  succeeded(): void {
-    if (this.since === undefined) return;
+  /**
+   * An operation succeeded. One begun before the incident (`startedAt`, ms) proves nothing: it may
+   * have had its answer before the dependency went, and ending the incident on it would log the
+   * same outage twice.
+   */
+  succeeded(startedAt?: number): void {
+    if (this.since === undefined || (startedAt !== undefined && startedAt < this.since)) return;
     this.logger.log(`${this.dependency} available again after ${((Date.now() - this.since) / 1000).toFixed(1)} s`);
     this.since = undefined;
   }

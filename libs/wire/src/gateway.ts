@@ -108,7 +108,7 @@ export class WireGateway {
         raw.method === 'OPTIONS'
           ? { status: 200, headers: await this.cors.preflight(parseUrl(raw.url).account, raw.headers) }
           : await this.dispatch(raw, requestId, now, clientRequestId, version, trace);
-      this.database.succeeded();
+      this.database.succeeded(now.getTime());
     } catch (error) {
       response = this.errorResponse(error, requestId, now, raw);
     }
