@@ -102,17 +102,6 @@ function scopeParams(scope: HandleScope, after?: HandlePosition): unknown[] {
   ];
 }
 
-/**
- * The RETURNING clause of a statement that deletes handles rows: one HandleForceClosed event per row,
- * its data built here only. `$reason` is the parameter holding the reason (text, or null for none).
- */
-const forceClosedEvents = (
-  prefix: string,
-  reason: string,
-) => `RETURNING ${prefix}::text || handle_id AS stream_id, 2 AS stream_version, 'HandleForceClosed' AS type,
-  jsonb_build_object('handleId', handle_id::text, 'path', path, 'nodeKey', node_key, 'fileId', file_id::text,
-    'sessionId', session_id::text, 'clientName', client_name) || jsonb_strip_nulls(jsonb_build_object('reason', ${reason}::text)) AS data`;
-
 /** The handles table and the handle streams: the only code that writes either. */
 @Injectable()
 export class HandleRepository implements OpenHandles {
@@ -205,13 +194,17 @@ export class HandleRepository implements OpenHandles {
     return closed.length > 0;
   }
 
+  /** Delete Share: every handle in the share closed, one HandleForceClosed each (reason ShareDeleted). */
   async closeAllInShare(context: CommandContext, shareId: string, sql: SqlExecutor): Promise<void> {
     await this.store.appendPerRow(
       context.tenant,
       eventMetadata(context),
       {
-        sql: `DELETE FROM handles WHERE share_id = $1 ${forceClosedEvents('$2', '$3')}`,
-        params: [shareId, HANDLE_STREAM_PREFIX, 'ShareDeleted'],
+        sql: `DELETE FROM handles WHERE share_id = $1
+              RETURNING $2::text || handle_id AS stream_id, 2 AS stream_version, 'HandleForceClosed' AS type,
+                jsonb_build_object('handleId', handle_id::text, 'path', path, 'nodeKey', node_key, 'fileId', file_id::text,
+                  'sessionId', session_id::text, 'clientName', client_name, 'reason', 'ShareDeleted') AS data`,
+        params: [shareId, HANDLE_STREAM_PREFIX],
       },
       sql,
     );
