@@ -496,6 +496,22 @@ describe('handles: open, List Handles, Force Close Handles', () => {
   });
 
   describe('Force Close Handles', () => {
+    it('Delete Share closes the handles still open in it, one HandleForceClosed each (reason ShareDeleted)', async () => {
+      const doomed = service.serviceClient().getShareClient(uniqueShare('doomed'));
+      await doomed.create();
+      const file = doomed.rootDirectoryClient.getFileClient('open.bin');
+      await file.create(0);
+      const handles = [await open(service, file), await open(service, doomed.rootDirectoryClient)];
+      await doomed.delete();
+
+      const ids = handles.map((h) => h.handleId);
+      expect(await openRows(service, ids)).toEqual([]);
+      const closes = (await handleEvents(service, ids)).filter((e) => e.type !== 'HandleOpened');
+      expect(closes.map((e) => [e.handle_id, e.type, e.stream_version, e.data.reason]).sort()).toEqual(
+        ids.map((id) => [id, 'HandleForceClosed', 2, 'ShareDeleted']).sort(),
+      );
+    });
+
     it('forceCloseHandle(id) closes exactly that handle; an unknown id, or one open elsewhere, is 200 with 0', async () => {
       const dir = share.getDirectoryClient(`one-${Date.now()}`);
       await dir.create();
