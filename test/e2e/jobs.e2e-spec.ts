@@ -224,11 +224,13 @@ describe('queued force-close jobs', () => {
     // One event per chunk, naming each handle once.
     expect(audit[0]).toEqual({ n: 20_000, handles: 20_000, events: 20, by_owner: true });
 
-    // BullMQ progress: the last chunk's queue entry carries the final counts.
+    // BullMQ progress: the queue entry that ran the last chunk carries the final counts.
     const queue = openQueue(prefix);
     try {
-      const entry = await queue.getJob(`${done.jobId}-20`);
-      expect(entry?.progress).toMatchObject({ chunksDone: 20, closed: 20_000, state: 'completed' });
+      const entries = (await queue.getJobs(['completed'], 0, -1)).filter((e) => e.data.jobId === done.jobId);
+      const last = entries.filter((e) => (e.progress as { state?: string }).state === 'completed');
+      expect(last).toHaveLength(1);
+      expect(last[0].progress).toMatchObject({ chunksDone: 20, closed: 20_000 });
     } finally {
       await closeQueue(queue);
     }
@@ -309,8 +311,14 @@ describe('queued force-close jobs', () => {
     await seedHandlesSql(db, DEVELOPMENT_ACCOUNT, share, t.files, 250); // 5,000
     const opened = await openHandleIds(db, DEVELOPMENT_ACCOUNT, share, 't');
 
-    // A lock far longer than the test: an entry left active by the stopped worker would hold the job up.
-    const env = { FORCE_CLOSE_CHUNK_SIZE: '100', WORKER_CONCURRENCY: '1', JOB_LOCK_MS: '600000' };
+    // A lock far longer than the test: an entry left active by the stopped worker would hold the
+    // job up. A delivery as long: the one entry would run every chunk if SIGTERM did not stop it.
+    const env = {
+      FORCE_CLOSE_CHUNK_SIZE: '10',
+      WORKER_CONCURRENCY: '1',
+      JOB_LOCK_MS: '600000',
+      JOB_DELIVERY_MS: '600000',
+    };
     const first = await startWorker(env);
     const submitted = await submitOk(service.url, OWNER, share, 't', { recursive: true });
     await pollJob(service.url, OWNER, submitted.jobId, (job) => job.chunksDone >= 3 || isEnded(job), 6000, 5);
@@ -327,7 +335,7 @@ describe('queued force-close jobs', () => {
       [submitted.jobId, share],
     );
     expect(atStop.state).toBe('running');
-    expect(atStop.closed).toBe(atStop.chunks_done * 100);
+    expect(atStop.closed).toBe(atStop.chunks_done * 10);
     expect(atStop.open).toBe(5_000 - atStop.closed);
     // Nothing of this job is left active (held up until a lock 600 s long lapses).
     expect(await activeChunks(prefix, submitted.jobId)).toEqual([]);
@@ -343,7 +351,7 @@ describe('queued force-close jobs', () => {
 
     await startWorker(env);
     const done = await pollJob(service.url, OWNER, submitted.jobId, isEnded);
-    expect(done).toMatchObject({ state: 'completed', chunksDone: 50, handlesClosed: 5_000 });
+    expect(done).toMatchObject({ state: 'completed', chunksDone: 500, handlesClosed: 5_000 });
     await expectChunksFollowMarkers(DEVELOPMENT_ACCOUNT, done.jobId);
     expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, opened)).toEqual({
       open: 0,
@@ -469,7 +477,8 @@ describe('queued force-close jobs', () => {
     const opened = await openHandleIds(db, DEVELOPMENT_ACCOUNT, share);
     expect(opened).toHaveLength(20_000);
 
-    const env = { FORCE_CLOSE_CHUNK_SIZE: '250', WORKER_CONCURRENCY: '2' };
+    // One chunk per entry: 80 entries for the two processes to share.
+    const env = { FORCE_CLOSE_CHUNK_SIZE: '250', WORKER_CONCURRENCY: '2', JOB_DELIVERY_MS: '0' };
     const pair = [await startWorker(env), await startWorker(env)];
     const jobs = await Promise.all(roots.map((r) => submitOk(service.url, OWNER, share, r, { recursive: true })));
     const done = await Promise.all(jobs.map((j) => pollJob(service.url, OWNER, j.jobId, isEnded)));
@@ -499,7 +508,7 @@ describe('queued force-close jobs', () => {
     await expectNoUnfinishedJobs();
   }, 300_000);
 
-  it("does not hold back another tenant's small job behind a big one: the worker slot is given back between chunks", async () => {
+  it("does not hold back another tenant's small job behind a big one: with JOB_DELIVERY_MS=0 the worker slot is given back after every chunk", async () => {
     // Tenant A: 20,000 handles in chunks of 100 (200 chunks). Tenant B: 10 handles (one chunk).
     const shareA = uniqueShare('jobs-fair-a');
     const clientA = service.serviceClient().getShareClient(shareA);
@@ -516,7 +525,7 @@ describe('queued force-close jobs', () => {
     await createTree(clientB, ['b'], ['b/f']);
     await seedHandlesSql(db, tenantB.name, shareB, ['b/f'], 10);
 
-    await startWorker({ FORCE_CLOSE_CHUNK_SIZE: '100', WORKER_CONCURRENCY: '1' });
+    await startWorker({ FORCE_CLOSE_CHUNK_SIZE: '100', WORKER_CONCURRENCY: '1', JOB_DELIVERY_MS: '0' });
     const jobA = await submitOk(service.url, OWNER, shareA, 'a', { recursive: true });
     await pollJob(service.url, OWNER, jobA.jobId, (job) => job.chunksDone >= 2 || isEnded(job), 6000, 5);
     const jobB = await submitOk(service.url, ownerB, shareB, 'b', { recursive: true });
@@ -541,6 +550,45 @@ describe('queued force-close jobs', () => {
     expect(aChunks.filter((p) => p > bSubmitted && p < bCompleted).length).toBeLessThanOrEqual(2);
     await expectNoUnfinishedJobs();
   }, 300_000);
+
+  it("runs a job's chunks one after another in one queue entry while JOB_DELIVERY_MS allows, each chunk its own transaction", async () => {
+    const share = uniqueShare('jobs-run');
+    const client = service.serviceClient().getShareClient(share);
+    await client.create();
+    const t = tree('r', 2, 2, 5);
+    await createTree(client, t.directories, t.files);
+    await seedHandlesSql(db, DEVELOPMENT_ACCOUNT, share, t.files, 100); // 2,000
+    const opened = await openHandleIds(db, DEVELOPMENT_ACCOUNT, share, 'r');
+
+    await startWorker({ FORCE_CLOSE_CHUNK_SIZE: '100', WORKER_CONCURRENCY: '1', JOB_DELIVERY_MS: '600000' });
+    const submitted = await submitOk(service.url, OWNER, share, 'r', { recursive: true });
+    const done = await pollJob(service.url, OWNER, submitted.jobId, isEnded);
+    expect(done).toMatchObject({ state: 'completed', chunksDone: 20, handlesClosed: 2_000 });
+    const { chunks } = await expectJobStream(DEVELOPMENT_ACCOUNT, done, 'ForceCloseJobCompleted', 100);
+    expect(chunks).toHaveLength(20);
+    await expectChunksFollowMarkers(DEVELOPMENT_ACCOUNT, done.jobId);
+    expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, opened)).toEqual({
+      open: 0,
+      closedOnce: 2_000,
+      closedTwiceOrMore: 0,
+      neither: 0,
+    });
+
+    // One entry, the first chunk's, ran all twenty; none was queued after it.
+    const queue = openQueue(prefix);
+    try {
+      const entries = (await queue.getJobs(['completed', 'waiting', 'active', 'failed'], 0, -1)).filter(
+        (e) => e.data.jobId === done.jobId,
+      );
+      expect(entries.map((e) => e.id)).toEqual([
+        chunkJobId({ tenant: DEVELOPMENT_ACCOUNT, jobId: done.jobId, chunk: 1 }),
+      ]);
+      expect(entries[0].progress).toMatchObject({ chunksDone: 20, closed: 2_000, state: 'completed' });
+    } finally {
+      await closeQueue(queue);
+    }
+    await expectNoUnfinishedJobs();
+  }, 120_000);
 
   it('answers bad input with the right 4xx, and never shows one tenant another tenant’s job', async () => {
     const share = uniqueShare('jobs-bad');

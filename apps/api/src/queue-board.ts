@@ -26,8 +26,9 @@ function authorized(authorization: string | undefined, token: string): boolean {
 }
 
 /**
- * bull-board at /_admin/queues over the force-close queue (one entry per chunk), behind the admin
- * token; without an ADMIN_TOKEN (the production default) it does not exist, like the admin API.
+ * bull-board at /_admin/queues over the force-close queue (an entry per run of a job's chunks),
+ * behind the admin token; without an ADMIN_TOKEN (the production default) it does not exist, like
+ * the admin API.
  */
 export async function mountQueueBoard(fastify: FastifyInstance, config: LeaseholdConfig): Promise<void> {
   const token = config.adminToken;

@@ -22,6 +22,12 @@ export interface LeaseholdConfig {
   workerConcurrency: number;
   /** How long a worker holds a job's lock; a crashed worker's chunk is picked up again after about this long. */
   jobLockMs: number;
+  /**
+   * How long one queue entry runs its job's chunks one after another before it queues the next
+   * (0: one chunk per entry). Longer saves a big job a queue round trip and a job read per chunk;
+   * shorter gives a worker slot to the jobs waiting behind it sooner.
+   */
+  jobDeliveryMs: number;
   /** How long finished queue entries stay in Redis (their record stays in PostgreSQL). */
   jobRetentionSeconds: number;
   /** BullMQ key prefix in Redis: deployments (or test runs) sharing one Redis each get their own queue. */
@@ -135,6 +141,7 @@ export function loadConfig(env: Env = process.env): LeaseholdConfig {
     forceCloseChunkSize: integer(env, 'FORCE_CLOSE_CHUNK_SIZE', 5000, 1, 100_000),
     workerConcurrency: integer(env, 'WORKER_CONCURRENCY', 2, 1, 64),
     jobLockMs: integer(env, 'JOB_LOCK_MS', 30_000, 1_000, 600_000),
+    jobDeliveryMs: integer(env, 'JOB_DELIVERY_MS', 1_000, 0, 600_000),
     jobRetentionSeconds: integer(env, 'JOB_RETENTION_SECONDS', 3600, 0, 30 * 24 * 3600),
     queuePrefix: queuePrefix(env),
     secretKey,

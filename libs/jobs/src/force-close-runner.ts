@@ -41,18 +41,22 @@ export class ForceCloseRunner {
    * or a cancel request. Its transaction rolled back, so this reads the job again and decides
    * again. Stopping there instead would strand the job after a cancel request: nothing would queue
    * its next chunk, and the reconciler cannot re-add a queue id that BullMQ still retains.
+   *
+   * `known` is the job as this worker's last commit left it, when it runs the job's chunks one after
+   * another: the first attempt decides on it instead of reading the job again (if anyone wrote the
+   * job since, the commit conflicts and the next attempt reads it).
    */
-  async runChunk(data: ChunkJobData): Promise<ChunkOutcome> {
+  async runChunk(data: ChunkJobData, known?: ForceCloseJob): Promise<ChunkOutcome> {
     for (let attempt = 0; attempt < MAX_CONFLICTS; attempt++) {
-      const outcome = await this.attempt(data);
+      const outcome = await this.attempt(data, attempt === 0 ? known : undefined);
       if (outcome) return outcome;
     }
     throw new Error(`job ${data.jobId} chunk ${data.chunk}: ${MAX_CONFLICTS} concurrency conflicts in a row`);
   }
 
   /** One read-decide-write of chunk n; undefined when the write lost a concurrency conflict. */
-  private async attempt(data: ChunkJobData): Promise<ChunkOutcome | undefined> {
-    const job = await this.jobs.find(data.tenant, data.jobId);
+  private async attempt(data: ChunkJobData, known?: ForceCloseJob): Promise<ChunkOutcome | undefined> {
+    const job = known ?? (await this.jobs.find(data.tenant, data.jobId));
     if (!job) return { recorded: false };
     const context = chunkContext(data, job);
     const at = context.now.toISOString();
@@ -62,7 +66,8 @@ export class ForceCloseRunner {
       case 'nothing':
         return { job, recorded: false };
       case 'continue':
-        return { job, next, recorded: false };
+        // A chunk recorded already (a redelivery, or another delivery got there first): on to the job's next one.
+        return { job, next: { ...data, chunk: job.chunksDone + 1 }, recorded: false };
       case 'cancel': {
         const cancelled = await this.commitOrYield(() =>
           this.jobs.commit(data.tenant, job, step.events, eventMetadata(context)),

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
-import { isTerminal } from '@leasehold/domain';
+import { ForceCloseJob, isTerminal } from '@leasehold/domain';
 import { Job, Queue, Worker } from 'bullmq';
 import { hostname } from 'node:os';
 import { ForceCloseRunner } from './force-close-runner';
@@ -11,9 +11,10 @@ import { ChunkJobData, chunkJobId, closeQueue, enqueueChunk, FORCE_CLOSE_QUEUE, 
 const RECONCILE_MS = 15_000;
 
 /**
- * The BullMQ side of queued force-close: one queue entry per chunk. PostgreSQL is the truth; Redis
- * only says what to do next, so the reconciler can always rebuild the queue from the jobs table
- * (after a Redis restart, or an enqueue that failed after its chunk committed).
+ * The BullMQ side of queued force-close: a queue entry runs a chunk (and those after it, for up to
+ * JOB_DELIVERY_MS). PostgreSQL is the truth; Redis only says what to do next, so the reconciler can
+ * always rebuild the queue from the jobs table (after a Redis restart, or an enqueue that failed
+ * after its chunk committed).
  */
 @Injectable()
 export class ForceCloseWorker implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -21,6 +22,7 @@ export class ForceCloseWorker implements OnApplicationBootstrap, OnApplicationSh
   private worker?: Worker<ChunkJobData>;
   private queue?: Queue<ChunkJobData>;
   private reconciler?: NodeJS.Timeout;
+  private closing = false;
 
   constructor(
     private readonly runner: ForceCloseRunner,
@@ -45,10 +47,24 @@ export class ForceCloseWorker implements OnApplicationBootstrap, OnApplicationSh
     this.reconciler = setInterval(() => void this.reconcile(), RECONCILE_MS);
   }
 
-  private async process(job: Job<ChunkJobData>): Promise<void> {
-    const { next, job: state } = await this.runner.runChunk(job.data);
-    if (state) await job.updateProgress({ chunksDone: state.chunksDone, closed: state.closed, state: state.state });
-    if (next) await enqueueChunk(this.queue!, next, this.config.jobRetentionSeconds);
+  /**
+   * Runs the entry's chunk, then the job's next ones while this delivery recorded the last one
+   * itself (a chunk someone else recorded means another delivery has the job in hand) and its time
+   * (JOB_DELIVERY_MS) is not up; then queues the next chunk, as every entry ends.
+   */
+  private async process(entry: Job<ChunkJobData>): Promise<void> {
+    const until = Date.now() + this.config.jobDeliveryMs;
+    let data = entry.data;
+    let known: ForceCloseJob | undefined;
+    for (;;) {
+      const { next, job, recorded } = await this.runner.runChunk(data, known);
+      if (job) await entry.updateProgress({ chunksDone: job.chunksDone, closed: job.closed, state: job.state });
+      if (!next) return;
+      if (!recorded || this.closing || Date.now() >= until) {
+        return enqueueChunk(this.queue!, next, this.config.jobRetentionSeconds);
+      }
+      [data, known] = [next, job];
+    }
   }
 
   private async onFailed(job: Job<ChunkJobData> | undefined, error: Error): Promise<void> {
@@ -61,7 +77,10 @@ export class ForceCloseWorker implements OnApplicationBootstrap, OnApplicationSh
 
   private async reconcile(): Promise<void> {
     try {
+      // A job whose entry is running (in any worker) is in hand: that delivery queues its successor.
+      const inHand = new Set((await this.queue!.getActive()).map((entry) => entry.data.jobId));
       for (const { tenant, jobId, chunksDone } of await this.jobs.unfinished()) {
+        if (inHand.has(jobId)) continue;
         const data = { tenant, jobId, chunk: chunksDone + 1 };
         // An entry that ended without its chunk recorded would block re-adding its id until
         // retention removes it: remove it first. An entry ends after its chunk commits, so reading
@@ -94,6 +113,7 @@ export class ForceCloseWorker implements OnApplicationBootstrap, OnApplicationSh
   /** Graceful shutdown: stop taking chunks, finish the one in hand, then close. */
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.reconciler);
+    this.closing = true;
     if (this.worker) await closeQueue(this.worker);
     if (this.queue) await closeQueue(this.queue);
   }

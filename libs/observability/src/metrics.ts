@@ -105,9 +105,11 @@ function sampledGauge<L extends string>(name: string, help: string, labelNames: 
 
 export const openHandles = sampledGauge('leasehold_open_handles', 'Handles open, all tenants.', []);
 export const jobsByState = sampledGauge('leasehold_jobs', 'Force-close jobs by state.', ['state']);
-export const queueDepth = sampledGauge('leasehold_queue_jobs', 'Force-close queue entries (chunks) by BullMQ state.', [
-  'state',
-]);
+export const queueDepth = sampledGauge(
+  'leasehold_queue_jobs',
+  'Force-close queue entries (each runs one or more chunks of a job) by BullMQ state.',
+  ['state'],
+);
 export const projectorLagEvents = sampledGauge(
   'leasehold_audit_projector_lag_events',
   'Events committed but not yet applied by the audit projector (counted up to 100,000).',
