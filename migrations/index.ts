@@ -20,6 +20,7 @@ import { NotifyAfterCommit1764780000000 } from './1764780000000-NotifyAfterCommi
 import { LeanAuditLog1764790000000 } from './1764790000000-LeanAuditLog';
 import { DropHandleSequences1764800000000 } from './1764800000000-DropHandleSequences';
 import { ChunkClosures1764900000000 } from './1764900000000-ChunkClosures';
+import { Lz4Toast1765000000000 } from './1765000000000-Lz4Toast';
 
 /** Every migration, in order. Listed as classes so they run the same from sources and from dist. */
 export const migrations = [
@@ -45,4 +46,5 @@ export const migrations = [
   LeanAuditLog1764790000000,
   DropHandleSequences1764800000000,
   ChunkClosures1764900000000,
+  Lz4Toast1765000000000,
 ];

@@ -223,6 +223,12 @@ describe('queued force-close jobs', () => {
     );
     // One event per chunk, naming each handle once.
     expect(audit[0]).toEqual({ n: 20_000, handles: 20_000, events: 20, by_owner: true });
+    // A chunk's list of a thousand ids is stored compressed, with lz4 (migration Lz4Toast).
+    const { rows: stored } = await db.query(
+      `SELECT DISTINCT pg_column_compression(data) AS method FROM events WHERE type = 'HandlesForceClosed' AND metadata->>'jobId' = $1`,
+      [done.jobId],
+    );
+    expect(stored).toEqual([{ method: 'lz4' }]);
 
     // BullMQ progress: the queue entry that ran the last chunk carries the final counts.
     const queue = openQueue(prefix);
