@@ -27,6 +27,7 @@ import {
   parseJobList,
   pause,
   pollJob,
+  queueEntries,
   removeQueue,
   seedHandlesSql,
   Signer,
@@ -99,6 +100,30 @@ async function expectJobStream(
   // Every event of the job names the job and who asked for it.
   expect(events.slice(1).every((e) => e.metadata.principal === tenant)).toBe(true);
   return { events, chunks };
+}
+
+/** A new share holding tree `t`, with `perFile` handles open on each of its files; their ids. */
+async function treeWithHandles(
+  tag: string,
+  t: { directories: string[]; files: string[] },
+  perFile: number,
+): Promise<{ share: string; opened: string[] }> {
+  const share = uniqueShare(tag);
+  const client = service.serviceClient().getShareClient(share);
+  await client.create();
+  await createTree(client, t.directories, t.files);
+  await seedHandlesSql(db, DEVELOPMENT_ACCOUNT, share, t.files, perFile);
+  return { share, opened: await openHandleIds(db, DEVELOPMENT_ACCOUNT, share) };
+}
+
+/** Every handle in `opened` was opened, then closed exactly once; none is open. */
+async function expectClosedOnce(opened: string[]): Promise<void> {
+  expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, opened)).toEqual({
+    open: 0,
+    closedOnce: opened.length,
+    closedTwiceOrMore: 0,
+    neither: 0,
+  });
 }
 
 /**
@@ -202,12 +227,7 @@ describe('queued force-close jobs', () => {
     await expectChunksFollowMarkers(DEVELOPMENT_ACCOUNT, done.jobId);
 
     // Each handle: opened, then force-closed once, by this job; the ones outside the tree untouched.
-    expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, opened)).toEqual({
-      open: 0,
-      closedOnce: 20_000,
-      closedTwiceOrMore: 0,
-      neither: 0,
-    });
+    await expectClosedOnce(opened);
     expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, outside)).toEqual({
       open: 6,
       closedOnce: 0,
@@ -231,15 +251,10 @@ describe('queued force-close jobs', () => {
     expect(stored).toEqual([{ method: 'lz4' }]);
 
     // BullMQ progress: the queue entry that ran the last chunk carries the final counts.
-    const queue = openQueue(prefix);
-    try {
-      const entries = (await queue.getJobs(['completed'], 0, -1)).filter((e) => e.data.jobId === done.jobId);
-      const last = entries.filter((e) => (e.progress as { state?: string }).state === 'completed');
-      expect(last).toHaveLength(1);
-      expect(last[0].progress).toMatchObject({ chunksDone: 20, closed: 20_000 });
-    } finally {
-      await closeQueue(queue);
-    }
+    const entries = await queueEntries(prefix, [done.jobId], ['completed']);
+    const last = entries.filter((e) => (e.progress as { state?: string }).state === 'completed');
+    expect(last).toHaveLength(1);
+    expect(last[0].progress).toMatchObject({ chunksDone: 20, closed: 20_000 });
     await expectNoUnfinishedJobs();
   }, 300_000);
 
@@ -289,12 +304,7 @@ describe('queued force-close jobs', () => {
     expect(done).toMatchObject({ state: 'completed', chunksDone: 102, handlesClosed: 30_600 });
     await expectJobStream(DEVELOPMENT_ACCOUNT, done, 'ForceCloseJobCompleted', 300);
     await expectChunksFollowMarkers(DEVELOPMENT_ACCOUNT, done.jobId);
-    expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, opened)).toEqual({
-      open: 0,
-      closedOnce: 30_600,
-      closedTwiceOrMore: 0,
-      neither: 0,
-    });
+    await expectClosedOnce(opened);
     await expectNoUnfinishedJobs();
     // The killed worker's last entry stays active under its dead lock until a stall check (every
     // JOB_LOCK_MS) gives it back; run again, it finds its chunk recorded and changes nothing.
@@ -309,13 +319,7 @@ describe('queued force-close jobs', () => {
   }, 300_000);
 
   it('on SIGTERM, a worker finishes the chunk in hand and gives the next one back to the queue; another finishes the job', async () => {
-    const share = uniqueShare('jobs-term');
-    const client = service.serviceClient().getShareClient(share);
-    await client.create();
-    const t = tree('t', 2, 2, 5);
-    await createTree(client, t.directories, t.files);
-    await seedHandlesSql(db, DEVELOPMENT_ACCOUNT, share, t.files, 250); // 5,000
-    const opened = await openHandleIds(db, DEVELOPMENT_ACCOUNT, share, 't');
+    const { share, opened } = await treeWithHandles('jobs-term', tree('t', 2, 2, 5), 250); // 5,000
 
     // A lock far longer than the test: an entry left active by the stopped worker would hold the
     // job up. A delivery as long: the one entry would run every chunk if SIGTERM did not stop it.
@@ -359,23 +363,12 @@ describe('queued force-close jobs', () => {
     const done = await pollJob(service.url, OWNER, submitted.jobId, isEnded);
     expect(done).toMatchObject({ state: 'completed', chunksDone: 500, handlesClosed: 5_000 });
     await expectChunksFollowMarkers(DEVELOPMENT_ACCOUNT, done.jobId);
-    expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, opened)).toEqual({
-      open: 0,
-      closedOnce: 5_000,
-      closedTwiceOrMore: 0,
-      neither: 0,
-    });
+    await expectClosedOnce(opened);
     await expectNoUnfinishedJobs();
   }, 300_000);
 
   it('stops a cancelled job after the chunk in hand: the rest stay open, the totals match the handles closed', async () => {
-    const share = uniqueShare('jobs-cancel');
-    const client = service.serviceClient().getShareClient(share);
-    await client.create();
-    const t = tree('c', 2, 2, 5);
-    await createTree(client, t.directories, t.files);
-    await seedHandlesSql(db, DEVELOPMENT_ACCOUNT, share, t.files, 1000); // 20,000
-    const opened = await openHandleIds(db, DEVELOPMENT_ACCOUNT, share, 'c');
+    const { share, opened } = await treeWithHandles('jobs-cancel', tree('c', 2, 2, 5), 1000); // 20,000
 
     await startWorker({ FORCE_CLOSE_CHUNK_SIZE: '200', WORKER_CONCURRENCY: '1' });
     const submitted = await submitOk(service.url, OWNER, share, 'c', { recursive: true });
@@ -493,24 +486,16 @@ describe('queued force-close jobs', () => {
       await expectJobStream(DEVELOPMENT_ACCOUNT, job, 'ForceCloseJobCompleted', 250);
       await expectChunksFollowMarkers(DEVELOPMENT_ACCOUNT, job.jobId);
     }
-    expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, opened)).toEqual({
-      open: 0,
-      closedOnce: 20_000,
-      closedTwiceOrMore: 0,
-      neither: 0,
-    });
+    await expectClosedOnce(opened);
 
     // Both processes took chunks from the one queue (BullMQ records who ran each entry).
-    const queue = openQueue(prefix);
-    try {
-      const entries = (await queue.getJobs(['completed'], 0, -1)).filter((e) =>
-        jobs.some((j) => e.data.jobId === j.jobId),
-      );
-      const ranBy = new Set(entries.map((e) => e.processedBy?.split('/')[1]));
-      expect([...ranBy].sort()).toEqual(pair.map((w) => String(w.pid)).sort());
-    } finally {
-      await closeQueue(queue);
-    }
+    const entries = await queueEntries(
+      prefix,
+      jobs.map((j) => j.jobId),
+      ['completed'],
+    );
+    const ranBy = new Set(entries.map((e) => e.processedBy?.split('/')[1]));
+    expect([...ranBy].sort()).toEqual(pair.map((w) => String(w.pid)).sort());
     await expectNoUnfinishedJobs();
   }, 300_000);
 
@@ -557,44 +542,34 @@ describe('queued force-close jobs', () => {
     await expectNoUnfinishedJobs();
   }, 300_000);
 
-  it("runs a job's chunks one after another in one queue entry while JOB_DELIVERY_MS allows, each chunk its own transaction", async () => {
-    const share = uniqueShare('jobs-run');
-    const client = service.serviceClient().getShareClient(share);
-    await client.create();
-    const t = tree('r', 2, 2, 5);
-    await createTree(client, t.directories, t.files);
-    await seedHandlesSql(db, DEVELOPMENT_ACCOUNT, share, t.files, 100); // 2,000
-    const opened = await openHandleIds(db, DEVELOPMENT_ACCOUNT, share, 'r');
+  it("runs a job's chunks one after another in one queue entry while JOB_DELIVERY_MS allows; another worker's reconciler leaves it alone", async () => {
+    const { share, opened } = await treeWithHandles('jobs-run', tree('r', 2, 2, 5), 250); // 5,000
 
-    await startWorker({ FORCE_CLOSE_CHUNK_SIZE: '100', WORKER_CONCURRENCY: '1', JOB_DELIVERY_MS: '600000' });
+    // Chunks of 2: 2,500 of them, so the job is still running when the second worker starts.
+    const env = { FORCE_CLOSE_CHUNK_SIZE: '2', WORKER_CONCURRENCY: '1', JOB_DELIVERY_MS: '600000' };
+    const first = await startWorker(env);
     const submitted = await submitOk(service.url, OWNER, share, 'r', { recursive: true });
-    const done = await pollJob(service.url, OWNER, submitted.jobId, isEnded);
-    expect(done).toMatchObject({ state: 'completed', chunksDone: 20, handlesClosed: 2_000 });
-    const { chunks } = await expectJobStream(DEVELOPMENT_ACCOUNT, done, 'ForceCloseJobCompleted', 100);
-    expect(chunks).toHaveLength(20);
-    await expectChunksFollowMarkers(DEVELOPMENT_ACCOUNT, done.jobId);
-    expect(await closeRecord(db, DEVELOPMENT_ACCOUNT, opened)).toEqual({
-      open: 0,
-      closedOnce: 2_000,
-      closedTwiceOrMore: 0,
-      neither: 0,
-    });
+    await pollJob(service.url, OWNER, submitted.jobId, (job) => job.chunksDone >= 3 || isEnded(job), 6000, 5);
+    // Its reconciler ran at startup (before it answers ready), while the job was in the first's hands.
+    await startWorker(env);
+    expect(parseJob((await getJob(service.url, OWNER, submitted.jobId)).body).state).toBe('running');
 
-    // One entry, the first chunk's, ran all twenty; none was queued after it.
-    const queue = openQueue(prefix);
-    try {
-      const entries = (await queue.getJobs(['completed', 'waiting', 'active', 'failed'], 0, -1)).filter(
-        (e) => e.data.jobId === done.jobId,
-      );
-      expect(entries.map((e) => e.id)).toEqual([
-        chunkJobId({ tenant: DEVELOPMENT_ACCOUNT, jobId: done.jobId, chunk: 1 }),
-      ]);
-      expect(entries[0].progress).toMatchObject({ chunksDone: 20, closed: 2_000, state: 'completed' });
-    } finally {
-      await closeQueue(queue);
-    }
+    const done = await pollJob(service.url, OWNER, submitted.jobId, isEnded);
+    expect(done).toMatchObject({ state: 'completed', chunksDone: 2_500, handlesClosed: 5_000 });
+    const { chunks } = await expectJobStream(DEVELOPMENT_ACCOUNT, done, 'ForceCloseJobCompleted', 2);
+    expect(chunks).toHaveLength(2_500);
+    await expectChunksFollowMarkers(DEVELOPMENT_ACCOUNT, done.jobId);
+    await expectClosedOnce(opened);
+
+    // One entry, the first chunk's, ran them all, in the first worker; none was queued after it.
+    const entries = await queueEntries(prefix, [done.jobId], ['completed', 'waiting', 'active', 'failed']);
+    expect(entries.map((e) => e.id)).toEqual([
+      chunkJobId({ tenant: DEVELOPMENT_ACCOUNT, jobId: done.jobId, chunk: 1 }),
+    ]);
+    expect(entries[0].processedBy?.split('/')[1]).toBe(String(first.pid));
+    expect(entries[0].progress).toMatchObject({ chunksDone: 2_500, closed: 5_000, state: 'completed' });
     await expectNoUnfinishedJobs();
-  }, 120_000);
+  }, 300_000);
 
   it('answers bad input with the right 4xx, and never shows one tenant another tenant’s job', async () => {
     const share = uniqueShare('jobs-bad');

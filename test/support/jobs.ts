@@ -1,7 +1,7 @@
 // Helpers for the queued force-close job tests: an isolated database and queue per test file,
 // the signed job and handle extension requests, and seeding handles.
 import { ShareClient } from '@azure/storage-file-share';
-import { Queue } from 'bullmq';
+import { Job as BullJob, JobType, Queue } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { Agent } from 'node:http';
 import { Client, Pool } from 'pg';
@@ -63,16 +63,23 @@ export const openQueue = (prefix: string) =>
     prefix,
   });
 
-/** The queue entries of one job that are active (held by a worker's lock), by chunk. */
-export async function activeChunks(prefix: string, jobId: string): Promise<number[]> {
+/** The queue entries under `prefix` of these jobs that are in one of these BullMQ states. */
+export async function queueEntries(
+  prefix: string,
+  jobIds: string[],
+  states: JobType[],
+): Promise<BullJob<{ jobId: string; chunk: number }>[]> {
   const queue = openQueue(prefix);
   try {
-    const active = await queue.getJobs(['active']);
-    return active.filter((entry) => entry.data.jobId === jobId).map((entry) => entry.data.chunk);
+    return (await queue.getJobs(states, 0, -1)).filter((entry) => jobIds.includes(entry.data.jobId));
   } finally {
     await closeQueue(queue);
   }
 }
+
+/** The queue entries of one job that are active (held by a worker's lock), by chunk. */
+export const activeChunks = async (prefix: string, jobId: string): Promise<number[]> =>
+  (await queueEntries(prefix, [jobId], ['active'])).map((entry) => entry.data.chunk);
 
 // Thousands of opens over fresh connections would leave thousands of sockets in TIME_WAIT.
 const keepAlive = new Agent({ keepAlive: true, maxSockets: 64 });
