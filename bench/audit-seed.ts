@@ -16,7 +16,8 @@ import { RANDOM_ID } from './force-close-seed';
  *
  *   handle-<h> v1 HandleOpened · LeaseAcquired · FileRangeWritten · LeaseChanged or FileRangeWritten ·
  *   FileMetadataSet or FileRangeWritten · FileRangeWritten · LeaseReleased or LeaseBroken (or, in a
- *   file's last cycle, one more write with the lease kept) · handle-<h> v2 HandleClosed or HandleForceClosed
+ *   file's last cycle, one more write with the lease kept) · handle-<h> v2 HandleClosed, or (8 %)
+ *   closure-<uuid> v1 HandlesForceClosed naming that one handle, as Force Close Handles with its id records
  *
  * One file in 20 ends with a handle still open; the last few events (events mod 8) are extra
  * writes on available files, so the total comes out exact.
@@ -217,13 +218,13 @@ export async function seedAuditEvents(db: Client, o: SeedOptions): Promise<SeedR
       FROM bench_seed.files f WHERE f.at >= $2 AND f.at < $3
       UNION ALL
       SELECT c.tenant,
-             CASE WHEN k IN (0, 7) THEN 'handle-' || c.handle_id ELSE 'node-' || c.file_id END,
-             CASE k WHEN 0 THEN 1 WHEN 7 THEN 2 ELSE c.v0 + k END,
+             CASE WHEN k = 7 AND c.forced THEN 'closure-' || gen_random_uuid() WHEN k IN (0, 7) THEN 'handle-' || c.handle_id ELSE 'node-' || c.file_id END,
+             CASE WHEN k = 7 AND c.forced THEN 1 WHEN k = 0 THEN 1 WHEN k = 7 THEN 2 ELSE c.v0 + k END,
              CASE k WHEN 0 THEN 'HandleOpened' WHEN 1 THEN 'LeaseAcquired'
                     WHEN 3 THEN CASE WHEN c.changed THEN 'LeaseChanged' ELSE 'FileRangeWritten' END
                     WHEN 4 THEN CASE WHEN c.meta THEN 'FileMetadataSet' ELSE 'FileRangeWritten' END
                     WHEN 6 THEN CASE WHEN c.broken THEN 'LeaseBroken' WHEN c.held THEN 'FileRangeWritten' ELSE 'LeaseReleased' END
-                    WHEN 7 THEN CASE WHEN c.forced THEN 'HandleForceClosed' ELSE 'HandleClosed' END
+                    WHEN 7 THEN CASE WHEN c.forced THEN 'HandlesForceClosed' ELSE 'HandleClosed' END
                     ELSE 'FileRangeWritten' END,
              CASE
                WHEN k = 0 THEN ${handleOpened('c')}
@@ -233,8 +234,8 @@ export async function seedAuditEvents(db: Client, o: SeedOptions): Promise<SeedR
                  'metadata', jsonb_build_object('owner', 'ws' || lpad(c.client::text, 4, '0'), 'revision', (c.j + 1)::text))
                WHEN k = 6 AND c.broken THEN jsonb_build_object('leaseId', ${cur}, 'epoch', c.epoch0 + 2 + c.changed::int)
                WHEN k = 6 AND NOT c.held THEN jsonb_build_object('leaseId', ${cur}, 'fromState', 'leased')
-               WHEN k = 7 AND c.forced THEN jsonb_build_object('handleId', c.handle_id::text, 'path', c.path, 'nodeKey', lower(c.path),
-                 'fileId', c.file_id::text, 'sessionId', c.session_id::text, 'clientName', 'WS-' || lpad(c.client::text, 4, '0'))
+               WHEN k = 7 AND c.forced THEN jsonb_build_object('shareId', c.share_id::text, 'path', c.path, 'recursive', false,
+                 'handleIds', jsonb_build_array(c.handle_id::text), 'last', jsonb_build_object('nodeKey', lower(c.path), 'handleId', c.handle_id::text))
                WHEN k = 7 THEN jsonb_build_object('handleId', c.handle_id::text, 'path', c.path, 'fileId', c.file_id::text, 'sessionId', c.session_id::text)
                ELSE ${write(cycleAt, 'c.event_base + k', writeStart, writeLength)}
              END,
@@ -368,15 +369,26 @@ export async function validateSeed(db: Client, sample: number): Promise<string> 
      FROM opened o JOIN events e ON e.tenant = o.tenant AND e.stream_id = o.stream_id GROUP BY o.tenant, o.file_id, o.stream_id`,
     [JSON.stringify(files.map((f) => ({ tenant: f.tenant, file_id: f.file_id })))],
   );
+  // A forced close is a HandlesForceClosed event of its own stream naming the handle.
+  const openOnly = streams.filter((h) => h.types.length === 1).map((h) => h.data[0].handleId as string);
+  const { rows: closures } = await db.query(
+    `SELECT e.tenant, id, e.data->>'path' AS path FROM events e, jsonb_array_elements_text(e.data->'handleIds') id
+     WHERE e.type = 'HandlesForceClosed' AND e.data->'handleIds' ?| $1::text[] AND id = ANY ($1::text[])`,
+    [openOnly],
+  );
+  const forced = new Map(closures.map((c) => [`${c.tenant}\n${c.id}`, c.path as string]));
+  if (forced.size !== closures.length) throw new Error('a handle named by more than one HandlesForceClosed event');
   for (const h of streams) {
     const path = paths.get(`${h.tenant}\n${h.file_id}`)!;
     const [opened, closed, ...more] = h.data;
+    const closure = forced.get(`${h.tenant}\n${opened.handleId}`);
     const ok =
       h.types[0] === 'HandleOpened' &&
       opened.path === path &&
       opened.nodeKey === path.toLowerCase() &&
-      (closed === undefined ||
-        (['HandleClosed', 'HandleForceClosed'].includes(h.types[1]) && closed.handleId === opened.handleId)) &&
+      (closed === undefined
+        ? closure === undefined || closure === path
+        : h.types[1] === 'HandleClosed' && closed.handleId === opened.handleId && closure === undefined) &&
       more.length === 0;
     if (!ok)
       throw new Error(
@@ -384,5 +396,5 @@ export async function validateSeed(db: Client, sample: number): Promise<string> 
       );
   }
   const handles = streams.length;
-  return `versions 1…n on every stream; ${files.length} files (${events.toLocaleString('en')} node events, the largest file included) replayed through the lease decider and write gate, ${handles.toLocaleString('en')} of their handle streams checked`;
+  return `versions 1…n on every stream; ${files.length} files (${events.toLocaleString('en')} node events, the largest file included) replayed through the lease decider and write gate, ${handles.toLocaleString('en')} of their handle streams checked (${forced.size.toLocaleString('en')} force-closed by a HandlesForceClosed event)`;
 }
