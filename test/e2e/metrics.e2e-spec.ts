@@ -151,10 +151,6 @@ test("the worker's gauges and counters follow handles and a job", async () => {
     before.value('leasehold_queue_jobs', { state: 'completed' });
   expect(entries).toBeGreaterThanOrEqual(1);
   expect(entries).toBeLessThanOrEqual(job.chunksDone);
-  expect(
-    after.value('leasehold_queue_jobs', { state: 'completed' }) -
-      before.value('leasehold_queue_jobs', { state: 'completed' }),
-  ).toBe(1);
   expect(after.names.has('leasehold_audit_projector_lag_events')).toBe(true);
   expect(after.value('leasehold_audit_projector_lag_seconds')).toBeGreaterThanOrEqual(0);
 });
