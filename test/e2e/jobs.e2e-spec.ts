@@ -269,8 +269,14 @@ describe('queued force-close jobs', () => {
     const opened = await openHandleIds(db, DEVELOPMENT_ACCOUNT, share, 'k');
     expect(opened).toHaveLength(30_600);
 
-    // A short lock: the dead worker's entry is taken up again about a second after it stops renewing it.
-    const env = { FORCE_CLOSE_CHUNK_SIZE: '300', WORKER_CONCURRENCY: '1', JOB_LOCK_MS: '1000' };
+    // A short lock: the dead worker's entry is taken up again about a second after it stops renewing
+    // it. A long delivery: that one entry was running every chunk when the worker died.
+    const env = {
+      FORCE_CLOSE_CHUNK_SIZE: '300',
+      WORKER_CONCURRENCY: '1',
+      JOB_LOCK_MS: '1000',
+      JOB_DELIVERY_MS: '600000',
+    };
     const first = await startWorker(env);
     const submitted = await submitOk(service.url, OWNER, share, 'k', { recursive: true });
     const before = await pollJob(
@@ -296,8 +302,9 @@ describe('queued force-close jobs', () => {
     expect(atKill.closed).toBe(atKill.chunks_done * 300);
     expect(atKill.open).toBe(30_600 - atKill.closed);
 
-    // A new worker: the dead one's entry is stalled (its lock lapses after JOB_LOCK_MS) and its
-    // reconciler queues the next chunk from PostgreSQL; either way the job goes on from its marker.
+    // A new worker: its reconciler leaves the job to the dead worker's entry, still active until
+    // its lock lapses (JOB_LOCK_MS) and a stall check gives it back; run again, the entry finds its
+    // chunk recorded and queues the job's next one, which runs the rest from the marker.
     await startWorker(env);
     const done = await pollJob(service.url, OWNER, submitted.jobId, isEnded);
     // 30,600 / 300 = 102 chunks, exactly as an uninterrupted run.
@@ -306,8 +313,11 @@ describe('queued force-close jobs', () => {
     await expectChunksFollowMarkers(DEVELOPMENT_ACCOUNT, done.jobId);
     await expectClosedOnce(opened);
     await expectNoUnfinishedJobs();
-    // The killed worker's last entry stays active under its dead lock until a stall check (every
-    // JOB_LOCK_MS) gives it back; run again, it finds its chunk recorded and changes nothing.
+    // Two entries in all: the first chunk's, and the one it queued after the last chunk recorded
+    // (not one per chunk already done).
+    const entries = await queueEntries(prefix, [submitted.jobId], ['completed', 'waiting', 'active', 'failed']);
+    expect(entries.map((e) => e.data.chunk).sort((a, b) => a - b)).toEqual([1, atKill.chunks_done + 1]);
+    // Nothing of the job is left active, and no handle was closed twice.
     for (let polls = 0; (await activeChunks(prefix, submitted.jobId)).length > 0; polls++) {
       if (polls === 600) throw new Error('the killed worker’s queue entry was never taken back');
       await pause(50);

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { Agent } from 'node:http';
 import { Client, Pool } from 'pg';
 import { migrateDatabase } from '../../libs/event-store/src/database';
-import { closeQueue, FORCE_CLOSE_QUEUE, redisConnection } from '../../libs/jobs/src/queue';
+import { ChunkJobData, closeQueue, FORCE_CLOSE_QUEUE, redisConnection } from '../../libs/jobs/src/queue';
 export { closeQueue };
 import { seedOpenHandles } from '../../bench/force-close-seed';
 import { Job, JobXml, toJob } from '../../apps/cli/jobs';
@@ -68,7 +68,7 @@ export async function queueEntries(
   prefix: string,
   jobIds: string[],
   states: JobType[],
-): Promise<BullJob<{ jobId: string; chunk: number }>[]> {
+): Promise<BullJob<ChunkJobData>[]> {
   const queue = openQueue(prefix);
   try {
     return (await queue.getJobs(states, 0, -1)).filter((entry) => jobIds.includes(entry.data.jobId));
