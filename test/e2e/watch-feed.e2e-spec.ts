@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import {
   Checkpoint,
   compareCheckpoints,
   createDataSource,
   EventMetadata,
+  EVENTS_CHANNEL,
   EventStore,
   SqlExecutor,
 } from '../../libs/event-store/src';
@@ -101,6 +103,7 @@ async function heldOpen(
 const events = (items: WatchItem[]) =>
   items.filter((i): i is { kind: 'event'; event: WatchEvent } => i.kind === 'event').map((i) => i.event);
 const summary = (items: WatchItem[]) => events(items).map((e) => `${e.type} ${e.path}${e.epoch ? ` ${e.epoch}` : ''}`);
+const everything = (tenant: string): WatchFilter => ({ tenant, recursive: true });
 
 // A database of its own: the fixture appends bare events (no ETag, no time) that a projection
 // rebuild of a shared database could not fold.
@@ -119,7 +122,6 @@ describe('watch feed on PostgreSQL', () => {
     feeds.push(feed);
     return feed;
   };
-  const everything = (tenant: string): WatchFilter => ({ tenant, recursive: true });
 
   beforeAll(async () => {
     database = await createIsolatedDatabase('watchfeed');
@@ -423,13 +425,16 @@ describe('watch feed on PostgreSQL', () => {
   });
 
   it('is woken by NOTIFY alone: with the safety-net poll an hour away, every change another process commits still arrives', async () => {
-    const feed = newFeed({ pollMs: 3_600_000 });
+    // No brisk polling after it connects: only a notification can wake it.
+    const feed = newFeed({ pollMs: 3_600_000, briskMs: 0 });
     // Another process's store: its commits do not wake this feed in-process, only through NOTIFY.
     const elsewhere = new EventStore(db);
     const t = fixture(elsewhere);
     await t.createShare();
     const files = await Promise.all(Array.from({ length: 10 }, (_, i) => t.createFile(`n${i}`)));
     const watcher = await feed.watch(everything(t.tenant), await t.last());
+    // The writer knows of the listener from now on (it looks at most LISTENER_CHECK_MS apart).
+    expect(await elsewhere.lookForListeners()).toBe(true);
     // An open transaction holds the horizon back, so the reader retries on short timers meanwhile.
     const open = await heldOpen(elsewhere, (sql) => t.acquire(files[0], 1, sql));
     await t.acquire(files[1], 1);
@@ -509,6 +514,83 @@ describe('watch feed on PostgreSQL', () => {
     );
     await t.acquire(f, 1);
     expect(summary(await takeEvents(watcher, 1))).toEqual(['LeaseAcquired own 1']);
+    watcher.close();
+  });
+});
+
+// A database of its own: whether anyone listens is a question about the whole database.
+describe('NOTIFY only while a watch feed listens', () => {
+  let database: { url: string; drop(): Promise<void> };
+  let db: DataSource;
+  let spy: Client;
+  let notifications = 0;
+  const feeds: WatchFeed[] = [];
+  const newFeed = (store: EventStore, options: Partial<ConstructorParameters<typeof WatchFeed>[1]> = {}) => {
+    const feed = new WatchFeed(store, {
+      databaseUrl: database.url,
+      bufferEvents: 1000,
+      limitPerTenant: 100,
+      ...options,
+    });
+    feeds.push(feed);
+    return feed;
+  };
+  const listening = async () =>
+    (
+      await db.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'leasehold-watch'`,
+      )
+    )[0].n as number;
+
+  beforeAll(async () => {
+    database = await createIsolatedDatabase('notify');
+    db = await createDataSource(database.url, 4).initialize();
+    // Counts every notification on the channel without being taken for a watch feed (another application_name).
+    spy = new Client({ connectionString: database.url, application_name: 'notify-spy' });
+    await spy.connect();
+    spy.on('notification', () => notifications++);
+    await spy.query(`LISTEN ${EVENTS_CHANNEL}`);
+  });
+  afterAll(async () => {
+    for (const feed of feeds) await feed.stop();
+    await spy.end();
+    await db.destroy();
+    await database.drop();
+  });
+
+  it('writers skip NOTIFY while no feed listens, notify while one does, and a feed stops listening when nobody watches', async () => {
+    const writer = new EventStore(db);
+    const t = fixture(writer);
+    expect(await writer.lookForListeners()).toBe(false);
+    await t.createShare();
+    expect(await writer.lookForListeners()).toBe(false);
+    const f = await t.createFile('f');
+
+    const feed = newFeed(new EventStore(db));
+    const watcher = await feed.watch(everything(t.tenant), await t.last());
+    expect(await writer.lookForListeners()).toBe(true);
+    await t.acquire(f, 1);
+    expect(summary(await takeEvents(watcher, 1))).toEqual(['LeaseAcquired f 1']);
+    // Notifications come in the order they were sent: the first to arrive is the only one sent.
+    while (notifications === 0) await new Promise((resolve) => spy.once('notification', resolve));
+    expect(notifications).toBe(1);
+
+    watcher.close();
+    while ((await listening()) > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await writer.lookForListeners()).toBe(false);
+  });
+
+  it("a feed that starts listening after a writer last looked still gets the writer's changes at once", async () => {
+    const writer = new EventStore(db);
+    const t = fixture(writer);
+    await t.createShare();
+    const f = await t.createFile('late');
+    expect(await writer.lookForListeners()).toBe(false);
+    // The safety-net poll an hour away: the brisk polling after it connects is what brings the change.
+    const feed = newFeed(new EventStore(db), { pollMs: 3_600_000 });
+    const watcher = await feed.watch(everything(t.tenant), await t.last());
+    await t.acquire(f, 1);
+    expect(summary(await takeEvents(watcher, 1))).toEqual(['LeaseAcquired late 1']);
     watcher.close();
   });
 });

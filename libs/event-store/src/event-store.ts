@@ -165,8 +165,17 @@ export const executorOn = (client: ClientBase): ConnectionExecutor => ({
   copyIn: (table, columns, rows) => copyIn(client, table, columns, rows),
 });
 
-/** The channel notified after every commit that appended events (payload empty); the watch feed listens on it. */
+/** The channel notified after a commit that appended events (payload empty); the watch feed listens on it. */
 export const EVENTS_CHANNEL = 'leasehold_events';
+
+/** The application_name of a connection that LISTENs on EVENTS_CHANNEL: writers look for one before they notify. */
+export const LISTENER_APPLICATION_NAME = 'leasehold-watch';
+
+/**
+ * How long a writer trusts its last look for listeners. A listener that connected since may miss
+ * notifications for up to this long after it connected, so it polls briskly meanwhile (WatchFeed).
+ */
+export const LISTENER_CHECK_MS = 1_000;
 
 /** The append statement's time, successful or not (a conflict costs a round trip too). */
 function timed<T>(statement: Promise<T>): Promise<T> {
@@ -187,6 +196,9 @@ export class EventStore {
   private readonly transactions = new WeakMap<SqlExecutor, { appended: boolean }>();
   private notifying = false;
   private notifyAgain = false;
+  /** The last look for listeners: when it started, and whether one was there. None yet: notify. */
+  private listeners?: { at: number; present: boolean };
+  private lookingForListeners = false;
   private readonly commitListeners = new Set<() => void>();
 
   constructor(dataSource: DataSource) {
@@ -274,10 +286,12 @@ export class EventStore {
    * holds its notify lock until a notifying commit is flushed; migration 1764780000000). One at a
    * time: commits made meanwhile are told by the next, which starts after they committed. One lost
    * (the process dies between commit and notify, the database goes away) costs listeners their
-   * poll period, never an event.
+   * poll period, never an event. Skipped while no listener is connected: a NOTIFY is a transaction
+   * of its own, with a commit to flush, and most deployments watch nothing most of the time.
    */
   private notifyCommitted(): void {
     for (const listener of this.commitListeners) listener();
+    if (!this.mayBeListenedTo()) return;
     if (this.notifying) {
       this.notifyAgain = true;
       return;
@@ -292,6 +306,39 @@ export class EventStore {
         this.notifyAgain = false;
         this.notifyCommitted();
       });
+  }
+
+  /** What the last look for listeners saw while it is fresh; else looks again, and answers yes meanwhile. */
+  private mayBeListenedTo(): boolean {
+    const seen = this.listeners;
+    if (seen && Date.now() - seen.at < LISTENER_CHECK_MS) return seen.present;
+    if (!this.lookingForListeners) void this.lookForListeners().catch(() => undefined);
+    return true;
+  }
+
+  /**
+   * Looks for a connection listening on EVENTS_CHANNEL (by its application_name, the same user's
+   * sessions being visible in pg_stat_activity); for LISTENER_CHECK_MS from the start of the look,
+   * commits notify only if there was one. A look that fails leaves every commit notifying.
+   */
+  async lookForListeners(): Promise<boolean> {
+    this.lookingForListeners = true;
+    const at = Date.now();
+    try {
+      const { rows } = await this.pool.query<{ present: boolean }>(
+        `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+           WHERE datname = current_database() AND application_name = $1) AS present`,
+        [LISTENER_APPLICATION_NAME],
+      );
+      // A slower, older look does not overwrite a newer one.
+      if (!this.listeners || this.listeners.at <= at) this.listeners = { at, present: rows[0].present };
+      return rows[0].present;
+    } catch (error) {
+      this.listeners = undefined;
+      throw error;
+    } finally {
+      this.lookingForListeners = false;
+    }
   }
 
   /**

@@ -1,6 +1,14 @@
 import { Logger } from '@nestjs/common';
 import { DomainError } from '@leasehold/domain';
-import { Checkpoint, compareCheckpoints, EVENTS_CHANNEL, EventStore, executorOn } from '@leasehold/event-store';
+import {
+  Checkpoint,
+  compareCheckpoints,
+  EVENTS_CHANNEL,
+  EventStore,
+  executorOn,
+  LISTENER_APPLICATION_NAME,
+  LISTENER_CHECK_MS,
+} from '@leasehold/event-store';
 import { Client } from 'pg';
 import { StreamPlaces } from './places';
 import { isBelow, matches, MOVES, visibleTo, watchPathKey, WatchEvent, WatchFilter } from './watch-event';
@@ -15,6 +23,11 @@ export interface WatchFeedOptions {
   pollMs?: number;
   /** Events per read of the log. */
   batchSize?: number;
+  /**
+   * How long after its LISTEN connection is up the feed polls every BRISK_POLL_MS, as writers that
+   * looked for listeners just before notify nobody until they look again: 2 × LISTENER_CHECK_MS.
+   */
+  briskMs?: number;
 }
 
 /** What a watcher takes: the next event, or "resume after this checkpoint" when it fell too far behind (then it is closed). */
@@ -24,6 +37,8 @@ const DEFAULT_POLL_MS = 1_000;
 const RECONNECT_MS = 1_000;
 /** While a committed event waits behind an older open transaction, or after a failed read, read again after 2, 4, 8… ms, up to the poll period. */
 const FIRST_RETRY_MS = 2;
+/** The poll period for a while after the LISTEN connection is up (WatchFeedOptions.briskMs). */
+const BRISK_POLL_MS = 10;
 
 /** The index key of a watched place: '' for the whole account, `share/` for a share, `share/path` below it. */
 const placeKey = (share: string | undefined, pathKey = '') => (share === undefined ? '' : `${share}/${pathKey}`);
@@ -215,14 +230,15 @@ export class Watcher {
  * The one reader of the log in an API process, fanning out to every watcher on it. It follows the
  * event store's readAll order (below the oldest transaction running in this database, so a late commit is
  * never skipped), is woken by NOTIFY on a connection of its own, reads the log on that connection
- * too (on the pool while it is lost), and polls every `pollMs` as a safety net. It reads only
- * while someone watches.
+ * too (on the pool while it is lost), and polls every `pollMs` as a safety net. It reads and
+ * listens only while someone watches: writers skip the NOTIFY while no feed listens.
  */
 export class WatchFeed {
   private readonly logger = new Logger('WatchFeed');
   readonly places: StreamPlaces;
   readonly batchSize: number;
   private readonly pollMs: number;
+  private readonly briskMs: number;
   /** tenant → place key → watchers. */
   private readonly watchers = new Map<string, Map<string, Set<Watcher>>>();
   private readonly perTenant = new Map<string, number>();
@@ -230,6 +246,10 @@ export class WatchFeed {
   private head?: Checkpoint;
   private starting?: Promise<void>;
   private listener?: Client;
+  /** Until when to poll every BRISK_POLL_MS. */
+  private briskUntil = 0;
+  /** Since when nobody watches: after a poll period of it, the feed stops listening. */
+  private idleSince?: number;
   private notified = false;
   /**
    * Read again soon, backing off up to the poll period: the last read found a committed event held
@@ -250,6 +270,7 @@ export class WatchFeed {
     this.stopWaking = store.onCommit(() => this.wake());
     this.batchSize = options.batchSize ?? 1000;
     this.pollMs = options.pollMs ?? DEFAULT_POLL_MS;
+    this.briskMs = options.briskMs ?? 2 * LISTENER_CHECK_MS;
   }
 
   /** Watchers open on this process. */
@@ -309,8 +330,7 @@ export class WatchFeed {
     await this.loop;
     for (const byKey of [...this.watchers.values()])
       for (const set of [...byKey.values()]) for (const w of [...set]) w.close();
-    await this.listener?.end().catch(() => undefined);
-    this.listener = undefined;
+    await this.unlisten();
   }
 
   private checkLimit(tenant: string): void {
@@ -326,7 +346,10 @@ export class WatchFeed {
   }
 
   private async listen(): Promise<void> {
-    const client = new Client({ connectionString: this.options.databaseUrl, application_name: 'leasehold-watch' });
+    const client = new Client({
+      connectionString: this.options.databaseUrl,
+      application_name: LISTENER_APPLICATION_NAME,
+    });
     client.on('notification', () => this.wake());
     const lost = () => {
       if (this.listener !== client) return;
@@ -345,8 +368,15 @@ export class WatchFeed {
       throw error;
     }
     this.listener = client;
+    this.briskUntil = Date.now() + this.briskMs;
     // Whatever was notified while no connection listened is found by the next read.
     this.wake();
+  }
+
+  private async unlisten(): Promise<void> {
+    const client = this.listener;
+    this.listener = undefined;
+    await client?.end().catch(() => undefined);
   }
 
   private async run(): Promise<void> {
@@ -354,14 +384,20 @@ export class WatchFeed {
     let lastReconnect = 0;
     while (!this.stopped) {
       const soon = this.head !== undefined && this.readSoon;
-      await this.sleep(soon ? retryMs : this.pollMs);
+      await this.sleep(Math.min(soon ? retryMs : this.pollMs, Date.now() < this.briskUntil ? BRISK_POLL_MS : Infinity));
       if (this.stopped) break;
       if (this.count === 0) {
-        // Nobody watches: stop following; the next watch starts from the head again.
-        this.head = undefined;
-        this.places.forget();
+        // Nobody watches: stop following, and after a poll period of it stop listening (one watch
+        // following another keeps the connection); the next watch starts from the head again.
+        if (!this.starting) {
+          this.head = undefined;
+          this.places.forget();
+          this.idleSince ??= Date.now();
+          if (Date.now() - this.idleSince >= this.pollMs) await this.unlisten();
+        }
         continue;
       }
+      this.idleSince = undefined;
       try {
         if (!this.listener && Date.now() - lastReconnect >= RECONNECT_MS) {
           lastReconnect = Date.now();
