@@ -1,4 +1,6 @@
 import {
+  API_NODE_ARGS,
+  BENCH_SERVICE_ENV,
   children,
   DIST,
   emitRow,
@@ -78,8 +80,7 @@ const mib = (bytes: number) => `${(bytes / 2 ** 20).toLocaleString('en', { maxim
 const serviceEnv = () => ({
   DATABASE_URL: databaseUrl,
   REDIS_URL: CONFIG.redisUrl,
-  NODE_ENV: 'development',
-  HOST: '127.0.0.1',
+  ...BENCH_SERVICE_ENV,
 });
 
 // ---- CPU: wall time on a shared 2-core machine moves with whatever else runs; CPU seconds per
@@ -374,7 +375,7 @@ async function catchUp(total: number): Promise<Catchup> {
 // ---- latency ----
 
 async function startApi(): Promise<{ child: ChildProcess; url: string }> {
-  return startReady('apps/api/src/main.js', 'PORT', serviceEnv(), 'the API');
+  return startReady('apps/api/src/main.js', 'PORT', serviceEnv(), 'the API', API_NODE_ARGS);
 }
 
 interface Targets {

@@ -17,6 +17,7 @@ import {
   envInteger,
   holdAuditProjector,
   peakRssWindow,
+  BENCH_SERVICE_ENV,
   ROOT,
   runToEnd,
   serviceCode,
@@ -203,10 +204,8 @@ async function main(): Promise<number> {
     DATABASE_URL: databaseUrl,
     REDIS_URL: CONFIG.redisUrl,
     QUEUE_PREFIX: PREFIX,
-    NODE_ENV: 'development',
-    HOST: '127.0.0.1',
-    // JSON lines at the default level, as deployed; the rate limiter runs but never refuses.
-    LOG_FORMAT: 'json',
+    ...BENCH_SERVICE_ENV,
+    // The rate limiter runs but never refuses.
     RATE_LIMIT_PER_SECOND: '1000000',
     FORCE_CLOSE_CHUNK_SIZE: String(CONFIG.chunk),
   };

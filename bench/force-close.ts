@@ -12,7 +12,7 @@ import {
   stop,
   withPath,
 } from './common';
-import { emitRow } from './common';
+import { BENCH_SERVICE_ENV, emitRow } from './common';
 import { ShareServiceClient, StorageSharedKeyCredential } from '@azure/storage-file-share';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
 import { loadConfig } from '@leasehold/config';
@@ -70,8 +70,7 @@ const serviceEnv = () => ({
   DATABASE_URL: databaseUrl,
   REDIS_URL: CONFIG.redisUrl,
   QUEUE_PREFIX: PREFIX,
-  NODE_ENV: 'development',
-  HOST: '127.0.0.1',
+  ...BENCH_SERVICE_ENV,
   FORCE_CLOSE_CHUNK_SIZE: String(CONFIG.chunk),
   WORKER_CONCURRENCY: String(CONFIG.concurrency),
 });

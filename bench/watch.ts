@@ -1,4 +1,16 @@
-import { children, DIST, envInteger, ROOT, runToEnd, sql, startReady, stop, withPath } from './common';
+import {
+  API_NODE_ARGS,
+  BENCH_SERVICE_ENV,
+  children,
+  DIST,
+  envInteger,
+  ROOT,
+  runToEnd,
+  sql,
+  startReady,
+  stop,
+  withPath,
+} from './common';
 import { emitRow, peakRssMiB } from './common';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -30,7 +42,6 @@ const CONFIG = {
   database: env.BENCH_WATCH_DB ?? 'leasehold_bench_watch',
   redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
   /** Extra node options for the API process only, as bench:lease takes them (see README). */
-  apiNodeArgs: (env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean),
 };
 const FILES = CONFIG.files || CONFIG.watchers;
 if (CONFIG.watchers % FILES !== 0) throw new Error('BENCH_WATCHERS must be a multiple of BENCH_WATCH_FILES');
@@ -42,11 +53,7 @@ const databaseUrl = withPath(CONFIG.pgUrl, `/${CONFIG.database}`);
 const serviceEnv = () => ({
   DATABASE_URL: databaseUrl,
   REDIS_URL: CONFIG.redisUrl,
-  NODE_ENV: 'development',
-  // The production log format: development's pretty-printer (a worker thread fed through shared
-  // memory) took a few per cent of the API's CPU in a profile of this bench.
-  LOG_FORMAT: 'json',
-  HOST: '127.0.0.1',
+  ...BENCH_SERVICE_ENV,
   PORT: '0',
   RATE_LIMIT_PER_SECOND: '0',
   WATCH_LIMIT_PER_TENANT: String(CONFIG.watchers),
@@ -91,13 +98,7 @@ async function main(): Promise<void> {
   );
   await sql(withPath(CONFIG.pgUrl, '/postgres'), `DROP DATABASE IF EXISTS ${CONFIG.database} WITH (FORCE)`);
   await runToEnd(process.execPath, [join(DIST, 'apps/cli/main.js'), 'migrate'], serviceEnv());
-  const { child: api, url } = await startReady(
-    'apps/api/src/main.js',
-    'PORT',
-    serviceEnv(),
-    'the API',
-    CONFIG.apiNodeArgs,
-  );
+  const { child: api, url } = await startReady('apps/api/src/main.js', 'PORT', serviceEnv(), 'the API', API_NODE_ARGS);
   say(`API pid ${api.pid} on ${url}`);
   await createFiles(new URL(url));
   say(`created share ${SHARE} with ${FILES} files`);

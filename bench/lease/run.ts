@@ -4,7 +4,7 @@ import { Agent, get } from 'node:http';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
-import { emitRow, envInteger, peakRssWindow, serviceCode, sql } from '../common';
+import { API_NODE_ARGS, BENCH_SERVICE_ENV, emitRow, envInteger, peakRssWindow, serviceCode, sql } from '../common';
 import { azureRequest, Signer } from './azure';
 import { HeartbeatResult, HeartbeatSpec } from './heartbeat';
 import { LoadResult, LoadSpec, summarize } from './load';
@@ -54,7 +54,6 @@ const CONFIG = {
   heartbeatMs: envInteger('BENCH_HEARTBEAT_S', 30, 6) * 1000,
   heartbeatConnections: envInteger('BENCH_HEARTBEAT_CONNECTIONS', 64, 1),
   /** Extra node options for the API process only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it. */
-  apiNodeArgs: (env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean),
 };
 if (CONFIG.heartbeatLeases.some((n) => !Number.isInteger(n) || n > 100_000))
   throw new Error('BENCH_HEARTBEAT: lease counts up to 100,000, or 0 to skip');
@@ -109,17 +108,14 @@ interface Api {
 
 async function startApi(): Promise<Api> {
   const port = await freePort();
-  const child = start(process.execPath, [...CONFIG.apiNodeArgs, join(DIST, 'apps/api/src/main.js')], {
+  const child = start(process.execPath, [...API_NODE_ARGS, join(DIST, 'apps/api/src/main.js')], {
     // The rate limiter runs, and its cost is measured, but it never refuses: the bench measures leases, not the limit.
     env: {
       ...env,
       DATABASE_URL: databaseUrl,
-      NODE_ENV: 'development',
+      ...BENCH_SERVICE_ENV,
       PORT: String(port),
-      HOST: '127.0.0.1',
       RATE_LIMIT_PER_SECOND: '1000000',
-      // JSON lines, as deployed: development's pretty lines go through a worker thread that costs the API more per request.
-      LOG_FORMAT: 'json',
     },
     cwd: ROOT,
   });
