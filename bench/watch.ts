@@ -41,7 +41,6 @@ const CONFIG = {
   pgUrl: env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432',
   database: env.BENCH_WATCH_DB ?? 'leasehold_bench_watch',
   redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-  /** Extra node options for the API process only, as bench:lease takes them (see README). */
 };
 const FILES = CONFIG.files || CONFIG.watchers;
 if (CONFIG.watchers % FILES !== 0) throw new Error('BENCH_WATCHERS must be a multiple of BENCH_WATCH_FILES');

@@ -53,7 +53,6 @@ const CONFIG = {
     .filter((n) => n > 0),
   heartbeatMs: envInteger('BENCH_HEARTBEAT_S', 30, 6) * 1000,
   heartbeatConnections: envInteger('BENCH_HEARTBEAT_CONNECTIONS', 64, 1),
-  /** Extra node options for the API process only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it. */
 };
 if (CONFIG.heartbeatLeases.some((n) => !Number.isInteger(n) || n > 100_000))
   throw new Error('BENCH_HEARTBEAT: lease counts up to 100,000, or 0 to skip');
