@@ -15,8 +15,11 @@ const WHITESPACE = '\\t\\n\\v\\f\\r\\u0085\\p{Zs}\\u2028\\u2029';
 const EDGE_WHITESPACE = new RegExp(`^[${WHITESPACE}]+|[${WHITESPACE}]+$`, 'gu');
 const ANY_WHITESPACE = new RegExp(`[${WHITESPACE}]`, 'gu');
 const STRICT_HEX = /^[0-9a-fA-F]+$/;
+/** The D form as the SDKs send it: parsed by lowercasing, without the general parser's work on every lease request. */
+const PLAIN_D = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 export function parseGuid(input: string): string | undefined {
+  if (PLAIN_D.test(input)) return input.toLowerCase();
   const s = input.replace(EDGE_WHITESPACE, '');
   if (s === '') return undefined;
   let fields: GuidFields | undefined;
