@@ -16,7 +16,14 @@ import {
 } from './common';
 import { Logger } from '@nestjs/common';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
-import { AsyncProjector, AuditRepository, auditProjection, LEASE_EVENT_TYPES } from '@leasehold/audit';
+import {
+  AsyncProjector,
+  AuditRepository,
+  auditProjection,
+  BATCH_BYTES,
+  BATCH_EVENTS,
+  LEASE_EVENT_TYPES,
+} from '@leasehold/audit';
 import { createDataSource, EventStore } from '@leasehold/event-store';
 import { pathKey } from '@leasehold/domain';
 import { ChildProcess, execFileSync } from 'node:child_process';
@@ -55,7 +62,7 @@ const ACCOUNT = DEVELOPMENT_ACCOUNT;
 // The projector logs through Nest; its 'leading' line would only interleave with the progress line.
 Logger.overrideLogger(['error', 'warn']);
 const SEED = 0.42;
-const PROJECTOR_BATCH = 1000; // AuditProjectorService's (the AsyncProjector default)
+const BATCH_LABEL = `batches of up to ${BATCH_EVENTS} events and ${BATCH_BYTES / 2 ** 20} MiB`;
 
 const databaseUrl = withPath(CONFIG.pgUrl, `/${CONFIG.database}`);
 const adminUrl = withPath(CONFIG.pgUrl, '/postgres');
@@ -343,7 +350,8 @@ interface Catchup extends Rate {
 async function catchUp(total: number): Promise<Catchup> {
   const dataSource = await createDataSource(databaseUrl, 4).initialize();
   const pool = new Pool({ connectionString: databaseUrl, max: 2 });
-  const projector = new AsyncProjector(pool, new EventStore(dataSource), auditProjection, PROJECTOR_BATCH);
+  // AuditProjectorService's: the AsyncProjector defaults.
+  const projector = new AsyncProjector(pool, new EventStore(dataSource), auditProjection);
   try {
     if (!(await projector.lead()))
       throw new Error('the audit projector is led elsewhere (is a worker running on the bench database?)');
@@ -352,7 +360,7 @@ async function catchUp(total: number): Promise<Catchup> {
     const meter = new CpuMeter().start();
     const started = process.hrtime.bigint();
     const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
-    for (let batch = 0; batch < Math.ceil(total / PROJECTOR_BATCH) + 10; batch++) {
+    for (let batch = 0; batch < total + 10; batch++) {
       const n = await projector.runBatch();
       if (n === 0) break;
       applied += n;
@@ -671,7 +679,7 @@ async function main(): Promise<void> {
   const plans = await logPlans();
 
   loads.projector = loadavg()[0];
-  say(`audit projector: catching up from an empty audit_log, batches of ${PROJECTOR_BATCH}`);
+  say(`audit projector: catching up from an empty audit_log, ${BATCH_LABEL}`);
   const projector = await catchUp(seeded.result.events);
   say(
     `audit projector: ${n0(projector.events)} events in ${projector.seconds.toFixed(0)} s, ${n0(projector.rate)} events/s`,
@@ -774,7 +782,7 @@ async function main(): Promise<void> {
   row('**projections:rebuild** (all projections, CLI)', rebuilds, rebuildRate, true);
   row("COPY (same SELECT) TO '/dev/null', server side only (psql)", [copy], copy.rate);
   row(
-    `audit projector catch-up (AsyncProjector, batches of ${PROJECTOR_BATCH}, empty audit_log to caught up)`,
+    `audit projector catch-up (AsyncProjector, ${BATCH_LABEL}, empty audit_log to caught up)`,
     [projector],
     projector.rate,
   );

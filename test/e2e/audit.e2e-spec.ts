@@ -486,6 +486,31 @@ describe('audit trail', () => {
     await audited.untilLeads();
   });
 
+  it('holds each batch to its byte bound, the first event always, and still applies every event once', async () => {
+    await catchUp();
+    await directories('bytes', 12);
+    const batches: number[] = [];
+    const recording: AsyncProjection = {
+      name: auditProjection.name,
+      apply: async (sql, events) => {
+        batches.push(events.length);
+        await auditProjection.apply(sql, events);
+      },
+    };
+    await projector.resign();
+    // A bound of one byte: every batch is its first event alone, each read ahead of the one before.
+    const oneAtATime = new AsyncProjector(pool, store, recording, 5000, 1);
+    try {
+      expect(await oneAtATime.lead()).toBe(true);
+      expect(await oneAtATime.catchUp()).toBe(13);
+    } finally {
+      await oneAtATime.resign();
+    }
+    expect(batches).toEqual(Array(13).fill(1));
+    await expectEachEventAppliedOnce();
+    await audited.untilLeads();
+  });
+
   it('runs as one instance: a second projector cannot lead while the first does', async () => {
     const second = new AsyncProjector(pool, store, auditProjection);
     try {

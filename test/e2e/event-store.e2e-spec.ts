@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import {
@@ -231,6 +231,37 @@ describe('event store on PostgreSQL', () => {
     expect(seen).toEqual([early, late]);
     const [earlyEvent, lateEvent] = [after.find((e) => e.streamId === early)!, after.find((e) => e.streamId === late)!];
     expect(BigInt(earlyEvent.position)).toBeLessThan(BigInt(lateEvent.position));
+  });
+
+  it('reads a page bounded by its stored bytes as well as by count, the first event always, and says when it was cut', async () => {
+    const streamId = `sized-${randomUUID()}`;
+    // Hex of random bytes: about the same stored size compressed or not.
+    const blob = () => randomBytes(1500).toString('hex');
+    await store.append({
+      tenant,
+      streamId,
+      expectedVersion: 0,
+      events: [1, 2, 3, 4].map((n) => ({ type: 'Sized', data: { n, blob: blob() } })),
+      metadata,
+    });
+    const sizes = (
+      await db.query<Array<{ size: number }>>(
+        `SELECT pg_column_size(data) AS size FROM events WHERE tenant = $1 AND stream_id = $2 ORDER BY stream_version`,
+        [tenant, streamId],
+      )
+    ).map((r) => r.size);
+    const written = await store.readStream(tenant, streamId);
+    const from = { transactionId: written[0].transactionId, position: String(BigInt(written[0].position) - 1n) };
+    const numbers = (page: { events: RecordedEvent[]; more: boolean }) => ({
+      n: page.events.map((e) => (e.data as { n: number }).n),
+      more: page.more,
+    });
+    // Nothing else appends meanwhile (jest runs one file at a time): the page is this stream's.
+    expect(numbers(await store.readPage(from, 10, sizes[0] + sizes[1] + 1))).toEqual({ n: [1, 2, 3], more: true });
+    expect(numbers(await store.readPage(from, 10, 1))).toEqual({ n: [1], more: true });
+    expect(numbers(await store.readPage(from, 2, 1_000_000))).toEqual({ n: [1, 2], more: true });
+    expect(numbers(await store.readPage(written[2], 10, 1_000_000))).toEqual({ n: [4], more: false });
+    expect(numbers(await store.readPage(written[3], 10, 1_000_000))).toEqual({ n: [], more: false });
   });
 
   it('is not held back by a transaction open in another database of the server', async () => {

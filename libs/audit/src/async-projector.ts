@@ -15,6 +15,15 @@ export interface AsyncProjection {
   apply(sql: ConnectionExecutor, events: RecordedEvent[]): Promise<void>;
 }
 
+/**
+ * A batch: up to this many events, and no more than this many bytes of their data as stored (the
+ * first event always comes). Catching up, 5,000 events a batch applied 9-13 % more events per
+ * second than 1,000 (bench/README.md, audit); the size bound keeps a batch of force-close chunks,
+ * each naming up to 5,000 handles, from holding millions of them in memory at once.
+ */
+export const BATCH_EVENTS = 5000;
+export const BATCH_BYTES = 4 * 1024 * 1024;
+
 export interface ProjectorLag {
   name: string;
   checkpoint?: Checkpoint;
@@ -36,13 +45,14 @@ export class AsyncProjector {
   private readonly logger: Logger;
   private leader?: { client: PoolClient; onError: () => void };
   /** The batch after the one being applied, read meanwhile on another connection while catching up. */
-  private next?: { after: Checkpoint; events: Promise<RecordedEvent[] | undefined> };
+  private next?: { after: Checkpoint; page: Promise<{ events: RecordedEvent[]; more: boolean } | undefined> };
 
   constructor(
     private readonly pool: Pool,
     private readonly store: EventStore,
     private readonly projection: AsyncProjection,
-    private readonly batchSize = 1000,
+    private readonly batchSize = BATCH_EVENTS,
+    private readonly batchBytes = BATCH_BYTES,
   ) {
     this.logger = new Logger(`Projector:${projection.name}`);
   }
@@ -112,27 +122,25 @@ export class AsyncProjector {
 
   /**
    * Applies the next batch; returns how many events it applied (0: caught up). Only the leader may
-   * call it. After a full batch it reads the following one while this one is applied, so that
-   * catching up overlaps reading the log with writing the read model (the two take about the same
-   * time); a batch read ahead is used only if the checkpoint is still where it was read from.
+   * call it. After a batch cut by a bound it reads the following one while this one is applied, so
+   * that catching up overlaps reading the log with writing the read model (the two take about the
+   * same time); a batch read ahead is used only if the checkpoint is still where it was read from.
    */
   async runBatch(): Promise<number> {
     if (!this.leader) throw new Error(`${this.projection.name}: not the leader`);
     const after = await this.checkpoint();
     const ahead = this.next;
     this.next = undefined;
-    const events =
-      (ahead && after && compareCheckpoints(ahead.after, after) === 0 ? await ahead.events : undefined) ??
-      (await this.store.readAll(after, this.batchSize));
+    const { events, more } =
+      (ahead && after && compareCheckpoints(ahead.after, after) === 0 ? await ahead.page : undefined) ??
+      (await this.read(after));
     if (events.length === 0) return 0;
     const last: Checkpoint = {
       transactionId: events[events.length - 1].transactionId,
       position: events[events.length - 1].position,
     };
-    if (events.length === this.batchSize) {
-      // A read ahead that fails is read again by the next batch.
-      this.next = { after: last, events: this.store.readAll(last, this.batchSize).catch(() => undefined) };
-    }
+    // A read ahead that fails is read again by the next batch.
+    if (more) this.next = { after: last, page: this.read(last).catch(() => undefined) };
     await this.store.transaction(async (sql) => {
       // Planned for each batch, never from a cached generic plan: catching up grows the read model
       // from nothing faster than autovacuum's ANALYZE invalidates plans, and a plan made when
@@ -150,13 +158,17 @@ export class AsyncProjector {
     return events.length;
   }
 
+  private read(after: Checkpoint | undefined) {
+    return this.store.readPage(after, this.batchSize, this.batchBytes);
+  }
+
   /** Runs until caught up (bounded by maxBatches); returns the events applied. */
   async catchUp(maxBatches = Number.MAX_SAFE_INTEGER): Promise<number> {
     let applied = 0;
     for (let i = 0; i < maxBatches; i++) {
       const n = await this.runBatch();
+      if (n === 0) break;
       applied += n;
-      if (n < this.batchSize) break;
     }
     return applied;
   }

@@ -488,6 +488,32 @@ export class EventStore {
   }
 
   /**
+   * readAll's next page, bounded by size as well as by count: it ends before the event whose data
+   * would take the page's stored size (pg_column_size: as TOAST keeps it, compressed) past
+   * `maxBytes`, though its first event always comes. `more`: the page was cut by either bound, so
+   * another may follow at once. For a reader that holds a page in memory whatever its events
+   * weigh: a chunk of a force-close job names up to 5,000 handles in one event.
+   */
+  async readPage(
+    after: Checkpoint | undefined,
+    limit: number,
+    maxBytes: number,
+    sql: SqlExecutor = this.db,
+  ): Promise<{ events: RecordedEvent[]; more: boolean }> {
+    const page = nextBatch(after, limit);
+    const rows = await sql.query<EventRow & { page_rows: number }>(
+      `SELECT ${COLUMNS}, page_rows FROM (
+         SELECT *, sum(pg_column_size(data)) OVER w - pg_column_size(data) AS before, count(*) OVER ()::int AS page_rows
+         FROM (${page.sql}) page WINDOW w AS (ORDER BY transaction_id, position)
+       ) sized
+       WHERE before < $${page.params.length + 1} ORDER BY transaction_id, position`,
+      [...page.params, maxBytes],
+    );
+    const pageRows = rows[0]?.page_rows ?? 0;
+    return { events: rows.map(toRecorded), more: pageRows === limit || pageRows > rows.length };
+  }
+
+  /**
    * readAll's next batch together with what readFirstEvents would give for every stream in it
    * (each stream's first event and its events of `alsoTypes`, here in the log's order), in one
    * statement: one round trip and one snapshot where a reader would otherwise make two. The watch
