@@ -3,7 +3,9 @@ import {
   BENCH_SERVICE_ENV,
   children,
   DIST,
+  emitRow,
   envInteger,
+  peakRssMiB,
   ROOT,
   runToEnd,
   sql,
@@ -11,7 +13,6 @@ import {
   stop,
   withPath,
 } from './common';
-import { emitRow, peakRssMiB } from './common';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';

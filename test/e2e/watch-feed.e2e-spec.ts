@@ -105,6 +105,14 @@ const events = (items: WatchItem[]) =>
 const summary = (items: WatchItem[]) => events(items).map((e) => `${e.type} ${e.path}${e.epoch ? ` ${e.epoch}` : ''}`);
 const everything = (tenant: string): WatchFilter => ({ tenant, recursive: true });
 
+type FeedOptions = Partial<ConstructorParameters<typeof WatchFeed>[1]>;
+/** A feed with the suites' limits, kept in `feeds` for the suite to stop. */
+function startFeed(feeds: WatchFeed[], databaseUrl: string, store: EventStore, options: FeedOptions): WatchFeed {
+  const feed = new WatchFeed(store, { databaseUrl, bufferEvents: 1000, limitPerTenant: 100, ...options });
+  feeds.push(feed);
+  return feed;
+}
+
 // A database of its own: the fixture appends bare events (no ETag, no time) that a projection
 // rebuild of a shared database could not fold.
 describe('watch feed on PostgreSQL', () => {
@@ -112,16 +120,7 @@ describe('watch feed on PostgreSQL', () => {
   let db: DataSource;
   let store: EventStore;
   const feeds: WatchFeed[] = [];
-  const newFeed = (options: Partial<ConstructorParameters<typeof WatchFeed>[1]> = {}) => {
-    const feed = new WatchFeed(store, {
-      databaseUrl: database.url,
-      bufferEvents: 1000,
-      limitPerTenant: 100,
-      ...options,
-    });
-    feeds.push(feed);
-    return feed;
-  };
+  const newFeed = (options: FeedOptions = {}) => startFeed(feeds, database.url, store, options);
 
   beforeAll(async () => {
     database = await createIsolatedDatabase('watchfeed');
@@ -525,16 +524,7 @@ describe('NOTIFY only while a watch feed listens', () => {
   let spy: Client;
   let notifications = 0;
   const feeds: WatchFeed[] = [];
-  const newFeed = (store: EventStore, options: Partial<ConstructorParameters<typeof WatchFeed>[1]> = {}) => {
-    const feed = new WatchFeed(store, {
-      databaseUrl: database.url,
-      bufferEvents: 1000,
-      limitPerTenant: 100,
-      ...options,
-    });
-    feeds.push(feed);
-    return feed;
-  };
+  const newFeed = (store: EventStore, options: FeedOptions = {}) => startFeed(feeds, database.url, store, options);
   const listening = async () =>
     (
       await db.query(
