@@ -159,7 +159,11 @@ describe('event store on PostgreSQL', () => {
   it('never lets a checkpointed reader skip a transaction that commits after a later position', async () => {
     // Catch up first, so the reader starts from the end of the log.
     let checkpoint: RecordedEvent | undefined;
-    for (let page = await store.readAll(undefined, 1000); page.length; page = await store.readAll(checkpoint, 1000)) {
+    for (
+      let page = (await store.readAll(undefined, 1000)).events;
+      page.length;
+      page = (await store.readAll(checkpoint, 1000)).events
+    ) {
       checkpoint = page[page.length - 1];
     }
     const early = `early-${randomUUID()}`;
@@ -199,7 +203,7 @@ describe('event store on PostgreSQL', () => {
       expect(naive.length).toBeGreaterThan(0); // a position-ordered reader would now move past the open transaction's position
 
       // The xid8 rule holds back even the committed later event while the earlier transaction is open.
-      const whileOpen = await store.readAll(checkpoint, 1000);
+      const whileOpen = (await store.readAll(checkpoint, 1000)).events;
       expect(whileOpen.map((e) => e.streamId)).not.toContain(late);
       expect(whileOpen.map((e) => e.streamId)).not.toContain(early);
       // ...and says so, so that the watch feed looks again soon instead of waiting for a notification.
@@ -219,9 +223,9 @@ describe('event store on PostgreSQL', () => {
     ) {
       after = [];
       for (
-        let page = await store.readAll(checkpoint, 5000);
+        let page = (await store.readAll(checkpoint, 5000)).events;
         page.length;
-        page = await store.readAll(page[page.length - 1], 5000)
+        page = (await store.readAll(page[page.length - 1], 5000)).events
       ) {
         after.push(...page.filter((e) => e.streamId === early || e.streamId === late));
       }
@@ -257,11 +261,11 @@ describe('event store on PostgreSQL', () => {
       more: page.more,
     });
     // Nothing else appends meanwhile (jest runs one file at a time): the page is this stream's.
-    expect(numbers(await store.readPage(from, 10, sizes[0] + sizes[1] + 1))).toEqual({ n: [1, 2, 3], more: true });
-    expect(numbers(await store.readPage(from, 10, 1))).toEqual({ n: [1], more: true });
-    expect(numbers(await store.readPage(from, 2, 1_000_000))).toEqual({ n: [1, 2], more: true });
-    expect(numbers(await store.readPage(written[2], 10, 1_000_000))).toEqual({ n: [4], more: false });
-    expect(numbers(await store.readPage(written[3], 10, 1_000_000))).toEqual({ n: [], more: false });
+    expect(numbers(await store.readAll(from, 10, sizes[0] + sizes[1] + 1))).toEqual({ n: [1, 2, 3], more: true });
+    expect(numbers(await store.readAll(from, 10, 1))).toEqual({ n: [1], more: true });
+    expect(numbers(await store.readAll(from, 2, 1_000_000))).toEqual({ n: [1, 2], more: true });
+    expect(numbers(await store.readAll(written[2], 10, 1_000_000))).toEqual({ n: [4], more: false });
+    expect(numbers(await store.readAll(written[3], 10, 1_000_000))).toEqual({ n: [], more: false });
   });
 
   it('is not held back by a transaction open in another database of the server', async () => {
@@ -287,7 +291,7 @@ describe('event store on PostgreSQL', () => {
       expect(BigInt(horizons.here)).toBeGreaterThan(BigInt(xid));
       const { transactionId, position } = (await store.readStream(tenant, streamId))[0];
       const justBefore = { transactionId, position: String(BigInt(position) - 1n) };
-      expect((await store.readAll(justBefore, 10)).map((e) => e.streamId)).toEqual([streamId]);
+      expect((await store.readAll(justBefore, 10)).events.map((e) => e.streamId)).toEqual([streamId]);
     } finally {
       await elsewhere.end();
       await db.query(`DROP DATABASE "${other}"`);

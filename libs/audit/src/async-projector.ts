@@ -159,7 +159,7 @@ export class AsyncProjector {
   }
 
   private read(after: Checkpoint | undefined) {
-    return this.store.readPage(after, this.batchSize, this.batchBytes);
+    return this.store.readAll(after, this.batchSize, this.batchBytes);
   }
 
   /** Runs until caught up (bounded by maxBatches); returns the events applied. */

@@ -473,35 +473,25 @@ export class EventStore {
    * skipping a transaction that commits late: only transactions older than every transaction
    * of this database still in progress (below events_horizon()) are visible, ordered by (transaction id,
    * position). A position taken from a sequence is assigned at insert but becomes visible at
-   * commit, so ordering by position alone would skip events. `scope` narrows the read to one
-   * tenant and/or to the range up to a checkpoint another reader already passed.
+   * commit, so ordering by position alone would skip events.
+   *
+   * At most `limit` events, and with `maxBytes` the page also ends before the event whose data
+   * would take its stored size (pg_column_size: as TOAST keeps it, compressed) past that, though
+   * its first event always comes: for a reader that holds a page in memory whatever its events
+   * weigh (a chunk of a force-close job names up to 5,000 handles in one event). `more`: the page
+   * was cut by either bound, so another may follow at once.
    */
   async readAll(
     after: Checkpoint | undefined,
     limit: number,
-    sql: SqlExecutor = this.db,
-    scope: ReadScope = {},
-  ): Promise<RecordedEvent[]> {
-    const batch = nextBatch(after, limit, scope);
-    const rows = await sql.query<EventRow>(batch.sql, batch.params);
-    return rows.map(toRecorded);
-  }
-
-  /**
-   * readAll's next page, bounded by size as well as by count: it ends before the event whose data
-   * would take the page's stored size (pg_column_size: as TOAST keeps it, compressed) past
-   * `maxBytes`, though its first event always comes. `more`: the page was cut by either bound, so
-   * another may follow at once. For a reader that holds a page in memory whatever its events
-   * weigh: a chunk of a force-close job names up to 5,000 handles in one event.
-   */
-  async readPage(
-    after: Checkpoint | undefined,
-    limit: number,
-    maxBytes: number,
-    sql: SqlExecutor = this.db,
+    maxBytes?: number,
   ): Promise<{ events: RecordedEvent[]; more: boolean }> {
     const page = nextBatch(after, limit);
-    const rows = await sql.query<EventRow & { page_rows: number }>(
+    if (maxBytes === undefined) {
+      const rows = await this.db.query<EventRow>(page.sql, page.params);
+      return { events: rows.map(toRecorded), more: rows.length === limit };
+    }
+    const rows = await this.db.query<EventRow & { page_rows: number }>(
       `SELECT ${COLUMNS}, page_rows FROM (
          SELECT *, sum(pg_column_size(data)) OVER w - pg_column_size(data) AS before, count(*) OVER ()::int AS page_rows
          FROM (${page.sql}) page WINDOW w AS (ORDER BY transaction_id, position)

@@ -77,7 +77,7 @@ export interface Checkpoint {
   position: string;
 }
 
-/** Narrows a readAll: one tenant's events, and/or only up to a checkpoint (inclusive). */
+/** Narrows a readAllWithFirstEvents: one tenant's events, and/or only up to a checkpoint (inclusive). */
 export interface ReadScope {
   tenant?: string;
   until?: Checkpoint;
