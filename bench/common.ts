@@ -17,8 +17,8 @@ export const ROOT = resolve(DIST, '..');
 /**
  * What every bench gives the service's processes besides their database and ports: development
  * (the development account signs the requests), loopback, and JSON log lines as deployed:
- * development's pretty-printer, a worker thread fed through shared memory, cost the API about
- * 0.7 ms of CPU per request in a profile of the audit bench.
+ * development's pretty-printer, a worker thread fed through shared memory, took about 0.7 ms per
+ * request (its thread and the hand-off on the main one) in a CPU profile of the audit bench's API.
  */
 export const BENCH_SERVICE_ENV = { NODE_ENV: 'development', HOST: '127.0.0.1', LOG_FORMAT: 'json' };
 
