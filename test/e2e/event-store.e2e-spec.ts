@@ -10,6 +10,8 @@ import {
 } from '../../libs/event-store/src';
 import { testDatabaseUrl } from '../support/service';
 
+/** A size bound no page reaches: these reads are bounded by count alone. */
+const ANY_SIZE = Number.MAX_SAFE_INTEGER;
 const metadata: EventMetadata = { requestId: 'test', principal: 'tester', authentication: 'System' };
 
 describe('event store on PostgreSQL', () => {
@@ -160,9 +162,9 @@ describe('event store on PostgreSQL', () => {
     // Catch up first, so the reader starts from the end of the log.
     let checkpoint: RecordedEvent | undefined;
     for (
-      let page = (await store.readAll(undefined, 1000)).events;
+      let page = (await store.readAll(undefined, 1000, ANY_SIZE)).events;
       page.length;
-      page = (await store.readAll(checkpoint, 1000)).events
+      page = (await store.readAll(checkpoint, 1000, ANY_SIZE)).events
     ) {
       checkpoint = page[page.length - 1];
     }
@@ -203,7 +205,7 @@ describe('event store on PostgreSQL', () => {
       expect(naive.length).toBeGreaterThan(0); // a position-ordered reader would now move past the open transaction's position
 
       // The xid8 rule holds back even the committed later event while the earlier transaction is open.
-      const whileOpen = (await store.readAll(checkpoint, 1000)).events;
+      const whileOpen = (await store.readAll(checkpoint, 1000, ANY_SIZE)).events;
       expect(whileOpen.map((e) => e.streamId)).not.toContain(late);
       expect(whileOpen.map((e) => e.streamId)).not.toContain(early);
       // ...and says so, so that the watch feed looks again soon instead of waiting for a notification.
@@ -223,9 +225,9 @@ describe('event store on PostgreSQL', () => {
     ) {
       after = [];
       for (
-        let page = (await store.readAll(checkpoint, 5000)).events;
+        let page = (await store.readAll(checkpoint, 5000, ANY_SIZE)).events;
         page.length;
-        page = (await store.readAll(page[page.length - 1], 5000)).events
+        page = (await store.readAll(page[page.length - 1], 5000, ANY_SIZE)).events
       ) {
         after.push(...page.filter((e) => e.streamId === early || e.streamId === late));
       }
@@ -291,7 +293,7 @@ describe('event store on PostgreSQL', () => {
       expect(BigInt(horizons.here)).toBeGreaterThan(BigInt(xid));
       const { transactionId, position } = (await store.readStream(tenant, streamId))[0];
       const justBefore = { transactionId, position: String(BigInt(position) - 1n) };
-      expect((await store.readAll(justBefore, 10)).events.map((e) => e.streamId)).toEqual([streamId]);
+      expect((await store.readAll(justBefore, 10, ANY_SIZE)).events.map((e) => e.streamId)).toEqual([streamId]);
     } finally {
       await elsewhere.end();
       await db.query(`DROP DATABASE "${other}"`);

@@ -475,22 +475,18 @@ export class EventStore {
    * position). A position taken from a sequence is assigned at insert but becomes visible at
    * commit, so ordering by position alone would skip events.
    *
-   * At most `limit` events, and with `maxBytes` the page also ends before the event whose data
-   * would take its stored size (pg_column_size: as TOAST keeps it, compressed) past that, though
-   * its first event always comes: for a reader that holds a page in memory whatever its events
-   * weigh (a chunk of a force-close job names up to 5,000 handles in one event). `more`: the page
-   * was cut by either bound, so another may follow at once.
+   * At most `limit` events, and the page ends before the event whose data would take its stored
+   * size (pg_column_size: as TOAST keeps it, compressed) past `maxBytes`, though its first event
+   * always comes: a reader holds a page in memory whatever its events weigh (a chunk of a
+   * force-close job names up to 5,000 handles in one event). `more`: the page was cut by either
+   * bound, so another may follow at once.
    */
   async readAll(
     after: Checkpoint | undefined,
     limit: number,
-    maxBytes?: number,
+    maxBytes: number,
   ): Promise<{ events: RecordedEvent[]; more: boolean }> {
     const page = nextBatch(after, limit);
-    if (maxBytes === undefined) {
-      const rows = await this.db.query<EventRow>(page.sql, page.params);
-      return { events: rows.map(toRecorded), more: rows.length === limit };
-    }
     const rows = await this.db.query<EventRow & { page_rows: number }>(
       `SELECT ${COLUMNS}, page_rows FROM (
          SELECT *, sum(pg_column_size(data)) OVER w - pg_column_size(data) AS before, count(*) OVER ()::int AS page_rows
