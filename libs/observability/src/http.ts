@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
+import { flatLineLogger } from './logging';
 import { httpRequestDuration, httpRequests, leaseActions, registry } from './metrics';
 
 /** What the Azure gateway learnt about a request, for its access line and its metrics. */
@@ -26,6 +27,7 @@ const MAX_CLIENT_REQUEST_ID = 256;
  * gateway's (which traced it) or a service endpoint's (/_health, /_metrics, /_docs, /_admin).
  */
 export function observeHttp(fastify: FastifyInstance, logger: Logger): void {
+  const access = flatLineLogger(logger);
   fastify.addHook('onResponse', async (request, reply) => {
     const trace = traces.get(request.raw);
     const seconds = reply.elapsedTime / 1000;
@@ -39,7 +41,7 @@ export function observeHttp(fastify: FastifyInstance, logger: Logger): void {
       if (LEASE_ACTIONS.has(action)) leaseActions.inc({ action, outcome: trace.errorCode ?? 'success' });
     }
     const clientRequestId = trace?.clientRequestId ?? request.headers['x-ms-client-request-id'];
-    logger.info(
+    access.info(
       {
         requestId: trace?.requestId ?? request.id,
         clientRequestId:

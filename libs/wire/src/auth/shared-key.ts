@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { compareCanonicalHeaderNames } from './header-collation';
+import { sortCanonicalHeaderNames } from './header-collation';
 
 /**
  * What the verifier needs of an incoming HTTP request.
@@ -51,9 +51,9 @@ function headerValue(headers: SignableRequest['headers'], name: string): string 
 }
 
 function canonicalizedHeaders(headers: SignableRequest['headers']): string {
-  return Object.keys(headers)
-    .filter((name) => name.startsWith('x-ms-') && headers[name] !== undefined)
-    .sort(compareCanonicalHeaderNames)
+  return sortCanonicalHeaderNames(
+    Object.keys(headers).filter((name) => name.startsWith('x-ms-') && headers[name] !== undefined),
+  )
     .map((name) => {
       // The docs ask for folded whitespace; only a line break (obsolete header folding) is folded,
       // because the SDK signs runs of spaces inside a value as they are.
@@ -125,26 +125,19 @@ function sdkQuery(rawQuery: string, keepEmpty: boolean): SignedQuery {
   return { lines, query };
 }
 
-/** The canonicalized queries a signature may cover: the documented one, then the JS and Python SDKs' where they differ. */
-function signedQueries(rawQuery: string): SignedQuery[] {
-  const queries = [documentedQuery(rawQuery), sdkQuery(rawQuery, false), sdkQuery(rawQuery, true)];
-  return queries.filter((q, i) => queries.findIndex((other) => other.lines === q.lines) === i);
-}
-
 /** A string-to-sign and the query parameters it covers. */
 interface Candidate {
   stringToSign: string;
   query: Record<string, string>;
 }
 
-function candidates(req: SignableRequest, signingAccount: string): Candidate[] {
-  let queries: SignedQuery[];
-  try {
-    queries = signedQueries(req.rawQuery);
-  } catch {
-    // A malformed percent-encoding in the query: no string-to-sign can match it.
-    return [];
-  }
+/**
+ * The accepted strings-to-sign, most likely first: the documented query canonicalization, then the
+ * JS and Python SDKs' where they differ, each with the SDK's and then the documented order of
+ * Content-Language and Content-Encoding. Lazy, so that a request the first one verifies builds no
+ * other. None when the query cannot be decoded (documentedQuery decodes every part the others do).
+ */
+function* candidates(req: SignableRequest, signingAccount: string): Generator<Candidate> {
   const h = (name: string) => headerValue(req.headers, name);
   const contentLength = h('content-length') === '0' ? '' : h('content-length');
   const date = req.headers['x-ms-date'] === undefined ? h('date') : '';
@@ -162,27 +155,39 @@ function candidates(req: SignableRequest, signingAccount: string): Candidate[] {
   const prefix = canonicalizedHeaders(req.headers) + `/${signingAccount}${req.rawPath || '/'}`;
   const build = (first: string, second: string) =>
     [req.method.toUpperCase(), first, second, ...tail].map((line) => line + '\n').join('') + prefix;
-  // The SDK's order (Content-Language before Content-Encoding) and the documented order.
   const sdkOrder = build(h('content-language'), h('content-encoding'));
   const documentedOrder = build(h('content-encoding'), h('content-language'));
-  const orders = sdkOrder === documentedOrder ? [sdkOrder] : [sdkOrder, documentedOrder];
-  return queries.flatMap(({ lines, query }) => orders.map((head) => ({ stringToSign: head + lines, query })));
+  const seen = new Set<string>();
+  for (const canonicalize of [
+    documentedQuery,
+    (raw: string) => sdkQuery(raw, false),
+    (raw: string) => sdkQuery(raw, true),
+  ]) {
+    let signed: SignedQuery;
+    try {
+      signed = canonicalize(req.rawQuery);
+    } catch {
+      // A malformed percent-encoding in the query: no string-to-sign can match it.
+      return;
+    }
+    if (seen.has(signed.lines)) continue;
+    seen.add(signed.lines);
+    yield { stringToSign: sdkOrder + signed.lines, query: signed.query };
+    if (documentedOrder !== sdkOrder) yield { stringToSign: documentedOrder + signed.lines, query: signed.query };
+  }
 }
 
-/**
- * The strings-to-sign the service accepts for this request: the documented query canonicalization
- * and the JS and Python SDKs' (where they differ), each with the SDK's and the documented order of
- * Content-Language and Content-Encoding. Empty when the query cannot be decoded, so nothing verifies.
- */
+/** The strings-to-sign the service accepts for this request, in the order it tries them (candidates). */
 export function sharedKeyStringsToSign(req: SignableRequest, signingAccount: string): string[] {
-  return candidates(req, signingAccount).map((c) => c.stringToSign);
+  return Array.from(candidates(req, signingAccount), (c) => c.stringToSign);
 }
 
 /**
  * When `signature` (base64) equals HMAC-SHA256(key, stringToSign) for any key and any accepted
  * string-to-sign (constant-time comparison): the query parameters that signature covers, which are
  * the only ones the service may act on. Undefined when none matches. `keys` are the decoded account
- * keys. Never throws.
+ * keys. Never throws. It stops at the first match: which key or canonicalization matched is no
+ * secret, and a request signed as the SDKs sign costs one HMAC instead of one per key and variant.
  */
 export function verifySharedKeySignature(
   req: SignableRequest,
@@ -192,16 +197,13 @@ export function verifySharedKeySignature(
   // Compare the base64 text, not decoded bytes: Node's base64 decoder skips invalid characters,
   // which would let altered signatures match.
   const given = Buffer.from(credentials.signature, 'utf8');
-  let matched: Record<string, string> | undefined;
   for (const { stringToSign, query } of candidates(req, credentials.account)) {
     for (const key of keys) {
-      const digest = createHmac('sha256', key).update(stringToSign, 'utf8').digest('base64');
-      const expected = Buffer.from(digest, 'utf8');
-      // No early exit, so the time taken does not reveal which key or order matched.
-      if (expected.length === given.length && timingSafeEqual(expected, given)) matched ??= query;
+      const expected = Buffer.from(createHmac('sha256', key).update(stringToSign, 'utf8').digest('base64'), 'utf8');
+      if (expected.length === given.length && timingSafeEqual(expected, given)) return query;
     }
   }
-  return matched;
+  return undefined;
 }
 
 const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
