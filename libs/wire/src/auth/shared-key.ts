@@ -155,8 +155,9 @@ function* candidates(req: SignableRequest, signingAccount: string): Generator<Ca
   const prefix = canonicalizedHeaders(req.headers) + `/${signingAccount}${req.rawPath || '/'}`;
   const build = (first: string, second: string) =>
     [req.method.toUpperCase(), first, second, ...tail].map((line) => line + '\n').join('') + prefix;
-  const sdkOrder = build(h('content-language'), h('content-encoding'));
-  const documentedOrder = build(h('content-encoding'), h('content-language'));
+  const [language, encoding] = [h('content-language'), h('content-encoding')];
+  const sdkOrder = build(language, encoding);
+  const documentedOrder = language === encoding ? undefined : build(encoding, language);
   const seen = new Set<string>();
   for (const canonicalize of [
     documentedQuery,
@@ -173,7 +174,7 @@ function* candidates(req: SignableRequest, signingAccount: string): Generator<Ca
     if (seen.has(signed.lines)) continue;
     seen.add(signed.lines);
     yield { stringToSign: sdkOrder + signed.lines, query: signed.query };
-    if (documentedOrder !== sdkOrder) yield { stringToSign: documentedOrder + signed.lines, query: signed.query };
+    if (documentedOrder !== undefined) yield { stringToSign: documentedOrder + signed.lines, query: signed.query };
   }
 }
 
