@@ -187,8 +187,9 @@ export function sharedKeyStringsToSign(req: SignableRequest, signingAccount: str
  * When `signature` (base64) equals HMAC-SHA256(key, stringToSign) for any key and any accepted
  * string-to-sign (constant-time comparison): the query parameters that signature covers, which are
  * the only ones the service may act on. Undefined when none matches. `keys` are the decoded account
- * keys. Never throws. It stops at the first match: which key or canonicalization matched is no
- * secret, and a request signed as the SDKs sign costs one HMAC instead of one per key and variant.
+ * keys. Never throws. Only a signature that matches ends the search early, and whoever made it
+ * holds the key, so the time taken tells nobody else anything; a request signed with the first key
+ * as the SDKs sign costs one HMAC instead of one per key and variant.
  */
 export function verifySharedKeySignature(
   req: SignableRequest,
