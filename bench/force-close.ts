@@ -1,6 +1,8 @@
 import {
+  BENCH_SERVICE_ENV,
   children,
   DIST,
+  emitRow,
   envInteger,
   holdAuditProjector,
   ROOT,
@@ -12,7 +14,6 @@ import {
   stop,
   withPath,
 } from './common';
-import { BENCH_SERVICE_ENV, emitRow } from './common';
 import { ShareServiceClient, StorageSharedKeyCredential } from '@azure/storage-file-share';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
 import { loadConfig } from '@leasehold/config';
