@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '../../libs/accounts/src';
 import { AsyncProjector, auditProjection, AsyncProjection } from '../../libs/audit/src';
-import { EventStore } from '../../libs/event-store/src';
+import { ConnectionExecutor, EventStore } from '../../libs/event-store/src';
 import { AuditedService, startAuditedService } from '../support/audited-service';
 import { TestService, uniqueShare } from '../support/service';
 import { breakShareLease, untilDbClock } from '../support/share-lease';
@@ -434,10 +434,10 @@ describe('audit trail', () => {
     await directories('crash', 120);
     // A projector whose apply writes its rows and then dies, as a process killed mid-batch would.
     let crashes = 0;
-    const dying: AsyncProjection = {
-      name: auditProjection.name,
-      apply: async (sql, events) => {
-        await auditProjection.apply(sql, events);
+    const dying: typeof auditProjection = {
+      ...auditProjection,
+      write: async (sql, prepared) => {
+        await auditProjection.write(sql, prepared);
         crashes++;
         throw new Error('killed mid-batch');
       },
@@ -455,19 +455,26 @@ describe('audit trail', () => {
     expect((await projector.lag()).behind).toBe(0);
   });
 
-  it('applies a failed batch again, not the batch it had read ahead meanwhile, and plans each batch for itself', async () => {
+  it('applies a failed batch again, not the batch it had prepared ahead meanwhile, and plans each statement for itself', async () => {
     await catchUp();
     await directories('ahead', 30);
-    // The first apply fails after its full batch has started the read of the next one.
+    // The first write fails after its full batch has started preparing the next one.
     let failures = 0;
     const planning = new Set<string>();
-    const failingOnce: AsyncProjection = {
+    const plan = async (sql: ConnectionExecutor) => {
+      const [{ mode }] = await sql.query<{ mode: string }>(`SELECT current_setting('plan_cache_mode') AS mode`);
+      planning.add(mode);
+    };
+    const failingOnce: typeof auditProjection = {
       name: auditProjection.name,
-      apply: async (sql, events) => {
+      prepare: async (sql, events, previous) => {
+        await plan(sql);
+        return auditProjection.prepare(sql, events, previous);
+      },
+      write: async (sql, prepared) => {
         if (failures++ === 0) throw new Error('lost the connection');
-        const [{ mode }] = await sql.query<{ mode: string }>(`SELECT current_setting('plan_cache_mode') AS mode`);
-        planning.add(mode);
-        await auditProjection.apply(sql, events);
+        await plan(sql);
+        await auditProjection.write(sql, prepared);
       },
     };
     await projector.resign();
@@ -490,11 +497,16 @@ describe('audit trail', () => {
     await catchUp();
     await directories('bytes', 12);
     const batches: number[] = [];
-    const recording: AsyncProjection = {
+    type Inner = Awaited<ReturnType<typeof auditProjection.prepare>>;
+    const recording: AsyncProjection<{ count: number; inner: Inner }> = {
       name: auditProjection.name,
-      apply: async (sql, events) => {
-        batches.push(events.length);
-        await auditProjection.apply(sql, events);
+      prepare: async (sql, events, previous) => ({
+        count: events.length,
+        inner: await auditProjection.prepare(sql, events, previous?.inner),
+      }),
+      write: async (sql, { count, inner }) => {
+        batches.push(count);
+        await auditProjection.write(sql, inner);
       },
     };
     await projector.resign();
@@ -509,6 +521,74 @@ describe('audit trail', () => {
     expect(batches).toEqual(Array(13).fill(1));
     await expectEachEventAppliedOnce();
     await audited.untilLeads();
+  });
+
+  it('prepares each batch over the writes of the one before, before those are committed', async () => {
+    await catchUp();
+    const shareName = uniqueShare('overlap');
+    const share = service.serviceClient().getShareClient(shareName);
+    await share.create();
+    await share.rootDirectoryClient.getFileClient('first.txt').create(0);
+    // Raw: the JS SDK's rename() cannot reach a path-style endpoint (file-operations.e2e-spec.ts).
+    const renamed = await sendRaw(service.url, {
+      method: 'PUT',
+      path: `/${DEVELOPMENT_ACCOUNT}/${shareName}/renamed.txt`,
+      query: 'comp=rename',
+      headers: { 'x-ms-file-rename-source': `${service.url}/${DEVELOPMENT_ACCOUNT}/${shareName}/first.txt` },
+      signer,
+    });
+    expect(renamed.status).toBe(200);
+    await share.rootDirectoryClient.getFileClient('renamed.txt').getShareLeaseClient().acquireLease();
+    // One event a batch. A batch that learns a place (the share, the file, the rename) is written
+    // only once the next batch has been prepared, so that batch cannot have read the place from
+    // audit_streams and must have taken it from the batch before.
+    type Inner = Awaited<ReturnType<typeof auditProjection.prepare>>;
+    let prepared = 0;
+    let held = 0;
+    const onPrepared = new Set<() => void>();
+    const overlapping: AsyncProjection<{ seq: number; inner: Inner }> = {
+      name: auditProjection.name,
+      prepare: async (sql, events, previous) => {
+        const inner = await auditProjection.prepare(sql, events, previous?.inner);
+        const seq = prepared++;
+        for (const wake of onPrepared) wake();
+        return { seq, inner };
+      },
+      write: async (sql, { seq, inner }) => {
+        if (inner.learned.size > 0) {
+          held++;
+          await new Promise<void>((resolve) => {
+            const wake = () => {
+              if (prepared < seq + 2) return;
+              onPrepared.delete(wake);
+              resolve();
+            };
+            onPrepared.add(wake);
+            wake();
+          });
+        }
+        await auditProjection.write(sql, inner);
+      },
+    };
+    await projector.resign();
+    const oneByOne = new AsyncProjector(pool, store, overlapping, 1);
+    try {
+      expect(await oneByOne.lead()).toBe(true);
+      await oneByOne.catchUp();
+    } finally {
+      await oneByOne.resign();
+    }
+    await audited.untilLeads();
+    expect(held).toBeGreaterThanOrEqual(3);
+    const rows = await pool.query(
+      `SELECT type, share, path FROM audit_log WHERE stream_id IN (SELECT stream_id FROM audit_log WHERE share = $1) ORDER BY seq`,
+      [shareName],
+    );
+    expect(rows.rows.filter((r) => r.share !== shareName)).toEqual([]);
+    expect(rows.rows.filter((r) => r.type === 'LeaseAcquired')).toEqual([
+      { type: 'LeaseAcquired', share: shareName, path: 'renamed.txt' },
+    ]);
+    await expectEachEventAppliedOnce();
   });
 
   it('runs as one instance: a second projector cannot lead while the first does', async () => {

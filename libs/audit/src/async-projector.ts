@@ -9,10 +9,30 @@ import {
 } from '@leasehold/event-store';
 import type { Pool, PoolClient } from 'pg';
 
-export interface AsyncProjection {
+/**
+ * A projection in two steps, so that the projector can turn one batch into its writes while the
+ * batch before it is still being written (catching up, the two take about as long each).
+ */
+export interface AsyncProjection<Prepared = unknown> {
   name: string;
-  /** Applies a batch in the caller's transaction; the checkpoint moves in the same transaction. */
-  apply(sql: ConnectionExecutor, events: RecordedEvent[]): Promise<void>;
+  /**
+   * Turns a batch into its writes, in a transaction of its own that writes nothing. The batch
+   * before it may not be committed yet: `previous` is what that batch will write (undefined once it
+   * has committed), and wins over anything read of the read model.
+   */
+  prepare(sql: ConnectionExecutor, events: RecordedEvent[], previous: Prepared | undefined): Promise<Prepared>;
+  /** Writes a prepared batch in the caller's transaction; the checkpoint moves in the same transaction. */
+  write(sql: ConnectionExecutor, prepared: Prepared): Promise<void>;
+}
+
+/** A batch read from the log and prepared. */
+interface PreparedBatch {
+  prepared: unknown;
+  count: number;
+  /** The checkpoint after it. */
+  last: Checkpoint;
+  /** Whether a bound cut it (more events may follow at once). */
+  more: boolean;
 }
 
 /**
@@ -44,8 +64,8 @@ export interface ProjectorLag {
 export class AsyncProjector {
   private readonly logger: Logger;
   private leader?: { client: PoolClient; onError: () => void };
-  /** The batch after the one being applied, read meanwhile on another connection while catching up. */
-  private next?: { after: Checkpoint; page: Promise<{ events: RecordedEvent[]; more: boolean } | undefined> };
+  /** The batch after the one being written, read and prepared meanwhile while catching up. */
+  private next?: { after: Checkpoint; batch: Promise<PreparedBatch | undefined> };
 
   constructor(
     private readonly pool: Pool,
@@ -122,44 +142,66 @@ export class AsyncProjector {
 
   /**
    * Applies the next batch; returns how many events it applied (0: caught up). Only the leader may
-   * call it. After a batch cut by a bound it reads the following one while this one is applied, so
-   * that catching up overlaps reading the log with writing the read model (the two take about the
-   * same time); a batch read ahead is used only if the checkpoint is still where it was read from.
+   * call it. After a batch cut by a bound it reads and prepares the following one while this one is
+   * written, so that catching up overlaps this process's work with PostgreSQL's; a batch prepared
+   * ahead is used only if the checkpoint is where this batch left it, i.e. this batch committed.
    */
   async runBatch(): Promise<number> {
     if (!this.leader) throw new Error(`${this.projection.name}: not the leader`);
     const after = await this.checkpoint();
     const ahead = this.next;
     this.next = undefined;
-    const { events, more } =
-      (ahead && after && compareCheckpoints(ahead.after, after) === 0 ? await ahead.page : undefined) ??
-      (await this.read(after));
-    if (events.length === 0) return 0;
-    const last: Checkpoint = {
-      transactionId: events[events.length - 1].transactionId,
-      position: events[events.length - 1].position,
-    };
-    // A read ahead that fails is read again by the next batch.
-    if (more) this.next = { after: last, page: this.read(last).catch(() => undefined) };
-    await this.store.transaction(async (sql) => {
-      // Planned for each batch, never from a cached generic plan: catching up grows the read model
-      // from nothing faster than autovacuum's ANALYZE invalidates plans, and a plan made when
-      // audit_streams was empty (a sequential scan per stream looked up) took 9.8 s for one batch
-      // once the table held 200,000 streams.
-      await sql.query(`SET LOCAL plan_cache_mode = force_custom_plan`);
-      await this.projection.apply(sql, events);
-      await sql.query(
-        `INSERT INTO projection_checkpoints (name, transaction_id, position, events) VALUES ($1, $2::xid8, $3, $4)
-         ON CONFLICT (name) DO UPDATE SET transaction_id = EXCLUDED.transaction_id, position = EXCLUDED.position,
-           events = projection_checkpoints.events + EXCLUDED.events, updated_at = now()`,
-        [this.projection.name, last.transactionId, last.position, events.length],
-      );
-    });
-    return events.length;
+    const batch =
+      (ahead && after && compareCheckpoints(ahead.after, after) === 0 ? await ahead.batch : undefined) ??
+      (await this.prepareAfter(after, undefined));
+    if (!batch) return 0;
+    // One prepared ahead that fails is prepared again by the next call.
+    if (batch.more)
+      this.next = { after: batch.last, batch: this.prepareAfter(batch.last, batch.prepared).catch(() => undefined) };
+    try {
+      await this.store.transaction(async (sql) => {
+        await this.planEachStatement(sql);
+        await this.projection.write(sql, batch.prepared);
+        await sql.query(
+          `INSERT INTO projection_checkpoints (name, transaction_id, position, events) VALUES ($1, $2::xid8, $3, $4)
+           ON CONFLICT (name) DO UPDATE SET transaction_id = EXCLUDED.transaction_id, position = EXCLUDED.position,
+             events = projection_checkpoints.events + EXCLUDED.events, updated_at = now()`,
+          [this.projection.name, batch.last.transactionId, batch.last.position, batch.count],
+        );
+      });
+    } catch (error) {
+      // What was prepared over this batch's writes no longer holds.
+      this.next = undefined;
+      throw error;
+    }
+    return batch.count;
   }
 
-  private read(after: Checkpoint | undefined) {
-    return this.store.readAll(after, this.batchSize, this.batchBytes);
+  /** The batch after `after`, read and prepared over `previous` (the writes of a batch not committed yet). */
+  private async prepareAfter(after: Checkpoint | undefined, previous: unknown): Promise<PreparedBatch | undefined> {
+    const { events, more } = await this.store.readAll(after, this.batchSize, this.batchBytes);
+    if (events.length === 0) return undefined;
+    const prepared = await this.store.transaction(async (sql) => {
+      await this.planEachStatement(sql);
+      return this.projection.prepare(sql, events, previous);
+    });
+    const last = events[events.length - 1];
+    return {
+      prepared,
+      count: events.length,
+      more,
+      last: { transactionId: last.transactionId, position: last.position },
+    };
+  }
+
+  /**
+   * Plans each statement of the transaction for its parameters, never from a cached generic plan:
+   * catching up grows the read model from nothing faster than autovacuum's ANALYZE invalidates
+   * plans, and a plan made when audit_streams was empty (a sequential scan per stream looked up)
+   * took 9.8 s for one batch once the table held 200,000 streams.
+   */
+  private planEachStatement(sql: ConnectionExecutor) {
+    return sql.query(`SET LOCAL plan_cache_mode = force_custom_plan`);
   }
 
   /** Runs until caught up (bounded by maxBatches); returns the events applied. */

@@ -1,5 +1,5 @@
 import { pathKey } from '@leasehold/domain';
-import { ConnectionExecutor, RecordedEvent } from '@leasehold/event-store';
+import { RecordedEvent } from '@leasehold/event-store';
 import { shareStream } from '@leasehold/filesystem';
 import { JOB_STREAM_PREFIX } from '@leasehold/jobs';
 import { AsyncProjection } from './async-projector';
@@ -65,20 +65,31 @@ function columnsOf(rows: readonly (readonly unknown[])[], width: number): unknow
   return Array.from({ length: width }, (_, i) => rows.map((row) => row[i]));
 }
 
+/** A batch's writes: its audit rows, and the places of streams it learned (in audit_streams' columns). */
+interface AuditWrites {
+  rows: unknown[][];
+  learned: Map<string, [string, string, string | null, string | null]>;
+}
+
+const key = (tenant: string, stream: string) => `${tenant}\n${stream}`;
+
 /**
  * The audit read model: one row per event with the share and path it is about (lease events carry
  * neither; the stream's creation event does, and audit_streams remembers it), the lease, handle
  * (or, for a chunk of closes, handles) and job ids it concerns, and who caused it.
  */
-export const auditProjection: AsyncProjection = {
+export const auditProjection: AsyncProjection<AuditWrites> = {
   name: 'audit',
-  async apply(sql: ConnectionExecutor, events: RecordedEvent[]): Promise<void> {
-    const key = (tenant: string, stream: string) => `${tenant}\n${stream}`;
+  async prepare(sql, events, previous) {
+    const places = new Map<string, Place>();
+    // The places the batch before learned, which it may not have committed yet.
+    for (const [k, [, , share, path]] of previous?.learned ?? []) places.set(k, { share, path });
     // The places to look up: not those of streams that begin in this batch, which none has stored.
     const wanted = new Map<string, [string, string]>();
     const fresh = new Set<string>();
     const want = (tenant: string, stream: string) => {
-      if (!fresh.has(key(tenant, stream))) wanted.set(key(tenant, stream), [tenant, stream]);
+      const k = key(tenant, stream);
+      if (!fresh.has(k) && !places.has(k)) wanted.set(k, [tenant, stream]);
     };
     for (const e of events) {
       if (e.streamVersion === 1) fresh.add(key(e.tenant, e.streamId));
@@ -86,7 +97,6 @@ export const auditProjection: AsyncProjection = {
       const shareId = shareIdOf(e);
       if (shareId) want(e.tenant, shareStream(shareId));
     }
-    const places = new Map<string, Place>();
     // One primary-key probe per stream (LATERAL, kept apart from the join by its LIMIT), never a
     // hash of the whole table, which the planner chose for the plain join as audit_streams grew:
     // 33 ms a batch at 73,000 streams against 3.
@@ -96,12 +106,11 @@ export const auditProjection: AsyncProjection = {
       columnsOf([...wanted.values()], 2),
     );
     for (const r of known) places.set(key(r.tenant, r.stream_id), { share: r.share, path: r.path });
-    const learned = new Map<string, [string, string, string | null, string | null]>();
+    const learned: AuditWrites['learned'] = new Map();
     const learn = (tenant: string, stream: string, place: Place) => {
       places.set(key(tenant, stream), place);
       learned.set(key(tenant, stream), [tenant, stream, place.share, place.path]);
     };
-
     const rows = events.map((e) => {
       const d = factsOf(e);
       if (e.type === 'ShareCreated') learn(e.tenant, e.streamId, { share: d.name ?? null, path: '' });
@@ -144,6 +153,9 @@ export const auditProjection: AsyncProjection = {
         e.recordedAt,
       ];
     });
+    return { rows, learned };
+  },
+  async write(sql, { rows, learned }) {
     if (learned.size) {
       await sql.query(
         `INSERT INTO audit_streams (tenant, stream_id, share, path) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
