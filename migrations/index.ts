@@ -21,6 +21,7 @@ import { LeanAuditLog1764790000000 } from './1764790000000-LeanAuditLog';
 import { DropHandleSequences1764800000000 } from './1764800000000-DropHandleSequences';
 import { ChunkClosures1764900000000 } from './1764900000000-ChunkClosures';
 import { Lz4Toast1765000000000 } from './1765000000000-Lz4Toast';
+import { AuditKeyLeadsWithTenant1765100000000 } from './1765100000000-AuditKeyLeadsWithTenant';
 
 /** Every migration, in order. Listed as classes so they run the same from sources and from dist. */
 export const migrations = [
@@ -47,4 +48,5 @@ export const migrations = [
   DropHandleSequences1764800000000,
   ChunkClosures1764900000000,
   Lz4Toast1765000000000,
+  AuditKeyLeadsWithTenant1765100000000,
 ];
