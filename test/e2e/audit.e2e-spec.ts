@@ -12,6 +12,9 @@ import { sendRaw } from '../support/signed-request';
 /** An event's identity without a global number: its stream and version. */
 const identity = (e: { streamId: string; streamVersion: number }) => `${e.streamId}@${e.streamVersion}`;
 
+/** What the audit projection prepares for a batch, for projections that wrap it. */
+type Inner = Awaited<ReturnType<typeof auditProjection.prepare>>;
+
 /** The audit API and its asynchronous read model, on a database of their own (one projector leads per database). */
 describe('audit trail', () => {
   let audited: AuditedService;
@@ -432,7 +435,7 @@ describe('audit trail', () => {
   it('loses nothing and applies nothing twice when the projector dies mid-batch', async () => {
     await catchUp();
     await directories('crash', 120);
-    // A projector whose apply writes its rows and then dies, as a process killed mid-batch would.
+    // A projector whose write writes its rows and then dies, as a process killed mid-batch would.
     let crashes = 0;
     const dying: typeof auditProjection = {
       ...auditProjection,
@@ -497,7 +500,6 @@ describe('audit trail', () => {
     await catchUp();
     await directories('bytes', 12);
     const batches: number[] = [];
-    type Inner = Awaited<ReturnType<typeof auditProjection.prepare>>;
     const recording: AsyncProjection<{ count: number; inner: Inner }> = {
       name: auditProjection.name,
       prepare: async (sql, events, previous) => ({
@@ -542,7 +544,6 @@ describe('audit trail', () => {
     // One event a batch. A batch that learns a place (the share, the file, the rename) is written
     // only once the next batch has been prepared, so that batch cannot have read the place from
     // audit_streams and must have taken it from the batch before.
-    type Inner = Awaited<ReturnType<typeof auditProjection.prepare>>;
     let prepared = 0;
     let held = 0;
     const onPrepared = new Set<() => void>();

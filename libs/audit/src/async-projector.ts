@@ -11,7 +11,8 @@ import type { Pool, PoolClient } from 'pg';
 
 /**
  * A projection in two steps, so that the projector can turn one batch into its writes while the
- * batch before it is still being written (catching up, the two take about as long each).
+ * batch before it is still being written (catching up a small read model, the two took about as
+ * long each: bench/README.md, audit).
  */
 export interface AsyncProjection<Prepared = unknown> {
   name: string;
