@@ -25,9 +25,11 @@ import {
 } from './processes';
 
 /**
- * `npm run bench:lease`: Lease File throughput and latency of Leasehold, with two baselines in the
+ * `npm run bench:lease`: Lease File throughput and latency of Leasehold, with three baselines in the
  * same run on the same machine: (a) pgbench executing the service's own SQL for a lease operation,
- * (b) a single-node etcd doing the equivalent compare-and-put / compare-and-delete.
+ * (b) a single-node etcd doing the equivalent compare-and-put / compare-and-delete, (c) the
+ * service's Lease File handler behind bare node:http (bare-server.ts), which separates what the wire
+ * layer costs from what the capability, the pg client and Node's HTTP cost.
  * Loopback only. See bench/README.md for what each number means.
  */
 
@@ -46,6 +48,7 @@ const CONFIG = {
   pgbench: flag('BENCH_PGBENCH'),
   pgbenchExtended: flag('BENCH_PGBENCH_EXTENDED'),
   etcd: flag('BENCH_ETCD'),
+  bare: flag('BENCH_BARE'),
   roundTrips: flag('BENCH_ROUNDTRIPS'),
   heartbeatLeases: (env.BENCH_HEARTBEAT ?? '1000,10000')
     .split(',')
@@ -140,6 +143,18 @@ async function startApi(): Promise<Api> {
     },
     death: () => (exit && !stopped ? `the API (pid ${child.pid}) died: ${exit}; its last output:\n${tail}` : undefined),
   };
+}
+
+/** Baseline (c): the Lease File handler behind bare node:http (bare-server.ts), on the same database. */
+async function startBare(): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+  const port = await freePort();
+  const child = start(process.execPath, [join(__dirname, 'bare-server.js')], {
+    env: { ...env, DATABASE_URL: databaseUrl, ...BENCH_SERVICE_ENV, PORT: String(port) },
+    cwd: ROOT,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForReady(url, child);
+  return { url, pid: child.pid!, stop: () => stop(child) };
 }
 
 async function createFiles(api: Api, count: number): Promise<void> {
@@ -627,6 +642,8 @@ interface Scenario {
   pgbench?: Measured<PgbenchResult>;
   pgbenchExtended?: Measured<PgbenchResult>;
   etcd?: Measured<LoadResult>;
+  /** The same load on the Lease File handler behind bare node:http. */
+  bare?: Measured<LoadResult>;
 }
 
 // Empty summaries arrive as null (NaN does not survive JSON).
@@ -637,6 +654,10 @@ const ratio = (a: number, b: number | undefined) => (b === undefined || !b ? '�
 const scenarioName = (s: Scenario) =>
   `${s.clients} client${s.clients > 1 ? 's' : ''}, ${s.mode === 'hot' ? 'one hot file' : 'distinct files'}`;
 const cores = (cpu: Record<string, number>, group: string) => (cpu[group] === undefined ? '–' : cpu[group].toFixed(2));
+/** Milliseconds of a process group's CPU per op: the window's cores over its ops per second. */
+const perOp = (cpu: Record<string, number>, group: string, perSecond: number) =>
+  cpu[group] === undefined || !perSecond ? undefined : (cpu[group] * 1000) / perSecond;
+const BARE = 'handler on bare node:http';
 
 function report(
   scenarios: Scenario[],
@@ -672,6 +693,7 @@ function report(
     for (const [name, m] of [
       ['Leasehold', s.leasehold],
       ['etcd', s.etcd],
+      [BARE, s.bare],
     ] as const) {
       if (!m) continue;
       const r = m.result;
@@ -717,11 +739,37 @@ function report(
       lines.push(
         `| ${scenarioName(s)} | etcd | – | ${cores(s.etcd.cpu, 'postgres')} | ${cores(s.etcd.cpu, 'postgresRest')} | ${cores(s.etcd.cpu, 'load')} | ${cores(s.etcd.cpu, 'etcd')} | ${cores(s.etcd.cpu, 'machine')} |`,
       );
+    if (s.bare)
+      lines.push(
+        `| ${scenarioName(s)} | ${BARE} (in "API") | ${cores(s.bare.cpu, 'api')} | ${cores(s.bare.cpu, 'postgres')} | ${cores(s.bare.cpu, 'postgresRest')} | ${cores(s.bare.cpu, 'load')} | – | ${cores(s.bare.cpu, 'machine')} |`,
+      );
+  }
+  const bares = scenarios.filter((s) => s.bare);
+  if (bares.length) {
+    lines.push(
+      '',
+      "## The wire layer's share: the same load on the Lease File handler behind bare node:http",
+      '',
+      "bench/lease/bare-server.ts runs the service's own Lease File handler (decider, cache, repositories, the same statement) behind `node:http`, without Fastify, Nest's request pipeline, Shared Key verification, the access log, metrics, the rate limit or XML. CPU per op is the process's cores in the window over its ops/s (all its threads). The API's CPU per op minus the bare server's is what the wire layer costs per op.",
+      '',
+      '| scenario | Leasehold ops/s | p50 | p99 | API CPU ms/op | bare ops/s | p50 | p99 | bare CPU ms/op | wire layer ms/op |',
+      '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    );
+    for (const s of bares) {
+      const l = s.leasehold.result;
+      const b = s.bare!.result;
+      const api = perOp(s.leasehold.cpu, 'api', l.opsPerSec);
+      const bare = perOp(s.bare!.cpu, 'api', b.opsPerSec);
+      lines.push(
+        `| ${scenarioName(s)} | ${f0(l.opsPerSec)} | ${f2(l.latency.p50)} | ${f2(l.latency.p99)} | ${f2(api)} | ${f0(b.opsPerSec)} | ${f2(b.latency.p50)} | ${f2(b.latency.p99)} | ${f2(bare)} | ${api === undefined || bare === undefined ? '–' : f2(api - bare)} |`,
+      );
+    }
   }
   for (const s of scenarios) {
     for (const [name, m] of [
       ['Leasehold', s.leasehold],
       ['etcd', s.etcd],
+      [BARE, s.bare],
     ] as const) {
       const other = m ? Object.values(m.result.unexpected).reduce((a, b) => a + b, 0) : 0;
       if (other > 0) {
@@ -854,6 +902,17 @@ async function main(): Promise<void> {
     }
   }
 
+  let bare: Awaited<ReturnType<typeof startBare>> | undefined;
+  if (CONFIG.bare) {
+    try {
+      bare = await startBare();
+      say(`${BARE} (pid ${bare.pid}) on ${bare.url}`);
+    } catch (error) {
+      notes.push(`${BARE}: unavailable: ${(error as Error).message.split('\n')[0]}`);
+      say(notes[notes.length - 1]);
+    }
+  }
+
   const scenarios: Scenario[] = [];
   let horizon: HorizonHolder | undefined;
   const watchHorizon = async () => {
@@ -938,9 +997,34 @@ async function main(): Promise<void> {
             `  ${f0(scenario.etcd.result.opsPerSec)} ops/s, p50 ${f2(scenario.etcd.result.latency.p50)} ms, p99 ${f2(scenario.etcd.result.latency.p99)} ms`,
           );
       }
+      if (bare) {
+        const current = bare;
+        scenario.bare = await baseline(BARE, () =>
+          runLoadProcess(
+            {
+              target: 'leasehold',
+              url: current.url,
+              clients,
+              files,
+              warmupMs: CONFIG.warmupMs,
+              durationMs: CONFIG.durationMs,
+              account: ACCOUNT,
+              keyBase64: ACCOUNT_KEY,
+              share: SHARE,
+            },
+            () => ({ api: [current.pid], ...postgresPids(CONFIG.database) }),
+            false,
+          ),
+        );
+        if (scenario.bare)
+          say(
+            `  ${f0(scenario.bare.result.opsPerSec)} ops/s, p50 ${f2(scenario.bare.result.latency.p50)} ms, p99 ${f2(scenario.bare.result.latency.p99)} ms`,
+          );
+      }
       scenarios.push(scenario);
     }
   }
+  if (bare) await bare.stop();
   const heartbeats: Heartbeat[] = [];
   if (CONFIG.heartbeatLeases.length) {
     const most = Math.max(...CONFIG.heartbeatLeases);
@@ -1022,8 +1106,6 @@ async function main(): Promise<void> {
 
 /** The summary rows of `npm run bench`: CPU per op is the window's cores over its ops per second. */
 function emitRows(scenarios: Scenario[], heartbeats: Heartbeat[]): void {
-  const perOp = (cpu: Record<string, number>, group: string, perSecond: number) =>
-    cpu[group] === undefined || !perSecond ? undefined : (cpu[group] * 1000) / perSecond;
   for (const s of scenarios) {
     const l = s.leasehold;
     const unexpected = Object.entries(l.result.unexpected).map(([k, v]) => `${k}: ${v}`);
@@ -1045,6 +1127,16 @@ function emitRows(scenarios: Scenario[], heartbeats: Heartbeat[]): void {
                 throughput: s.etcd.result.opsPerSec,
                 p50Ms: s.etcd.result.latency.p50,
                 p99Ms: s.etcd.result.latency.p99,
+              },
+            ]
+          : []),
+        ...(s.bare
+          ? [
+              {
+                name: `${BARE} (${f2(perOp(s.bare.cpu, 'api', s.bare.result.opsPerSec))} ms CPU/op)`,
+                throughput: s.bare.result.opsPerSec,
+                p50Ms: s.bare.result.latency.p50,
+                p99Ms: s.bare.result.latency.p99,
               },
             ]
           : []),
