@@ -1,9 +1,11 @@
+import { StacklessError } from '@leasehold/domain';
+
 /**
  * An Azure-style error: the gateway turns it into the status, the `x-ms-error-code` header and the
  * XML `<Error><Code/><Message/>…</Error>` body. `details` become extra elements (HeaderName,
  * QueryParameterName, AuthenticationErrorDetail, …).
  */
-export class AzureError extends Error {
+export class AzureError extends StacklessError {
   constructor(
     readonly status: number,
     readonly code: string,
