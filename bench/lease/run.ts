@@ -925,19 +925,21 @@ async function main(): Promise<void> {
       const files = filesFor(clients, mode);
       const name = `${clients} client(s), ${mode}`;
       say(`${name}: Leasehold`);
+      // The same signed requests for the API and for baseline (c).
+      const leaseLoad = (url: string): LoadSpec => ({
+        target: 'leasehold',
+        url,
+        clients,
+        files,
+        warmupMs: CONFIG.warmupMs,
+        durationMs: CONFIG.durationMs,
+        account: ACCOUNT,
+        keyBase64: ACCOUNT_KEY,
+        share: SHARE,
+      });
       const apiPeak = peakRssWindow(api.pid);
       const leasehold = await runLoadProcess(
-        {
-          target: 'leasehold',
-          url: api.url.toString(),
-          clients,
-          files,
-          warmupMs: CONFIG.warmupMs,
-          durationMs: CONFIG.durationMs,
-          account: ACCOUNT,
-          keyBase64: ACCOUNT_KEY,
-          share: SHARE,
-        },
+        leaseLoad(api.url.toString()),
         () => ({ api: [api.pid], ...postgresPids(CONFIG.database) }),
         true,
       ).catch((error) => {
@@ -1001,17 +1003,7 @@ async function main(): Promise<void> {
         const current = bare;
         scenario.bare = await baseline(BARE, () =>
           runLoadProcess(
-            {
-              target: 'leasehold',
-              url: current.url,
-              clients,
-              files,
-              warmupMs: CONFIG.warmupMs,
-              durationMs: CONFIG.durationMs,
-              account: ACCOUNT,
-              keyBase64: ACCOUNT_KEY,
-              share: SHARE,
-            },
+            leaseLoad(current.url),
             () => ({ api: [current.pid], ...postgresPids(CONFIG.database) }),
             false,
           ),
