@@ -7,7 +7,7 @@ import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '@leasehold/accounts';
 import { API_NODE_ARGS, BENCH_SERVICE_ENV, emitRow, envInteger, peakRssWindow, serviceCode, sql } from '../common';
 import { azureRequest, Signer } from './azure';
 import { HeartbeatResult, HeartbeatSpec } from './heartbeat';
-import { LoadResult, LoadSpec, summarize } from './load';
+import { LatencySummary, LoadResult, LoadSpec, summarize } from './load';
 import { captureLeaseStatements, PGBENCH_LEASE_ID, pgbenchScript } from './pgbench-script';
 import { waitForReady } from '@leasehold/observability';
 import {
@@ -581,6 +581,8 @@ interface Heartbeat {
   /** The API's peak RSS over the Leasehold run. */
   apiPeakRssMiB?: number;
   etcd?: Measured<HeartbeatResult>;
+  /** The same renewals through the Lease Share handler behind bare node:http. */
+  bare?: Measured<HeartbeatResult>;
 }
 
 async function runHeartbeatProcess(
@@ -605,7 +607,10 @@ async function runHeartbeatProcess(
  * lease expired records ShareLeaseExpired first); leases from an earlier run that lapsed in between
  * expired before this run began and are not counted.
  */
-async function heartbeatLeasehold(api: Api, leases: number): Promise<Measured<HeartbeatResult>> {
+async function heartbeatLeasehold(
+  server: { url: string; pid: number },
+  leases: number,
+): Promise<Measured<HeartbeatResult>> {
   const [{ p: before, t: since }] = await sql(
     databaseUrl,
     `SELECT coalesce(max(position), 0)::text AS p, clock_timestamp() AS t FROM events`,
@@ -613,7 +618,7 @@ async function heartbeatLeasehold(api: Api, leases: number): Promise<Measured<He
   const measured = await runHeartbeatProcess(
     {
       target: 'leasehold',
-      url: api.url.toString(),
+      url: server.url,
       leases,
       connections: CONFIG.heartbeatConnections,
       durationMs: CONFIG.heartbeatMs,
@@ -621,7 +626,7 @@ async function heartbeatLeasehold(api: Api, leases: number): Promise<Measured<He
       keyBase64: ACCOUNT_KEY,
       sharePrefix: HEARTBEAT_PREFIX,
     },
-    () => ({ api: [api.pid], ...postgresPids(CONFIG.database) }),
+    () => ({ api: [server.pid], ...postgresPids(CONFIG.database) }),
   );
   const [{ lost }] = await sql(
     databaseUrl,
@@ -797,6 +802,7 @@ function report(
       for (const [name, m] of [
         ['Leasehold', h.leasehold],
         ['etcd', h.etcd],
+        [BARE, h.bare],
       ] as const) {
         if (!m) continue;
         const r = m.result;
@@ -1016,7 +1022,6 @@ async function main(): Promise<void> {
       scenarios.push(scenario);
     }
   }
-  if (bare) await bare.stop();
   const heartbeats: Heartbeat[] = [];
   if (CONFIG.heartbeatLeases.length) {
     const most = Math.max(...CONFIG.heartbeatLeases);
@@ -1025,7 +1030,7 @@ async function main(): Promise<void> {
     for (const leases of CONFIG.heartbeatLeases) {
       say(`heartbeat, ${leases} leases: Leasehold`);
       const apiPeak = peakRssWindow(api.pid);
-      const leasehold = await heartbeatLeasehold(api, leases).catch((error) => {
+      const leasehold = await heartbeatLeasehold({ url: api.url.toString(), pid: api.pid }, leases).catch((error) => {
         throw new Error(api.death() ?? (error as Error).message);
       });
       say(
@@ -1055,9 +1060,23 @@ async function main(): Promise<void> {
           );
         }
       }
+      if (bare) {
+        say(`heartbeat, ${leases} leases: ${BARE}`);
+        try {
+          heartbeat.bare = await heartbeatLeasehold(bare, leases);
+          say(
+            `  ${f0(heartbeat.bare.result.renewalsPerSec)} renewals/s, p50 ${f2(heartbeat.bare.result.latency.p50)} ms, p99 ${f2(heartbeat.bare.result.latency.p99)} ms, lost ${heartbeat.bare.result.lost}`,
+          );
+        } catch (error) {
+          notes.push(
+            `heartbeat, ${leases} leases, ${BARE}: failed, not reported: ${(error as Error).message.split('\n').slice(0, 3).join(' ')}`,
+          );
+        }
+      }
       heartbeats.push(heartbeat);
     }
   }
+  if (bare) await bare.stop();
   if (etcd) await etcd.stop();
   await watchHorizon();
   const [bloat] = await sql(
@@ -1096,6 +1115,14 @@ async function main(): Promise<void> {
   emitRows(scenarios, heartbeats);
 }
 
+/** Baseline (c) as a summary baseline, its CPU per op in its name (the summary has no column for a baseline's). */
+const bareFigure = (m: Measured<{ latency: LatencySummary }>, perSecond: number) => ({
+  name: `${BARE} (${f2(perOp(m.cpu, 'api', perSecond))} ms CPU/op)`,
+  throughput: perSecond,
+  p50Ms: m.result.latency.p50,
+  p99Ms: m.result.latency.p99,
+});
+
 /** The summary rows of `npm run bench`: CPU per op is the window's cores over its ops per second. */
 function emitRows(scenarios: Scenario[], heartbeats: Heartbeat[]): void {
   for (const s of scenarios) {
@@ -1122,16 +1149,7 @@ function emitRows(scenarios: Scenario[], heartbeats: Heartbeat[]): void {
               },
             ]
           : []),
-        ...(s.bare
-          ? [
-              {
-                name: `${BARE} (${f2(perOp(s.bare.cpu, 'api', s.bare.result.opsPerSec))} ms CPU/op)`,
-                throughput: s.bare.result.opsPerSec,
-                p50Ms: s.bare.result.latency.p50,
-                p99Ms: s.bare.result.latency.p99,
-              },
-            ]
-          : []),
+        ...(s.bare ? [bareFigure(s.bare, s.bare.result.opsPerSec)] : []),
       ],
       cpuMsPerOp: perOp(l.cpu, 'api', l.result.opsPerSec),
       cpuProcess: 'API',
@@ -1150,16 +1168,19 @@ function emitRows(scenarios: Scenario[], heartbeats: Heartbeat[]): void {
       unit: 'renewals/s',
       p50Ms: l.result.latency.p50,
       p99Ms: l.result.latency.p99,
-      baselines: h.etcd
-        ? [
-            {
-              name: 'etcd',
-              throughput: h.etcd.result.renewalsPerSec,
-              p50Ms: h.etcd.result.latency.p50,
-              p99Ms: h.etcd.result.latency.p99,
-            },
-          ]
-        : [],
+      baselines: [
+        ...(h.etcd
+          ? [
+              {
+                name: 'etcd',
+                throughput: h.etcd.result.renewalsPerSec,
+                p50Ms: h.etcd.result.latency.p50,
+                p99Ms: h.etcd.result.latency.p99,
+              },
+            ]
+          : []),
+        ...(h.bare ? [bareFigure(h.bare, h.bare.result.renewalsPerSec)] : []),
+      ],
       cpuMsPerOp: perOp(l.cpu, 'api', l.result.renewalsPerSec),
       cpuProcess: 'API',
       dbCpuMsPerOp: perOp(l.cpu, 'postgres', l.result.renewalsPerSec),
@@ -1167,6 +1188,7 @@ function emitRows(scenarios: Scenario[], heartbeats: Heartbeat[]): void {
       notes: [
         `lost ${l.result.lost ?? '–'}`,
         ...(h.etcd ? [`etcd lost ${h.etcd.result.lost ?? '–'}`] : []),
+        ...(h.bare ? [`${BARE} lost ${h.bare.result.lost ?? '–'}`] : []),
         ...failed,
       ].join(', '),
     });
