@@ -19,10 +19,10 @@ import {
 
 /**
  * Baseline (c) of `bench:lease`: the service's own Lease File and Lease Share handlers (the same
- * deciders, caches, repositories and statements) behind a bare `node:http` server, with none of the wire layer: no
- * Fastify or Nest request pipeline, no Shared Key verification, no access log, no metrics, no rate
- * limit, no XML. The API's CPU per op minus this process's is what the wire layer costs; this
- * process's is what the capability, node-postgres and Node's HTTP cost at best on this machine.
+ * deciders, caches, repositories and statements) behind a bare `node:http` server, with none of
+ * the wire layer: no Fastify or Nest request pipeline, no Shared Key verification, no access log,
+ * no metrics, no rate limit, no XML. The API's CPU per op minus this process's is what the wire
+ * layer costs; this process's is what the capability, node-postgres and Node's HTTP cost at best.
  *
  * It understands only what the lease and heartbeat load processes send (a file lease's acquire with
  * a proposed id and release; a share lease's acquire and renew) and answers the status and error
@@ -31,7 +31,7 @@ import {
  * Usage: DATABASE_URL=… PORT=… node dist/bench/lease/bare-server.js
  */
 
-/** The one port Lease File's modules need that no module here provides (Delete Share's open handles). */
+/** The one port the handlers' modules need that none of them provides (Delete Share's open handles). */
 @Global()
 @Module({
   imports: [HandlesModule, FilesystemModule],
