@@ -592,6 +592,23 @@ describe('audit trail', () => {
     await expectEachEventAppliedOnce();
   });
 
+  it('keys its read model by tenant first: the primary key (tenant, seq) and every ordered index lead with the tenant', async () => {
+    // docs/scaling.md: the key a table sharded by tenant needs, and no index on seq alone.
+    const { rows } = await pool.query<{ name: string; method: string; first: string; columns: string }>(
+      `SELECT i.indexrelid::regclass::text AS name, am.amname AS method,
+              (SELECT attname FROM pg_attribute WHERE attrelid = i.indrelid AND attnum = i.indkey[0]) AS first,
+              (SELECT string_agg(a.attname, ',' ORDER BY k.n) FROM unnest(i.indkey) WITH ORDINALITY k(attnum, n)
+                 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) AS columns
+       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
+       WHERE i.indrelid IN ('audit_log'::regclass, 'audit_streams'::regclass) ORDER BY 1`,
+    );
+    const ordered = rows.filter((r) => r.method === 'btree');
+    expect(ordered.length).toBeGreaterThanOrEqual(9);
+    expect(ordered.filter((r) => r.first !== 'tenant')).toEqual([]);
+    expect(rows.find((r) => r.name === 'audit_log_pkey')?.columns).toBe('tenant,seq');
+    expect(rows.map((r) => r.name)).not.toContain('audit_by_tenant');
+  });
+
   it('runs as one instance: a second projector cannot lead while the first does', async () => {
     const second = new AsyncProjector(pool, store, auditProjection);
     try {
