@@ -4,6 +4,7 @@
 import { CommandContext, decideLease, LeaseCommand, NodeEvent } from '../../libs/domain/src';
 import { ConcurrencyError } from '../../libs/event-store/src';
 import { Located, NodeRepository, NodeWriter } from '../../libs/filesystem/src';
+import { writeBatchSize } from '../../libs/observability/src';
 import { startTestService, TestService, uniqueShare } from '../support/service';
 
 const ACCOUNT = 'devstoreaccount1';
@@ -24,6 +25,7 @@ describe('NodeWriter: batched node updates', () => {
     await Promise.all(
       Array.from({ length: 20 }, (_, i) => client.rootDirectoryClient.getFileClient(`f${i}`).create(0)),
     );
+    await client.rootDirectoryClient.getFileClient('hot').create(0);
   });
 
   afterAll(() => service?.stop());
@@ -80,7 +82,7 @@ describe('NodeWriter: batched node updates', () => {
 
     // The projected rows agree with the events.
     const { rows: projected } = await service.db.query(
-      `SELECT path, lease_state, lease_id, version FROM nodes WHERE share_id = $1 AND kind = 'file' ORDER BY path`,
+      `SELECT path, lease_state, lease_id, version FROM nodes WHERE share_id = $1 AND kind = 'file' AND path <> 'hot' ORDER BY path`,
       [located[0].share.shareId],
     );
     expect(projected).toHaveLength(20);
@@ -92,5 +94,26 @@ describe('NodeWriter: batched node updates', () => {
         version: located[i].node!.version + 1,
       });
     }
+  });
+  it('sends one statement for updates of one file decided on one state: the first wins, the rest fail without a statement', async () => {
+    const file = await nodes.locate(ACCOUNT, share, ['hot']);
+    const statements = async () =>
+      (await writeBatchSize.get()).values.find((v) => v.metricName?.endsWith('_count'))!.value;
+    const before = await statements();
+    const outcomes = await Promise.all(
+      Array.from({ length: 16 }, (_, i) =>
+        writer.commit(context(200 + i), file, acquireEvents(file, id(200 + i))).then(
+          () => 'committed',
+          (e) => (e instanceof ConcurrencyError ? 'conflict' : `error ${e}`),
+        ),
+      ),
+    );
+    expect(outcomes).toEqual(['committed', ...Array(15).fill('conflict')]);
+    expect((await statements()) - before).toBe(1);
+    const { rows } = await service.db.query(
+      `SELECT metadata->>'requestId' AS request FROM events WHERE tenant = $1 AND stream_id = $2 AND stream_version > $3`,
+      [ACCOUNT, `node-${file.node!.fileId}`, file.node!.version],
+    );
+    expect(rows).toEqual([{ request: id(0xb000 + 200) }]);
   });
 });

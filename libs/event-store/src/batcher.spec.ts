@@ -53,6 +53,24 @@ describe('Batcher', () => {
     expect(await Promise.all(calls)).toEqual(['X1', 'X2', 'Y1', 'X3']);
   });
 
+  it('holds an item while its key is in flight, even with room for another batch, and sends it when that batch ends', async () => {
+    const { batches, finish, run } = controlled();
+    const batcher = new Batcher(run, { maxBatch: 10, maxInFlight: 4, key: (i: string) => i[0] });
+    const calls = ['x1', 'x2'].map((i) => batcher.submit(i));
+    const other = batcher.submit('y1');
+    expect(batches).toEqual([['x1'], ['y1']]);
+    finish[1]();
+    expect(await other).toBe('Y1');
+    await settled();
+    expect(batches).toHaveLength(2);
+    finish[0]();
+    await calls[0];
+    await settled();
+    expect(batches[2]).toEqual(['x2']);
+    finish[2]();
+    expect(await Promise.all(calls)).toEqual(['X1', 'X2']);
+  });
+
   it('fails every item of a batch whose run throws, and goes on with the next', async () => {
     let fail = true;
     const batcher = new Batcher(

@@ -6,7 +6,10 @@ export interface BatcherOptions<I> {
    * items arriving meanwhile gather into the next batch instead of each taking a connection.
    */
   maxInFlight: number;
-  /** Items with the same key never share a batch: a later one waits for the next. */
+  /**
+   * Items with the same key are never in flight together: a later one waits until the batch
+   * carrying the earlier has ended, so it goes out knowing how that one went.
+   */
   key?: (item: I) => string;
 }
 
@@ -26,6 +29,8 @@ interface Queued<I, O> {
 export class Batcher<I, O> {
   private queue: Array<Queued<I, O>> = [];
   private inFlight = 0;
+  /** The keys of the items in flight. */
+  private readonly busy = new Set<string>();
 
   constructor(
     private readonly run: (items: I[]) => Promise<O[]>,
@@ -43,21 +48,27 @@ export class Batcher<I, O> {
     const { maxBatch, maxInFlight, key } = this.options;
     while (this.inFlight < maxInFlight && this.queue.length > 0) {
       const batch: Array<Queued<I, O>> = [];
+      const keys: string[] = [];
       const waiting: Array<Queued<I, O>> = [];
-      const keys = new Set<string>();
       for (const queued of this.queue) {
         const k = key?.(queued.item);
-        if (batch.length < maxBatch && (k === undefined || !keys.has(k))) {
-          if (k !== undefined) keys.add(k);
+        if (batch.length < maxBatch && (k === undefined || !this.busy.has(k))) {
+          if (k !== undefined) {
+            this.busy.add(k);
+            keys.push(k);
+          }
           batch.push(queued);
         } else {
           waiting.push(queued);
         }
       }
       this.queue = waiting;
+      // Everything queued waits for a key in flight: the batch carrying it pumps again when it ends.
+      if (batch.length === 0) return;
       this.inFlight++;
       void this.write(batch).finally(() => {
         this.inFlight--;
+        for (const k of keys) this.busy.delete(k);
         this.pump();
       });
     }

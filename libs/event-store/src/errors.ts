@@ -1,10 +1,13 @@
+import { StacklessError } from '@leasehold/domain';
 import { concurrencyConflicts } from '@leasehold/observability';
 
 /**
  * The stream moved on since the caller read it (another writer appended first, or the inline
- * projection's version guard did not match). Callers re-read and decide again.
+ * projection's version guard did not match). Callers re-read and decide again. Every lost race makes
+ * one (a third of the requests on the lease bench's hot file), and it is a signal, not a fault:
+ * built without a stack.
  */
-export class ConcurrencyError extends Error {
+export class ConcurrencyError extends StacklessError {
   constructor(
     readonly tenant: string,
     readonly streamId: string,

@@ -32,7 +32,7 @@ interface QueuedUpdate {
  */
 @Injectable()
 export class NodeWriter {
-  /** Up to 64 updates a statement, four statements in flight; a node appears at most once per batch. */
+  /** Up to 64 updates a statement, four statements in flight; one update of a node in flight at a time. */
   private readonly batches = new Batcher<QueuedUpdate, boolean>((batch) => this.write(batch), {
     maxBatch: 64,
     maxInFlight: 4,
@@ -66,12 +66,12 @@ export class NodeWriter {
       if (!sql && before && after) {
         if (!(await this.batches.submit({ request, located, after })))
           throw new ConcurrencyError(request.tenant, request.streamId, expectedVersion);
-      } else {
-        await this.store.append(
-          { ...request, projection: this.nodes.projectNode(context.tenant, located, after, expectedVersion) },
-          sql,
-        );
+        return after; // remembered by write()
       }
+      await this.store.append(
+        { ...request, projection: this.nodes.projectNode(context.tenant, located, after, expectedVersion) },
+        sql,
+      );
     } catch (error) {
       if (error instanceof ConcurrencyError) this.recent.forget(context.tenant, located);
       throw error;
@@ -82,16 +82,25 @@ export class NodeWriter {
     return after;
   }
 
-  /** Commits one batch; per update, whether it applied (false: its node had moved on, or a deadlock says decide again). */
+  /**
+   * Commits one batch; per update, whether it applied (false: its node had moved on, or a deadlock
+   * says decide again). An update decided on a state this process has since overwritten fails
+   * without a statement: on a hot file, every request decided on the state before the winner's
+   * write would otherwise send its own doomed statement. What applies is remembered before the
+   * next batch holding the same node goes out (the Batcher keeps one update of a node in flight).
+   */
   private async write(batch: QueuedUpdate[]): Promise<boolean[]> {
+    const live = batch.filter((u) => !this.recent.superseded(u.request.tenant, u.located));
+    if (live.length === 0) return batch.map(() => false);
     // Rows locked in one order by every batch, so that two batches never wait for each other in a cycle.
-    const sorted = batch.slice().sort((a, b) => Number(BigInt(a.after.fileId) - BigInt(b.after.fileId)));
-    writeBatchSize.observe(batch.length);
+    live.sort((a, b) => Number(BigInt(a.after.fileId) - BigInt(b.after.fileId)));
+    writeBatchSize.observe(live.length);
+    let applied: boolean[];
     try {
-      const applied = await this.store.appendEach(
-        sorted.map((u) => u.request),
+      applied = await this.store.appendEach(
+        live.map((u) => u.request),
         this.nodes.projectNodeUpdates(
-          sorted.map((u) => ({
+          live.map((u) => ({
             tenant: u.request.tenant,
             located: u.located,
             state: u.after,
@@ -99,11 +108,17 @@ export class NodeWriter {
           })),
         ),
       );
-      return batch.map((u) => applied[sorted.indexOf(u)]);
     } catch (error) {
       // A deadlock with some other writer's transaction only means: decide again.
       if (isDeadlock(error) || error instanceof ConcurrencyError) return batch.map(() => false);
       throw error;
     }
+    live.forEach((u, i) => {
+      if (applied[i]) this.recent.remember(u.request.tenant, { ...u.located, node: u.after });
+    });
+    return batch.map((u) => {
+      const i = live.indexOf(u);
+      return i >= 0 && applied[i];
+    });
   }
 }

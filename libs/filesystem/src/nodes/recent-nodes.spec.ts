@@ -63,6 +63,22 @@ describe('RecentNodes', () => {
     expect(recent.get(TENANT, SHARE, ['f'])).toBeUndefined();
   });
 
+  it('knows when a state has been superseded, and a forget of a superseded state keeps the later one', () => {
+    const recent = new RecentNodes();
+    const decidedOn = located('f', '7', 4);
+    expect(recent.superseded(TENANT, decidedOn)).toBe(false);
+    recent.remember(TENANT, located('f', '7', 4));
+    expect(recent.superseded(TENANT, decidedOn)).toBe(false);
+    recent.remember(TENANT, located('f', '7', 5));
+    expect(recent.superseded(TENANT, decidedOn)).toBe(true);
+    // Another node at the path is not a later version of this one.
+    expect(recent.superseded(TENANT, located('f', '6', 4))).toBe(false);
+    recent.forget(TENANT, decidedOn);
+    expect(recent.get(TENANT, SHARE, ['f'])?.node?.version).toBe(5);
+    recent.forget(TENANT, located('f', '7', 5));
+    expect(recent.get(TENANT, SHARE, ['f'])).toBeUndefined();
+  });
+
   it('holds at most 10,000 nodes, dropping the least recently used', () => {
     const recent = new RecentNodes();
     for (let i = 0; i < 10_000; i++) recent.remember(TENANT, located(`f${i}`, String(i), 1));

@@ -88,7 +88,21 @@ export class RecentNodes {
     else this.entries.delete(key);
   }
 
+  /**
+   * Forgets the node as `located` had it (a write decided on it failed, or may yet roll back). A
+   * later state of the same node, remembered meanwhile from a write that won, stays.
+   */
   forget(tenant: string, located: Located): void {
-    this.entries.delete(entryKey(tenant, located.share.name, located.key));
+    if (!this.superseded(tenant, located)) this.entries.delete(entryKey(tenant, located.share.name, located.key));
+  }
+
+  /**
+   * Whether this process has since remembered a later version of the node `located` holds: a
+   * write guarded by `located`'s version is then bound to fail, as versions only grow.
+   */
+  superseded(tenant: string, located: Located): boolean {
+    const known = this.entries.peek(entryKey(tenant, located.share.name, located.key))?.node;
+    const node = located.node;
+    return !!node && !!known && known.fileId === node.fileId && known.version > node.version;
   }
 }
