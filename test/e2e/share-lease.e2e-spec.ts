@@ -10,6 +10,7 @@ import { ConcurrencyError, EventStore } from '../../libs/event-store/src';
 import { createDataSource } from '../../libs/event-store/src/database';
 import { ShareLeaseRepository } from '../../libs/filesystem/src';
 import { ShareLeaseSweeper } from '../../libs/leases/src';
+import { shareLeaseBatchSize } from '../../libs/observability/src';
 import { PythonSdk } from '../support/python';
 import * as support from '../support/share-lease';
 import { sendRaw } from '../support/signed-request';
@@ -412,6 +413,45 @@ describe('time, on the database clock', () => {
       'ShareLeaseAcquired',
       'ShareLeaseRenewed',
     ]);
+    await expectReplayMatches(share.name);
+  });
+
+  it('acquires decided on one state: the first writes, the rest fail without a statement of their own', async () => {
+    const share = await newShare();
+    const dataSource = await createDataSource(testDatabaseUrl(), 2).initialize();
+    try {
+      const shares = new ShareLeaseRepository(new EventStore(dataSource));
+      const read = (await shares.find(ACCOUNT, share.name))!;
+      const ids = Array.from({ length: 16 }, (_, i) => `dddddddd-dddd-4ddd-8ddd-${String(i).padStart(12, '0')}`);
+      const writes = async () =>
+        (await shareLeaseBatchSize.get()).values.find(
+          (v) => v.metricName?.endsWith('_count') && v.labels.statement === 'write',
+        )?.value ?? 0;
+      const before = await writes();
+      const outcomes = await Promise.all(
+        ids.map((id) => {
+          const decision = decideShareLease(
+            { action: 'acquire', proposedLeaseId: id, generatedLeaseId: id, duration: 15 },
+            read.lease,
+            read.readAt,
+          );
+          if (isShareLeaseRejection(decision)) throw new Error(decision.reason);
+          const context = { ...SYSTEM_CALLER, tenant: ACCOUNT, now: new Date() };
+          return shares.record(context, read, decision.events).then(
+            () => 'committed',
+            (e) => (e instanceof ConcurrencyError ? 'conflict' : `error ${e}`),
+          );
+        }),
+      );
+      expect(outcomes).toEqual(['committed', ...Array(15).fill('conflict')]);
+      expect((await writes()) - before).toBe(1);
+    } finally {
+      await dataSource.destroy();
+    }
+    expect(await shareRow(share.name)).toMatchObject({
+      lease_status: 'leased',
+      lease_id: 'dddddddd-dddd-4ddd-8ddd-000000000000',
+    });
     await expectReplayMatches(share.name);
   });
 

@@ -77,6 +77,9 @@ const subjectKey = (tenant: string, name: string, snapshot?: string) =>
 interface LeaseWrite {
   request: Omit<AppendRequest, 'projection'>;
   shareId: string;
+  /** The subject's key in this process's memory, and what to remember there once the write applies. */
+  key: string;
+  after: LeasedShare;
   columns: ReturnType<typeof shareLeaseColumns> & { snapshots?: ShareSnapshotState[] };
   /** The estimated instant a decision on a remembered lease was taken at; undefined when decided on a read. */
   decidedAt?: number;
@@ -124,7 +127,7 @@ export class ShareLeaseRepository {
     (keys) => this.readBatch(keys),
     { maxBatch: MAX_BATCH, maxInFlight: MAX_IN_FLIGHT },
   );
-  /** A share appears at most once per write batch: two writes at one version cannot both apply. */
+  /** One write of a share in flight at a time: two writes at one version cannot both apply. */
   private readonly writes = new Batcher<LeaseWrite, boolean>((batch) => this.writeBatch(batch), {
     maxBatch: MAX_BATCH,
     maxInFlight: MAX_IN_FLIGHT,
@@ -213,29 +216,51 @@ export class ShareLeaseRepository {
       ...(share.snapshot === undefined ? {} : { snapshots: left.snapshots }),
     };
     const decidedAt = share.estimated ? share.readAt : undefined;
-    if (!(await this.writes.submit({ request, shareId: share.shareId, columns, decidedAt }))) {
-      this.recent.delete(key);
+    const after = { ...share, lease, ...left, version: share.version + events.length, estimated: undefined };
+    const write = { request, shareId: share.shareId, key, after, columns, decidedAt };
+    if (!(await this.writes.submit(write))) {
+      // A later state remembered meanwhile, from a write that won, stays.
+      if (!this.superseded(write)) this.recent.delete(key);
       throw new ConcurrencyError(request.tenant, request.streamId, request.expectedVersion);
     }
-    this.recent.set(key, { ...share, lease, ...left, version: share.version + events.length, estimated: undefined });
-    return lease;
+    return lease; // remembered by writeBatch()
   }
 
-  /** Commits one batch; per write, whether it applied (false: its share had moved on, or a deadlock says decide again). */
+  /** Whether this process has since remembered a later version of the write's share: the write is then bound to fail. */
+  private superseded(write: LeaseWrite): boolean {
+    const known = this.recent.peek(write.key);
+    return !!known && known.shareId === write.shareId && known.version > write.request.expectedVersion;
+  }
+
+  /**
+   * Commits one batch; per write, whether it applied (false: its share had moved on, or a deadlock
+   * says decide again). A write decided on a state this process has since overwritten fails
+   * without a statement, and what applies is remembered before the next write of the share goes
+   * out, as NodeWriter does: after a release, the waiting candidates' acquires cost no statements.
+   */
   private async writeBatch(batch: LeaseWrite[]): Promise<boolean[]> {
-    shareLeaseBatchSize.observe({ statement: 'write' }, batch.length);
+    const live = batch.filter((w) => !this.superseded(w));
+    if (live.length === 0) return batch.map(() => false);
+    shareLeaseBatchSize.observe({ statement: 'write' }, live.length);
     // Rows locked in one order by every batch, so that two batches never wait for each other in a cycle.
-    const sorted = batch.slice().sort((a, b) => Number(BigInt(a.shareId) - BigInt(b.shareId)));
+    live.sort((a, b) => Number(BigInt(a.shareId) - BigInt(b.shareId)));
+    let applied: boolean[];
     try {
-      const applied = await this.store.appendEach(
-        sorted.map((w) => w.request),
-        this.project(sorted),
+      applied = await this.store.appendEach(
+        live.map((w) => w.request),
+        this.project(live),
       );
-      return batch.map((w) => applied[sorted.indexOf(w)]);
     } catch (error) {
       if (isDeadlock(error) || error instanceof ConcurrencyError) return batch.map(() => false);
       throw error;
     }
+    live.forEach((w, i) => {
+      if (applied[i]) this.recent.set(w.key, w.after);
+    });
+    return batch.map((w) => {
+      const i = live.indexOf(w);
+      return i >= 0 && applied[i];
+    });
   }
 
   /**
