@@ -664,6 +664,22 @@ const perOp = (cpu: Record<string, number>, group: string, perSecond: number) =>
   cpu[group] === undefined || !perSecond ? undefined : (cpu[group] * 1000) / perSecond;
 const BARE = 'handler on bare node:http';
 
+/** The systems the load processes drove in a scenario or a heartbeat, by their names in the report: those that ran. */
+function systemsOf<M>(run: { leasehold?: M; etcd?: M; bare?: M }): Array<[string, M]> {
+  const all: Array<[string, M | undefined]> = [
+    ['Leasehold', run.leasehold],
+    ['etcd', run.etcd],
+    [BARE, run.bare],
+  ];
+  return all.filter((entry): entry is [string, M] => entry[1] !== undefined);
+}
+
+/** `name: count; …`, or 0 when there are none. */
+const tally = (counts: Record<string, number>) =>
+  Object.entries(counts)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('; ') || '0';
+
 function report(
   scenarios: Scenario[],
   heartbeats: Heartbeat[],
@@ -695,17 +711,9 @@ function report(
   );
   lines.push('|---|---|--:|--:|--:|--:|--:|--:|---|');
   for (const s of scenarios) {
-    for (const [name, m] of [
-      ['Leasehold', s.leasehold],
-      ['etcd', s.etcd],
-      [BARE, s.bare],
-    ] as const) {
-      if (!m) continue;
+    for (const [name, m] of systemsOf(s)) {
       const r = m.result;
-      const other =
-        Object.entries(r.unexpected)
-          .map(([k, v]) => `${k}: ${v}`)
-          .join('; ') || '0';
+      const other = tally(r.unexpected);
       lines.push(
         `| ${scenarioName(s)} | ${name} | ${f0(r.opsPerSec)} | ${f0(r.cyclesPerSec)} | ${r.acquired} | ${r.refused} | ${r.released} | ${other} | ${f2(r.acquireLatency.p50)} / ${f2(r.refusedLatency.p50)} / ${f2(r.releaseLatency.p50)} |`,
       );
@@ -771,12 +779,8 @@ function report(
     }
   }
   for (const s of scenarios) {
-    for (const [name, m] of [
-      ['Leasehold', s.leasehold],
-      ['etcd', s.etcd],
-      [BARE, s.bare],
-    ] as const) {
-      const other = m ? Object.values(m.result.unexpected).reduce((a, b) => a + b, 0) : 0;
+    for (const [name, m] of systemsOf(s)) {
+      const other = Object.values(m.result.unexpected).reduce((a, b) => a + b, 0);
       if (other > 0) {
         notes.push(
           `${scenarioName(s)}, ${name}: ${other} unexpected outcomes (see "other"); a 503 ServerBusy is the service's per-tenant rate limit (RATE_LIMIT_PER_SECOND, passed through to the API) or contention.`,
@@ -799,17 +803,9 @@ function report(
     );
     lines.push('|--:|---|--:|--:|--:|--:|---|--:|---|');
     for (const h of heartbeats) {
-      for (const [name, m] of [
-        ['Leasehold', h.leasehold],
-        ['etcd', h.etcd],
-        [BARE, h.bare],
-      ] as const) {
-        if (!m) continue;
+      for (const [name, m] of systemsOf(h)) {
         const r = m.result;
-        const failed =
-          Object.entries(r.failed)
-            .map(([k, v]) => `${k}: ${v}`)
-            .join('; ') || '0';
+        const failed = tally(r.failed);
         lines.push(
           `| ${f0(h.leases)} | ${name} | ${f0(r.renewalsPerSec)} | ${f2(r.latency.p50)} | ${f2(r.latency.p99)} | ${r.lost ?? '–'} | ${failed} | ${f0(r.maxLagMs)} | ${cores(m.cpu, 'api')} / ${cores(m.cpu, 'postgres')} / ${cores(m.cpu, 'etcd')} / ${cores(m.cpu, 'load')} |`,
         );
