@@ -131,11 +131,10 @@ async function sqlQuery(spec: LoadSpec): Promise<{ run: Query; close: () => Prom
   const { Pool } = await import('pg');
   const { AuditRepository, leaseHistory, LEASE_EVENT_TYPES } = await import('@leasehold/audit');
   const { pathKey } = await import('@leasehold/domain');
-  // The API's pool size (createDataSource's default).
+  const { executorOnPool } = await import('@leasehold/event-store');
+  // The API's pool size (createDataSource's default), and its named prepared statements.
   const pool = new Pool({ connectionString: spec.databaseUrl, max: 20 });
-  const store = {
-    db: { query: async (text: string, params?: unknown[]) => (await pool.query(text, params as unknown[])).rows },
-  };
+  const store = { db: executorOnPool(pool) };
   const audit = new AuditRepository(store as never);
   const keyOf = (path: string) => pathKey(path === '' ? [] : path.split('/'));
   const run: Query = async (scenario, target) => {

@@ -165,6 +165,11 @@ export const executorOn = (client: ClientBase): ConnectionExecutor => ({
   copyIn: (table, columns, rows) => copyIn(client, table, columns, rows),
 });
 
+/** Statements on a pool, each on whichever connection is free, prepared as on a connection (above). */
+export const executorOnPool = (pool: Pool): SqlExecutor => ({
+  query: async <R>(sql: string, params?: unknown[]) => (await pool.query(prepared(sql, params))).rows as R[],
+});
+
 /** The channel notified after a commit that appended events (payload empty); the watch feed listens on it. */
 export const EVENTS_CHANNEL = 'leasehold_events';
 
@@ -203,9 +208,7 @@ export class EventStore {
 
   constructor(dataSource: DataSource) {
     this.pool = (dataSource.driver as PostgresDriver).master as Pool;
-    this.db = {
-      query: async <R>(sql: string, params?: unknown[]) => (await this.pool.query(prepared(sql, params))).rows as R[],
-    };
+    this.db = executorOnPool(this.pool);
   }
 
   /**
