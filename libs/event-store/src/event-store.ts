@@ -375,6 +375,49 @@ export class EventStore {
   }
 
   /**
+   * Commits one batch of writes, each guarded by its stream's version, through appendEach; per
+   * write, whether it applied (false: its stream had moved on, or a deadlock says decide again).
+   * What is shared by the batched writers (NodeWriter, ShareLeaseRepository):
+   * - a write `superseded` says is bound to fail (its writer has since seen a later version of the
+   *   stream) gets false without a statement: on a contended file or share, every request decided
+   *   on the state before the winner's write would otherwise send its own doomed statement;
+   * - the rest go out ordered by `rowId`, so that two batches lock rows in one order and never
+   *   wait for each other in a cycle, in the one statement `statement` builds for them;
+   * - `applied` runs for each write that applied before this returns, so that a writer remembers
+   *   the new state before its next write of the same stream goes out (Batcher keys).
+   */
+  async appendBatch<W extends { request: Omit<AppendRequest, 'projection'> }>(
+    batch: W[],
+    how: {
+      superseded(write: W): boolean;
+      rowId(write: W): string;
+      statement(live: W[]): Statement;
+      applied(write: W): void;
+    },
+  ): Promise<boolean[]> {
+    const live = batch.filter((w) => !how.superseded(w));
+    if (live.length === 0) return batch.map(() => false);
+    live.sort((a, b) => Number(BigInt(how.rowId(a)) - BigInt(how.rowId(b))));
+    let applied: boolean[];
+    try {
+      applied = await this.appendEach(
+        live.map((w) => w.request),
+        how.statement(live),
+      );
+    } catch (error) {
+      if (isDeadlock(error) || error instanceof ConcurrencyError) return batch.map(() => false);
+      throw error;
+    }
+    live.forEach((w, i) => {
+      if (applied[i]) how.applied(w);
+    });
+    return batch.map((w) => {
+      const i = live.indexOf(w);
+      return i >= 0 && applied[i];
+    });
+  }
+
+  /**
    * Appends one event per row the projection statement returns (columns stream_id, stream_version,
    * type, data), in the same statement: for one change that touches many streams, such as closing
    * a chunk of handles. Returns the data of the appended events.

@@ -6,7 +6,6 @@ import {
   ConcurrencyError,
   EventStore,
   eventMetadata,
-  isDeadlock,
   SqlExecutor,
 } from '@leasehold/event-store';
 import { writeBatchSize } from '@leasehold/observability';
@@ -66,7 +65,7 @@ export class NodeWriter {
       if (!sql && before && after) {
         if (!(await this.batches.submit({ request, located, after })))
           throw new ConcurrencyError(request.tenant, request.streamId, expectedVersion);
-        return after; // remembered by write()
+        return after; // remembered by write(), before any later write of the node went out
       }
       await this.store.append(
         { ...request, projection: this.nodes.projectNode(context.tenant, located, after, expectedVersion) },
@@ -82,43 +81,23 @@ export class NodeWriter {
     return after;
   }
 
-  /**
-   * Commits one batch; per update, whether it applied (false: its node had moved on, or a deadlock
-   * says decide again). An update decided on a state this process has since overwritten fails
-   * without a statement: on a hot file, every request decided on the state before the winner's
-   * write would otherwise send its own doomed statement. What applies is remembered before the
-   * next batch holding the same node goes out (the Batcher keeps one update of a node in flight).
-   */
-  private async write(batch: QueuedUpdate[]): Promise<boolean[]> {
-    const live = batch.filter((u) => !this.recent.superseded(u.request.tenant, u.located));
-    if (live.length === 0) return batch.map(() => false);
-    // Rows locked in one order by every batch, so that two batches never wait for each other in a cycle.
-    live.sort((a, b) => Number(BigInt(a.after.fileId) - BigInt(b.after.fileId)));
-    writeBatchSize.observe(live.length);
-    let applied: boolean[];
-    try {
-      applied = await this.store.appendEach(
-        live.map((u) => u.request),
-        this.nodes.projectNodeUpdates(
+  /** Commits one batch (EventStore.appendBatch); per update, whether it applied. */
+  private write(batch: QueuedUpdate[]): Promise<boolean[]> {
+    return this.store.appendBatch(batch, {
+      superseded: (u) => this.recent.superseded(u.request.tenant, u.located),
+      rowId: (u) => u.after.fileId,
+      statement: (live) => {
+        writeBatchSize.observe(live.length);
+        return this.nodes.projectNodeUpdates(
           live.map((u) => ({
             tenant: u.request.tenant,
             located: u.located,
             state: u.after,
             expectedVersion: u.request.expectedVersion,
           })),
-        ),
-      );
-    } catch (error) {
-      // A deadlock with some other writer's transaction only means: decide again.
-      if (isDeadlock(error) || error instanceof ConcurrencyError) return batch.map(() => false);
-      throw error;
-    }
-    live.forEach((u, i) => {
-      if (applied[i]) this.recent.remember(u.request.tenant, { ...u.located, node: u.after });
-    });
-    return batch.map((u) => {
-      const i = live.indexOf(u);
-      return i >= 0 && applied[i];
+        );
+      },
+      applied: (u) => this.recent.remember(u.request.tenant, { ...u.located, node: u.after }),
     });
   }
 }

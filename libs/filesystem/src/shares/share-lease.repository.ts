@@ -6,7 +6,6 @@ import {
   ConcurrencyError,
   eventMetadata,
   EventStore,
-  isDeadlock,
   SqlExecutor,
   Statement,
 } from '@leasehold/event-store';
@@ -232,34 +231,16 @@ export class ShareLeaseRepository {
     return !!known && known.shareId === write.shareId && known.version > write.request.expectedVersion;
   }
 
-  /**
-   * Commits one batch; per write, whether it applied (false: its share had moved on, or a deadlock
-   * says decide again). A write decided on a state this process has since overwritten fails
-   * without a statement, and what applies is remembered before the next write of the share goes
-   * out, as NodeWriter does: after a release, the waiting candidates' acquires cost no statements.
-   */
-  private async writeBatch(batch: LeaseWrite[]): Promise<boolean[]> {
-    const live = batch.filter((w) => !this.superseded(w));
-    if (live.length === 0) return batch.map(() => false);
-    shareLeaseBatchSize.observe({ statement: 'write' }, live.length);
-    // Rows locked in one order by every batch, so that two batches never wait for each other in a cycle.
-    live.sort((a, b) => Number(BigInt(a.shareId) - BigInt(b.shareId)));
-    let applied: boolean[];
-    try {
-      applied = await this.store.appendEach(
-        live.map((w) => w.request),
-        this.project(live),
-      );
-    } catch (error) {
-      if (isDeadlock(error) || error instanceof ConcurrencyError) return batch.map(() => false);
-      throw error;
-    }
-    live.forEach((w, i) => {
-      if (applied[i]) this.recent.set(w.key, w.after);
-    });
-    return batch.map((w) => {
-      const i = live.indexOf(w);
-      return i >= 0 && applied[i];
+  /** Commits one batch (EventStore.appendBatch); per write, whether it applied. */
+  private writeBatch(batch: LeaseWrite[]): Promise<boolean[]> {
+    return this.store.appendBatch(batch, {
+      superseded: (w) => this.superseded(w),
+      rowId: (w) => w.shareId,
+      statement: (live) => {
+        shareLeaseBatchSize.observe({ statement: 'write' }, live.length);
+        return this.project(live);
+      },
+      applied: (w) => this.recent.set(w.key, w.after),
     });
   }
 
