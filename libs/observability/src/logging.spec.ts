@@ -1,5 +1,6 @@
+import Fastify from 'fastify';
 import { Writable } from 'node:stream';
-import { createLogger, flatLineLogger, PinoNestLogger, scrub } from './logging';
+import { createLogger, fastifyLogging, flatLineLogger, PinoNestLogger, scrub } from './logging';
 
 function capture() {
   const lines: string[] = [];
@@ -50,4 +51,17 @@ describe('secrets never reach a log line', () => {
     expect(line).toMatchObject({ name: 'test', requestId: 'r1', status: 201, msg: 'request' });
     for (const field of ['authorization', 'key', 'token']) expect(line[field]).toBe('[redacted]');
   });
+});
+
+test("Fastify's requests log through the service's logger itself, with no child made per request", async () => {
+  const { logger, lines } = capture();
+  const fastify = Fastify(fastifyLogging(logger));
+  fastify.get('/', async (request) => {
+    request.log.info('from a handler');
+    return { same: request.log === logger };
+  });
+  const response = await fastify.inject({ method: 'GET', url: '/' });
+  await fastify.close();
+  expect(response.json()).toEqual({ same: true });
+  expect(lines.map((line) => JSON.parse(line).msg)).toContain('from a handler');
 });
