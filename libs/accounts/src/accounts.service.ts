@@ -1,7 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Caller, SYSTEM_CALLER } from '@leasehold/domain';
-import { EventStore, eventMetadata, isUniqueViolation, retryOnConcurrency, SqlExecutor } from '@leasehold/event-store';
-import { LRUCache } from 'lru-cache';
+import {
+  EventStore,
+  eventMetadata,
+  expiringCache,
+  isUniqueViolation,
+  retryOnConcurrency,
+  SqlExecutor,
+} from '@leasehold/event-store';
 import { randomBytes } from 'node:crypto';
 import { AccountEvent, accountRow, accountStream } from './account.events';
 import { KeyCipher } from './key-cipher';
@@ -45,17 +51,8 @@ export class AccountError extends Error {
 @Injectable()
 export class AccountsService {
   private readonly logger = new Logger('Accounts');
-  // ttlResolution 0: no 1 ms timer per lookup (libs/filesystem/src/nodes/recent-nodes.ts says why).
-  private readonly known = new LRUCache<string, Buffer[]>({
-    max: KEY_CACHE_ENTRIES,
-    ttl: KEY_CACHE_MS,
-    ttlResolution: 0,
-  });
-  private readonly unknown = new LRUCache<string, true>({
-    max: KEY_CACHE_ENTRIES,
-    ttl: KEY_CACHE_MS,
-    ttlResolution: 0,
-  });
+  private readonly known = expiringCache<string, Buffer[]>({ max: KEY_CACHE_ENTRIES, ttl: KEY_CACHE_MS });
+  private readonly unknown = expiringCache<string, true>({ max: KEY_CACHE_ENTRIES, ttl: KEY_CACHE_MS });
   /** Concurrent requests for one account share one query. */
   private readonly loading = new Map<string, Promise<Buffer[] | undefined>>();
   private readonly warnedDevelopmentKey = new Set<string>();

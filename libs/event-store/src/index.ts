@@ -7,3 +7,4 @@ export * from './event-store.module';
 export * from './retry';
 export * from './batcher';
 export * from './copy';
+export * from './expiring-cache';

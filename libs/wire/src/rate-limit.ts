@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { LEASEHOLD_CONFIG, LeaseholdConfig } from '@leasehold/config';
+import { expiringCache } from '@leasehold/event-store';
 import Redis from 'ioredis';
-import { LRUCache } from 'lru-cache';
 
 /**
  * Claims up to ARGV[1] requests of the tenant's budget ARGV[2] in the one-second window KEYS[1]
@@ -52,9 +52,8 @@ const SLICE_OF_RATE = 1 / 20;
 export class RateLimiter implements OnApplicationShutdown {
   private readonly logger = new Logger('RateLimiter');
   private readonly redis?: ClaimingRedis;
-  // Bounded: a slice lives for its second and the next (its rate sizes the next claim). ttlResolution 0:
-  // no 1 ms timer per lookup (libs/filesystem/src/nodes/recent-nodes.ts says why).
-  private readonly slices = new LRUCache<string, Slice>({ max: 100_000, ttl: 2_000, ttlResolution: 0 });
+  // Bounded: a slice lives for its second and the next (its rate sizes the next claim).
+  private readonly slices = expiringCache<string, Slice>({ max: 100_000, ttl: 2_000 });
   private lastWarning = 0;
 
   constructor(@Inject(LEASEHOLD_CONFIG) private readonly config: LeaseholdConfig) {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { pathKey } from '@leasehold/domain';
-import { LRUCache } from 'lru-cache';
+import { expiringCache } from '@leasehold/event-store';
 import type { Located } from './node.repository';
 
 /** Enough for every file a busy process touches in a while; about 1 KiB each. */
@@ -29,9 +29,7 @@ interface Reads {
  */
 @Injectable()
 export class RecentNodes {
-  // ttlResolution 0: lru-cache otherwise arms a 1 ms timer per lookup to cache the clock, one more
-  // event-loop wake-up per request (about 0.1 ms of CPU each on the bench machine).
-  private readonly entries = new LRUCache<string, Located>({ max: CAPACITY, ttl: REMEMBER_MS, ttlResolution: 0 });
+  private readonly entries = expiringCache<string, Located>({ max: CAPACITY, ttl: REMEMBER_MS });
   private readonly reads = new Map<string, Reads>();
 
   get(tenant: string, share: string, path: string[]): Located | undefined {

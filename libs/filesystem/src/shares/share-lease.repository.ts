@@ -6,11 +6,11 @@ import {
   ConcurrencyError,
   eventMetadata,
   EventStore,
+  expiringCache,
   SqlExecutor,
   Statement,
 } from '@leasehold/event-store';
 import { shareLeaseBatchSize } from '@leasehold/observability';
-import { LRUCache } from 'lru-cache';
 import { ShareColumns, ShareRow, toShareRow } from '../nodes/node.repository';
 import { READ_AT, shareLeaseColumns, shareLeaseOf, ShareLeaseRow } from './share-lease.row';
 import { forLeaseSubject, ShareSnapshotState, snapshotLease, shareStream, withSnapshotLease } from './share.events';
@@ -133,8 +133,7 @@ export class ShareLeaseRepository {
     key: (write) => write.shareId,
   });
 
-  // ttlResolution 0: no 1 ms timer per lookup (RecentNodes says why).
-  private readonly recent = new LRUCache<string, LeasedShare>({ max: REMEMBERED, ttl: REMEMBER_MS, ttlResolution: 0 });
+  private readonly recent = expiringCache<string, LeasedShare>({ max: REMEMBERED, ttl: REMEMBER_MS });
   /**
    * PostgreSQL's clock minus this process's, from the last batch read: a little low (the row was
    * read before its answer arrived), so estimates of PostgreSQL's clock lag it rather than lead it.
