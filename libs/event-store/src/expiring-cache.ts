@@ -7,7 +7,7 @@ import { LRUCache, type Perf } from 'lru-cache';
  *   event-loop wake-up per request (about 0.1 ms of CPU each on the bench machine);
  * - noDeleteOnStaleGet: an expired entry stays until its key is set again or the LRU evicts it.
  *   lru-cache 11 deleting a cache's only entry resets every slot, so a process that remembered one
- *   tenant paid 1.3-1.6 ms on its first request after a few quiet seconds (bench/README.md).
+ *   tenant paid 1.3-2.3 ms more on its first request after two quiet seconds (bench/README.md).
  *
  * `perf` is the clock, for tests.
  */
