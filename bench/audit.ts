@@ -48,7 +48,9 @@ const CONFIG = {
   tenants: envInteger('BENCH_AUDIT_TENANTS', 50, 1, 99),
   shares: envInteger('BENCH_AUDIT_SHARES', 2, 1, 20),
   requests: envInteger('BENCH_AUDIT_REQUESTS', 1000, 10, 1_000_000),
-  warmup: envInteger('BENCH_AUDIT_WARMUP', 100, 0, 100_000),
+  // Both Node processes (the API and the load process, new for each row) run well below their
+  // steady pace until V8 has compiled their hot paths: bench/README.md, audit, "Warm-up".
+  warmup: envInteger('BENCH_AUDIT_WARMUP', 2000, 0, 100_000),
   concurrency: envInteger('BENCH_AUDIT_CONCURRENCY', 8, 2, 64),
   validate: envInteger('BENCH_AUDIT_VALIDATE', 500, 0, 100_000),
   rounds: envInteger('BENCH_AUDIT_ROUNDS', 2, 1, 10),

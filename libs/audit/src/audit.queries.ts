@@ -66,7 +66,7 @@ export class LeaseHistoryHandler implements IQueryHandler<LeaseHistoryQuery> {
 
   async execute({ context, share, pathKey, after, limit }: LeaseHistoryQuery) {
     const filter: AuditFilter = { share, pathKey, wholeStreams: true, type: LEASE_EVENT_TYPES };
-    const { events, more } = await this.audit.query(context.tenant, filter, 'asc', after, limit);
+    const { events, more } = await this.audit.timeline(context.tenant, filter, after, limit);
     return { timeline: leaseHistory(events), last: events[events.length - 1]?.seq, more };
   }
 }

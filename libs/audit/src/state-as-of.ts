@@ -13,7 +13,7 @@ import {
 } from '@leasehold/domain';
 import { leaseSnapshotOf, NODE_STREAM_PREFIX, SHARE_STREAM_PREFIX } from '@leasehold/filesystem';
 import { HANDLE_STREAM_PREFIX, HandleOpened } from '@leasehold/handles';
-import { AuditEvent } from './audit.repository';
+import { AuditEvent, TimelineEvent } from './audit.repository';
 
 export interface OpenHandleAsOf {
   handleId: string;
@@ -170,7 +170,7 @@ export const LEASE_EVENT_TYPES = Object.keys(LEASE_EVENTS);
  * Who acquired, renewed, changed, broke and released the lease on a path (each file that has been
  * at it, or a share's root: the share's lease and its snapshots'), and when it expired, oldest first.
  */
-export function leaseHistory(events: AuditEvent[]): LeaseHistoryEntry[] {
+export function leaseHistory(events: TimelineEvent[]): LeaseHistoryEntry[] {
   return events
     .filter((e) => e.type in LEASE_EVENTS)
     .map((e) => {
