@@ -129,26 +129,24 @@ function httpQuery(spec: LoadSpec, concurrency: number): { run: Query; close: ()
 async function sqlQuery(spec: LoadSpec): Promise<{ run: Query; close: () => Promise<void> }> {
   // Loaded here so the HTTP load process stays small.
   const { Pool } = await import('pg');
-  const { AuditRepository, leaseHistory, LEASE_EVENT_TYPES } = await import('@leasehold/audit');
-  const { pathKey } = await import('@leasehold/domain');
+  const { AuditRepository, LeaseHistoryHandler, LeaseHistoryQuery } = await import('@leasehold/audit');
+  const { pathKey, SYSTEM_CALLER } = await import('@leasehold/domain');
   const { executorOnPool } = await import('@leasehold/event-store');
   // The API's pool size (createDataSource's default), and its named prepared statements.
   const pool = new Pool({ connectionString: spec.databaseUrl, max: 20 });
   const store = { db: executorOnPool(pool) };
   const audit = new AuditRepository(store as never);
+  const history = new LeaseHistoryHandler(audit);
   const keyOf = (path: string) => pathKey(path === '' ? [] : path.split('/'));
   const run: Query = async (scenario, target) => {
     const account = target.account ?? spec.account;
     if (scenario.kind === 'history') {
-      // The first page of the lease history, as the API reads it.
-      const { events } = await audit.query(
-        account,
-        { share: target.share, pathKey: keyOf(target.path), recursive: false, type: LEASE_EVENT_TYPES },
-        'asc',
-        undefined,
-        1000,
+      // The first page of the lease history, through the API's own query handler.
+      const context = { ...SYSTEM_CALLER, tenant: account, now: new Date() };
+      const { timeline } = await history.execute(
+        new LeaseHistoryQuery(context, target.share, keyOf(target.path), undefined, 1000),
       );
-      return { returned: leaseHistory(events).length, fetched: events.length };
+      return { returned: timeline.length, fetched: timeline.length };
     }
     const page = await audit.query(
       account,

@@ -22,10 +22,11 @@ import {
   auditProjection,
   BATCH_BYTES,
   BATCH_EVENTS,
-  LEASE_EVENT_TYPES,
+  LeaseHistoryHandler,
+  LeaseHistoryQuery,
 } from '@leasehold/audit';
 import { createDataSource, EventStore } from '@leasehold/event-store';
-import { pathKey } from '@leasehold/domain';
+import { pathKey, SYSTEM_CALLER } from '@leasehold/domain';
 import { ChildProcess, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -544,15 +545,11 @@ async function capturedStatements(t: Targets): Promise<{ label: string; text: st
      ORDER BY abs(rows - $2) LIMIT 1`,
     [ACCOUNT, t.rowsPerFile.p50],
   );
-  // The first page of a file's lease history, as the API reads it.
+  // The first page of a file's lease history, through the API's own query handler.
+  const history = new LeaseHistoryHandler(audit);
+  const context = { ...SYSTEM_CALLER, tenant: ACCOUNT, now: new Date() };
   const leaseHistoryPage = (share: string, path: string) =>
-    audit.query(
-      ACCOUNT,
-      { share, pathKey: key(path), wholeStreams: true, type: LEASE_EVENT_TYPES },
-      'asc',
-      undefined,
-      1000,
-    );
+    history.execute(new LeaseHistoryQuery(context, share, key(path), undefined, 1000));
   const cases: { label: string; run: () => Promise<unknown> }[] = [
     {
       label: `history of a median file (${median.share}/${median.path})`,
