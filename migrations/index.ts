@@ -22,6 +22,7 @@ import { DropHandleSequences1764800000000 } from './1764800000000-DropHandleSequ
 import { ChunkClosures1764900000000 } from './1764900000000-ChunkClosures';
 import { Lz4Toast1765000000000 } from './1765000000000-Lz4Toast';
 import { AuditKeyLeadsWithTenant1765100000000 } from './1765100000000-AuditKeyLeadsWithTenant';
+import { KeysCollateC1765200000000 } from './1765200000000-KeysCollateC';
 
 /** Every migration, in order. Listed as classes so they run the same from sources and from dist. */
 export const migrations = [
@@ -49,4 +50,5 @@ export const migrations = [
   ChunkClosures1764900000000,
   Lz4Toast1765000000000,
   AuditKeyLeadsWithTenant1765100000000,
+  KeysCollateC1765200000000,
 ];

@@ -67,7 +67,7 @@ export class ShareRepository {
   /** One tenant's shares whose names start with `prefix`, after `after`, at most `limit`, by name. */
   async list(tenant: string, prefix: string, after: string, limit: number): Promise<ReadShare[]> {
     const rows = await this.store.db.query<ShareRow>(
-      `SELECT *, ${READ_AT} FROM shares WHERE tenant = $1 AND name COLLATE "C" > $2 AND starts_with(name, $3) ORDER BY name COLLATE "C" LIMIT $4`,
+      `SELECT *, ${READ_AT} FROM shares WHERE tenant = $1 AND name > $2 AND starts_with(name, $3) ORDER BY name LIMIT $4`,
       [tenant, after, prefix, limit],
     );
     return rows.map(toShare);
