@@ -1,6 +1,8 @@
 // The schema as the migrations leave it, on a database whose default collation is not byte order.
 import { Client } from 'pg';
 import { createDataSource, migrateDatabase } from '../../libs/event-store/src/database';
+import { EventStore } from '../../libs/event-store/src';
+import { ShareRepository } from '../../libs/filesystem/src';
 import { KeysCollateC1765200000000 } from '../../migrations/1765200000000-KeysCollateC';
 
 jest.setTimeout(120_000);
@@ -9,8 +11,9 @@ const server = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5
 const name = `leasehold_schema_${process.pid}_${Date.now().toString(36)}`;
 const url = `${server}/${name}`;
 
-async function admin<T>(run: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: `${server}/postgres` });
+/** Runs `run` on a connection of its own to `database`. */
+async function connected<T>(database: string, run: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: `${server}/${database}` });
   await client.connect();
   try {
     return await run(client);
@@ -21,10 +24,8 @@ async function admin<T>(run: (client: Client) => Promise<T>): Promise<T> {
 
 /** Every text column an index of the service's tables names directly, and every tenant column, with its collation. */
 async function keyColumns(): Promise<string[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ column: string }>(
+  const { rows } = await connected(name, (c) =>
+    c.query<{ column: string }>(
       `SELECT format('%s.%s %s', t.relname, a.attname, co.collname) AS column
        FROM pg_attribute a
        JOIN pg_class t ON t.oid = a.attrelid AND t.relkind = 'r'
@@ -33,24 +34,22 @@ async function keyColumns(): Promise<string[]> {
        WHERE a.atttypid = 'text'::regtype AND a.attnum > 0 AND NOT a.attisdropped AND t.relname <> 'schema_migrations'
          AND (a.attname = 'tenant' OR EXISTS (SELECT FROM pg_index x WHERE x.indrelid = t.oid AND a.attnum = ANY (x.indkey::int2[])))
        ORDER BY 1`,
-    );
-    return rows.map((r) => r.column);
-  } finally {
-    await client.end();
-  }
+    ),
+  );
+  return rows.map((r) => r.column);
 }
 
 beforeAll(async () => {
   // ICU's en-US puts "B" between "a" and "c", as a cluster initialised in en_US.UTF-8 does; every
   // machine's PostgreSQL has ICU, not every machine has that locale.
-  await admin((c) =>
+  await connected('postgres', (c) =>
     c.query(`CREATE DATABASE ${name} TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu ICU_LOCALE 'en-US'
              LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'`),
   );
   await migrateDatabase(url);
 });
 
-afterAll(() => admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)));
+afterAll(() => connected('postgres', (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)));
 
 test('every indexed text column and every tenant column compares as bytes, whatever the database default (reverting undoes it)', async () => {
   const migrated = await keyColumns();
@@ -73,26 +72,31 @@ test('every indexed text column and every tenant column compares as bytes, whate
   expect(await keyColumns()).toEqual(migrated);
 });
 
-test('keys sort as bytes where the database default would not', async () => {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    const names = ['b', 'A', 'a', 'B'];
-    await client.query(
+test('share listing pages in byte order where the database default would not', async () => {
+  const names = ['b', 'A', 'a', 'B'];
+  const byDefault = await connected(name, async (c) => {
+    await c.query(
       `INSERT INTO shares (tenant, name, share_id, quota, metadata, etag, last_modified, version)
        SELECT 'collation', n, 900000 + i, 1, '{}', 'x', now(), 1 FROM unnest($1::text[]) WITH ORDINALITY AS u(n, i)`,
       [names],
     );
-    const byDefault = await client.query<{ name: string }>(
+    const { rows } = await c.query<{ name: string }>(
       `SELECT name FROM shares WHERE tenant = 'collation' ORDER BY name COLLATE "default"`,
     );
-    const asStored = await client.query<{ name: string }>(
-      `SELECT name FROM shares WHERE tenant = 'collation' ORDER BY name`,
-    );
-    // The database's own order differs, so the second assertion is not true by accident.
-    expect(byDefault.rows.map((r) => r.name)).toEqual(['a', 'A', 'b', 'B']);
-    expect(asStored.rows.map((r) => r.name)).toEqual(['A', 'B', 'a', 'b']);
+    return rows.map((r) => r.name);
+  });
+  // The database's own order differs, so the listing's is not byte order by accident.
+  expect(byDefault).toEqual(['a', 'A', 'b', 'B']);
+
+  const db = await createDataSource(url, 1).initialize();
+  try {
+    const shares = new ShareRepository(new EventStore(db));
+    const listed = async (after: string, limit: number) =>
+      (await shares.list('collation', '', after, limit)).map((s) => s.name);
+    expect(await listed('', 10)).toEqual(['A', 'B', 'a', 'b']);
+    // The marker is the last name of a page: the next page starts after it in the same order.
+    expect(await listed('B', 10)).toEqual(['a', 'b']);
   } finally {
-    await client.end();
+    await db.destroy();
   }
 });
