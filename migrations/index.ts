@@ -23,6 +23,7 @@ import { ChunkClosures1764900000000 } from './1764900000000-ChunkClosures';
 import { Lz4Toast1765000000000 } from './1765000000000-Lz4Toast';
 import { AuditKeyLeadsWithTenant1765100000000 } from './1765100000000-AuditKeyLeadsWithTenant';
 import { KeysCollateC1765200000000 } from './1765200000000-KeysCollateC';
+import { AuditIndexesStayHot1765300000000 } from './1765300000000-AuditIndexesStayHot';
 
 /** Every migration, in order. Listed as classes so they run the same from sources and from dist. */
 export const migrations = [
@@ -51,4 +52,5 @@ export const migrations = [
   Lz4Toast1765000000000,
   AuditKeyLeadsWithTenant1765100000000,
   KeysCollateC1765200000000,
+  AuditIndexesStayHot1765300000000,
 ];

@@ -2,7 +2,7 @@ import { RestError } from '@azure/storage-file-share';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '../../libs/accounts/src';
-import { AsyncProjector, auditProjection, AsyncProjection } from '../../libs/audit/src';
+import { AsyncProjector, auditProjection, AsyncProjection, AuditRepository } from '../../libs/audit/src';
 import { ConnectionExecutor, EventStore } from '../../libs/event-store/src';
 import { AuditedService, startAuditedService } from '../support/audited-service';
 import { TestService, uniqueShare } from '../support/service';
@@ -607,6 +607,58 @@ describe('audit trail', () => {
     expect(ordered.filter((r) => r.first !== 'tenant')).toEqual([]);
     expect(rows.find((r) => r.name === 'audit_log_pkey')?.columns).toBe('tenant,seq');
     expect(rows.map((r) => r.name)).not.toContain('audit_by_tenant');
+  });
+
+  it("finds a client request's events in every bucket of seq its index is cut into, through that index", async () => {
+    const share = service.serviceClient().getShareClient(uniqueShare('buckets'));
+    await share.create();
+    const requestId = `buckets-${randomUUID()}`;
+    const mkdir = async (name: string) => {
+      const res = await sendRaw(service.url, {
+        method: 'PUT',
+        path: `/${DEVELOPMENT_ACCOUNT}/${share.name}/${name}`,
+        query: 'restype=directory',
+        headers: { 'x-ms-client-request-id': requestId },
+        signer,
+      });
+      expect(res.status).toBe(201);
+    };
+    await mkdir('early');
+    await catchUp();
+    // The next rows are numbered across a bucket boundary (2^20 rows a bucket), an empty bucket after the first row's.
+    await pool.query(
+      `SELECT setval('audit_log_seq_seq', ((SELECT last_value FROM audit_log_seq_seq) / 1048576 + 3) * 1048576 - 3)`,
+    );
+    for (const name of ['a', 'b', 'c', 'd']) await mkdir(name);
+    await catchUp();
+    const { rows } = await pool.query<{ bucket: string }>(
+      `SELECT (seq / 1048576 - min(seq / 1048576) OVER ())::text AS bucket FROM audit_log WHERE client_request_id = $1 ORDER BY seq`,
+      [requestId],
+    );
+    expect(rows.map((r) => r.bucket)).toEqual(['0', '2', '2', '3', '3']);
+
+    const found = await all(`/${DEVELOPMENT_ACCOUNT}`, `comp=auditevents&order=asc&clientrequestid=${requestId}`);
+    expect(found.map((e) => [e.type, e.path])).toEqual(
+      ['early', 'a', 'b', 'c', 'd'].map((name) => ['DirectoryCreated', name]),
+    );
+    const newest = await all(`/${DEVELOPMENT_ACCOUNT}`, `comp=auditevents&order=desc&clientrequestid=${requestId}`);
+    expect(newest.map((e) => e.path)).toEqual(['d', 'c', 'b', 'a', 'early']);
+
+    // The statement the repository sends names the index's buckets as the index does: a planner can
+    // use an expression index only for that same expression.
+    const sent: { text: string; params: unknown[] }[] = [];
+    const recorder = { db: { query: async (text: string, params: unknown[]) => (sent.push({ text, params }), []) } };
+    await new AuditRepository(recorder as never).query(
+      DEVELOPMENT_ACCOUNT,
+      { clientRequestId: requestId },
+      'asc',
+      undefined,
+      10,
+    );
+    const [index] = (await pool.query(`SELECT pg_get_indexdef('audit_by_client_request'::regclass) AS def`)).rows;
+    const divisor = /\(seq \/ (\d+)\)/.exec(index.def)?.[1];
+    expect(divisor).toBe('1048576');
+    expect(sent[0].text).toContain(`seq / ${divisor} = ANY(`);
   });
 
   it('runs as one instance: a second projector cannot lead while the first does', async () => {

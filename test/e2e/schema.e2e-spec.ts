@@ -4,6 +4,7 @@ import { createDataSource, migrateDatabase } from '../../libs/event-store/src/da
 import { EventStore } from '../../libs/event-store/src';
 import { ShareRepository } from '../../libs/filesystem/src';
 import { KeysCollateC1765200000000 } from '../../migrations/1765200000000-KeysCollateC';
+import { AuditIndexesStayHot1765300000000 } from '../../migrations/1765300000000-AuditIndexesStayHot';
 
 jest.setTimeout(120_000);
 
@@ -99,4 +100,38 @@ test('share listing pages in byte order where the database default would not', a
   } finally {
     await db.destroy();
   }
+});
+
+test('the audit indexes whose keys come in no order are kept small or bucketed by seq (reverting undoes it)', async () => {
+  const defs = () =>
+    connected(name, async (c) => {
+      const { rows } = await c.query<{ def: string }>(
+        `SELECT indexdef AS def FROM pg_indexes
+         WHERE tablename = 'audit_log' AND indexname IN ('audit_by_path', 'audit_by_stream', 'audit_by_client_request')
+         ORDER BY indexname`,
+      );
+      return rows.map((r) => r.def.replace('CREATE INDEX ', '').replace(' ON public.audit_log USING btree', ''));
+    });
+  const migrated = [
+    'audit_by_client_request (tenant, ((seq / 1048576)), client_request_id) WHERE (client_request_id IS NOT NULL)',
+    'audit_by_path (tenant, share, path_key text_pattern_ops)',
+    'audit_by_stream (tenant, stream_id)',
+  ];
+  expect(await defs()).toEqual(migrated);
+
+  const db = await createDataSource(url, 1).initialize();
+  const runner = db.createQueryRunner();
+  try {
+    await new AuditIndexesStayHot1765300000000().down(runner);
+    expect(await defs()).toEqual([
+      'audit_by_client_request (tenant, client_request_id, seq) WHERE (client_request_id IS NOT NULL)',
+      'audit_by_path (tenant, share, path_key text_pattern_ops, seq)',
+      'audit_by_stream (tenant, stream_id, seq)',
+    ]);
+    await new AuditIndexesStayHot1765300000000().up(runner);
+  } finally {
+    await runner.release();
+    await db.destroy();
+  }
+  expect(await defs()).toEqual(migrated);
 });

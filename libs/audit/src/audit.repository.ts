@@ -136,7 +136,13 @@ function where(tenant: string, filter: AuditFilter, params: unknown[]): string {
     clauses.push(`(handle_id = ${id} OR handle_ids @> ARRAY[${id}::bigint])`);
   }
   if (filter.jobId) clauses.push(`job_id = ${add(filter.jobId)}`);
-  if (filter.clientRequestId) clauses.push(`client_request_id = ${add(filter.clientRequestId)}`);
+  // Its index is bucketed by seq (migrations/1765300000000-AuditIndexesStayHot.ts, whose
+  // expression this must repeat for the planner to use it): one probe per bucket of the tenant's log.
+  if (filter.clientRequestId)
+    clauses.push(
+      `client_request_id = ${add(filter.clientRequestId)} AND seq / 1048576 = ANY(ARRAY(SELECT generate_series(
+         (SELECT min(seq) FROM audit_log WHERE tenant = $1) / 1048576, (SELECT max(seq) FROM audit_log WHERE tenant = $1) / 1048576)))`,
+    );
   if (filter.principal) clauses.push(`principal = ${add(filter.principal)}`);
   if (filter.from) clauses.push(`recorded_at >= ${add(filter.from)}`);
   if (filter.to) clauses.push(`recorded_at <= ${add(filter.to)}`);
