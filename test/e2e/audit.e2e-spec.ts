@@ -609,7 +609,7 @@ describe('audit trail', () => {
     expect(rows.map((r) => r.name)).not.toContain('audit_by_tenant');
   });
 
-  it("finds a client request's events in every bucket of seq its index is cut into, through that index", async () => {
+  it("finds a client request's events in every bucket of seq its index is cut into, with the index's own buckets", async () => {
     const share = service.serviceClient().getShareClient(uniqueShare('buckets'));
     await share.create();
     const requestId = `buckets-${randomUUID()}`;
