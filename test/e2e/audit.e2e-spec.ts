@@ -2,7 +2,13 @@ import { RestError } from '@azure/storage-file-share';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '../../libs/accounts/src';
-import { AsyncProjector, auditProjection, AsyncProjection, AuditRepository } from '../../libs/audit/src';
+import {
+  AsyncProjector,
+  auditProjection,
+  AsyncProjection,
+  AuditRepository,
+  CLIENT_REQUEST_BUCKET,
+} from '../../libs/audit/src';
 import { ConnectionExecutor, EventStore } from '../../libs/event-store/src';
 import { AuditedService, startAuditedService } from '../support/audited-service';
 import { TestService, uniqueShare } from '../support/service';
@@ -657,7 +663,7 @@ describe('audit trail', () => {
     );
     const [index] = (await pool.query(`SELECT pg_get_indexdef('audit_by_client_request'::regclass) AS def`)).rows;
     const divisor = /\(seq \/ (\d+)\)/.exec(index.def)?.[1];
-    expect(divisor).toBe('1048576');
+    expect(divisor).toBe(String(CLIENT_REQUEST_BUCKET));
     expect(sent[0].text).toContain(`seq / ${divisor} = ANY(`);
   });
 

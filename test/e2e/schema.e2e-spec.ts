@@ -1,5 +1,6 @@
 // The schema as the migrations leave it, on a database whose default collation is not byte order.
 import { Client } from 'pg';
+import type { DataSource, QueryRunner } from 'typeorm';
 import { createDataSource, migrateDatabase } from '../../libs/event-store/src/database';
 import { EventStore } from '../../libs/event-store/src';
 import { ShareRepository } from '../../libs/filesystem/src';
@@ -40,6 +41,18 @@ async function keyColumns(): Promise<string[]> {
   return rows.map((r) => r.column);
 }
 
+/** Runs `run` with a query runner on the test database, as the migrations get one. */
+async function withRunner(run: (runner: QueryRunner, db: DataSource) => Promise<void>): Promise<void> {
+  const db = await createDataSource(url, 1).initialize();
+  const runner = db.createQueryRunner();
+  try {
+    await run(runner, db);
+  } finally {
+    await runner.release();
+    await db.destroy();
+  }
+}
+
 beforeAll(async () => {
   // ICU's en-US puts "B" between "a" and "c", as a cluster initialised in en_US.UTF-8 does; every
   // machine's PostgreSQL has ICU, not every machine has that locale.
@@ -58,18 +71,13 @@ test('every indexed text column and every tenant column compares as bytes, whate
   expect(migrated.filter((c) => !c.endsWith(' C'))).toEqual([]);
 
   // This migration's own down and up, whichever migrations come after it.
-  const db = await createDataSource(url, 1).initialize();
-  const runner = db.createQueryRunner();
-  try {
+  await withRunner(async (runner) => {
     await new KeysCollateC1765200000000().down(runner);
     expect((await keyColumns()).filter((c) => !c.endsWith(' C'))).toEqual(
       migrated.map((c) => c.replace(/ C$/, ' default')),
     );
     await new KeysCollateC1765200000000().up(runner);
-  } finally {
-    await runner.release();
-    await db.destroy();
-  }
+  });
   expect(await keyColumns()).toEqual(migrated);
 });
 
@@ -89,17 +97,14 @@ test('share listing pages in byte order where the database default would not', a
   // The database's own order differs, so the listing's is not byte order by accident.
   expect(byDefault).toEqual(['a', 'A', 'b', 'B']);
 
-  const db = await createDataSource(url, 1).initialize();
-  try {
+  await withRunner(async (_runner, db) => {
     const shares = new ShareRepository(new EventStore(db));
     const listed = async (after: string, limit: number) =>
       (await shares.list('collation', '', after, limit)).map((s) => s.name);
     expect(await listed('', 10)).toEqual(['A', 'B', 'a', 'b']);
     // The marker is the last name of a page: the next page starts after it in the same order.
     expect(await listed('B', 10)).toEqual(['a', 'b']);
-  } finally {
-    await db.destroy();
-  }
+  });
 });
 
 test('the audit indexes whose keys come in no order are kept small or bucketed by seq (reverting undoes it)', async () => {
@@ -119,9 +124,7 @@ test('the audit indexes whose keys come in no order are kept small or bucketed b
   ];
   expect(await defs()).toEqual(migrated);
 
-  const db = await createDataSource(url, 1).initialize();
-  const runner = db.createQueryRunner();
-  try {
+  await withRunner(async (runner) => {
     await new AuditIndexesStayHot1765300000000().down(runner);
     expect(await defs()).toEqual([
       'audit_by_client_request (tenant, client_request_id, seq) WHERE (client_request_id IS NOT NULL)',
@@ -129,9 +132,6 @@ test('the audit indexes whose keys come in no order are kept small or bucketed b
       'audit_by_stream (tenant, stream_id, seq)',
     ]);
     await new AuditIndexesStayHot1765300000000().up(runner);
-  } finally {
-    await runner.release();
-    await db.destroy();
-  }
+  });
   expect(await defs()).toEqual(migrated);
 });

@@ -110,6 +110,12 @@ const ROW_COLUMNS =
 /** A timeline's: each column costs the API its parsing, row after row (bench/README.md, audit). */
 const TIMELINE_COLUMNS = 'a.seq, a.type, a.path, a.request_id, a.client_request_id, a.principal, a.recorded_at';
 
+/**
+ * Rows of seq in a bucket of audit_by_client_request (migrations/1765300000000-AuditIndexesStayHot.ts):
+ * a lookup must divide seq by the index's own divisor for the planner to use the index.
+ */
+export const CLIENT_REQUEST_BUCKET = 1048576;
+
 const likePrefix = (key: string) => `${key.replace(/[\\%_]/g, (c) => `\\${c}`)}/%`;
 
 /** Builds the WHERE clause of an audit query; every query is confined to one tenant first. */
@@ -136,13 +142,14 @@ function where(tenant: string, filter: AuditFilter, params: unknown[]): string {
     clauses.push(`(handle_id = ${id} OR handle_ids @> ARRAY[${id}::bigint])`);
   }
   if (filter.jobId) clauses.push(`job_id = ${add(filter.jobId)}`);
-  // Its index is bucketed by seq (migrations/1765300000000-AuditIndexesStayHot.ts, whose
-  // expression this must repeat for the planner to use it): one probe per bucket of the tenant's log.
-  if (filter.clientRequestId)
+  // One probe per bucket of the tenant's range of seq, in the index's own buckets.
+  if (filter.clientRequestId) {
+    const bucket = (seq: string) => `${seq} / ${CLIENT_REQUEST_BUCKET}`;
+    const bound = (end: 'min' | 'max') => bucket(`(SELECT ${end}(seq) FROM audit_log WHERE tenant = $1)`);
     clauses.push(
-      `client_request_id = ${add(filter.clientRequestId)} AND seq / 1048576 = ANY(ARRAY(SELECT generate_series(
-         (SELECT min(seq) FROM audit_log WHERE tenant = $1) / 1048576, (SELECT max(seq) FROM audit_log WHERE tenant = $1) / 1048576)))`,
+      `client_request_id = ${add(filter.clientRequestId)} AND ${bucket('seq')} = ANY(ARRAY(SELECT generate_series(${bound('min')}, ${bound('max')})))`,
     );
+  }
   if (filter.principal) clauses.push(`principal = ${add(filter.principal)}`);
   if (filter.from) clauses.push(`recorded_at >= ${add(filter.from)}`);
   if (filter.to) clauses.push(`recorded_at <= ${add(filter.to)}`);
