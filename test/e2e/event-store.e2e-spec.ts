@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Client } from 'pg';
+import { Client, Pool } from 'pg';
 import { DataSource } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import {
   ConcurrencyError,
   createDataSource,
@@ -24,6 +25,28 @@ describe('event store on PostgreSQL', () => {
     store = new EventStore(db);
   });
   afterAll(() => db.destroy());
+
+  it('keeps the connections it opened however long they sit idle', async () => {
+    const source = await createDataSource(testDatabaseUrl(), 3).initialize();
+    try {
+      const pool = (source.driver as PostgresDriver).master as Pool;
+      const clients = await Promise.all([pool.connect(), pool.connect(), pool.connect()]);
+      // The pool times idleness from each release; fake timers let an hour pass at once.
+      jest.useFakeTimers();
+      try {
+        for (const client of clients) client.release();
+        jest.advanceTimersByTime(60 * 60_000);
+      } finally {
+        jest.useRealTimers();
+      }
+      expect([pool.totalCount, pool.idleCount]).toEqual([3, 3]);
+      const again = await Promise.all([pool.connect(), pool.connect(), pool.connect()]);
+      expect(new Set(again)).toEqual(new Set(clients));
+      again.forEach((client) => client.release());
+    } finally {
+      await source.destroy();
+    }
+  });
 
   it('appends several events in one statement and reads the stream back in order, with metadata', async () => {
     const stream = `s-${randomUUID()}`;

@@ -12,7 +12,11 @@ export function createDataSource(databaseUrl: string, poolSize = 20): DataSource
     logging: false,
     // A request waits at most this long for a connection (the pool full, or PostgreSQL away), then gets a 503.
     connectTimeoutMS: 5_000,
-    extra: { max: poolSize, application_name: 'leasehold' },
+    // A connection once opened stays open (no idle timeout). pg-pool's default closes a client after
+    // 10 s idle, so the connections a burst opened together close together: PostgreSQL backends
+    // exiting at once stalled a 2-core machine for 90-150 ms in the heartbeat bench (bench/README.md,
+    // "Connections that close together"). PostgreSQL must allow poolSize per process either way.
+    extra: { max: poolSize, idleTimeoutMillis: 0, application_name: 'leasehold' },
   });
 }
 
