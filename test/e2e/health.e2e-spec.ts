@@ -2,10 +2,14 @@
 import { DataSource } from 'typeorm';
 import { migrations } from '../../migrations';
 import { migrateDatabase } from '../../libs/event-store/src/database';
+import { RestError, ShareServiceClient, StorageSharedKeyCredential } from '@azure/storage-file-share';
+import { Client } from 'pg';
+import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY } from '../../libs/accounts/src';
 import {
   ApiBuild,
   ApiProcess,
   buildApi,
+  ensureDevelopmentAccount,
   startApiProcess,
   startWorkerProcess,
   WorkerProcess,
@@ -37,6 +41,16 @@ async function until(url: string, expected: (h: Health) => boolean, timeoutMs = 
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`readiness of ${url} did not change as expected; last: ${JSON.stringify(last)}`);
+}
+
+/** The API's output from `from` on, once `pattern` is in it (the pipe delivers it a little after the answers). */
+async function outputAfter(from: number, pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = api.output().slice(from);
+    if (pattern.test(text) || Date.now() > deadline) return text;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 let build: ApiBuild;
@@ -130,4 +144,40 @@ test('a process started on an old schema says which migrations are missing and i
   } finally {
     await stale.stop();
   }
+});
+
+test('answers 503 ServerBusy while its database is dropped, and serves again once it is back', async () => {
+  await ensureDevelopmentAccount(databaseUrl);
+  const service = new ShareServiceClient(
+    `${api.url}/${DEVELOPMENT_ACCOUNT}`,
+    new StorageSharedKeyCredential(DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY),
+    { retryOptions: { maxTries: 1 } },
+  );
+  await service.getShareClient('before').create();
+  const logged = api.output().length;
+  const admin = new Client({ connectionString: `${pg.url}/postgres` });
+  await admin.connect();
+  try {
+    await admin.query('DROP DATABASE leasehold WITH (FORCE)');
+  } finally {
+    await admin.end();
+  }
+  const refused = await service
+    .getShareClient('meanwhile')
+    .create()
+    .then(
+      () => undefined,
+      (error: RestError) => error,
+    );
+  expect([refused?.statusCode, refused?.details]).toEqual([503, expect.objectContaining({ errorCode: 'ServerBusy' })]);
+  expect((await until(api.url, (h) => h.status === 503)).body.details.postgres.status).toBe('down');
+  // One line for the incident, not an error with its stack per request. The refused request's
+  // access line comes last: once it is in, so is the rest.
+  const incident = await outputAfter(logged, /"status":503/);
+  expect(incident.match(/PostgreSQL unavailable/g)).toHaveLength(1);
+  expect(incident).not.toMatch(/failed \(request/);
+  await migrateDatabase(databaseUrl);
+  await ensureDevelopmentAccount(databaseUrl);
+  await until(api.url, (h) => h.status === 200);
+  expect((await service.getShareClient('after').create())._response.status).toBe(201);
 });

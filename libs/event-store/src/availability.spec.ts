@@ -1,4 +1,4 @@
-import { OutageLog } from './availability';
+import { isUnavailable, OutageLog } from './availability';
 
 describe('OutageLog', () => {
   const lines = () => {
@@ -30,5 +30,13 @@ describe('OutageLog', () => {
     outage.succeeded(Date.now());
     expect(logged).toHaveLength(2);
     expect(logged[1]).toMatch(/^log PostgreSQL available again/);
+  });
+});
+
+describe('isUnavailable', () => {
+  it('takes the database gone for an outage, and a missing table for a fault of its own', () => {
+    expect(isUnavailable({ code: '3D000', message: 'database "leasehold" does not exist' })).toBe(true);
+    expect(isUnavailable({ driverError: { code: '57P01' } })).toBe(true);
+    expect(isUnavailable({ code: '42P01', message: 'relation "shares" does not exist' })).toBe(false);
   });
 });

@@ -1,7 +1,10 @@
 import type { Logger } from '@nestjs/common';
 
-/** SQLSTATE classes and codes that say the server is away or not taking work, not that the statement was wrong. */
-const UNAVAILABLE_STATES = /^(08...|57P0[1-3]|53300|53400)$/;
+/**
+ * SQLSTATE classes and codes that say the server is away or not taking work, not that the statement
+ * was wrong; 3D000 is the service's database itself gone (dropped, or not yet restored).
+ */
+const UNAVAILABLE_STATES = /^(08...|57P0[1-3]|53300|53400|3D000)$/;
 const UNAVAILABLE_ERRNOS = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
