@@ -33,6 +33,9 @@ export interface LatencySummary {
   count: number;
   p50: number;
   p99: number;
+  /** With the maximum, what shows a stall that a p99 over many requests hides. */
+  p999: number;
+  max: number;
   mean: number;
 }
 
@@ -58,12 +61,19 @@ export interface LoadResult {
 
 /** Nearest-rank percentile over a sorted copy. */
 export function summarize(samples: number[]): LatencySummary {
-  if (samples.length === 0) return { count: 0, p50: NaN, p99: NaN, mean: NaN };
+  if (samples.length === 0) return { count: 0, p50: NaN, p99: NaN, p999: NaN, max: NaN, mean: NaN };
   const sorted = Float64Array.from(samples).sort();
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
   let sum = 0;
   for (const v of sorted) sum += v;
-  return { count: sorted.length, p50: at(0.5), p99: at(0.99), mean: sum / sorted.length };
+  return {
+    count: sorted.length,
+    p50: at(0.5),
+    p99: at(0.99),
+    p999: at(0.999),
+    max: sorted[sorted.length - 1],
+    mean: sum / sorted.length,
+  };
 }
 
 type Known = 'acquired' | 'refused' | 'released';

@@ -799,15 +799,15 @@ function report(
       '',
     );
     lines.push(
-      '| leases | system | renewals/s | p50 (ms) | p99 (ms) | lost | failed | max lag (ms) | CPU: API / postgres (bench DB) / etcd / load |',
+      '| leases | system | renewals/s | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) | lost | failed | max lag (ms) | CPU: API / postgres (bench DB) / etcd / load |',
     );
-    lines.push('|--:|---|--:|--:|--:|--:|---|--:|---|');
+    lines.push('|--:|---|--:|--:|--:|--:|--:|--:|---|--:|---|');
     for (const h of heartbeats) {
       for (const [name, m] of systemsOf(h)) {
         const r = m.result;
         const failed = tally(r.failed);
         lines.push(
-          `| ${f0(h.leases)} | ${name} | ${f0(r.renewalsPerSec)} | ${f2(r.latency.p50)} | ${f2(r.latency.p99)} | ${r.lost ?? '–'} | ${failed} | ${f0(r.maxLagMs)} | ${cores(m.cpu, 'api')} / ${cores(m.cpu, 'postgres')} / ${cores(m.cpu, 'etcd')} / ${cores(m.cpu, 'load')} |`,
+          `| ${f0(h.leases)} | ${name} | ${f0(r.renewalsPerSec)} | ${f2(r.latency.p50)} | ${f2(r.latency.p99)} | ${f2(r.latency.p999)} | ${f2(r.latency.max)} | ${r.lost ?? '–'} | ${failed} | ${f0(r.maxLagMs)} | ${cores(m.cpu, 'api')} / ${cores(m.cpu, 'postgres')} / ${cores(m.cpu, 'etcd')} / ${cores(m.cpu, 'load')} |`,
         );
       }
     }
