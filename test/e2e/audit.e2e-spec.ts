@@ -633,13 +633,14 @@ describe('audit trail', () => {
     await catchUp();
     // The next rows are numbered across a bucket boundary (2^20 rows a bucket), an empty bucket after the first row's.
     await pool.query(
-      `SELECT setval('audit_log_seq_seq', ((SELECT last_value FROM audit_log_seq_seq) / 1048576 + 3) * 1048576 - 3)`,
+      `SELECT setval('audit_log_seq_seq', ((SELECT last_value FROM audit_log_seq_seq) / $1 + 3) * $1 - 3)`,
+      [CLIENT_REQUEST_BUCKET],
     );
     for (const name of ['a', 'b', 'c', 'd']) await mkdir(name);
     await catchUp();
     const { rows } = await pool.query<{ bucket: string }>(
-      `SELECT (seq / 1048576 - min(seq / 1048576) OVER ())::text AS bucket FROM audit_log WHERE client_request_id = $1 ORDER BY seq`,
-      [requestId],
+      `SELECT (seq / $2 - min(seq / $2) OVER ())::text AS bucket FROM audit_log WHERE client_request_id = $1 ORDER BY seq`,
+      [requestId, CLIENT_REQUEST_BUCKET],
     );
     expect(rows.map((r) => r.bucket)).toEqual(['0', '2', '2', '3', '3']);
 

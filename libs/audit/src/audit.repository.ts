@@ -121,7 +121,8 @@ const likePrefix = (key: string) => `${key.replace(/[\\%_]/g, (c) => `\\${c}`)}/
 /** Builds the WHERE clause of an audit query; every query is confined to one tenant first. */
 function where(tenant: string, filter: AuditFilter, params: unknown[]): string {
   const add = (value: unknown) => `$${params.push(value)}`;
-  const clauses = [`tenant = ${add(tenant)}`];
+  const tenantParam = add(tenant);
+  const clauses = [`tenant = ${tenantParam}`];
   if (filter.share !== undefined) clauses.push(`share = ${add(filter.share)}`);
   if (filter.pathKey !== undefined) {
     if (filter.recursive && filter.pathKey === '') clauses.push(`path_key IS NOT NULL`);
@@ -129,7 +130,7 @@ function where(tenant: string, filter: AuditFilter, params: unknown[]): string {
       clauses.push(`(path_key = ${add(filter.pathKey)} OR path_key LIKE ${add(likePrefix(filter.pathKey))})`);
     else if (filter.wholeStreams)
       clauses.push(
-        `stream_id IN (SELECT stream_id FROM audit_log WHERE tenant = $1 AND share = ${add(filter.share)} AND path_key = ${add(filter.pathKey)})`,
+        `stream_id IN (SELECT stream_id FROM audit_log WHERE tenant = ${tenantParam} AND share = ${add(filter.share)} AND path_key = ${add(filter.pathKey)})`,
       );
     else clauses.push(`path_key = ${add(filter.pathKey)}`);
   }
@@ -145,9 +146,9 @@ function where(tenant: string, filter: AuditFilter, params: unknown[]): string {
   // One probe per bucket of the tenant's range of seq, in the index's own buckets.
   if (filter.clientRequestId) {
     const bucket = (seq: string) => `${seq} / ${CLIENT_REQUEST_BUCKET}`;
-    const bound = (end: 'min' | 'max') => bucket(`(SELECT ${end}(seq) FROM audit_log WHERE tenant = $1)`);
     clauses.push(
-      `client_request_id = ${add(filter.clientRequestId)} AND ${bucket('seq')} = ANY(ARRAY(SELECT generate_series(${bound('min')}, ${bound('max')})))`,
+      `client_request_id = ${add(filter.clientRequestId)} AND ${bucket('seq')} = ANY(ARRAY(
+         SELECT generate_series(${bucket('min(seq)')}, ${bucket('max(seq)')}) FROM audit_log WHERE tenant = ${tenantParam}))`,
     );
   }
   if (filter.principal) clauses.push(`principal = ${add(filter.principal)}`);
