@@ -19,6 +19,7 @@ import { Pool } from 'pg';
 import { AsyncProjector, auditProjection } from '../../libs/audit/src';
 import { createDataSource, EventStore } from '../../libs/event-store/src';
 import { OperationRouter } from '../../libs/wire/src';
+import { projectorCatchUp } from '../support/audited-service';
 import { createIsolatedDatabase, removeQueue, uniqueQueuePrefix } from '../support/jobs';
 import { startTestService, TestService } from '../support/service';
 import { RawResponse, sendRaw } from '../support/signed-request';
@@ -105,19 +106,7 @@ function expectAzureError(res: RawResponse, method: string, status: number, code
 
 const snapshot = (tenant: string) => tenantDigest(db, tenant);
 
-/**
- * The audit projector applies everything committed so far. Its reader stops below the cluster's
- * oldest running transaction (xmin is cluster-wide), and other test files hold transactions open
- * on purpose: wait them out, for a bounded number of polls.
- */
-async function catchUp(): Promise<void> {
-  for (let i = 0; i < 3000; i++) {
-    await projector.catchUp();
-    if ((await projector.lag()).behind === 0) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('the audit projector did not catch up');
-}
+const catchUp = () => projectorCatchUp(projector);
 /** Room for catchUp's polls when other files' transactions hold the projector back. */
 const AUDIT_WAIT_MS = 360_000;
 

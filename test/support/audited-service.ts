@@ -21,6 +21,20 @@ export interface AuditedService {
 }
 
 /**
+ * Applies everything committed so far. The projector's reader stops below the cluster's oldest
+ * running transaction (xmin is cluster-wide), and other test files hold transactions open on
+ * purpose: it waits them out, for a bounded number of polls.
+ */
+export async function projectorCatchUp(projector: AsyncProjector): Promise<void> {
+  for (let i = 0; i < 3000; i++) {
+    await projector.catchUp();
+    if ((await projector.lag()).behind === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the audit projector did not catch up');
+}
+
+/**
  * The service on a database of the suite's own (named `{test database}_{suffix}`), with an audit
  * projector leading there: one projector leads per database, so suites with their own do not collide.
  */
@@ -39,14 +53,7 @@ export async function startAuditedService(suffix: string, batch: number): Promis
     pool,
     store,
     projector,
-    catchUp: async () => {
-      for (let i = 0; i < 1500; i++) {
-        await projector.catchUp();
-        if ((await projector.lag()).behind === 0) return;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error('the audit projector did not catch up');
-    },
+    catchUp: () => projectorCatchUp(projector),
     untilLeads: async () => {
       for (let i = 0; i < 600; i++) {
         if (await projector.lead()) return;
